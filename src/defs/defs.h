@@ -1,0 +1,68 @@
+/*
+ * defs.h — the definitions registry inside libeider: assets, external assets and
+ * resources as they were copied in, and the asset graph built by validation.
+ */
+#ifndef EIDER_DEFS_H
+#define EIDER_DEFS_H
+
+#define EIDER_BUILDING_LIBRARY 1
+#include "eider.h"
+#include "../util/util.h"
+
+typedef struct eider__asset {
+    char *key;
+    char *description;               /* NULL when none */
+    char *group;                     /* never NULL */
+    char *code_version;              /* NULL when none */
+    char **deps, **tags, **kinds, **owners, **resources;   /* NULL-terminated */
+    size_t n_deps, n_tags, n_kinds, n_owners, n_resources;  /* n_tags counts strings */
+    eider_meta *metadata;            /* terminated by a NULL key */
+    size_t n_metadata;
+    eider_compute_fn compute;        /* NULL for an external asset */
+    void *user_data;
+    eider_retry_policy retry;
+    int external;
+
+    /* The graph, filled by validation: indices of upstream and downstream assets. */
+    uint32_t *up, *down;
+    size_t n_up, n_down;
+} eider__asset;
+
+typedef struct eider__resource {
+    char *name;
+    char *database;
+    char **config;                   /* NULL-terminated name/value pairs */
+    int read_only;
+} eider__resource;
+
+struct eider_defs {
+    eider__arena arena;              /* every string and list above lives here */
+    eider__asset *assets;
+    size_t n_assets, cap_assets;
+    eider__resource *resources;
+    size_t n_resources, cap_resources;
+    eider__index by_key;             /* key -> index into assets */
+    uint32_t *topo;                  /* a topological order, after validation */
+    int validated;
+    int first_error;                 /* a code remembered while adding, or 0 */
+    eider__buf errmsg;
+    void **libraries;                /* dlopen handles, closed by eider_defs_free */
+    size_t n_libraries, cap_libraries;
+};
+
+/* Set the message of defs's last error; returns code. */
+int eider__defs_error(eider_defs *defs, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The resource called name, or NULL. */
+const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);
+
+/* Evaluate a selection expression over the validated graph of defs. selected gets
+ * n_assets bytes of 0/1. On a syntax or lookup error, returns EIDER_ESELECT with a
+ * message in err that quotes the expression and points at the column:
+ *   error: bad selection 'a and (b' at column 9: expected ')'
+ * (select.c) */
+int eider__select(const eider_defs *defs, const char *expr, unsigned char *selected,
+                  eider__buf *err);
+
+#endif
