@@ -148,7 +148,7 @@ typedef struct eider_asset_def {
 } eider_asset_def;
 
 /* An external asset: in the graph and the lineage, never executed. */
-typedef struct eider_asset_spec {
+typedef struct eider_asset_spec_def {
     const char *key;
     const char *const *deps;
     const char *key_prefix;
@@ -159,7 +159,7 @@ typedef struct eider_asset_spec {
     const char *const *owners;
     const eider_meta *metadata;
     const char *code_version;
-} eider_asset_spec;
+} eider_asset_spec_def;
 
 /* The DuckDB resource. database: a file path (relative paths are relative to the
  * working directory) or ":memory:". connection_config: DuckDB settings as
@@ -181,7 +181,7 @@ void eider_defs_free(eider_defs *defs);
  * remembered: eider_defs_validate() reports the first one, so a definitions function
  * may ignore the return values. */
 int eider_asset(eider_defs *defs, const eider_asset_def *def);
-int eider_asset_spec(eider_defs *defs, const eider_asset_spec *spec);
+int eider_asset_spec(eider_defs *defs, const eider_asset_spec_def *spec);
 int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb_config *config);
 
 /* Check the definitions as a whole: duplicate keys, unknown dependencies (with a
@@ -315,6 +315,8 @@ const char *eider_result_error(const eider_result *result, size_t i);
 const char *eider_result_sql(const eider_result *result, size_t i);
 double eider_result_duration(const eider_result *result, size_t i);
 int eider_result_attempts(const eider_result *result, size_t i);
+/* The step's log lines, one per line, timestamped; "" when none. */
+const char *eider_result_log(const eider_result *result, size_t i);
 /* Metadata reported by the step; *n gets the count. Valid until the result is freed. */
 const eider_meta *eider_result_metadata(const eider_result *result, size_t i, size_t *n);
 

@@ -44,8 +44,9 @@ struct eider_defs {
     eider__index by_key;             /* key -> index into assets */
     uint32_t *topo;                  /* a topological order, after validation */
     int validated;
-    int first_error;                 /* a code remembered while adding, or 0 */
-    eider__buf errmsg;
+    int first_error;                 /* the first code found while adding, or 0 */
+    eider__buf first_errmsg;         /* ...and its message */
+    eider__buf errmsg;               /* the message of the last error */
     void **libraries;                /* dlopen handles, closed by eider_defs_free */
     size_t n_libraries, cap_libraries;
 };
@@ -53,6 +54,9 @@ struct eider_defs {
 /* Set the message of defs's last error; returns code. */
 int eider__defs_error(eider_defs *defs, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* dlclose every library eider_defs_load() opened (load.c). */
+void eider__defs_close_libraries(eider_defs *defs);
 
 /* The resource called name, or NULL. */
 const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);

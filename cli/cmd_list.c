@@ -1,0 +1,159 @@
+/*
+ * cmd_list.c — `eider list`: the assets, their dependencies, groups and kinds.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: eider list [-f FILE.c | -l FILE.so] [--select SEL] [--json]\n"
+    "\n"
+    "List the assets of the definitions: key, group, kinds and dependencies.\n"
+    "External assets (never materialized by Eider) are marked 'external'.\n"
+    "\n"
+    CLI_DEFS_HELP
+    "  -s, --select SEL      only the assets SEL selects (see 'eider materialize --help')\n"
+    "      --json            one JSON array with every field of every asset\n";
+
+static json_t *strv_json(const char *const *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; v && v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *meta_value(const eider_meta *m)
+{
+    switch (m->type) {
+    case EIDER_META_INT: return json_integer(m->i);
+    case EIDER_META_FLOAT: return json_real(m->f);
+    case EIDER_META_BOOL: return json_boolean(m->i);
+    case EIDER_META_JSON: {
+        json_t *v = json_loads(m->text ? m->text : "null", JSON_DECODE_ANY, NULL);
+        return v ? v : json_string(m->text);
+    }
+    default: return json_string(m->text ? m->text : "");
+    }
+}
+
+json_t *cli_meta_json(const eider_meta *m, size_t n);
+json_t *cli_meta_json(const eider_meta *m, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n && m[i].key; i++)
+        json_object_set_new(o, m[i].key, meta_value(&m[i]));
+    return o;
+}
+
+static json_t *asset_json(const eider_asset_info *a)
+{
+    json_t *o = json_object(), *tags = json_object();
+    for (size_t i = 0; a->tags[i] && a->tags[i + 1]; i += 2)
+        json_object_set_new(tags, a->tags[i], json_string(a->tags[i + 1]));
+    size_t n_meta = 0;
+    while (a->metadata[n_meta].key)
+        n_meta++;
+    json_object_set_new(o, "key", json_string(a->key));
+    json_object_set_new(o, "external", json_boolean(a->external));
+    json_object_set_new(o, "group", json_string(a->group));
+    json_object_set_new(o, "deps", strv_json(a->deps));
+    json_object_set_new(o, "kinds", strv_json(a->kinds));
+    json_object_set_new(o, "owners", strv_json(a->owners));
+    json_object_set_new(o, "resources", strv_json(a->resources));
+    json_object_set_new(o, "tags", tags);
+    json_object_set_new(o, "metadata", cli_meta_json(a->metadata, n_meta));
+    json_object_set_new(o, "description", a->description ? json_string(a->description) : json_null());
+    json_object_set_new(o, "code_version", a->code_version ? json_string(a->code_version) : json_null());
+    return o;
+}
+
+/* v joined by commas into out, or empty when v has nothing. */
+static void join(char *out, size_t size, const char *const *v, const char *empty)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; v && v[i] && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", v[i]);
+    if (!out[0])
+        snprintf(out, size, "%s", empty);
+}
+
+static int key_width(eider_defs *defs, const unsigned char *sel)
+{
+    size_t w = 3;
+    for (size_t i = 0; i < eider_defs_count(defs); i++)
+        if (sel[i] && strlen(eider_defs_key(defs, i)) > w)
+            w = strlen(eider_defs_key(defs, i));
+    return (int)(w > 60 ? 60 : w);
+}
+
+static void print_table(eider_defs *defs, const unsigned char *sel)
+{
+    int w = key_width(defs, sel);
+    char kinds[256], deps[4096];
+    printf("%-*s  %-12s %-16s %s\n", w, "KEY", "GROUP", "KINDS", "DEPS");
+    for (size_t i = 0; i < eider_defs_count(defs); i++) {
+        eider_asset_info a;
+        if (!sel[i] || eider_defs_info(defs, i, &a))
+            continue;
+        join(kinds, sizeof(kinds), a.kinds, a.external ? "external" : "-");
+        join(deps, sizeof(deps), a.deps, "-");
+        printf("%-*s  %-12s %-16s %s\n", w, a.key, a.group, kinds, deps);
+    }
+}
+
+static void print_json(eider_defs *defs, const unsigned char *sel)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; i < eider_defs_count(defs); i++) {
+        eider_asset_info a;
+        if (sel[i] && !eider_defs_info(defs, i, &a))
+            json_array_append_new(all, asset_json(&a));
+    }
+    json_dumpf(all, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(all);
+}
+
+static int run(cli_env *env)
+{
+    static const struct option options[] = {
+        { "select", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+        { 0 },
+    };
+    const char *selection = NULL;
+    int as_json = 0, c;
+    while ((c = getopt_long(env->argc, env->argv, "s:", options, NULL)) != -1) {
+        if (c == 's')
+            selection = optarg;
+        else if (c == 'j')
+            as_json = 1;
+        else
+            return EXIT_USAGE;
+    }
+    if (optind < env->argc) {
+        cli_error("unexpected argument '%s': eider list takes options only", env->argv[optind]);
+        return EXIT_USAGE;
+    }
+    unsigned char *sel = malloc(eider_defs_count(env->defs) + 1);
+    int rc = eider_defs_select(env->defs, selection, sel);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        free(sel);
+        return cli_exit_for(rc);
+    }
+    if (as_json)
+        print_json(env->defs, sel);
+    else
+        print_table(env->defs, sel);
+    free(sel);
+    return EXIT_OK;
+}
+
+const cli_command cli_cmd_list = { "list", run, 1, "list assets, their dependencies and groups", help };

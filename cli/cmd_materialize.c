@@ -1,0 +1,305 @@
+/*
+ * cmd_materialize.c — `eider materialize`: run the selected assets now, with a live
+ * line per step on a terminal (plain lines otherwise), a summary, and --json.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: eider materialize [-f FILE.c | -l FILE.so] [--select SEL] [--jobs N]\n"
+    "                         [--lock-timeout SECONDS] [--verbose] [--json]\n"
+    "\n"
+    "Materialize the selected assets now, in dependency order; independent assets run in\n"
+    "parallel. A failed asset skips what depends on it; other branches go on.\n"
+    "\n"
+    CLI_DEFS_HELP
+    "  -s, --select SEL      which assets (default: all). Dagster's syntax:\n"
+    "                          key, a/b            one asset\n"
+    "                          *key, key*          it and everything upstream / downstream\n"
+    "                          +key, key++, 2+key  it and 1 / 2 / n levels up or down\n"
+    "                          group:G  tag:K=V  tag:K  kind:K  owner:O  key:GLOB\n"
+    "                          roots(), sinks(), roots(SEL), sinks(SEL)\n"
+    "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
+    "  -j, --jobs N          worker threads (default: the number of cores)\n"
+    "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
+    "                        (default 60; 0 fails at once)\n"
+    "  -v, --verbose         print every log line of every asset\n"
+    "      --json            print the outcome as JSON instead of text\n";
+
+typedef struct printer {
+    int tty, verbose, json;
+    char **running;                  /* keys of the steps now running (tty only) */
+    size_t n_running, cap_running;
+    int done, total;
+} printer;
+
+static void clear_status(printer *p)
+{
+    if (p->tty)
+        fputs("\r\033[K", stdout);
+}
+
+static void draw_status(printer *p)
+{
+    if (!p->tty || !p->n_running)
+        return;
+    printf("\033[2m  [%d/%d] running", p->done, p->total);
+    int room = 60;
+    for (size_t i = 0; i < p->n_running && room > 0; i++) {
+        printf("%s %s", i ? "," : "", p->running[i]);
+        room -= (int)strlen(p->running[i]) + 2;
+    }
+    if (room <= 0)
+        fputs(" ...", stdout);
+    fputs("\033[0m", stdout);
+    fflush(stdout);
+}
+
+static void set_running(printer *p, const char *key, int on)
+{
+    if (!p->tty)
+        return;
+    if (on) {
+        if (p->n_running == p->cap_running) {
+            p->cap_running = p->cap_running ? p->cap_running * 2 : 8;
+            p->running = realloc(p->running, p->cap_running * sizeof(*p->running));
+        }
+        p->running[p->n_running++] = strdup(key);
+        return;
+    }
+    for (size_t i = 0; i < p->n_running; i++)
+        if (!strcmp(p->running[i], key)) {
+            free(p->running[i]);
+            p->running[i] = p->running[--p->n_running];
+            return;
+        }
+}
+
+static void print_meta(const eider_event *ev)
+{
+    for (size_t i = 0; i < ev->n_metadata; i++) {
+        const eider_meta *m = &ev->metadata[i];
+        switch (m->type) {
+        case EIDER_META_INT: printf("  %s=%lld", m->key, (long long)m->i); break;
+        case EIDER_META_FLOAT: printf("  %s=%g", m->key, m->f); break;
+        case EIDER_META_BOOL: printf("  %s=%s", m->key, m->i ? "true" : "false"); break;
+        default: break;
+        }
+    }
+}
+
+static const char *mark(printer *p, const char *fancy, const char *plain)
+{
+    return p->tty ? fancy : plain;
+}
+
+static void on_step_end(printer *p, const eider_event *ev)
+{
+    switch (ev->type) {
+    case EIDER_EVENT_MATERIALIZATION:
+        printf("  %s %s  %.1f ms", mark(p, "\033[32m✓\033[0m", "ok  "), ev->asset_key,
+               ev->duration_s * 1e3);
+        print_meta(ev);
+        break;
+    case EIDER_EVENT_STEP_FAILURE:
+        printf("  %s %s  failed after %.1f ms: %s", mark(p, "\033[31m✗\033[0m", "FAIL"),
+               ev->asset_key, ev->duration_s * 1e3, ev->message ? ev->message : "");
+        if (ev->sql)
+            printf("\n         sql: %s", ev->sql);
+        break;
+    case EIDER_EVENT_STEP_SKIPPED:
+        printf("  %s %s  %s", mark(p, "\033[33m-\033[0m", "skip"), ev->asset_key, ev->message);
+        break;
+    case EIDER_EVENT_STEP_RETRY:
+        printf("  %s %s  attempt %d failed: %s; retrying", mark(p, "\033[33m↻\033[0m", "retry"),
+               ev->asset_key, ev->attempt, ev->message ? ev->message : "");
+        break;
+    default:
+        return;
+    }
+    putchar('\n');
+}
+
+static void on_log(printer *p, const eider_event *ev)
+{
+    static const char *levels[] = { "debug", "info", "warning", "error" };
+    if (!p->verbose && ev->level < EIDER_LOG_WARN)
+        return;
+    printf("    %s %s: %s\n", ev->asset_key ? ev->asset_key : "eider",
+           levels[ev->level & 3], ev->message);
+}
+
+static void on_event(const eider_event *ev, void *user_data)
+{
+    printer *p = user_data;
+    if (p->json)
+        return;
+    clear_status(p);
+    if (ev->type == EIDER_EVENT_STEP_START)
+        set_running(p, ev->asset_key, 1);
+    else if (ev->type == EIDER_EVENT_LOG)
+        on_log(p, ev);
+    else
+        on_step_end(p, ev);
+    if (ev->type == EIDER_EVENT_STEP_SUCCESS || ev->type == EIDER_EVENT_STEP_FAILURE ||
+        ev->type == EIDER_EVENT_STEP_SKIPPED) {
+        set_running(p, ev->asset_key, 0);
+        p->done++;
+    }
+    draw_status(p);
+    if (!p->tty)
+        fflush(stdout);
+}
+
+/* The keys of the steps with status s, comma-separated, on one line. */
+static void list_status(const eider_result *r, eider_step_status s, const char *label)
+{
+    int n = 0;
+    for (size_t i = 0; i < eider_result_count(r); i++)
+        if (eider_result_status(r, i) == s)
+            printf("%s%s", n++ ? ", " : label, eider_result_key(r, i));
+    if (n)
+        putchar('\n');
+}
+
+static void print_summary(const eider_result *r, double seconds)
+{
+    int counts[3] = { 0 };
+    for (size_t i = 0; i < eider_result_count(r); i++)
+        counts[eider_result_status(r, i)]++;
+    printf("%s: %d materialized, %d failed, %d skipped in %.1f ms (run %s)\n",
+           counts[1] || counts[2] ? "run failed" : "run succeeded", counts[0], counts[1],
+           counts[2], seconds * 1e3, eider_result_run_id(r));
+    list_status(r, EIDER_STEP_FAILED, "failed:  ");
+    list_status(r, EIDER_STEP_SKIPPED, "skipped: ");
+}
+
+json_t *cli_meta_json(const eider_meta *m, size_t n);
+
+static const char *status_name(eider_step_status s)
+{
+    return s == EIDER_STEP_SUCCESS ? "success" : s == EIDER_STEP_FAILED ? "failure" : "skipped";
+}
+
+static json_t *step_json(const eider_result *r, size_t i)
+{
+    size_t n_meta = 0;
+    const eider_meta *meta = eider_result_metadata(r, i, &n_meta);
+    const char *err = eider_result_error(r, i), *sql = eider_result_sql(r, i);
+    return json_pack("{s:s, s:s, s:f, s:i, s:o, s:o, s:o, s:s}",
+        "key", eider_result_key(r, i), "status", status_name(eider_result_status(r, i)),
+        "duration_s", eider_result_duration(r, i), "attempts", eider_result_attempts(r, i),
+        "error", err ? json_string(err) : json_null(), "sql", sql ? json_string(sql) : json_null(),
+        "metadata", cli_meta_json(meta, n_meta), "log", eider_result_log(r, i));
+}
+
+static void print_json(const eider_result *r, int rc, double seconds)
+{
+    json_t *steps = json_array();
+    for (size_t i = 0; i < eider_result_count(r); i++)
+        json_array_append_new(steps, step_json(r, i));
+    json_t *doc = json_pack("{s:s, s:s, s:f, s:o}", "run_id", eider_result_run_id(r),
+        "status", rc == EIDER_OK ? "success" : "failure", "duration_s", seconds, "steps", steps);
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
+}
+
+static int parse_args(cli_env *env, eider_run_options *o, printer *p)
+{
+    static const struct option options[] = {
+        { "select", required_argument, NULL, 's' }, { "jobs", required_argument, NULL, 'j' },
+        { "lock-timeout", required_argument, NULL, 't' }, { "verbose", no_argument, NULL, 'v' },
+        { "json", no_argument, NULL, 'J' }, { 0 },
+    };
+    int c;
+    char *end;
+    while ((c = getopt_long(env->argc, env->argv, "s:j:v", options, NULL)) != -1) {
+        switch (c) {
+        case 's': o->selection = optarg; break;
+        case 'v': p->verbose = 1; break;
+        case 'J': p->json = 1; break;
+        case 'j':
+            o->jobs = (int)strtol(optarg, &end, 10);
+            if (*end || o->jobs < 1 || o->jobs > 1024) {
+                cli_error("--jobs wants a number of threads from 1 to 1024, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't':
+            o->lock_timeout_s = strtod(optarg, &end);
+            if (*end || o->lock_timeout_s < 0) {
+                cli_error("--lock-timeout wants seconds (0 or more), not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            if (o->lock_timeout_s == 0)
+                o->lock_timeout_s = -1;    /* the library reads 0 as the default */
+            break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind < env->argc) {
+        cli_error("unexpected argument '%s': select assets with --select '%s'",
+                  env->argv[optind], env->argv[optind]);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int run(cli_env *env)
+{
+    printer p = { .tty = isatty(STDOUT_FILENO) };
+    eider_event_sink sink = { on_event, &p };
+    eider_run_options o = { .sink = &sink };
+    eider_result *r = NULL;
+    int code = parse_args(env, &o, &p);
+    if (code)
+        return code;
+    double t0 = 0;
+    {
+        unsigned char *sel = malloc(eider_defs_count(env->defs) + 1);
+        int rc = eider_defs_select(env->defs, o.selection, sel);
+        size_t n = 0;
+        for (size_t i = 0; !rc && i < eider_defs_count(env->defs); i++) {
+            eider_asset_info a;
+            eider_defs_info(env->defs, i, &a);
+            n += sel[i] && !a.external;
+        }
+        p.total = (int)n;
+        free(sel);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    int rc = eider_materialize(env->defs, &o, &r);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double seconds = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - t0;
+    if (!r) {
+        fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        code = cli_exit_for(rc);
+    } else {
+        clear_status(&p);
+        if (p.json)
+            print_json(r, rc, seconds);
+        else
+            print_summary(r, seconds);
+        code = cli_exit_for(rc);
+    }
+    eider_result_free(r);
+    for (size_t i = 0; i < p.n_running; i++)
+        free(p.running[i]);
+    free(p.running);
+    return code;
+}
+
+const cli_command cli_cmd_materialize = {
+    "materialize", run, 1, "materialize the selected assets now", help,
+};

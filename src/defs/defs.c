@@ -1,0 +1,280 @@
+/*
+ * defs.c — the definitions registry: copying assets, external assets and resources
+ * in, the read-only views of them, and the error codes' names and messages.
+ */
+#include "defs.h"
+
+#define ERR_NAME(name, code, msg) case code: return "EIDER_E" #name;
+#define ERR_MSG(name, code, msg) case code: return msg;
+
+const char *eider_errname(int err)
+{
+    switch (err) {
+    case EIDER_OK: return "EIDER_OK";
+    EIDER_ERRNO_MAP(ERR_NAME)
+    default: return "EIDER_EUNKNOWN";
+    }
+}
+
+const char *eider_strerror(int err)
+{
+    switch (err) {
+    case EIDER_OK: return "success";
+    EIDER_ERRNO_MAP(ERR_MSG)
+    default: return "unknown error";
+    }
+}
+
+const char *eider_version(void)
+{
+    return EIDER_VERSION;
+}
+
+eider_defs *eider_defs_new(void)
+{
+    return eider__xcalloc(1, sizeof(eider_defs));
+}
+
+void eider_defs_free(eider_defs *defs)
+{
+    if (!defs)
+        return;
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        free(defs->assets[i].up);
+        free(defs->assets[i].down);
+    }
+    free(defs->assets);
+    free(defs->resources);
+    free(defs->topo);
+    eider__index_release(&defs->by_key);
+    eider__buf_release(&defs->errmsg);
+    eider__buf_release(&defs->first_errmsg);
+    eider__defs_close_libraries(defs);
+    eider__arena_release(&defs->arena);
+    free(defs);
+}
+
+int eider__defs_error(eider_defs *defs, int code, const char *fmt, ...)
+{
+    va_list ap;
+    eider__buf_reset(&defs->errmsg);
+    va_start(ap, fmt);
+    eider__buf_vprintf(&defs->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Remember the first error found while adding, for eider_defs_validate(). */
+static int remember(eider_defs *defs, int code)
+{
+    if (!defs->first_error) {
+        defs->first_error = code;
+        eider__buf_puts(&defs->first_errmsg, eider__buf_str(&defs->errmsg));
+    }
+    return code;
+}
+
+const char *eider_defs_errmsg(const eider_defs *defs)
+{
+    return defs ? eider__buf_str(&defs->errmsg) : "";
+}
+
+/* A key is one or more parts separated by '/', none empty. */
+static int key_is_valid(const char *key)
+{
+    if (!key || !*key || *key == '/')
+        return 0;
+    for (const char *p = key; *p; p++)
+        if ((*p == '/' && (p[1] == '/' || p[1] == '\0')) || (unsigned char)*p < 0x20)
+            return 0;
+    return 1;
+}
+
+static char *full_key(eider_defs *defs, const char *prefix, const char *key)
+{
+    if (!prefix || !*prefix)
+        return eider__arena_strdup(&defs->arena, key);
+    size_t lp = strlen(prefix), lk = strlen(key);
+    char *s = eider__arena_alloc(&defs->arena, lp + lk + 2);
+    memcpy(s, prefix, lp);
+    s[lp] = '/';
+    memcpy(s + lp + 1, key, lk + 1);
+    return s;
+}
+
+static eider_meta *copy_metadata(eider_defs *defs, const eider_meta *m, size_t *n)
+{
+    size_t count = 0;
+    while (m && m[count].key)
+        count++;
+    eider_meta *out = eider__arena_alloc(&defs->arena, (count + 1) * sizeof(*out));
+    for (size_t i = 0; i < count; i++) {
+        out[i] = m[i];
+        out[i].key = eider__arena_strdup(&defs->arena, m[i].key);
+        out[i].text = eider__arena_strdup(&defs->arena, m[i].text);
+    }
+    memset(&out[count], 0, sizeof(out[count]));
+    *n = count;
+    return out;
+}
+
+/* The fields an asset and an external asset share. */
+typedef struct common_fields {
+    const char *key, *key_prefix, *description, *group, *code_version;
+    const char *const *deps, *const *tags, *const *kinds, *const *owners;
+    const eider_meta *metadata;
+} common_fields;
+
+static int add_common(eider_defs *defs, const common_fields *f, eider__asset **out)
+{
+    const char *what = f->key ? f->key : "(null)";
+    if (!key_is_valid(f->key) || (f->key_prefix && *f->key_prefix && !key_is_valid(f->key_prefix)))
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "asset key '%s' is not valid: use names separated by '/', none empty", what));
+    char *key = full_key(defs, f->key_prefix, f->key);
+    if (eider__index_get(&defs->by_key, key) >= 0)
+        return remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
+            "asset '%s' is defined twice: give each asset a unique key", key));
+    EIDER__GROW(defs->assets, defs->cap_assets, defs->n_assets + 1);
+    eider__asset *a = &defs->assets[defs->n_assets];
+    memset(a, 0, sizeof(*a));
+    eider__arena *ar = &defs->arena;
+    a->key = key;
+    a->description = eider__arena_strdup(ar, f->description);
+    a->group = eider__arena_strdup(ar, f->group && *f->group ? f->group : "default");
+    a->code_version = eider__arena_strdup(ar, f->code_version);
+    a->deps = eider__arena_strv(ar, f->deps, &a->n_deps);
+    a->tags = eider__arena_strv(ar, f->tags, &a->n_tags);
+    a->kinds = eider__arena_strv(ar, f->kinds, &a->n_kinds);
+    a->owners = eider__arena_strv(ar, f->owners, &a->n_owners);
+    a->metadata = copy_metadata(defs, f->metadata, &a->n_metadata);
+    eider__index_put(&defs->by_key, key, (uint32_t)defs->n_assets);
+    defs->n_assets++;
+    defs->validated = 0;
+    if (a->n_tags % 2)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "asset '%s': tags must be key/value pairs, but the last tag '%s' has no value",
+            key, a->tags[a->n_tags - 1]));
+    *out = a;
+    return EIDER_OK;
+}
+
+int eider_asset(eider_defs *defs, const eider_asset_def *def)
+{
+    eider__asset *a = NULL;
+    if (!defs || !def)
+        return EIDER_EINVAL;
+    common_fields f = { def->key, def->key_prefix, def->description, def->group,
+                        def->code_version, def->deps, def->tags, def->kinds, def->owners,
+                        def->metadata };
+    int rc = add_common(defs, &f, &a);
+    if (rc)
+        return rc;
+    a->compute = def->compute;
+    a->user_data = def->user_data;
+    a->retry = def->retry;
+    a->resources = eider__arena_strv(&defs->arena, def->resources, &a->n_resources);
+    if (!def->compute)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "asset '%s' has no compute function: set .compute, or declare it with "
+            "eider_asset_spec() if something outside Eider produces it", a->key));
+    if (def->retry.max_retries < 0 || def->retry.delay_ms < 0)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "asset '%s': retry max_retries and delay_ms must not be negative", a->key));
+    return EIDER_OK;
+}
+
+int eider_asset_spec(eider_defs *defs, const eider_asset_spec_def *spec)
+{
+    eider__asset *a = NULL;
+    if (!defs || !spec)
+        return EIDER_EINVAL;
+    common_fields f = { spec->key, spec->key_prefix, spec->description, spec->group,
+                        spec->code_version, spec->deps, spec->tags, spec->kinds,
+                        spec->owners, spec->metadata };
+    int rc = add_common(defs, &f, &a);
+    if (rc)
+        return rc;
+    a->external = 1;
+    a->resources = eider__arena_strv(&defs->arena, NULL, NULL);
+    return EIDER_OK;
+}
+
+const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name)
+{
+    for (size_t i = 0; i < defs->n_resources; i++)
+        if (strcmp(defs->resources[i].name, name) == 0)
+            return &defs->resources[i];
+    return NULL;
+}
+
+int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb_config *config)
+{
+    if (!defs || !name || !*name || !config)
+        return defs ? remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+                                   "a DuckDB resource needs a name and a config"))
+                    : EIDER_EINVAL;
+    if (eider__defs_resource(defs, name))
+        return remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
+            "resource '%s' is defined twice: give each resource a unique name", name));
+    const char *db = config->database && *config->database ? config->database : ":memory:";
+    EIDER__GROW(defs->resources, defs->cap_resources, defs->n_resources + 1);
+    eider__resource *r = &defs->resources[defs->n_resources++];
+    size_t n = 0;
+    r->name = eider__arena_strdup(&defs->arena, name);
+    r->database = eider__arena_strdup(&defs->arena, db);
+    r->config = eider__arena_strv(&defs->arena, config->connection_config, &n);
+    r->read_only = config->read_only;
+    if (n % 2)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "resource '%s': connection_config must be name/value pairs, but '%s' has no value",
+            name, r->config[n - 1]));
+    return EIDER_OK;
+}
+
+size_t eider_defs_count(const eider_defs *defs)
+{
+    return defs ? defs->n_assets : 0;
+}
+
+const char *eider_defs_key(const eider_defs *defs, size_t i)
+{
+    return defs && i < defs->n_assets ? defs->assets[i].key : NULL;
+}
+
+long eider_defs_find(const eider_defs *defs, const char *key)
+{
+    return defs && key ? eider__index_get(&defs->by_key, key) : -1;
+}
+
+int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info)
+{
+    if (!defs || !info || i >= defs->n_assets)
+        return EIDER_EINVAL;
+    const eider__asset *a = &defs->assets[i];
+    *info = (eider_asset_info){
+        .key = a->key, .description = a->description, .group = a->group,
+        .code_version = a->code_version, .external = a->external,
+        .deps = (const char *const *)a->deps, .tags = (const char *const *)a->tags,
+        .kinds = (const char *const *)a->kinds, .owners = (const char *const *)a->owners,
+        .resources = (const char *const *)a->resources, .metadata = a->metadata,
+    };
+    return EIDER_OK;
+}
+
+int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *selected)
+{
+    if (!defs || !selected)
+        return EIDER_EINVAL;
+    if (!defs->validated) {
+        int rc = eider_defs_validate(defs);
+        if (rc)
+            return rc;
+    }
+    eider__buf err = { 0 };
+    int rc = eider__select(defs, selection, selected, &err);
+    if (rc)
+        eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}

@@ -1,0 +1,254 @@
+/*
+ * load.c — loading definitions from a file: a built library (dlopen) or a C source
+ * file, compiled with the system compiler into a cache keyed by the source's hash, so
+ * it is compiled again only when it changes.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "defs.h"
+
+extern char **environ;
+
+void eider__defs_close_libraries(eider_defs *defs)
+{
+    for (size_t i = 0; i < defs->n_libraries; i++)
+        dlclose(defs->libraries[i]);
+    free(defs->libraries);
+    defs->libraries = NULL;
+    defs->n_libraries = defs->cap_libraries = 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+static int read_file(const char *path, eider__buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        eider__buf_add(out, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    return bad ? -1 : 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -1;
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* The folder holding eider.h: $EIDER_INCLUDE, the installed prefix beside the running
+ * binary (bin/../include), or the source tree this library was built from. */
+static void include_dirs(eider__buf *flags_out)
+{
+    const char *env = getenv("EIDER_INCLUDE");
+    char exe[PATH_MAX], probe[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (env && *env) {
+        eider__buf_printf(flags_out, "-I%s", env);
+        return;
+    }
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(probe, sizeof(probe), "%s/../include/duckdb.h", exe);
+            int has_duckdb = access(probe, R_OK) == 0;
+            snprintf(probe, sizeof(probe), "%s/../include/eider.h", exe);
+            if (has_duckdb && access(probe, R_OK) == 0) {
+                snprintf(probe, sizeof(probe), "%s/../include", exe);
+                eider__buf_printf(flags_out, "-I%s", probe);
+                return;
+            }
+        }
+    }
+    eider__buf_printf(flags_out, "-I%s\n-I%s", EIDER_SOURCE_INCLUDE_DIR, EIDER_DUCKDB_INCLUDE_DIR);
+}
+
+/* Run argv, its stdout and stderr captured into out. Returns the exit status, or -1. */
+static int run_captured(char *const argv[], eider__buf *out)
+{
+    int pipefd[2], status = -1;
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+    if (pipe(pipefd))
+        return -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    if (rc == 0) {
+        char chunk[4096];
+        ssize_t n;
+        while ((n = read(pipefd[0], chunk, sizeof(chunk))) > 0)
+            eider__buf_add(out, chunk, (size_t)n);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    } else {
+        eider__buf_printf(out, "cannot run '%s': %s", argv[0], strerror(rc));
+    }
+    close(pipefd[0]);
+    return rc ? -1 : (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static const char *compiler(void)
+{
+    const char *cc = getenv("CC");
+    return cc && *cc ? cc : "cc";
+}
+
+/* Compile source into so. Flags are one per line in flags. */
+static int compile(eider_defs *defs, const char *source, const char *so, const char *flags)
+{
+    char *argv[32];
+    size_t argc = 0;
+    char tmp_so[PATH_MAX + 128];
+    char *flag_copy = eider__xstrdup(flags), *save = NULL;
+    eider__buf out = { 0 };
+    snprintf(tmp_so, sizeof(tmp_so), "%s.%d.tmp", so, (int)getpid());
+    argv[argc++] = (char *)compiler();
+    for (char *f = strtok_r(flag_copy, "\n", &save); f && argc < 24; f = strtok_r(NULL, "\n", &save))
+        argv[argc++] = f;
+    argv[argc++] = "-o";
+    argv[argc++] = tmp_so;
+    argv[argc++] = (char *)source;
+    argv[argc] = NULL;
+    int status = run_captured(argv, &out), rc = EIDER_OK;
+    if (status != 0) {
+        rc = eider__defs_error(defs, EIDER_ECOMPILE,
+            "definitions '%s' failed to compile with '%s':\n%s", source, argv[0],
+            eider__buf_str(&out));
+        unlink(tmp_so);
+    } else if (rename(tmp_so, so)) {
+        rc = eider__defs_error(defs, EIDER_EIO, "cannot write '%s': %s", so, strerror(errno));
+    }
+    eider__buf_release(&out);
+    free(flag_copy);
+    return rc;
+}
+
+/* The default cache folder: .eider/cache beside the source. */
+static void default_cache(const char *source, char *out, size_t size)
+{
+    const char *slash = strrchr(source, '/');
+    if (slash)
+        snprintf(out, size, "%.*s/.eider/cache", (int)(slash - source), source);
+    else
+        snprintf(out, size, ".eider/cache");
+}
+
+static int compile_cached(eider_defs *defs, const char *source, const char *cache_dir,
+                          char *so, size_t so_size)
+{
+    eider__buf text = { 0 }, flags = { 0 };
+    char dir[PATH_MAX];
+    int rc = EIDER_OK;
+    if (read_file(source, &text)) {
+        rc = eider__defs_error(defs, EIDER_EIO, "cannot read definitions '%s': %s", source,
+                               strerror(errno));
+        goto out;
+    }
+    eider__buf_printf(&flags, "-shared\n-fPIC\n-O2\n-g\n-std=gnu11\n-Wall\n");
+    include_dirs(&flags);
+    eider__buf_printf(&flags, "\n%s\n%d", compiler(), EIDER_API_VERSION);
+    uint64_t h = eider__hash(text.data, text.len) ^ (eider__hash(flags.data, flags.len) * 31);
+    /* the last two lines keyed the cache; they are not compiler flags */
+    *strrchr(flags.data, '\n') = '\0';
+    *strrchr(flags.data, '\n') = '\0';
+    if (cache_dir)
+        snprintf(dir, sizeof(dir), "%s", cache_dir);
+    else
+        default_cache(source, dir, sizeof(dir));
+    if (mkdir_p(dir)) {
+        rc = eider__defs_error(defs, EIDER_EIO, "cannot create cache folder '%s': %s", dir,
+                               strerror(errno));
+        goto out;
+    }
+    const char *base = strrchr(source, '/');
+    snprintf(so, so_size, "%s/%s-%016llx.so", dir, base ? base + 1 : source, (unsigned long long)h);
+    if (access(so, R_OK) != 0)
+        rc = compile(defs, source, so, flags.data);
+out:
+    eider__buf_release(&text);
+    eider__buf_release(&flags);
+    return rc;
+}
+
+static int load_library(eider_defs *defs, const char *so)
+{
+    char path[PATH_MAX + 2];
+    /* dlopen searches the library path for a name without a slash */
+    snprintf(path, sizeof(path), "%s%s", strchr(so, '/') ? "" : "./", so);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so, dlerror());
+    const int *version = dlsym(h, "eider_definitions_api_version");
+    void (*fn)(eider_defs *) = (void (*)(eider_defs *))dlsym(h, "eider_definitions");
+    int rc = EIDER_OK;
+    if (!version)
+        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' do not say which Eider "
+            "API they were built for: build them with #include <eider.h> of Eider %s", so,
+            EIDER_VERSION);
+    else if (*version != EIDER_API_VERSION)
+        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' were built against "
+            "Eider API version %d, but this Eider has version %d: rebuild them against this "
+            "Eider's eider.h", so, *version, EIDER_API_VERSION);
+    else if (!fn)
+        rc = eider__defs_error(defs, EIDER_ELOAD, "definitions '%s' have no function "
+            "'void eider_definitions(eider_defs *defs)': define it", so);
+    if (rc) {
+        dlclose(h);
+        return rc;
+    }
+    EIDER__GROW(defs->libraries, defs->cap_libraries, defs->n_libraries + 1);
+    defs->libraries[defs->n_libraries++] = h;
+    fn(defs);
+    return EIDER_OK;
+}
+
+int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir)
+{
+    char so[PATH_MAX + 64];
+    int rc;
+    if (!defs || !path)
+        return EIDER_EINVAL;
+    if (access(path, R_OK) != 0)
+        return eider__defs_error(defs, EIDER_EIO, "cannot read definitions '%s': %s", path,
+                                 strerror(errno));
+    if (ends_with(path, ".c")) {
+        rc = compile_cached(defs, path, cache_dir, so, sizeof(so));
+        if (rc)
+            return rc;
+        rc = load_library(defs, so);
+    } else {
+        rc = load_library(defs, path);
+    }
+    return rc ? rc : eider_defs_validate(defs);
+}

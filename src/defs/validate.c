@@ -1,0 +1,168 @@
+/*
+ * validate.c — checks definitions as a whole and builds the asset graph: unknown
+ * dependencies (with a suggestion), unknown resources, cycles (printed), and a
+ * topological order for the executor.
+ */
+#include "defs.h"
+
+/* The key closest to `key` by edit distance, or NULL when nothing is close. */
+static const char *closest_key(const eider_defs *defs, const char *key)
+{
+    size_t limit = strlen(key) / 3 + 1, best = limit + 1;
+    const char *found = NULL;
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        size_t d = eider__edit_distance(key, defs->assets[i].key, limit);
+        if (d < best) {
+            best = d;
+            found = defs->assets[i].key;
+        }
+    }
+    return found;
+}
+
+static int unknown_dep(eider_defs *defs, const eider__asset *a, const char *dep)
+{
+    const char *near = closest_key(defs, dep);
+    if (near)
+        return eider__defs_error(defs, EIDER_EUNKNOWNDEP,
+            "asset '%s' depends on unknown asset '%s' (did you mean '%s'?)", a->key, dep, near);
+    return eider__defs_error(defs, EIDER_EUNKNOWNDEP,
+        "asset '%s' depends on unknown asset '%s': define it, or declare it with "
+        "eider_asset_spec() if something outside Eider produces it", a->key, dep);
+}
+
+static void free_graph(eider_defs *defs)
+{
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        eider__asset *a = &defs->assets[i];
+        free(a->up);
+        free(a->down);
+        a->up = a->down = NULL;
+        a->n_up = a->n_down = 0;
+    }
+    free(defs->topo);
+    defs->topo = NULL;
+}
+
+/* Fill up[] from deps and down[] as its mirror. */
+static int link_graph(eider_defs *defs)
+{
+    size_t *n_down = eider__xcalloc(defs->n_assets, sizeof(*n_down));
+    int rc = EIDER_OK;
+    for (size_t i = 0; i < defs->n_assets && !rc; i++) {
+        eider__asset *a = &defs->assets[i];
+        a->up = eider__xmalloc(a->n_deps * sizeof(*a->up));
+        for (size_t d = 0; d < a->n_deps; d++) {
+            long j = eider__index_get(&defs->by_key, a->deps[d]);
+            if (j < 0) {
+                rc = unknown_dep(defs, a, a->deps[d]);
+                break;
+            }
+            a->up[a->n_up++] = (uint32_t)j;
+            n_down[j]++;
+        }
+    }
+    for (size_t i = 0; i < defs->n_assets; i++)
+        defs->assets[i].down = eider__xmalloc(n_down[i] * sizeof(uint32_t));
+    for (size_t i = 0; i < defs->n_assets; i++)
+        for (size_t d = 0; d < defs->assets[i].n_up; d++) {
+            eider__asset *up = &defs->assets[defs->assets[i].up[d]];
+            up->down[up->n_down++] = (uint32_t)i;
+        }
+    free(n_down);
+    return rc;
+}
+
+static int check_resources(eider_defs *defs)
+{
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        const eider__asset *a = &defs->assets[i];
+        for (size_t r = 0; r < a->n_resources; r++)
+            if (!eider__defs_resource(defs, a->resources[r]))
+                return eider__defs_error(defs, EIDER_ENORESOURCE,
+                    "asset '%s' needs resource '%s', which is not defined: add it with "
+                    "eider_duckdb_resource(defs, \"%s\", ...)", a->key, a->resources[r],
+                    a->resources[r]);
+    }
+    return EIDER_OK;
+}
+
+/* Report a cycle through `start`, which Kahn's algorithm left unordered: walk up
+ * through unordered assets until one repeats. */
+static int report_cycle(eider_defs *defs, const unsigned char *ordered, size_t start)
+{
+    size_t n = defs->n_assets, *seen_at = eider__xmalloc(n * sizeof(*seen_at));
+    size_t *path = eider__xmalloc((n + 1) * sizeof(*path)), len = 0, cur = start;
+    for (size_t i = 0; i < n; i++)
+        seen_at[i] = SIZE_MAX;
+    while (seen_at[cur] == SIZE_MAX) {
+        seen_at[cur] = len;
+        path[len++] = cur;
+        const eider__asset *a = &defs->assets[cur];
+        for (size_t d = 0; d < a->n_up; d++)
+            if (!ordered[a->up[d]]) {
+                cur = a->up[d];
+                break;
+            }
+    }
+    eider__buf msg = { 0 };
+    eider__buf_puts(&msg, "the assets form a dependency cycle: ");
+    for (size_t i = len; i-- > seen_at[cur];)
+        eider__buf_printf(&msg, "'%s' -> ", defs->assets[path[i]].key);
+    eider__buf_printf(&msg, "'%s'; remove one of these dependencies", defs->assets[path[len - 1]].key);
+    eider__defs_error(defs, EIDER_ECYCLE, "%s", eider__buf_str(&msg));
+    eider__buf_release(&msg);
+    free(seen_at);
+    free(path);
+    return EIDER_ECYCLE;
+}
+
+/* Kahn's algorithm; a cycle leaves assets unordered. */
+static int order_graph(eider_defs *defs)
+{
+    size_t n = defs->n_assets, head = 0, tail = 0;
+    size_t *pending = eider__xmalloc(n * sizeof(*pending));
+    unsigned char *ordered = eider__xcalloc(n, 1);
+    int rc = EIDER_OK;
+    defs->topo = eider__xmalloc(n * sizeof(*defs->topo));
+    for (size_t i = 0; i < n; i++)
+        if ((pending[i] = defs->assets[i].n_up) == 0)
+            defs->topo[tail++] = (uint32_t)i;
+    while (head < tail) {
+        const eider__asset *a = &defs->assets[defs->topo[head++]];
+        ordered[defs->topo[head - 1]] = 1;
+        for (size_t d = 0; d < a->n_down; d++)
+            if (--pending[a->down[d]] == 0)
+                defs->topo[tail++] = a->down[d];
+    }
+    for (size_t i = 0; i < n && tail < n; i++)
+        if (!ordered[i]) {
+            rc = report_cycle(defs, ordered, i);
+            break;
+        }
+    free(pending);
+    free(ordered);
+    return rc;
+}
+
+int eider_defs_validate(eider_defs *defs)
+{
+    if (!defs)
+        return EIDER_EINVAL;
+    if (defs->first_error)
+        return eider__defs_error(defs, defs->first_error, "%s",
+                                 eider__buf_str(&defs->first_errmsg));
+    free_graph(defs);
+    int rc = link_graph(defs);
+    if (!rc)
+        rc = check_resources(defs);
+    if (!rc)
+        rc = order_graph(defs);
+    if (rc) {
+        free_graph(defs);
+        return rc;
+    }
+    eider__buf_reset(&defs->errmsg);
+    defs->validated = 1;
+    return EIDER_OK;
+}

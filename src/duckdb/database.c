@@ -1,0 +1,221 @@
+/*
+ * database.c — opening each DuckDB database of a run exactly once, applying the
+ * resource's connection_config, and waiting out another process's lock.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "database.h"
+
+/* A stable name for the file: realpath of its folder plus its base name, so that
+ * "a.duckdb" and "./x/../a.duckdb" are one database. */
+static char *canonical_id(const eider__resource *r)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    eider__buf id = { 0 };
+    if (strcmp(r->database, ":memory:") == 0 || strncmp(r->database, ":memory:", 8) == 0) {
+        eider__buf_printf(&id, ":memory:%s", r->name);
+        return eider__buf_detach(&id);
+    }
+    const char *slash = strrchr(r->database, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - r->database) : 1,
+             slash ? r->database : ".");
+    if (slash == r->database)
+        snprintf(dir, sizeof(dir), "/");
+    if (realpath(dir, real))
+        eider__buf_printf(&id, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : r->database);
+    else
+        eider__buf_puts(&id, r->database);
+    return eider__buf_detach(&id);
+}
+
+void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout_s,
+                     eider__db_wait_fn on_wait, void *wait_data)
+{
+    memset(dbs, 0, sizeof(*dbs));
+    dbs->defs = defs;
+    dbs->lock_timeout_s = lock_timeout_s;
+    dbs->on_wait = on_wait;
+    dbs->wait_data = wait_data;
+    dbs->dbs = eider__xcalloc(defs->n_resources, sizeof(*dbs->dbs));
+    for (size_t i = 0; i < defs->n_resources; i++) {
+        const eider__resource *r = &defs->resources[i];
+        char *id = canonical_id(r);
+        size_t j = 0;
+        while (j < dbs->n && strcmp(dbs->dbs[j].id, id) != 0)
+            j++;
+        if (j < dbs->n) {
+            free(id);
+            dbs->dbs[j].read_only &= r->read_only;
+            continue;
+        }
+        eider__db *db = &dbs->dbs[dbs->n++];
+        db->id = id;
+        db->resource = r;
+        db->read_only = r->read_only;
+        db->open_rc = 1;            /* not tried yet */
+        pthread_mutex_init(&db->lock, NULL);
+    }
+}
+
+static eider__db *find_db(eider__dbs *dbs, const eider__resource *r)
+{
+    char *id = canonical_id(r);
+    eider__db *found = NULL;
+    for (size_t i = 0; i < dbs->n && !found; i++)
+        if (strcmp(dbs->dbs[i].id, id) == 0)
+            found = &dbs->dbs[i];
+    free(id);
+    return found;
+}
+
+static int make_config(const eider__db *db, duckdb_config *config, eider__buf *err)
+{
+    const eider__resource *r = db->resource;
+    if (duckdb_create_config(config) == DuckDBError)
+        return EIDER_ENOMEM;
+    if (db->read_only)
+        duckdb_set_config(*config, "access_mode", "READ_ONLY");
+    for (size_t i = 0; r->config[i] && r->config[i + 1]; i += 2)
+        if (duckdb_set_config(*config, r->config[i], r->config[i + 1]) == DuckDBError) {
+            eider__buf_printf(err, "resource '%s': DuckDB has no setting '%s' (in "
+                "connection_config): check its spelling against DuckDB's configuration "
+                "reference", r->name, r->config[i]);
+            return EIDER_EDUCKDB;
+        }
+    return EIDER_OK;
+}
+
+/* "IO Error: Could not set lock on file ...: Conflicting lock is held in X (PID n)..." */
+static int is_lock_error(const char *msg)
+{
+    return msg && strstr(msg, "Could not set lock on file");
+}
+
+static void lock_holder(const char *msg, char *out, size_t size)
+{
+    const char *p = strstr(msg, "is held in ");
+    if (!p) {
+        snprintf(out, size, "another process");
+        return;
+    }
+    p += strlen("is held in ");
+    size_t n = strcspn(p, ".\n");
+    const char *pid = strstr(p, "(PID");
+    if (pid && (size_t)(pid - p) < n + 12) {
+        const char *close = strchr(pid, ')');
+        if (close)
+            n = (size_t)(close - p + 1);
+    }
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+/* One attempt; sets *locked when another process holds the file. */
+static int try_open(eider__db *db, duckdb_config config, int *locked, eider__buf *err)
+{
+    char *msg = NULL;
+    const char *path = strncmp(db->id, ":memory:", 8) == 0 ? NULL : db->resource->database;
+    if (duckdb_open_ext(path, &db->handle, config, &msg) == DuckDBSuccess)
+        return EIDER_OK;
+    *locked = is_lock_error(msg);
+    if (!*locked)
+        eider__buf_printf(err, "resource '%s': cannot open DuckDB database '%s': %s",
+                          db->resource->name, db->resource->database, msg ? msg : "unknown error");
+    else
+        eider__buf_puts(err, msg);
+    duckdb_free(msg);
+    db->handle = NULL;
+    return EIDER_EDUCKDB;
+}
+
+static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, eider__buf *err)
+{
+    double start = eider__mono_s(), delay_ms = 20, next_notice = 0;
+    char holder[256] = "another process";
+    for (;;) {
+        int locked = 0;
+        eider__buf_reset(err);
+        int rc = try_open(db, config, &locked, err);
+        if (rc == EIDER_OK || !locked)
+            return rc;
+        lock_holder(eider__buf_str(err), holder, sizeof(holder));
+        double waited = eider__mono_s() - start;
+        if (dbs->lock_timeout_s < 0 || waited >= dbs->lock_timeout_s)
+            break;
+        if (waited >= next_notice && dbs->on_wait) {
+            eider__buf note = { 0 };
+            eider__buf_printf(&note, "database '%s' is locked by %s; waiting (%.0f s of %.0f s)",
+                              db->resource->database, holder, waited, dbs->lock_timeout_s);
+            dbs->on_wait(eider__buf_str(&note), dbs->wait_data);
+            eider__buf_release(&note);
+            next_notice = waited + 5;
+        }
+        double left_ms = (dbs->lock_timeout_s - waited) * 1000;
+        double sleep_ms = delay_ms * (0.5 + eider__random());
+        eider__sleep_ms(sleep_ms < left_ms ? sleep_ms : left_ms);
+        delay_ms = delay_ms * 2 > 1000 ? 1000 : delay_ms * 2;
+    }
+    eider__buf_reset(err);
+    eider__buf_printf(err, "database '%s' is locked by %s, and it did not let go within %.0f s: "
+        "wait for that process to finish or stop it, or raise --lock-timeout",
+        db->resource->database, holder, dbs->lock_timeout_s < 0 ? 0 : dbs->lock_timeout_s);
+    return EIDER_ELOCKED;
+}
+
+static int open_db(eider__dbs *dbs, eider__db *db, eider__buf *err)
+{
+    duckdb_config config = NULL;
+    int rc = make_config(db, &config, err);
+    if (!rc)
+        rc = open_waiting(dbs, db, config, err);
+    duckdb_destroy_config(&config);
+    return rc;
+}
+
+int eider__dbs_connect(eider__dbs *dbs, const char *name, duckdb_connection *out,
+                       eider__buf *err)
+{
+    const eider__resource *r = eider__defs_resource(dbs->defs, name);
+    *out = NULL;
+    if (!r) {
+        eider__buf_printf(err, "unknown resource '%s': define it with "
+                          "eider_duckdb_resource(defs, \"%s\", ...)", name, name);
+        return EIDER_ENORESOURCE;
+    }
+    eider__db *db = find_db(dbs, r);
+    pthread_mutex_lock(&db->lock);
+    if (db->open_rc == 1) {
+        eider__buf msg = { 0 };
+        db->open_rc = open_db(dbs, db, &msg);
+        if (db->open_rc)
+            db->open_error = eider__buf_detach(&msg);
+        eider__buf_release(&msg);
+    }
+    int rc = db->open_rc;
+    pthread_mutex_unlock(&db->lock);
+    if (rc) {
+        eider__buf_puts(err, db->open_error);
+        return rc;
+    }
+    if (duckdb_connect(db->handle, out) == DuckDBError) {
+        eider__buf_printf(err, "resource '%s': cannot connect to '%s'", r->name, r->database);
+        return EIDER_EDUCKDB;
+    }
+    return EIDER_OK;
+}
+
+void eider__dbs_release(eider__dbs *dbs)
+{
+    for (size_t i = 0; i < dbs->n; i++) {
+        eider__db *db = &dbs->dbs[i];
+        if (db->handle)
+            duckdb_close(&db->handle);
+        pthread_mutex_destroy(&db->lock);
+        free(db->id);
+        free(db->open_error);
+    }
+    free(dbs->dbs);
+    memset(dbs, 0, sizeof(*dbs));
+}

@@ -1,0 +1,45 @@
+/*
+ * database.h — the DuckDB databases of a run: exactly one duckdb_database per file per
+ * process, opened on first use and shared by every step's connection (DESIGN §3), with
+ * a jittered wait while another process holds the file's lock.
+ */
+#ifndef EIDER_DATABASE_H
+#define EIDER_DATABASE_H
+
+#include <pthread.h>
+
+#include "../defs/defs.h"
+
+typedef struct eider__db {
+    char *id;                        /* canonical path, or ":memory:<resource>" */
+    const eider__resource *resource; /* the first resource naming it: its config wins */
+    int read_only;                   /* only when every resource naming it is read-only */
+    duckdb_database handle;          /* NULL until opened */
+    int open_rc;                     /* the result of the one attempt to open it */
+    char *open_error;
+    pthread_mutex_t lock;
+} eider__db;
+
+/* Told when an open must wait for another process's lock (for a log line). */
+typedef void (*eider__db_wait_fn)(const char *message, void *user_data);
+
+typedef struct eider__dbs {
+    eider__db *dbs;
+    size_t n;
+    const eider_defs *defs;
+    double lock_timeout_s;
+    eider__db_wait_fn on_wait;
+    void *wait_data;
+} eider__dbs;
+
+/* Plan a database for every resource of defs; nothing is opened yet. */
+void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout_s,
+                     eider__db_wait_fn on_wait, void *wait_data);
+/* A new connection to the database of resource `name`, opening it if needed. On
+ * error returns a code and writes a message naming the resource into err. */
+int eider__dbs_connect(eider__dbs *dbs, const char *name, duckdb_connection *out,
+                       eider__buf *err);
+/* Close every database. */
+void eider__dbs_release(eider__dbs *dbs);
+
+#endif

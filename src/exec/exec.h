@@ -1,0 +1,78 @@
+/*
+ * exec.h — a run inside libeider: the plan of steps, the scheduler's shared state,
+ * the step context, and the result handed back to the caller.
+ */
+#ifndef EIDER_EXEC_H
+#define EIDER_EXEC_H
+
+#include <pthread.h>
+
+#include "../defs/defs.h"
+#include "../duckdb/database.h"
+
+/* One step: one asset to materialize, and then its outcome. */
+typedef struct eider__step {
+    uint32_t asset;                  /* index into defs->assets */
+    size_t pending;                  /* upstream steps not yet done */
+    int done;
+    eider_step_status status;
+    int attempts;
+    double duration_s;
+    char *error;                     /* failure message or skip reason */
+    char *sql;                       /* the failing SQL */
+    eider__buf log;                  /* the step's log lines */
+    eider_meta *meta;                /* reported metadata; strings malloc'd */
+    size_t n_meta, cap_meta;
+} eider__step;
+
+struct eider_result {
+    char run_id[40];
+    const eider_defs *defs;
+    eider__step *steps;
+    size_t n_steps;
+    long *step_of;                   /* asset index -> step index, or -1 */
+};
+
+typedef struct eider__run {
+    eider_defs *defs;
+    eider_result *result;
+    const eider_event_sink *sink;
+    eider__dbs dbs;
+    int jobs;
+
+    pthread_mutex_t lock;            /* guards everything below and the steps' state */
+    pthread_cond_t changed;
+    uint32_t *ready;                 /* a FIFO of step indices */
+    size_t ready_head, ready_tail;
+    size_t n_done;
+    int n_succeeded, n_failed, n_skipped;
+
+    pthread_mutex_t sink_lock;       /* one event at a time */
+} eider__run;
+
+struct eider_context {
+    eider__run *run;
+    eider__step *step;
+    const eider__asset *asset;
+    int attempt;
+    duckdb_connection *cons;         /* borrowed connections, closed at step end */
+    size_t n_cons, cap_cons;
+    int failed;
+    eider__buf failure;
+    eider__buf failed_sql;
+};
+
+/* Send an event to the run's sink, if any, stamping run id and time. */
+void eider__emit(eider__run *run, eider_event *ev);
+
+/* Run one step to its end, retries included (step.c). Returns 1 on success. */
+int eider__step_execute(eider__run *run, eider__step *step);
+
+/* The key of the asset whose step runs on this thread, or NULL (for crash reports). */
+const char *eider__current_step_key(void);
+
+/* The result's storage (result.c). */
+eider_result *eider__result_new(const eider_defs *defs, const unsigned char *selected);
+void eider__step_release(eider__step *step);
+
+#endif

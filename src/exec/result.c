@@ -1,0 +1,128 @@
+/*
+ * result.c — the outcome of a run: one record per planned step, in topological
+ * order, and the accessors of the public API.
+ */
+#include "exec.h"
+
+/* A random version-4 UUID. */
+static void new_run_id(char *out, size_t size)
+{
+    unsigned v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = (unsigned)(eider__random() * 65536.0) & 0xffff;
+    snprintf(out, size, "%04x%04x-%04x-4%03x-%04x-%04x%04x%04x", v[0], v[1], v[2], v[3] & 0xfff,
+             0x8000 | (v[4] & 0x3fff), v[5], v[6], v[7]);
+}
+
+eider_result *eider__result_new(const eider_defs *defs, const unsigned char *selected)
+{
+    eider_result *r = eider__xcalloc(1, sizeof(*r));
+    r->defs = defs;
+    new_run_id(r->run_id, sizeof(r->run_id));
+    r->step_of = eider__xmalloc(defs->n_assets * sizeof(*r->step_of));
+    r->steps = eider__xcalloc(defs->n_assets, sizeof(*r->steps));
+    for (size_t i = 0; i < defs->n_assets; i++)
+        r->step_of[i] = -1;
+    for (size_t t = 0; t < defs->n_assets; t++) {
+        uint32_t a = defs->topo[t];
+        if (!selected[a] || defs->assets[a].external)
+            continue;
+        r->step_of[a] = (long)r->n_steps;
+        r->steps[r->n_steps++].asset = a;
+    }
+    return r;
+}
+
+void eider__step_release(eider__step *step)
+{
+    free(step->error);
+    free(step->sql);
+    eider__buf_release(&step->log);
+    for (size_t i = 0; i < step->n_meta; i++) {
+        free((char *)step->meta[i].key);
+        free((char *)step->meta[i].text);
+    }
+    free(step->meta);
+}
+
+void eider_result_free(eider_result *result)
+{
+    if (!result)
+        return;
+    for (size_t i = 0; i < result->n_steps; i++)
+        eider__step_release(&result->steps[i]);
+    free(result->steps);
+    free(result->step_of);
+    free(result);
+}
+
+const char *eider_result_run_id(const eider_result *result)
+{
+    return result ? result->run_id : NULL;
+}
+
+size_t eider_result_count(const eider_result *result)
+{
+    return result ? result->n_steps : 0;
+}
+
+static const eider__step *step_at(const eider_result *result, size_t i)
+{
+    return result && i < result->n_steps ? &result->steps[i] : NULL;
+}
+
+const char *eider_result_key(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? result->defs->assets[s->asset].key : NULL;
+}
+
+eider_step_status eider_result_status(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? s->status : EIDER_STEP_SKIPPED;
+}
+
+long eider_result_find(const eider_result *result, const char *key)
+{
+    long a = result ? eider_defs_find(result->defs, key) : -1;
+    return a < 0 ? -1 : result->step_of[a];
+}
+
+const char *eider_result_error(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? s->error : NULL;
+}
+
+const char *eider_result_sql(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? s->sql : NULL;
+}
+
+double eider_result_duration(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? s->duration_s : 0;
+}
+
+int eider_result_attempts(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? s->attempts : 0;
+}
+
+const char *eider_result_log(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? eider__buf_str(&s->log) : NULL;
+}
+
+const eider_meta *eider_result_metadata(const eider_result *result, size_t i, size_t *n)
+{
+    const eider__step *s = step_at(result, i);
+    if (n)
+        *n = s ? s->n_meta : 0;
+    return s ? s->meta : NULL;
+}

@@ -1,0 +1,212 @@
+/*
+ * run.c — eider_materialize(): plans the selected steps, runs them in dependency
+ * order on a pool of threads (or on the caller's thread for one job), skips what is
+ * downstream of a failure while other branches go on, and reports the events.
+ */
+#define _GNU_SOURCE
+#include <unistd.h>
+
+#include "exec.h"
+
+void eider__emit(eider__run *run, eider_event *ev)
+{
+    if (!run->sink || !run->sink->on_event)
+        return;
+    ev->run_id = run->result->run_id;
+    if (!ev->time_us)
+        ev->time_us = eider__now_us();
+    pthread_mutex_lock(&run->sink_lock);
+    run->sink->on_event(ev, run->sink->user_data);
+    pthread_mutex_unlock(&run->sink_lock);
+}
+
+static void on_lock_wait(const char *message, void *user_data)
+{
+    eider_event ev = { .type = EIDER_EVENT_LOG, .level = EIDER_LOG_WARN, .message = message };
+    eider__emit(user_data, &ev);
+}
+
+static const char *asset_key(eider__run *run, const eider__step *s)
+{
+    return run->defs->assets[s->asset].key;
+}
+
+/* Mark everything downstream of a failed step skipped. Called with run->lock held. */
+static void skip_downstream(eider__run *run, eider__step *failed)
+{
+    eider_result *r = run->result;
+    size_t *queue = eider__xmalloc(r->n_steps * sizeof(*queue)), head = 0, tail = 0;
+    queue[tail++] = (size_t)(failed - r->steps);
+    while (head < tail) {
+        const eider__asset *a = &run->defs->assets[r->steps[queue[head++]].asset];
+        for (size_t d = 0; d < a->n_down; d++) {
+            long si = r->step_of[a->down[d]];
+            if (si < 0 || r->steps[si].done)
+                continue;
+            eider__step *s = &r->steps[si];
+            eider__buf why = { 0 };
+            eider__buf_printf(&why, "skipped: upstream asset '%s' failed", asset_key(run, failed));
+            s->error = eider__buf_detach(&why);
+            s->status = EIDER_STEP_SKIPPED;
+            s->done = 1;
+            run->n_done++;
+            run->n_skipped++;
+            eider_event ev = { .type = EIDER_EVENT_STEP_SKIPPED, .asset_key = asset_key(run, s),
+                               .message = s->error };
+            eider__emit(run, &ev);
+            queue[tail++] = (size_t)si;
+        }
+    }
+    free(queue);
+}
+
+/* Record a finished step and release what it unblocks. Called with run->lock held. */
+static void finish_step(eider__run *run, eider__step *step, int ok)
+{
+    eider_result *r = run->result;
+    step->done = 1;
+    run->n_done++;
+    if (!ok) {
+        run->n_failed++;
+        skip_downstream(run, step);
+        return;
+    }
+    run->n_succeeded++;
+    const eider__asset *a = &run->defs->assets[step->asset];
+    for (size_t d = 0; d < a->n_down; d++) {
+        long si = r->step_of[a->down[d]];
+        if (si >= 0 && --r->steps[si].pending == 0 && !r->steps[si].done)
+            run->ready[run->ready_tail++] = (uint32_t)si;
+    }
+}
+
+static void run_inline(eider__run *run)
+{
+    while (run->ready_head < run->ready_tail) {
+        eider__step *s = &run->result->steps[run->ready[run->ready_head++]];
+        finish_step(run, s, eider__step_execute(run, s));
+    }
+}
+
+static void *worker(void *arg)
+{
+    eider__run *run = arg;
+    size_t total = run->result->n_steps;
+    pthread_mutex_lock(&run->lock);
+    for (;;) {
+        while (run->ready_head == run->ready_tail && run->n_done < total)
+            pthread_cond_wait(&run->changed, &run->lock);
+        if (run->n_done >= total)
+            break;
+        eider__step *s = &run->result->steps[run->ready[run->ready_head++]];
+        pthread_mutex_unlock(&run->lock);
+        int ok = eider__step_execute(run, s);
+        pthread_mutex_lock(&run->lock);
+        finish_step(run, s, ok);
+        pthread_cond_broadcast(&run->changed);
+    }
+    pthread_mutex_unlock(&run->lock);
+    return NULL;
+}
+
+static void run_pool(eider__run *run)
+{
+    size_t n = (size_t)run->jobs < run->result->n_steps ? (size_t)run->jobs : run->result->n_steps;
+    pthread_t *threads = eider__xmalloc(n * sizeof(*threads));
+    size_t started = 0;
+    for (; started < n; started++)
+        if (pthread_create(&threads[started], NULL, worker, run))
+            break;
+    if (started == 0)
+        run_inline(run);        /* no thread could start: do the work here */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+}
+
+/* Count each step's upstream steps and queue the ones with none. */
+static void plan(eider__run *run)
+{
+    eider_result *r = run->result;
+    run->ready = eider__xmalloc((r->n_steps + 1) * sizeof(*run->ready));
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const eider__asset *a = &run->defs->assets[r->steps[i].asset];
+        for (size_t u = 0; u < a->n_up; u++)
+            if (r->step_of[a->up[u]] >= 0)
+                r->steps[i].pending++;
+        if (r->steps[i].pending == 0)
+            run->ready[run->ready_tail++] = (uint32_t)i;
+    }
+}
+
+static int default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
+{
+    unsigned char *selected = NULL;
+    int rc = defs->validated ? EIDER_OK : eider_defs_validate(defs);
+    if (rc)
+        return rc;
+    selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
+    rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
+    if (!rc) {
+        *out = eider__result_new(defs, selected);
+        if (o && o->run_id)
+            snprintf((*out)->run_id, sizeof((*out)->run_id), "%s", o->run_id);
+    }
+    free(selected);
+    return rc;
+}
+
+static void run_steps(eider__run *run, const eider_run_options *o)
+{
+    double t0 = eider__mono_s(), timeout = o && o->lock_timeout_s ? o->lock_timeout_s : 60;
+    eider__dbs_init(&run->dbs, run->defs, timeout, on_lock_wait, run);
+    pthread_mutex_init(&run->lock, NULL);
+    pthread_cond_init(&run->changed, NULL);
+    pthread_mutex_init(&run->sink_lock, NULL);
+    eider_event start = { .type = EIDER_EVENT_RUN_START };
+    eider__emit(run, &start);
+    plan(run);
+    if (run->jobs <= 1)
+        run_inline(run);
+    else
+        run_pool(run);
+    eider__dbs_release(&run->dbs);
+    eider_event end = { .type = EIDER_EVENT_RUN_END, .duration_s = eider__mono_s() - t0,
+                        .n_succeeded = run->n_succeeded, .n_failed = run->n_failed,
+                        .n_skipped = run->n_skipped };
+    eider__emit(run, &end);
+    free(run->ready);
+    pthread_mutex_destroy(&run->lock);
+    pthread_cond_destroy(&run->changed);
+    pthread_mutex_destroy(&run->sink_lock);
+}
+
+int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_result **out)
+{
+    eider__run run = { 0 };
+    eider_result *result = NULL;
+    if (out)
+        *out = NULL;
+    if (!defs)
+        return EIDER_EINVAL;
+    int rc = prepare(defs, options, &result);
+    if (rc)
+        return rc;
+    run.defs = defs;
+    run.result = result;
+    run.sink = options ? options->sink : NULL;
+    run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
+    run_steps(&run, options);
+    rc = run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
+    if (out)
+        *out = result;
+    else
+        eider_result_free(result);
+    return rc;
+}

@@ -1,0 +1,285 @@
+/*
+ * step.c — one step of a run: the context its compute function gets (connections,
+ * SQL, logging, metadata, failure), its retries, and its events.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <time.h>
+
+#include "exec.h"
+
+/* The step running on this thread, for crash reports (eider__current_step_key). */
+static _Thread_local const char *current_key;
+
+const char *eider__current_step_key(void)
+{
+    return current_key;
+}
+
+const char *eider_asset_key(const eider_context *ctx)
+{
+    return ctx->asset->key;
+}
+
+void *eider_user_data(const eider_context *ctx)
+{
+    return ctx->asset->user_data;
+}
+
+int eider_attempt(const eider_context *ctx)
+{
+    return ctx->attempt;
+}
+
+const char *eider_run_id(const eider_context *ctx)
+{
+    return ctx->run->result->run_id;
+}
+
+/* Set the step's failure; the first one wins, as it is usually the cause. */
+static void set_failure(eider_context *ctx, const char *sql, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_failure(eider_context *ctx, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    if (ctx->failed)
+        return;
+    ctx->failed = 1;
+    va_start(ap, fmt);
+    eider__buf_vprintf(&ctx->failure, fmt, ap);
+    va_end(ap);
+    if (sql)
+        eider__buf_puts(&ctx->failed_sql, sql);
+}
+
+int eider_fail(eider_context *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    if (!ctx->failed) {
+        ctx->failed = 1;
+        va_start(ap, fmt);
+        eider__buf_vprintf(&ctx->failure, fmt, ap);
+        va_end(ap);
+    }
+    return EIDER_ESTEP;
+}
+
+duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name)
+{
+    duckdb_connection con = NULL;
+    eider__buf err = { 0 };
+    if (eider__dbs_connect(&ctx->run->dbs, name ? name : "(null)", &con, &err)) {
+        set_failure(ctx, NULL, "%s", eider__buf_str(&err));
+        eider__buf_release(&err);
+        return NULL;
+    }
+    EIDER__GROW(ctx->cons, ctx->cap_cons, ctx->n_cons + 1);
+    ctx->cons[ctx->n_cons++] = con;
+    return con;
+}
+
+static int check_connection(eider_context *ctx, duckdb_connection con, const char *sql)
+{
+    if (con)
+        return EIDER_OK;
+    set_failure(ctx, sql, "no DuckDB connection: eider_duckdb_connection() failed or was not called");
+    return EIDER_ESQL;
+}
+
+int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql)
+{
+    duckdb_result res;
+    if (check_connection(ctx, con, sql))
+        return EIDER_ESQL;
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        const char *msg = duckdb_result_error(&res);
+        set_failure(ctx, sql, "%s", msg ? msg : "unknown DuckDB error");
+        duckdb_destroy_result(&res);
+        return EIDER_ESQL;
+    }
+    duckdb_destroy_result(&res);
+    return EIDER_OK;
+}
+
+/* The first column of the first row of res as an int64, through a cast in DuckDB. */
+static int first_int64(duckdb_result *res, int64_t *out)
+{
+    int rc = EIDER_ENOTFOUND;
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
+    if (chunk && duckdb_data_chunk_get_size(chunk) > 0) {
+        duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
+        uint64_t *valid = duckdb_vector_get_validity(vec);
+        if (!valid || duckdb_validity_row_is_valid(valid, 0)) {
+            *out = ((int64_t *)duckdb_vector_get_data(vec))[0];
+            rc = EIDER_OK;
+        }
+    }
+    if (chunk)
+        duckdb_destroy_data_chunk(&chunk);
+    return rc;
+}
+
+int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, int64_t *out)
+{
+    duckdb_result res;
+    eider__buf q = { 0 };
+    int rc = EIDER_OK;
+    if (check_connection(ctx, con, sql))
+        return EIDER_ESQL;
+    eider__buf_printf(&q, "SELECT CAST(COLUMNS(*) AS BIGINT) FROM (%s) LIMIT 1", sql);
+    if (duckdb_query(con, eider__buf_str(&q), &res) == DuckDBError) {
+        const char *msg = duckdb_result_error(&res);
+        set_failure(ctx, sql, "%s", msg ? msg : "unknown DuckDB error");
+        rc = EIDER_ESQL;
+    } else if (first_int64(&res, out)) {
+        set_failure(ctx, sql, "the query returned no row or a NULL, where an integer was expected");
+        rc = EIDER_ESQL;
+    }
+    duckdb_destroy_result(&res);
+    eider__buf_release(&q);
+    return rc;
+}
+
+static const char *level_name(eider_log_level level)
+{
+    static const char *names[] = { "debug", "info", "warn", "error" };
+    return (unsigned)level < 4 ? names[level] : "info";
+}
+
+void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
+{
+    eider__buf line = { 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    eider__buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    int64_t now = eider__now_us();
+    time_t secs = (time_t)(now / 1000000);
+    struct tm tm;
+    char stamp[32];
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    eider__buf_printf(&ctx->step->log, "%s.%03dZ %s %s\n", stamp, (int)(now / 1000 % 1000),
+                      level_name(level), eider__buf_str(&line));
+    eider_event ev = { .type = EIDER_EVENT_LOG, .asset_key = ctx->asset->key, .time_us = now,
+                       .level = level, .message = eider__buf_str(&line), .attempt = ctx->attempt };
+    eider__emit(ctx->run, &ev);
+    eider__buf_release(&line);
+}
+
+int eider_add_meta(eider_context *ctx, const eider_meta *m)
+{
+    eider__step *s = ctx->step;
+    if (!m || !m->key)
+        return EIDER_EINVAL;
+    for (size_t i = 0; i < s->n_meta; i++)     /* a key reported again replaces */
+        if (strcmp(s->meta[i].key, m->key) == 0) {
+            free((char *)s->meta[i].text);
+            s->meta[i].type = m->type;
+            s->meta[i].i = m->i;
+            s->meta[i].f = m->f;
+            s->meta[i].text = m->text ? eider__xstrdup(m->text) : NULL;
+            return EIDER_OK;
+        }
+    EIDER__GROW(s->meta, s->cap_meta, s->n_meta + 1);
+    s->meta[s->n_meta] = *m;
+    s->meta[s->n_meta].key = eider__xstrdup(m->key);
+    s->meta[s->n_meta].text = m->text ? eider__xstrdup(m->text) : NULL;
+    s->n_meta++;
+    return EIDER_OK;
+}
+
+int eider_add_meta_text(eider_context *ctx, const char *key, const char *value)
+{
+    return eider_add_meta(ctx, &(eider_meta)EIDER_META_TEXT(key, value ? value : ""));
+}
+
+int eider_add_meta_int(eider_context *ctx, const char *key, int64_t value)
+{
+    return eider_add_meta(ctx, &(eider_meta)EIDER_META_INT(key, value));
+}
+
+int eider_add_meta_float(eider_context *ctx, const char *key, double value)
+{
+    return eider_add_meta(ctx, &(eider_meta)EIDER_META_FLOAT(key, value));
+}
+
+/* Close the connections the step borrowed: whatever it left open rolls back. */
+static void release_context(eider_context *ctx)
+{
+    for (size_t i = 0; i < ctx->n_cons; i++)
+        duckdb_disconnect(&ctx->cons[i]);
+    free(ctx->cons);
+    eider__buf_release(&ctx->failure);
+    eider__buf_release(&ctx->failed_sql);
+}
+
+/* Call the compute function once. Returns 1 on success; on failure leaves the
+ * message and SQL in the step. */
+static int attempt_once(eider__run *run, eider__step *step, int attempt)
+{
+    const eider__asset *a = &run->defs->assets[step->asset];
+    eider_context ctx = { .run = run, .step = step, .asset = a, .attempt = attempt };
+    int rc = a->compute(&ctx);
+    int ok = rc == EIDER_OK && !ctx.failed;
+    free(step->error);
+    free(step->sql);
+    step->error = step->sql = NULL;
+    if (!ok && ctx.failed) {
+        step->error = eider__buf_detach(&ctx.failure);
+        step->sql = ctx.failed_sql.len ? eider__buf_detach(&ctx.failed_sql) : NULL;
+    } else if (!ok) {
+        eider__buf why = { 0 };
+        eider__buf_printf(&why, "the compute function returned %d (%s)", rc, eider_strerror(rc));
+        step->error = eider__buf_detach(&why);
+    }
+    release_context(&ctx);
+    return ok;
+}
+
+static double retry_delay_ms(const eider_retry_policy *p, int retry)
+{
+    double ms = p->delay_ms;
+    if (p->backoff > 1)
+        ms *= pow(p->backoff, retry - 1);
+    if (p->jitter > 0)
+        ms *= 1 + p->jitter * eider__random();
+    return ms;
+}
+
+static void emit_step(eider__run *run, eider__step *s, eider_event_type type, double duration)
+{
+    eider_event ev = { .type = type, .asset_key = run->defs->assets[s->asset].key,
+                       .attempt = s->attempts, .duration_s = duration,
+                       .message = s->error, .sql = s->sql };
+    if (type == EIDER_EVENT_MATERIALIZATION) {
+        ev.metadata = s->meta;
+        ev.n_metadata = s->n_meta;
+        ev.message = NULL;
+    }
+    eider__emit(run, &ev);
+}
+
+int eider__step_execute(eider__run *run, eider__step *step)
+{
+    const eider__asset *a = &run->defs->assets[step->asset];
+    double t0 = eider__mono_s();
+    int ok = 0;
+    current_key = a->key;
+    for (int attempt = 1; !ok; attempt++) {
+        step->attempts = attempt;
+        emit_step(run, step, EIDER_EVENT_STEP_START, 0);
+        ok = attempt_once(run, step, attempt);
+        if (ok || attempt > a->retry.max_retries)
+            break;
+        emit_step(run, step, EIDER_EVENT_STEP_RETRY, eider__mono_s() - t0);
+        eider__sleep_ms(retry_delay_ms(&a->retry, attempt));
+    }
+    step->duration_s = eider__mono_s() - t0;
+    step->status = ok ? EIDER_STEP_SUCCESS : EIDER_STEP_FAILED;
+    if (ok)
+        emit_step(run, step, EIDER_EVENT_MATERIALIZATION, step->duration_s);
+    emit_step(run, step, ok ? EIDER_EVENT_STEP_SUCCESS : EIDER_EVENT_STEP_FAILURE, step->duration_s);
+    current_key = NULL;
+    return ok;
+}
