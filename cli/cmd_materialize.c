@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -254,6 +255,31 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
     return EXIT_OK;
 }
 
+/* A crash in an asset's code takes the process down, as it must (its memory can't be
+ * trusted), but first says which asset crashed. DuckDB's write-ahead log keeps every
+ * committed table; the crashed step's open transaction is rolled back on next open. */
+static void on_crash(int sig)
+{
+    const char *key = eider_current_asset();
+    const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE"
+                     : sig == SIGILL ? "SIGILL" : "SIGABRT";
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "\nerror: asset '%s' crashed with %s: the run "
+        "is aborted; tables committed before the crash are intact. Fix the asset's code "
+        "and materialize again.\n", key ? key : "(none)", name);
+    if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
+        n = 0;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void catch_crashes(void)
+{
+    static const int signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        signal(signals[i], on_crash);
+}
+
 static int run(cli_env *env)
 {
     printer p = { .tty = isatty(STDOUT_FILENO) };
@@ -276,6 +302,7 @@ static int run(cli_env *env)
         p.total = (int)n;
         free(sel);
     }
+    catch_crashes();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;

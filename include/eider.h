@@ -333,6 +333,10 @@ void *eider_user_data(const eider_context *ctx);
 int eider_attempt(const eider_context *ctx);
 const char *eider_run_id(const eider_context *ctx);
 
+/* The key of the asset whose step runs on the calling thread, or NULL. Safe to call
+ * from a signal handler: a crash handler uses it to name the asset that crashed. */
+const char *eider_current_asset(void);
+
 /* A connection to the DuckDB resource `name`. Eider owns it and closes it when the
  * step ends, also when the step fails; do not disconnect it. Returns NULL when the
  * resource is unknown or the database cannot be opened, with the step's failure set. */

@@ -68,9 +68,6 @@ void eider__emit(eider__run *run, eider_event *ev);
 /* Run one step to its end, retries included (step.c). Returns 1 on success. */
 int eider__step_execute(eider__run *run, eider__step *step);
 
-/* The key of the asset whose step runs on this thread, or NULL (for crash reports). */
-const char *eider__current_step_key(void);
-
 /* The result's storage (result.c). */
 eider_result *eider__result_new(const eider_defs *defs, const unsigned char *selected);
 void eider__step_release(eider__step *step);

@@ -8,10 +8,10 @@
 
 #include "exec.h"
 
-/* The step running on this thread, for crash reports (eider__current_step_key). */
+/* The step running on this thread, for crash reports. */
 static _Thread_local const char *current_key;
 
-const char *eider__current_step_key(void)
+const char *eider_current_asset(void)
 {
     return current_key;
 }

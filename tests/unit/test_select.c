@@ -18,7 +18,7 @@ static void add(eider_defs *defs, const eider_asset_def *def)
     cr_assert_eq(eider_asset(defs, def), EIDER_OK, "%s", eider_defs_errmsg(defs));
 }
 
-static void add_spec(eider_defs *defs, const eider_asset_spec *spec)
+static void add_spec(eider_defs *defs, const eider_asset_spec_def *spec)
 {
     cr_assert_eq(eider_asset_spec(defs, spec), EIDER_OK, "%s", eider_defs_errmsg(defs));
 }
@@ -28,7 +28,7 @@ static eider_defs *fixture(void)
 {
     eider_defs *defs = eider_defs_new();
     cr_assert_not_null(defs);
-    add_spec(defs, &(eider_asset_spec){ .key = "raw_csv", .key_prefix = "iris",
+    add_spec(defs, &(eider_asset_spec_def){ .key = "raw_csv", .key_prefix = "iris",
         .group = "ingest", .kinds = EIDER_KEYS("csv"), .owners = EIDER_KEYS("team:data") });
     add(defs, &(eider_asset_def){ .key = "iris/iris_dataset", .compute = noop,
         .deps = EIDER_KEYS("iris/raw_csv"), .group = "ingest",
@@ -47,7 +47,7 @@ static eider_defs *fixture(void)
     add(defs, &(eider_asset_def){ .key = "report", .compute = noop,
         .deps = EIDER_KEYS("iris/species_summary"), .group = "reporting",
         .kinds = EIDER_KEYS("python"), .owners = EIDER_KEYS("ada@example.com", "team:data") });
-    add_spec(defs, &(eider_asset_spec){ .key = "weather/raw", .group = "ingest",
+    add_spec(defs, &(eider_asset_spec_def){ .key = "weather/raw", .group = "ingest",
         .tags = EIDER_TAGS("domain", "weather") });
     add(defs, &(eider_asset_def){ .key = "weather/daily", .compute = noop,
         .deps = EIDER_KEYS("weather/raw"), .group = "ingest",

@@ -1,0 +1,170 @@
+/*
+ * bench_util.c — the helpers every benchmark shares: clock, median, scratch folders,
+ * the synthetic asset graph and the printed table.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+
+char *mkdtemp(char *template);   /* POSIX 2008, hidden by -std=c11 in some libcs */
+
+void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void *bench_xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        bench_die("out of memory");
+    return p;
+}
+
+char *bench_strf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        bench_die("bad format '%s'", fmt);
+    char *s = bench_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The dependency list of asset i: its predecessor in a chain, every chain's tail for
+ * the hub, the hub for a fan-out asset. */
+static const char **graph_deps(const bench_graph *g, size_t i)
+{
+    size_t hub = g->chains * g->chain_len;
+    const char **d = NULL;
+    if (i < hub && i % g->chain_len == 0) {
+        d = bench_xmalloc(sizeof(*d));
+        d[0] = NULL;
+    } else if (i < hub) {
+        d = bench_xmalloc(2 * sizeof(*d));
+        d[0] = g->keys[i - 1];
+        d[1] = NULL;
+    } else if (i == hub) {
+        d = bench_xmalloc((g->chains + 1) * sizeof(*d));
+        for (size_t c = 0; c < g->chains; c++)
+            d[c] = g->keys[(c + 1) * g->chain_len - 1];
+        d[g->chains] = NULL;
+    } else {
+        d = bench_xmalloc(2 * sizeof(*d));
+        d[0] = g->keys[hub];
+        d[1] = NULL;
+    }
+    return d;
+}
+
+void bench_graph_init(bench_graph *g, size_t n, size_t chain_len)
+{
+    memset(g, 0, sizeof(*g));
+    if (chain_len == 0 || n < chain_len + 2)
+        bench_die("a graph of %zu assets cannot hold a chain of %zu", n, chain_len);
+    g->chain_len = chain_len;
+    g->chains = (n - 2) / chain_len;
+    while (g->chains > 1 && n - g->chains * chain_len - 1 < n / 50)
+        g->chains--;                /* leave about 2% for the fan-out */
+    g->fanout = n - g->chains * chain_len - 1;
+    g->n = n;
+    g->keys = bench_xmalloc(n * sizeof(*g->keys));
+    g->deps = bench_xmalloc(n * sizeof(*g->deps));
+    for (size_t i = 0; i < n; i++)
+        g->keys[i] = bench_strf("t_%zu", i);
+    for (size_t i = 0; i < n; i++)
+        g->deps[i] = graph_deps(g, i);
+}
+
+void bench_graph_release(bench_graph *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->keys[i]);
+        free(g->deps[i]);
+    }
+    free(g->keys);
+    free(g->deps);
+    memset(g, 0, sizeof(*g));
+}
+
+char *bench_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir = bench_strf("%s/eider-bench-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(dir))
+        bench_die("cannot create a scratch folder '%s'", dir);
+    return dir;
+}
+
+void bench_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *path = bench_strf("%s/%s", dir, e->d_name);
+        unlink(path);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+void bench_remove_db(const char *path)
+{
+    char *wal = bench_strf("%s.wal", path);
+    unlink(path);
+    unlink(wal);
+    free(wal);
+}
+
+void bench_table_header(const char *title, const char *raw_what)
+{
+    printf("\n%s\n  raw: %s\n", title, raw_what);
+    printf("  %-28s %12s %12s %8s  %s\n", "case", "raw s", "eider s", "ratio", "note");
+}
+
+void bench_table_row(const char *name, double raw_s, double eider_s, const char *note)
+{
+    printf("  %-28s %12.6f %12.6f %8.3f  %s\n", name, raw_s, eider_s,
+           raw_s > 0 ? eider_s / raw_s : 0.0, note ? note : "");
+    fflush(stdout);
+}

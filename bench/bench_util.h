@@ -1,0 +1,52 @@
+/*
+ * bench_util.h — what the benchmarks share: a monotonic clock, medians, scratch
+ * folders, the synthetic asset graph (chains, a fan-in and a fan-out), and the table
+ * every benchmark prints (our figure beside raw DuckDB's or plain C's, as a ratio).
+ */
+#ifndef EIDER_BENCH_UTIL_H
+#define EIDER_BENCH_UTIL_H
+
+#include <stddef.h>
+
+/* Seconds on a monotonic clock. */
+double bench_now(void);
+
+/* The median of n samples (n > 0); sorts v in place. */
+double bench_median(double *v, size_t n);
+
+/* The synthetic graph. Assets 0 .. chains*chain_len-1 form `chains` independent
+ * chains, each asset depending on the one before it; then a hub that depends on the
+ * tail of every chain (fan-in); then `fanout` assets that each depend on the hub.
+ * Every dependency points to a lower index, so index order is a topological order. */
+typedef struct bench_graph {
+    size_t chains, chain_len, fanout;
+    size_t n;                        /* chains * chain_len + 1 + fanout */
+    char **keys;                     /* "t_<i>" */
+    const char ***deps;              /* NULL-terminated key lists, into keys */
+} bench_graph;
+
+/* A graph of about n assets: chains of chain_len, fanout so the total is exactly n.
+ * Exits the process when n is too small for the shape or memory runs out. */
+void bench_graph_init(bench_graph *g, size_t n, size_t chain_len);
+void bench_graph_release(bench_graph *g);
+
+/* A new scratch folder under $TMPDIR (or /tmp); the path is malloc'd. Exits on error. */
+char *bench_tmpdir(const char *tag);
+/* Remove a folder and the files directly in it. */
+void bench_rmdir(const char *dir);
+/* Remove a DuckDB database file and its WAL. */
+void bench_remove_db(const char *path);
+
+/* A malloc'd printf. Exits when memory runs out. */
+char *bench_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* malloc that exits when memory runs out. */
+void *bench_xmalloc(size_t size);
+
+/* The table: a header line, then rows of case, raw s, eider s, ratio and a note. */
+void bench_table_header(const char *title, const char *raw_what);
+void bench_table_row(const char *name, double raw_s, double eider_s, const char *note);
+
+/* Stop with a message on stderr (benchmarks only: libraries never exit). */
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
