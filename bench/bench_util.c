@@ -12,7 +12,6 @@
 
 #include "bench_util.h"
 
-char *mkdtemp(char *template);   /* POSIX 2008, hidden by -std=c11 in some libcs */
 
 void bench_die(const char *fmt, ...)
 {
@@ -52,6 +51,13 @@ double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

@@ -8,8 +8,13 @@
 
 #include <stddef.h>
 
+#include "../src/util/banned.h"     /* no strcpy, sprintf, strtok, gets: as in src/ */
+
 /* Seconds on a monotonic clock. */
 double bench_now(void);
+
+/* CPU seconds of this process, every thread counted (DuckDB's workers too). */
+double bench_cpu_now(void);
 
 /* The median of n samples (n > 0); sorts v in place. */
 double bench_median(double *v, size_t n);

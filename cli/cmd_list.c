@@ -102,7 +102,9 @@ static void print_table(eider_defs *defs, const unsigned char *sel)
         eider_asset_info a;
         if (!sel[i] || eider_defs_info(defs, i, &a))
             continue;
-        join(kinds, sizeof(kinds), a.kinds, a.external ? "external" : "-");
+        size_t off = a.external ? (size_t)snprintf(kinds, sizeof(kinds), "external%s",
+                                                   a.kinds[0] ? "," : "") : 0;
+        join(kinds + off, sizeof(kinds) - off, a.kinds, a.external ? "" : "-");
         join(deps, sizeof(deps), a.deps, "-");
         printf("%-*s  %-12s %-16s %s\n", w, a.key, a.group, kinds, deps);
     }

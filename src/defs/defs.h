@@ -64,7 +64,7 @@ const eider__resource *eider__defs_resource(const eider_defs *defs, const char *
 /* Evaluate a selection expression over the validated graph of defs. selected gets
  * n_assets bytes of 0/1. On a syntax or lookup error, returns EIDER_ESELECT with a
  * message in err that quotes the expression and points at the column:
- *   error: bad selection 'a and (b' at column 9: expected ')'
+ *   bad selection 'a and (b' at column 9: expected ')'
  * (select.c) */
 int eider__select(const eider_defs *defs, const char *expr, unsigned char *selected,
                   eider__buf *err);

@@ -624,11 +624,19 @@ static int parse_filter(parser *p, unsigned char *out)
 static int parse_word(parser *p, unsigned char *out)
 {
     token next = lex_at(p, p->tok.end);
-    if (next.type == T_LPAREN) {
-        if (word_is(p, &p->tok, "roots") || word_is(p, &p->tok, "sinks"))
-            return parse_function(p, out);
+    int function = word_is(p, &p->tok, "roots") || word_is(p, &p->tok, "sinks");
+    if (next.type == T_LPAREN && function)
+        return parse_function(p, out);
+    if (next.type == T_LPAREN &&
+        eider__index_get(&p->defs->by_key, span_text(p, p->tok.name, 0)) < 0) {
         fail(p, p->tok.at, "unknown function '%s': use roots() or sinks()",
              token_shown(p, &p->tok));
+        return -1;
+    }
+    if (function && eider__index_get(&p->defs->by_key, span_text(p, p->tok.name, 0)) < 0) {
+        const char *name = token_shown(p, &p->tok);
+        fail(p, p->tok.end, "expected '(' after '%s': write %s() or %s(selection)",
+             name, name, name);
         return -1;
     }
     token t = p->tok;

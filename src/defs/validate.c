@@ -5,12 +5,15 @@
  */
 #include "defs.h"
 
-/* The key closest to `key` by edit distance, or NULL when nothing is close. */
-static const char *closest_key(const eider_defs *defs, const char *key)
+/* The key closest to `key` by edit distance, other than `self`'s, or NULL when
+ * nothing is close. */
+static const char *closest_key(const eider_defs *defs, const char *key, const eider__asset *self)
 {
     size_t limit = strlen(key) / 3 + 1, best = limit + 1;
     const char *found = NULL;
     for (size_t i = 0; i < defs->n_assets; i++) {
+        if (&defs->assets[i] == self)
+            continue;
         size_t d = eider__edit_distance(key, defs->assets[i].key, limit);
         if (d < best) {
             best = d;
@@ -22,7 +25,7 @@ static const char *closest_key(const eider_defs *defs, const char *key)
 
 static int unknown_dep(eider_defs *defs, const eider__asset *a, const char *dep)
 {
-    const char *near = closest_key(defs, dep);
+    const char *near = closest_key(defs, dep, a);
     if (near)
         return eider__defs_error(defs, EIDER_EUNKNOWNDEP,
             "asset '%s' depends on unknown asset '%s' (did you mean '%s'?)", a->key, dep, near);

@@ -80,9 +80,9 @@ static int make_config(const eider__db *db, duckdb_config *config, eider__buf *e
         duckdb_set_config(*config, "access_mode", "READ_ONLY");
     for (size_t i = 0; r->config[i] && r->config[i + 1]; i += 2)
         if (duckdb_set_config(*config, r->config[i], r->config[i + 1]) == DuckDBError) {
-            eider__buf_printf(err, "resource '%s': DuckDB has no setting '%s' (in "
-                "connection_config): check its spelling against DuckDB's configuration "
-                "reference", r->name, r->config[i]);
+            eider__buf_printf(err, "resource '%s': DuckDB refused the setting '%s' = '%s' "
+                "(in connection_config): check its name and value against DuckDB's "
+                "configuration reference", r->name, r->config[i], r->config[i + 1]);
             return EIDER_EDUCKDB;
         }
     return EIDER_OK;
@@ -102,13 +102,9 @@ static void lock_holder(const char *msg, char *out, size_t size)
         return;
     }
     p += strlen("is held in ");
-    size_t n = strcspn(p, ".\n");
     const char *pid = strstr(p, "(PID");
-    if (pid && (size_t)(pid - p) < n + 12) {
-        const char *close = strchr(pid, ')');
-        if (close)
-            n = (size_t)(close - p + 1);
-    }
+    const char *close = pid ? strchr(pid, ')') : NULL;
+    size_t n = close ? (size_t)(close - p + 1) : strcspn(p, "\n");
     snprintf(out, size, "%.*s", (int)n, p);
 }
 
@@ -158,7 +154,7 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
         delay_ms = delay_ms * 2 > 1000 ? 1000 : delay_ms * 2;
     }
     eider__buf_reset(err);
-    eider__buf_printf(err, "database '%s' is locked by %s, and it did not let go within %.0f s: "
+    eider__buf_printf(err, "database '%s' is locked by %s, and it did not let go within %g s: "
         "wait for that process to finish or stop it, or raise --lock-timeout",
         db->resource->database, holder, dbs->lock_timeout_s < 0 ? 0 : dbs->lock_timeout_s);
     return EIDER_ELOCKED;

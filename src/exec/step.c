@@ -126,7 +126,13 @@ int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, 
     int rc = EIDER_OK;
     if (check_connection(ctx, con, sql))
         return EIDER_ESQL;
-    eider__buf_printf(&q, "SELECT CAST(COLUMNS(*) AS BIGINT) FROM (%s) LIMIT 1", sql);
+    size_t len = strlen(sql);
+    while (len && (sql[len - 1] == ';' || sql[len - 1] == ' ' || sql[len - 1] == '\n' ||
+                   sql[len - 1] == '\t' || sql[len - 1] == '\r'))
+        len--;    /* the query goes inside a subquery, where a ';' can't */
+    eider__buf_puts(&q, "SELECT CAST(#1 AS BIGINT) FROM (");
+    eider__buf_add(&q, sql, len);
+    eider__buf_puts(&q, ") LIMIT 1");
     if (duckdb_query(con, eider__buf_str(&q), &res) == DuckDBError) {
         const char *msg = duckdb_result_error(&res);
         set_failure(ctx, sql, "%s", msg ? msg : "unknown DuckDB error");
@@ -237,6 +243,15 @@ static int attempt_once(eider__run *run, eider__step *step, int attempt)
     return ok;
 }
 
+static void drop_metadata(eider__step *s)
+{
+    for (size_t i = 0; i < s->n_meta; i++) {
+        free((char *)s->meta[i].key);
+        free((char *)s->meta[i].text);
+    }
+    s->n_meta = 0;
+}
+
 static double retry_delay_ms(const eider_retry_policy *p, int retry)
 {
     double ms = p->delay_ms;
@@ -268,6 +283,7 @@ int eider__step_execute(eider__run *run, eider__step *step)
     current_key = a->key;
     for (int attempt = 1; !ok; attempt++) {
         step->attempts = attempt;
+        drop_metadata(step);    /* a failed attempt's metadata is not the result's */
         emit_step(run, step, EIDER_EVENT_STEP_START, 0);
         ok = attempt_once(run, step, attempt);
         if (ok || attempt > a->retry.max_retries)
