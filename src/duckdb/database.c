@@ -40,12 +40,14 @@ void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeou
     dbs->on_wait = on_wait;
     dbs->wait_data = wait_data;
     dbs->dbs = eider__xcalloc(defs->n_resources, sizeof(*dbs->dbs));
+    dbs->db_of = eider__xcalloc(defs->n_resources, sizeof(*dbs->db_of));
     for (size_t i = 0; i < defs->n_resources; i++) {
         const eider__resource *r = &defs->resources[i];
         char *id = canonical_id(r);
         size_t j = 0;
         while (j < dbs->n && strcmp(dbs->dbs[j].id, id) != 0)
             j++;
+        dbs->db_of[i] = j;
         if (j < dbs->n) {
             free(id);
             dbs->dbs[j].read_only &= r->read_only;
@@ -62,13 +64,7 @@ void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeou
 
 static eider__db *find_db(eider__dbs *dbs, const eider__resource *r)
 {
-    char *id = canonical_id(r);
-    eider__db *found = NULL;
-    for (size_t i = 0; i < dbs->n && !found; i++)
-        if (strcmp(dbs->dbs[i].id, id) == 0)
-            found = &dbs->dbs[i];
-    free(id);
-    return found;
+    return &dbs->dbs[dbs->db_of[r - dbs->defs->resources]];
 }
 
 static int make_config(const eider__db *db, duckdb_config *config, eider__buf *err)
@@ -213,5 +209,6 @@ void eider__dbs_release(eider__dbs *dbs)
         free(db->open_error);
     }
     free(dbs->dbs);
+    free(dbs->db_of);
     memset(dbs, 0, sizeof(*dbs));
 }

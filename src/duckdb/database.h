@@ -26,6 +26,7 @@ typedef void (*eider__db_wait_fn)(const char *message, void *user_data);
 typedef struct eider__dbs {
     eider__db *dbs;
     size_t n;
+    size_t *db_of;                   /* resource index -> index into dbs */
     const eider_defs *defs;
     double lock_timeout_s;
     eider__db_wait_fn on_wait;
