@@ -6,40 +6,45 @@
  *
  * Paths are relative to this file's folder: the database is my_duckdb_database.duckdb beside it.
  */
+#include <stdio.h>
+
 #include <eider.h>
 
-/* Reads the iris CSV (no header) with the tutorial's column names. */
-static int iris_dataset(eider_context *ctx)
+/* Run the SQL that makes `table`, then report the table's row count as metadata. */
+static int make_table(eider_context *ctx, const char *sql, const char *table)
 {
     duckdb_connection con = eider_duckdb_connection(ctx, "duckdb");
+    char count_sql[256];
     int64_t rows = 0;
-    int rc = eider_sql(ctx, con,
-        "CREATE SCHEMA IF NOT EXISTS iris;"
-        "CREATE OR REPLACE TABLE iris.iris_dataset AS "
-        "SELECT * FROM read_csv('iris.csv', header = false, columns = {"
-        "  'sepal_length_cm': 'DOUBLE', 'sepal_width_cm': 'DOUBLE',"
-        "  'petal_length_cm': 'DOUBLE', 'petal_width_cm': 'DOUBLE',"
-        "  'species': 'VARCHAR'})");
+    snprintf(count_sql, sizeof(count_sql), "SELECT count(*) FROM %s", table);
+    int rc = eider_sql(ctx, con, sql);
     if (!rc)
-        rc = eider_sql_int64(ctx, con, "SELECT count(*) FROM iris.iris_dataset", &rows);
+        rc = eider_sql_int64(ctx, con, count_sql, &rows);
     if (!rc)
         eider_add_meta_int(ctx, "row_count", rows);
     return rc;
 }
 
+/* Reads the iris CSV (no header) with the tutorial's column names. */
+static int iris_dataset(eider_context *ctx)
+{
+    return make_table(ctx,
+        "CREATE SCHEMA IF NOT EXISTS iris;"
+        "CREATE OR REPLACE TABLE iris.iris_dataset AS "
+        "SELECT * FROM read_csv('iris.csv', header = false, columns = {"
+        "  'sepal_length_cm': 'DOUBLE', 'sepal_width_cm': 'DOUBLE',"
+        "  'petal_length_cm': 'DOUBLE', 'petal_width_cm': 'DOUBLE',"
+        "  'species': 'VARCHAR'})",
+        "iris.iris_dataset");
+}
+
 /* The tutorial's SQL: the setosa rows of iris_dataset. */
 static int iris_setosa(eider_context *ctx)
 {
-    duckdb_connection con = eider_duckdb_connection(ctx, "duckdb");
-    int64_t rows = 0;
-    int rc = eider_sql(ctx, con,
+    return make_table(ctx,
         "CREATE OR REPLACE TABLE iris.iris_setosa AS "
-        "SELECT * FROM iris.iris_dataset WHERE species = 'Iris-setosa'");
-    if (!rc)
-        rc = eider_sql_int64(ctx, con, "SELECT count(*) FROM iris.iris_setosa", &rows);
-    if (!rc)
-        eider_add_meta_int(ctx, "row_count", rows);
-    return rc;
+        "SELECT * FROM iris.iris_dataset WHERE species = 'Iris-setosa'",
+        "iris.iris_setosa");
 }
 
 void eider_definitions(eider_defs *defs)

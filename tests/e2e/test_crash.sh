@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# test_crash.sh — a crash in an asset's code, and a run killed with SIGKILL, lose
+# nothing: tables committed before stay intact, the open transaction is rolled back,
+# and the next run works. A crash names the asset that crashed.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# first commits table a; second opens a transaction that writes b and changes a, then,
+# as CRASH_HOW says, writes through NULL, aborts, or sleeps to be killed, before it
+# could commit.
+write_definitions() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int first(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "duckdb"),
+                     "CREATE OR REPLACE TABLE a AS SELECT range AS x FROM range(1000)");
+}
+
+static int second(eider_context *ctx)
+{
+    duckdb_connection con = eider_duckdb_connection(ctx, "duckdb");
+    const char *how = getenv("CRASH_HOW") ? getenv("CRASH_HOW") : "";
+    int rc = eider_sql(ctx, con, "BEGIN; CREATE OR REPLACE TABLE b AS SELECT 1 AS y; "
+                                 "UPDATE a SET x = -1");
+    FILE *f = fopen("second.started", "w");
+    if (f)
+        fclose(f);
+    if (how[0] == 's') {
+        volatile int *nothing = NULL;
+        *nothing = 1;
+    }
+    if (how[0] == 'a')
+        abort();
+    if (how[0] == 'k')
+        sleep(30);
+    return rc ? rc : eider_sql(ctx, con, "COMMIT");
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "crash.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "first", .compute = first });
+    eider_asset(defs, &(eider_asset_def){ .key = "second", .compute = second,
+                                          .deps = EIDER_KEYS("first") });
+}
+EOF
+    run "$EIDER" list -f definitions.c
+    expect_rc 0
+}
+
+expect_intact() {
+    expect_eq "$(dq crash.duckdb 'SELECT count(*), min(x) FROM a')" "1000|0" "table a after the crash"
+    expect_eq "$(dq crash.duckdb "SELECT count(*) FROM information_schema.tables WHERE table_name = 'b'")" \
+        0 "tables named b (the crashed transaction's)"
+}
+
+expect_next_run_works() {
+    CRASH_HOW= run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    expect_eq "$(dq crash.duckdb 'SELECT count(*) FROM b')" 1 "b after a good run"
+}
+
+segfault_names_the_asset_and_keeps_committed_tables() {
+    write_definitions
+    CRASH_HOW=segv run "$EIDER" materialize -f definitions.c
+    [[ $RC -ge 128 ]] || fail "expected death by a signal, got exit code $RC"
+    expect_in err.txt "asset 'second' crashed with SIGSEGV"
+    expect_in err.txt "tables committed before the crash are intact"
+    expect_intact
+    expect_next_run_works
+}
+
+abort_names_the_asset() {
+    write_definitions
+    CRASH_HOW=abort run "$EIDER" materialize -f definitions.c
+    [[ $RC -ge 128 ]] || fail "expected death by a signal, got exit code $RC"
+    expect_in err.txt "asset 'second' crashed with SIGABRT"
+    expect_intact
+}
+
+sigkill_mid_transaction_keeps_committed_tables() {
+    write_definitions
+    CRASH_HOW=kill "$EIDER" materialize -f definitions.c >out.txt 2>err.txt &
+    local pid=$! i
+    BACKGROUND_PIDS+=("$pid")
+    for i in $(seq 100); do
+        [[ -f second.started ]] && break
+        sleep 0.1
+    done
+    [[ -f second.started ]] || fail "the second asset never started"
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null || true
+    expect_intact
+    expect_next_run_works
+}
+
+run_case segfault_names_the_asset_and_keeps_committed_tables
+run_case abort_names_the_asset
+run_case sigkill_mid_transaction_keeps_committed_tables
+finish
