@@ -4,6 +4,7 @@
  * it is compiled again only when it changes.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -129,13 +130,17 @@ static int compile(eider_defs *defs, const char *source, const char *so, const c
 {
     char *argv[32];
     size_t argc = 0;
-    char tmp_so[PATH_MAX + 128];
+    char tmp_so[PATH_MAX + 128], deps[PATH_MAX + 128];
     char *flag_copy = eider__xstrdup(flags), *save = NULL;
     eider__buf out = { 0 };
     snprintf(tmp_so, sizeof(tmp_so), "%s.%d.tmp", so, (int)getpid());
+    snprintf(deps, sizeof(deps), "%s.d", so);
     argv[argc++] = (char *)compiler();
     for (char *f = strtok_r(flag_copy, "\n", &save); f && argc < 24; f = strtok_r(NULL, "\n", &save))
         argv[argc++] = f;
+    argv[argc++] = "-MMD";     /* the headers it includes, for staleness */
+    argv[argc++] = "-MF";
+    argv[argc++] = deps;
     argv[argc++] = "-o";
     argv[argc++] = tmp_so;
     argv[argc++] = (char *)source;
@@ -152,6 +157,92 @@ static int compile(eider_defs *defs, const char *source, const char *so, const c
     eider__buf_release(&out);
     free(flag_copy);
     return rc;
+}
+
+static int newer_than(const char *path, const struct stat *than)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return 1;    /* a header that went away: compile again to find out */
+    return st.st_mtim.tv_sec > than->st_mtim.tv_sec ||
+           (st.st_mtim.tv_sec == than->st_mtim.tv_sec && st.st_mtim.tv_nsec > than->st_mtim.tv_nsec);
+}
+
+/* Whether a header the cached library was compiled with (its -MMD list: the project's
+ * own headers) changed after it was built. The source's content is in the cache key
+ * already, so its mtime does not count. */
+static int headers_changed(const char *so, const char *source)
+{
+    char deps_path[PATH_MAX + 128];
+    eider__buf deps = { 0 };
+    struct stat built;
+    int changed = 0;
+    snprintf(deps_path, sizeof(deps_path), "%s.d", so);
+    if (stat(so, &built) || read_file(deps_path, &deps))
+        goto out;
+    char *p = strchr(deps.data ? deps.data : "", ':'), *save = NULL;
+    if (!p)
+        goto out;
+    for (char *tok = strtok_r(p + 1, " \t\n\\", &save); tok && !changed;
+         tok = strtok_r(NULL, " \t\n\\", &save))
+        changed = strcmp(tok, source) != 0 && newer_than(tok, &built);
+out:
+    eider__buf_release(&deps);
+    return changed;
+}
+
+#define CACHE_KEEP 8     /* libraries kept per source, so that undoing an edit is instant */
+
+typedef struct cached {
+    char name[NAME_MAX + 1];
+    struct timespec mtime;
+} cached;
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct timespec *x = &((const cached *)a)->mtime, *y = &((const cached *)b)->mtime;
+    if (x->tv_sec != y->tv_sec)
+        return x->tv_sec < y->tv_sec ? 1 : -1;
+    return x->tv_nsec < y->tv_nsec ? 1 : x->tv_nsec > y->tv_nsec ? -1 : 0;
+}
+
+/* Whether name is "<base>-<16 hex digits>.so". */
+static int is_cached_library(const char *name, const char *base)
+{
+    size_t lb = strlen(base);
+    return strncmp(name, base, lb) == 0 && name[lb] == '-' && strlen(name) == lb + 20 &&
+           ends_with(name, ".so");
+}
+
+/* Keep the CACHE_KEEP newest libraries compiled from `base` in dir; remove the rest and
+ * their .d files. */
+static void trim_cache(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    cached *found = NULL;
+    size_t n = 0, cap = 0;
+    char path[PATH_MAX + NAME_MAX + 8];
+    struct stat st;
+    while (d && (e = readdir(d))) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (!is_cached_library(e->d_name, base) || stat(path, &st))
+            continue;
+        EIDER__GROW(found, cap, n + 1);
+        snprintf(found[n].name, sizeof(found[n].name), "%s", e->d_name);
+        found[n++].mtime = st.st_mtim;
+    }
+    if (d)
+        closedir(d);
+    if (n > CACHE_KEEP)
+        qsort(found, n, sizeof(*found), newest_first);
+    for (size_t i = CACHE_KEEP; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, found[i].name);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/%s.d", dir, found[i].name);
+        unlink(path);
+    }
+    free(found);
 }
 
 /* The default cache folder: .eider/cache beside the source. */
@@ -193,8 +284,11 @@ static int compile_cached(eider_defs *defs, const char *source, const char *cach
     }
     const char *base = strrchr(source, '/');
     snprintf(so, so_size, "%s/%s-%016llx.so", dir, base ? base + 1 : source, (unsigned long long)h);
-    if (access(so, R_OK) != 0)
+    if (access(so, R_OK) != 0 || headers_changed(so, source)) {
         rc = compile(defs, source, so, flags.data);
+        if (!rc)
+            trim_cache(dir, base ? base + 1 : source);
+    }
 out:
     eider__buf_release(&text);
     eider__buf_release(&flags);

@@ -128,6 +128,43 @@ same_file_name_in_two_folders_gets_two_caches() {
     [[ -d one/.eider/cache && -d two/.eider/cache ]] || fail "each folder should have its own cache"
 }
 
+editing_an_included_header_recompiles() {
+    cat >names.h <<'EOF'
+#define ASSET_NAME "from_header"
+EOF
+    cat >defs.c <<'EOF'
+#include <eider.h>
+#include "names.h"
+static int noop(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = ASSET_NAME, .compute = noop });
+}
+EOF
+    run "$EIDER" list -f defs.c
+    expect_rc 0
+    expect_in out.txt from_header
+    sleep 1.1
+    echo '#define ASSET_NAME "changed_header"' >names.h
+    run "$EIDER" list -f defs.c
+    expect_rc 0
+    expect_in out.txt changed_header
+    expect_not_in out.txt from_header
+}
+
+cache_keeps_the_eight_newest_libraries_of_a_source() {
+    write_defs
+    local i
+    for i in $(seq 10); do
+        sed -i "s/\"[a-z0-9_]*\", .compute/\"asset_$i\", .compute/" defs.c
+        run "$EIDER" list -f defs.c
+        expect_rc 0
+        expect_in out.txt "asset_$i"
+    done
+    expect_eq "$(cache_count)" 8 "libraries in the cache after 10 versions"
+    expect_eq "$(ls .eider/cache/*.so.d | wc -l)" 8 "dependency files in the cache"
+}
+
 run_case first_list_compiles_into_the_cache_beside_the_file
 run_case second_list_does_not_recompile
 run_case touching_the_source_without_changing_it_does_not_recompile
@@ -135,4 +172,6 @@ run_case editing_the_source_recompiles
 run_case reverting_an_edit_reuses_the_first_library
 run_case compile_error_caches_nothing_and_a_fix_compiles
 run_case same_file_name_in_two_folders_gets_two_caches
+run_case editing_an_included_header_recompiles
+run_case cache_keeps_the_eight_newest_libraries_of_a_source
 finish
