@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -40,7 +39,21 @@ typedef struct printer {
     char **running;                  /* keys of the steps now running (tty only) */
     size_t n_running, cap_running;
     int done, total;
+    int key_width;                   /* the longest selected key, for aligned columns */
+    double run_seconds;              /* from the RUN_END event */
 } printer;
+
+/* A duration as people read it: "12.3 ms", "2.10 s", "3 min 12 s". */
+static const char *human_duration(double seconds, char *buf, size_t size)
+{
+    if (seconds < 1)
+        snprintf(buf, size, "%.1f ms", seconds * 1e3);
+    else if (seconds < 120)
+        snprintf(buf, size, "%.2f s", seconds);
+    else
+        snprintf(buf, size, "%d min %d s", (int)(seconds / 60), (int)seconds % 60);
+    return buf;
+}
 
 static void clear_status(printer *p)
 {
@@ -104,24 +117,27 @@ static const char *mark(printer *p, const char *fancy, const char *plain)
 
 static void on_step_end(printer *p, const eider_event *ev)
 {
+    char dur[32];
     switch (ev->type) {
     case EIDER_EVENT_MATERIALIZATION:
-        printf("  %s %s  %.1f ms", mark(p, "\033[32m✓\033[0m", "ok  "), ev->asset_key,
-               ev->duration_s * 1e3);
+        printf("  %s %-*s  %9s", mark(p, "\033[32m✓\033[0m", "ok  "), p->key_width,
+               ev->asset_key, human_duration(ev->duration_s, dur, sizeof(dur)));
         print_meta(ev);
         break;
     case EIDER_EVENT_STEP_FAILURE:
-        printf("  %s %s  failed after %.1f ms: %s", mark(p, "\033[31m✗\033[0m", "FAIL"),
-               ev->asset_key, ev->duration_s * 1e3, ev->message ? ev->message : "");
+        printf("  %s %-*s  %9s  %s", mark(p, "\033[31m✗\033[0m", "FAIL"), p->key_width,
+               ev->asset_key, human_duration(ev->duration_s, dur, sizeof(dur)),
+               ev->message ? ev->message : "");
         if (ev->sql)
-            printf("\n         sql: %s", ev->sql);
+            printf("\n       %-*s  %9s  sql: %s", p->key_width, "", "", ev->sql);
         break;
     case EIDER_EVENT_STEP_SKIPPED:
-        printf("  %s %s  %s", mark(p, "\033[33m-\033[0m", "skip"), ev->asset_key, ev->message);
+        printf("  %s %-*s  %9s  %s", mark(p, "\033[33m-\033[0m", "skip"), p->key_width,
+               ev->asset_key, "", ev->message);
         break;
     case EIDER_EVENT_STEP_RETRY:
-        printf("  %s %s  attempt %d failed: %s; retrying", mark(p, "\033[33m↻\033[0m", "retry"),
-               ev->asset_key, ev->attempt, ev->message ? ev->message : "");
+        printf("  %s %-*s  %9s  attempt %d failed: %s; retrying", mark(p, "\033[33m↻\033[0m", "retry"),
+               p->key_width, ev->asset_key, "", ev->attempt, ev->message ? ev->message : "");
         break;
     default:
         return;
@@ -141,6 +157,8 @@ static void on_log(printer *p, const eider_event *ev)
 static void on_event(const eider_event *ev, void *user_data)
 {
     printer *p = user_data;
+    if (ev->type == EIDER_EVENT_RUN_END)
+        p->run_seconds = ev->duration_s;
     if (p->json)
         return;
     clear_status(p);
@@ -173,12 +191,13 @@ static void list_status(const eider_result *r, eider_step_status s, const char *
 
 static void print_summary(const eider_result *r, double seconds)
 {
+    char dur[32];
     int counts[3] = { 0 };
     for (size_t i = 0; i < eider_result_count(r); i++)
         counts[eider_result_status(r, i)]++;
-    printf("%s: %d materialized, %d failed, %d skipped in %.1f ms (run %s)\n",
+    printf("%s: %d materialized, %d failed, %d skipped in %s (run %s)\n",
            counts[1] || counts[2] ? "run failed" : "run succeeded", counts[0], counts[1],
-           counts[2], seconds * 1e3, eider_result_run_id(r));
+           counts[2], human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r));
     list_status(r, EIDER_STEP_FAILED, "failed:  ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped: ");
 }
@@ -280,6 +299,32 @@ static void catch_crashes(void)
         signal(signals[i], on_crash);
 }
 
+/* Count the steps the selection plans and their longest key, for the live display. A
+ * bad selection is left for eider_materialize() to report. */
+static void size_up(printer *p, eider_defs *defs, const char *selection)
+{
+    size_t n = eider_defs_count(defs);
+    unsigned char *sel = malloc(n + 1);
+    if (sel && eider_defs_select(defs, selection, sel) == EIDER_OK) {
+        for (size_t i = 0; i < n; i++) {
+            eider_asset_info a;
+            if (!sel[i] || eider_defs_info(defs, i, &a) || a.external)
+                continue;
+            p->total++;
+            if ((int)strlen(a.key) > p->key_width)
+                p->key_width = (int)strlen(a.key) > 40 ? 40 : (int)strlen(a.key);
+        }
+    }
+    free(sel);
+}
+
+static void release_printer(printer *p)
+{
+    for (size_t i = 0; i < p->n_running; i++)
+        free(p->running[i]);
+    free(p->running);
+}
+
 static int run(cli_env *env)
 {
     printer p = { .tty = isatty(STDOUT_FILENO) };
@@ -289,42 +334,21 @@ static int run(cli_env *env)
     int code = parse_args(env, &o, &p);
     if (code)
         return code;
-    double t0 = 0;
-    {
-        unsigned char *sel = malloc(eider_defs_count(env->defs) + 1);
-        int rc = eider_defs_select(env->defs, o.selection, sel);
-        size_t n = 0;
-        for (size_t i = 0; !rc && i < eider_defs_count(env->defs); i++) {
-            eider_asset_info a;
-            eider_defs_info(env->defs, i, &a);
-            n += sel[i] && !a.external;
-        }
-        p.total = (int)n;
-        free(sel);
-    }
+    size_up(&p, env->defs, o.selection);
     catch_crashes();
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     int rc = eider_materialize(env->defs, &o, &r);
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double seconds = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - t0;
     if (!r) {
         fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
-        code = cli_exit_for(rc);
     } else {
         clear_status(&p);
         if (p.json)
-            print_json(r, rc, seconds);
+            print_json(r, rc, p.run_seconds);
         else
-            print_summary(r, seconds);
-        code = cli_exit_for(rc);
+            print_summary(r, p.run_seconds);
     }
     eider_result_free(r);
-    for (size_t i = 0; i < p.n_running; i++)
-        free(p.running[i]);
-    free(p.running);
-    return code;
+    release_printer(&p);
+    return cli_exit_for(rc);
 }
 
 const cli_command cli_cmd_materialize = {
