@@ -2,6 +2,8 @@
  * defs.c — the definitions registry: copying assets, external assets and resources
  * in, the read-only views of them, and the error codes' names and messages.
  */
+#include <math.h>
+
 #include "defs.h"
 
 #define ERR_NAME(name, code, msg) case code: return "EIDER_E" #name;
@@ -159,6 +161,18 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
     return EIDER_OK;
 }
 
+static int check_retry(eider_defs *defs, const char *key, const eider_retry_policy *r)
+{
+    if (r->max_retries < 0 || r->max_retries > 1000 || r->delay_ms < 0)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry "
+            "max_retries must be 0 to 1000 and delay_ms 0 or more", key));
+    if (!isfinite(r->backoff) || r->backoff < 0 || r->backoff > 100 || !isfinite(r->jitter) ||
+        r->jitter < 0 || r->jitter > 10)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry backoff "
+            "must be 0 to 100 (a multiplier) and jitter 0 to 10 (a fraction)", key));
+    return EIDER_OK;
+}
+
 int eider_asset(eider_defs *defs, const eider_asset_def *def)
 {
     eider__asset *a = NULL;
@@ -178,10 +192,7 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
         return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset '%s' has no compute function: set .compute, or declare it with "
             "eider_asset_spec() if something outside Eider produces it", a->key));
-    if (def->retry.max_retries < 0 || def->retry.delay_ms < 0)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
-            "asset '%s': retry max_retries and delay_ms must not be negative", a->key));
-    return EIDER_OK;
+    return check_retry(defs, a->key, &def->retry);
 }
 
 int eider_asset_spec(eider_defs *defs, const eider_asset_spec_def *spec)

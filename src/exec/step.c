@@ -78,71 +78,130 @@ duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name)
     return con;
 }
 
-static int check_connection(eider_context *ctx, duckdb_connection con, const char *sql)
+static int check_args(eider_context *ctx, duckdb_connection con, const char *sql)
 {
-    if (con)
-        return EIDER_OK;
-    set_failure(ctx, sql, "no DuckDB connection: eider_duckdb_connection() failed or was not called");
+    if (!sql) {
+        set_failure(ctx, NULL, "eider_sql() was given no SQL (a NULL string)");
+        return EIDER_EINVAL;
+    }
+    if (!con) {
+        set_failure(ctx, sql, "no DuckDB connection: eider_duckdb_connection() failed or was "
+                              "not called");
+        return EIDER_ESQL;
+    }
+    return EIDER_OK;
+}
+
+static int query_failed(eider_context *ctx, duckdb_result *res, const char *sql)
+{
+    const char *msg = duckdb_result_error(res);
+    set_failure(ctx, sql, "%s", msg ? msg : "unknown DuckDB error");
     return EIDER_ESQL;
 }
 
 int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql)
 {
     duckdb_result res;
-    if (check_connection(ctx, con, sql))
-        return EIDER_ESQL;
-    if (duckdb_query(con, sql, &res) == DuckDBError) {
-        const char *msg = duckdb_result_error(&res);
-        set_failure(ctx, sql, "%s", msg ? msg : "unknown DuckDB error");
-        duckdb_destroy_result(&res);
-        return EIDER_ESQL;
-    }
+    int rc = check_args(ctx, con, sql);
+    if (rc)
+        return rc == EIDER_EINVAL ? rc : EIDER_ESQL;
+    if (duckdb_query(con, sql, &res) == DuckDBError)
+        rc = query_failed(ctx, &res, sql);
     duckdb_destroy_result(&res);
-    return EIDER_OK;
+    return rc;
 }
 
-/* The first column of the first row of res as an int64, through a cast in DuckDB. */
-static int first_int64(duckdb_result *res, int64_t *out)
+/* The value at row 0, column 0 of chunk as an int64, if it is a non-NULL integer. */
+static int chunk_int64(duckdb_data_chunk chunk, duckdb_type type, int64_t *out)
 {
-    int rc = EIDER_ENOTFOUND;
-    duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
-    if (chunk && duckdb_data_chunk_get_size(chunk) > 0) {
-        duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
-        uint64_t *valid = duckdb_vector_get_validity(vec);
-        if (!valid || duckdb_validity_row_is_valid(valid, 0)) {
-            *out = ((int64_t *)duckdb_vector_get_data(vec))[0];
-            rc = EIDER_OK;
-        }
+    duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
+    uint64_t *valid = duckdb_vector_get_validity(vec);
+    void *data = duckdb_vector_get_data(vec);
+    if (valid && !duckdb_validity_row_is_valid(valid, 0))
+        return EIDER_ENOTFOUND;
+    switch (type) {
+    case DUCKDB_TYPE_BIGINT: *out = ((int64_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_INTEGER: *out = ((int32_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_SMALLINT: *out = ((int16_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_TINYINT: *out = ((int8_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_UINTEGER: *out = ((uint32_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_USMALLINT: *out = ((uint16_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_UTINYINT: *out = ((uint8_t *)data)[0]; return EIDER_OK;
+    case DUCKDB_TYPE_UBIGINT:
+        if (((uint64_t *)data)[0] > INT64_MAX)
+            return EIDER_EINVAL;
+        *out = (int64_t)((uint64_t *)data)[0];
+        return EIDER_OK;
+    case DUCKDB_TYPE_HUGEINT: {
+        duckdb_hugeint h = ((duckdb_hugeint *)data)[0];
+        if (!((h.upper == 0 && h.lower <= INT64_MAX) || (h.upper == -1 && h.lower > INT64_MAX)))
+            return EIDER_EINVAL;
+        *out = (int64_t)h.lower;
+        return EIDER_OK;
     }
+    default: return EIDER_EINVAL;
+    }
+}
+
+/* Read the first value of res into *out, or set the step's failure. */
+static int first_int64(eider_context *ctx, duckdb_result *res, const char *sql, int64_t *out)
+{
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
+    int rc = EIDER_ENOTFOUND;
+    if (chunk && duckdb_data_chunk_get_size(chunk) > 0 && duckdb_column_count(res) > 0)
+        rc = chunk_int64(chunk, duckdb_column_type(res, 0), out);
     if (chunk)
         duckdb_destroy_data_chunk(&chunk);
+    if (rc == EIDER_ENOTFOUND)
+        set_failure(ctx, sql, "the query returned no row or a NULL, where an integer was expected");
+    else if (rc)
+        set_failure(ctx, sql, "the query's first column is not an integer that fits in 64 bits");
+    return rc ? EIDER_ESQL : EIDER_OK;
+}
+
+/* Run every statement of sql; the last one's result stays in *last. */
+static int run_statements(eider_context *ctx, duckdb_connection con, const char *sql,
+                          duckdb_result *last)
+{
+    duckdb_extracted_statements stmts = NULL;
+    idx_t n = duckdb_extract_statements(con, sql, &stmts);
+    int rc = EIDER_OK;
+    if (n == 0) {
+        const char *msg = duckdb_extract_statements_error(stmts);
+        set_failure(ctx, sql, "%s", msg ? msg : "the SQL holds no statement");
+        rc = EIDER_ESQL;
+    }
+    for (idx_t i = 0; !rc && i < n; i++) {
+        duckdb_prepared_statement stmt = NULL;
+        duckdb_result res;
+        if (duckdb_prepare_extracted_statement(con, stmts, i, &stmt) == DuckDBError) {
+            const char *msg = stmt ? duckdb_prepare_error(stmt) : NULL;
+            set_failure(ctx, sql, "%s", msg ? msg : "the statement could not be prepared");
+            rc = EIDER_ESQL;
+        } else if (duckdb_execute_prepared(stmt, &res) == DuckDBError) {
+            rc = query_failed(ctx, &res, sql);
+            duckdb_destroy_result(&res);
+        } else if (i + 1 < n) {
+            duckdb_destroy_result(&res);
+        } else {
+            *last = res;
+        }
+        duckdb_destroy_prepare(&stmt);
+    }
+    duckdb_destroy_extracted(&stmts);
     return rc;
 }
 
 int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, int64_t *out)
 {
     duckdb_result res;
-    eider__buf q = { 0 };
-    int rc = EIDER_OK;
-    if (check_connection(ctx, con, sql))
-        return EIDER_ESQL;
-    size_t len = strlen(sql);
-    while (len && (sql[len - 1] == ';' || sql[len - 1] == ' ' || sql[len - 1] == '\n' ||
-                   sql[len - 1] == '\t' || sql[len - 1] == '\r'))
-        len--;    /* the query goes inside a subquery, where a ';' can't */
-    eider__buf_puts(&q, "SELECT CAST(#1 AS BIGINT) FROM (");
-    eider__buf_add(&q, sql, len);
-    eider__buf_puts(&q, ") LIMIT 1");
-    if (duckdb_query(con, eider__buf_str(&q), &res) == DuckDBError) {
-        const char *msg = duckdb_result_error(&res);
-        set_failure(ctx, sql, "%s", msg ? msg : "unknown DuckDB error");
-        rc = EIDER_ESQL;
-    } else if (first_int64(&res, out)) {
-        set_failure(ctx, sql, "the query returned no row or a NULL, where an integer was expected");
-        rc = EIDER_ESQL;
-    }
+    int rc = check_args(ctx, con, sql);
+    if (rc)
+        return rc == EIDER_EINVAL ? rc : EIDER_ESQL;
+    if ((rc = run_statements(ctx, con, sql, &res)))
+        return rc;
+    rc = first_int64(ctx, &res, sql, out);
     duckdb_destroy_result(&res);
-    eider__buf_release(&q);
     return rc;
 }
 
@@ -259,7 +318,7 @@ static double retry_delay_ms(const eider_retry_policy *p, int retry)
         ms *= pow(p->backoff, retry - 1);
     if (p->jitter > 0)
         ms *= 1 + p->jitter * eider__random();
-    return ms;
+    return ms > 3600e3 ? 3600e3 : ms;    /* an hour at most */
 }
 
 static void emit_step(eider__run *run, eider__step *s, eider_event_type type, double duration)

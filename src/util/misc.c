@@ -2,6 +2,8 @@
  * misc.c — the string index, hashing, clocks, randomness and edit distance.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,11 +86,15 @@ double eider__mono_s(void)
 
 void eider__sleep_ms(double ms)
 {
-    if (ms <= 0)
+    if (!(ms > 0))          /* also NaN */
         return;
-    struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-                           .tv_nsec = (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6) };
-    while (nanosleep(&ts, &ts) != 0)
+    if (ms > 86400e3)
+        ms = 86400e3;       /* a day at most: no time_t overflow */
+    double secs = floor(ms / 1000);
+    struct timespec ts = { .tv_sec = (time_t)secs, .tv_nsec = (long)((ms - secs * 1000) * 1e6) };
+    if (ts.tv_nsec > 999999999)
+        ts.tv_nsec = 999999999;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
 

@@ -486,3 +486,25 @@ Test(defs, free_and_errmsg_accept_null)
     cr_expect_eq(eider_defs_count(NULL), 0);
     cr_expect_eq(eider_defs_find(NULL, "a"), -1);
 }
+
+static int noop_compute(eider_context *ctx)
+{
+    return 0;
+}
+
+Test(defs, retry_policy_out_of_range_is_refused)
+{
+    eider_retry_policy bad[] = {
+        { .max_retries = 2, .delay_ms = 1, .backoff = 1e300 },
+        { .max_retries = 2, .delay_ms = 1, .backoff = __builtin_nan("") },
+        { .max_retries = 2, .delay_ms = 1, .jitter = -1 },
+        { .max_retries = 5000 },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        eider_defs *defs = eider_defs_new();
+        cr_expect_eq(eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = noop_compute,
+                                                           .retry = bad[i] }), EIDER_EINVAL);
+        cr_expect(strstr(eider_defs_errmsg(defs), "retry") != NULL, "%s", eider_defs_errmsg(defs));
+        eider_defs_free(defs);
+    }
+}

@@ -308,6 +308,69 @@ Test(run, eider_sql_int64_reads_the_first_value)
     eider_defs_free(defs);
 }
 
+/* The value eider_sql_int64 reads from the SQL in user_data, through the public API. */
+static int64_t int_of(const char *sql, int *rc_out)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    int_out = -999;
+    resource(defs, "db", ":memory:");
+    add(defs, &(eider_asset_def){ .key = "a", .compute = read_int, .user_data = (void *)sql });
+    *rc_out = eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r);
+    eider_result_free(r);
+    eider_defs_free(defs);
+    return int_out;
+}
+
+Test(run, eider_sql_int64_reads_a_query_ending_in_a_comment_or_semicolon)
+{
+    int rc;
+    cr_expect_eq(int_of("SELECT 7 -- seven", &rc), 7);
+    cr_expect_eq(rc, EIDER_OK);
+    cr_expect_eq(int_of("SELECT 8;  \n", &rc), 8);
+    cr_expect_eq(rc, EIDER_OK);
+}
+
+Test(run, eider_sql_int64_runs_every_statement_and_reads_the_last)
+{
+    int rc;
+    cr_expect_eq(int_of("CREATE TABLE t AS SELECT range AS x FROM range(5); SELECT sum(x) FROM t", &rc), 10);
+    cr_expect_eq(rc, EIDER_OK);
+    cr_expect_eq(int_of("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (3) RETURNING x * 2", &rc), 6);
+    cr_expect_eq(rc, EIDER_OK);
+}
+
+Test(run, eider_sql_int64_reads_every_integer_type_and_refuses_text)
+{
+    int rc;
+    cr_expect_eq(int_of("SELECT 5::TINYINT", &rc), 5);
+    cr_expect_eq(int_of("SELECT 70000::UINTEGER", &rc), 70000);
+    cr_expect_eq(int_of("SELECT (-12)::HUGEINT", &rc), -12);
+    cr_expect_eq(int_of("SELECT count(*) FROM range(3)", &rc), 3);
+    cr_expect_eq(rc, EIDER_OK);
+    int_of("SELECT 'seven'", &rc);
+    cr_expect_eq(rc, EIDER_ERUNFAILED);
+    int_of("SELECT 18446744073709551615::UBIGINT", &rc);
+    cr_expect_eq(rc, EIDER_ERUNFAILED);
+}
+
+static int null_sql(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "db"), NULL);
+}
+
+Test(run, eider_sql_of_a_null_string_fails_the_step_without_crashing)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    resource(defs, "db", ":memory:");
+    add(defs, &(eider_asset_def){ .key = "a", .compute = null_sql });
+    cr_expect_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "a"), "no SQL") != NULL, "error: %s", error_of(r, "a"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
 Test(run, eider_sql_int64_of_no_row_fails_the_step)
 {
     eider_defs *defs = eider_defs_new();
