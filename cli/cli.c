@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -77,37 +78,71 @@ static const cli_command *find_command(const char *name)
     return NULL;
 }
 
-/* Pull -f/-l out of argv (they may appear anywhere after the command), leaving the
- * rest for the command's own parser. */
-static int take_defs_option(int *argc, char **argv, const char **path)
+int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopts)
 {
-    for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i], *val = NULL;
-        int used = 0;
-        if (!strcmp(a, "--"))
-            break;
-        if (!strcmp(a, "-f") || !strcmp(a, "-l") || !strcmp(a, "--file") || !strcmp(a, "--library")) {
-            if (i + 1 >= *argc) {
-                cli_error("option '%s' needs a file: %s FILE", a, a);
-                return EXIT_USAGE;
-            }
-            val = argv[i + 1];
-            used = 2;
-        } else if (!strncmp(a, "--file=", 7) || !strncmp(a, "--library=", 10)) {
-            val = strchr(a, '=') + 1;
-            used = 1;
-        } else if ((!strncmp(a, "-f", 2) || !strncmp(a, "-l", 2)) && a[2]) {
-            val = a + 2;
-            used = 1;
-        }
-        if (!used)
-            continue;
-        *path = val;
-        memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used + 1) * sizeof(*argv));
-        *argc -= used;
-        i--;
+    char spec[64];
+    int c;
+    snprintf(spec, sizeof(spec), ":f:l:%s", shortopts);   /* ':' reports a missing value */
+    opterr = 0;
+    while ((c = getopt_long(env->argc, env->argv, spec, longopts, NULL)) == 'f' || c == 'l')
+        env->defs_path = optarg;
+    if (c == '?' || c == ':') {
+        const char *arg = env->argv[optind - 1];
+        if (c == ':')
+            cli_error("option '%s' needs a value: see 'eider %s --help'", arg, env->argv[0]);
+        else if (optopt && strncmp(arg, "--", 2) != 0)
+            cli_error("unknown option '-%c' for 'eider %s': see 'eider %s --help'", optopt,
+                      env->argv[0], env->argv[0]);
+        else
+            cli_error("unknown option '%s' for 'eider %s': see 'eider %s --help'", arg,
+                      env->argv[0], env->argv[0]);
+        return CLI_GETOPT_ERROR;
     }
+    return c;
+}
+
+int cli_parse_int(const char *option, const char *value, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < min || v > max) {
+        cli_error("%s wants a whole number from %ld to %ld, not '%s'", option, min, max, value);
+        return EXIT_USAGE;
+    }
+    *out = v;
     return EXIT_OK;
+}
+
+int cli_parse_seconds(const char *option, const char *value, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno || end == value || *end || !isfinite(v) || v < 0 || v > max) {
+        cli_error("%s wants seconds from 0 to %g, not '%s'", option, max, value);
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return EXIT_OK;
+}
+
+/* A JSON string for s; bytes that are not UTF-8 become '?', so that no step is ever
+ * dropped from the output for a message with stray bytes in it. */
+json_t *cli_json_string(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *copy = strdup(s);
+    for (char *p = copy; p && *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy ? copy : "");
+    free(copy);
+    return j;
 }
 
 static const char *default_defs(void)
@@ -158,33 +193,28 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
+int cli_load_defs(cli_env *env)
+{
+    if (env->defs) {
+        int rc = eider_defs_validate(env->defs);
+        if (rc)
+            fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        return rc ? cli_exit_for(rc) : EXIT_OK;
+    }
+    env->owned = env->defs = eider_defs_new();
+    return load_defs(env->defs, env->defs_path);
+}
+
 static int run_command(eider_defs *given, const cli_command *cmd, int argc, char **argv)
 {
-    const char *path = NULL;
-    eider_defs *owned = NULL;
-    int code = EXIT_OK;
     if (wants_help(argc, argv)) {
         fputs(cmd->help, stdout);
         return EXIT_OK;
     }
-    if (cmd->needs_defs && !given) {
-        if ((code = take_defs_option(&argc, argv, &path)))
-            return code;
-        owned = eider_defs_new();
-        if ((code = load_defs(owned, path)))
-            goto out;
-    } else if (cmd->needs_defs) {
-        int rc = eider_defs_validate(given);
-        if (rc) {
-            fprintf(stderr, "error: %s\n", eider_defs_errmsg(given));
-            return cli_exit_for(rc);
-        }
-    }
-    cli_env env = { .defs = given ? given : owned, .argc = argc, .argv = argv };
+    cli_env env = { .defs = given, .argc = argc, .argv = argv };
     optind = 0;    /* getopt starts over for the command */
-    code = cmd->run(&env);
-out:
-    eider_defs_free(owned);
+    int code = cmd->run(&env);
+    eider_defs_free(env.owned);
     return code;
 }
 

@@ -6,7 +6,10 @@
 #ifndef EIDER_CLI_H
 #define EIDER_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "eider.h"
 
@@ -20,10 +23,13 @@ enum eider_exit {
     EXIT_INTERNAL = 5,      /* anything else: out of memory, I/O */
 };
 
-/* What every command gets: the definitions (loaded for commands that need them) and
- * its arguments, argv[0] being the command's name. */
+/* What every command gets: its arguments (argv[0] is the command's name) and the
+ * definitions — given by a program that called eider_main(), or loaded by
+ * cli_load_defs() from the -f/-l option that cli_getopt() found. */
 typedef struct cli_env {
     eider_defs *defs;
+    const char *defs_path;  /* -f or -l, or NULL */
+    eider_defs *owned;      /* what cli_load_defs() loaded, freed after the command */
     int argc;
     char **argv;
 } cli_env;
@@ -31,7 +37,6 @@ typedef struct cli_env {
 typedef struct cli_command {
     const char *name;
     int (*run)(cli_env *env);
-    int needs_defs;
     const char *summary;
     const char *help;       /* the command's --help text */
 } cli_command;
@@ -43,9 +48,25 @@ extern const cli_command cli_cmd_materialize;
 void cli_error(const char *fmt, ...) EIDER_PRINTF(1, 2);
 /* The exit code for a library error code. */
 int cli_exit_for(int rc);
-/* Options every defs-needing command accepts, for getopt_long tables. */
+/* getopt_long over env's arguments that also takes -f/--file and -l/--library (list
+ * CLI_DEFS_OPTIONS in longopts) into env->defs_path, and reports a bad option itself.
+ * Returns the next option, -1 at the end, or CLI_GETOPT_ERROR. */
+#define CLI_GETOPT_ERROR (-2)
+int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopts);
 #define CLI_DEFS_OPTIONS \
     { "file", required_argument, NULL, 'f' }, { "library", required_argument, NULL, 'l' }
+
+/* Load the definitions of -f/-l (or definitions.c here) unless a program gave them,
+ * and validate them; prints the error. Returns an exit code. */
+int cli_load_defs(cli_env *env);
+
+/* Parse an option's value strictly, or print why not and return EXIT_USAGE. */
+int cli_parse_int(const char *option, const char *value, long min, long max, long *out);
+int cli_parse_seconds(const char *option, const char *value, double max, double *out);
+
+/* JSON for the CLI's --json outputs. */
+json_t *cli_json_string(const char *s);
+json_t *cli_meta_json(const eider_meta *m, size_t n);
 #define CLI_DEFS_HELP                                                                     \
     "  -f, --file FILE.c     definitions in C, compiled and cached (default: definitions.c)\n" \
     "  -l, --library FILE.so definitions already built as a shared library\n"

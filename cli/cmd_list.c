@@ -24,7 +24,7 @@ static json_t *strv_json(const char *const *v)
 {
     json_t *a = json_array();
     for (size_t i = 0; v && v[i]; i++)
-        json_array_append_new(a, json_string(v[i]));
+        json_array_append_new(a, cli_json_string(v[i]));
     return a;
 }
 
@@ -36,13 +36,12 @@ static json_t *meta_value(const eider_meta *m)
     case EIDER_META_BOOL: return json_boolean(m->i);
     case EIDER_META_JSON: {
         json_t *v = json_loads(m->text ? m->text : "null", JSON_DECODE_ANY, NULL);
-        return v ? v : json_string(m->text);
+        return v ? v : cli_json_string(m->text);
     }
-    default: return json_string(m->text ? m->text : "");
+    default: return cli_json_string(m->text ? m->text : "");
     }
 }
 
-json_t *cli_meta_json(const eider_meta *m, size_t n);
 json_t *cli_meta_json(const eider_meta *m, size_t n)
 {
     json_t *o = json_object();
@@ -55,21 +54,21 @@ static json_t *asset_json(const eider_asset_info *a)
 {
     json_t *o = json_object(), *tags = json_object();
     for (size_t i = 0; a->tags[i] && a->tags[i + 1]; i += 2)
-        json_object_set_new(tags, a->tags[i], json_string(a->tags[i + 1]));
+        json_object_set_new(tags, a->tags[i], cli_json_string(a->tags[i + 1]));
     size_t n_meta = 0;
     while (a->metadata[n_meta].key)
         n_meta++;
-    json_object_set_new(o, "key", json_string(a->key));
+    json_object_set_new(o, "key", cli_json_string(a->key));
     json_object_set_new(o, "external", json_boolean(a->external));
-    json_object_set_new(o, "group", json_string(a->group));
+    json_object_set_new(o, "group", cli_json_string(a->group));
     json_object_set_new(o, "deps", strv_json(a->deps));
     json_object_set_new(o, "kinds", strv_json(a->kinds));
     json_object_set_new(o, "owners", strv_json(a->owners));
     json_object_set_new(o, "resources", strv_json(a->resources));
     json_object_set_new(o, "tags", tags);
     json_object_set_new(o, "metadata", cli_meta_json(a->metadata, n_meta));
-    json_object_set_new(o, "description", a->description ? json_string(a->description) : json_null());
-    json_object_set_new(o, "code_version", a->code_version ? json_string(a->code_version) : json_null());
+    json_object_set_new(o, "description", a->description ? cli_json_string(a->description) : json_null());
+    json_object_set_new(o, "code_version", a->code_version ? cli_json_string(a->code_version) : json_null());
     return o;
 }
 
@@ -123,26 +122,38 @@ static void print_json(eider_defs *defs, const unsigned char *sel)
     json_decref(all);
 }
 
-static int run(cli_env *env)
+static int parse_args(cli_env *env, const char **selection, int *as_json)
 {
     static const struct option options[] = {
-        { "select", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
-        { 0 },
+        CLI_DEFS_OPTIONS, { "select", required_argument, NULL, 's' },
+        { "json", no_argument, NULL, 'j' }, { 0 },
     };
-    const char *selection = NULL;
-    int as_json = 0, c;
-    while ((c = getopt_long(env->argc, env->argv, "s:", options, NULL)) != -1) {
+    int c;
+    while ((c = cli_getopt(env, "s:", options)) != -1) {
         if (c == 's')
-            selection = optarg;
+            *selection = optarg;
         else if (c == 'j')
-            as_json = 1;
+            *as_json = 1;
         else
             return EXIT_USAGE;
     }
     if (optind < env->argc) {
-        cli_error("unexpected argument '%s': eider list takes options only", env->argv[optind]);
+        cli_error("unexpected argument '%s': eider list takes options only (see --help)",
+                  env->argv[optind]);
         return EXIT_USAGE;
     }
+    return EXIT_OK;
+}
+
+static int run(cli_env *env)
+{
+    const char *selection = NULL;
+    int as_json = 0;
+    int code = parse_args(env, &selection, &as_json);
+    if (!code)
+        code = cli_load_defs(env);
+    if (code)
+        return code;
     unsigned char *sel = malloc(eider_defs_count(env->defs) + 1);
     int rc = eider_defs_select(env->defs, selection, sel);
     if (rc) {
@@ -158,4 +169,4 @@ static int run(cli_env *env)
     return EXIT_OK;
 }
 
-const cli_command cli_cmd_list = { "list", run, 1, "list assets, their dependencies and groups", help };
+const cli_command cli_cmd_list = { "list", run, "list assets, their dependencies and groups", help };

@@ -159,8 +159,12 @@ static void on_event(const eider_event *ev, void *user_data)
     printer *p = user_data;
     if (ev->type == EIDER_EVENT_RUN_END)
         p->run_seconds = ev->duration_s;
-    if (p->json)
+    if (p->json) {              /* stdout is for the JSON; warnings still reach a person */
+        if (ev->type == EIDER_EVENT_LOG && ev->level >= EIDER_LOG_WARN)
+            fprintf(stderr, "warning: %s%s%s\n", ev->asset_key ? ev->asset_key : "",
+                    ev->asset_key ? ": " : "", ev->message);
         return;
+    }
     clear_status(p);
     if (ev->type == EIDER_EVENT_STEP_START)
         set_running(p, ev->asset_key, 1);
@@ -193,6 +197,11 @@ static void print_summary(const eider_result *r, double seconds)
 {
     char dur[32];
     int counts[3] = { 0 };
+    if (eider_result_count(r) == 0) {
+        printf("nothing to materialize: the selection holds no asset that Eider computes "
+               "(external assets are never materialized)\n");
+        return;
+    }
     for (size_t i = 0; i < eider_result_count(r); i++)
         counts[eider_result_status(r, i)]++;
     printf("%s: %d materialized, %d failed, %d skipped in %s (run %s)\n",
@@ -201,8 +210,6 @@ static void print_summary(const eider_result *r, double seconds)
     list_status(r, EIDER_STEP_FAILED, "failed:  ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped: ");
 }
-
-json_t *cli_meta_json(const eider_meta *m, size_t n);
 
 static const char *status_name(eider_step_status s)
 {
@@ -214,11 +221,11 @@ static json_t *step_json(const eider_result *r, size_t i)
     size_t n_meta = 0;
     const eider_meta *meta = eider_result_metadata(r, i, &n_meta);
     const char *err = eider_result_error(r, i), *sql = eider_result_sql(r, i);
-    return json_pack("{s:s, s:s, s:f, s:i, s:o, s:o, s:o, s:s}",
-        "key", eider_result_key(r, i), "status", status_name(eider_result_status(r, i)),
+    return json_pack("{s:o, s:s, s:f, s:i, s:o, s:o, s:o, s:o}",
+        "key", cli_json_string(eider_result_key(r, i)), "status", status_name(eider_result_status(r, i)),
         "duration_s", eider_result_duration(r, i), "attempts", eider_result_attempts(r, i),
-        "error", err ? json_string(err) : json_null(), "sql", sql ? json_string(sql) : json_null(),
-        "metadata", cli_meta_json(meta, n_meta), "log", eider_result_log(r, i));
+        "error", cli_json_string(err), "sql", cli_json_string(sql),
+        "metadata", cli_meta_json(meta, n_meta), "log", cli_json_string(eider_result_log(r, i)));
 }
 
 static void print_json(const eider_result *r, int rc, double seconds)
@@ -236,40 +243,40 @@ static void print_json(const eider_result *r, int rc, double seconds)
 static int parse_args(cli_env *env, eider_run_options *o, printer *p)
 {
     static const struct option options[] = {
-        { "select", required_argument, NULL, 's' }, { "jobs", required_argument, NULL, 'j' },
-        { "lock-timeout", required_argument, NULL, 't' }, { "verbose", no_argument, NULL, 'v' },
-        { "json", no_argument, NULL, 'J' }, { 0 },
+        CLI_DEFS_OPTIONS, { "select", required_argument, NULL, 's' },
+        { "jobs", required_argument, NULL, 'j' }, { "lock-timeout", required_argument, NULL, 't' },
+        { "verbose", no_argument, NULL, 'v' }, { "json", no_argument, NULL, 'J' }, { 0 },
     };
-    int c;
-    char *end;
-    while ((c = getopt_long(env->argc, env->argv, "s:j:v", options, NULL)) != -1) {
+    int c, code = EXIT_OK;
+    long jobs = 0;
+    while (!code && (c = cli_getopt(env, "s:j:v", options)) != -1) {
         switch (c) {
         case 's': o->selection = optarg; break;
         case 'v': p->verbose = 1; break;
         case 'J': p->json = 1; break;
         case 'j':
-            o->jobs = (int)strtol(optarg, &end, 10);
-            if (*end || o->jobs < 1 || o->jobs > 1024) {
-                cli_error("--jobs wants a number of threads from 1 to 1024, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
+            code = cli_parse_int("--jobs", optarg, 1, 1024, &jobs);
+            o->jobs = (int)jobs;
             break;
         case 't':
-            o->lock_timeout_s = strtod(optarg, &end);
-            if (*end || o->lock_timeout_s < 0) {
-                cli_error("--lock-timeout wants seconds (0 or more), not '%s'", optarg);
-                return EXIT_USAGE;
-            }
+            code = cli_parse_seconds("--lock-timeout", optarg, 86400, &o->lock_timeout_s);
             if (o->lock_timeout_s == 0)
                 o->lock_timeout_s = -1;    /* the library reads 0 as the default */
             break;
         default: return EXIT_USAGE;
         }
     }
+    if (code)
+        return code;
     if (optind < env->argc) {
         cli_error("unexpected argument '%s': select assets with --select '%s'",
                   env->argv[optind], env->argv[optind]);
         return EXIT_USAGE;
+    }
+    if (o->selection && !o->selection[strspn(o->selection, " \t\n")]) {
+        cli_error("--select is empty: give a selection, or leave --select out to "
+                  "materialize every asset");
+        return EXIT_SELECT;
     }
     return EXIT_OK;
 }
@@ -277,17 +284,24 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
 /* A crash in an asset's code takes the process down, as it must (its memory can't be
  * trusted), but first says which asset crashed. DuckDB's write-ahead log keeps every
  * committed table; the crashed step's open transaction is rolled back on next open. */
+static void say(const char *s)
+{
+    if (write(STDERR_FILENO, s, strlen(s)) < 0)
+        return;
+}
+
 static void on_crash(int sig)
 {
     const char *key = eider_current_asset();
     const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE"
                      : sig == SIGILL ? "SIGILL" : "SIGABRT";
-    char msg[512];
-    int n = snprintf(msg, sizeof(msg), "\nerror: asset '%s' crashed with %s: the run "
-        "is aborted; tables committed before the crash are intact. Fix the asset's code "
-        "and materialize again.\n", key ? key : "(none)", name);
-    if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
-        n = 0;
+    /* only write(2) here: it is async-signal-safe, and this process is broken */
+    say("\nerror: asset '");
+    say(key ? key : "(none)");
+    say("' crashed with ");
+    say(name);
+    say(": the run is aborted; tables committed before the crash are intact. Fix the "
+        "asset's code and materialize again.\n");
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -332,6 +346,8 @@ static int run(cli_env *env)
     eider_run_options o = { .sink = &sink };
     eider_result *r = NULL;
     int code = parse_args(env, &o, &p);
+    if (!code)
+        code = cli_load_defs(env);
     if (code)
         return code;
     size_up(&p, env->defs, o.selection);
@@ -352,5 +368,5 @@ static int run(cli_env *env)
 }
 
 const cli_command cli_cmd_materialize = {
-    "materialize", run, 1, "materialize the selected assets now", help,
+    "materialize", run, "materialize the selected assets now", help,
 };

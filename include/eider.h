@@ -8,7 +8,11 @@
  * and reports metadata.
  *
  * Ownership: every string and array passed *into* Eider is copied; the caller keeps
- * its own. Every pointer Eider hands *out* states how long it lives.
+ * its own. Two things are borrowed, not copied: function pointers and user_data, which
+ * must stay valid while the definitions are used. Every pointer Eider hands *out*
+ * states how long it lives.
+ * Memory: when an allocation fails, Eider prints a message and aborts the process (as
+ * git and Redis do); no function returns a half-built object.
  * Thread safety: an eider_defs may not be changed while a run uses it; a context
  * belongs to one step on one thread.
  */
@@ -115,8 +119,10 @@ typedef struct eider_meta {
 /* A metadata list: EIDER_METADATA(EIDER_META_TEXT("source", "UCI"), ...). */
 #define EIDER_METADATA(...) ((const eider_meta[]){ __VA_ARGS__, { 0 } })
 
-/* How a failed asset is retried. delay_ms before the first retry, multiplied by
- * backoff (if > 1) for each further one; jitter adds up to that fraction at random. */
+/* How a failed asset is retried: up to max_retries (0 to 1000) more attempts, delay_ms
+ * before the first retry, multiplied by backoff (if > 1, at most 100) for each further
+ * one; jitter (0 to 10) adds up to that fraction at random. A delay is capped at an
+ * hour. Each attempt gets new connections. */
 typedef struct eider_retry_policy {
     int max_retries;
     int delay_ms;
@@ -171,12 +177,13 @@ typedef struct eider_duckdb_config {
     int read_only;
 } eider_duckdb_config;
 
-/* A new, empty definitions object. NULL when out of memory. */
+/* A new, empty definitions object. Never NULL. */
 eider_defs *eider_defs_new(void);
 /* Frees defs and everything it owns. NULL is a no-op. */
 void eider_defs_free(eider_defs *defs);
 
-/* Add an asset / an external asset / a DuckDB resource. Everything is copied.
+/* Add an asset / an external asset / a DuckDB resource. Everything but compute and
+ * user_data is copied.
  * Errors found now (a malformed key, a duplicate) return a code and are also
  * remembered: eider_defs_validate() reports the first one, so a definitions function
  * may ignore the return values. */
@@ -291,6 +298,8 @@ typedef enum eider_step_status {
     EIDER_STEP_SKIPPED,
 } eider_step_status;
 
+/* The outcome of a run. It refers to the definitions it ran: free it before them.
+ * Strings it returns are valid until eider_result_free(). */
 typedef struct eider_result eider_result;
 
 /* Materialize the selected assets of defs in this process. External assets are never
@@ -338,15 +347,19 @@ const char *eider_run_id(const eider_context *ctx);
 const char *eider_current_asset(void);
 
 /* A connection to the DuckDB resource `name`. Eider owns it and closes it when the
- * step ends, also when the step fails; do not disconnect it. Returns NULL when the
- * resource is unknown or the database cannot be opened, with the step's failure set. */
+ * step ends, also when the step fails, so a transaction left open is rolled back; do
+ * not disconnect it. Each call opens a new connection (about 3 µs): keep the one you
+ * got for work that must share a session (temporary tables, SET). Returns NULL when
+ * the resource is unknown or the database cannot be opened, with the step's failure
+ * set. The database is opened once per run and shared by every step's connection. */
 duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
 
 /* Run one or more SQL statements on con. On error, records DuckDB's message and the
  * failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. */
 int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql);
-/* Run a query whose first row's first column is an integer into *out. A query with no
- * row or a NULL value is an error. */
+/* Run the statements of sql; read the first column of the last one's first row, an
+ * integer of any width that fits int64_t, into *out. No row, a NULL or another type
+ * fails the step (EIDER_ESQL). */
 int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, int64_t *out);
 
 /* Fail the step with a message; returns EIDER_ESTEP, so `return eider_fail(...)`. */

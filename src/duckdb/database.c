@@ -26,13 +26,26 @@ static char *canonical_id(const eider__resource *r)
         snprintf(dir, sizeof(dir), "/");
     if (realpath(dir, real))
         eider__buf_printf(&id, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : r->database);
+    else if (r->database[0] != '/' && getcwd(real, sizeof(real)))
+        eider__buf_printf(&id, "%s/%s", real, r->database);    /* its folder is missing */
     else
         eider__buf_puts(&id, r->database);
     return eider__buf_detach(&id);
 }
 
-void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout_s,
-                     eider__db_wait_fn on_wait, void *wait_data)
+static int same_config(const eider__resource *a, const eider__resource *b)
+{
+    size_t i = 0;
+    if (a->read_only != b->read_only)
+        return 0;
+    for (; a->config[i] && b->config[i]; i++)
+        if (strcmp(a->config[i], b->config[i]) != 0)
+            return 0;
+    return !a->config[i] && !b->config[i];
+}
+
+int eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout_s,
+                    eider__db_wait_fn on_wait, void *wait_data, eider__buf *err)
 {
     memset(dbs, 0, sizeof(*dbs));
     dbs->defs = defs;
@@ -50,8 +63,14 @@ void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeou
         dbs->db_of[i] = j;
         if (j < dbs->n) {
             free(id);
-            dbs->dbs[j].read_only &= r->read_only;
-            continue;
+            if (same_config(dbs->dbs[j].resource, r))
+                continue;
+            eider__buf_printf(err, "resources '%s' and '%s' both name the database '%s' but "
+                "differ in read_only or connection_config: a file is opened once per process, "
+                "so give them the same settings, or use one resource", dbs->dbs[j].resource->name,
+                r->name, dbs->dbs[j].id);
+            eider__dbs_release(dbs);
+            return EIDER_EINVAL;
         }
         eider__db *db = &dbs->dbs[dbs->n++];
         db->id = id;
@@ -60,6 +79,13 @@ void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeou
         db->open_rc = 1;            /* not tried yet */
         pthread_mutex_init(&db->lock, NULL);
     }
+    return EIDER_OK;
+}
+
+/* The database as a person should see it: the absolute path, or ":memory:". */
+static const char *shown_name(const eider__db *db)
+{
+    return strncmp(db->id, ":memory:", 8) == 0 ? ":memory:" : db->id;
 }
 
 static eider__db *find_db(eider__dbs *dbs, const eider__resource *r)
@@ -114,7 +140,7 @@ static int try_open(eider__db *db, duckdb_config config, int *locked, eider__buf
     *locked = is_lock_error(msg);
     if (!*locked)
         eider__buf_printf(err, "resource '%s': cannot open DuckDB database '%s': %s",
-                          db->resource->name, db->resource->database, msg ? msg : "unknown error");
+                          db->resource->name, shown_name(db), msg ? msg : "unknown error");
     else
         eider__buf_puts(err, msg);
     duckdb_free(msg);
@@ -138,8 +164,8 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
             break;
         if (waited >= next_notice && dbs->on_wait) {
             eider__buf note = { 0 };
-            eider__buf_printf(&note, "database '%s' is locked by %s; waiting (%.0f s of %.0f s)",
-                              db->resource->database, holder, waited, dbs->lock_timeout_s);
+            eider__buf_printf(&note, "database '%s' is locked by %s; waiting (%.0f s of %g s)",
+                              shown_name(db), holder, waited, dbs->lock_timeout_s);
             dbs->on_wait(eider__buf_str(&note), dbs->wait_data);
             eider__buf_release(&note);
             next_notice = waited + 5;
@@ -152,7 +178,7 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
     eider__buf_reset(err);
     eider__buf_printf(err, "database '%s' is locked by %s, and it did not let go within %g s: "
         "wait for that process to finish or stop it, or raise --lock-timeout",
-        db->resource->database, holder, dbs->lock_timeout_s < 0 ? 0 : dbs->lock_timeout_s);
+        shown_name(db), holder, dbs->lock_timeout_s < 0 ? 0 : dbs->lock_timeout_s);
     return EIDER_ELOCKED;
 }
 
@@ -192,7 +218,7 @@ int eider__dbs_connect(eider__dbs *dbs, const char *name, duckdb_connection *out
         return rc;
     }
     if (duckdb_connect(db->handle, out) == DuckDBError) {
-        eider__buf_printf(err, "resource '%s': cannot connect to '%s'", r->name, r->database);
+        eider__buf_printf(err, "resource '%s': cannot connect to '%s'", r->name, shown_name(db));
         return EIDER_EDUCKDB;
     }
     return EIDER_OK;

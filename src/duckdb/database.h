@@ -33,9 +33,12 @@ typedef struct eider__dbs {
     void *wait_data;
 } eider__dbs;
 
-/* Plan a database for every resource of defs; nothing is opened yet. */
-void eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout_s,
-                     eider__db_wait_fn on_wait, void *wait_data);
+/* Plan a database for every resource of defs; nothing is opened yet. Two resources
+ * naming one file must agree on read_only and connection_config, since the file is
+ * opened once: otherwise returns EIDER_EINVAL with a message in err (and nothing to
+ * release). */
+int eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout_s,
+                    eider__db_wait_fn on_wait, void *wait_data, eider__buf *err);
 /* A new connection to the database of resource `name`, opening it if needed. On
  * error returns a code and writes a message naming the resource into err. */
 int eider__dbs_connect(eider__dbs *dbs, const char *name, duckdb_connection *out,

@@ -162,10 +162,9 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     return rc;
 }
 
-static void run_steps(eider__run *run, const eider_run_options *o)
+static void run_steps(eider__run *run)
 {
-    double t0 = eider__mono_s(), timeout = o && o->lock_timeout_s ? o->lock_timeout_s : 60;
-    eider__dbs_init(&run->dbs, run->defs, timeout, on_lock_wait, run);
+    double t0 = eider__mono_s();
     pthread_mutex_init(&run->lock, NULL);
     pthread_cond_init(&run->changed, NULL);
     pthread_mutex_init(&run->sink_lock, NULL);
@@ -202,7 +201,16 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     run.result = result;
     run.sink = options ? options->sink : NULL;
     run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
-    run_steps(&run, options);
+    double timeout = options && options->lock_timeout_s ? options->lock_timeout_s : 60;
+    eider__buf err = { 0 };
+    rc = eider__dbs_init(&run.dbs, defs, timeout, on_lock_wait, &run, &err);
+    if (rc) {
+        eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+        eider__buf_release(&err);
+        eider_result_free(result);
+        return rc;
+    }
+    run_steps(&run);
     rc = run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
     if (out)
         *out = result;

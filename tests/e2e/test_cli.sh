@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# test_cli.sh — the command line refuses bad input clearly: option values out of range,
+# an empty selection, unknown options, conflicting resources, a database in a missing
+# folder; and --json stays complete whatever bytes a message holds.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+write_defs() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+
+static int table(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "duckdb"),
+                     "CREATE OR REPLACE TABLE t AS SELECT 1 AS x");
+}
+
+static int odd_bytes(eider_context *ctx)
+{
+    return eider_fail(ctx, "bad byte \xff here");
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "cli.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "table", .compute = table });
+    eider_asset(defs, &(eider_asset_def){ .key = "odd", .compute = odd_bytes });
+    eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "outside" });
+}
+EOF
+}
+
+option_values_out_of_range_are_usage_errors() {
+    write_defs
+    local bad
+    for bad in "--jobs 4294967297" "--jobs 0" "--jobs two" "--lock-timeout nan" \
+               "--lock-timeout -1" "--lock-timeout 1e9"; do
+        # shellcheck disable=SC2086
+        run "$EIDER" materialize $bad
+        expect_rc 2
+        expect_in err.txt "error: ${bad%% *} wants"
+    done
+    run "$EIDER" materialize --lock-timeout ''
+    expect_rc 2
+    [[ ! -e cli.duckdb ]] || fail "a refused command opened the database"
+}
+
+empty_selection_is_refused_not_everything() {
+    write_defs
+    run "$EIDER" materialize --select ' '
+    expect_rc 4
+    expect_in err.txt "--select is empty"
+    [[ ! -e cli.duckdb ]] || fail "an empty selection materialized something"
+}
+
+unknown_option_names_itself_and_points_to_help() {
+    write_defs
+    run "$EIDER" materialize --bogus
+    expect_rc 2
+    expect_in err.txt "error: unknown option '--bogus' for 'eider materialize': see 'eider materialize --help'"
+    run "$EIDER" list -x
+    expect_rc 2
+    expect_in err.txt "unknown option '-x' for 'eider list'"
+    run "$EIDER" list --select
+    expect_rc 2
+    expect_in err.txt "option '--select' needs a value"
+}
+
+definitions_option_may_come_anywhere() {
+    mkdir sub
+    (cd sub && write_defs)
+    run "$EIDER" list --select table -f sub/definitions.c --json
+    expect_rc 0
+    expect_in out.txt '"key": "table"'
+    expect_not_in out.txt '"key": "odd"'
+}
+
+json_keeps_a_step_whose_message_is_not_utf8() {
+    write_defs
+    run "$EIDER" materialize --json
+    expect_rc 1
+    expect_in out.txt '"key": "odd"'
+    expect_in out.txt '"key": "table"'
+    expect_in out.txt 'bad byte ? here'
+}
+
+selecting_only_external_assets_says_nothing_to_do() {
+    write_defs
+    run "$EIDER" materialize --select outside
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+}
+
+two_resources_on_one_file_with_different_settings_are_refused() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int noop(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_resource(defs, "writer", &(eider_duckdb_config){ .database = "one.duckdb" });
+    eider_duckdb_resource(defs, "reader", &(eider_duckdb_config){ .database = "./one.duckdb",
+                                                                  .read_only = 1 });
+    eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = noop });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 3
+    expect_in err.txt "resources 'writer' and 'reader' both name the database"
+    expect_in err.txt "$(pwd -P)/one.duckdb"
+}
+
+database_in_a_missing_folder_is_named_with_its_full_path() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int use(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "duckdb"), "SELECT 1");
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "no/such/dir/x.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = use });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 1
+    expect_in out.txt "resource 'duckdb': cannot open DuckDB database '$(pwd -P)/no/such/dir/x.duckdb'"
+}
+
+run_case option_values_out_of_range_are_usage_errors
+run_case empty_selection_is_refused_not_everything
+run_case unknown_option_names_itself_and_points_to_help
+run_case definitions_option_may_come_anywhere
+run_case json_keeps_a_step_whose_message_is_not_utf8
+run_case selecting_only_external_assets_says_nothing_to_do
+run_case two_resources_on_one_file_with_different_settings_are_refused
+run_case database_in_a_missing_folder_is_named_with_its_full_path
+finish
