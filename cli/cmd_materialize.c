@@ -150,8 +150,10 @@ static void on_log(printer *p, const eider_event *ev)
     static const char *levels[] = { "debug", "info", "warning", "error" };
     if (!p->verbose && ev->level < EIDER_LOG_WARN)
         return;
-    printf("    %s %s: %s\n", ev->asset_key ? ev->asset_key : "eider",
-           levels[ev->level & 3], ev->message);
+    if (ev->asset_key)          /* a step's log line, under the step */
+        printf("    %s %s: %s\n", ev->asset_key, levels[ev->level & 3], ev->message);
+    else                        /* the run's own, such as waiting for a lock */
+        printf("  %s: %s\n", levels[ev->level & 3], ev->message);
 }
 
 static void on_event(const eider_event *ev, void *user_data)
