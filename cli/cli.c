@@ -195,6 +195,11 @@ static int wants_help(int argc, char **argv)
 
 int cli_load_defs(cli_env *env)
 {
+    if (env->defs && env->defs_path) {
+        cli_error("'%s': this program builds its own definitions, so it takes no -f or -l",
+                  env->defs_path);
+        return EXIT_USAGE;
+    }
     if (env->defs) {
         int rc = eider_defs_validate(env->defs);
         if (rc)

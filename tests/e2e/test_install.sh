@@ -60,6 +60,9 @@ program_with_eider_main_reports_bad_selection() {
     run ./pipeline materialize --select 'numbrs'
     expect_rc 4
     expect_in err.txt "did you mean 'numbers'"
+    run ./pipeline list -f other.c
+    expect_rc 2
+    expect_in err.txt "this program builds its own definitions"
 }
 
 installed_eider_compiles_definitions_against_installed_header() {
