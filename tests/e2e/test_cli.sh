@@ -126,6 +126,28 @@ EOF
     expect_in out.txt "resource 'duckdb': cannot open DuckDB database '$(pwd -P)/no/such/dir/x.duckdb'"
 }
 
+failure_prints_message_and_sql_as_an_indented_block_cut_when_long() {
+    {
+        echo '#include <eider.h>'
+        echo 'static int bad(eider_context *ctx) { return eider_sql(ctx, eider_duckdb_connection(ctx, "duckdb"),'
+        echo '    "SELECT nope\n"'
+        for i in $(seq 30); do echo "    \"  , $i AS c$i\n\""; done
+        echo '    ); }'
+        echo 'void eider_definitions(eider_defs *defs) {'
+        echo '    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = ":memory:" });'
+        echo '    eider_asset(defs, &(eider_asset_def){ .key = "bad", .compute = bad }); }'
+    } >definitions.c
+    run "$EIDER" materialize
+    expect_rc 1
+    grep -qE '^  FAIL bad +[0-9.]+ ms$' out.txt || fail "the step line should hold only the key and time"
+    grep -qE '^       Binder Error: Referenced column "nope"' out.txt || fail "no indented error"
+    expect_in out.txt "       sql: SELECT nope"
+    expect_in out.txt "... (cut here; --json prints it whole)"
+    expect_not_in out.txt "c30"
+    run "$EIDER" materialize --json
+    expect_in out.txt "c30"
+}
+
 run_case option_values_out_of_range_are_usage_errors
 run_case empty_selection_is_refused_not_everything
 run_case unknown_option_names_itself_and_points_to_help
@@ -134,4 +156,5 @@ run_case json_keeps_a_step_whose_message_is_not_utf8
 run_case selecting_only_external_assets_says_nothing_to_do
 run_case two_resources_on_one_file_with_different_settings_are_refused
 run_case database_in_a_missing_folder_is_named_with_its_full_path
+run_case failure_prints_message_and_sql_as_an_indented_block_cut_when_long
 finish
