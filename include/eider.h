@@ -385,12 +385,19 @@ int eider_add_meta_float(eider_context *ctx, const char *key, double value);
 int eider_main(eider_defs *defs, int argc, char **argv);
 
 /* ---------------------------------------------------------------------------------
- * Definitions libraries. Define this function in the file you pass to `eider -f`: */
+ * Definitions libraries. Define this function in the file you pass to `eider -f` (it
+ * stays visible to Eider even when the library is built with -fvisibility=hidden): */
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
 void eider_definitions(eider_defs *defs);
 
 /* Including this header stamps the API version into the definitions library, so that
  * Eider can refuse one built against an incompatible header. */
 #if !defined(EIDER_BUILDING_LIBRARY) && defined(__GNUC__)
+#ifdef __cplusplus
+extern   /* a const at namespace scope would otherwise have internal linkage in C++ */
+#endif
 __attribute__((weak, visibility("default"))) const int eider_definitions_api_version =
     EIDER_API_VERSION;
 #endif

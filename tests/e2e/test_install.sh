@@ -85,9 +85,55 @@ terminal_gets_a_live_status_and_marks() {
     expect_in out.txt "ok   iris_setosa"
 }
 
+library_built_with_hidden_visibility_still_loads() {
+    cat >hidden.c <<'EOF'
+#include <eider.h>
+static int noop(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "from_hidden", .compute = noop });
+}
+EOF
+    run cc -shared -fPIC -fvisibility=hidden -I"$PREFIX/include" hidden.c -o hidden.so
+    expect_rc 0
+    run "$EIDER" materialize -l hidden.so
+    expect_rc 0
+    expect_in out.txt "ok   from_hidden"
+}
+
+definitions_in_cxx_load_and_run() {
+    command -v c++ >/dev/null || fail "no C++ compiler: scripts/setup.sh --test installs g++"
+    cat >defs.cc <<'EOF'
+#include <eider.h>
+#include <string>
+
+static int greet(eider_context *ctx)
+{
+    std::string key = eider_asset_key(ctx);
+    eider_log_info(ctx, "hello from %s in C++", key.c_str());
+    return 0;
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset_def def = {};
+    def.key = "from_cxx";
+    def.compute = greet;
+    eider_asset(defs, &def);
+}
+EOF
+    run c++ -shared -fPIC -fvisibility=hidden -I"$PREFIX/include" defs.cc -o cxx.so
+    expect_rc 0
+    run "$EIDER" materialize -l cxx.so --verbose
+    expect_rc 0
+    expect_in out.txt "hello from from_cxx in C++"
+}
+
 run_case install_lays_out_library_headers_and_pkg_config
 run_case program_linked_with_pkg_config_runs_eider_main
 run_case program_with_eider_main_reports_bad_selection
 run_case installed_eider_compiles_definitions_against_installed_header
 run_case terminal_gets_a_live_status_and_marks
+run_case library_built_with_hidden_visibility_still_loads
+run_case definitions_in_cxx_load_and_run
 finish
