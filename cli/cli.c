@@ -35,6 +35,7 @@ int cli_exit_for(int rc)
     switch (rc) {
     case EIDER_OK: return EXIT_OK;
     case EIDER_ERUNFAILED: return EXIT_RUN_FAILED;
+    case EIDER_ECANCELED: return EXIT_CANCELED;
     case EIDER_ESELECT: return EXIT_SELECT;
     case EIDER_EDUPLICATE: case EIDER_EUNKNOWNDEP: case EIDER_ECYCLE: case EIDER_ENORESOURCE:
     case EIDER_ECOMPILE: case EIDER_ELOAD: case EIDER_EAPIVERSION: case EIDER_EINVAL:
@@ -66,6 +67,7 @@ static void usage(FILE *out)
         "  3  definitions: they failed to load, compile or validate\n"
         "  4  selection: the --select expression is malformed or names an unknown asset\n"
         "  5  internal: out of memory, or an I/O error outside a run\n"
+        "  130  canceled: Ctrl-C or SIGTERM stopped the run (press Ctrl-C twice to quit at once)\n"
         "\n"
         "Run 'eider COMMAND --help' for a command's options.\n");
 }

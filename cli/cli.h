@@ -21,6 +21,7 @@ enum eider_exit {
     EXIT_DEFS = 3,          /* definitions failed to load, compile or validate */
     EXIT_SELECT = 4,        /* a bad selection */
     EXIT_INTERNAL = 5,      /* anything else: out of memory, I/O */
+    EXIT_CANCELED = 130,    /* canceled by Ctrl-C (SIGINT) or SIGTERM, as shells report SIGINT */
 };
 
 /* What every command gets: its arguments (argv[0] is the command's name) and the

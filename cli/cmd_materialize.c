@@ -154,6 +154,10 @@ static void on_step_end(printer *p, const eider_event *ev)
         printf("  %s %-*s  %9s  %s", mark(p, "\033[33m-\033[0m", "skip"), p->key_width,
                ev->asset_key, "", ev->message);
         break;
+    case EIDER_EVENT_STEP_CANCELED:
+        printf("  %s %-*s  %9s  %s", mark(p, "\033[33m■\033[0m", "stop"), p->key_width,
+               ev->asset_key, "", ev->message);
+        break;
     case EIDER_EVENT_STEP_RETRY:
         printf("  %s %-*s  %9s  attempt %d failed: %s; retrying", mark(p, "\033[33m↻\033[0m", "retry"),
                p->key_width, ev->asset_key, "", ev->attempt, ev->message ? ev->message : "");
@@ -194,7 +198,7 @@ static void on_event(const eider_event *ev, void *user_data)
     else
         on_step_end(p, ev);
     if (ev->type == EIDER_EVENT_STEP_SUCCESS || ev->type == EIDER_EVENT_STEP_FAILURE ||
-        ev->type == EIDER_EVENT_STEP_SKIPPED) {
+        ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
         set_running(p, ev->asset_key, 0);
         p->done++;
     }
@@ -217,7 +221,7 @@ static void list_status(const eider_result *r, eider_step_status s, const char *
 static void print_summary(const eider_result *r, double seconds)
 {
     char dur[32];
-    int counts[3] = { 0 };
+    int counts[4] = { 0 };
     if (eider_result_count(r) == 0) {
         printf("nothing to materialize: the selection holds no asset that Eider computes "
                "(external assets are never materialized)\n");
@@ -225,16 +229,21 @@ static void print_summary(const eider_result *r, double seconds)
     }
     for (size_t i = 0; i < eider_result_count(r); i++)
         counts[eider_result_status(r, i)]++;
-    printf("%s: %d materialized, %d failed, %d skipped in %s (run %s)\n",
-           counts[1] || counts[2] ? "run failed" : "run succeeded", counts[0], counts[1],
-           counts[2], human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r));
-    list_status(r, EIDER_STEP_FAILED, "failed:  ");
-    list_status(r, EIDER_STEP_SKIPPED, "skipped: ");
+    const char *how = counts[3] ? "run canceled" : counts[1] || counts[2] ? "run failed"
+                    : "run succeeded";
+    printf("%s: %d materialized, %d failed, %d skipped", how, counts[0], counts[1], counts[2]);
+    if (counts[3])
+        printf(", %d canceled", counts[3]);
+    printf(" in %s (run %s)\n", human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r));
+    list_status(r, EIDER_STEP_FAILED, "failed:   ");
+    list_status(r, EIDER_STEP_SKIPPED, "skipped:  ");
+    list_status(r, EIDER_STEP_CANCELED, "canceled: ");
 }
 
 static const char *status_name(eider_step_status s)
 {
-    return s == EIDER_STEP_SUCCESS ? "success" : s == EIDER_STEP_FAILED ? "failure" : "skipped";
+    return s == EIDER_STEP_SUCCESS ? "success" : s == EIDER_STEP_FAILED ? "failure"
+         : s == EIDER_STEP_SKIPPED ? "skipped" : "canceled";
 }
 
 static json_t *step_json(const eider_result *r, size_t i)
@@ -255,7 +264,8 @@ static void print_json(const eider_result *r, int rc, double seconds)
     for (size_t i = 0; i < eider_result_count(r); i++)
         json_array_append_new(steps, step_json(r, i));
     json_t *doc = json_pack("{s:s, s:s, s:f, s:o}", "run_id", eider_result_run_id(r),
-        "status", rc == EIDER_OK ? "success" : "failure", "duration_s", seconds, "steps", steps);
+        "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled" : "failure",
+        "duration_s", seconds, "steps", steps);
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(doc);
@@ -327,6 +337,24 @@ static void on_crash(int sig)
     raise(sig);
 }
 
+/* Ctrl-C or SIGTERM cancels the run: the library sees this flag, interrupts running
+ * queries and starts nothing new. A second Ctrl-C ends the process at once. */
+static volatile int cancel_requested;
+
+static void on_cancel(int sig)
+{
+    cancel_requested = 1;
+    say("\ncanceling: interrupting the running assets; press Ctrl-C again to quit at once\n");
+    signal(sig, SIG_DFL);
+}
+
+static void catch_cancel(eider_run_options *o)
+{
+    o->cancel = &cancel_requested;
+    signal(SIGINT, on_cancel);
+    signal(SIGTERM, on_cancel);
+}
+
 static void catch_crashes(void)
 {
     static const int signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
@@ -373,6 +401,7 @@ static int run(cli_env *env)
         return code;
     size_up(&p, env->defs, o.selection);
     catch_crashes();
+    catch_cancel(&o);
     int rc = eider_materialize(env->defs, &o, &r);
     if (!r) {
         fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));

@@ -62,7 +62,8 @@ extern "C" {
     X(APIVERSION, -15, "incompatible API version")                                   \
     X(STEP, -16, "asset failed")                                                     \
     X(IO, -17, "I/O error")                                                          \
-    X(RUNFAILED, -18, "run failed")
+    X(RUNFAILED, -18, "run failed")                                                  \
+    X(CANCELED, -19, "run canceled")
 
 typedef enum eider_errno {
     EIDER_OK = 0,
@@ -252,6 +253,7 @@ typedef enum eider_event_type {
     EIDER_EVENT_STEP_RETRY,
     EIDER_EVENT_LOG,
     EIDER_EVENT_MATERIALIZATION,
+    EIDER_EVENT_STEP_CANCELED,       /* not started, or interrupted, because the run was canceled */
 } eider_event_type;
 
 typedef enum eider_log_level {
@@ -275,6 +277,7 @@ typedef struct eider_event {
     const eider_meta *metadata;      /* MATERIALIZATION */
     size_t n_metadata;
     int n_succeeded, n_failed, n_skipped;  /* RUN_END */
+    int n_canceled;                  /* RUN_END */
 } eider_event;
 
 /* Where a run's events go. Eider calls on_event from worker threads but never two
@@ -290,12 +293,17 @@ typedef struct eider_run_options {
     double lock_timeout_s;           /* wait for a locked database; 0 = 60 s, < 0 none */
     const eider_event_sink *sink;    /* may be NULL */
     const char *run_id;              /* NULL: a new random id */
+    /* When *cancel becomes nonzero (a signal handler may set it), no further step
+     * starts, running queries are interrupted, and eider_materialize() returns
+     * EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. May be NULL. */
+    const volatile int *cancel;
 } eider_run_options;
 
 typedef enum eider_step_status {
     EIDER_STEP_SUCCESS,
     EIDER_STEP_FAILED,
     EIDER_STEP_SKIPPED,
+    EIDER_STEP_CANCELED,
 } eider_step_status;
 
 /* The outcome of a run. It refers to the definitions it ran: free it before them.
@@ -304,8 +312,9 @@ typedef struct eider_result eider_result;
 
 /* Materialize the selected assets of defs in this process. External assets are never
  * executed. Returns EIDER_OK when every step succeeded, EIDER_ERUNFAILED when one
- * failed or was skipped, or another code when the run could not start (bad selection,
- * invalid definitions; the message in eider_defs_errmsg()). *result (may be NULL) gets
+ * failed or was skipped, EIDER_ECANCELED when options->cancel stopped it, or another
+ * code when the run could not start (bad selection, invalid definitions; the message
+ * in eider_defs_errmsg()). *result (may be NULL) gets
  * the per-asset outcome whenever steps ran; free it with eider_result_free(). */
 int eider_materialize(eider_defs *defs, const eider_run_options *options,
                       eider_result **result);

@@ -160,6 +160,12 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
             return rc;
         lock_holder(eider__buf_str(err), holder, sizeof(holder));
         double waited = eider__mono_s() - start;
+        if (dbs->cancel && *dbs->cancel) {
+            eider__buf_reset(err);
+            eider__buf_printf(err, "canceled while waiting for database '%s', locked by %s",
+                              shown_name(db), holder);
+            return EIDER_ECANCELED;
+        }
         if (dbs->lock_timeout_s < 0 || waited >= dbs->lock_timeout_s)
             break;
         if (waited >= next_notice && dbs->on_wait) {

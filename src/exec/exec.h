@@ -6,6 +6,7 @@
 #define EIDER_EXEC_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "../defs/defs.h"
 #include "../duckdb/database.h"
@@ -14,6 +15,7 @@
 typedef struct eider__step {
     uint32_t asset;                  /* index into defs->assets */
     size_t pending;                  /* upstream steps not yet done */
+    int running;                     /* taken by a worker, not finished */
     int done;
     eider_step_status status;
     int attempts;
@@ -45,9 +47,20 @@ typedef struct eider__run {
     uint32_t *ready;                 /* a FIFO of step indices */
     size_t ready_head, ready_tail;
     size_t n_done;
-    int n_succeeded, n_failed, n_skipped;
+    int n_succeeded, n_failed, n_skipped, n_canceled;
+    int finished;                    /* the watcher may stop */
 
     pthread_mutex_t sink_lock;       /* one event at a time */
+
+    /* Cancellation (cancel.c): the caller's flag, what the run saw of it, the thread
+     * that watches it, and the live connections it interrupts. */
+    const volatile int *cancel;
+    atomic_int canceled;
+    pthread_t watcher;
+    int watching;
+    pthread_mutex_t live_lock;       /* guards live[] */
+    duckdb_connection *live;
+    size_t n_live, cap_live;
 } eider__run;
 
 struct eider_context {
@@ -64,6 +77,17 @@ struct eider_context {
 
 /* Send an event to the run's sink, if any, stamping run id and time. */
 void eider__emit(eider__run *run, eider_event *ev);
+
+/* Whether the run was canceled; notices the caller's flag itself (cancel.c). */
+int eider__run_canceled(eider__run *run);
+/* Watch the caller's flag on a thread of its own, to interrupt running queries;
+ * nothing when the run has no flag. Stop before the run's state goes away. */
+void eider__watch_start(eider__run *run);
+void eider__watch_stop(eider__run *run);
+/* Register a step's connection as live (interrupted if the run is canceled), and
+ * unregister it before it is closed. */
+void eider__live_add(eider__run *run, duckdb_connection con);
+void eider__live_remove(eider__run *run, duckdb_connection con);
 
 /* Run one step to its end, retries included (step.c). Returns 1 on success. */
 int eider__step_execute(eider__run *run, eider__step *step);

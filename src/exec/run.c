@@ -60,13 +60,38 @@ static void skip_downstream(eider__run *run, eider__step *failed)
     free(queue);
 }
 
+/* Mark every step that is neither done nor running canceled. Called with run->lock
+ * held; running steps end by themselves, their queries interrupted. */
+static void cancel_rest(eider__run *run)
+{
+    eider_result *r = run->result;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        eider__step *s = &r->steps[i];
+        if (s->done || s->running)
+            continue;
+        s->status = EIDER_STEP_CANCELED;
+        s->error = eider__xstrdup("canceled before it started");
+        s->done = 1;
+        run->n_done++;
+        run->n_canceled++;
+        eider_event ev = { .type = EIDER_EVENT_STEP_CANCELED, .asset_key = asset_key(run, s),
+                           .message = s->error };
+        eider__emit(run, &ev);
+    }
+}
+
 /* Record a finished step and release what it unblocks. Called with run->lock held. */
-static void finish_step(eider__run *run, eider__step *step, int ok)
+static void finish_step(eider__run *run, eider__step *step)
 {
     eider_result *r = run->result;
     step->done = 1;
+    step->running = 0;
     run->n_done++;
-    if (!ok) {
+    if (step->status == EIDER_STEP_CANCELED) {
+        run->n_canceled++;
+        return;
+    }
+    if (step->status != EIDER_STEP_SUCCESS) {
         run->n_failed++;
         skip_downstream(run, step);
         return;
@@ -80,11 +105,30 @@ static void finish_step(eider__run *run, eider__step *step, int ok)
     }
 }
 
-static void run_inline(eider__run *run)
+/* The next step to run, marked running, or NULL when none is ready. Called with
+ * run->lock held. */
+static eider__step *take_ready(eider__run *run)
 {
     while (run->ready_head < run->ready_tail) {
         eider__step *s = &run->result->steps[run->ready[run->ready_head++]];
-        finish_step(run, s, eider__step_execute(run, s));
+        if (!s->done) {
+            s->running = 1;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static void run_inline(eider__run *run)
+{
+    eider__step *s;
+    for (;;) {
+        if (eider__run_canceled(run))
+            cancel_rest(run);
+        if (!(s = take_ready(run)))
+            break;
+        eider__step_execute(run, s);
+        finish_step(run, s);
     }
 }
 
@@ -92,17 +136,21 @@ static void *worker(void *arg)
 {
     eider__run *run = arg;
     size_t total = run->result->n_steps;
+    eider__step *s;
     pthread_mutex_lock(&run->lock);
     for (;;) {
-        while (run->ready_head == run->ready_tail && run->n_done < total)
-            pthread_cond_wait(&run->changed, &run->lock);
+        if (eider__run_canceled(run))
+            cancel_rest(run);
         if (run->n_done >= total)
             break;
-        eider__step *s = &run->result->steps[run->ready[run->ready_head++]];
+        if (!(s = take_ready(run))) {
+            pthread_cond_wait(&run->changed, &run->lock);
+            continue;
+        }
         pthread_mutex_unlock(&run->lock);
-        int ok = eider__step_execute(run, s);
+        eider__step_execute(run, s);
         pthread_mutex_lock(&run->lock);
-        finish_step(run, s, ok);
+        finish_step(run, s);
         pthread_cond_broadcast(&run->changed);
     }
     pthread_mutex_unlock(&run->lock);
@@ -171,14 +219,16 @@ static void run_steps(eider__run *run)
     eider_event start = { .type = EIDER_EVENT_RUN_START };
     eider__emit(run, &start);
     plan(run);
+    eider__watch_start(run);
     if (run->jobs <= 1)
         run_inline(run);
     else
         run_pool(run);
+    eider__watch_stop(run);
     eider__dbs_release(&run->dbs);
     eider_event end = { .type = EIDER_EVENT_RUN_END, .duration_s = eider__mono_s() - t0,
                         .n_succeeded = run->n_succeeded, .n_failed = run->n_failed,
-                        .n_skipped = run->n_skipped };
+                        .n_skipped = run->n_skipped, .n_canceled = run->n_canceled };
     eider__emit(run, &end);
     free(run->ready);
     pthread_mutex_destroy(&run->lock);
@@ -201,9 +251,11 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     run.result = result;
     run.sink = options ? options->sink : NULL;
     run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
+    run.cancel = options ? options->cancel : NULL;
     double timeout = options && options->lock_timeout_s ? options->lock_timeout_s : 60;
     eider__buf err = { 0 };
     rc = eider__dbs_init(&run.dbs, defs, timeout, on_lock_wait, &run, &err);
+    run.dbs.cancel = run.cancel;
     if (rc) {
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
         eider__buf_release(&err);
@@ -211,7 +263,8 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
         return rc;
     }
     run_steps(&run);
-    rc = run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
+    rc = run.n_canceled ? EIDER_ECANCELED
+       : run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
     if (out)
         *out = result;
     else

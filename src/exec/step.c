@@ -68,6 +68,10 @@ duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name)
 {
     duckdb_connection con = NULL;
     eider__buf err = { 0 };
+    if (eider__run_canceled(ctx->run)) {
+        set_failure(ctx, NULL, "the run was canceled");
+        return NULL;
+    }
     if (eider__dbs_connect(&ctx->run->dbs, name ? name : "(null)", &con, &err)) {
         set_failure(ctx, NULL, "%s", eider__buf_str(&err));
         eider__buf_release(&err);
@@ -75,6 +79,7 @@ duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name)
     }
     EIDER__GROW(ctx->cons, ctx->cap_cons, ctx->n_cons + 1);
     ctx->cons[ctx->n_cons++] = con;
+    eider__live_add(ctx->run, con);
     return con;
 }
 
@@ -87,6 +92,10 @@ static int check_args(eider_context *ctx, duckdb_connection con, const char *sql
     if (!con) {
         set_failure(ctx, sql, "no DuckDB connection: eider_duckdb_connection() failed or was "
                               "not called");
+        return EIDER_ESQL;
+    }
+    if (eider__run_canceled(ctx->run)) {
+        set_failure(ctx, sql, "the run was canceled");
         return EIDER_ESQL;
     }
     return EIDER_OK;
@@ -272,8 +281,10 @@ int eider_add_meta_float(eider_context *ctx, const char *key, double value)
 /* Close the connections the step borrowed: whatever it left open rolls back. */
 static void release_context(eider_context *ctx)
 {
-    for (size_t i = 0; i < ctx->n_cons; i++)
+    for (size_t i = 0; i < ctx->n_cons; i++) {
+        eider__live_remove(ctx->run, ctx->cons[i]);
         duckdb_disconnect(&ctx->cons[i]);
+    }
     free(ctx->cons);
     eider__buf_release(&ctx->failure);
     eider__buf_release(&ctx->failed_sql);
@@ -334,6 +345,14 @@ static void emit_step(eider__run *run, eider__step *s, eider_event_type type, do
     eider__emit(run, &ev);
 }
 
+/* Sleep before a retry, in slices, so that a cancel does not wait out the delay. */
+static void retry_pause(eider__run *run, double ms)
+{
+    double end = eider__mono_s() + ms / 1000;
+    while (!eider__run_canceled(run) && eider__mono_s() < end)
+        eider__sleep_ms(ms < 50 ? ms : 50);
+}
+
 int eider__step_execute(eider__run *run, eider__step *step)
 {
     const eider__asset *a = &run->defs->assets[step->asset];
@@ -345,16 +364,25 @@ int eider__step_execute(eider__run *run, eider__step *step)
         drop_metadata(step);    /* a failed attempt's metadata is not the result's */
         emit_step(run, step, EIDER_EVENT_STEP_START, 0);
         ok = attempt_once(run, step, attempt);
-        if (ok || attempt > a->retry.max_retries)
+        if (ok || attempt > a->retry.max_retries || eider__run_canceled(run))
             break;
         emit_step(run, step, EIDER_EVENT_STEP_RETRY, eider__mono_s() - t0);
-        eider__sleep_ms(retry_delay_ms(&a->retry, attempt));
+        retry_pause(run, retry_delay_ms(&a->retry, attempt));
     }
     step->duration_s = eider__mono_s() - t0;
-    step->status = ok ? EIDER_STEP_SUCCESS : EIDER_STEP_FAILED;
+    step->status = ok ? EIDER_STEP_SUCCESS
+                 : eider__run_canceled(run) ? EIDER_STEP_CANCELED : EIDER_STEP_FAILED;
+    if (step->status == EIDER_STEP_CANCELED) {
+        eider__buf why = { 0 };
+        eider__buf_printf(&why, "canceled while running (%s)", step->error ? step->error : "");
+        free(step->error);
+        step->error = eider__buf_detach(&why);
+    }
     if (ok)
         emit_step(run, step, EIDER_EVENT_MATERIALIZATION, step->duration_s);
-    emit_step(run, step, ok ? EIDER_EVENT_STEP_SUCCESS : EIDER_EVENT_STEP_FAILURE, step->duration_s);
+    emit_step(run, step, ok ? EIDER_EVENT_STEP_SUCCESS
+                       : step->status == EIDER_STEP_CANCELED ? EIDER_EVENT_STEP_CANCELED
+                       : EIDER_EVENT_STEP_FAILURE, step->duration_s);
     current_key = NULL;
     return ok;
 }

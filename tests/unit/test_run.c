@@ -1135,3 +1135,69 @@ Test(run, result_accessors_accept_null_and_out_of_range)
     cr_expect_eq(eider_result_find(NULL, "a"), -1);
     cr_expect_eq(eider_materialize(NULL, NULL, NULL), EIDER_EINVAL);
 }
+
+/* ---- cancellation ---- */
+
+static volatile int cancel_flag;
+
+static int long_query(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "db"),
+                     "SELECT count(*) FROM range(1000000000000)");
+}
+
+static void *cancel_soon(void *arg)
+{
+    usleep(300000);
+    cancel_flag = 1;
+    return NULL;
+}
+
+static void expect_cancel_interrupts_and_stops(int jobs)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    pthread_t t;
+    cancel_flag = 0;
+    resource(defs, "db", ":memory:");
+    add(defs, &(eider_asset_def){ .key = "long", .compute = long_query });
+    add(defs, &(eider_asset_def){ .key = "next", .compute = long_query, .deps = EIDER_KEYS("long") });
+    pthread_create(&t, NULL, cancel_soon, NULL);
+    double t0 = eider__mono_s();
+    int rc = eider_materialize(defs, &(eider_run_options){ .jobs = jobs, .cancel = &cancel_flag }, &r);
+    double took = eider__mono_s() - t0;
+    pthread_join(t, NULL);
+    cr_expect_eq(rc, EIDER_ECANCELED, "rc %s", eider_errname(rc));
+    cr_expect_lt(took, 5.0, "the run took %.1f s to stop", took);
+    cr_expect_eq(status_of(r, "long"), EIDER_STEP_CANCELED);
+    cr_expect_eq(status_of(r, "next"), EIDER_STEP_CANCELED);
+    cr_expect(strstr(error_of(r, "long"), "canceled while running") != NULL, "%s", error_of(r, "long"));
+    cr_expect(strstr(error_of(r, "next"), "canceled before it started") != NULL, "%s", error_of(r, "next"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(run, cancel_flag_interrupts_the_running_query_on_one_thread)
+{
+    expect_cancel_interrupts_and_stops(1);
+}
+
+Test(run, cancel_flag_interrupts_the_running_query_on_a_pool)
+{
+    expect_cancel_interrupts_and_stops(2);
+}
+
+Test(run, cancel_flag_set_before_the_run_starts_nothing)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    cancel_flag = 1;
+    resource(defs, "db", ":memory:");
+    add(defs, &(eider_asset_def){ .key = "a", .compute = long_query });
+    cr_expect_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .cancel = &cancel_flag }, &r),
+                 EIDER_ECANCELED);
+    cr_expect_eq(status_of(r, "a"), EIDER_STEP_CANCELED);
+    cr_expect_eq(eider_result_attempts(r, 0), 0);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}

@@ -1,0 +1,101 @@
+/*
+ * cancel.c — canceling a run: a thread watches the caller's flag (a signal handler may
+ * set it, so nothing else can be done from there), and when it turns nonzero, marks
+ * the run canceled, interrupts every live DuckDB connection, and wakes the workers so
+ * that no further step starts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <time.h>
+
+#include "exec.h"
+
+#define WATCH_INTERVAL_MS 20
+
+int eider__run_canceled(eider__run *run)
+{
+    if (atomic_load(&run->canceled))
+        return 1;
+    if (run->cancel && *run->cancel) {
+        atomic_store(&run->canceled, 1);
+        return 1;
+    }
+    return 0;
+}
+
+static void interrupt_live(eider__run *run)
+{
+    pthread_mutex_lock(&run->live_lock);
+    for (size_t i = 0; i < run->n_live; i++)
+        duckdb_interrupt(run->live[i]);
+    pthread_mutex_unlock(&run->live_lock);
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_nsec += (long)ms * 1000000;
+    ts->tv_sec += ts->tv_nsec / 1000000000;
+    ts->tv_nsec %= 1000000000;
+}
+
+static void *watch(void *arg)
+{
+    eider__run *run = arg;
+    struct timespec until;
+    pthread_mutex_lock(&run->lock);
+    while (!run->finished) {
+        if (eider__run_canceled(run)) {
+            interrupt_live(run);
+            pthread_cond_broadcast(&run->changed);
+            break;
+        }
+        deadline_in(&until, WATCH_INTERVAL_MS);
+        pthread_cond_timedwait(&run->changed, &run->lock, &until);
+    }
+    pthread_mutex_unlock(&run->lock);
+    return NULL;
+}
+
+void eider__watch_start(eider__run *run)
+{
+    pthread_mutex_init(&run->live_lock, NULL);
+    if (run->cancel)
+        run->watching = pthread_create(&run->watcher, NULL, watch, run) == 0;
+}
+
+void eider__watch_stop(eider__run *run)
+{
+    pthread_mutex_lock(&run->lock);
+    run->finished = 1;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
+    if (run->watching)
+        pthread_join(run->watcher, NULL);
+    run->watching = 0;
+    pthread_mutex_destroy(&run->live_lock);
+    free(run->live);
+    run->live = NULL;
+    run->n_live = run->cap_live = 0;
+}
+
+void eider__live_add(eider__run *run, duckdb_connection con)
+{
+    pthread_mutex_lock(&run->live_lock);
+    EIDER__GROW(run->live, run->cap_live, run->n_live + 1);
+    run->live[run->n_live++] = con;
+    if (atomic_load(&run->canceled))    /* the watcher may have passed already */
+        duckdb_interrupt(con);
+    pthread_mutex_unlock(&run->live_lock);
+}
+
+void eider__live_remove(eider__run *run, duckdb_connection con)
+{
+    pthread_mutex_lock(&run->live_lock);
+    for (size_t i = 0; i < run->n_live; i++)
+        if (run->live[i] == con) {
+            run->live[i] = run->live[--run->n_live];
+            break;
+        }
+    pthread_mutex_unlock(&run->live_lock);
+}
