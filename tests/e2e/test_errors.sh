@@ -181,8 +181,8 @@ help_lists_the_exit_codes() {
     expect_rc 0
     expect_in out.txt "exit codes:"
     local code
-
-
+    for code in 0 1 2 3 4 5 130; do
+        grep -qE "^ +$code  [a-z]" out.txt || fail "exit code $code is not listed"
     done
     expect_in out.txt "materialize"
     expect_in out.txt "list"
