@@ -146,7 +146,11 @@ static int compile(eider_defs *defs, const char *source, const char *so, const c
     argv[argc++] = (char *)source;
     argv[argc] = NULL;
     int status = run_captured(argv, &out), rc = EIDER_OK;
-    if (status != 0) {
+    if (status < 0 && !strncmp(eider__buf_str(&out), "cannot run", 10)) {
+        rc = eider__defs_error(defs, EIDER_ECOMPILE,
+            "definitions '%s' need a C compiler, but %s: install one (apt-get install gcc) "
+            "or name yours in $CC", source, eider__buf_str(&out));
+    } else if (status != 0) {
         rc = eider__defs_error(defs, EIDER_ECOMPILE,
             "definitions '%s' failed to compile with '%s':\n%s", source, argv[0],
             eider__buf_str(&out));

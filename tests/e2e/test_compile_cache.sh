@@ -165,6 +165,14 @@ cache_keeps_the_eight_newest_libraries_of_a_source() {
     expect_eq "$(ls .eider/cache/*.so.d | wc -l)" 8 "dependency files in the cache"
 }
 
+missing_compiler_says_what_to_install() {
+    write_defs
+    CC=no-such-compiler run "$EIDER" list -f defs.c
+    expect_rc 3
+    expect_in err.txt "need a C compiler, but cannot run 'no-such-compiler'"
+    expect_in err.txt "apt-get install gcc"
+}
+
 run_case first_list_compiles_into_the_cache_beside_the_file
 run_case second_list_does_not_recompile
 run_case touching_the_source_without_changing_it_does_not_recompile
@@ -174,4 +182,5 @@ run_case compile_error_caches_nothing_and_a_fix_compiles
 run_case same_file_name_in_two_folders_gets_two_caches
 run_case editing_an_included_header_recompiles
 run_case cache_keeps_the_eight_newest_libraries_of_a_source
+run_case missing_compiler_says_what_to_install
 finish
