@@ -177,6 +177,7 @@ static int load_defs(eider_defs *defs, const char *path)
     }
     *slash = '/';
     int rc = eider_defs_load(defs, real, NULL);
+    fputs(eider_defs_warnings(defs), stderr);    /* the compiler's warnings, once */
     if (rc) {
         fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
         return cli_exit_for(rc) == EXIT_INTERNAL ? EXIT_DEFS : cli_exit_for(rc);

@@ -210,6 +210,11 @@ const char *eider_defs_errmsg(const eider_defs *defs);
  * eider_defs_errmsg(). The library stays loaded until eider_defs_free(). */
 int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir);
 
+/* What the last eider_defs_load() had to say that was not an error: the compiler's
+ * warnings when it compiled the file; "" when none (and when the cache was used).
+ * Valid until defs changes. */
+const char *eider_defs_warnings(const eider_defs *defs);
+
 /* Read-only view of the validated definitions, in definition order. Strings are valid
  * until defs is freed. */
 size_t eider_defs_count(const eider_defs *defs);

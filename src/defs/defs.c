@@ -51,6 +51,7 @@ void eider_defs_free(eider_defs *defs)
     eider__index_release(&defs->by_key);
     eider__buf_release(&defs->errmsg);
     eider__buf_release(&defs->first_errmsg);
+    eider__buf_release(&defs->warnings);
     eider__defs_close_libraries(defs);
     eider__arena_release(&defs->arena);
     free(defs);
@@ -74,6 +75,11 @@ static int remember(eider_defs *defs, int code)
         eider__buf_puts(&defs->first_errmsg, eider__buf_str(&defs->errmsg));
     }
     return code;
+}
+
+const char *eider_defs_warnings(const eider_defs *defs)
+{
+    return defs ? eider__buf_str(&defs->warnings) : "";
 }
 
 const char *eider_defs_errmsg(const eider_defs *defs)

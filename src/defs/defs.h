@@ -47,6 +47,7 @@ struct eider_defs {
     int first_error;                 /* the first code found while adding, or 0 */
     eider__buf first_errmsg;         /* ...and its message */
     eider__buf errmsg;               /* the message of the last error */
+    eider__buf warnings;             /* the compiler's, from the last load */
     void **libraries;                /* dlopen handles, closed by eider_defs_free */
     size_t n_libraries, cap_libraries;
 };

@@ -157,6 +157,8 @@ static int compile(eider_defs *defs, const char *source, const char *so, const c
         unlink(tmp_so);
     } else if (rename(tmp_so, so)) {
         rc = eider__defs_error(defs, EIDER_EIO, "cannot write '%s': %s", so, strerror(errno));
+    } else {
+        eider__buf_puts(&defs->warnings, eider__buf_str(&out));
     }
     eider__buf_release(&out);
     free(flag_copy);
@@ -337,6 +339,7 @@ int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir)
     int rc;
     if (!defs || !path)
         return EIDER_EINVAL;
+    eider__buf_reset(&defs->warnings);
     if (access(path, R_OK) != 0)
         return eider__defs_error(defs, EIDER_EIO, "cannot read definitions '%s': %s", path,
                                  strerror(errno));

@@ -173,6 +173,24 @@ missing_compiler_says_what_to_install() {
     expect_in err.txt "apt-get install gcc"
 }
 
+compiler_warnings_show_once_when_compiling() {
+    cat >defs.c <<'EOF'
+#include <eider.h>
+static int noop(eider_context *ctx) { int unused; return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "first", .compute = noop });
+}
+EOF
+    run "$EIDER" list -f defs.c
+    expect_rc 0
+    expect_in err.txt "defs.c:2"
+    expect_in err.txt "unused variable"
+    run "$EIDER" list -f defs.c
+    expect_rc 0
+    expect_not_in err.txt "unused variable"
+}
+
 run_case first_list_compiles_into_the_cache_beside_the_file
 run_case second_list_does_not_recompile
 run_case touching_the_source_without_changing_it_does_not_recompile
@@ -183,4 +201,5 @@ run_case same_file_name_in_two_folders_gets_two_caches
 run_case editing_an_included_header_recompiles
 run_case cache_keeps_the_eight_newest_libraries_of_a_source
 run_case missing_compiler_says_what_to_install
+run_case compiler_warnings_show_once_when_compiling
 finish
