@@ -39,16 +39,21 @@ static void deadline_in(struct timespec *ts, int ms)
     ts->tv_nsec %= 1000000000;
 }
 
+/* DuckDB forgets an interrupt that arrives between queries (the next query clears
+ * it), so once canceled, the watcher interrupts every live connection again at each
+ * tick until the run ends: a query that a step starts late is still stopped. */
 static void *watch(void *arg)
 {
     eider__run *run = arg;
     struct timespec until;
+    int told = 0;
     pthread_mutex_lock(&run->lock);
     while (!run->finished) {
         if (eider__run_canceled(run)) {
             interrupt_live(run);
-            pthread_cond_broadcast(&run->changed);
-            break;
+            if (!told)
+                pthread_cond_broadcast(&run->changed);
+            told = 1;
         }
         deadline_in(&until, WATCH_INTERVAL_MS);
         pthread_cond_timedwait(&run->changed, &run->lock, &until);
@@ -84,8 +89,6 @@ void eider__live_add(eider__run *run, duckdb_connection con)
     pthread_mutex_lock(&run->live_lock);
     EIDER__GROW(run->live, run->cap_live, run->n_live + 1);
     run->live[run->n_live++] = con;
-    if (atomic_load(&run->canceled))    /* the watcher may have passed already */
-        duckdb_interrupt(con);
     pthread_mutex_unlock(&run->live_lock);
 }
 

@@ -182,6 +182,11 @@ static int run_statements(eider_context *ctx, duckdb_connection con, const char 
     }
     for (idx_t i = 0; !rc && i < n; i++) {
         duckdb_prepared_statement stmt = NULL;
+        if (eider__run_canceled(ctx->run)) {
+            set_failure(ctx, sql, "the run was canceled");
+            rc = EIDER_ESQL;
+            break;
+        }
         duckdb_result res;
         if (duckdb_prepare_extracted_statement(con, stmts, i, &stmt) == DuckDBError) {
             const char *msg = stmt ? duckdb_prepare_error(stmt) : NULL;
@@ -337,6 +342,10 @@ static void emit_step(eider__run *run, eider__step *s, eider_event_type type, do
     eider_event ev = { .type = type, .asset_key = run->defs->assets[s->asset].key,
                        .attempt = s->attempts, .duration_s = duration,
                        .message = s->error, .sql = s->sql };
+    if (type == EIDER_EVENT_STEP_START) {
+        ev.message = NULL;      /* an earlier attempt's failure is not this one's */
+        ev.sql = NULL;
+    }
     if (type == EIDER_EVENT_MATERIALIZATION) {
         ev.metadata = s->meta;
         ev.n_metadata = s->n_meta;
@@ -368,6 +377,8 @@ int eider__step_execute(eider__run *run, eider__step *step)
             break;
         emit_step(run, step, EIDER_EVENT_STEP_RETRY, eider__mono_s() - t0);
         retry_pause(run, retry_delay_ms(&a->retry, attempt));
+        if (eider__run_canceled(run))
+            break;          /* the last attempt's failure stands; the step ends canceled */
     }
     step->duration_s = eider__mono_s() - t0;
     step->status = ok ? EIDER_STEP_SUCCESS

@@ -1201,3 +1201,68 @@ Test(run, cancel_flag_set_before_the_run_starts_nothing)
     eider_result_free(r);
     eider_defs_free(defs);
 }
+
+static int calls;
+
+static int fail_transiently(eider_context *ctx)
+{
+    calls++;
+    return eider_fail(ctx, "transient");
+}
+
+static void *cancel_after_100ms(void *arg)
+{
+    usleep(100000);
+    cancel_flag = 1;
+    return NULL;
+}
+
+Test(run, cancel_during_a_retry_delay_starts_no_further_attempt)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    pthread_t t;
+    cancel_flag = 0;
+    calls = 0;
+    add(defs, &(eider_asset_def){ .key = "x", .compute = fail_transiently,
+                                  .retry = { .max_retries = 3, .delay_ms = 400 } });
+    pthread_create(&t, NULL, cancel_after_100ms, NULL);
+    int rc = eider_materialize(defs, &(eider_run_options){ .jobs = 1, .cancel = &cancel_flag }, &r);
+    pthread_join(t, NULL);
+    cr_expect_eq(rc, EIDER_ECANCELED);
+    cr_expect_eq(calls, 1, "the compute function ran %d times", calls);
+    cr_expect_eq(status_of(r, "x"), EIDER_STEP_CANCELED);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* Borrows a connection, does C work through the cancel, then starts a long query. */
+static int late_query(eider_context *ctx)
+{
+    duckdb_connection con = eider_duckdb_connection(ctx, "db");
+    duckdb_result res;
+    usleep(300000);
+    int failed = duckdb_query(con, "SELECT count(*) FROM range(1000000000000)", &res) == DuckDBError;
+    duckdb_destroy_result(&res);
+    return failed ? eider_fail(ctx, "interrupted") : 0;
+}
+
+Test(run, query_started_after_the_cancel_on_a_borrowed_connection_is_interrupted)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    pthread_t t;
+    cancel_flag = 0;
+    resource(defs, "db", ":memory:");
+    add(defs, &(eider_asset_def){ .key = "x", .compute = late_query });
+    pthread_create(&t, NULL, cancel_after_100ms, NULL);
+    double t0 = eider__mono_s();
+    int rc = eider_materialize(defs, &(eider_run_options){ .jobs = 1, .cancel = &cancel_flag }, &r);
+    double took = eider__mono_s() - t0;
+    pthread_join(t, NULL);
+    cr_expect_eq(rc, EIDER_ECANCELED);
+    cr_expect_lt(took, 3.0, "the query ran on for %.1f s after the cancel", took);
+    cr_expect_eq(status_of(r, "x"), EIDER_STEP_CANCELED);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
