@@ -17,6 +17,7 @@
 static const cli_command *const commands[] = {
     &cli_cmd_list,
     &cli_cmd_materialize,
+    &cli_cmd_new,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

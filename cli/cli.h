@@ -44,6 +44,7 @@ typedef struct cli_command {
 
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_materialize;
+extern const cli_command cli_cmd_new;
 
 /* Print "error: ..." to stderr. */
 void cli_error(const char *fmt, ...) EIDER_PRINTF(1, 2);

@@ -148,6 +148,33 @@ failure_prints_message_and_sql_as_an_indented_block_cut_when_long() {
     expect_in out.txt "c30"
 }
 
+new_project_materializes_as_it_is() {
+    run "$EIDER" new proj
+    expect_rc 0
+    expect_in out.txt "created proj/definitions.c"
+    cd proj
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "2 materialized, 0 failed"
+    expect_not_in err.txt "warning"
+    expect_eq "$(dq warehouse.duckdb 'SELECT count(*) FROM even_numbers')" 50 "rows of even_numbers"
+    run "$EIDER" list
+    expect_in out.txt "raw_events"
+}
+
+new_refuses_a_folder_that_is_not_empty() {
+    mkdir taken && touch taken/notes.txt
+    run "$EIDER" new taken
+    expect_rc 2
+    expect_in err.txt "'taken' already exists and is not an empty folder"
+    [[ ! -e taken/definitions.c ]] || fail "definitions.c was written into a used folder"
+    mkdir empty
+    run "$EIDER" new empty
+    expect_rc 0
+    run "$EIDER" new
+    expect_rc 2
+}
+
 run_case option_values_out_of_range_are_usage_errors
 run_case empty_selection_is_refused_not_everything
 run_case unknown_option_names_itself_and_points_to_help
@@ -157,4 +184,6 @@ run_case selecting_only_external_assets_says_nothing_to_do
 run_case two_resources_on_one_file_with_different_settings_are_refused
 run_case database_in_a_missing_folder_is_named_with_its_full_path
 run_case failure_prints_message_and_sql_as_an_indented_block_cut_when_long
+run_case new_project_materializes_as_it_is
+run_case new_refuses_a_folder_that_is_not_empty
 finish
