@@ -32,7 +32,10 @@ static const char help[] =
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
     "  -v, --verbose         print every log line of every asset\n"
-    "      --json            print the outcome as JSON instead of text\n";
+    "      --json            print the outcome as JSON instead of text\n"
+    "\n"
+    "Ctrl-C (or SIGTERM) cancels the run: running queries are interrupted, nothing new\n"
+    "starts, and eider exits 130. A second Ctrl-C quits at once.\n";
 
 typedef struct printer {
     int tty, verbose, json;
