@@ -31,6 +31,24 @@ static const char *asset_key(eider__run *run, const eider__step *s)
     return run->defs->assets[s->asset].key;
 }
 
+/* End a step that never ran (skipped or canceled) with why, and tell the sink. Called
+ * with run->lock held; takes why. */
+static void end_unrun(eider__run *run, eider__step *s, eider_step_status status, char *why)
+{
+    s->status = status;
+    s->error = why;
+    s->done = 1;
+    run->n_done++;
+    if (status == EIDER_STEP_SKIPPED)
+        run->n_skipped++;
+    else
+        run->n_canceled++;
+    eider_event ev = { .type = status == EIDER_STEP_SKIPPED ? EIDER_EVENT_STEP_SKIPPED
+                                                            : EIDER_EVENT_STEP_CANCELED,
+                       .asset_key = asset_key(run, s), .message = why };
+    eider__emit(run, &ev);
+}
+
 /* Mark everything downstream of a failed step skipped. Called with run->lock held. */
 static void skip_downstream(eider__run *run, eider__step *failed)
 {
@@ -43,17 +61,9 @@ static void skip_downstream(eider__run *run, eider__step *failed)
             long si = r->step_of[a->down[d]];
             if (si < 0 || r->steps[si].done)
                 continue;
-            eider__step *s = &r->steps[si];
             eider__buf why = { 0 };
             eider__buf_printf(&why, "skipped: upstream asset '%s' failed", asset_key(run, failed));
-            s->error = eider__buf_detach(&why);
-            s->status = EIDER_STEP_SKIPPED;
-            s->done = 1;
-            run->n_done++;
-            run->n_skipped++;
-            eider_event ev = { .type = EIDER_EVENT_STEP_SKIPPED, .asset_key = asset_key(run, s),
-                               .message = s->error };
-            eider__emit(run, &ev);
+            end_unrun(run, &r->steps[si], EIDER_STEP_SKIPPED, eider__buf_detach(&why));
             queue[tail++] = (size_t)si;
         }
     }
@@ -67,16 +77,8 @@ static void cancel_rest(eider__run *run)
     eider_result *r = run->result;
     for (size_t i = 0; i < r->n_steps; i++) {
         eider__step *s = &r->steps[i];
-        if (s->done || s->running)
-            continue;
-        s->status = EIDER_STEP_CANCELED;
-        s->error = eider__xstrdup("canceled before it started");
-        s->done = 1;
-        run->n_done++;
-        run->n_canceled++;
-        eider_event ev = { .type = EIDER_EVENT_STEP_CANCELED, .asset_key = asset_key(run, s),
-                           .message = s->error };
-        eider__emit(run, &ev);
+        if (!s->done && !s->running)
+            end_unrun(run, s, EIDER_STEP_CANCELED, eider__xstrdup("canceled before it started"));
     }
 }
 
