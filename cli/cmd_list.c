@@ -28,28 +28,6 @@ static json_t *strv_json(const char *const *v)
     return a;
 }
 
-static json_t *meta_value(const eider_meta *m)
-{
-    switch (m->type) {
-    case EIDER_META_INT: return json_integer(m->i);
-    case EIDER_META_FLOAT: return json_real(m->f);
-    case EIDER_META_BOOL: return json_boolean(m->i);
-    case EIDER_META_JSON: {
-        json_t *v = json_loads(m->text ? m->text : "null", JSON_DECODE_ANY, NULL);
-        return v ? v : cli_json_string(m->text);
-    }
-    default: return cli_json_string(m->text ? m->text : "");
-    }
-}
-
-json_t *cli_meta_json(const eider_meta *m, size_t n)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < n && m[i].key; i++)
-        json_object_set_new(o, m[i].key, meta_value(&m[i]));
-    return o;
-}
-
 static json_t *asset_json(const eider_asset_info *a)
 {
     json_t *o = json_object(), *tags = json_object();

@@ -227,10 +227,11 @@ const eider__resource *eider__defs_resource(const eider_defs *defs, const char *
 
 int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb_config *config)
 {
-    if (!defs || !name || !*name || !config)
-        return defs ? remember(defs, eider__defs_error(defs, EIDER_EINVAL,
-                                   "a DuckDB resource needs a name and a config"))
-                    : EIDER_EINVAL;
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!name || !*name || !config)
+        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+                                                "a DuckDB resource needs a name and a config"));
     if (eider__defs_resource(defs, name))
         return remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
             "resource '%s' is defined twice: give each resource a unique name", name));

@@ -264,7 +264,7 @@ static void default_cache(const char *source, char *out, size_t size)
 static int compile_cached(eider_defs *defs, const char *source, const char *cache_dir,
                           char *so, size_t so_size)
 {
-    eider__buf text = { 0 }, flags = { 0 };
+    eider__buf text = { 0 }, flags = { 0 }, key = { 0 };
     char dir[PATH_MAX];
     int rc = EIDER_OK;
     if (read_file(source, &text)) {
@@ -274,11 +274,9 @@ static int compile_cached(eider_defs *defs, const char *source, const char *cach
     }
     eider__buf_printf(&flags, "-shared\n-fPIC\n-O2\n-g\n-std=gnu11\n-Wall\n");
     include_dirs(&flags);
-    eider__buf_printf(&flags, "\n%s\n%d", compiler(), EIDER_API_VERSION);
-    uint64_t h = eider__hash(text.data, text.len) ^ (eider__hash(flags.data, flags.len) * 31);
-    /* the last two lines keyed the cache; they are not compiler flags */
-    *strrchr(flags.data, '\n') = '\0';
-    *strrchr(flags.data, '\n') = '\0';
+    /* the cache key: the source, the flags, the compiler and the API version */
+    eider__buf_printf(&key, "%s\n%s\n%d", flags.data, compiler(), EIDER_API_VERSION);
+    uint64_t h = eider__hash(text.data, text.len) ^ (eider__hash(key.data, key.len) * 31);
     if (cache_dir)
         snprintf(dir, sizeof(dir), "%s", cache_dir);
     else
@@ -298,6 +296,7 @@ static int compile_cached(eider_defs *defs, const char *source, const char *cach
 out:
     eider__buf_release(&text);
     eider__buf_release(&flags);
+    eider__buf_release(&key);
     return rc;
 }
 

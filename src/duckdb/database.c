@@ -15,7 +15,7 @@ static char *canonical_id(const eider__resource *r)
 {
     char dir[PATH_MAX], real[PATH_MAX];
     eider__buf id = { 0 };
-    if (strcmp(r->database, ":memory:") == 0 || strncmp(r->database, ":memory:", 8) == 0) {
+    if (strncmp(r->database, ":memory:", 8) == 0) {
         eider__buf_printf(&id, ":memory:%s", r->name);
         return eider__buf_detach(&id);
     }

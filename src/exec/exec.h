@@ -95,5 +95,7 @@ int eider__step_execute(eider__run *run, eider__step *step);
 /* The result's storage (result.c). */
 eider_result *eider__result_new(const eider_defs *defs, const unsigned char *selected);
 void eider__step_release(eider__step *step);
+/* Free the metadata a step reported, keeping the array for the next attempt. */
+void eider__step_drop_metadata(eider__step *step);
 
 #endif

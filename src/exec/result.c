@@ -33,15 +33,21 @@ eider_result *eider__result_new(const eider_defs *defs, const unsigned char *sel
     return r;
 }
 
+void eider__step_drop_metadata(eider__step *step)
+{
+    for (size_t i = 0; i < step->n_meta; i++) {
+        free((char *)step->meta[i].key);
+        free((char *)step->meta[i].text);
+    }
+    step->n_meta = 0;
+}
+
 void eider__step_release(eider__step *step)
 {
     free(step->error);
     free(step->sql);
     eider__buf_release(&step->log);
-    for (size_t i = 0; i < step->n_meta; i++) {
-        free((char *)step->meta[i].key);
-        free((char *)step->meta[i].text);
-    }
+    eider__step_drop_metadata(step);
     free(step->meta);
 }
 

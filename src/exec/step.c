@@ -37,30 +37,32 @@ const char *eider_run_id(const eider_context *ctx)
 }
 
 /* Set the step's failure; the first one wins, as it is usually the cause. */
+static void vset_failure(eider_context *ctx, const char *sql, const char *fmt, va_list ap)
+{
+    if (ctx->failed)
+        return;
+    ctx->failed = 1;
+    eider__buf_vprintf(&ctx->failure, fmt, ap);
+    if (sql)
+        eider__buf_puts(&ctx->failed_sql, sql);
+}
+
 static void set_failure(eider_context *ctx, const char *sql, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_failure(eider_context *ctx, const char *sql, const char *fmt, ...)
 {
     va_list ap;
-    if (ctx->failed)
-        return;
-    ctx->failed = 1;
     va_start(ap, fmt);
-    eider__buf_vprintf(&ctx->failure, fmt, ap);
+    vset_failure(ctx, sql, fmt, ap);
     va_end(ap);
-    if (sql)
-        eider__buf_puts(&ctx->failed_sql, sql);
 }
 
 int eider_fail(eider_context *ctx, const char *fmt, ...)
 {
     va_list ap;
-    if (!ctx->failed) {
-        ctx->failed = 1;
-        va_start(ap, fmt);
-        eider__buf_vprintf(&ctx->failure, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    vset_failure(ctx, NULL, fmt, ap);
+    va_end(ap);
     return EIDER_ESTEP;
 }
 
@@ -113,7 +115,7 @@ int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql)
     duckdb_result res;
     int rc = check_args(ctx, con, sql);
     if (rc)
-        return rc == EIDER_EINVAL ? rc : EIDER_ESQL;
+        return rc;
     if (duckdb_query(con, sql, &res) == DuckDBError)
         rc = query_failed(ctx, &res, sql);
     duckdb_destroy_result(&res);
@@ -211,7 +213,7 @@ int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, 
     duckdb_result res;
     int rc = check_args(ctx, con, sql);
     if (rc)
-        return rc == EIDER_EINVAL ? rc : EIDER_ESQL;
+        return rc;
     if ((rc = run_statements(ctx, con, sql, &res)))
         return rc;
     rc = first_int64(ctx, &res, sql, out);
@@ -318,15 +320,6 @@ static int attempt_once(eider__run *run, eider__step *step, int attempt)
     return ok;
 }
 
-static void drop_metadata(eider__step *s)
-{
-    for (size_t i = 0; i < s->n_meta; i++) {
-        free((char *)s->meta[i].key);
-        free((char *)s->meta[i].text);
-    }
-    s->n_meta = 0;
-}
-
 static double retry_delay_ms(const eider_retry_policy *p, int retry)
 {
     double ms = p->delay_ms;
@@ -370,7 +363,7 @@ int eider__step_execute(eider__run *run, eider__step *step)
     current_key = a->key;
     for (int attempt = 1; !ok; attempt++) {
         step->attempts = attempt;
-        drop_metadata(step);    /* a failed attempt's metadata is not the result's */
+        eider__step_drop_metadata(step);   /* a failed attempt's is not the result's */
         emit_step(run, step, EIDER_EVENT_STEP_START, 0);
         ok = attempt_once(run, step, attempt);
         if (ok || attempt > a->retry.max_retries || eider__run_canceled(run))
