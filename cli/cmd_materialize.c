@@ -15,6 +15,7 @@
 
 static const char help[] =
     "usage: eider materialize [-f FILE.c | -l FILE.so] [--select SEL] [--jobs N]\n"
+    "                         [--partition KEY | --partition-range FIRST...LAST]\n"
     "                         [--lock-timeout SECONDS] [--verbose] [--json]\n"
     "\n"
     "Materialize the selected assets now, in dependency order; independent assets run in\n"
@@ -28,6 +29,10 @@ static const char help[] =
     "                          group:G  tag:K=V  tag:K  kind:K  owner:O  key:GLOB\n"
     "                          roots(), sinks(), roots(SEL), sinks(SEL)\n"
     "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
+    "  -p, --partition KEY   the partition of the partitioned assets to materialize\n"
+    "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions)\n"
+    "      --partition-range FIRST...LAST\n"
+    "                        every partition from FIRST to LAST, both included\n"
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
@@ -279,13 +284,32 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
     static const struct option options[] = {
         CLI_DEFS_OPTIONS, { "select", required_argument, NULL, 's' },
         { "jobs", required_argument, NULL, 'j' }, { "lock-timeout", required_argument, NULL, 't' },
-        { "verbose", no_argument, NULL, 'v' }, { "json", no_argument, NULL, 'J' }, { 0 },
+        { "verbose", no_argument, NULL, 'v' }, { "json", no_argument, NULL, 'J' },
+        { "partition", required_argument, NULL, 'p' },
+        { "partition-range", required_argument, NULL, 'R' }, { 0 },
     };
     int c, code = EXIT_OK;
     long jobs = 0;
-    while (!code && (c = cli_getopt(env, "s:j:v", options)) != -1) {
+    while (!code && (c = cli_getopt(env, "s:j:vp:", options)) != -1) {
         switch (c) {
         case 's': o->selection = optarg; break;
+        case 'p':
+        case 'R':
+            if (o->partition) {
+                cli_error("--partition and --partition-range are given together (or twice): "
+                          "give one");
+                return EXIT_USAGE;
+            }
+            if (c == 'R' && !strstr(optarg, "...")) {
+                cli_error("--partition-range '%s' is not a range: write FIRST...LAST", optarg);
+                return EXIT_USAGE;
+            }
+            if (c == 'p' && strstr(optarg, "...")) {
+                cli_error("--partition '%s' looks like a range: use --partition-range", optarg);
+                return EXIT_USAGE;
+            }
+            o->partition = optarg;
+            break;
         case 'v': p->verbose = 1; break;
         case 'J': p->json = 1; break;
         case 'j':

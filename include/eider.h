@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <duckdb.h>
 
 #ifdef __cplusplus
@@ -31,7 +32,7 @@ extern "C" {
 
 /* The API version a definitions library is built against. A library built against a
  * different version is refused when it is loaded. */
-#define EIDER_API_VERSION 1
+#define EIDER_API_VERSION 2
 
 #if defined(__GNUC__)
 #define EIDER_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -152,6 +153,11 @@ typedef struct eider_asset_def {
     const char *const *resources;    /* resource names the asset uses */
     eider_retry_policy retry;
     void *user_data;                 /* eider_user_data(ctx) during the step */
+    /* The I/O manager (since API 2). */
+    const struct eider_input_def *ins;   /* inputs needing options, EIDER_INPUTS(...) */
+    const char *io_manager_key;      /* stores the output; default "io_manager" */
+    int output;                      /* an eider_output_kind; default EIDER_OUTPUT_OPTIONAL */
+    const struct eider_partitions *partitions;   /* NULL: not partitioned */
 } eider_asset_def;
 
 /* An external asset: in the graph and the lineage, never executed. */
@@ -166,6 +172,8 @@ typedef struct eider_asset_spec_def {
     const char *const *owners;
     const eider_meta *metadata;
     const char *code_version;
+    const char *io_manager_key;      /* loads it for downstream assets; default "io_manager" */
+    const struct eider_partitions *partitions;
 } eider_asset_spec_def;
 
 /* The DuckDB resource. database: a file path (relative paths are relative to the
@@ -302,6 +310,9 @@ typedef struct eider_run_options {
      * starts, running queries are interrupted, and eider_materialize() returns
      * EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. May be NULL. */
     const volatile int *cancel;
+    /* Partitioned assets: the partition key to materialize, or a range "A...B" of
+     * keys (both included). NULL: a partitioned asset in the selection fails. */
+    const char *partition;
 } eider_run_options;
 
 typedef enum eider_step_status {
@@ -391,6 +402,329 @@ int eider_add_meta(eider_context *ctx, const eider_meta *meta);
 int eider_add_meta_text(eider_context *ctx, const char *key, const char *value);
 int eider_add_meta_int(eider_context *ctx, const char *key, int64_t value);
 int eider_add_meta_float(eider_context *ctx, const char *key, double value);
+
+/* ---------------------------------------------------------------------------------
+ * Frames: Eider's in-memory columnar table (its DataFrame). Columns are typed, every
+ * value may be NULL. A frame is built by rows (like DuckDB's appender) or by whole
+ * columns, read by column with typed accessors, queried with DuckDB SQL in place, and
+ * crosses the Arrow C Data Interface both ways.
+ *
+ * Functions that can fail return NULL or an error code and leave a message for the
+ * calling thread in eider_frame_error() (as dlerror() does). Inside a step, pass the
+ * frame to eider_output_frame() or free it; eider_output_frame(ctx, NULL) fails the
+ * step with that message, so `return eider_output_frame(ctx, eider_frame_sql(...))`
+ * is safe.
+ */
+typedef struct eider_frame eider_frame;
+
+typedef enum eider_type {
+    EIDER_TYPE_BOOLEAN,              /* bool */
+    EIDER_TYPE_INTEGER,              /* int32_t */
+    EIDER_TYPE_BIGINT,               /* int64_t */
+    EIDER_TYPE_DOUBLE,               /* double */
+    EIDER_TYPE_DECIMAL,              /* int64_t unscaled, width 1..18 and scale */
+    EIDER_TYPE_VARCHAR,              /* UTF-8 text */
+    EIDER_TYPE_DATE,                 /* int32_t days since 1970-01-01 */
+    EIDER_TYPE_TIMESTAMP,            /* int64_t microseconds since 1970-01-01, no zone */
+    EIDER_TYPE_TIMESTAMP_TZ,         /* int64_t microseconds since 1970-01-01 UTC */
+} eider_type;
+
+/* The type's SQL name ("BIGINT", "TIMESTAMP WITH TIME ZONE"). Static storage. */
+const char *eider_type_name(eider_type type);
+
+/* A new frame with no columns. Never NULL. */
+eider_frame *eider_frame_new(void);
+/* Frees the frame. NULL is a no-op. */
+void eider_frame_free(eider_frame *frame);
+/* The message of the calling thread's last failed frame call, "" when none. Valid
+ * until the thread's next frame call. */
+const char *eider_frame_error(void);
+
+/* Add a column (before any row is appended, or with the other columns all the same
+ * length: new rows of it are NULL). Returns its index, or a negative code: a duplicate
+ * or empty name. DECIMAL columns take width 1..18 and scale 0..width. */
+int eider_frame_add_column(eider_frame *frame, const char *name, eider_type type);
+int eider_frame_add_decimal_column(eider_frame *frame, const char *name, int width, int scale);
+
+/* Building by rows: append one value per column, left to right, then end the row.
+ * A value of another type than the column's is converted when exact (an int into a
+ * DOUBLE or BIGINT column, text into any column as DuckDB would cast it) and is an
+ * error otherwise. */
+int eider_frame_append_null(eider_frame *frame);
+int eider_frame_append_bool(eider_frame *frame, int value);
+int eider_frame_append_int64(eider_frame *frame, int64_t value);
+int eider_frame_append_double(eider_frame *frame, double value);
+int eider_frame_append_text(eider_frame *frame, const char *value);   /* NULL appends NULL */
+/* End the row: every column must have had its value. */
+int eider_frame_end_row(eider_frame *frame);
+
+/* Building by whole columns: add a column of n values, copied. values holds n items of
+ * the type's C type (see eider_type; VARCHAR: const char *, NULL for NULL); valid is
+ * NULL (none NULL) or n bytes, 0 marking a NULL. The frame must be empty or have n
+ * rows. Returns the column's index or a negative code. */
+int eider_frame_add_column_data(eider_frame *frame, const char *name, eider_type type,
+                                const void *values, const uint8_t *valid, size_t n);
+
+size_t eider_frame_rows(const eider_frame *frame);
+size_t eider_frame_columns(const eider_frame *frame);
+/* Column i's name / type (DECIMAL's width and scale in *width, *scale, may be NULL);
+ * NULL or -1 when i is out of range. */
+const char *eider_frame_column_name(const eider_frame *frame, size_t i);
+int eider_frame_column_type(const eider_frame *frame, size_t i, int *width, int *scale);
+/* Index of the column called name, or -1. */
+long eider_frame_column_index(const eider_frame *frame, const char *name);
+
+/* Typed reads of column col, row row. Out of range reads are NULL.
+ *   is_null   1 for a NULL (or out of range)
+ *   get_int64 BOOLEAN, INTEGER, BIGINT, DATE, TIMESTAMP(_TZ) and DECIMAL (unscaled)
+ *   get_double any numeric column (DECIMAL scaled)
+ *   get_bool  BOOLEAN
+ *   get_text  VARCHAR: the NUL-terminated text, valid while the frame lives; NULL for NULL
+ * A NULL reads as 0 (or NULL for text). */
+int eider_frame_is_null(const eider_frame *frame, size_t col, size_t row);
+int64_t eider_frame_get_int64(const eider_frame *frame, size_t col, size_t row);
+double eider_frame_get_double(const eider_frame *frame, size_t col, size_t row);
+int eider_frame_get_bool(const eider_frame *frame, size_t col, size_t row);
+const char *eider_frame_get_text(const eider_frame *frame, size_t col, size_t row);
+/* The column's values as an array of its C type (see eider_type; not for VARCHAR or
+ * BOOLEAN), valid until the frame changes; NULL for another type. */
+const void *eider_frame_column_data(const eider_frame *frame, size_t col);
+
+/* Print the column names, types and the first n rows as an aligned table. */
+void eider_frame_print(const eider_frame *frame, size_t n, FILE *out);
+
+/* Read a CSV file with DuckDB's CSV reader. options may be NULL (detect everything). */
+typedef struct eider_csv_options {
+    const char *const *columns;      /* column names, EIDER_KEYS(...); else the header's */
+    const char *const *types;        /* DuckDB type per column, EIDER_KEYS("DOUBLE", ...) */
+    int header;                      /* 1: the first line is a header; 0: detect; -1: none */
+    const char *delimiter;           /* default: detect */
+} eider_csv_options;
+eider_frame *eider_frame_read_csv(const char *path, const eider_csv_options *options);
+
+/* A frame and the name SQL knows it by. */
+typedef struct eider_frame_ref {
+    const char *name;
+    const eider_frame *frame;
+} eider_frame_ref;
+#define EIDER_FRAMES(...) ((const eider_frame_ref[]){ __VA_ARGS__, { 0 } })
+
+/* Run DuckDB SQL over frames, each visible by its name and scanned in place (not
+ * copied); the result is a new frame. frames may be NULL.
+ *   eider_frame_sql(EIDER_FRAMES({ "iris", iris }), "SELECT species, count(*) FROM iris GROUP BY 1") */
+eider_frame *eider_frame_sql(const eider_frame_ref *frames, const char *sql);
+/* The rows whose column equals value (compared as that column's type), in order. */
+eider_frame *eider_frame_filter_eq(const eider_frame *frame, const char *column, const char *value);
+/* The rows for which the SQL condition holds, in order: eider_frame_filter(f, "x > 3"). */
+eider_frame *eider_frame_filter(const eider_frame *frame, const char *condition);
+/* The given columns, in the given order. */
+eider_frame *eider_frame_select(const eider_frame *frame, const char *const *columns);
+
+/* The Arrow C Data Interface (https://arrow.apache.org/docs/format/CDataInterface.html).
+ * duckdb.h only declares these structs; Eider defines them with the specification's
+ * layout unless ARROW_C_DATA_INTERFACE is defined already. */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+#endif
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+#endif
+
+/* Export the frame as one struct array (a record batch) with its schema; both are
+ * the caller's, freed by their release callbacks, and stay valid after the frame is
+ * freed. Returns EIDER_OK or a code. */
+int eider_frame_to_arrow(const eider_frame *frame, struct ArrowSchema *schema,
+                         struct ArrowArray *array);
+/* Export the frame as a stream of record batches of at most batch_rows rows (0: all). */
+int eider_frame_to_arrow_stream(const eider_frame *frame, size_t batch_rows,
+                                struct ArrowArrayStream *out);
+/* A new frame from a struct array and its schema (the struct's columns). The values
+ * are copied; the caller keeps both and releases them.
+ * Types: bool, int8-64, uint8-32, float, double, decimal128 (width <= 18), utf8,
+ * large_utf8, date32, date64, timestamp (any unit; with a zone, TIMESTAMP_TZ). */
+eider_frame *eider_frame_from_arrow(const struct ArrowSchema *schema,
+                                    const struct ArrowArray *array);
+/* A new frame from a whole stream. Eider reads it to its end and releases it, also on
+ * error (the stream's get_last_error() message is then in eider_frame_error()). */
+eider_frame *eider_frame_from_arrow_stream(struct ArrowArrayStream *stream);
+
+/* ---------------------------------------------------------------------------------
+ * Partitions. A partitions definition belongs to defs (freed with it); pass it to
+ * assets through .partitions. Each returns NULL on error, with the message in
+ * eider_defs_errmsg() (also reported by eider_defs_validate()).
+ */
+typedef struct eider_partitions eider_partitions;
+
+/* A fixed list of keys, EIDER_KEYS("setosa", "versicolor"). */
+const eider_partitions *eider_static_partitions(eider_defs *defs, const char *const *keys);
+
+typedef enum eider_time_unit {
+    EIDER_HOURLY,                    /* keys "2024-01-31-13:00" */
+    EIDER_DAILY,                     /* keys "2024-01-31" */
+    EIDER_WEEKLY,                    /* keys "2024-01-28", the Sunday that starts the week */
+    EIDER_MONTHLY,                   /* keys "2024-01-01" */
+} eider_time_unit;
+
+/* Time windows from start (a key of the unit, "2024-01-01") up to the last complete
+ * window before end ("2024-03-01"; NULL: now), in an IANA time zone (NULL: "UTC"). */
+typedef struct eider_time_partitions_def {
+    eider_time_unit unit;
+    const char *start;
+    const char *end;
+    const char *timezone;
+} eider_time_partitions_def;
+const eider_partitions *eider_time_partitions(eider_defs *defs,
+                                              const eider_time_partitions_def *def);
+
+/* Dimensions by name: each key is the dimensions' keys joined by '|' in the order
+ * of names, "setosa|2024-01-01". Two dimensions or more (Dagster allows two).
+ *   eider_multi_partitions(defs, EIDER_KEYS("species", "day"), EIDER_PARTITIONS(s, d)) */
+#define EIDER_PARTITIONS(...) ((const eider_partitions *const[]){ __VA_ARGS__, NULL })
+const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *const *names,
+                                               const eider_partitions *const *dimensions);
+
+/* ---------------------------------------------------------------------------------
+ * The I/O manager: an asset returns a table (a frame, an Arrow stream, SQL over its
+ * inputs, or a type of your own) and Eider stores it; downstream assets receive it as
+ * an input. Storage follows dagster-duckdb:
+ *   table  = the asset's metadata "table", else the key's last part;
+ *   schema = metadata "schema" > the I/O manager's schema > the key's prefix > "public".
+ * Asset metadata that steers the I/O manager (all text):
+ *   "partition_expr"    the SQL expression holding a partitioned asset's partition
+ *                       (required then); for several dimensions a JSON object
+ *                       {"dimension": "expression", ...}
+ *   "on_schema_change"  "replace" (default: the table takes the new columns),
+ *                       "evolve" (new columns are added, missing ones get NULL),
+ *                       "fail"
+ *   "materialized"      "table" (default) or "view" (an SQL output only, no copy)
+ *   "write_order"       "keep" (default) or "any": a parallel, unordered write
+ * Every write runs in one transaction: readers see the old table or the new one,
+ * never an empty or half-written one. Columns are matched by name.
+ */
+typedef enum eider_output_kind {
+    EIDER_OUTPUT_OPTIONAL,           /* stored if the compute function gives one */
+    EIDER_OUTPUT_REQUIRED,           /* a step that gives none fails */
+    EIDER_OUTPUT_NONE,               /* the asset writes its own tables; giving one fails */
+} eider_output_kind;
+
+/* Options for one input of an asset. key names the upstream asset (it is added to the
+ * asset's deps). columns: load only these (EIDER_KEYS(...)). */
+typedef struct eider_input_def {
+    const char *key;
+    const char *const *columns;
+} eider_input_def;
+#define EIDER_INPUTS(...) ((const struct eider_input_def[]){ __VA_ARGS__, { 0 } })
+
+typedef struct eider_duckdb_io_config {
+    const char *database;            /* a file path or ":memory:" */
+    const char *schema;              /* default: the key prefix, else "public" */
+    const char *const *connection_config;
+} eider_duckdb_io_config;
+
+/* Add a DuckDB I/O manager under key (NULL: "io_manager"). A DuckDB resource and an
+ * I/O manager naming one file share one database. */
+int eider_duckdb_io_manager(eider_defs *defs, const char *key, const eider_duckdb_io_config *config);
+
+typedef struct eider_parquet_io_config {
+    const char *base_path;           /* folder; a file per asset (and partition) under it */
+} eider_parquet_io_config;
+/* Add a Parquet I/O manager: each output is written by DuckDB's COPY to
+ * base_path/<key parts>.parquet, or base_path/<key parts>/<partition>.parquet. */
+int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parquet_io_config *config);
+
+/* What a type handler's callbacks get: where the value goes or comes from. */
+typedef struct eider_io eider_io;
+/* The I/O step's DuckDB connection, owned by Eider. */
+duckdb_connection eider_io_connection(eider_io *io);
+/* The quoted table name ("schema"."table") and the SQL that loads the input (with its
+ * columns and partition filter). */
+const char *eider_io_table(eider_io *io);
+const char *eider_io_load_sql(eider_io *io);
+/* Store through the built-in paths: a frame (borrowed), or the rows of a query. */
+int eider_io_store_frame(eider_io *io, const eider_frame *frame);
+int eider_io_store_sql(eider_io *io, const char *sql);
+/* Load the input as a frame, freed by the caller. */
+eider_frame *eider_io_load_frame(eider_io *io);
+/* Fail the I/O with a message; returns EIDER_ESTEP. */
+int eider_io_fail(eider_io *io, const char *fmt, ...) EIDER_PRINTF(2, 3);
+
+/* A handler for values of your own type, named by type. store turns a value into a
+ * table (usually with eider_io_store_frame), load turns a table into a value, free
+ * frees a loaded value at the end of the step. */
+typedef struct eider_type_handler_def {
+    const char *type;
+    int (*store)(eider_io *io, const void *value, void *user_data);
+    void *(*load)(eider_io *io, void *user_data);
+    void (*free)(void *value, void *user_data);
+    void *user_data;
+} eider_type_handler_def;
+/* Register a handler with the DuckDB I/O manager under io_manager_key (NULL: "io_manager"). */
+int eider_type_handler(eider_defs *defs, const char *io_manager_key, const eider_type_handler_def *def);
+
+/* In a compute function: the input loaded from the upstream asset `key`, as a frame,
+ * an Arrow stream, or the quoted table name for SQL. NULL on error, with the step's
+ * failure set (a missing table names the asset that should produce it). Owned by the
+ * step: valid until it ends. */
+const eider_frame *eider_input_frame(eider_context *ctx, const char *key);
+struct ArrowArrayStream *eider_input_arrow(eider_context *ctx, const char *key);
+const char *eider_input_table(eider_context *ctx, const char *key);
+/* An input of a registered handler's type (type NULL: a frame). */
+void *eider_input(eider_context *ctx, const char *key, const char *type);
+
+/* The step's output, stored by the asset's I/O manager when the compute function
+ * returns successfully.
+ *   eider_output_frame  takes the frame (also on error); NULL fails the step with
+ *                       eider_frame_error()
+ *   eider_output_arrow  reads and releases the stream
+ *   eider_output_sql    a query over the inputs: "{iris_dataset}" becomes the upstream
+ *                       table's quoted name; DuckDB runs it, no row passes through C
+ *   eider_output        a value of a registered handler's type, borrowed until the step ends */
+int eider_output_frame(eider_context *ctx, eider_frame *frame);
+int eider_output_arrow(eider_context *ctx, struct ArrowArrayStream *stream);
+int eider_output_sql(eider_context *ctx, const char *sql);
+int eider_output(eider_context *ctx, const char *type, const void *value);
+
+/* Make a frame visible by name to SQL on every connection of this step (DuckDB's
+ * replacement scans), so `CREATE TABLE iris.iris_dataset AS SELECT * FROM iris_df`
+ * works as written. The frame is borrowed until the step ends. */
+int eider_register_frame(eider_context *ctx, const char *name, const eider_frame *frame);
+
+/* The partition keys this step materializes (one, or a range); n gets the count.
+ * NULL and 0 when the asset is not partitioned. */
+const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
 
 /* ---------------------------------------------------------------------------------
  * Programs that link libeider: build defs, then let Eider be their command line

@@ -46,6 +46,8 @@ void eider_defs_free(eider_defs *defs)
         free(defs->assets[i].down);
     }
     free(defs->assets);
+    for (size_t i = 0; i < defs->n_resources; i++)
+        free(defs->resources[i].handlers);
     free(defs->resources);
     free(defs->topo);
     eider__index_release(&defs->by_key);
@@ -68,7 +70,7 @@ int eider__defs_error(eider_defs *defs, int code, const char *fmt, ...)
 }
 
 /* Remember the first error found while adding, for eider_defs_validate(). */
-static int remember(eider_defs *defs, int code)
+int eider__defs_remember(eider_defs *defs, int code)
 {
     if (!defs->first_error) {
         defs->first_error = code;
@@ -137,11 +139,11 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
 {
     const char *what = f->key ? f->key : "(null)";
     if (!key_is_valid(f->key) || (f->key_prefix && *f->key_prefix && !key_is_valid(f->key_prefix)))
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset key '%s' is not valid: use names separated by '/', none empty", what));
     char *key = full_key(defs, f->key_prefix, f->key);
     if (eider__index_get(&defs->by_key, key) >= 0)
-        return remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
             "asset '%s' is defined twice: give each asset a unique key", key));
     EIDER__GROW(defs->assets, defs->cap_assets, defs->n_assets + 1);
     eider__asset *a = &defs->assets[defs->n_assets];
@@ -160,21 +162,48 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
     defs->n_assets++;
     defs->validated = 0;
     if (a->n_tags % 2)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset '%s': tags must be key/value pairs, but the last tag '%s' has no value",
             key, a->tags[a->n_tags - 1]));
     *out = a;
     return EIDER_OK;
 }
 
+/* Copy the inputs' options, and add their keys to the deps they are missing from. */
+static void copy_inputs(eider_defs *defs, eider__asset *a, const eider_input_def *ins)
+{
+    size_t n = 0, extra = 0;
+    while (ins && ins[n].key)
+        n++;
+    a->ins = eider__arena_alloc(&defs->arena, (n + 1) * sizeof(*a->ins));
+    for (size_t i = 0; i < n; i++) {
+        a->ins[i].key = eider__arena_strdup(&defs->arena, ins[i].key);
+        a->ins[i].columns = ins[i].columns
+            ? (const char *const *)eider__arena_strv(&defs->arena, ins[i].columns, NULL) : NULL;
+    }
+    a->n_ins = n;
+    char **deps = eider__arena_alloc(&defs->arena, (a->n_deps + n + 1) * sizeof(*deps));
+    memcpy(deps, a->deps, a->n_deps * sizeof(*deps));
+    for (size_t i = 0; i < n; i++) {
+        size_t d = 0;
+        while (d < a->n_deps + extra && strcmp(deps[d], a->ins[i].key) != 0)
+            d++;
+        if (d == a->n_deps + extra)
+            deps[a->n_deps + extra++] = (char *)a->ins[i].key;
+    }
+    deps[a->n_deps + extra] = NULL;
+    a->deps = deps;
+    a->n_deps += extra;
+}
+
 static int check_retry(eider_defs *defs, const char *key, const eider_retry_policy *r)
 {
     if (r->max_retries < 0 || r->max_retries > 1000 || r->delay_ms < 0)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry "
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry "
             "max_retries must be 0 to 1000 and delay_ms 0 or more", key));
     if (!isfinite(r->backoff) || r->backoff < 0 || r->backoff > 100 || !isfinite(r->jitter) ||
         r->jitter < 0 || r->jitter > 10)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry backoff "
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry backoff "
             "must be 0 to 100 (a multiplier) and jitter 0 to 10 (a fraction)", key));
     return EIDER_OK;
 }
@@ -194,8 +223,16 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
     a->user_data = def->user_data;
     a->retry = def->retry;
     a->resources = eider__arena_strv(&defs->arena, def->resources, &a->n_resources);
+    a->io_manager = eider__arena_strdup(&defs->arena, def->io_manager_key && *def->io_manager_key
+                                        ? def->io_manager_key : EIDER__DEFAULT_IO_MANAGER);
+    a->output = (eider_output_kind)def->output;
+    a->partitions = def->partitions;
+    copy_inputs(defs, a, def->ins);
+    if ((unsigned)def->output > EIDER_OUTPUT_NONE)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "asset '%s': .output must be EIDER_OUTPUT_OPTIONAL, _REQUIRED or _NONE", a->key));
     if (!def->compute)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset '%s' has no compute function: set .compute, or declare it with "
             "eider_asset_spec() if something outside Eider produces it", a->key));
     return check_retry(defs, a->key, &def->retry);
@@ -214,6 +251,11 @@ int eider_asset_spec(eider_defs *defs, const eider_asset_spec_def *spec)
         return rc;
     a->external = 1;
     a->resources = eider__arena_strv(&defs->arena, NULL, NULL);
+    a->io_manager = eider__arena_strdup(&defs->arena, spec->io_manager_key && *spec->io_manager_key
+                                        ? spec->io_manager_key : EIDER__DEFAULT_IO_MANAGER);
+    a->output = EIDER_OUTPUT_NONE;
+    a->partitions = spec->partitions;
+    copy_inputs(defs, a, NULL);
     return EIDER_OK;
 }
 
@@ -225,28 +267,108 @@ const eider__resource *eider__defs_resource(const eider_defs *defs, const char *
     return NULL;
 }
 
+const char *eider__asset_meta(const eider__asset *a, const char *key)
+{
+    for (size_t i = 0; i < a->n_metadata; i++)
+        if (strcmp(a->metadata[i].key, key) == 0)
+            return a->metadata[i].text;
+    return NULL;
+}
+
+/* Add a resource of kind called name over database, with a DuckDB connection config. */
+static eider__resource *add_resource(eider_defs *defs, const char *name, eider__resource_kind kind,
+                                     const char *database, const char *const *config)
+{
+    if (eider__defs_resource(defs, name)) {
+        eider__defs_remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
+            "resource '%s' is defined twice: give each resource (and I/O manager) a unique name",
+            name));
+        return NULL;
+    }
+    EIDER__GROW(defs->resources, defs->cap_resources, defs->n_resources + 1);
+    eider__resource *r = &defs->resources[defs->n_resources++];
+    size_t n = 0;
+    memset(r, 0, sizeof(*r));
+    r->name = eider__arena_strdup(&defs->arena, name);
+    r->kind = kind;
+    r->database = eider__arena_strdup(&defs->arena, database && *database ? database : ":memory:");
+    r->config = eider__arena_strv(&defs->arena, config, &n);
+    defs->validated = 0;
+    if (n % 2) {
+        eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "resource '%s': connection_config must be name/value pairs, but '%s' has no value",
+            name, r->config[n - 1]));
+        return NULL;
+    }
+    return r;
+}
+
 int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb_config *config)
 {
     if (!defs)
         return EIDER_EINVAL;
     if (!name || !*name || !config)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
                                                 "a DuckDB resource needs a name and a config"));
-    if (eider__defs_resource(defs, name))
-        return remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
-            "resource '%s' is defined twice: give each resource a unique name", name));
-    const char *db = config->database && *config->database ? config->database : ":memory:";
-    EIDER__GROW(defs->resources, defs->cap_resources, defs->n_resources + 1);
-    eider__resource *r = &defs->resources[defs->n_resources++];
-    size_t n = 0;
-    r->name = eider__arena_strdup(&defs->arena, name);
-    r->database = eider__arena_strdup(&defs->arena, db);
-    r->config = eider__arena_strv(&defs->arena, config->connection_config, &n);
+    eider__resource *r = add_resource(defs, name, EIDER__DUCKDB, config->database,
+                                      config->connection_config);
+    if (!r)
+        return defs->first_error;
     r->read_only = config->read_only;
-    if (n % 2)
-        return remember(defs, eider__defs_error(defs, EIDER_EINVAL,
-            "resource '%s': connection_config must be name/value pairs, but '%s' has no value",
-            name, r->config[n - 1]));
+    return EIDER_OK;
+}
+
+int eider_duckdb_io_manager(eider_defs *defs, const char *key, const eider_duckdb_io_config *config)
+{
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!config)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "a DuckDB I/O manager needs a config with .database"));
+    eider__resource *r = add_resource(defs, key && *key ? key : EIDER__DEFAULT_IO_MANAGER,
+                                      EIDER__IO_DUCKDB, config->database, config->connection_config);
+    if (!r)
+        return defs->first_error;
+    r->schema = eider__arena_strdup(&defs->arena, config->schema && *config->schema ? config->schema : NULL);
+    return EIDER_OK;
+}
+
+int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parquet_io_config *config)
+{
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!config || !config->base_path || !*config->base_path)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "a Parquet I/O manager needs a config with .base_path, the folder for its files"));
+    eider__resource *r = add_resource(defs, key && *key ? key : EIDER__DEFAULT_IO_MANAGER,
+                                      EIDER__IO_PARQUET, ":memory:", NULL);
+    if (!r)
+        return defs->first_error;
+    r->base_path = eider__arena_strdup(&defs->arena, config->base_path);
+    return EIDER_OK;
+}
+
+int eider_type_handler(eider_defs *defs, const char *io_manager_key, const eider_type_handler_def *def)
+{
+    const char *key = io_manager_key && *io_manager_key ? io_manager_key : EIDER__DEFAULT_IO_MANAGER;
+    if (!defs)
+        return EIDER_EINVAL;
+    eider__resource *r = (eider__resource *)eider__defs_resource(defs, key);
+    if (!def || !def->type || !*def->type || (!def->store && !def->load))
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "a type handler needs a .type name and a .store or .load callback"));
+    if (!r || r->kind == EIDER__DUCKDB)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_ENORESOURCE,
+            "type handler '%s': there is no I/O manager '%s': add it (eider_duckdb_io_manager) "
+            "before its handlers", def->type, key));
+    for (size_t i = 0; i < r->n_handlers; i++)
+        if (strcmp(r->handlers[i].type, def->type) == 0)
+            return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
+                "I/O manager '%s' already has a handler for type '%s'", key, def->type));
+    EIDER__GROW(r->handlers, r->cap_handlers, r->n_handlers + 1);
+    r->handlers[r->n_handlers] = *def;
+    r->handlers[r->n_handlers].type = eider__arena_strdup(&defs->arena, def->type);
+    r->n_handlers++;
     return EIDER_OK;
 }
 

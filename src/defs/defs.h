@@ -23,16 +23,34 @@ typedef struct eider__asset {
     eider_retry_policy retry;
     int external;
 
+    /* The I/O manager. */
+    char *io_manager;                /* the resource that stores and loads it */
+    eider_output_kind output;
+    eider_input_def *ins;            /* options per input, n_ins of them */
+    size_t n_ins;
+    const eider_partitions *partitions;
+
     /* The graph, filled by validation: indices of upstream and downstream assets. */
     uint32_t *up, *down;
     size_t n_up, n_down;
 } eider__asset;
 
+typedef enum eider__resource_kind {
+    EIDER__DUCKDB,                   /* eider_duckdb_resource() */
+    EIDER__IO_DUCKDB,                /* eider_duckdb_io_manager() */
+    EIDER__IO_PARQUET,               /* eider_parquet_io_manager(): an in-memory database */
+} eider__resource_kind;
+
 typedef struct eider__resource {
     char *name;
+    eider__resource_kind kind;
     char *database;
     char **config;                   /* NULL-terminated name/value pairs */
     int read_only;
+    char *schema;                    /* I/O managers: the default schema, or NULL */
+    char *base_path;                 /* the Parquet I/O manager's folder */
+    eider_type_handler_def *handlers;   /* type names in the arena */
+    size_t n_handlers, cap_handlers;
 } eider__resource;
 
 struct eider_defs {
@@ -56,11 +74,21 @@ struct eider_defs {
 int eider__defs_error(eider_defs *defs, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Remember the first error found while adding (reported again by
+ * eider_defs_validate()); returns code. */
+int eider__defs_remember(eider_defs *defs, int code);
+
 /* dlclose every library eider_defs_load() opened (load.c). */
 void eider__defs_close_libraries(eider_defs *defs);
 
 /* The resource called name, or NULL. */
 const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);
+
+/* The text of metadata entry key on asset a, or NULL. */
+const char *eider__asset_meta(const eider__asset *a, const char *key);
+
+/* The default I/O manager's key. */
+#define EIDER__DEFAULT_IO_MANAGER "io_manager"
 
 /* Evaluate a selection expression over the validated graph of defs. selected gets
  * n_assets bytes of 0/1. On a syntax or lookup error, returns EIDER_ESELECT with a

@@ -90,6 +90,60 @@ static int check_resources(eider_defs *defs)
     return EIDER_OK;
 }
 
+/* Whether metadata key of a, when given, is one of the allowed words. */
+static int check_choice(eider_defs *defs, const eider__asset *a, const char *key,
+                        const char *const *allowed)
+{
+    const char *v = eider__asset_meta(a, key);
+    if (!v)
+        return EIDER_OK;
+    for (size_t i = 0; allowed[i]; i++)
+        if (strcmp(v, allowed[i]) == 0)
+            return EIDER_OK;
+    return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"%s\" is '%s', but it "
+        "must be '%s' or '%s'%s%s", a->key, key, v, allowed[0], allowed[1],
+        allowed[2] ? " or " : "", allowed[2] ? allowed[2] : "");
+}
+
+/* An asset's I/O manager: defined, an I/O manager, and told what it needs. */
+static int check_io(eider_defs *defs, const eider__asset *a)
+{
+    const eider__resource *io = eider__defs_resource(defs, a->io_manager);
+    int named = strcmp(a->io_manager, EIDER__DEFAULT_IO_MANAGER) != 0;
+    int rc = check_choice(defs, a, "on_schema_change", EIDER_KEYS("replace", "evolve", "fail"));
+    if (!rc)
+        rc = check_choice(defs, a, "materialized", EIDER_KEYS("table", "view"));
+    if (!rc)
+        rc = check_choice(defs, a, "write_order", EIDER_KEYS("keep", "any"));
+    if (rc)
+        return rc;
+    if (!io && (named || a->output == EIDER_OUTPUT_REQUIRED))
+        return eider__defs_error(defs, EIDER_ENORESOURCE, "asset '%s' is stored by I/O manager "
+            "'%s', which is not defined: add it with eider_duckdb_io_manager(defs, %s%s%s, ...)",
+            a->key, a->io_manager, named ? "\"" : "", named ? a->io_manager : "NULL", named ? "\"" : "");
+    if (io && io->kind == EIDER__DUCKDB && (named || a->output == EIDER_OUTPUT_REQUIRED))
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': '%s' is a DuckDB resource, not "
+            "an I/O manager: define the I/O manager with eider_duckdb_io_manager()", a->key,
+            a->io_manager);
+    if (io && io->kind == EIDER__IO_DUCKDB && a->partitions && a->output != EIDER_OUTPUT_NONE &&
+        !eider__asset_meta(a, "partition_expr"))
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is partitioned, so the DuckDB "
+            "I/O manager needs to know which column holds the partition: add metadata "
+            "EIDER_META_TEXT(\"partition_expr\", \"<column or SQL expression>\") (for several "
+            "dimensions, a JSON object {\"dimension\": \"expression\", ...})", a->key);
+    return EIDER_OK;
+}
+
+static int check_io_managers(eider_defs *defs)
+{
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        int rc = check_io(defs, &defs->assets[i]);
+        if (rc)
+            return rc;
+    }
+    return EIDER_OK;
+}
+
 /* Report a cycle through `start`, which Kahn's algorithm left unordered: walk up
  * through unordered assets until one repeats. */
 static int report_cycle(eider_defs *defs, const unsigned char *ordered, size_t start)
@@ -159,6 +213,8 @@ int eider_defs_validate(eider_defs *defs)
     int rc = link_graph(defs);
     if (!rc)
         rc = check_resources(defs);
+    if (!rc)
+        rc = check_io_managers(defs);
     if (!rc)
         rc = order_graph(defs);
     if (rc) {

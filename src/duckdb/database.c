@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "database.h"
+#include "scan.h"
 
 /* A stable name for the file: realpath of its folder plus its base name, so that
  * "a.duckdb" and "./x/../a.duckdb" are one database. */
@@ -194,6 +195,12 @@ static int open_db(eider__dbs *dbs, eider__db *db, eider__buf *err)
     int rc = make_config(db, &config, err);
     if (!rc)
         rc = open_waiting(dbs, db, config, err);
+    if (!rc && eider__frame_scan_install(db->handle)) {
+        eider__buf_printf(err, "resource '%s': cannot register the frame scan on '%s'",
+                          db->resource->name, shown_name(db));
+        duckdb_close(&db->handle);
+        rc = EIDER_EDUCKDB;
+    }
     duckdb_destroy_config(&config);
     return rc;
 }
@@ -243,4 +250,17 @@ void eider__dbs_release(eider__dbs *dbs)
     free(dbs->dbs);
     free(dbs->db_of);
     memset(dbs, 0, sizeof(*dbs));
+}
+
+const char *eider__dbs_name(const eider__dbs *dbs, const char *resource)
+{
+    const eider__resource *r = eider__defs_resource(dbs->defs, resource);
+    return r ? shown_name(&dbs->dbs[dbs->db_of[r - dbs->defs->resources]]) : "";
+}
+
+int eider__dbs_same(const eider__dbs *dbs, const char *a, const char *b)
+{
+    const eider__resource *ra = eider__defs_resource(dbs->defs, a);
+    const eider__resource *rb = eider__defs_resource(dbs->defs, b);
+    return ra && rb && dbs->db_of[ra - dbs->defs->resources] == dbs->db_of[rb - dbs->defs->resources];
 }

@@ -44,6 +44,11 @@ int eider__dbs_init(eider__dbs *dbs, const eider_defs *defs, double lock_timeout
  * error returns a code and writes a message naming the resource into err. */
 int eider__dbs_connect(eider__dbs *dbs, const char *name, duckdb_connection *out,
                        eider__buf *err);
+/* The database of a resource as a person should see it (its absolute path, or
+ * ":memory:"); "" for an unknown resource. */
+const char *eider__dbs_name(const eider__dbs *dbs, const char *resource);
+/* Whether two resources share one database. */
+int eider__dbs_same(const eider__dbs *dbs, const char *a, const char *b);
 /* Close every database. */
 void eider__dbs_release(eider__dbs *dbs);
 

@@ -10,6 +10,7 @@
 
 #include "../defs/defs.h"
 #include "../duckdb/database.h"
+#include "../duckdb/scan.h"
 
 /* One step: one asset to materialize, and then its outcome. */
 typedef struct eider__step {
@@ -25,6 +26,8 @@ typedef struct eider__step {
     eider__buf log;                  /* the step's log lines */
     eider_meta *meta;                /* reported metadata; strings malloc'd */
     size_t n_meta, cap_meta;
+    char **partitions;               /* the partition keys it materializes */
+    size_t n_partitions;
 } eider__step;
 
 struct eider_result {
@@ -63,6 +66,21 @@ typedef struct eider__run {
     size_t n_live, cap_live;
 } eider__run;
 
+/* An input the step loaded, kept until the step ends (io.c). */
+typedef struct eider__loaded {
+    const char *key;                 /* the upstream asset's, owned by defs */
+    char *type;                      /* "frame", "arrow", "table" or a handler's */
+    void *value;
+    const eider_type_handler_def *handler;   /* frees a handler's value */
+} eider__loaded;
+
+typedef enum eider__output_kind {
+    EIDER__NO_OUTPUT,
+    EIDER__OUT_FRAME,
+    EIDER__OUT_SQL,
+    EIDER__OUT_VALUE,                /* a handler's type */
+} eider__output_kind;
+
 struct eider_context {
     eider__run *run;
     eider__step *step;
@@ -73,6 +91,17 @@ struct eider_context {
     int failed;
     eider__buf failure;
     eider__buf failed_sql;
+
+    /* The I/O manager (io.c). */
+    eider__frame_scope scope;        /* frames named by eider_register_frame() */
+    int scope_pushed;
+    eider__loaded *loaded;
+    size_t n_loaded, cap_loaded;
+    eider__output_kind out_kind;
+    eider_frame *out_frame;
+    char *out_sql;
+    char *out_type;
+    const void *out_value;
 };
 
 /* Send an event to the run's sink, if any, stamping run id and time. */
@@ -91,6 +120,19 @@ void eider__live_remove(eider__run *run, duckdb_connection con);
 
 /* Run one step to its end, retries included (step.c). Returns 1 on success. */
 int eider__step_execute(eider__run *run, eider__step *step);
+
+/* A new connection to resource name, closed when the step ends; NULL with the
+ * step's failure set (step.c). */
+duckdb_connection eider__ctx_connect(eider_context *ctx, const char *name);
+/* Set the step's failure (the first one wins); returns EIDER_ESTEP. */
+int eider__ctx_fail(eider_context *ctx, const char *sql, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* After a successful compute: store the output through the asset's I/O manager, or
+ * fail when one was required (io.c). */
+int eider__ctx_store(eider_context *ctx);
+/* Free the inputs, the output and the frame names of a step (io.c). */
+void eider__ctx_io_release(eider_context *ctx);
 
 /* The result's storage (result.c). */
 eider_result *eider__result_new(const eider_defs *defs, const unsigned char *selected);

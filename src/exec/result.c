@@ -3,6 +3,7 @@
  * order, and the accessors of the public API.
  */
 #include "exec.h"
+#include "../defs/partitions.h"
 
 /* A random version-4 UUID. */
 static void new_run_id(char *out, size_t size)
@@ -49,6 +50,7 @@ void eider__step_release(eider__step *step)
     eider__buf_release(&step->log);
     eider__step_drop_metadata(step);
     free(step->meta);
+    eider__strv_free(step->partitions, step->n_partitions);
 }
 
 void eider_result_free(eider_result *result)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "../defs/partitions.h"
 
 void eider__emit(eider__run *run, eider_event *ev)
 {
@@ -195,6 +196,33 @@ static int default_jobs(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* Give each partitioned step the keys the run asked for; a partitioned asset with no
+ * partition asked for, or an unknown key, stops the run before it starts. */
+static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_result *r)
+{
+    const char *request = o ? o->partition : NULL;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        eider__step *s = &r->steps[i];
+        const eider__asset *a = &defs->assets[s->asset];
+        eider__buf err = { 0 };
+        if (!a->partitions)
+            continue;
+        if (!request || !*request)
+            return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is partitioned: choose "
+                "the partitions to materialize with --partition KEY or --partition-range "
+                "FIRST...LAST (eider_run_options.partition), or leave it out of the selection",
+                a->key);
+        int rc = eider__partitions_resolve(a->partitions, a->key, request, &s->partitions,
+                                           &s->n_partitions, &err);
+        if (rc)
+            eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+        eider__buf_release(&err);
+        if (rc)
+            return rc;
+    }
+    return EIDER_OK;
+}
+
 static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
 {
     unsigned char *selected = NULL;
@@ -207,6 +235,10 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
         *out = eider__result_new(defs, selected);
         if (o && o->run_id)
             snprintf((*out)->run_id, sizeof((*out)->run_id), "%s", o->run_id);
+        if ((rc = plan_partitions(defs, o, *out))) {
+            eider_result_free(*out);
+            *out = NULL;
+        }
     }
     free(selected);
     return rc;

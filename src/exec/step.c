@@ -57,6 +57,15 @@ static void set_failure(eider_context *ctx, const char *sql, const char *fmt, ..
     va_end(ap);
 }
 
+int eider__ctx_fail(eider_context *ctx, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset_failure(ctx, sql, fmt, ap);
+    va_end(ap);
+    return EIDER_ESTEP;
+}
+
 int eider_fail(eider_context *ctx, const char *fmt, ...)
 {
     va_list ap;
@@ -67,6 +76,11 @@ int eider_fail(eider_context *ctx, const char *fmt, ...)
 }
 
 duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name)
+{
+    return eider__ctx_connect(ctx, name);
+}
+
+duckdb_connection eider__ctx_connect(eider_context *ctx, const char *name)
 {
     duckdb_connection con = NULL;
     eider__buf err = { 0 };
@@ -288,6 +302,7 @@ int eider_add_meta_float(eider_context *ctx, const char *key, double value)
 /* Close the connections the step borrowed: whatever it left open rolls back. */
 static void release_context(eider_context *ctx)
 {
+    eider__ctx_io_release(ctx);
     for (size_t i = 0; i < ctx->n_cons; i++) {
         eider__live_remove(ctx->run, ctx->cons[i]);
         duckdb_disconnect(&ctx->cons[i]);
@@ -304,6 +319,8 @@ static int attempt_once(eider__run *run, eider__step *step, int attempt)
     const eider__asset *a = &run->defs->assets[step->asset];
     eider_context ctx = { .run = run, .step = step, .asset = a, .attempt = attempt };
     int rc = a->compute(&ctx);
+    if (rc == EIDER_OK && !ctx.failed)
+        rc = eider__ctx_store(&ctx);
     int ok = rc == EIDER_OK && !ctx.failed;
     free(step->error);
     free(step->sql);

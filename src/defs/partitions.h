@@ -1,0 +1,46 @@
+/*
+ * partitions.h — partitions definitions (static lists, time windows in a time zone,
+ * several dimensions), resolving a run's partition or range into keys, and the SQL
+ * condition that selects a partition's rows.
+ */
+#ifndef EIDER_PARTITIONS_H
+#define EIDER_PARTITIONS_H
+
+#include "defs.h"
+
+/* The keys of p, in order, as of now (time windows up to the last complete one
+ * before `end`, or before now when `end` is NULL). *keys is malloc'd, each string too;
+ * free with eider__strv_free(). Returns EIDER_OK or a code with a message in err. */
+int eider__partitions_keys(const eider_partitions *p, char ***keys, size_t *n, eider__buf *err);
+void eider__strv_free(char **v, size_t n);
+
+/* Resolve what the user asked for, "KEY" or "A...B" (both ends included), into keys
+ * of p. An unknown key is an error that names it and the asset (with a suggestion
+ * when one is close); so is a range whose start comes after its end. */
+int eider__partitions_resolve(const eider_partitions *p, const char *asset_key,
+                              const char *request, char ***keys, size_t *n, eider__buf *err);
+
+/* Whether key is a key of p (a multi key "a|b" has each part checked). */
+int eider__partitions_has(const eider_partitions *p, const char *key);
+
+/* Append to sql the condition that selects the rows of the given keys:
+ *   static:        (expr) IN ('a', 'b')
+ *   time windows:  ((expr) >= '2024-01-01 00:00:00' AND (expr) < '2024-01-02 00:00:00') OR ...
+ *                  (wall-clock times of the definition's zone: run it with the
+ *                  connection's TimeZone set to eider__partitions_timezone())
+ *   multi:         the dimensions' conditions joined by AND, for each key, joined by OR
+ * Literals are quoted; expr is the asset author's SQL and is pasted as written.
+ * partition_expr is the asset's metadata: an expression, or for a multi definition a
+ * JSON object {"dimension": "expression"} naming every dimension. A missing or
+ * malformed one is an error that explains what to write. */
+int eider__partitions_where(const eider_partitions *p, const char *partition_expr,
+                            char *const *keys, size_t n, eider__buf *sql, eider__buf *err);
+
+/* The IANA zone of p's time dimension ("UTC" by default), or NULL when it has none. */
+const char *eider__partitions_timezone(const eider_partitions *p);
+
+/* A file name for key, safe on any file system: letters, digits, '-', '_' and '.'
+ * kept, anything else %XX-escaped ("a|b" -> "a%7Cb"). Appended to out. */
+void eider__partition_file_name(const char *key, eider__buf *out);
+
+#endif

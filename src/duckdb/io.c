@@ -1,0 +1,476 @@
+/*
+ * io.c — the I/O managers' storage in DuckDB: naming an asset's table, writing rows
+ * in one transaction (replace, evolve or fail on a schema change; columns matched by
+ * name; partitions deleted and inserted together), Parquet files written atomically,
+ * loading, and the metadata of a write. Identifiers are quoted and values bound or
+ * quoted as literals, always.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+
+void eider__table_of(const eider__asset *a, const eider__resource *io, eider__table *t)
+{
+    eider__buf q = { 0 };
+    const char *last = strrchr(a->key, '/');
+    const char *table = eider__asset_meta(a, "table");
+    const char *schema = eider__asset_meta(a, "schema");
+    memset(t, 0, sizeof(*t));
+    t->table = eider__xstrdup(table && *table ? table : last ? last + 1 : a->key);
+    if (schema && *schema)
+        t->schema = eider__xstrdup(schema);
+    else if (io && io->schema)
+        t->schema = eider__xstrdup(io->schema);
+    else if (last) {
+        /* the prefix's parts, joined by '_' (a schema has one part) */
+        t->schema = eider__xstrdup(a->key);
+        t->schema[last - a->key] = '\0';
+        for (char *p = t->schema; *p; p++)
+            if (*p == '/')
+                *p = '_';
+    } else
+        t->schema = eider__xstrdup("public");
+    eider__buf_sql_ident(&q, t->schema);
+    eider__buf_putc(&q, '.');
+    eider__buf_sql_ident(&q, t->table);
+    t->quoted = eider__buf_detach(&q);
+    if (io && io->base_path) {
+        eider__buf_printf(&q, "%s/%s", io->base_path, a->key);
+        t->path = eider__buf_detach(&q);
+    }
+}
+
+void eider__table_release(eider__table *t)
+{
+    free(t->schema);
+    free(t->table);
+    free(t->quoted);
+    free(t->path);
+    memset(t, 0, sizeof(*t));
+}
+
+int eider__exec(duckdb_connection con, const char *sql, eider__buf *err)
+{
+    duckdb_result res;
+    int rc = EIDER_OK;
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        eider__buf_puts(err, duckdb_result_error(&res));
+        rc = EIDER_ESQL;
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* Run sql; the first column of its first row, an integer, into *out (0 if none). */
+static int exec_count(duckdb_connection con, const char *sql, int64_t *out, eider__buf *err)
+{
+    duckdb_result res;
+    *out = 0;
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        eider__buf_puts(err, duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return EIDER_ESQL;
+    }
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+    if (chunk && duckdb_data_chunk_get_size(chunk) > 0 &&
+        duckdb_column_type(&res, 0) == DUCKDB_TYPE_BIGINT)
+        *out = ((int64_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0)))[0];
+    if (chunk)
+        duckdb_destroy_data_chunk(&chunk);
+    duckdb_destroy_result(&res);
+    return EIDER_OK;
+}
+
+/* A copy of a DuckDB string (not NUL-terminated in the vector). */
+static char *string_dup(duckdb_string_t *s)
+{
+    uint32_t n = duckdb_string_t_length(*s);
+    char *out = eider__xmalloc(n + 1);
+    memcpy(out, duckdb_string_t_data(s), n);
+    out[n] = '\0';
+    return out;
+}
+
+/* The first column of the first row as text, malloc'd; NULL when none. */
+static char *query_text(duckdb_connection con, const char *sql)
+{
+    duckdb_result res;
+    char *out = NULL;
+    if (duckdb_query(con, sql, &res) == DuckDBSuccess) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (chunk && duckdb_data_chunk_get_size(chunk) > 0 &&
+            duckdb_column_type(&res, 0) == DUCKDB_TYPE_VARCHAR) {
+            duckdb_vector v = duckdb_data_chunk_get_vector(chunk, 0);
+            uint64_t *valid = duckdb_vector_get_validity(v);
+            duckdb_string_t *s = duckdb_vector_get_data(v);
+            if (!valid || duckdb_validity_row_is_valid(valid, 0))
+                out = string_dup(&s[0]);
+        }
+        if (chunk)
+            duckdb_destroy_data_chunk(&chunk);
+    }
+    duckdb_destroy_result(&res);
+    return out;
+}
+
+/* A column: its name and DuckDB type, as the catalog spells them. */
+typedef struct column {
+    char *name, *type;
+} column;
+
+typedef struct column_list {
+    column *v;
+    size_t n, cap;
+} column_list;
+
+static void columns_release(column_list *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].name);
+        free(c->v[i].type);
+    }
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Read (name, type) rows of a query into c. */
+static int read_columns(duckdb_connection con, const char *sql, column_list *c, eider__buf *err)
+{
+    duckdb_result res;
+    duckdb_data_chunk chunk;
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        eider__buf_puts(err, duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return EIDER_ESQL;
+    }
+    while ((chunk = duckdb_fetch_chunk(res))) {
+        duckdb_string_t *names = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0));
+        duckdb_string_t *types = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 1));
+        for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk); r++) {
+            EIDER__GROW(c->v, c->cap, c->n + 1);
+            c->v[c->n].name = string_dup(&names[r]);
+            c->v[c->n].type = string_dup(&types[r]);
+            c->n++;
+        }
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    duckdb_destroy_result(&res);
+    return EIDER_OK;
+}
+
+/* What is called t now: 0 nothing, 'T' a table, 'V' a view. */
+static int existing_kind(duckdb_connection con, const eider__table *t)
+{
+    eider__buf sql = { 0 };
+    eider__buf_puts(&sql, "SELECT table_type FROM information_schema.tables WHERE "
+                          "table_catalog = current_database() AND table_schema = ");
+    eider__buf_sql_literal(&sql, t->schema);
+    eider__buf_puts(&sql, " AND table_name = ");
+    eider__buf_sql_literal(&sql, t->table);
+    char *type = query_text(con, eider__buf_str(&sql));
+    int kind = !type ? 0 : strcmp(type, "VIEW") == 0 ? 'V' : 'T';
+    free(type);
+    eider__buf_release(&sql);
+    return kind;
+}
+
+int eider__io_table_exists(duckdb_connection con, const eider__table *t)
+{
+    return existing_kind(con, t) != 0;
+}
+
+static int table_columns(duckdb_connection con, const eider__table *t, column_list *c, eider__buf *err)
+{
+    eider__buf sql = { 0 };
+    eider__buf_puts(&sql, "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                          "table_catalog = current_database() AND table_schema = ");
+    eider__buf_sql_literal(&sql, t->schema);
+    eider__buf_puts(&sql, " AND table_name = ");
+    eider__buf_sql_literal(&sql, t->table);
+    eider__buf_puts(&sql, " ORDER BY ordinal_position");
+    int rc = read_columns(con, eider__buf_str(&sql), c, err);
+    eider__buf_release(&sql);
+    return rc;
+}
+
+static int source_columns(duckdb_connection con, const char *source, column_list *c, eider__buf *err)
+{
+    eider__buf sql = { 0 };
+    eider__buf_printf(&sql, "SELECT column_name, column_type FROM (DESCRIBE %s)", source);
+    int rc = read_columns(con, eider__buf_str(&sql), c, err);
+    eider__buf_release(&sql);
+    return rc;
+}
+
+static const column *find_column(const column_list *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcasecmp(c->v[i].name, name) == 0)    /* DuckDB's names ignore case */
+            return &c->v[i];
+    return NULL;
+}
+
+/* Describe how have (the table) and want (the output) differ, into why; 0 if not. */
+static int schema_diff(const column_list *have, const column_list *want, eider__buf *why)
+{
+    for (size_t i = 0; i < want->n; i++) {
+        const column *h = find_column(have, want->v[i].name);
+        if (!h)
+            eider__buf_printf(why, "%snew column '%s' %s", why->len ? "; " : "",
+                              want->v[i].name, want->v[i].type);
+        else if (strcmp(h->type, want->v[i].type) != 0)
+            eider__buf_printf(why, "%scolumn '%s' changes type from %s to %s",
+                              why->len ? "; " : "", h->name, h->type, want->v[i].type);
+    }
+    for (size_t i = 0; i < have->n; i++)
+        if (!find_column(want, have->v[i].name))
+            eider__buf_printf(why, "%scolumn '%s' is gone", why->len ? "; " : "", have->v[i].name);
+    return why->len > 0;
+}
+
+/* Make the table take the output's new columns; a type change cannot be evolved. */
+static int evolve(duckdb_connection con, const eider__write *w, const column_list *have,
+                  const column_list *want, eider__buf *err, eider__buf *sql)
+{
+    for (size_t i = 0; i < want->n; i++) {
+        const column *h = find_column(have, want->v[i].name);
+        if (h && strcmp(h->type, want->v[i].type) != 0) {
+            eider__buf_printf(err, "asset '%s': column '%s' of %s is %s, but the output's is %s: "
+                "a column's type cannot change while the table keeps its rows; cast it in the "
+                "output, or set metadata \"on_schema_change\" to \"replace\"%s", w->asset_key,
+                h->name, w->table->quoted, h->type, want->v[i].type,
+                w->where ? " (a partitioned table is never replaced whole: drop it to start over)" : "");
+            return EIDER_ESQL;
+        }
+        if (h)
+            continue;
+        eider__buf_reset(sql);
+        eider__buf_printf(sql, "ALTER TABLE %s ADD COLUMN ", w->table->quoted);
+        eider__buf_sql_ident(sql, want->v[i].name);
+        eider__buf_printf(sql, " %s", want->v[i].type);
+        int rc = eider__exec(con, eider__buf_str(sql), err);
+        if (rc)
+            return rc;
+    }
+    return EIDER_OK;
+}
+
+/* The table exists and keeps its identity: reconcile the columns, then delete the
+ * rows being replaced and insert the new ones by name. */
+static int write_into(duckdb_connection con, const eider__write *w, int64_t *rows,
+                      eider__buf *err, eider__buf *sql)
+{
+    column_list have = { 0 }, want = { 0 };
+    eider__buf why = { 0 };
+    int rc = table_columns(con, w->table, &have, err);
+    if (!rc)
+        rc = source_columns(con, w->source, &want, err);
+    if (rc)
+        goto out;
+    if (schema_diff(&have, &want, &why)) {
+        if (w->policy == EIDER__FAIL) {
+            eider__buf_printf(err, "asset '%s': the output's columns differ from %s (%s), and "
+                "metadata \"on_schema_change\" is \"fail\": change the output, or set it to "
+                "\"evolve\" or \"replace\"", w->asset_key, w->table->quoted, eider__buf_str(&why));
+            rc = EIDER_ESQL;
+            goto out;
+        }
+        if ((rc = evolve(con, w, &have, &want, err, sql)))
+            goto out;
+    }
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "DELETE FROM %s", w->table->quoted);
+    if (w->where)
+        eider__buf_printf(sql, " WHERE %s", w->where);
+    if ((rc = eider__exec(con, eider__buf_str(sql), err)))
+        goto out;
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "INSERT INTO %s BY NAME %s", w->table->quoted, w->source);
+    rc = exec_count(con, eider__buf_str(sql), rows, err);
+out:
+    columns_release(&have);
+    columns_release(&want);
+    eider__buf_release(&why);
+    return rc;
+}
+
+/* The statements of a write, inside its transaction. */
+static int write_body(duckdb_connection con, const eider__write *w, int64_t *rows,
+                      eider__buf *err, eider__buf *sql)
+{
+    int kind = existing_kind(con, w->table), rc;
+    const char *drop = kind == 'V' && !w->view ? "VIEW" : kind == 'T' && w->view ? "TABLE" : NULL;
+    if (drop) {
+        eider__buf_reset(sql);
+        eider__buf_printf(sql, "DROP %s %s", drop, w->table->quoted);
+        if ((rc = eider__exec(con, eider__buf_str(sql), err)))
+            return rc;
+        kind = 0;
+    }
+    eider__buf_reset(sql);
+    if (w->view) {
+        *rows = -1;
+        eider__buf_printf(sql, "CREATE OR REPLACE VIEW %s AS %s", w->table->quoted, w->source);
+        return eider__exec(con, eider__buf_str(sql), err);
+    }
+    if (kind && (w->where || w->policy != EIDER__REPLACE))
+        return write_into(con, w, rows, err, sql);
+    eider__buf_printf(sql, "CREATE OR REPLACE TABLE %s AS %s", w->table->quoted, w->source);
+    return exec_count(con, eider__buf_str(sql), rows, err);
+}
+
+/* Session settings a write changes, set and put back. */
+static int session_settings(duckdb_connection con, const eider__write *w, int set, eider__buf *err)
+{
+    eider__buf sql = { 0 };
+    int rc = EIDER_OK;
+    if (w->timezone) {
+        if (set) {
+            eider__buf_puts(&sql, "SET TimeZone = ");
+            eider__buf_sql_literal(&sql, w->timezone);
+            rc = eider__exec(con, eider__buf_str(&sql), err);
+        } else {
+            eider__exec(con, "RESET TimeZone", err);
+        }
+    }
+    if (!rc && w->unordered)
+        rc = eider__exec(con, set ? "SET preserve_insertion_order = false"
+                                  : "RESET preserve_insertion_order", err);
+    eider__buf_release(&sql);
+    return rc;
+}
+
+int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
+                    eider__buf *err, eider__buf *sql)
+{
+    eider__buf ignored = { 0 };
+    *rows = 0;
+    int rc = session_settings(con, w, 1, err);
+    if (!rc)
+        rc = eider__exec(con, "BEGIN TRANSACTION", err);
+    if (rc)
+        goto out;
+    eider__buf_reset(sql);
+    eider__buf_puts(sql, "CREATE SCHEMA IF NOT EXISTS ");
+    eider__buf_sql_ident(sql, w->table->schema);
+    rc = eider__exec(con, eider__buf_str(sql), err);
+    if (!rc)
+        rc = write_body(con, w, rows, err, sql);
+    if (!rc && (rc = eider__exec(con, "COMMIT", err)) == EIDER_OK)
+        eider__buf_reset(sql);
+    if (rc)
+        eider__exec(con, "ROLLBACK", &ignored);
+out:
+    session_settings(con, w, 0, &ignored);
+    eider__buf_release(&ignored);
+    return rc;
+}
+
+/* mkdir -p of path's folder. */
+static int make_parent(const char *path, eider__buf *err)
+{
+    char *dir = eider__xstrdup(path);
+    int rc = EIDER_OK;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) && errno != EEXIST) {
+            eider__buf_printf(err, "cannot create folder '%s': %s", dir, strerror(errno));
+            rc = EIDER_EIO;
+            break;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
+int eider__parquet_write(duckdb_connection con, const char *source, const char *path,
+                         int64_t *rows, eider__buf *err, eider__buf *sql)
+{
+    eider__buf tmp = { 0 };
+    int rc = make_parent(path, err);
+    if (rc)
+        return rc;
+    eider__buf_printf(&tmp, "%s.tmp-%ld", path, (long)getpid());
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "COPY (%s) TO ", source);
+    eider__buf_sql_literal(sql, eider__buf_str(&tmp));
+    eider__buf_puts(sql, " (FORMAT parquet)");
+    rc = exec_count(con, eider__buf_str(sql), rows, err);
+    if (!rc && rename(eider__buf_str(&tmp), path) != 0) {
+        eider__buf_printf(err, "cannot move '%s' into place as '%s': %s", eider__buf_str(&tmp),
+                          path, strerror(errno));
+        rc = EIDER_EIO;
+    }
+    if (rc)
+        unlink(eider__buf_str(&tmp));
+    else
+        eider__buf_reset(sql);
+    eider__buf_release(&tmp);
+    return rc;
+}
+
+void eider__io_load_sql(const eider__table *t, const char *const *columns, const char *where,
+                        eider__buf *sql)
+{
+    eider__buf_puts(sql, "SELECT ");
+    for (size_t i = 0; columns && columns[i]; i++) {
+        if (i)
+            eider__buf_puts(sql, ", ");
+        eider__buf_sql_ident(sql, columns[i]);
+    }
+    if (!columns || !columns[0])
+        eider__buf_puts(sql, "*");
+    eider__buf_printf(sql, " FROM %s", t->quoted);
+    if (where)
+        eider__buf_printf(sql, " WHERE %s", where);
+}
+
+static void add_text(eider__meta_fn add, void *ud, const char *key, eider_meta_type type,
+                     const char *text)
+{
+    if (!text)
+        return;
+    eider_meta m = { .key = key, .type = type, .text = text };
+    add(ud, &m);
+}
+
+void eider__io_metadata(duckdb_connection con, const eider__table *t, const char *relation,
+                        const char *where, int64_t rows, eider__meta_fn add, void *ud)
+{
+    eider__buf sql = { 0 };
+    char *catalog = query_text(con, "SELECT current_database()");
+    if (rows >= 0) {
+        eider_meta m = EIDER_META_INT("row_count", rows);
+        add(ud, &m);
+    }
+    if (t->path) {
+        add_text(add, ud, "path", EIDER_META_TEXT, t->path);
+    } else {
+        eider__buf_printf(&sql, "%s.%s.%s", catalog ? catalog : "memory", t->schema, t->table);
+        add_text(add, ud, "table", EIDER_META_TEXT, eider__buf_str(&sql));
+    }
+    eider__buf_reset(&sql);
+    eider__buf_printf(&sql, "SELECT CAST(to_json(list({'name': column_name, 'type': column_type})) "
+                            "AS VARCHAR) FROM (DESCRIBE SELECT * FROM %s)", relation);
+    char *text = query_text(con, eider__buf_str(&sql));
+    add_text(add, ud, "columns", EIDER_META_JSON, text);
+    free(text);
+    eider__buf_reset(&sql);
+    eider__buf_printf(&sql, "SELECT CAST(to_json(list(p)) AS VARCHAR) FROM (SELECT * FROM %s%s%s "
+                            "LIMIT 10) p", relation, where ? " WHERE " : "", where ? where : "");
+    text = query_text(con, eider__buf_str(&sql));
+    add_text(add, ud, "preview", EIDER_META_JSON, text ? text : "[]");
+    free(text);
+    eider__buf_reset(&sql);
+    eider__buf_printf(&sql, "SELECT * FROM %s%s%s", relation, where ? " WHERE " : "", where ? where : "");
+    add_text(add, ud, "load_query", EIDER_META_TEXT, eider__buf_str(&sql));
+    eider__buf_release(&sql);
+    free(catalog);
+}

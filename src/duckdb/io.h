@@ -1,0 +1,70 @@
+/*
+ * io.h — the DuckDB and Parquet I/O managers' storage: where an asset's table lives,
+ * writing rows into it in one transaction with a schema-change policy, loading it,
+ * and the metadata a write reports.
+ */
+#ifndef EIDER_IO_H
+#define EIDER_IO_H
+
+#include "../defs/defs.h"
+#include "frame.h"
+
+/* Where an asset's output lives: schema and table, and the two quoted. */
+typedef struct eider__table {
+    char *schema, *table;
+    char *quoted;                    /* "schema"."table" */
+    char *path;                      /* Parquet: the file, or the folder of partitions */
+} eider__table;
+
+/* The table of asset a stored by I/O manager io (follows dagster-duckdb: metadata
+ * "table" or the key's last part; metadata "schema" > the I/O manager's > the key's
+ * prefix > "public"). */
+void eider__table_of(const eider__asset *a, const eider__resource *io, eider__table *t);
+void eider__table_release(eider__table *t);
+
+typedef enum eider__schema_policy {
+    EIDER__REPLACE,
+    EIDER__EVOLVE,
+    EIDER__FAIL,
+} eider__schema_policy;
+
+/* One write: the rows of `source` (a SELECT) into a table. */
+typedef struct eider__write {
+    const char *asset_key;
+    const eider__table *table;
+    const char *source;
+    const char *where;               /* the run's partitions, or NULL for the whole table */
+    const char *timezone;            /* the session's TimeZone while writing, or NULL */
+    eider__schema_policy policy;
+    int view;                        /* CREATE VIEW instead of a table */
+    int unordered;                   /* a parallel write; row order is lost */
+} eider__write;
+
+/* Write, in one transaction on con; *rows gets the rows written (-1 for a view). On
+ * error everything rolls back; the message goes to err and the failing SQL to sql. */
+int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
+                    eider__buf *err, eider__buf *sql);
+
+/* Write a Parquet file: the rows of source into path (folders made), through a
+ * temporary file renamed into place, so readers never see half a file. */
+int eider__parquet_write(duckdb_connection con, const char *source, const char *path,
+                         int64_t *rows, eider__buf *err, eider__buf *sql);
+
+/* Whether t exists on con (a table or a view). */
+int eider__io_table_exists(duckdb_connection con, const eider__table *t);
+
+/* Append SELECT <columns or *> FROM t [WHERE where]. */
+void eider__io_load_sql(const eider__table *t, const char *const *columns, const char *where,
+                        eider__buf *sql);
+
+/* Report what a write made through add(user_data, meta): row_count, columns (JSON),
+ * preview (JSON, the first 10 rows), load_query, and "table" (database.schema.table)
+ * or "path". relation is the quoted table or a read_parquet(...) call. */
+typedef void (*eider__meta_fn)(void *user_data, const eider_meta *meta);
+void eider__io_metadata(duckdb_connection con, const eider__table *t, const char *relation,
+                        const char *where, int64_t rows, eider__meta_fn add, void *user_data);
+
+/* Run one statement; on error the message into err. */
+int eider__exec(duckdb_connection con, const char *sql, eider__buf *err);
+
+#endif

@@ -1,0 +1,608 @@
+/*
+ * io.c — the I/O manager as a step sees it: inputs loaded from the upstream assets'
+ * tables (as frames, Arrow streams, table names or a handler's type), the output the
+ * compute function gives, stored when it returns, and frames named for SQL.
+ */
+#define _GNU_SOURCE
+#include <unistd.h>
+
+#include "exec.h"
+#include "../defs/partitions.h"
+#include "../duckdb/io.h"
+
+struct eider_io {
+    eider_context *ctx;
+    const eider__asset *asset;       /* the asset whose table it is */
+    const eider__resource *manager;
+    duckdb_connection con;
+    eider__table table;
+    char *where;                     /* the partitions' condition, or NULL */
+    eider__buf load_sql;
+    const char *const *columns;      /* an input's selected columns */
+};
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static const eider_input_def *input_options(const eider__asset *a, const char *key)
+{
+    for (size_t i = 0; i < a->n_ins; i++)
+        if (strcmp(a->ins[i].key, key) == 0)
+            return &a->ins[i];
+    return NULL;
+}
+
+/* The upstream asset `key` of the step's asset, or NULL with the failure set. */
+static const eider__asset *upstream(eider_context *ctx, const char *key)
+{
+    const eider_defs *defs = ctx->run->defs;
+    for (size_t i = 0; key && i < ctx->asset->n_up; i++) {
+        const eider__asset *up = &defs->assets[ctx->asset->up[i]];
+        if (strcmp(up->key, key) == 0)
+            return up;
+    }
+    eider__ctx_fail(ctx, NULL, "asset '%s' has no input '%s': name it in .deps (or .ins) "
+                    "to load it", ctx->asset->key, key ? key : "(null)");
+    return NULL;
+}
+
+/* The I/O manager of asset a, or NULL with the failure set. */
+static const eider__resource *manager_of(eider_context *ctx, const eider__asset *a)
+{
+    const eider__resource *r = eider__defs_resource(ctx->run->defs, a->io_manager);
+    if (r && r->kind != EIDER__DUCKDB)
+        return r;
+    eider__ctx_fail(ctx, NULL, "asset '%s' is stored by I/O manager '%s', which is not defined: "
+        "add it with eider_duckdb_io_manager(defs, %s, ...)", a->key, a->io_manager,
+        strcmp(a->io_manager, EIDER__DEFAULT_IO_MANAGER) ? a->io_manager : "NULL");
+    return NULL;
+}
+
+/* The partitions of `up` that this step reads: the same keys when both share a
+ * partitions definition (or the step's keys are all keys of up), else all of them. */
+static int partition_where(eider_context *ctx, const eider__asset *a, char *const *keys,
+                           size_t n, char **where)
+{
+    eider__buf sql = { 0 }, err = { 0 };
+    int rc = EIDER_OK;
+    *where = NULL;
+    if (!a->partitions || !n)
+        return EIDER_OK;
+    for (size_t i = 0; i < n; i++)
+        if (!eider__partitions_has(a->partitions, keys[i]))
+            return EIDER_OK;            /* no mapping: everything */
+    rc = eider__partitions_where(a->partitions, eider__asset_meta(a, "partition_expr"),
+                                 keys, n, &sql, &err);
+    if (rc)
+        eider__ctx_fail(ctx, NULL, "asset '%s': %s", a->key, eider__buf_str(&err));
+    else
+        *where = eider__buf_detach(&sql);
+    eider__buf_release(&sql);
+    eider__buf_release(&err);
+    return rc;
+}
+
+static void io_release(eider_io *io)
+{
+    eider__table_release(&io->table);
+    free(io->where);
+    eider__buf_release(&io->load_sql);
+}
+
+/* The Parquet relation of an asset: one file, or its partitions' files. */
+static void parquet_relation(const eider_io *io, char *const *keys, size_t n, eider__buf *out)
+{
+    eider__buf_puts(out, "read_parquet(");
+    if (!io->asset->partitions || !n) {
+        eider__buf path = { 0 };
+        eider__buf_printf(&path, "%s%s", io->table.path, io->asset->partitions ? "/*.parquet" : ".parquet");
+        eider__buf_sql_literal(out, eider__buf_str(&path));
+        eider__buf_release(&path);
+    } else {
+        eider__buf_puts(out, "[");
+        for (size_t i = 0; i < n; i++) {
+            eider__buf path = { 0 };
+            eider__buf_printf(&path, "%s/", io->table.path);
+            eider__partition_file_name(keys[i], &path);
+            eider__buf_puts(&path, ".parquet");
+            if (i)
+                eider__buf_puts(out, ", ");
+            eider__buf_sql_literal(out, eider__buf_str(&path));
+            eider__buf_release(&path);
+        }
+        eider__buf_puts(out, "]");
+    }
+    eider__buf_puts(out, ", union_by_name = true)");
+}
+
+/* Set up io for asset a (the step's own, or an upstream one) on its I/O manager. */
+static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int for_input)
+{
+    memset(io, 0, sizeof(*io));
+    io->ctx = ctx;
+    io->asset = a;
+    if (!(io->manager = manager_of(ctx, a)))
+        return EIDER_ENORESOURCE;
+    eider__table_of(a, io->manager, &io->table);
+    if (io->manager->kind == EIDER__IO_DUCKDB && partition_where(ctx, a, ctx->step->partitions,
+                                                                  ctx->step->n_partitions, &io->where))
+        return EIDER_EINVAL;
+    if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
+        return EIDER_EDUCKDB;
+    return EIDER_OK;
+}
+
+/* ---- inputs -------------------------------------------------------------------- */
+
+static int missing_input(eider_io *io)
+{
+    eider_context *ctx = io->ctx;
+    const char *what = io->manager->kind == EIDER__IO_PARQUET ? "Parquet file" : "table";
+    const char *name = io->manager->kind == EIDER__IO_PARQUET ? io->table.path : io->table.quoted;
+    if (io->asset->external)
+        return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s', "
+            "and '%s' is an external asset: whatever produces it outside Eider must create it first",
+            io->asset->key, ctx->asset->key, what, name,
+            eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key);
+    return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
+        "materialize '%s' first (eider materialize --select '%s')", io->asset->key, ctx->asset->key,
+        what, name, io->manager->kind == EIDER__IO_PARQUET ? "the file system"
+                  : eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key, io->asset->key);
+}
+
+/* Open io on input key and build its load query. */
+static int input_open(eider_context *ctx, eider_io *io, const char *key)
+{
+    memset(io, 0, sizeof(*io));
+    const eider__asset *up = upstream(ctx, key);
+    const eider_input_def *opt = input_options(ctx->asset, key);
+    if (!up || io_open(ctx, io, up, 1))
+        return EIDER_EINVAL;
+    io->columns = opt ? opt->columns : NULL;
+    if (io->manager->kind == EIDER__IO_PARQUET) {
+        eider__buf rel = { 0 };
+        char *const *keys = up->partitions ? ctx->step->partitions : NULL;
+        size_t n = up->partitions && ctx->asset->partitions == up->partitions ? ctx->step->n_partitions : 0;
+        parquet_relation(io, keys, n, &rel);
+        free(io->table.quoted);
+        io->table.quoted = eider__buf_detach(&rel);
+        eider__buf path = { 0 };
+        eider__buf_printf(&path, "%s%s", io->table.path, up->partitions ? "" : ".parquet");
+        int exists = access(eider__buf_str(&path), F_OK) == 0;
+        eider__buf_release(&path);
+        if (!exists)
+            return missing_input(io);
+    } else if (!eider__io_table_exists(io->con, &io->table)) {
+        return missing_input(io);
+    }
+    eider__io_load_sql(&io->table, io->columns, io->where, &io->load_sql);
+    return EIDER_OK;
+}
+
+static void *find_loaded(eider_context *ctx, const char *key, const char *type)
+{
+    for (size_t i = 0; i < ctx->n_loaded; i++)
+        if (strcmp(ctx->loaded[i].key, key) == 0 && strcmp(ctx->loaded[i].type, type) == 0)
+            return ctx->loaded[i].value;
+    return NULL;
+}
+
+static void *keep_loaded(eider_context *ctx, const char *key, const char *type, void *value,
+                         const eider_type_handler_def *handler)
+{
+    EIDER__GROW(ctx->loaded, ctx->cap_loaded, ctx->n_loaded + 1);
+    ctx->loaded[ctx->n_loaded++] = (eider__loaded){ .key = key, .type = eider__xstrdup(type),
+                                                    .value = value, .handler = handler };
+    return value;
+}
+
+static eider_frame *load_frame(eider_io *io)
+{
+    eider_frame *f = eider__frame_query(io->con, eider__buf_str(&io->load_sql));
+    if (!f)
+        eider__ctx_fail(io->ctx, eider__buf_str(&io->load_sql), "input '%s' of asset '%s': %s",
+                        io->asset->key, io->ctx->asset->key, eider_frame_error());
+    return f;
+}
+
+const eider_frame *eider_input_frame(eider_context *ctx, const char *key)
+{
+    eider_io io;
+    eider_frame *f = key ? find_loaded(ctx, key, "frame") : NULL;
+    if (f)
+        return f;
+    if (input_open(ctx, &io, key) == EIDER_OK && (f = load_frame(&io)))
+        keep_loaded(ctx, upstream(ctx, key)->key, "frame", f, NULL);
+    io_release(&io);
+    return f;
+}
+
+struct ArrowArrayStream *eider_input_arrow(eider_context *ctx, const char *key)
+{
+    struct ArrowArrayStream *s = key ? find_loaded(ctx, key, "arrow") : NULL;
+    const eider_frame *f = s ? NULL : eider_input_frame(ctx, key);
+    if (s || !f)
+        return s;
+    s = eider__xcalloc(1, sizeof(*s));
+    if (eider_frame_to_arrow_stream(f, 0, s)) {
+        free(s);
+        eider__ctx_fail(ctx, NULL, "input '%s': %s", key, eider_frame_error());
+        return NULL;
+    }
+    return keep_loaded(ctx, upstream(ctx, key)->key, "arrow", s, NULL);
+}
+
+const char *eider_input_table(eider_context *ctx, const char *key)
+{
+    eider_io io;
+    char *name = key ? find_loaded(ctx, key, "table") : NULL;
+    if (name)
+        return name;
+    if (input_open(ctx, &io, key) == EIDER_OK) {
+        name = eider__xstrdup(io.table.quoted);
+        keep_loaded(ctx, io.asset->key, "table", name, NULL);
+    }
+    io_release(&io);
+    return name;
+}
+
+static const eider_type_handler_def *find_handler(const eider__resource *r, const char *type)
+{
+    for (size_t i = 0; r && i < r->n_handlers; i++)
+        if (strcmp(r->handlers[i].type, type) == 0)
+            return &r->handlers[i];
+    return NULL;
+}
+
+void *eider_input(eider_context *ctx, const char *key, const char *type)
+{
+    eider_io io;
+    void *value = NULL;
+    if (!type || strcmp(type, "frame") == 0)
+        return (void *)eider_input_frame(ctx, key);
+    if (key && (value = find_loaded(ctx, key, type)))
+        return value;
+    if (input_open(ctx, &io, key) == EIDER_OK) {
+        const eider_type_handler_def *h = find_handler(io.manager, type);
+        if (!h || !h->load)
+            eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': I/O manager '%s' has no handler "
+                "that loads type '%s': register one with eider_type_handler()", io.asset->key,
+                ctx->asset->key, io.manager->name, type);
+        else if ((value = h->load(&io, h->user_data)))
+            keep_loaded(ctx, io.asset->key, type, value, h);
+        else
+            eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': the '%s' handler's load "
+                            "returned NULL", io.asset->key, ctx->asset->key, type);
+    }
+    io_release(&io);
+    return value;
+}
+
+/* ---- outputs ------------------------------------------------------------------- */
+
+static int can_output(eider_context *ctx)
+{
+    if (ctx->asset->output == EIDER_OUTPUT_NONE)
+        return eider__ctx_fail(ctx, NULL, "asset '%s' gave an output, but it is declared with "
+            ".output = EIDER_OUTPUT_NONE: remove that, or do not give one", ctx->asset->key);
+    if (ctx->out_kind != EIDER__NO_OUTPUT)
+        return eider__ctx_fail(ctx, NULL, "asset '%s' gave a second output: an asset has one",
+                               ctx->asset->key);
+    return EIDER_OK;
+}
+
+int eider_output_frame(eider_context *ctx, eider_frame *frame)
+{
+    if (!frame)
+        return eider__ctx_fail(ctx, NULL, "asset '%s': the output frame is NULL: %s",
+            ctx->asset->key, *eider_frame_error() ? eider_frame_error() : "no frame was given");
+    if (can_output(ctx)) {
+        eider_frame_free(frame);
+        return EIDER_ESTEP;
+    }
+    ctx->out_kind = EIDER__OUT_FRAME;
+    ctx->out_frame = frame;
+    return EIDER_OK;
+}
+
+int eider_output_arrow(eider_context *ctx, struct ArrowArrayStream *stream)
+{
+    if (!stream)
+        return eider__ctx_fail(ctx, NULL, "asset '%s': the output Arrow stream is NULL",
+                               ctx->asset->key);
+    return eider_output_frame(ctx, eider_frame_from_arrow_stream(stream));
+}
+
+int eider_output_sql(eider_context *ctx, const char *sql)
+{
+    if (!sql)
+        return eider__ctx_fail(ctx, NULL, "asset '%s': eider_output_sql() was given no SQL",
+                               ctx->asset->key);
+    if (can_output(ctx))
+        return EIDER_ESTEP;
+    ctx->out_kind = EIDER__OUT_SQL;
+    ctx->out_sql = eider__xstrdup(sql);
+    return EIDER_OK;
+}
+
+int eider_output(eider_context *ctx, const char *type, const void *value)
+{
+    if (!type || strcmp(type, "frame") == 0)
+        return eider_output_frame(ctx, (eider_frame *)value);
+    if (can_output(ctx))
+        return EIDER_ESTEP;
+    ctx->out_kind = EIDER__OUT_VALUE;
+    ctx->out_type = eider__xstrdup(type);
+    ctx->out_value = value;
+    return EIDER_OK;
+}
+
+int eider_register_frame(eider_context *ctx, const char *name, const eider_frame *frame)
+{
+    if (!name || !*name || !frame)
+        return eider__ctx_fail(ctx, NULL, "eider_register_frame() needs a name and a frame%s%s",
+                               frame ? "" : ": ", frame ? "" : eider_frame_error());
+    eider__scope_add(&ctx->scope, name, frame);
+    if (!ctx->scope_pushed)
+        eider__scope_push(&ctx->scope);
+    ctx->scope_pushed = 1;
+    return EIDER_OK;
+}
+
+const char *const *eider_partition_keys(const eider_context *ctx, size_t *n)
+{
+    if (n)
+        *n = ctx->step->n_partitions;
+    return ctx->step->n_partitions ? (const char *const *)ctx->step->partitions : NULL;
+}
+
+/* ---- storing ------------------------------------------------------------------- */
+
+static void add_meta(void *ctx, const eider_meta *m)
+{
+    eider_add_meta(ctx, m);
+}
+
+/* "{key}" in sql, for an upstream key, becomes its relation. */
+static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
+{
+    eider_context *ctx = io->ctx;
+    for (const char *p = sql; *p; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        const eider__asset *up = NULL;
+        for (size_t i = 0; close && i < ctx->asset->n_up && !up; i++) {
+            const eider__asset *u = &ctx->run->defs->assets[ctx->asset->up[i]];
+            if (strlen(u->key) == (size_t)(close - p - 1) && !strncmp(u->key, p + 1, close - p - 1))
+                up = u;
+        }
+        if (!up) {
+            eider__buf_putc(out, *p);
+            continue;
+        }
+        eider_io in;
+        int rc = input_open(ctx, &in, up->key);
+        if (!rc && in.manager->kind == EIDER__IO_DUCKDB &&
+            !eider__dbs_same(&ctx->run->dbs, in.manager->name, io->manager->name))
+            rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} is stored in another database ('%s'): "
+                "an SQL output reads tables of its own database only; load it with "
+                "eider_input_frame() instead", ctx->asset->key, up->key,
+                eider__dbs_name(&ctx->run->dbs, in.manager->name));
+        if (!rc)
+            eider__buf_printf(out, in.where || in.columns ? "(%s)" : "%s",
+                              in.where || in.columns ? eider__buf_str(&in.load_sql) : in.table.quoted);
+        io_release(&in);
+        if (rc)
+            return EIDER_ESTEP;
+        p = close;
+    }
+    return EIDER_OK;
+}
+
+static eider__schema_policy policy_of(const eider__asset *a)
+{
+    const char *v = eider__asset_meta(a, "on_schema_change");
+    return !v || strcmp(v, "replace") == 0 ? EIDER__REPLACE
+         : strcmp(v, "evolve") == 0 ? EIDER__EVOLVE : EIDER__FAIL;
+}
+
+static int is_meta(const eider__asset *a, const char *key, const char *value)
+{
+    const char *v = eider__asset_meta(a, key);
+    return v && strcmp(v, value) == 0;
+}
+
+static int store_duckdb(eider_io *io, const char *source, int is_sql)
+{
+    eider_context *ctx = io->ctx;
+    eider__buf err = { 0 }, sql = { 0 };
+    int64_t rows = 0;
+    eider__write w = {
+        .asset_key = ctx->asset->key, .table = &io->table, .source = source, .where = io->where,
+        .timezone = io->where ? eider__partitions_timezone(ctx->asset->partitions) : NULL,
+        .policy = policy_of(ctx->asset), .view = is_meta(ctx->asset, "materialized", "view"),
+        .unordered = is_meta(ctx->asset, "write_order", "any"),
+    };
+    if (w.view && (!is_sql || io->where)) {
+        return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
+            "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);
+    }
+    int rc = eider__io_write(io->con, &w, &rows, &err, &sql);
+    if (rc)
+        eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
+                        "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
+    else
+        eider__io_metadata(io->con, &io->table, io->table.quoted, io->where, rows, add_meta, ctx);
+    eider__buf_release(&err);
+    eider__buf_release(&sql);
+    return rc ? EIDER_ESTEP : EIDER_OK;
+}
+
+/* One Parquet file per partition of the run (or one for the asset). */
+static int store_parquet(eider_io *io, const char *source)
+{
+    eider_context *ctx = io->ctx;
+    eider__step *s = ctx->step;
+    eider__buf err = { 0 }, sql = { 0 }, path = { 0 }, part = { 0 }, rel = { 0 };
+    int64_t rows = 0, total = 0;
+    int rc = EIDER_OK;
+    size_t n = ctx->asset->partitions ? s->n_partitions : 1;
+    const char *expr = eider__asset_meta(ctx->asset, "partition_expr");
+    if (n > 1 && !expr)
+        return eider__ctx_fail(ctx, NULL, "asset '%s': a run of %zu partitions writes one file "
+            "each, so the Parquet I/O manager needs metadata \"partition_expr\" to split the "
+            "output", ctx->asset->key, n);
+    for (size_t i = 0; i < n && !rc; i++) {
+        eider__buf_reset(&path);
+        eider__buf_reset(&part);
+        eider__buf_puts(&path, io->table.path);
+        if (ctx->asset->partitions) {
+            eider__buf_putc(&path, '/');
+            eider__partition_file_name(s->partitions[i], &path);
+        }
+        eider__buf_puts(&path, ".parquet");
+        if (n > 1) {
+            eider__buf cond = { 0 };
+            rc = eider__partitions_where(ctx->asset->partitions, expr, &s->partitions[i], 1, &cond, &err);
+            eider__buf_printf(&part, "SELECT * FROM (%s) WHERE %s", source, eider__buf_str(&cond));
+            eider__buf_release(&cond);
+        } else {
+            eider__buf_puts(&part, source);
+        }
+        if (!rc)
+            rc = eider__parquet_write(io->con, eider__buf_str(&part), eider__buf_str(&path), &rows, &err, &sql);
+        total += rows;
+    }
+    if (rc) {
+        eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': writing '%s' "
+                        "failed: %s", ctx->asset->key, eider__buf_str(&path), eider__buf_str(&err));
+    } else {
+        parquet_relation(io, s->partitions, ctx->asset->partitions ? s->n_partitions : 0, &rel);
+        eider__io_metadata(io->con, &io->table, eider__buf_str(&rel), NULL, total, add_meta, ctx);
+    }
+    eider__buf_release(&err);
+    eider__buf_release(&sql);
+    eider__buf_release(&path);
+    eider__buf_release(&part);
+    eider__buf_release(&rel);
+    return rc ? EIDER_ESTEP : EIDER_OK;
+}
+
+static int store_source(eider_io *io, const char *source, int is_sql)
+{
+    if (io->manager->kind == EIDER__IO_PARQUET)
+        return store_parquet(io, source);
+    return store_duckdb(io, source, is_sql);
+}
+
+int eider_io_store_frame(eider_io *io, const eider_frame *frame)
+{
+    eider__frame_scope scope = { 0 };
+    eider__buf source = { 0 };
+    if (!frame)
+        return eider_io_fail(io, "the frame to store is NULL: %s", eider_frame_error());
+    eider__scope_add(&scope, "__eider_output", frame);
+    eider__frame_scan_sql(frame, &source);
+    int rc = store_source(io, eider__buf_str(&source), 0);
+    eider__scope_release(&scope);
+    eider__buf_release(&source);
+    return rc;
+}
+
+int eider_io_store_sql(eider_io *io, const char *sql)
+{
+    eider__buf source = { 0 };
+    if (!sql)
+        return eider_io_fail(io, "eider_io_store_sql() was given no SQL");
+    int rc = resolve_placeholders(io, sql, &source);
+    if (!rc)
+        rc = store_source(io, eider__buf_str(&source), 1);
+    eider__buf_release(&source);
+    return rc;
+}
+
+int eider__ctx_store(eider_context *ctx)
+{
+    eider_io io;
+    int rc = EIDER_OK;
+    if (ctx->out_kind == EIDER__NO_OUTPUT) {
+        if (ctx->asset->output != EIDER_OUTPUT_REQUIRED)
+            return EIDER_OK;
+        return eider__ctx_fail(ctx, NULL, "asset '%s' declares an output (.output = "
+            "EIDER_OUTPUT_REQUIRED) but its compute function returned without giving one: call "
+            "eider_output_frame(), eider_output_sql() or eider_output()", ctx->asset->key);
+    }
+    if (io_open(ctx, &io, ctx->asset, 0) == EIDER_OK) {
+        if (ctx->out_kind == EIDER__OUT_FRAME)
+            rc = eider_io_store_frame(&io, ctx->out_frame);
+        else if (ctx->out_kind == EIDER__OUT_SQL)
+            rc = eider_io_store_sql(&io, ctx->out_sql);
+        else {
+            const eider_type_handler_def *h = find_handler(io.manager, ctx->out_type);
+            rc = h && h->store ? h->store(&io, ctx->out_value, h->user_data)
+                : eider__ctx_fail(ctx, NULL, "asset '%s' gave an output of type '%s', which no "
+                    "handler of I/O manager '%s' stores: register one with eider_type_handler()",
+                    ctx->asset->key, ctx->out_type, io.manager->name);
+        }
+    } else {
+        rc = EIDER_ESTEP;
+    }
+    io_release(&io);
+    return rc;
+}
+
+void eider__ctx_io_release(eider_context *ctx)
+{
+    for (size_t i = 0; i < ctx->n_loaded; i++) {
+        eider__loaded *l = &ctx->loaded[i];
+        if (l->handler && l->handler->free)
+            l->handler->free(l->value, l->handler->user_data);
+        else if (strcmp(l->type, "frame") == 0)
+            eider_frame_free(l->value);
+        else if (strcmp(l->type, "arrow") == 0) {
+            struct ArrowArrayStream *s = l->value;
+            if (s->release)
+                s->release(s);
+            free(s);
+        } else if (!l->handler)
+            free(l->value);
+        free(l->type);
+    }
+    free(ctx->loaded);
+    eider_frame_free(ctx->out_frame);
+    free(ctx->out_sql);
+    free(ctx->out_type);
+    eider__scope_release(&ctx->scope);
+}
+
+/* ---- the handle type handlers get ------------------------------------------------ */
+
+duckdb_connection eider_io_connection(eider_io *io)
+{
+    return io->con;
+}
+
+const char *eider_io_table(eider_io *io)
+{
+    return io->table.quoted;
+}
+
+const char *eider_io_load_sql(eider_io *io)
+{
+    return eider__buf_str(&io->load_sql);
+}
+
+eider_frame *eider_io_load_frame(eider_io *io)
+{
+    return load_frame(io);
+}
+
+int eider_io_fail(eider_io *io, const char *fmt, ...)
+{
+    eider__buf msg = { 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    eider__buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    eider__ctx_fail(io->ctx, NULL, "asset '%s': %s", io->ctx->asset->key, eider__buf_str(&msg));
+    eider__buf_release(&msg);
+    return EIDER_ESTEP;
+}

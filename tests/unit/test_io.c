@@ -1,0 +1,597 @@
+/*
+ * test_io.c — the DuckDB I/O manager on real database files: where tables go, one
+ * transaction per write, columns by name, schema-change policies, empty frames,
+ * quoting, NULLs, inputs and their errors, the zero-copy SQL output, views, frames
+ * named for SQL, and the metadata of a write. Every check reads the file back with
+ * DuckDB alone, after the run has closed it.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "defs/defs.h"
+
+/* ---- helpers ---- */
+
+static char tmpdir[256];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void remove_tmpdir(void)
+{
+    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void enter_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/eider-test-io-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    cr_assert_eq(chdir(tmpdir), 0);
+    atexit(remove_tmpdir);
+}
+
+static eider_defs *new_defs(const char *schema)
+{
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){
+                     .database = "io.duckdb", .schema = schema }), EIDER_OK);
+    return defs;
+}
+
+static void add(eider_defs *defs, const eider_asset_def *def)
+{
+    cr_assert_eq(eider_asset(defs, def), EIDER_OK, "%s", eider_defs_errmsg(defs));
+}
+
+/* Materialize everything; returns the run's code and keeps the result in *out. */
+static int run(eider_defs *defs, eider_result **out)
+{
+    eider_run_options o = { .jobs = 1 };
+    return eider_materialize(defs, &o, out);
+}
+
+static const char *error_of(const eider_result *r, const char *key)
+{
+    long i = eider_result_find(r, key);
+    cr_assert_geq(i, 0, "no step '%s'", key);
+    const char *e = eider_result_error(r, (size_t)i);
+    return e ? e : "(null)";
+}
+
+static void run_ok(eider_defs *defs)
+{
+    eider_result *r = NULL;
+    int rc = run(defs, &r);
+    for (size_t i = 0; rc && r && i < eider_result_count(r); i++)
+        cr_log_error("%s: %s", eider_result_key(r, i), error_of(r, eider_result_key(r, i)));
+    cr_assert_eq(rc, EIDER_OK, "run failed: %s", eider_defs_errmsg(defs));
+    eider_result_free(r);
+}
+
+/* One value of a query on io.duckdb, opened by DuckDB alone, as text ("NULL" for a
+ * NULL, "" for no row). */
+static char *query(const char *sql)
+{
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_result res;
+    static char out[4096];
+    cr_assert_eq(duckdb_open("io.duckdb", &db), DuckDBSuccess);
+    cr_assert_eq(duckdb_connect(db, &con), DuckDBSuccess);
+    out[0] = '\0';
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        snprintf(out, sizeof(out), "error: %s", duckdb_result_error(&res));
+    } else {
+        duckdb_data_chunk c = duckdb_fetch_chunk(res);
+        if (c && duckdb_data_chunk_get_size(c) > 0) {
+            duckdb_vector v = duckdb_data_chunk_get_vector(c, 0);
+            uint64_t *valid = duckdb_vector_get_validity(v);
+            duckdb_string_t *s = duckdb_vector_get_data(v);
+            cr_assert_eq(duckdb_column_type(&res, 0), DUCKDB_TYPE_VARCHAR, "query must return text: %s", sql);
+            if (valid && !duckdb_validity_row_is_valid(valid, 0))
+                snprintf(out, sizeof(out), "NULL");
+            else
+                snprintf(out, sizeof(out), "%.*s", (int)duckdb_string_t_length(s[0]),
+                         duckdb_string_t_data(&s[0]));
+        }
+        if (c)
+            duckdb_destroy_data_chunk(&c);
+    }
+    duckdb_destroy_result(&res);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+    return out;
+}
+
+#define expect_query(sql, expected) \
+    cr_expect_str_eq(query(sql), (expected), "%s", (sql))
+
+/* An output given as SQL, from the asset's user_data. */
+static int out_sql(eider_context *ctx)
+{
+    return eider_output_sql(ctx, eider_user_data(ctx));
+}
+
+/* An output frame made by SQL (with no inputs) from user_data. */
+static int out_frame_of_sql(eider_context *ctx)
+{
+    return eider_output_frame(ctx, eider_frame_sql(NULL, eider_user_data(ctx)));
+}
+
+/* ---- where tables go ---- */
+
+static int iris_dataset(eider_context *ctx)
+{
+    return eider_output_frame(ctx, eider_frame_read_csv(EIDER_TEST_DATA "/../examples/duckdb_resource/iris.csv",
+        &(eider_csv_options){ .columns = EIDER_KEYS("sepal_length_cm", "sepal_width_cm",
+            "petal_length_cm", "petal_width_cm", "species"), .header = -1 }));
+}
+
+static int iris_setosa(eider_context *ctx)
+{
+    const eider_frame *iris = eider_input_frame(ctx, "iris_dataset");
+    return eider_output_frame(ctx, eider_frame_filter_eq(iris, "species", "Iris-setosa"));
+}
+
+Test(io, tutorial_option_2_stores_iris_and_its_setosa_rows)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs("IRIS");
+    add(defs, &(eider_asset_def){ .key = "iris_dataset", .compute = iris_dataset });
+    add(defs, &(eider_asset_def){ .key = "iris_setosa", .compute = iris_setosa,
+                                  .deps = EIDER_KEYS("iris_dataset") });
+    run_ok(defs);
+    expect_query("SELECT count(*)::VARCHAR FROM \"IRIS\".iris_dataset", "150");
+    expect_query("SELECT count(*)::VARCHAR FROM \"IRIS\".iris_setosa", "50");
+    expect_query("SELECT string_agg(DISTINCT species, ',')::VARCHAR FROM \"IRIS\".iris_setosa", "Iris-setosa");
+    expect_query("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                 "information_schema.columns WHERE table_name = 'iris_dataset'",
+                 "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm,species");
+    eider_defs_free(defs);
+}
+
+Test(io, schema_comes_from_metadata_then_manager_then_prefix_then_public)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "a", .compute = out_sql, .user_data = "SELECT 1 AS x" });
+    add(defs, &(eider_asset_def){ .key = "sales/b", .compute = out_sql, .user_data = "SELECT 2 AS x" });
+    add(defs, &(eider_asset_def){ .key = "sales/c", .compute = out_sql, .user_data = "SELECT 3 AS x",
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("schema", "gold"), EIDER_META_TEXT("table", "see")) });
+    run_ok(defs);
+    expect_query("SELECT x::VARCHAR FROM public.a", "1");
+    expect_query("SELECT x::VARCHAR FROM sales.b", "2");
+    expect_query("SELECT x::VARCHAR FROM gold.see", "3");
+    eider_defs_free(defs);
+
+    defs = new_defs("mgr");
+    add(defs, &(eider_asset_def){ .key = "sales/b", .compute = out_sql, .user_data = "SELECT 4 AS x" });
+    run_ok(defs);
+    expect_query("SELECT x::VARCHAR FROM mgr.b", "4");
+    eider_defs_free(defs);
+}
+
+/* ---- schema changes and columns by name ---- */
+
+static void write_once(const char *sql, const char *policy, int expect_ok, char *error, size_t size)
+{
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "t", .compute = out_frame_of_sql, .user_data = (void *)sql,
+        .metadata = policy ? EIDER_METADATA(EIDER_META_TEXT("on_schema_change", policy)) : NULL });
+    int rc = run(defs, &r);
+    cr_assert_eq(rc == EIDER_OK, expect_ok, "%s", r ? error_of(r, "t") : eider_defs_errmsg(defs));
+    if (error)
+        snprintf(error, size, "%s", r ? error_of(r, "t") : "");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io, a_column_added_between_runs_is_stored_by_default)
+{
+    enter_tmpdir();
+    write_once("SELECT 1 AS a, 'x' AS b", NULL, 1, NULL, 0);
+    write_once("SELECT 2 AS a, 'y' AS b, 3.5 AS c", NULL, 1, NULL, 0);
+    expect_query("SELECT a || b || c FROM public.t", "2y3.5");
+}
+
+Test(io, evolve_adds_the_new_column_and_keeps_the_table)
+{
+    enter_tmpdir();
+    write_once("SELECT 1 AS a, 'x' AS b", "evolve", 1, NULL, 0);
+    write_once("SELECT 2 AS a, 'y' AS b, 3 AS c", "evolve", 1, NULL, 0);
+    expect_query("SELECT count(*)::VARCHAR || ':' || max(a) || max(b) || max(c) FROM public.t", "1:2y3");
+}
+
+Test(io, fail_policy_refuses_a_new_column_and_keeps_the_rows)
+{
+    char error[1024];
+    enter_tmpdir();
+    write_once("SELECT 1 AS a", "fail", 1, NULL, 0);
+    write_once("SELECT 2 AS a, 3 AS c", "fail", 0, error, sizeof(error));
+    cr_expect(strstr(error, "new column 'c'"), "%s", error);
+    cr_expect(strstr(error, "on_schema_change"), "%s", error);
+    expect_query("SELECT a::VARCHAR FROM public.t", "1");
+}
+
+Test(io, reordered_columns_land_by_name_not_position)
+{
+    enter_tmpdir();
+    write_once("SELECT 1 AS a, 2 AS b", "evolve", 1, NULL, 0);
+    write_once("SELECT 20 AS b, 10 AS a", "evolve", 1, NULL, 0);
+    expect_query("SELECT a || ',' || b FROM public.t", "10,20");
+    write_once("SELECT 200 AS b, 100 AS a", NULL, 1, NULL, 0);
+    expect_query("SELECT a || ',' || b FROM public.t", "100,200");
+}
+
+Test(io, evolve_refuses_a_type_change_with_a_clear_message)
+{
+    char error[1024];
+    enter_tmpdir();
+    write_once("SELECT 1 AS a", "evolve", 1, NULL, 0);
+    write_once("SELECT 'text' AS a", "evolve", 0, error, sizeof(error));
+    cr_expect(strstr(error, "column 'a'") && strstr(error, "INTEGER") && strstr(error, "VARCHAR"),
+              "%s", error);
+    expect_query("SELECT a::VARCHAR FROM public.t", "1");
+}
+
+Test(io, an_empty_frame_gives_an_empty_table_with_its_columns)
+{
+    enter_tmpdir();
+    write_once("SELECT 1::INTEGER AS a, 'x' AS b WHERE false", NULL, 1, NULL, 0);
+    expect_query("SELECT count(*)::VARCHAR FROM public.t", "0");
+    expect_query("SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) "
+                 "FROM information_schema.columns WHERE table_name = 't'", "a INTEGER,b VARCHAR");
+}
+
+/* The output fails halfway through its rows (DuckDB's error() on row 150,000). */
+#define FAILS_HALFWAY "SELECT CASE WHEN i = 150000 THEN error('boom') ELSE i END AS a FROM range(300000) r(i)"
+
+Test(io, a_write_that_fails_halfway_leaves_the_old_table_whole)
+{
+    char error[1024];
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "t", .compute = out_sql, .user_data = "SELECT range AS a FROM range(1000)" });
+    run_ok(defs);
+    eider_defs_free(defs);
+    const char *policies[] = { "replace", "evolve" };
+    for (size_t i = 0; i < 2; i++) {
+        eider_result *r = NULL;
+        defs = new_defs(NULL);
+        add(defs, &(eider_asset_def){ .key = "t", .compute = out_sql, .user_data = FAILS_HALFWAY,
+            .metadata = EIDER_METADATA(EIDER_META_TEXT("on_schema_change", policies[i])) });
+        cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+        snprintf(error, sizeof(error), "%s", error_of(r, "t"));
+        cr_expect(strstr(error, "boom"), "%s", error);
+        eider_result_free(r);
+        eider_defs_free(defs);
+        expect_query("SELECT count(*)::VARCHAR || ',' || max(a) FROM public.t", "1000,999");
+    }
+}
+
+/* ---- names and values that need quoting ---- */
+
+static int odd_frame(eider_context *ctx)
+{
+    eider_frame *f = eider_frame_new();
+    eider_frame_add_column(f, "col \"q\" é", EIDER_TYPE_VARCHAR);
+    eider_frame_add_column(f, "n", EIDER_TYPE_BIGINT);
+    eider_frame_append_text(f, "it's \"quoted\"; DROP TABLE x; --");
+    eider_frame_append_int64(f, 1);
+    eider_frame_end_row(f);
+    return eider_output_frame(ctx, f);
+}
+
+static int odd_reader(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "odd");
+    if (!f)
+        return EIDER_ESTEP;
+    if (eider_frame_rows(f) != 1 || strcmp(eider_frame_get_text(f, 0, 0), "it's \"quoted\"; DROP TABLE x; --"))
+        return eider_fail(ctx, "the odd value did not round-trip");
+    return eider_output_sql(ctx, "SELECT * FROM {odd}");
+}
+
+Test(io, quotes_spaces_and_unicode_in_names_and_values_round_trip)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "odd", .compute = odd_frame, .metadata = EIDER_METADATA(
+        EIDER_META_TEXT("schema", "my \"odd\" schema"), EIDER_META_TEXT("table", "my \"odd\" table")) });
+    add(defs, &(eider_asset_def){ .key = "copy", .compute = odd_reader, .deps = EIDER_KEYS("odd"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("schema", "ünï cödé")) });
+    run_ok(defs);
+    expect_query("SELECT \"col \"\"q\"\" é\" FROM \"my \"\"odd\"\" schema\".\"my \"\"odd\"\" table\"",
+                 "it's \"quoted\"; DROP TABLE x; --");
+    expect_query("SELECT \"col \"\"q\"\" é\" FROM \"ünï cödé\".copy", "it's \"quoted\"; DROP TABLE x; --");
+    eider_defs_free(defs);
+}
+
+static int every_type_with_nulls(eider_context *ctx)
+{
+    eider_frame *f = eider_frame_new();
+    eider_type types[] = { EIDER_TYPE_BOOLEAN, EIDER_TYPE_INTEGER, EIDER_TYPE_BIGINT, EIDER_TYPE_DOUBLE,
+                           EIDER_TYPE_DECIMAL, EIDER_TYPE_VARCHAR, EIDER_TYPE_DATE,
+                           EIDER_TYPE_TIMESTAMP, EIDER_TYPE_TIMESTAMP_TZ };
+    const char *values[] = { "true", "7", "8000000000", "2.5", "3.125", "text", "2024-02-29",
+                             "2024-02-29 13:14:15", "2024-02-29 13:14:15Z" };
+    for (size_t i = 0; i < 9; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "c%zu", i);
+        eider_frame_add_column(f, name, types[i]);
+    }
+    for (int row = 0; row < 2; row++) {
+        for (size_t i = 0; i < 9; i++)
+            cr_assert_eq(row ? eider_frame_append_null(f) : eider_frame_append_text(f, values[i]),
+                         EIDER_OK, "%s", eider_frame_error());
+        eider_frame_end_row(f);
+    }
+    return eider_output_frame(ctx, f);
+}
+
+static int check_every_type(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "typed");
+    if (!f)
+        return EIDER_ESTEP;
+    for (size_t c = 0; c < 9; c++)
+        if (eider_frame_is_null(f, c, 0) || !eider_frame_is_null(f, c, 1))
+            return eider_fail(ctx, "column %zu lost its value or its NULL", c);
+    if (eider_frame_get_int64(f, 2, 0) != 8000000000LL || eider_frame_get_double(f, 4, 0) != 3.125 ||
+        strcmp(eider_frame_get_text(f, 5, 0), "text"))
+        return eider_fail(ctx, "values changed on the way back");
+    return EIDER_OK;
+}
+
+Test(io, nulls_of_every_type_round_trip)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "typed", .compute = every_type_with_nulls });
+    add(defs, &(eider_asset_def){ .key = "check", .compute = check_every_type, .deps = EIDER_KEYS("typed") });
+    run_ok(defs);
+    expect_query("SELECT count(*)::VARCHAR FROM public.typed WHERE COLUMNS(*) IS NULL", "1");
+    expect_query("SELECT concat_ws('|', c0, c1, c2, c3, c4, c5, c6, c7) FROM public.typed WHERE c0",
+                 "true|7|8000000000|2.5|3.125|text|2024-02-29|2024-02-29 13:14:15");
+    expect_query("SELECT data_type FROM information_schema.columns WHERE column_name = 'c8'",
+                 "TIMESTAMP WITH TIME ZONE");
+    eider_defs_free(defs);
+}
+
+static int megabyte_string(eider_context *ctx)
+{
+    size_t n = 1024 * 1024;
+    char *s = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + i % 26);
+    s[n] = '\0';
+    eider_frame *f = eider_frame_new();
+    eider_frame_add_column(f, "s", EIDER_TYPE_VARCHAR);
+    eider_frame_append_text(f, s);
+    eider_frame_end_row(f);
+    free(s);
+    return eider_output_frame(ctx, f);
+}
+
+Test(io, a_megabyte_string_round_trips)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "big", .compute = megabyte_string });
+    run_ok(defs);
+    expect_query("SELECT length(s)::VARCHAR || right(s, 3) FROM public.big", "1048576tuv");
+    eider_defs_free(defs);
+}
+
+/* ---- inputs ---- */
+
+static int sepal_data(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "iris_dataset");
+    if (!f)
+        return EIDER_ESTEP;
+    if (eider_frame_columns(f) != 2)
+        return eider_fail(ctx, "expected the 2 selected columns, got %zu", eider_frame_columns(f));
+    return eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "iris", f }),
+        "SELECT *, sepal_length_cm * sepal_width_cm AS sepal_area_cm2 FROM iris"));
+}
+
+Test(io, an_input_loads_only_its_selected_columns)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs("iris");
+    add(defs, &(eider_asset_def){ .key = "iris_dataset", .compute = iris_dataset });
+    add(defs, &(eider_asset_def){ .key = "sepal_data", .compute = sepal_data,
+        .ins = EIDER_INPUTS({ .key = "iris_dataset",
+                              .columns = EIDER_KEYS("sepal_length_cm", "sepal_width_cm") }) });
+    run_ok(defs);
+    expect_query("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                 "information_schema.columns WHERE table_name = 'sepal_data'",
+                 "sepal_length_cm,sepal_width_cm,sepal_area_cm2");
+    expect_query("SELECT round(sepal_area_cm2, 2)::VARCHAR FROM iris.sepal_data LIMIT 1", "17.85");
+    eider_defs_free(defs);
+}
+
+static int read_input(eider_context *ctx)
+{
+    return eider_input_frame(ctx, "upstream") ? EIDER_OK : EIDER_ESTEP;
+}
+
+Test(io, a_missing_input_table_names_the_table_and_the_asset_to_materialize)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "upstream", .compute = out_sql, .user_data = "SELECT 1 AS x" });
+    add(defs, &(eider_asset_def){ .key = "down", .compute = read_input, .deps = EIDER_KEYS("upstream") });
+    eider_run_options o = { .selection = "down" };
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_ERUNFAILED);
+    const char *e = error_of(r, "down");
+    cr_expect(strstr(e, "\"public\".\"upstream\" does not exist"), "%s", e);
+    cr_expect(strstr(e, "materialize 'upstream' first"), "%s", e);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io, an_external_assets_input_loads_like_any_other)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    cr_assert_eq(eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "upstream" }), EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "down", .compute = read_input, .deps = EIDER_KEYS("upstream") });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "down"), "is an external asset"), "%s", error_of(r, "down"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+
+    duckdb_database db;
+    duckdb_connection con;
+    cr_assert_eq(duckdb_open("io.duckdb", &db), DuckDBSuccess);
+    duckdb_connect(db, &con);
+    cr_assert_eq(duckdb_query(con, "CREATE SCHEMA public; CREATE TABLE public.upstream AS SELECT 42 AS x",
+                              NULL), DuckDBSuccess);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+    defs = new_defs(NULL);
+    eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "upstream" });
+    add(defs, &(eider_asset_def){ .key = "down", .compute = read_input, .deps = EIDER_KEYS("upstream") });
+    run_ok(defs);
+    eider_defs_free(defs);
+}
+
+Test(io, an_input_that_is_not_a_dependency_is_an_error)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "down", .compute = read_input });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "down"), "has no input 'upstream'"), "%s", error_of(r, "down"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* ---- outputs ---- */
+
+static int no_output(eider_context *ctx)
+{
+    return EIDER_OK;
+}
+
+Test(io, a_required_output_that_is_not_given_fails_the_step)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "t", .compute = no_output, .output = EIDER_OUTPUT_REQUIRED });
+    add(defs, &(eider_asset_def){ .key = "fine", .compute = no_output });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "t"), "returned without giving one"), "%s", error_of(r, "t"));
+    cr_expect_eq(eider_result_status(r, (size_t)eider_result_find(r, "fine")), EIDER_STEP_SUCCESS);
+    expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io, an_output_from_an_asset_declared_without_one_fails)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "t", .compute = out_sql, .user_data = "SELECT 1 AS x",
+                                  .output = EIDER_OUTPUT_NONE });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "t"), "EIDER_OUTPUT_NONE"), "%s", error_of(r, "t"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io, sql_output_names_its_inputs_and_runs_inside_duckdb)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs("IRIS");
+    add(defs, &(eider_asset_def){ .key = "iris_dataset", .compute = iris_dataset });
+    add(defs, &(eider_asset_def){ .key = "iris_setosa", .compute = out_sql, .deps = EIDER_KEYS("iris_dataset"),
+        .user_data = "SELECT * FROM {iris_dataset} WHERE species = 'Iris-setosa' AND '{x}' = '{x}'" });
+    run_ok(defs);
+    expect_query("SELECT count(*)::VARCHAR FROM \"IRIS\".iris_setosa", "50");
+    eider_defs_free(defs);
+}
+
+Test(io, a_view_materialization_makes_a_view)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "base", .compute = out_sql, .user_data = "SELECT range AS a FROM range(5)" });
+    add(defs, &(eider_asset_def){ .key = "v", .compute = out_sql, .deps = EIDER_KEYS("base"),
+        .user_data = "SELECT sum(a) AS s FROM {base}",
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("materialized", "view")) });
+    run_ok(defs);
+    expect_query("SELECT table_type FROM information_schema.tables WHERE table_name = 'v'", "VIEW");
+    expect_query("SELECT s::VARCHAR FROM public.v", "10");
+    eider_defs_free(defs);
+}
+
+static int resource_style(eider_context *ctx)
+{
+    eider_frame *f = eider_frame_sql(NULL, "SELECT 'setosa' AS species, 5.1 AS len");
+    duckdb_connection con = eider_duckdb_connection(ctx, "duckdb");
+    int rc = eider_register_frame(ctx, "iris_df", f);
+    if (!rc)
+        rc = eider_sql(ctx, con, "CREATE SCHEMA IF NOT EXISTS iris; "
+                                 "CREATE TABLE iris.iris_dataset AS SELECT * FROM iris_df");
+    eider_frame_free(f);
+    return rc;
+}
+
+Test(io, a_registered_frame_is_a_table_name_in_the_steps_sql)
+{
+    enter_tmpdir();
+    eider_defs *defs = eider_defs_new();
+    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "io.duckdb" });
+    add(defs, &(eider_asset_def){ .key = "iris_dataset", .compute = resource_style,
+                                  .resources = EIDER_KEYS("duckdb") });
+    run_ok(defs);
+    expect_query("SELECT species || len FROM iris.iris_dataset", "setosa5.1");
+    eider_defs_free(defs);
+}
+
+static const eider_meta *meta_of(const eider_result *r, const char *key, const char *name)
+{
+    size_t n = 0;
+    const eider_meta *m = eider_result_metadata(r, (size_t)eider_result_find(r, key), &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].key, name) == 0)
+            return &m[i];
+    cr_assert_fail("no metadata '%s' on '%s'", name, key);
+    return NULL;
+}
+
+Test(io, a_write_reports_row_count_table_columns_preview_and_load_query)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "s/t", .compute = out_sql,
+        .user_data = "SELECT range AS n, 'v' || range AS s FROM range(25)" });
+    cr_assert_eq(run(defs, &r), EIDER_OK);
+    cr_expect_eq(meta_of(r, "s/t", "row_count")->i, 25);
+    cr_expect_str_eq(meta_of(r, "s/t", "table")->text, "io.s.t");
+    const char *columns = meta_of(r, "s/t", "columns")->text;
+    cr_expect_str_eq(columns, "[{\"name\":\"n\",\"type\":\"BIGINT\"},{\"name\":\"s\",\"type\":\"VARCHAR\"}]",
+                     "%s", columns);
+    cr_expect_str_eq(meta_of(r, "s/t", "load_query")->text, "SELECT * FROM \"s\".\"t\"");
+    const char *preview = meta_of(r, "s/t", "preview")->text;
+    cr_expect(strncmp(preview, "[{\"n\":0,\"s\":\"v0\"},", 18) == 0, "%s", preview);
+    cr_expect(strstr(preview, "\"v9\"") && !strstr(preview, "\"v10\""), "%s", preview);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
