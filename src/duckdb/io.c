@@ -162,18 +162,24 @@ static int read_columns(duckdb_connection con, const char *sql, column_list *c, 
     return EIDER_OK;
 }
 
-/* What is called t now: 0 nothing, 'T' a table, 'V' a view. */
+/* What is called t now: 0 nothing, 'T' a table, 'V' a view (or another relation).
+ * DuckDB's table description answers for tables in microseconds, where the catalog
+ * views (information_schema, duckdb_tables()) cost milliseconds to bind. */
 static int existing_kind(duckdb_connection con, const eider__table *t)
 {
+    duckdb_table_description desc = NULL;
+    duckdb_prepared_statement stmt = NULL;
     eider__buf sql = { 0 };
-    eider__buf_puts(&sql, "SELECT table_type FROM information_schema.tables WHERE "
-                          "table_catalog = current_database() AND table_schema = ");
-    eider__buf_sql_literal(&sql, t->schema);
-    eider__buf_puts(&sql, " AND table_name = ");
-    eider__buf_sql_literal(&sql, t->table);
-    char *type = query_text(con, eider__buf_str(&sql));
-    int kind = !type ? 0 : strcmp(type, "VIEW") == 0 ? 'V' : 'T';
-    free(type);
+    int kind = 0;
+    if (duckdb_table_description_create_ext(con, NULL, t->schema, t->table, &desc) == DuckDBSuccess)
+        kind = 'T';
+    duckdb_table_description_destroy(&desc);
+    if (!kind) {
+        eider__buf_printf(&sql, "SELECT * FROM %s LIMIT 0", t->quoted);
+        if (duckdb_prepare(con, eider__buf_str(&sql), &stmt) == DuckDBSuccess)
+            kind = 'V';
+        duckdb_destroy_prepare(&stmt);
+    }
     eider__buf_release(&sql);
     return kind;
 }
@@ -186,12 +192,7 @@ int eider__io_table_exists(duckdb_connection con, const eider__table *t)
 static int table_columns(duckdb_connection con, const eider__table *t, column_list *c, eider__buf *err)
 {
     eider__buf sql = { 0 };
-    eider__buf_puts(&sql, "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                          "table_catalog = current_database() AND table_schema = ");
-    eider__buf_sql_literal(&sql, t->schema);
-    eider__buf_puts(&sql, " AND table_name = ");
-    eider__buf_sql_literal(&sql, t->table);
-    eider__buf_puts(&sql, " ORDER BY ordinal_position");
+    eider__buf_printf(&sql, "SELECT column_name, column_type FROM (DESCRIBE %s)", t->quoted);
     int rc = read_columns(con, eider__buf_str(&sql), c, err);
     eider__buf_release(&sql);
     return rc;

@@ -31,18 +31,34 @@ static const eider_input_def *input_options(const eider__asset *a, const char *k
     return NULL;
 }
 
+/* The upstream asset called name (n bytes): its whole key, or its key's last part
+ * when no other input has the same (Dagster names inputs so). NULL when none. */
+static const eider__asset *find_upstream(const eider_context *ctx, const char *name, size_t n)
+{
+    const eider_defs *defs = ctx->run->defs;
+    const eider__asset *by_last = NULL;
+    size_t n_last = 0;
+    for (size_t i = 0; i < ctx->asset->n_up; i++) {
+        const eider__asset *up = &defs->assets[ctx->asset->up[i]];
+        const char *slash = strrchr(up->key, '/'), *last = slash ? slash + 1 : up->key;
+        if (strlen(up->key) == n && strncmp(up->key, name, n) == 0)
+            return up;
+        if (strlen(last) == n && strncmp(last, name, n) == 0) {
+            by_last = up;
+            n_last++;
+        }
+    }
+    return n_last == 1 ? by_last : NULL;
+}
+
 /* The upstream asset `key` of the step's asset, or NULL with the failure set. */
 static const eider__asset *upstream(eider_context *ctx, const char *key)
 {
-    const eider_defs *defs = ctx->run->defs;
-    for (size_t i = 0; key && i < ctx->asset->n_up; i++) {
-        const eider__asset *up = &defs->assets[ctx->asset->up[i]];
-        if (strcmp(up->key, key) == 0)
-            return up;
-    }
-    eider__ctx_fail(ctx, NULL, "asset '%s' has no input '%s': name it in .deps (or .ins) "
-                    "to load it", ctx->asset->key, key ? key : "(null)");
-    return NULL;
+    const eider__asset *up = key ? find_upstream(ctx, key, strlen(key)) : NULL;
+    if (!up)
+        eider__ctx_fail(ctx, NULL, "asset '%s' has no input '%s': name it in .deps (or .ins) "
+                        "to load it", ctx->asset->key, key ? key : "(null)");
+    return up;
 }
 
 /* The I/O manager of asset a, or NULL with the failure set. */
@@ -180,8 +196,9 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
 
 static void *find_loaded(eider_context *ctx, const char *key, const char *type)
 {
-    for (size_t i = 0; i < ctx->n_loaded; i++)
-        if (strcmp(ctx->loaded[i].key, key) == 0 && strcmp(ctx->loaded[i].type, type) == 0)
+    const eider__asset *up = find_upstream(ctx, key, strlen(key));
+    for (size_t i = 0; up && i < ctx->n_loaded; i++)
+        if (strcmp(ctx->loaded[i].key, up->key) == 0 && strcmp(ctx->loaded[i].type, type) == 0)
             return ctx->loaded[i].value;
     return NULL;
 }
@@ -362,22 +379,29 @@ static void add_meta(void *ctx, const eider_meta *m)
     eider_add_meta(ctx, m);
 }
 
+/* What a {placeholder} may hold: an asset key's characters. Anything else between
+ * braces (a struct literal {'a': 1}), and braces inside quotes, are SQL. */
+#define KEY_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./"
+
 /* "{key}" in sql, for an upstream key, becomes its relation. */
 static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
 {
     eider_context *ctx = io->ctx;
+    char quote = 0;                  /* inside '...' or "...": no placeholders */
     for (const char *p = sql; *p; p++) {
-        const char *close = *p == '{' ? strchr(p, '}') : NULL;
-        const eider__asset *up = NULL;
-        for (size_t i = 0; close && i < ctx->asset->n_up && !up; i++) {
-            const eider__asset *u = &ctx->run->defs->assets[ctx->asset->up[i]];
-            if (strlen(u->key) == (size_t)(close - p - 1) && !strncmp(u->key, p + 1, close - p - 1))
-                up = u;
-        }
+        if ((*p == '\'' || *p == '"') && (!quote || quote == *p))
+            quote = quote ? 0 : *p;
+        size_t n = *p == '{' && !quote ? strspn(p + 1, KEY_CHARS) : 0;
+        const eider__asset *up = n && p[n + 1] == '}' ? find_upstream(ctx, p + 1, n) : NULL;
+        if (n && p[n + 1] == '}' && !up)
+            return eider__ctx_fail(ctx, sql, "asset '%s': {%.*s} in its SQL names no input of it: "
+                "name an asset of its .deps, by key or by its key's last part", ctx->asset->key,
+                (int)n, p + 1);
         if (!up) {
             eider__buf_putc(out, *p);
             continue;
         }
+        const char *close = p + n + 1;
         eider_io in;
         int rc = input_open(ctx, &in, up->key);
         if (!rc && in.manager->kind == EIDER__IO_DUCKDB &&
