@@ -170,7 +170,7 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
 {
     memset(io, 0, sizeof(*io));
     const eider__asset *up = upstream(ctx, key);
-    const eider_input_def *opt = input_options(ctx->asset, key);
+    const eider_input_def *opt = up ? input_options(ctx->asset, up->key) : NULL;
     if (!up || io_open(ctx, io, up, 1))
         return EIDER_EINVAL;
     io->columns = opt ? opt->columns : NULL;

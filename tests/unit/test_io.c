@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "defs/defs.h"
+#include "util/util.h"
 
 /* ---- helpers ---- */
 
@@ -593,5 +594,301 @@ Test(io, a_write_reports_row_count_table_columns_preview_and_load_query)
     cr_expect(strncmp(preview, "[{\"n\":0,\"s\":\"v0\"},", 18) == 0, "%s", preview);
     cr_expect(strstr(preview, "\"v9\"") && !strstr(preview, "\"v10\""), "%s", preview);
     eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* ---- partitions ---- */
+
+static int species_rows(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    eider_frame *f = eider_frame_new();
+    eider_frame_add_column(f, "species", EIDER_TYPE_VARCHAR);
+    eider_frame_add_column(f, "n", EIDER_TYPE_BIGINT);
+    for (size_t k = 0; k < n; k++)
+        for (int i = 0; i < 3; i++) {
+            eider_frame_append_text(f, keys[k]);
+            eider_frame_append_int64(f, eider_attempt(ctx) * 100 + i);
+            eider_frame_end_row(f);
+        }
+    return eider_output_frame(ctx, f);
+}
+
+static eider_defs *species_defs(const char *const *keys, int with_expr)
+{
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *p = eider_static_partitions(defs, keys);
+    cr_assert_not_null(p, "%s", eider_defs_errmsg(defs));
+    eider_asset(defs, &(eider_asset_def){ .key = "by_species", .compute = species_rows, .partitions = p,
+        .metadata = with_expr ? EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) : NULL });
+    return defs;
+}
+
+static int run_partition(eider_defs *defs, const char *selection, const char *partition, eider_result **r)
+{
+    eider_run_options o = { .selection = selection, .partition = partition, .jobs = 1 };
+    return eider_materialize(defs, &o, r);
+}
+
+Test(io, a_partition_write_replaces_only_its_own_rows)
+{
+    enter_tmpdir();
+    const char *const *keys = EIDER_KEYS("setosa", "it's \"odd\"", "virginica");
+    eider_defs *defs = species_defs(keys, 1);
+    cr_assert_eq(run_partition(defs, NULL, "setosa", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, NULL, "it's \"odd\"...virginica", NULL), EIDER_OK);
+    cr_assert_eq(run_partition(defs, NULL, "setosa", NULL), EIDER_OK);
+    expect_query("SELECT string_agg(species || ':' || c, ',' ORDER BY species) FROM "
+                 "(SELECT species, count(*)::VARCHAR AS c FROM public.by_species GROUP BY 1)",
+                 "it's \"odd\":3,setosa:3,virginica:3");
+    eider_defs_free(defs);
+}
+
+Test(io, a_partitioned_asset_without_partition_expr_is_refused_with_an_explanation)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("a", "b"), 0);
+    cr_assert_eq(eider_defs_validate(defs), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "partition_expr"), "%s", eider_defs_errmsg(defs));
+    cr_expect(strstr(eider_defs_errmsg(defs), "'by_species' is partitioned"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
+
+Test(io, a_run_without_a_partition_or_with_an_unknown_one_does_not_start)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
+    cr_assert_eq(run_partition(defs, NULL, NULL, NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "--partition"), "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, NULL, "setsoa", NULL), EIDER_ENOTFOUND);
+    cr_expect(strstr(eider_defs_errmsg(defs), "did you mean 'setosa'"), "%s", eider_defs_errmsg(defs));
+    expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
+    eider_defs_free(defs);
+}
+
+static int count_input(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "by_species");
+    return f ? eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "f", f }),
+                                                       "SELECT count(*) AS n FROM f")) : EIDER_ESTEP;
+}
+
+Test(io, downstream_loads_the_mapped_partitions_or_all_when_unpartitioned)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("a", "b", "c"));
+    eider_asset(defs, &(eider_asset_def){ .key = "by_species", .compute = species_rows, .partitions = p,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "same", .compute = count_input, .partitions = p,
+        .deps = EIDER_KEYS("by_species"), .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "1")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "whole", .compute = count_input, .deps = EIDER_KEYS("by_species") });
+    cr_assert_eq(run_partition(defs, "by_species", "a...c", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, "same", "b", &r), EIDER_OK, "%s", r ? error_of(r, "same") : "");
+    eider_result_free(r);
+    expect_query("SELECT n::VARCHAR FROM public.same", "3");
+    cr_assert_eq(run_partition(defs, "whole", NULL, NULL), EIDER_OK);
+    expect_query("SELECT n::VARCHAR FROM public.whole", "9");
+    eider_defs_free(defs);
+}
+
+static int day_rows(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT DATE '%s' + (i %% %zu)::INTEGER AS day, i FROM range(10) t(i)", keys[0], n);
+    return eider_output_frame(ctx, eider_frame_sql(NULL, sql));
+}
+
+Test(io, daily_partitions_write_their_days_only)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-02-27", .end = "2024-03-03", .timezone = "America/New_York" });
+    cr_assert_not_null(days, "%s", eider_defs_errmsg(defs));
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = day_rows, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    cr_assert_eq(run_partition(defs, NULL, "2024-02-27...2024-03-01", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    expect_query("SELECT count(DISTINCT day)::VARCHAR || ',' || count(*) FROM public.daily", "4,10");
+    cr_assert_eq(run_partition(defs, NULL, "2024-02-29", NULL), EIDER_OK);
+    expect_query("SELECT string_agg(day || '=' || c, ',' ORDER BY day) FROM (SELECT day, count(*) AS c "
+                 "FROM public.daily GROUP BY day)", "2024-02-27=3,2024-02-28=3,2024-02-29=10,2024-03-01=2");
+    eider_defs_free(defs);
+}
+
+/* ---- Parquet, handlers, Arrow ---- */
+
+Test(io, parquet_and_duckdb_managers_side_by_side)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    cr_assert_eq(eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "files" }), EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "raw/iris_dataset", .compute = iris_dataset, .io_manager_key = "pq" });
+    add(defs, &(eider_asset_def){ .key = "setosa", .compute = out_sql, .io_manager_key = "pq",
+        .deps = EIDER_KEYS("raw/iris_dataset"),
+        .user_data = "SELECT * FROM {iris_dataset} WHERE species = 'Iris-setosa'" });
+    add(defs, &(eider_asset_def){ .key = "sepal_data", .compute = sepal_data,
+        .ins = EIDER_INPUTS({ .key = "raw/iris_dataset", .columns = EIDER_KEYS("sepal_length_cm", "sepal_width_cm") }) });
+    run_ok(defs);
+    cr_expect_eq(access("files/raw/iris_dataset.parquet", F_OK), 0);
+    cr_expect_eq(access("files/setosa.parquet", F_OK), 0);
+    expect_query("SELECT count(*)::VARCHAR FROM read_parquet('files/setosa.parquet')", "50");
+    expect_query("SELECT count(*)::VARCHAR FROM public.sepal_data", "150");
+    eider_defs_free(defs);
+}
+
+/* A user type: an array of int64 with a length. */
+typedef struct series {
+    size_t n;
+    int64_t v[8];
+} series;
+
+static int series_store(eider_io *io, const void *value, void *user_data)
+{
+    const series *s = value;
+    eider_frame *f = eider_frame_new();
+    eider_frame_add_column_data(f, (const char *)user_data, EIDER_TYPE_BIGINT, s->v, NULL, s->n);
+    int rc = eider_io_store_frame(io, f);
+    eider_frame_free(f);
+    return rc;
+}
+
+static void *series_load(eider_io *io, void *user_data)
+{
+    eider_frame *f = eider_io_load_frame(io);
+    if (!f)
+        return NULL;
+    series *s = calloc(1, sizeof(*s));
+    for (size_t i = 0; i < eider_frame_rows(f) && i < 8; i++)
+        s->v[s->n++] = eider_frame_get_int64(f, 0, i);
+    eider_frame_free(f);
+    return s;
+}
+
+static void series_free(void *value, void *user_data)
+{
+    free(value);
+}
+
+static series out_series = { 3, { 5, 6, 7 } };
+
+static int give_series(eider_context *ctx)
+{
+    return eider_output(ctx, "series", &out_series);
+}
+
+static int double_series(eider_context *ctx)
+{
+    series *in = eider_input(ctx, "src", "series");
+    static series doubled;
+    if (!in)
+        return EIDER_ESTEP;
+    doubled.n = in->n;
+    for (size_t i = 0; i < in->n; i++)
+        doubled.v[i] = in->v[i] * 2;
+    return eider_output(ctx, "series", &doubled);
+}
+
+static int give_unknown(eider_context *ctx)
+{
+    return eider_output(ctx, "matrix", &out_series);
+}
+
+Test(io, a_users_type_handler_stores_and_loads_its_type)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    cr_assert_eq(eider_type_handler(defs, NULL, &(eider_type_handler_def){ .type = "series",
+        .store = series_store, .load = series_load, .free = series_free, .user_data = "value" }), EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "src", .compute = give_series });
+    add(defs, &(eider_asset_def){ .key = "doubled", .compute = double_series, .deps = EIDER_KEYS("src") });
+    add(defs, &(eider_asset_def){ .key = "odd", .compute = give_unknown });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "odd"), "type 'matrix'"), "%s", error_of(r, "odd"));
+    cr_expect_eq(eider_result_status(r, (size_t)eider_result_find(r, "doubled")), EIDER_STEP_SUCCESS,
+                 "%s", error_of(r, "doubled"));
+    expect_query("SELECT string_agg(value::VARCHAR, ',' ORDER BY value) FROM public.doubled", "10,12,14");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+static int arrow_out(eider_context *ctx)
+{
+    eider_frame *f = eider_frame_sql(NULL, "SELECT range AS id, 'r' || range AS name FROM range(5000)");
+    struct ArrowArrayStream s;
+    cr_assert_eq(eider_frame_to_arrow_stream(f, 1000, &s), EIDER_OK);
+    eider_frame_free(f);
+    return eider_output_arrow(ctx, &s);
+}
+
+static int arrow_in(eider_context *ctx)
+{
+    struct ArrowArrayStream *s = eider_input_arrow(ctx, "arrowed");
+    return s ? eider_output_frame(ctx, eider_frame_from_arrow_stream(s)) : EIDER_ESTEP;
+}
+
+Test(io, arrow_streams_are_stored_and_loaded)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "arrowed", .compute = arrow_out });
+    add(defs, &(eider_asset_def){ .key = "back", .compute = arrow_in, .deps = EIDER_KEYS("arrowed") });
+    run_ok(defs);
+    expect_query("SELECT count(*) || ',' || sum(id) || ',' || max(name) FROM public.back", "5000,12497500,r999");
+    eider_defs_free(defs);
+}
+
+/* ---- readers never see a half-written table ---- */
+
+static volatile int writer_done;
+
+static int big_writer(eider_context *ctx)
+{
+    int rc = eider_output_sql(ctx, "SELECT range AS a FROM range(3000000)");
+    return rc;
+}
+
+static int watcher(eider_context *ctx)
+{
+    duckdb_connection con = eider_duckdb_connection(ctx, "same_db");
+    int64_t n = 0;
+    for (int i = 0; i < 400 && !writer_done; i++) {
+        if (eider_sql_int64(ctx, con, "SELECT count(*) FROM public.t", &n))
+            return EIDER_ESTEP;
+        if (n != 1000 && n != 3000000)
+            return eider_fail(ctx, "a reader saw %lld rows", (long long)n);
+        eider__sleep_ms(1);
+    }
+    return EIDER_OK;
+}
+
+static void on_end(const eider_event *ev, void *user_data)
+{
+    if (ev->type == EIDER_EVENT_STEP_SUCCESS && ev->asset_key && strcmp(ev->asset_key, "t") == 0)
+        writer_done = 1;
+}
+
+Test(io, a_reader_sees_the_old_table_or_the_new_one_never_an_empty_one)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "t", .compute = out_sql, .user_data = "SELECT range AS a FROM range(1000)" });
+    run_ok(defs);
+    eider_defs_free(defs);
+    defs = new_defs(NULL);
+    eider_duckdb_resource(defs, "same_db", &(eider_duckdb_config){ .database = "io.duckdb" });
+    add(defs, &(eider_asset_def){ .key = "t", .compute = big_writer });
+    add(defs, &(eider_asset_def){ .key = "w", .compute = watcher, .resources = EIDER_KEYS("same_db") });
+    eider_event_sink sink = { on_end, NULL };
+    eider_result *r = NULL;
+    eider_run_options o = { .jobs = 2, .sink = &sink };
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", r ? error_of(r, "w") : "");
+    eider_result_free(r);
+    expect_query("SELECT count(*)::VARCHAR FROM public.t", "3000000");
     eider_defs_free(defs);
 }
