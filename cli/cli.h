@@ -19,7 +19,7 @@ enum eider_exit {
     EXIT_RUN_FAILED = 1,    /* an asset failed or was skipped */
     EXIT_USAGE = 2,         /* a bad option or argument */
     EXIT_DEFS = 3,          /* definitions failed to load, compile or validate */
-    EXIT_SELECT = 4,        /* a bad selection */
+    EXIT_SELECT = 4,        /* a bad selection or partition */
     EXIT_INTERNAL = 5,      /* anything else: out of memory, I/O */
     EXIT_CANCELED = 130,    /* canceled by Ctrl-C (SIGINT) or SIGTERM, as shells report SIGINT */
 };

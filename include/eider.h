@@ -329,7 +329,8 @@ typedef struct eider_result eider_result;
 /* Materialize the selected assets of defs in this process. External assets are never
  * executed. Returns EIDER_OK when every step succeeded, EIDER_ERUNFAILED when one
  * failed or was skipped, EIDER_ECANCELED when options->cancel stopped it, or another
- * code when the run could not start (bad selection, invalid definitions; the message
+ * code when the run could not start (EIDER_ESELECT for a bad selection or partition,
+ * or invalid definitions; the message
  * in eider_defs_errmsg()). *result (may be NULL) gets
  * the per-asset outcome whenever steps ran; free it with eider_result_free(). */
 int eider_materialize(eider_defs *defs, const eider_run_options *options,

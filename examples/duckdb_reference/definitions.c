@@ -43,13 +43,15 @@ static int iris_cleaned(eider_context *ctx)
     return eider_output_sql(ctx, "SELECT DISTINCT * FROM {iris_dataset} WHERE COLUMNS(*) IS NOT NULL");
 }
 
-/* One species per partition: the run's key picks the rows. */
+/* One species per partition: the run's keys (one, or a range) pick the rows. */
 static int iris_by_species(eider_context *ctx)
 {
     size_t n = 0;
     const char *const *keys = eider_partition_keys(ctx, &n);
+    char where[256];
+    snprintf(where, sizeof(where), "species BETWEEN '%s' AND '%s'", keys[0], keys[n - 1]);
     eider_frame *iris = read_iris();
-    eider_frame *out = eider_frame_filter_eq(iris, "species", n ? keys[0] : "");
+    eider_frame *out = eider_frame_filter(iris, where);
     eider_frame_free(iris);
     return eider_output_frame(ctx, out);
 }

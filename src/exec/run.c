@@ -208,17 +208,17 @@ static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_r
         if (!a->partitions)
             continue;
         if (!request || !*request)
-            return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is partitioned: choose "
+            return eider__defs_error(defs, EIDER_ESELECT, "asset '%s' is partitioned: choose "
                 "the partitions to materialize with --partition KEY or --partition-range "
                 "FIRST...LAST (eider_run_options.partition), or leave it out of the selection",
                 a->key);
         int rc = eider__partitions_resolve(a->partitions, a->key, request, &s->partitions,
                                            &s->n_partitions, &err);
         if (rc)
-            eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+            rc = eider__defs_error(defs, EIDER_ESELECT, "%s", eider__buf_str(&err));
         eider__buf_release(&err);
         if (rc)
-            return rc;
+            return rc;   /* what to run was wrong: a selection error, as for --select */
     }
     return EIDER_OK;
 }

@@ -659,9 +659,9 @@ Test(io, a_run_without_a_partition_or_with_an_unknown_one_does_not_start)
 {
     enter_tmpdir();
     eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
-    cr_assert_eq(run_partition(defs, NULL, NULL, NULL), EIDER_EINVAL);
+    cr_assert_eq(run_partition(defs, NULL, NULL, NULL), EIDER_ESELECT);
     cr_expect(strstr(eider_defs_errmsg(defs), "--partition"), "%s", eider_defs_errmsg(defs));
-    cr_assert_eq(run_partition(defs, NULL, "setsoa", NULL), EIDER_ENOTFOUND);
+    cr_assert_eq(run_partition(defs, NULL, "setsoa", NULL), EIDER_ESELECT);
     cr_expect(strstr(eider_defs_errmsg(defs), "did you mean 'setosa'"), "%s", eider_defs_errmsg(defs));
     expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
     eider_defs_free(defs);
