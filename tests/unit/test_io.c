@@ -892,3 +892,49 @@ Test(io, a_reader_sees_the_old_table_or_the_new_one_never_an_empty_one)
     expect_query("SELECT count(*)::VARCHAR FROM public.t", "3000000");
     eider_defs_free(defs);
 }
+
+static int species_day_rows(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    eider_frame *f = eider_frame_new();
+    eider_frame_add_column(f, "species", EIDER_TYPE_VARCHAR);
+    eider_frame_add_column(f, "day", EIDER_TYPE_DATE);
+    eider_frame_add_column(f, "run", EIDER_TYPE_INTEGER);
+    for (size_t k = 0; k < n; k++) {
+        char species[64] = "", day[16] = "";
+        cr_assert_eq(sscanf(keys[k], "%63[^|]|%15s", species, day), 2, "key '%s'", keys[k]);
+        eider_frame_append_text(f, species);
+        eider_frame_append_text(f, day);
+        eider_frame_append_int64(f, (int64_t)n);
+        eider_frame_end_row(f);
+    }
+    return eider_output_frame(ctx, f);
+}
+
+Test(io, multi_dimensional_partitions_write_their_cells_only)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *sp = eider_static_partitions(defs, EIDER_KEYS("setosa", "virginica", "x"));
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    const eider_partitions *colors = eider_static_partitions(defs, EIDER_KEYS("red"));
+    const eider_partitions *multi = eider_multi_partitions(defs, EIDER_KEYS("species", "day"),
+                                                           EIDER_PARTITIONS(sp, days));
+    cr_assert_not_null(multi, "%s", eider_defs_errmsg(defs));
+    cr_assert_not_null(eider_multi_partitions(defs, EIDER_KEYS("species", "day", "color"),
+                                              EIDER_PARTITIONS(sp, days, colors)),
+                       "three dimensions: %s", eider_defs_errmsg(defs));
+    eider_asset(defs, &(eider_asset_def){ .key = "cells", .compute = species_day_rows, .partitions = multi,
+        .metadata = EIDER_METADATA(EIDER_META_JSON("partition_expr", "{\"species\": \"species\", \"day\": \"day\"}")) });
+    cr_assert_eq(run_partition(defs, NULL, "setosa|2024-01-01...x|2024-01-02", NULL), EIDER_OK,
+                 "%s", eider_defs_errmsg(defs));
+    expect_query("SELECT count(*)::VARCHAR || '/' || max(run) FROM public.cells", "6/6");
+    cr_assert_eq(run_partition(defs, NULL, "virginica|2024-01-02", NULL), EIDER_OK);
+    expect_query("SELECT string_agg(species || ' ' || day || ' ' || run, ',' ORDER BY species, day) "
+                 "FROM public.cells WHERE species = 'virginica'",
+                 "virginica 2024-01-01 6,virginica 2024-01-02 1");
+    expect_query("SELECT count(*)::VARCHAR FROM public.cells", "6");
+    eider_defs_free(defs);
+}
