@@ -442,8 +442,9 @@ void eider_frame_free(eider_frame *frame);
 const char *eider_frame_error(void);
 
 /* Add a column (before any row is appended, or with the other columns all the same
- * length: new rows of it are NULL). Returns its index, or a negative code: a duplicate
- * or empty name. DECIMAL columns take width 1..18 and scale 0..width. */
+ * length: new rows of it are NULL). Returns its index, or a negative code: an empty
+ * name, or a duplicate (names differ by more than case, as in SQL). DECIMAL columns take
+ * width 1..18 and scale 0..width; eider_frame_add_column() makes DECIMAL(18,3). */
 int eider_frame_add_column(eider_frame *frame, const char *name, eider_type type);
 int eider_frame_add_decimal_column(eider_frame *frame, const char *name, int width, int scale);
 
@@ -460,9 +461,10 @@ int eider_frame_append_text(eider_frame *frame, const char *value);   /* NULL ap
 int eider_frame_end_row(eider_frame *frame);
 
 /* Building by whole columns: add a column of n values, copied. values holds n items of
- * the type's C type (see eider_type; VARCHAR: const char *, NULL for NULL); valid is
- * NULL (none NULL) or n bytes, 0 marking a NULL. The frame must be empty or have n
- * rows. Returns the column's index or a negative code. */
+ * the type's C type (see eider_type; VARCHAR: const char *, NULL for NULL; DECIMAL:
+ * unscaled int64 of DECIMAL(18,3), below 10^18 in absolute value); valid is NULL (none
+ * NULL) or n bytes, 0 marking a NULL. The frame must be empty or have n rows. Returns
+ * the column's index or a negative code. */
 int eider_frame_add_column_data(eider_frame *frame, const char *name, eider_type type,
                                 const void *values, const uint8_t *valid, size_t n);
 
@@ -511,7 +513,9 @@ typedef struct eider_frame_ref {
 #define EIDER_FRAMES(...) ((const eider_frame_ref[]){ __VA_ARGS__, { 0 } })
 
 /* Run DuckDB SQL over frames, each visible by its name and scanned in place (not
- * copied); the result is a new frame. frames may be NULL.
+ * copied); the result is a new frame. frames may be NULL. The SQL runs on a private
+ * in-memory database inside a transaction that is rolled back: tables it creates do not
+ * outlive the call.
  *   eider_frame_sql(EIDER_FRAMES({ "iris", iris }), "SELECT species, count(*) FROM iris GROUP BY 1") */
 eider_frame *eider_frame_sql(const eider_frame_ref *frames, const char *sql);
 /* The rows whose column equals value (compared as that column's type), in order. */

@@ -3,9 +3,11 @@
  * columns, typed reads, printing, and the thread's last frame error.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <strings.h>
 #include <time.h>
 
 #include "frame.h"
@@ -139,8 +141,10 @@ static int add_column(eider_frame *f, const char *name, eider_type type, int wid
         return fail_code(EIDER_EINVAL, "a frame column needs a name");
     if ((unsigned)type > EIDER_TYPE_TIMESTAMP_TZ)
         return fail_code(EIDER_EINVAL, "column '%s': unknown type %d", name, (int)type);
-    if (eider_frame_column_index(f, name) >= 0)
-        return fail_code(EIDER_EDUPLICATE, "the frame already has a column '%s'", name);
+    for (size_t i = 0; i < f->n_cols; i++)    /* SQL names ignore case: "A" is "a" */
+        if (strcasecmp(f->cols[i].name, name) == 0)
+            return fail_code(EIDER_EDUPLICATE, "the frame already has a column '%s'%s", f->cols[i].name,
+                             strcmp(f->cols[i].name, name) ? " (SQL names ignore case)" : "");
     if (f->next_col)
         return fail_code(EIDER_EINVAL, "column '%s' cannot be added in the middle of a row", name);
     EIDER__GROW(f->cols, f->cap_cols, f->n_cols + 1);
@@ -194,6 +198,22 @@ static eider__column *next_cell(eider_frame *f)
     return c;
 }
 
+/* 10^n for n in 0..18. */
+static int64_t pow10_i64(int n)
+{
+    int64_t p = 1;
+    while (n-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* Whether an unscaled value fits c's DECIMAL(width, scale): |v| < 10^width. */
+static int decimal_fits(const eider__column *c, int64_t v)
+{
+    int64_t limit = pow10_i64(c->width);
+    return v > -limit && v < limit;
+}
+
 static int put_int(eider__column *c, size_t r, int64_t v)
 {
     void *d = c->data;
@@ -208,10 +228,14 @@ static int put_int(eider__column *c, size_t r, int64_t v)
     case EIDER_TYPE_DOUBLE: ((double *)d)[r] = (double)v; return EIDER_OK;
     case EIDER_TYPE_DECIMAL: {
         int64_t scaled = v;
+        int over = 0;
         for (int i = 0; i < c->scale; i++)
-            if (__builtin_mul_overflow(scaled, 10, &scaled))
-                return fail_code(EIDER_EINVAL, "column '%s': %" PRId64 " overflows DECIMAL(%d,%d)",
-                                 c->name, v, c->width, c->scale);
+            over |= __builtin_mul_overflow(scaled, 10, &scaled);
+        /* The width bounds the value too, not only int64 (DuckDB keeps DECIMAL(4,2)
+         * in 16 bits: 100.00 would wrap). */
+        if (over || !decimal_fits(c, scaled))
+            return fail_code(EIDER_EINVAL, "column '%s': %" PRId64 " overflows DECIMAL(%d,%d)",
+                             c->name, v, c->width, c->scale);
         ((int64_t *)d)[r] = scaled;
         return EIDER_OK;
     }
@@ -233,7 +257,7 @@ static int put_double(eider__column *c, size_t r, double v)
     }
     if (c->type == EIDER_TYPE_DECIMAL) {
         double scaled = round(v * pow(10, c->scale));
-        if (!(fabs(scaled) < 1e18))
+        if (!(fabs(scaled) < pow(10, c->width)))     /* the width, not only int64's range */
             return fail_code(EIDER_EINVAL, "column '%s': %g does not fit DECIMAL(%d,%d)",
                              c->name, v, c->width, c->scale);
         ((int64_t *)c->data)[r] = (int64_t)scaled;
@@ -262,75 +286,187 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* "YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][+HH[:MM]|Z]" into microseconds; date_only when
- * no time was given. */
-static int parse_time(const char *s, int64_t *us, int *date_only)
+static int days_in_month(int y, int m)
 {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, n = 0;
-    double sec = 0;
-    if (sscanf(s, "%d-%d-%d%n", &y, &mo, &d, &n) != 3 || mo < 1 || mo > 12 || d < 1 || d > 31)
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* "+HH[[:]MM]" at *p (past the sign) in minutes; advances *p. -1 when malformed. */
+static int parse_offset(const char **p, int *minutes)
+{
+    int oh = 0, om = 0, m = 0;
+    if (!isdigit((unsigned char)**p) || sscanf(*p, "%2d%n", &oh, &m) != 1)
+        return -1;
+    *p += m;
+    if (**p == ':')
+        ++*p;
+    if (isdigit((unsigned char)**p)) {
+        if (sscanf(*p, "%2d%n", &om, &m) != 1 || om > 59)
+            return -1;
+        *p += m;
+    }
+    *minutes = oh * 60 + om;
+    return 0;
+}
+
+/* Up to max digits at *p as a number (at least one digit); advances *p. -1 if none. */
+static int parse_digits(const char **p, int max)
+{
+    int v = -1;
+    for (int k = 0; k < max && isdigit((unsigned char)**p); k++, ++*p)
+        v = (v < 0 ? 0 : v * 10) + (**p - '0');
+    return v;
+}
+
+/* "YYYY-MM-DD[(T| )HH:MM[:SS[.ffffff]]][Z| UTC|+HH[[:]MM]]" as DuckDB casts it: *days
+ * is the date's, *us the whole text's microseconds since 1970-01-01. An offset moves
+ * *us to UTC only when apply_offset (a TIMESTAMP drops it, as DuckDB does); digits
+ * past microseconds are cut. Fields out of range (February 30, 25:00) are refused. */
+static int parse_time(const char *s, int apply_offset, int64_t *days, int64_t *us)
+{
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+    int64_t micros = 0;
+    if (sscanf(s, "%d-%d-%d%n", &y, &mo, &d, &n) != 3 || mo < 1 || mo > 12 || d < 1 ||
+        d > days_in_month(y, mo))
         return -1;
     const char *p = s + n;
-    *date_only = *p == '\0';
-    if (*p == ' ' || *p == 'T') {
-        int m = 0;
-        if (sscanf(p + 1, "%d:%d%n", &h, &mi, &m) != 2)
+    if ((*p == ' ' || *p == 'T') && isdigit((unsigned char)p[1])) {
+        p++;
+        h = parse_digits(&p, 2);
+        if (*p++ != ':' || (mi = parse_digits(&p, 2)) < 0)
             return -1;
-        p += 1 + m;
-        if (*p == ':' && sscanf(p + 1, "%lf%n", &sec, &m) == 1)
-            p += 1 + m;
+        if (*p == ':') {
+            p++;
+            if ((sec = parse_digits(&p, 2)) < 0)
+                return -1;
+            if (*p == '.') {
+                p++;
+                for (int k = 0; k < 6; k++) {
+                    micros *= 10;
+                    if (isdigit((unsigned char)*p))
+                        micros += *p++ - '0';
+                }
+            }
+        }
+        while (isdigit((unsigned char)*p))      /* past the sixth fraction digit */
+            p++;
+        if (h > 24 || (h == 24 && (mi || sec || micros)) || mi > 59 || sec > 59)
+            return -1;
     }
     int64_t offset_min = 0;
     if (*p == 'Z') {
         p++;
+    } else if (strncasecmp(p, " UTC", 4) == 0 || strncasecmp(p, "UTC", 3) == 0) {
+        p += (*p == ' ') + 3;
     } else if (*p == '+' || *p == '-') {
-        int oh = 0, om = 0;
-        if (sscanf(p + 1, "%d:%d", &oh, &om) < 1)
+        /* Parse the offset exactly, so that text after it is refused below. */
+        int sign = *p == '-' ? -1 : 1, minutes = 0;
+        p++;
+        if (parse_offset(&p, &minutes))
             return -1;
-        offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
-        p += strlen(p);
+        offset_min = apply_offset ? sign * minutes : 0;
     }
+    while (isspace((unsigned char)*p))
+        p++;
     if (*p)
         return -1;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60;
-    *us = (secs - offset_min * 60) * 1000000 + (int64_t)llround(sec * 1e6);
+    *days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *us = (*days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60) * 1000000 + micros;
+    return 0;
+}
+
+/* Plain decimal text ("-12.345") as an unscaled value of the given scale, rounded half
+ * away from zero as DuckDB casts it. Exact, where going through a double is not for
+ * 18 digits. -1 for other text (an exponent) or a value past int64. */
+static int parse_decimal(const char *s, int scale, int64_t *out)
+{
+    int64_t v = 0;
+    int digits = 0, frac = -1, round_up = 0, over = 0;
+    while (isspace((unsigned char)*s))
+        s++;
+    int neg = *s == '-';
+    s += *s == '-' || *s == '+';
+    for (; isdigit((unsigned char)*s) || (*s == '.' && frac < 0); s++) {
+        if (*s == '.') {
+            frac = 0;
+            continue;
+        }
+        digits++;
+        if (frac >= scale) {                /* past the scale: only the first digit rounds */
+            round_up |= frac++ == scale && *s >= '5';
+            continue;
+        }
+        over |= __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *s - '0', &v);
+        frac += frac >= 0;
+    }
+    while (isspace((unsigned char)*s))
+        s++;
+    if (*s || !digits)
+        return -1;
+    for (int i = frac < 0 ? 0 : frac; i < scale; i++)
+        over |= __builtin_mul_overflow(v, 10, &v);
+    over |= __builtin_add_overflow(v, round_up, &v);
+    if (over)
+        return -1;
+    *out = neg ? -v : v;
     return 0;
 }
 
 static int put_text(eider__column *c, size_t r, const char *s)
 {
     char *end = NULL;
-    int64_t us = 0;
-    int date_only = 0;
+    int64_t us = 0, days = 0;
     errno = 0;
     switch (c->type) {
     case EIDER_TYPE_VARCHAR:
         eider__column_push_text(c, r, s, strlen(s));
         return EIDER_OK;
     case EIDER_TYPE_BOOLEAN:
-        if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "t"))
+        if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "t") ||
+            !strcasecmp(s, "yes") || !strcasecmp(s, "y"))
             return put_int(c, r, 1);
-        if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "f"))
+        if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "f") ||
+            !strcasecmp(s, "no") || !strcasecmp(s, "n"))
             return put_int(c, r, 0);
         break;
     case EIDER_TYPE_INTEGER: case EIDER_TYPE_BIGINT: {
         long long v = strtoll(s, &end, 10);
+        int64_t rounded = 0;
         if (*s && !*end && !errno)
             return put_int(c, r, v);
+        /* DuckDB rounds "2.5" to 3 and reads "1e2" as 100: so do we. */
+        if (parse_decimal(s, 0, &rounded) == 0)
+            return put_int(c, r, rounded);
+        double d = strtod(s, &end);
+        if (*s && !*end && fabs(round(d)) < 9.2e18)
+            return put_int(c, r, (int64_t)round(d));
+        if (*s && !*end && isfinite(d))
+            return fail_code(EIDER_EINVAL, "column '%s': %s does not fit in %s", c->name, s,
+                             eider_type_name(c->type));
         break;
     }
     case EIDER_TYPE_DOUBLE: case EIDER_TYPE_DECIMAL: {
+        int64_t unscaled = 0;
+        if (c->type == EIDER_TYPE_DECIMAL && parse_decimal(s, c->scale, &unscaled) == 0) {
+            if (!decimal_fits(c, unscaled))
+                return fail_code(EIDER_EINVAL, "column '%s': %s does not fit DECIMAL(%d,%d)",
+                                 c->name, s, c->width, c->scale);
+            ((int64_t *)c->data)[r] = unscaled;
+            return EIDER_OK;
+        }
         double v = strtod(s, &end);
         if (*s && !*end)
             return put_double(c, r, v);
         break;
     }
-    case EIDER_TYPE_DATE:
-        if (parse_time(s, &us, &date_only) == 0 && date_only)
-            return put_int(c, r, us / 86400000000LL);
+    case EIDER_TYPE_DATE:                      /* DuckDB keeps the date of a timestamp */
+        if (parse_time(s, 0, &days, &us) == 0)
+            return put_int(c, r, days);
         break;
     case EIDER_TYPE_TIMESTAMP: case EIDER_TYPE_TIMESTAMP_TZ:
-        if (parse_time(s, &us, &date_only) == 0)
+        if (parse_time(s, c->type == EIDER_TYPE_TIMESTAMP_TZ, &days, &us) == 0)
             return put_int(c, r, us);
         break;
     }
@@ -384,6 +520,8 @@ int eider_frame_end_row(eider_frame *f)
 {
     if (!f)
         return EIDER_EINVAL;
+    if (f->n_cols == 0)             /* else it would count rows that no column holds */
+        return fail_code(EIDER_EINVAL, "end_row on a frame with no columns: add columns first");
     if (f->next_col != f->n_cols)
         return fail_code(EIDER_EINVAL, "row %zu has %zu values but the frame has %zu columns",
                          f->n_rows, f->next_col, f->n_cols);
@@ -395,16 +533,30 @@ int eider_frame_end_row(eider_frame *f)
 int eider_frame_add_column_data(eider_frame *f, const char *name, eider_type type,
                                 const void *values, const uint8_t *valid, size_t n)
 {
-    if (!f || (!values && n))
+    if (!f)
         return EIDER_EINVAL;
+    if (!values && n)
+        return fail_code(EIDER_EINVAL, "column '%s': %zu values but no array of them",
+                         name ? name : "", n);
     if (f->n_cols && n != f->n_rows)
         return fail_code(EIDER_EINVAL, "column '%s' has %zu values but the frame has %zu rows",
                          name ? name : "", n, f->n_rows);
+    /* Checked before the column is added, so that a refused column leaves no trace:
+     * DECIMAL(18,3) holds |v| < 10^18, not every int64. */
+    for (size_t r = 0; type == EIDER_TYPE_DECIMAL && r < n; r++) {
+        int64_t v = ((const int64_t *)values)[r];
+        if ((!valid || valid[r]) && (v >= pow10_i64(18) || v <= -pow10_i64(18)))
+            return fail_code(EIDER_EINVAL, "column '%s': row %zu: %" PRId64 " does not fit "
+                             "DECIMAL(18,3)", name ? name : "", r, v);
+    }
     int col = eider_frame_add_column(f, name, type);
     if (col < 0)
         return col;
     eider__column *c = &f->cols[col];
     column_reserve(c, n);
+    /* add_column made the frame's existing rows NULL: these values replace them. */
+    free(c->valid);
+    c->valid = NULL;
     if (type == EIDER_TYPE_VARCHAR) {
         const char *const *s = values;
         c->text_len = 0;
@@ -521,6 +673,29 @@ const void *eider_frame_column_data(const eider_frame *f, size_t col)
     return t == EIDER_TYPE_VARCHAR || t == EIDER_TYPE_BOOLEAN ? NULL : f->cols[col].data;
 }
 
+/* The shortest "%g" that reads back as v (DuckDB prints doubles so; "%g" alone keeps
+ * six digits, printing 3.14159265 as 3.14159). */
+static void format_double(double v, eider__buf *out)
+{
+    char s[40];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(s, sizeof(s), "%.*g", digits, v);
+        if (strtod(s, NULL) == v)
+            break;
+    }
+    eider__buf_puts(out, s);
+}
+
+/* An unscaled DECIMAL printed from its integer (through a double, 18 digits would not
+ * print exactly). */
+static void format_decimal(int64_t v, int scale, eider__buf *out)
+{
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v, p = (uint64_t)pow10_i64(scale);
+    eider__buf_printf(out, "%s%" PRIu64, v < 0 ? "-" : "", u / p);
+    if (scale)
+        eider__buf_printf(out, ".%0*" PRIu64, scale, u % p);
+}
+
 /* Format one cell as text, the way DuckDB prints it. */
 static void format_cell(const eider_frame *f, size_t col, size_t row, eider__buf *out)
 {
@@ -532,10 +707,16 @@ static void format_cell(const eider_frame *f, size_t col, size_t row, eider__buf
     }
     switch (c->type) {
     case EIDER_TYPE_BOOLEAN: eider__buf_puts(out, v ? "true" : "false"); return;
-    case EIDER_TYPE_DOUBLE: eider__buf_printf(out, "%g", eider_frame_get_double(f, col, row)); return;
+    case EIDER_TYPE_DOUBLE: format_double(eider_frame_get_double(f, col, row), out); return;
     case EIDER_TYPE_VARCHAR: eider__buf_puts(out, eider_frame_get_text(f, col, row)); return;
-    case EIDER_TYPE_DECIMAL: eider__buf_printf(out, "%.*f", c->scale, eider_frame_get_double(f, col, row)); return;
+    case EIDER_TYPE_DECIMAL: format_decimal(v, c->scale, out); return;
     case EIDER_TYPE_DATE: case EIDER_TYPE_TIMESTAMP: case EIDER_TYPE_TIMESTAMP_TZ: {
+        /* DuckDB's infinities: the type's largest value and its negation. */
+        int64_t inf = c->type == EIDER_TYPE_DATE ? INT32_MAX : INT64_MAX;
+        if (v == inf || v == -inf) {
+            eider__buf_puts(out, v < 0 ? "-infinity" : "infinity");
+            return;
+        }
         int64_t secs = c->type == EIDER_TYPE_DATE ? v * 86400 : (v - (((v % 1000000) + 1000000) % 1000000)) / 1000000;
         time_t t = (time_t)secs;
         struct tm tm;
@@ -543,8 +724,14 @@ static void format_cell(const eider_frame *f, size_t col, size_t row, eider__buf
         gmtime_r(&t, &tm);
         strftime(s, sizeof(s), c->type == EIDER_TYPE_DATE ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S", &tm);
         eider__buf_puts(out, s);
-        if (c->type != EIDER_TYPE_DATE && v % 1000000)
-            eider__buf_printf(out, ".%06d", (int)(((v % 1000000) + 1000000) % 1000000));
+        if (c->type != EIDER_TYPE_DATE && v % 1000000) {
+            /* Microseconds without trailing zeros, as DuckDB prints them: ".25". */
+            char frac[8];
+            snprintf(frac, sizeof(frac), "%06d", (int)(((v % 1000000) + 1000000) % 1000000));
+            for (size_t k = strlen(frac); k > 1 && frac[k - 1] == '0'; k--)
+                frac[k - 1] = '\0';
+            eider__buf_printf(out, ".%s", frac);
+        }
         if (c->type == EIDER_TYPE_TIMESTAMP_TZ)
             eider__buf_puts(out, "+00");
         return;

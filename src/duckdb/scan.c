@@ -128,11 +128,19 @@ static duckdb_logical_type logical_type(const eider__column *c)
 static void scan_bind_fn(duckdb_bind_info info)
 {
     duckdb_value arg = duckdb_bind_get_parameter(info, 0);
-    const eider_frame *f = (const eider_frame *)(uintptr_t)duckdb_get_uint64(arg);
+    /* duckdb_get_uint64() of a NULL throws a C++ exception through this C frame (an
+     * INTERNAL error, and the value leaks): a NULL is no frame. */
+    const eider_frame *f = duckdb_is_null_value(arg) ? NULL
+                         : (const eider_frame *)(uintptr_t)duckdb_get_uint64(arg);
     duckdb_destroy_value(&arg);
     if (!live_has(f)) {
         duckdb_bind_set_error(info, "eider_frame_scan: no such frame (frames are named in SQL "
                                     "through eider_register_frame() or eider_frame_sql())");
+        return;
+    }
+    if (f->n_cols == 0) {           /* DuckDB would raise an INTERNAL error with a trace */
+        duckdb_bind_set_error(info, "eider_frame_scan: the frame has no columns: add columns "
+                                    "before querying it");
         return;
     }
     for (size_t i = 0; i < f->n_cols; i++) {
@@ -283,6 +291,10 @@ static void copy_validity(eider__column *c, size_t at, size_t n, duckdb_vector v
         return;
     if (at % 64 == 0 && c->valid) {
         memcpy(c->valid + at / 64, v, (n + 63) / 64 * 8);
+        /* Bits past n in the last word are the vector's, not ours: mark those rows
+         * valid again, as the next chunk only clears the bits of its NULLs. */
+        if (n % 64)
+            c->valid[(at + n) / 64] |= ~UINT64_C(0) << (n % 64);
         return;
     }
     for (size_t r = 0; r < n; r++)
@@ -382,6 +394,29 @@ static int append_vector(eider__column *c, size_t at, size_t n, duckdb_vector ve
     return convert_values(c, at, n, id, src, valid, t);
 }
 
+/* The SQL name of a DuckDB type frames do not hold, for the error that names it. */
+static const char *unheld_type_name(duckdb_type id)
+{
+    switch (id) {
+    case DUCKDB_TYPE_TIME: return "TIME";
+    case DUCKDB_TYPE_TIME_TZ: return "TIME WITH TIME ZONE";
+    case DUCKDB_TYPE_TIME_NS: return "TIME_NS";
+    case DUCKDB_TYPE_INTERVAL: return "INTERVAL";
+    case DUCKDB_TYPE_UHUGEINT: return "UHUGEINT";
+    case DUCKDB_TYPE_BLOB: return "BLOB";
+    case DUCKDB_TYPE_ENUM: return "ENUM";
+    case DUCKDB_TYPE_LIST: return "LIST";
+    case DUCKDB_TYPE_STRUCT: return "STRUCT";
+    case DUCKDB_TYPE_MAP: return "MAP";
+    case DUCKDB_TYPE_ARRAY: return "ARRAY";
+    case DUCKDB_TYPE_UUID: return "UUID";
+    case DUCKDB_TYPE_UNION: return "UNION";
+    case DUCKDB_TYPE_BIT: return "BIT";
+    case DUCKDB_TYPE_BIGNUM: return "BIGNUM";
+    default: return "this";
+    }
+}
+
 /* A frame with the result's columns and no rows; NULL when a type does not fit. */
 static eider_frame *frame_for(duckdb_result *res, duckdb_logical_type *types, idx_t n)
 {
@@ -393,9 +428,10 @@ static eider_frame *frame_for(duckdb_result *res, duckdb_logical_type *types, id
                : type == EIDER_TYPE_DECIMAL ? eider_frame_add_decimal_column(f, name, width, scale)
                : eider_frame_add_column(f, name, (eider_type)type);
         if (type < 0)
-            eider__frame_fail("column '%s' has a DuckDB type that frames do not hold (type id %d): "
-                              "cast it in SQL to VARCHAR or a numeric type to load it into a frame",
-                              name, (int)duckdb_get_type_id(types[i]));
+            eider__frame_fail("column '%s' has type %s, which frames do not hold (DuckDB type id "
+                              "%d): cast it in SQL to VARCHAR or a numeric type to load it into "
+                              "a frame", name, unheld_type_name(duckdb_get_type_id(types[i])),
+                              (int)duckdb_get_type_id(types[i]));
         if (rc < 0) {
             eider_frame_free(f);
             return NULL;
@@ -484,7 +520,11 @@ eider_frame *eider_frame_sql(const eider_frame_ref *frames, const char *sql)
     if (!(con = eider__scratch_connect()))
         goto out;
     eider__scope_push(&scope);
+    /* The scratch database is shared by every call: roll back what sql changes, or a
+     * table it creates would hide a frame of that name from every later call. */
+    duckdb_query(con, "BEGIN TRANSACTION", NULL);
     f = eider__frame_query(con, sql);
+    duckdb_query(con, "ROLLBACK", NULL);
 out:
     eider__scope_release(&scope);
     duckdb_disconnect(&con);
@@ -506,7 +546,10 @@ static eider_frame *query_one(const eider_frame *frame, const char *what, const 
 eider_frame *eider_frame_filter_eq(const eider_frame *frame, const char *column, const char *value)
 {
     eider__buf tail = { 0 };
-    if (frame && eider_frame_column_index(frame, column) < 0)
+    if (!frame)     /* before quoting column, which may be NULL too */
+        return eider__frame_fail("eider_frame_filter_eq(): no frame (a NULL): an earlier frame "
+                                 "call failed?");
+    if (eider_frame_column_index(frame, column) < 0)
         return eider__frame_fail("eider_frame_filter_eq(): the frame has no column '%s'",
                                  column ? column : "(null)");
     eider__buf_puts(&tail, "WHERE ");
