@@ -4,6 +4,7 @@
  * compute function gives, stored when it returns, and frames named for SQL.
  */
 #define _GNU_SOURCE
+#include <jansson.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -434,6 +435,61 @@ static int is_meta(const eider__asset *a, const char *key, const char *value)
     return v && strcmp(v, value) == 0;
 }
 
+/* Read the BIGINT columns of the first row of sql into a JSON object keyed by keys. */
+static char *counts_json(duckdb_connection con, const char *sql, char *const *keys, size_t n)
+{
+    duckdb_result res;
+    char *out = NULL;
+    if (duckdb_query(con, sql, &res) == DuckDBSuccess) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        json_t *obj = json_object();
+        for (size_t i = 0; chunk && i < n && duckdb_data_chunk_get_size(chunk); i++)
+            json_object_set_new(obj, keys[i], json_integer(*(int64_t *)duckdb_vector_get_data(
+                                                   duckdb_data_chunk_get_vector(chunk, i))));
+        if (chunk)
+            duckdb_destroy_data_chunk(&chunk);
+        out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(obj);
+    }
+    duckdb_destroy_result(&res);
+    return out;
+}
+
+/* Metadata partition_row_counts, {"key": rows, ...}, for a run of several partitions:
+ * one scan with a filtered count per key. */
+static void partition_counts(eider_io *io)
+{
+    eider_context *ctx = io->ctx;
+    const eider__step *s = ctx->step;
+    const char *expr = eider__asset_meta(ctx->asset, "partition_expr");
+    const char *tz = eider__partitions_timezone(ctx->asset->partitions);
+    eider__buf sql = { 0 }, err = { 0 };
+    if (!io->where || s->n_partitions < 2 || s->n_partitions > 1000)
+        return;
+    eider__buf_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < s->n_partitions; i++) {
+        eider__buf_puts(&sql, i ? ", count(*) FILTER (WHERE " : "count(*) FILTER (WHERE ");
+        eider__partitions_where(ctx->asset->partitions, expr, &s->partitions[i], 1, &sql, &err);
+        eider__buf_puts(&sql, ")");
+    }
+    eider__buf_printf(&sql, " FROM %s WHERE %s", io->table.quoted, io->where);
+    if (tz) {
+        eider__buf set = { 0 };
+        eider__buf_puts(&set, "SET TimeZone = ");
+        eider__buf_sql_literal(&set, tz);
+        eider__exec(io->con, eider__buf_str(&set), &err);
+        eider__buf_release(&set);
+    }
+    char *json = counts_json(io->con, eider__buf_str(&sql), s->partitions, s->n_partitions);
+    if (tz)
+        eider__exec(io->con, "RESET TimeZone", &err);
+    if (json)
+        eider_add_meta(ctx, &(eider_meta)EIDER_META_JSON("partition_row_counts", json));
+    free(json);
+    eider__buf_release(&sql);
+    eider__buf_release(&err);
+}
+
 static int store_duckdb(eider_io *io, const char *source, int is_sql)
 {
     eider_context *ctx = io->ctx;
@@ -453,8 +509,10 @@ static int store_duckdb(eider_io *io, const char *source, int is_sql)
     if (rc)
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
                         "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
-    else
+    if (!rc) {
         eider__io_metadata(io->con, &io->table, io->table.quoted, io->where, rows, add_meta, ctx);
+        partition_counts(io);
+    }
     eider__buf_release(&err);
     eider__buf_release(&sql);
     return rc ? EIDER_ESTEP : EIDER_OK;

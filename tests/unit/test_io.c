@@ -712,9 +712,19 @@ Test(io, daily_partitions_write_their_days_only)
     cr_assert_not_null(days, "%s", eider_defs_errmsg(defs));
     eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = day_rows, .partitions = days,
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
-    cr_assert_eq(run_partition(defs, NULL, "2024-02-27...2024-03-01", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_result *range = NULL;
+    cr_assert_eq(run_partition(defs, NULL, "2024-02-27...2024-03-01", &range), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_str_eq(meta_of(range, "daily", "partition_row_counts")->text,
+                     "{\"2024-02-27\":3,\"2024-02-28\":3,\"2024-02-29\":2,\"2024-03-01\":2}");
+    eider_result_free(range);
     expect_query("SELECT count(DISTINCT day)::VARCHAR || ',' || count(*) FROM public.daily", "4,10");
-    cr_assert_eq(run_partition(defs, NULL, "2024-02-29", NULL), EIDER_OK);
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, NULL, "2024-02-29", &r), EIDER_OK);
+    size_t n = 0;
+    const eider_meta *m = eider_result_metadata(r, 0, &n);
+    for (size_t i = 0; i < n; i++)
+        cr_expect(strcmp(m[i].key, "partition_row_counts"), "one partition: its row_count is enough");
+    eider_result_free(r);
     expect_query("SELECT string_agg(day || '=' || c, ',' ORDER BY day) FROM (SELECT day, count(*) AS c "
                  "FROM public.daily GROUP BY day)", "2024-02-27=3,2024-02-28=3,2024-02-29=10,2024-03-01=2");
     eider_defs_free(defs);
@@ -936,5 +946,24 @@ Test(io, multi_dimensional_partitions_write_their_cells_only)
                  "FROM public.cells WHERE species = 'virginica'",
                  "virginica 2024-01-01 6,virginica 2024-01-02 1");
     expect_query("SELECT count(*)::VARCHAR FROM public.cells", "6");
+    eider_defs_free(defs);
+}
+
+Test(io, a_partitioned_parquet_asset_writes_a_file_per_partition)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "files" });
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("a", "b|c", "d"));
+    eider_asset(defs, &(eider_asset_def){ .key = "by_species", .compute = species_rows, .partitions = p,
+        .io_manager_key = "pq", .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    add(defs, &(eider_asset_def){ .key = "whole", .compute = count_input, .deps = EIDER_KEYS("by_species") });
+    cr_assert_eq(run_partition(defs, "by_species", "a", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, "by_species", "b|c...d", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(access("files/by_species/a.parquet", F_OK), 0);
+    cr_expect_eq(access("files/by_species/b%7Cc.parquet", F_OK), 0);
+    expect_query("SELECT count(*)::VARCHAR FROM read_parquet('files/by_species/d.parquet') WHERE species = 'd'", "3");
+    cr_assert_eq(run_partition(defs, "whole", NULL, NULL), EIDER_OK);
+    expect_query("SELECT n::VARCHAR FROM public.whole", "9");
     eider_defs_free(defs);
 }
