@@ -132,7 +132,7 @@ static void parquet_relation(const eider_io *io, char *const *keys, size_t n, ei
 }
 
 /* Set up io for asset a (the step's own, or an upstream one) on its I/O manager. */
-static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int for_input)
+static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a)
 {
     memset(io, 0, sizeof(*io));
     io->ctx = ctx;
@@ -172,7 +172,7 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
     memset(io, 0, sizeof(*io));
     const eider__asset *up = upstream(ctx, key);
     const eider_input_def *opt = up ? input_options(ctx->asset, up->key) : NULL;
-    if (!up || io_open(ctx, io, up, 1))
+    if (!up || io_open(ctx, io, up))
         return EIDER_EINVAL;
     io->columns = opt ? opt->columns : NULL;
     if (io->manager->kind == EIDER__IO_PARQUET) {
@@ -612,7 +612,7 @@ int eider__ctx_store(eider_context *ctx)
             "EIDER_OUTPUT_REQUIRED) but its compute function returned without giving one: call "
             "eider_output_frame(), eider_output_sql() or eider_output()", ctx->asset->key);
     }
-    if (io_open(ctx, &io, ctx->asset, 0) == EIDER_OK) {
+    if (io_open(ctx, &io, ctx->asset) == EIDER_OK) {
         if (ctx->out_kind == EIDER__OUT_FRAME)
             rc = eider_io_store_frame(&io, ctx->out_frame);
         else if (ctx->out_kind == EIDER__OUT_SQL)

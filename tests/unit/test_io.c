@@ -7,34 +7,19 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "defs/defs.h"
+#include "tmpdir.h"
 #include "util/util.h"
 
 /* ---- helpers ---- */
 
-static char tmpdir[256];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void enter_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/eider-test-io-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    cr_assert_eq(chdir(tmpdir), 0);
-    atexit(remove_tmpdir);
+    enter_tmpdir_tagged("io");
 }
 
 static eider_defs *new_defs(const char *schema)

@@ -6,37 +6,19 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "defs/defs.h"
+#include "tmpdir.h"
 
 /* ---- helpers ---- */
 
-static char tmpdir[256];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A fresh temporary folder, made the working directory and removed at exit (each
- * test is its own process, so this does not leak between tests). */
 static const char *enter_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/eider-test-run-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    cr_assert_eq(chdir(tmpdir), 0);
-    atexit(remove_tmpdir);
-    return tmpdir;
+    return enter_tmpdir_tagged("run");
 }
 
 static void add(eider_defs *defs, const eider_asset_def *def)
