@@ -237,6 +237,26 @@ int cli_load_defs(cli_env *env)
     return load_defs(env->defs, env->defs_path);
 }
 
+int cli_open_store(cli_env *env)
+{
+    char real[PATH_MAX];
+    if (!env->owned && !env->defs && env->defs_path && realpath(env->defs_path, real)) {
+        char *slash = strrchr(real, '/');
+        *slash = '\0';
+        if (chdir(*real ? real : "/")) {
+            cli_error("cannot enter '%s': %s", real, strerror(errno));
+            return EXIT_INTERNAL;
+        }
+    }
+    int rc = eider_store_open(NULL, &env->store);
+    if (rc) {
+        cli_error("%s", eider_store_errmsg(env->store));
+        eider_store_close(env->store);
+        env->store = NULL;
+    }
+    return rc ? EXIT_INTERNAL : EXIT_OK;
+}
+
 static int run_command(eider_defs *given, const cli_command *cmd, int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -246,6 +266,7 @@ static int run_command(eider_defs *given, const cli_command *cmd, int argc, char
     cli_env env = { .defs = given, .argc = argc, .argv = argv };
     optind = 0;    /* getopt starts over for the command */
     int code = cmd->run(&env);
+    eider_store_close(env.store);
     eider_defs_free(env.owned);
     return code;
 }

@@ -31,6 +31,7 @@ typedef struct cli_env {
     eider_defs *defs;
     const char *defs_path;  /* -f or -l, or NULL */
     eider_defs *owned;      /* what cli_load_defs() loaded, freed after the command */
+    eider_store *store;     /* what cli_open_store() opened, closed after the command */
     int argc;
     char **argv;
 } cli_env;
@@ -45,6 +46,12 @@ typedef struct cli_command {
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_materialize;
 extern const cli_command cli_cmd_new;
+
+/* Open the instance store into env->store: $EIDER_STORAGE, else the folder
+ * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a
+ * command that loads no definitions uses the folder of -f/-l, or the current one).
+ * On error prints it and returns the exit code. */
+int cli_open_store(cli_env *env);
 
 /* Print "error: ..." to stderr. */
 void cli_error(const char *fmt, ...) EIDER_PRINTF(1, 2);

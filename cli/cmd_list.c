@@ -13,8 +13,10 @@
 static const char help[] =
     "usage: eider list [-f FILE.c | -l FILE.so] [--select SEL] [--json]\n"
     "\n"
-    "List the assets of the definitions: key, group, kinds and dependencies.\n"
-    "External assets (never materialized by Eider) are marked 'external'.\n"
+    "List the assets of the definitions: key, group, kinds, status and dependencies.\n"
+    "External assets (never materialized by Eider) are marked 'external'. The status\n"
+    "comes from the instance store: never (materialized), fresh, stale (its code_version\n"
+    "changed, or an upstream is newer or stale), failed (its latest run failed).\n"
     "\n"
     CLI_DEFS_HELP
     "  -s, --select SEL      only the assets SEL selects (see 'eider materialize --help')\n"
@@ -28,7 +30,7 @@ static json_t *strv_json(const char *const *v)
     return a;
 }
 
-static json_t *asset_json(const eider_asset_info *a)
+static json_t *asset_json(const eider_asset_info *a, eider_asset_status status)
 {
     json_t *o = json_object(), *tags = json_object();
     for (size_t i = 0; a->tags[i] && a->tags[i + 1]; i += 2)
@@ -47,6 +49,7 @@ static json_t *asset_json(const eider_asset_info *a)
     json_object_set_new(o, "metadata", cli_meta_json(a->metadata, n_meta));
     json_object_set_new(o, "description", a->description ? cli_json_string(a->description) : json_null());
     json_object_set_new(o, "code_version", a->code_version ? cli_json_string(a->code_version) : json_null());
+    json_object_set_new(o, "status", json_string(eider_asset_status_name(status)));
     return o;
 }
 
@@ -70,11 +73,11 @@ static int key_width(eider_defs *defs, const unsigned char *sel)
     return (int)(w > 60 ? 60 : w);
 }
 
-static void print_table(eider_defs *defs, const unsigned char *sel)
+static void print_table(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st)
 {
     int w = key_width(defs, sel);
     char kinds[256], deps[4096];
-    printf("%-*s  %-12s %-16s %s\n", w, "KEY", "GROUP", "KINDS", "DEPS");
+    printf("%-*s  %-12s %-16s %-8s %s\n", w, "KEY", "GROUP", "KINDS", "STATUS", "DEPS");
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
         eider_asset_info a;
         if (!sel[i] || eider_defs_info(defs, i, &a))
@@ -83,17 +86,18 @@ static void print_table(eider_defs *defs, const unsigned char *sel)
                                                    a.kinds[0] ? "," : "") : 0;
         join(kinds + off, sizeof(kinds) - off, a.kinds, a.external ? "" : "-");
         join(deps, sizeof(deps), a.deps, "-");
-        printf("%-*s  %-12s %-16s %s\n", w, a.key, a.group, kinds, deps);
+        printf("%-*s  %-12s %-16s %-8s %s\n", w, a.key, a.group, kinds,
+               eider_asset_status_name(st[i]), deps);
     }
 }
 
-static void print_json(eider_defs *defs, const unsigned char *sel)
+static void print_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st)
 {
     json_t *all = json_array();
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
         eider_asset_info a;
         if (sel[i] && !eider_defs_info(defs, i, &a))
-            json_array_append_new(all, asset_json(&a));
+            json_array_append_new(all, asset_json(&a, st[i]));
     }
     json_dumpf(all, stdout, JSON_INDENT(2));
     putchar('\n');
@@ -130,21 +134,26 @@ static int run(cli_env *env)
     int code = parse_args(env, &selection, &as_json);
     if (!code)
         code = cli_load_defs(env);
+    if (!code)
+        code = cli_open_store(env);
     if (code)
         return code;
-    unsigned char *sel = malloc(eider_defs_count(env->defs) + 1);
+    eider_defs_use_store(env->defs, env->store);
+    size_t n = eider_defs_count(env->defs);
+    unsigned char *sel = malloc(n + 1);
+    eider_asset_status *st = calloc(n + 1, sizeof(*st));
     int rc = eider_defs_select(env->defs, selection, sel);
-    if (rc) {
+    if (rc)
         fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
-        free(sel);
-        return cli_exit_for(rc);
-    }
-    if (as_json)
-        print_json(env->defs, sel);
+    else if ((rc = eider_store_status(env->store, env->defs, st)))
+        fprintf(stderr, "error: %s\n", eider_store_errmsg(env->store));
+    else if (as_json)
+        print_json(env->defs, sel, st);
     else
-        print_table(env->defs, sel);
+        print_table(env->defs, sel, st);
     free(sel);
-    return EXIT_OK;
+    free(st);
+    return rc ? cli_exit_for(rc) : EXIT_OK;
 }
 
 const cli_command cli_cmd_list = { "list", run, "list assets, their dependencies and groups", help };

@@ -419,13 +419,17 @@ static int run(cli_env *env)
 {
     printer p = { .tty = isatty(STDOUT_FILENO) };
     eider_event_sink sink = { on_event, &p };
-    eider_run_options o = { .sink = &sink };
+    eider_run_options o = { .sink = &sink, .launched_by = "cli" };
     eider_result *r = NULL;
     int code = parse_args(env, &o, &p);
     if (!code)
         code = cli_load_defs(env);
+    if (!code)
+        code = cli_open_store(env);
     if (code)
         return code;
+    o.store = env->store;
+    eider_defs_use_store(env->defs, env->store);
     size_up(&p, env->defs, o.selection);
     catch_crashes();
     catch_cancel(&o);

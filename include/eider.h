@@ -86,6 +86,7 @@ const char *eider_version(void);
  */
 typedef struct eider_defs eider_defs;
 typedef struct eider_context eider_context;
+typedef struct eider_store eider_store;
 
 /* A NULL-terminated list of strings, as a compound literal: EIDER_KEYS("a", "b/c"). */
 #define EIDER_KEYS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -291,6 +292,11 @@ typedef struct eider_event {
     size_t n_metadata;
     int n_succeeded, n_failed, n_skipped;  /* RUN_END */
     int n_canceled;                  /* RUN_END */
+    const char *code_version;        /* MATERIALIZATION: the asset's */
+    const char *const *partitions;   /* MATERIALIZATION: the keys written, or NULL */
+    size_t n_partitions;
+    const char *selection;           /* RUN_START */
+    const char *partition;           /* RUN_START: the run's --partition */
 } eider_event;
 
 /* Where a run's events go. Eider calls on_event from worker threads but never two
@@ -313,6 +319,11 @@ typedef struct eider_run_options {
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
      * keys (both included). NULL: a partitioned asset in the selection fails. */
     const char *partition;
+    /* The instance store that records the run (NULL: not recorded), how it was
+     * launched ("cli", "api", ...; NULL: "api") and its tags, EIDER_TAGS(k, v, ...). */
+    eider_store *store;
+    const char *launched_by;
+    const char *const *tags;
 } eider_run_options;
 
 typedef enum eider_step_status {
@@ -730,6 +741,109 @@ int eider_register_frame(eider_context *ctx, const char *name, const eider_frame
 /* The partition keys this step materializes (one, or a range); n gets the count.
  * NULL and 0 when the asset is not partitioned. */
 const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
+
+/* ---------------------------------------------------------------------------------
+ * The instance store: every run, its events and each asset's latest materialization,
+ * kept so that the command line and the UI can show status, history and staleness.
+ * SQLite (one file in WAL mode) by default; PostgreSQL when several machines share it.
+ */
+/* Open the store at location:
+ *   "postgresql://..." (or "postgres://...")  a PostgreSQL database, through libpq;
+ *   a folder                                    its eider.sqlite3 (both made if missing);
+ *   NULL                                        $EIDER_STORAGE if set, else the folder
+ *                                               $EIDER_HOME, else ".eider".
+ * Migrates the schema to this Eider's version; a store written by a newer Eider is
+ * refused. Marks as crashed the runs whose process is gone. *out is always set (NULL
+ * only when memory ran out): on error read eider_store_errmsg(), then close it. */
+int eider_store_open(const char *location, eider_store **out);
+/* Close the store, writing what is buffered. NULL is a no-op. */
+void eider_store_close(eider_store *store);
+/* The message of the last error on store, "" when none. */
+const char *eider_store_errmsg(const eider_store *store);
+/* "sqlite:/abs/path/eider.sqlite3" or the PostgreSQL URL without its password. */
+const char *eider_store_location(const eider_store *store);
+
+typedef enum eider_run_status {
+    EIDER_RUN_QUEUED,
+    EIDER_RUN_STARTED,
+    EIDER_RUN_SUCCESS,
+    EIDER_RUN_FAILURE,
+    EIDER_RUN_CANCELED,
+    EIDER_RUN_CRASHED,               /* its process died (killed, or a crash in user code) */
+} eider_run_status;
+
+/* "queued", "started", "success", "failure", "canceled", "crashed"; static storage.
+ * eider_run_status_parse() returns the status for a name, or -1. */
+const char *eider_run_status_name(eider_run_status status);
+int eider_run_status_parse(const char *name);
+
+/* A run as recorded. Strings are valid during the callback only. */
+typedef struct eider_run_record {
+    const char *run_id;
+    eider_run_status status;
+    const char *selection;           /* NULL: everything */
+    const char *partition;           /* NULL: none */
+    const char *launched_by;         /* "cli", "api", ... */
+    const char *tags;                /* JSON object */
+    int64_t start_us, end_us;        /* end_us 0 while it runs */
+    int n_succeeded, n_failed, n_skipped, n_canceled;
+} eider_run_record;
+
+/* Runs, newest first: status < 0 for any, run_id NULL for any (else that run, or the
+ * runs whose id starts with it), at most limit (0: 100). fn returns nonzero to stop. */
+typedef int (*eider_run_fn)(const eider_run_record *run, void *user_data);
+int eider_store_runs(eider_store *store, int status, const char *run_id, size_t limit,
+                     eider_run_fn fn, void *user_data);
+
+/* The events of run_id with an id above after_id, in order; fn gets each with its id
+ * (pass the last one as after_id to follow a live run). */
+typedef int (*eider_stored_event_fn)(int64_t id, const eider_event *event, void *user_data);
+int eider_store_events(eider_store *store, const char *run_id, int64_t after_id,
+                       eider_stored_event_fn fn, void *user_data);
+
+/* An asset's state: its latest materialization (per partition, "" when unpartitioned)
+ * and the outcome of its latest run. */
+typedef struct eider_asset_record {
+    const char *asset_key;
+    const char *partition;           /* "" when unpartitioned */
+    const char *run_id;              /* the run that materialized it; NULL if none did */
+    int64_t materialized_us;         /* 0 when never */
+    const char *code_version;        /* at that materialization, or NULL */
+    const eider_meta *metadata;
+    size_t n_metadata;
+    const char *last_run_id;         /* the latest run that tried it */
+    int last_failed;                 /* 1 when that run's step failed */
+    int64_t last_us;
+} eider_asset_record;
+
+typedef int (*eider_asset_fn)(const eider_asset_record *record, void *user_data);
+/* The state of asset key, one record per partition (key NULL: every asset). */
+int eider_store_assets(eider_store *store, const char *key, eider_asset_fn fn, void *user_data);
+/* Its materializations, newest first (at most limit; 0: 100): the row-count history. */
+int eider_store_history(eider_store *store, const char *key, size_t limit, eider_asset_fn fn,
+                        void *user_data);
+
+/* Forget asset key's state and materializations (of one partition, or all: NULL).
+ * Its tables are untouched. *n gets the partitions wiped. */
+int eider_store_wipe(eider_store *store, const char *key, const char *partition, size_t *n);
+/* Delete runs that ended more than keep_days ago, with their events; *n gets the count. */
+int eider_store_gc(eider_store *store, double keep_days, size_t *n);
+
+typedef enum eider_asset_status {
+    EIDER_ASSET_NEVER,               /* never materialized */
+    EIDER_ASSET_FRESH,
+    EIDER_ASSET_STALE,               /* code changed, an upstream is newer, or stale */
+    EIDER_ASSET_FAILED,              /* its latest run failed */
+    EIDER_ASSET_EXTERNAL,            /* an external asset: not Eider's to materialize */
+} eider_asset_status;
+
+const char *eider_asset_status_name(eider_asset_status status);
+/* The status of every asset of defs (validated), into out[eider_defs_count(defs)]. */
+int eider_store_status(eider_store *store, eider_defs *defs, eider_asset_status *out);
+
+/* Let selections on defs use the store: "stale()" selects stale, failed and never
+ * materialized assets. store is borrowed; NULL forgets it. */
+void eider_defs_use_store(eider_defs *defs, eider_store *store);
 
 /* ---------------------------------------------------------------------------------
  * Programs that link libeider: build defs, then let Eider be their command line

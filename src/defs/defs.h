@@ -68,6 +68,10 @@ struct eider_defs {
     eider__buf warnings;             /* the compiler's, from the last load */
     void **libraries;                /* dlopen handles, closed by eider_defs_free */
     size_t n_libraries, cap_libraries;
+    /* The status of every asset, for the selection's stale(): set by
+     * eider_defs_use_store() (the store layer), NULL when no store is in use. */
+    int (*status)(void *store, const eider_defs *defs, eider_asset_status *out);
+    void *status_store;
 };
 
 /* Set the message of defs's last error; returns code. */

@@ -2,8 +2,8 @@
  * select.c — Dagster's asset selection syntax, evaluated over the validated asset
  * graph: keys ("a/b", "\"any key\""), traversals ("*a", "a*", "+a", "a++", "2+a",
  * "a+3", also around parentheses), filters ("key:glob*", "group:", "tag:k=v",
- * "tag:k", "kind:", "owner:"), "roots()" and "sinks()" with or without an argument,
- * "not" > "and" > "or" > ",", and "*" for everything.
+ * "tag:k", "kind:", "owner:"), "roots()", "sinks()" and "stale()" (from the instance
+ * store) with or without an argument, "not" > "and" > "or" > ",", and "*" for everything.
  *
  * A tokenizer cuts the text into tokens; a recursive-descent parser evaluates as it
  * parses, each rule writing the set it denotes into a byte array of n_assets (0/1).
@@ -15,7 +15,7 @@
  *   and     := not ('and' not)*
  *   not     := 'not' not | trav
  *   trav    := ['*' | '+'... | DIGITS '+'] primary ['*' | '+'... | '+' DIGITS]
- *   primary := KEY | STRING | FILTER | ('roots'|'sinks') '(' [list] ')' | '(' list ')' | '*'
+ *   primary := KEY | STRING | FILTER | ('roots'|'sinks'|'stale') '(' [list] ')' | '(' list ')' | '*'
  *
  * In "key:" values '*' is a glob; after any other filter it is a traversal, so
  * "group:x*" is everything downstream of group x.
@@ -529,10 +529,32 @@ static int parse_group(parser *p, unsigned char *out)
     return 0;
 }
 
-/* roots(...) or sinks(...); the current token is the function's name. */
+/* The members of in that need materializing: stale, failed or never materialized. */
+static int stale_of(parser *p, const unsigned char *in, unsigned char *out, size_t at)
+{
+    eider_asset_status *st = NULL;
+    if (!p->defs->status) {
+        fail(p, at, "stale() needs the instance store, which this command does not open");
+        return -1;
+    }
+    st = eider__xcalloc(p->n + 1, sizeof(*st));
+    if (p->defs->status(p->defs->status_store, p->defs, st)) {
+        fail(p, at, "stale(): the instance store could not be read");
+        free(st);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        out[i] = in[i] && (st[i] == EIDER_ASSET_STALE || st[i] == EIDER_ASSET_NEVER ||
+                           st[i] == EIDER_ASSET_FAILED);
+    free(st);
+    return 0;
+}
+
+/* roots(...), sinks(...) or stale(...); the current token is the function's name. */
 static int parse_function(parser *p, unsigned char *out)
 {
-    int upward = word_is(p, &p->tok, "roots"), rc = -1;
+    int upward = word_is(p, &p->tok, "roots"), stale = word_is(p, &p->tok, "stale"), rc = -1;
+    size_t name_at = p->tok.at;
     unsigned char *arg = set_new(p);
     size_t open_at = 0;
     if (enter(p))
@@ -546,7 +568,10 @@ static int parse_function(parser *p, unsigned char *out)
         goto out;
     if (expect_rparen(p, open_at))
         goto out;
-    ends_of(p, arg, out, upward);
+    if (stale && stale_of(p, arg, out, name_at))
+        goto out;
+    if (!stale)
+        ends_of(p, arg, out, upward);
     p->nesting--;
     rc = 0;
 out:
@@ -624,12 +649,13 @@ static int parse_filter(parser *p, unsigned char *out)
 static int parse_word(parser *p, unsigned char *out)
 {
     token next = lex_at(p, p->tok.end);
-    int function = word_is(p, &p->tok, "roots") || word_is(p, &p->tok, "sinks");
+    int function = word_is(p, &p->tok, "roots") || word_is(p, &p->tok, "sinks") ||
+                   word_is(p, &p->tok, "stale");
     if (next.type == T_LPAREN && function)
         return parse_function(p, out);
     if (next.type == T_LPAREN &&
         eider__index_get(&p->defs->by_key, span_text(p, p->tok.name, 0)) < 0) {
-        fail(p, p->tok.at, "unknown function '%s': use roots() or sinks()",
+        fail(p, p->tok.at, "unknown function '%s': use roots(), sinks() or stale()",
              token_shown(p, &p->tok));
         return -1;
     }

@@ -8,6 +8,7 @@
 
 #include "exec.h"
 #include "../defs/partitions.h"
+#include "../store/store.h"
 
 void eider__emit(eider__run *run, eider_event *ev)
 {
@@ -244,13 +245,14 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     return rc;
 }
 
-static void run_steps(eider__run *run)
+static void run_steps(eider__run *run, const eider_run_options *o)
 {
     double t0 = eider__mono_s();
     pthread_mutex_init(&run->lock, NULL);
     pthread_cond_init(&run->changed, NULL);
     pthread_mutex_init(&run->sink_lock, NULL);
-    eider_event start = { .type = EIDER_EVENT_RUN_START };
+    eider_event start = { .type = EIDER_EVENT_RUN_START, .selection = o ? o->selection : NULL,
+                          .partition = o ? o->partition : NULL };
     eider__emit(run, &start);
     plan(run);
     eider__watch_start(run);
@@ -281,9 +283,15 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     int rc = prepare(defs, options, &result);
     if (rc)
         return rc;
+    eider__recorder recorder = { .store = options ? options->store : NULL,
+                                 .next = options ? options->sink : NULL,
+                                 .launched_by = options ? options->launched_by : NULL,
+                                 .tags = options ? options->tags : NULL };
+    eider_event_sink recording;
+    eider__recorder_sink(&recorder, &recording);
     run.defs = defs;
     run.result = result;
-    run.sink = options ? options->sink : NULL;
+    run.sink = recorder.store ? &recording : recorder.next;
     run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
     run.cancel = options ? options->cancel : NULL;
     double timeout = options && options->lock_timeout_s ? options->lock_timeout_s : 60;
@@ -296,7 +304,7 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
         eider_result_free(result);
         return rc;
     }
-    run_steps(&run);
+    run_steps(&run, options);
     rc = run.n_canceled ? EIDER_ECANCELED
        : run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
     if (out)

@@ -349,9 +349,12 @@ static double retry_delay_ms(const eider_retry_policy *p, int retry)
 
 static void emit_step(eider__run *run, eider__step *s, eider_event_type type, double duration)
 {
-    eider_event ev = { .type = type, .asset_key = run->defs->assets[s->asset].key,
+    const eider__asset *a = &run->defs->assets[s->asset];
+    eider_event ev = { .type = type, .asset_key = a->key,
                        .attempt = s->attempts, .duration_s = duration,
-                       .message = s->error, .sql = s->sql };
+                       .message = s->error, .sql = s->sql, .code_version = a->code_version,
+                       .partitions = (const char *const *)s->partitions,
+                       .n_partitions = s->n_partitions };
     if (type == EIDER_EVENT_STEP_START) {
         ev.message = NULL;      /* an earlier attempt's failure is not this one's */
         ev.sql = NULL;

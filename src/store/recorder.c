@@ -1,0 +1,250 @@
+/*
+ * recorder.c — recording a run: the run's row when it starts and ends, and its events
+ * in batches (every 512 events or 100 ms, and at the run's end), each batch one
+ * transaction that also keeps materializations and each asset's state current.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define BATCH_EVENTS 512
+#define BATCH_SECONDS 0.1
+
+static char *dup_or_null(const char *s)
+{
+    return s ? eider__xstrdup(s) : NULL;
+}
+
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *format(const char *fmt, ...)
+{
+    eider__buf b = { 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    eider__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return eider__buf_detach(&b);
+}
+
+static void pending_release(eider__pending *p)
+{
+    char *fields[] = { p->run_id, p->time_us, p->asset_key, p->attempt, p->duration_s, p->level,
+                       p->message, p->sql, p->metadata, p->code_version };
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(fields); i++)
+        free(fields[i]);
+    for (size_t i = 0; i < p->n_partitions; i++)
+        free(p->partitions[i]);
+    free(p->partitions);
+}
+
+static void buffer_event(eider_store *s, const eider_event *ev)
+{
+    static const char *const levels[] = { "debug", "info", "warn", "error" };
+    EIDER__GROW(s->pending, s->cap_pending, s->n_pending + 1);
+    eider__pending *p = &s->pending[s->n_pending++];
+    memset(p, 0, sizeof(*p));
+    p->type = ev->type;
+    p->run_id = dup_or_null(ev->run_id);
+    p->time_us = format("%" PRId64, ev->time_us);
+    p->asset_key = dup_or_null(ev->asset_key);
+    p->attempt = ev->asset_key ? format("%d", ev->attempt) : NULL;
+    p->duration_s = ev->duration_s ? format("%.6f", ev->duration_s) : NULL;
+    p->level = ev->type == EIDER_EVENT_LOG ? eider__xstrdup(levels[(unsigned)ev->level < 4 ? ev->level : 1]) : NULL;
+    p->message = dup_or_null(ev->message);
+    p->sql = dup_or_null(ev->sql);
+    if (ev->type == EIDER_EVENT_MATERIALIZATION) {
+        p->metadata = eider__meta_to_json(ev->metadata, ev->n_metadata);
+        p->code_version = dup_or_null(ev->code_version);
+    }
+    if (ev->n_partitions) {
+        p->partitions = eider__xmalloc(ev->n_partitions * sizeof(char *));
+        for (size_t i = 0; i < ev->n_partitions; i++)
+            p->partitions[i] = eider__xstrdup(ev->partitions[i]);
+        p->n_partitions = ev->n_partitions;
+    }
+}
+
+static int read_id(void *ud, const char *const *cols, size_t n)
+{
+    snprintf(ud, 24, "%s", n && cols[0] ? cols[0] : "");
+    return 0;
+}
+
+/* A materialization: one row per partition written (or one for the asset), each
+ * becoming its partition's state. *first gets the first row's id. */
+static int write_materialization(eider_store *s, const eider__pending *p, char *first, eider__buf *err)
+{
+    size_t n = p->n_partitions ? p->n_partitions : 1;
+    int rc = EIDER_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char id[24] = "";
+        const char *part = p->n_partitions ? p->partitions[i] : "";
+        const char *m[] = { p->asset_key, part, p->run_id, p->time_us, p->code_version, p->metadata };
+        rc = s->m->query(s->conn, "INSERT INTO materializations (asset_key, partition, run_id, time_us, "
+            "code_version, metadata) VALUES (?, ?, ?, ?, ?, ?) RETURNING id", m, 6, read_id, id, err);
+        const char *a[] = { p->asset_key, part, id, p->run_id, p->time_us };
+        if (!rc)
+            rc = s->m->query(s->conn, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
+                "last_run_id, last_failed, last_us) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (asset_key, "
+                "partition) DO UPDATE SET materialization_id = excluded.materialization_id, "
+                "last_run_id = excluded.last_run_id, last_failed = 0, last_us = excluded.last_us",
+                a, 5, NULL, NULL, err);
+        if (i == 0)
+            snprintf(first, 24, "%s", id);
+    }
+    return rc;
+}
+
+/* A failed step: its partitions' state says so, their materialization stays. */
+static int write_failure(eider_store *s, const eider__pending *p, eider__buf *err)
+{
+    size_t n = p->n_partitions ? p->n_partitions : 1;
+    int rc = EIDER_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *a[] = { p->asset_key, p->n_partitions ? p->partitions[i] : "", p->run_id, p->time_us };
+        rc = s->m->query(s->conn, "INSERT INTO asset_state (asset_key, partition, last_run_id, "
+            "last_failed, last_us) VALUES (?, ?, ?, 1, ?) ON CONFLICT (asset_key, partition) DO UPDATE "
+            "SET last_run_id = excluded.last_run_id, last_failed = 1, last_us = excluded.last_us",
+            a, 4, NULL, NULL, err);
+    }
+    return rc;
+}
+
+static int write_event(eider_store *s, const eider__pending *p, eider__buf *err)
+{
+    char mat[24] = "";
+    int rc = EIDER_OK;
+    if (p->type == EIDER_EVENT_MATERIALIZATION)
+        rc = write_materialization(s, p, mat, err);
+    else if (p->type == EIDER_EVENT_STEP_FAILURE)
+        rc = write_failure(s, p, err);
+    const char *e[] = { p->run_id, eider__event_name(p->type), p->time_us, p->asset_key, p->attempt,
+                        p->duration_s, p->level, p->message, p->sql, mat[0] ? mat : NULL };
+    if (!rc)
+        rc = s->m->query(s->conn, "INSERT INTO events (run_id, type, time_us, asset_key, attempt, "
+            "duration_s, level, message, sql, materialization_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            e, 10, NULL, NULL, err);
+    return rc;
+}
+
+/* Write the buffered events in one transaction. Called with s->lock held. */
+static int flush_locked(eider_store *s, eider__buf *err)
+{
+    int rc = EIDER_OK;
+    if (!s->n_pending || !s->conn)
+        return EIDER_OK;
+    rc = s->m->begin(s->conn, err);
+    for (size_t i = 0; !rc && i < s->n_pending; i++)
+        rc = write_event(s, &s->pending[i], err);
+    if (!rc)
+        rc = s->m->commit(s->conn, err);
+    if (rc)
+        s->m->rollback(s->conn);
+    for (size_t i = 0; i < s->n_pending; i++)
+        pending_release(&s->pending[i]);
+    s->n_pending = 0;
+    s->last_flush = eider__mono_s();
+    return rc;
+}
+
+int eider__store_flush(eider_store *s)
+{
+    eider__buf err = { 0 };
+    if (!s)
+        return EIDER_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    int rc = flush_locked(s, &err);
+    pthread_mutex_unlock(&s->lock);
+    if (rc)
+        eider__store_error(s, rc, "instance store %s: recording events failed: %s", s->location,
+                           eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+static char *tags_json(const char *const *tags)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; tags && tags[i] && tags[i + 1]; i += 2)
+        json_object_set_new(obj, tags[i], json_string(tags[i + 1]));
+    char *out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+    return out;
+}
+
+/* The run's row, written at once so that `eider runs` shows it while it runs. */
+static int start_run(eider__recorder *r, const eider_event *ev)
+{
+    char pid[24], start[32], host[256] = "", time_us[32];
+    char *tags = tags_json(r->tags);
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    eider__process_start((long)getpid(), start, sizeof(start));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(time_us, sizeof(time_us), "%" PRId64, ev->time_us);
+    const char *p[] = { ev->run_id, ev->selection, ev->partition, r->launched_by ? r->launched_by : "api",
+                        tags, host, pid, start, time_us };
+    int rc = eider__store_query(r->store, "INSERT INTO runs (run_id, status, selection, partition, "
+        "launched_by, tags, host, pid, pid_start, start_us) VALUES (?, 'started', ?, ?, ?, ?, ?, ?, ?, ?)",
+        p, 9, NULL, NULL);
+    free(tags);
+    return rc;
+}
+
+static int end_run(eider__recorder *r, const eider_event *ev)
+{
+    char counts[4][16], end[32];
+    const char *status = ev->n_canceled ? "canceled" : ev->n_failed || ev->n_skipped ? "failure" : "success";
+    int values[4] = { ev->n_succeeded, ev->n_failed, ev->n_skipped, ev->n_canceled };
+    for (int i = 0; i < 4; i++)
+        snprintf(counts[i], sizeof(counts[i]), "%d", values[i]);
+    snprintf(end, sizeof(end), "%" PRId64, ev->time_us);
+    const char *p[] = { status, end, counts[0], counts[1], counts[2], counts[3], ev->run_id };
+    int rc = eider__store_flush(r->store);
+    if (!rc)
+        rc = eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
+            "n_failed = ?, n_skipped = ?, n_canceled = ? WHERE run_id = ?", p, 7, NULL, NULL);
+    return rc;
+}
+
+static void record(eider__recorder *r, const eider_event *ev)
+{
+    eider_store *s = r->store;
+    int rc = EIDER_OK;
+    if (ev->type == EIDER_EVENT_RUN_START)
+        rc = start_run(r, ev);
+    pthread_mutex_lock(&s->lock);
+    buffer_event(s, ev);
+    int due = s->n_pending >= BATCH_EVENTS || eider__mono_s() - s->last_flush >= BATCH_SECONDS;
+    pthread_mutex_unlock(&s->lock);
+    if (!rc && ev->type == EIDER_EVENT_RUN_END)
+        rc = end_run(r, ev);
+    else if (!rc && due)
+        rc = eider__store_flush(s);
+    if (rc && !r->failed && r->next && r->next->on_event) {
+        eider__buf msg = { 0 };
+        eider__buf_printf(&msg, "%s; the rest of this run is not recorded", eider_store_errmsg(s));
+        eider_event warn = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                             .level = EIDER_LOG_WARN, .message = eider__buf_str(&msg) };
+        r->next->on_event(&warn, r->next->user_data);
+        eider__buf_release(&msg);
+    }
+    r->failed |= rc != EIDER_OK;
+}
+
+static void on_event(const eider_event *ev, void *user_data)
+{
+    eider__recorder *r = user_data;
+    if (!r->failed)
+        record(r, ev);
+    if (r->next && r->next->on_event)
+        r->next->on_event(ev, r->next->user_data);
+}
+
+void eider__recorder_sink(eider__recorder *r, eider_event_sink *out)
+{
+    out->on_event = on_event;
+    out->user_data = r;
+}

@@ -1,0 +1,194 @@
+/*
+ * sqlite.c — the instance store's SQLite backend: one database file in WAL mode, so
+ * readers never block the writer; writers queue on BEGIN IMMEDIATE under a generous
+ * busy timeout, so two Eider processes never fail with "database is locked".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+#define BUSY_TIMEOUT_MS 60000
+#define CACHED 16                    /* prepared statements kept per connection */
+
+typedef struct sqlite_conn {
+    sqlite3 *db;
+    struct { char *sql; sqlite3_stmt *stmt; } cache[CACHED];
+    size_t next;                     /* the slot to replace next */
+} sqlite_conn;
+
+static const char *const migrations[] = {
+    /* 1: runs, events, materializations and each asset's state */
+    "CREATE TABLE runs (run_id TEXT PRIMARY KEY, status TEXT NOT NULL, selection TEXT,"
+    " partition TEXT, launched_by TEXT, tags TEXT, host TEXT, pid INTEGER, pid_start TEXT,"
+    " start_us INTEGER NOT NULL, end_us INTEGER, n_succeeded INTEGER NOT NULL DEFAULT 0,"
+    " n_failed INTEGER NOT NULL DEFAULT 0, n_skipped INTEGER NOT NULL DEFAULT 0,"
+    " n_canceled INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX runs_by_start ON runs (start_us DESC);"
+    "CREATE INDEX runs_by_status ON runs (status, start_us DESC);"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,"
+    " type TEXT NOT NULL, time_us INTEGER NOT NULL, asset_key TEXT, attempt INTEGER,"
+    " duration_s REAL, level TEXT, message TEXT, sql TEXT, materialization_id INTEGER);"
+    "CREATE INDEX events_by_run ON events (run_id, id);"
+    "CREATE TABLE materializations (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " asset_key TEXT NOT NULL, partition TEXT NOT NULL, run_id TEXT NOT NULL,"
+    " time_us INTEGER NOT NULL, code_version TEXT, metadata TEXT);"
+    "CREATE INDEX materializations_by_asset ON materializations (asset_key, id DESC);"
+    "CREATE INDEX materializations_by_run ON materializations (run_id);"
+    "CREATE TABLE asset_state (asset_key TEXT NOT NULL, partition TEXT NOT NULL,"
+    " materialization_id INTEGER, last_run_id TEXT, last_failed INTEGER NOT NULL DEFAULT 0,"
+    " last_us INTEGER, PRIMARY KEY (asset_key, partition));",
+    NULL,
+};
+
+/* mkdir -p of the folder holding path. */
+static int make_folder(const char *path, eider__buf *err)
+{
+    char *dir = eider__xstrdup(path);
+    int rc = EIDER_OK;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) && errno != EEXIST) {
+            eider__buf_printf(err, "cannot create the folder '%s' for the instance store: %s",
+                              dir, strerror(errno));
+            rc = EIDER_EIO;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
+static int exec_simple(sqlite3 *db, const char *sql, eider__buf *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return EIDER_OK;
+    eider__buf_printf(err, "%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return EIDER_EIO;
+}
+
+int eider__sqlite_open(const char *path, void **out, eider__buf *err)
+{
+    sqlite_conn *c = eider__xcalloc(1, sizeof(*c));
+    int rc = make_folder(path, err);
+    *out = NULL;
+    if (!rc && sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                               SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        eider__buf_printf(err, "cannot open the instance store '%s': %s", path,
+                          c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        rc = EIDER_EIO;
+    }
+    if (!rc) {
+        sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+        rc = exec_simple(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err);
+    }
+    if (rc) {
+        sqlite3_close(c->db);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return EIDER_OK;
+}
+
+/* A prepared statement for sql, from the cache (keyed by the text) or new. */
+static sqlite3_stmt *prepare(sqlite_conn *c, const char *sql, int *cached, eider__buf *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    for (size_t i = 0; i < CACHED; i++)
+        if (c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
+            *cached = 1;
+            return c->cache[i].stmt;
+        }
+    if (sqlite3_prepare_v2(c->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        eider__buf_printf(err, "%s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    *cached = 0;
+    return stmt;
+}
+
+/* Keep stmt for next time, in place of the oldest. */
+static void keep(sqlite_conn *c, const char *sql, sqlite3_stmt *stmt)
+{
+    size_t i = c->next++ % CACHED;
+    sqlite3_finalize(c->cache[i].stmt);
+    free(c->cache[i].sql);
+    c->cache[i].sql = eider__xstrdup(sql);
+    c->cache[i].stmt = stmt;
+}
+
+static int query(void *conn, const char *sql, const char *const *params, size_t n_params,
+                 eider__row_fn row, void *ud, eider__buf *err)
+{
+    sqlite_conn *c = conn;
+    const char *cols[64];
+    int cached = 0, rc = EIDER_OK, step;
+    if (!n_params && !row && strchr(sql, ';'))
+        return exec_simple(c->db, sql, err);     /* several statements: a migration */
+    sqlite3_stmt *stmt = prepare(c, sql, &cached, err);
+    if (!stmt)
+        return EIDER_EIO;
+    for (size_t i = 0; i < n_params; i++)
+        sqlite3_bind_text(stmt, (int)i + 1, params[i], -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int n = sqlite3_column_count(stmt);
+        for (int i = 0; i < n && i < 64; i++)
+            cols[i] = (const char *)sqlite3_column_text(stmt, i);
+        if (row && row(ud, cols, (size_t)(n < 64 ? n : 64)))
+            break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        eider__buf_printf(err, "%s", sqlite3_errmsg(c->db));
+        rc = EIDER_EIO;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (!cached)
+        keep(c, sql, stmt);
+    return rc;
+}
+
+static int begin(void *conn, eider__buf *err)
+{
+    return exec_simple(((sqlite_conn *)conn)->db, "BEGIN IMMEDIATE", err);
+}
+
+static int commit(void *conn, eider__buf *err)
+{
+    return exec_simple(((sqlite_conn *)conn)->db, "COMMIT", err);
+}
+
+static void rollback(void *conn)
+{
+    sqlite3_exec(((sqlite_conn *)conn)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void close_conn(void *conn)
+{
+    sqlite_conn *c = conn;
+    if (!c)
+        return;
+    for (size_t i = 0; i < CACHED; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+const eider__store_methods eider__sqlite_methods = {
+    .name = "sqlite",
+    .query = query,
+    .begin = begin,
+    .commit = commit,
+    .rollback = rollback,
+    .close = close_conn,
+    .migrations = migrations,
+};

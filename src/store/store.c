@@ -1,0 +1,552 @@
+/*
+ * store.c — the instance store: opening a backend, migrating its schema, marking runs
+ * whose process died as crashed, and the queries behind `eider runs`, `run show`,
+ * `logs`, `asset show`, `asset wipe` and `gc`.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define SCHEMA_VERSION 1
+
+int eider__store_error(eider_store *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    eider__buf_reset(&s->errmsg);
+    va_start(ap, fmt);
+    eider__buf_vprintf(&s->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *eider_store_errmsg(const eider_store *s)
+{
+    return s ? eider__buf_str(&s->errmsg) : "out of memory";
+}
+
+const char *eider_store_location(const eider_store *s)
+{
+    return s && s->location ? s->location : "";
+}
+
+static const char *const run_status_names[] = {
+    "queued", "started", "success", "failure", "canceled", "crashed",
+};
+
+const char *eider_run_status_name(eider_run_status status)
+{
+    return (unsigned)status < EIDER__ARRAY_LEN(run_status_names) ? run_status_names[status] : "unknown";
+}
+
+int eider_run_status_parse(const char *name)
+{
+    for (size_t i = 0; name && i < EIDER__ARRAY_LEN(run_status_names); i++)
+        if (strcmp(run_status_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *eider_asset_status_name(eider_asset_status status)
+{
+    static const char *const names[] = { "never", "fresh", "stale", "failed", "external" };
+    return (unsigned)status < EIDER__ARRAY_LEN(names) ? names[status] : "unknown";
+}
+
+/* ---- opening ---- */
+
+static int read_int(void *ud, const char *const *cols, size_t n)
+{
+    *(int64_t *)ud = n && cols[0] ? strtoll(cols[0], NULL, 10) : 0;
+    return 0;
+}
+
+/* Apply the migrations this store lacks, each in its own transaction. */
+static int migrate(eider_store *s)
+{
+    eider__buf err = { 0 };
+    int64_t version = 0;
+    size_t known = 0;
+    while (s->m->migrations[known])
+        known++;
+    int rc = s->m->query(s->conn, "CREATE TABLE IF NOT EXISTS eider_schema (version INTEGER NOT NULL)",
+                         NULL, 0, NULL, NULL, &err);
+    if (!rc)
+        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, read_int, &version, &err);
+    if (!rc && version > (int64_t)known)
+        rc = eider__store_error(s, EIDER_EAPIVERSION, "the instance store %s was written by a newer "
+            "Eider (schema version %" PRId64 "; this one knows up to %zu): upgrade Eider, or point "
+            "EIDER_HOME (or EIDER_STORAGE) at another store", s->location, version, known);
+    for (size_t v = (size_t)version; !rc && v < known; v++) {
+        char next[24];
+        snprintf(next, sizeof(next), "%zu", v + 1);
+        const char *params[] = { next };
+        rc = s->m->begin(s->conn, &err);
+        if (!rc)
+            rc = s->m->query(s->conn, s->m->migrations[v], NULL, 0, NULL, NULL, &err);
+        if (!rc)
+            rc = s->m->query(s->conn, "INSERT INTO eider_schema (version) VALUES (?)", params, 1,
+                             NULL, NULL, &err);
+        if (!rc)
+            rc = s->m->commit(s->conn, &err);
+        if (rc)
+            s->m->rollback(s->conn);
+    }
+    if (rc && err.len)
+        eider__store_error(s, rc, "cannot migrate the instance store %s: %s", s->location,
+                           eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+/* Where the store is: the URL, or the SQLite file in the folder. */
+static char *resolve(const char *location, int *postgres)
+{
+    eider__buf path = { 0 };
+    const char *home = getenv("EIDER_HOME");
+    if (!location || !*location)
+        location = getenv("EIDER_STORAGE");
+    *postgres = location && (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11));
+    if (*postgres)
+        return eider__xstrdup(location);
+    if (!location || !*location)
+        location = home && *home ? home : ".eider";
+    if (location[0] != '/') {
+        char cwd[4096];
+        if (getcwd(cwd, sizeof(cwd)))
+            eider__buf_printf(&path, "%s/", cwd);
+    }
+    eider__buf_printf(&path, "%s/eider.sqlite3", location);
+    return eider__buf_detach(&path);
+}
+
+/* The URL as it may be shown: "user:password@" becomes "user@". */
+static char *shown_url(const char *url)
+{
+    eider__buf out = { 0 };
+    const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
+    const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon) {
+        eider__buf_add(&out, url, (size_t)(colon - url));
+        eider__buf_puts(&out, at);
+    } else {
+        eider__buf_puts(&out, url);
+    }
+    return eider__buf_detach(&out);
+}
+
+int eider_store_open(const char *location, eider_store **out)
+{
+    eider_store *s = eider__xcalloc(1, sizeof(*s));
+    eider__buf err = { 0 };
+    int postgres = 0, rc;
+    char *where = resolve(location, &postgres);
+    pthread_mutex_init(&s->lock, NULL);
+    *out = s;
+    if (postgres) {
+        s->m = &eider__postgres_methods;
+        s->location = shown_url(where);
+        rc = eider__postgres_open(where, &s->conn, &err);
+    } else {
+        s->m = &eider__sqlite_methods;
+        eider__buf_printf(&err, "sqlite:%s", where);
+        s->location = eider__buf_detach(&err);
+        rc = eider__sqlite_open(where, &s->conn, &err);
+    }
+    free(where);
+    if (rc)
+        eider__store_error(s, rc, "%s", eider__buf_str(&err));
+    eider__buf_release(&err);
+    if (!rc)
+        rc = migrate(s);
+    if (!rc)
+        rc = eider__store_mark_crashed(s);
+    return rc;
+}
+
+void eider_store_close(eider_store *s)
+{
+    if (!s)
+        return;
+    eider__store_flush(s);
+    if (s->conn)
+        s->m->close(s->conn);
+    free(s->pending);
+    free(s->location);
+    eider__buf_release(&s->errmsg);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* Run one statement under the store's lock; on error the message on the store. */
+int eider__store_query(eider_store *s, const char *sql, const char *const *params, size_t n,
+                       eider__row_fn row, void *ud)
+{
+    eider__buf err = { 0 };
+    if (!s || !s->conn)
+        return EIDER_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    int rc = s->m->query(s->conn, sql, params, n, row, ud, &err);
+    pthread_mutex_unlock(&s->lock);
+    if (rc)
+        eider__store_error(s, rc, "instance store %s: %s", s->location, eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+/* ---- crashed runs ---- */
+
+/* The start time of process pid (field 22 of /proc/PID/stat), or "" when it is gone. */
+void eider__process_start(long pid, char *out, size_t size)
+{
+    char path[64], buf[1024];
+    FILE *f = NULL;
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if (!(f = fopen(path, "r")))
+        return;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');      /* the command may hold spaces */
+    for (int field = 2; p && *p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (p)
+        snprintf(out, size, "%.*s", (int)strcspn(p + 1, " "), p + 1);
+}
+
+typedef struct started_run {
+    char *run_id;
+    long pid;
+    char *pid_start;
+} started_run;
+
+typedef struct started_runs {
+    started_run *v;
+    size_t n, cap;
+} started_runs;
+
+static int collect_started(void *ud, const char *const *cols, size_t n)
+{
+    started_runs *runs = ud;
+    EIDER__GROW(runs->v, runs->cap, runs->n + 1);
+    runs->v[runs->n].run_id = eider__xstrdup(cols[0]);
+    runs->v[runs->n].pid = cols[1] ? strtol(cols[1], NULL, 10) : 0;
+    runs->v[runs->n].pid_start = eider__xstrdup(cols[2] ? cols[2] : "");
+    runs->n++;
+    return 0;
+}
+
+static int process_alive(const started_run *r)
+{
+    char now[32];
+    eider__process_start(r->pid, now, sizeof(now));
+    return now[0] && strcmp(now, r->pid_start) == 0;
+}
+
+int eider__store_mark_crashed(eider_store *s)
+{
+    started_runs runs = { 0 };
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    const char *params[] = { host };
+    int rc = eider__store_query(s, "SELECT run_id, pid, pid_start FROM runs WHERE status = 'started' "
+                                   "AND host = ?", params, 1, collect_started, &runs);
+    for (size_t i = 0; i < runs.n; i++) {
+        char now_us[32];
+        snprintf(now_us, sizeof(now_us), "%" PRId64, eider__now_us());
+        const char *p[] = { now_us, runs.v[i].run_id };
+        if (!rc && !process_alive(&runs.v[i])) {
+            rc = eider__store_query(s, "UPDATE runs SET status = 'crashed', end_us = ? WHERE run_id = ? "
+                                       "AND status = 'started'", p, 2, NULL, NULL);
+            const char *e[] = { runs.v[i].run_id, now_us };
+            if (!rc)
+                rc = eider__store_query(s, "INSERT INTO events (run_id, type, time_us, level, message) "
+                    "VALUES (?, 'run_end', ?, 'error', 'the run''s process is gone: it was killed or "
+                    "crashed; the run is marked crashed')", e, 2, NULL, NULL);
+        }
+        free(runs.v[i].run_id);
+        free(runs.v[i].pid_start);
+    }
+    free(runs.v);
+    return rc;
+}
+
+/* ---- queries ---- */
+
+typedef struct run_query {
+    eider_run_fn fn;
+    void *ud;
+} run_query;
+
+static int64_t to_i64(const char *s)
+{
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static int run_row(void *ud, const char *const *c, size_t n)
+{
+    run_query *q = ud;
+    eider_run_record r = {
+        .run_id = c[0], .status = (eider_run_status)eider_run_status_parse(c[1]),
+        .selection = c[2], .partition = c[3], .launched_by = c[4], .tags = c[5] ? c[5] : "{}",
+        .start_us = to_i64(c[6]), .end_us = to_i64(c[7]), .n_succeeded = (int)to_i64(c[8]),
+        .n_failed = (int)to_i64(c[9]), .n_skipped = (int)to_i64(c[10]), .n_canceled = (int)to_i64(c[11]),
+    };
+    return q->fn(&r, q->ud);
+}
+
+int eider_store_runs(eider_store *s, int status, const char *run_id, size_t limit,
+                     eider_run_fn fn, void *ud)
+{
+    char lim[24], prefix[256];
+    run_query q = { fn, ud };
+    const char *params[3];
+    size_t n = 0;
+    eider__buf sql = { 0 };
+    eider__buf_puts(&sql, "SELECT run_id, status, selection, partition, launched_by, tags, start_us, "
+                          "end_us, n_succeeded, n_failed, n_skipped, n_canceled FROM runs WHERE 1 = 1");
+    if (status >= 0) {
+        eider__buf_puts(&sql, " AND status = ?");
+        params[n++] = eider_run_status_name((eider_run_status)status);
+    }
+    if (run_id) {
+        snprintf(prefix, sizeof(prefix), "%s%%", run_id);
+        eider__buf_puts(&sql, " AND run_id LIKE ?");
+        params[n++] = prefix;
+    }
+    snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
+    eider__buf_puts(&sql, " ORDER BY start_us DESC LIMIT ?");
+    params[n++] = lim;
+    int rc = eider__store_query(s, eider__buf_str(&sql), params, n, run_row, &q);
+    eider__buf_release(&sql);
+    return rc;
+}
+
+static const char *const event_names[] = {
+    [EIDER_EVENT_RUN_START] = "run_start", [EIDER_EVENT_RUN_END] = "run_end",
+    [EIDER_EVENT_STEP_START] = "step_start", [EIDER_EVENT_STEP_SUCCESS] = "step_success",
+    [EIDER_EVENT_STEP_FAILURE] = "step_failure", [EIDER_EVENT_STEP_SKIPPED] = "step_skipped",
+    [EIDER_EVENT_STEP_RETRY] = "step_retry", [EIDER_EVENT_LOG] = "log",
+    [EIDER_EVENT_MATERIALIZATION] = "materialization", [EIDER_EVENT_STEP_CANCELED] = "step_canceled",
+};
+
+const char *eider__event_name(eider_event_type type)
+{
+    return (unsigned)type < EIDER__ARRAY_LEN(event_names) ? event_names[type] : "unknown";
+}
+
+static int event_type(const char *name)
+{
+    for (size_t i = 0; name && i < EIDER__ARRAY_LEN(event_names); i++)
+        if (strcmp(event_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+/* Metadata stored as JSON, {"key": {"type": "int", "value": ...}}, back into entries. */
+typedef struct meta_list {
+    eider_meta *v;
+    size_t n;
+    json_t *root;
+} meta_list;
+
+static const char *const meta_type_names[] = { "text", "int", "float", "bool", "json", "url", "markdown" };
+
+char *eider__meta_to_json(const eider_meta *m, size_t n)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = m[i].type == EIDER_META_INT || m[i].type == EIDER_META_BOOL ? json_integer(m[i].i)
+                  : m[i].type == EIDER_META_FLOAT ? json_real(m[i].f)
+                  : json_string(m[i].text ? m[i].text : "");
+        json_object_set_new(obj, m[i].key, json_pack("{s:s, s:o}", "type",
+            meta_type_names[(unsigned)m[i].type < 7 ? m[i].type : 0], "value", v ? v : json_null()));
+    }
+    char *out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+    return out;
+}
+
+static void meta_parse(const char *text, meta_list *out)
+{
+    const char *key;
+    json_t *val;
+    memset(out, 0, sizeof(*out));
+    if (!text || !(out->root = json_loads(text, 0, NULL)) || !json_is_object(out->root))
+        return;
+    out->v = eider__xcalloc(json_object_size(out->root) + 1, sizeof(*out->v));
+    json_object_foreach(out->root, key, val) {
+        const char *type = json_string_value(json_object_get(val, "type"));
+        json_t *v = json_object_get(val, "value");
+        eider_meta *m = &out->v[out->n++];
+        m->key = key;
+        for (int t = 0; t < 7; t++)
+            if (type && strcmp(type, meta_type_names[t]) == 0)
+                m->type = (eider_meta_type)t;
+        m->i = json_integer_value(v);
+        m->f = json_is_real(v) ? json_real_value(v) : (double)json_integer_value(v);
+        m->text = json_string_value(v);
+    }
+}
+
+static void meta_release(meta_list *m)
+{
+    free(m->v);
+    json_decref(m->root);
+}
+
+typedef struct event_query {
+    eider_stored_event_fn fn;
+    void *ud;
+} event_query;
+
+static int event_row(void *ud, const char *const *c, size_t n)
+{
+    event_query *q = ud;
+    meta_list meta;
+    int type = event_type(c[2]);
+    eider_event ev = {
+        .type = (eider_event_type)(type < 0 ? EIDER_EVENT_LOG : type), .run_id = c[1],
+        .time_us = to_i64(c[3]), .asset_key = c[4], .attempt = (int)to_i64(c[5]),
+        .duration_s = c[6] ? strtod(c[6], NULL) : 0, .message = c[8], .sql = c[9],
+    };
+    for (int l = 0; c[7] && l < 4; l++)
+        if (strcmp(c[7], level_names[l]) == 0)
+            ev.level = (eider_log_level)l;
+    meta_parse(c[10], &meta);
+    ev.metadata = meta.v;
+    ev.n_metadata = meta.n;
+    int stop = q->fn(to_i64(c[0]), &ev, q->ud);
+    meta_release(&meta);
+    return stop;
+}
+
+int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
+                       eider_stored_event_fn fn, void *ud)
+{
+    char after[24];
+    event_query q = { fn, ud };
+    snprintf(after, sizeof(after), "%" PRId64, after_id);
+    const char *params[] = { run_id ? run_id : "", after };
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = eider__store_query(s, "SELECT e.id, e.run_id, e.type, e.time_us, e.asset_key, e.attempt, "
+            "e.duration_s, e.level, e.message, e.sql, m.metadata FROM events e LEFT JOIN "
+            "materializations m ON m.id = e.materialization_id WHERE e.run_id = ? AND e.id > ? "
+            "ORDER BY e.id", params, 2, event_row, &q);
+    return rc;
+}
+
+typedef struct asset_query {
+    eider_asset_fn fn;
+    void *ud;
+} asset_query;
+
+static int asset_row(void *ud, const char *const *c, size_t n)
+{
+    asset_query *q = ud;
+    meta_list meta;
+    meta_parse(c[5], &meta);
+    eider_asset_record r = {
+        .asset_key = c[0], .partition = c[1] ? c[1] : "", .run_id = c[2],
+        .materialized_us = to_i64(c[3]), .code_version = c[4], .metadata = meta.v,
+        .n_metadata = meta.n, .last_run_id = c[6], .last_failed = (int)to_i64(c[7]),
+        .last_us = to_i64(c[8]),
+    };
+    int stop = q->fn(&r, q->ud);
+    meta_release(&meta);
+    return stop;
+}
+
+int eider_store_assets(eider_store *s, const char *key, eider_asset_fn fn, void *ud)
+{
+    asset_query q = { fn, ud };
+    const char *params[] = { key };
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = eider__store_query(s, key
+            ? "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
+              "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
+              "ON m.id = a.materialization_id WHERE a.asset_key = ? ORDER BY a.partition"
+            : "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
+              "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
+              "ON m.id = a.materialization_id ORDER BY a.asset_key, a.partition",
+            params, key ? 1 : 0, asset_row, &q);
+    return rc;
+}
+
+int eider_store_history(eider_store *s, const char *key, size_t limit, eider_asset_fn fn, void *ud)
+{
+    char lim[24];
+    asset_query q = { fn, ud };
+    snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
+    const char *params[] = { key ? key : "", lim };
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = eider__store_query(s, "SELECT asset_key, partition, run_id, time_us, code_version, metadata, "
+            "run_id, 0, time_us FROM materializations WHERE asset_key = ? ORDER BY id DESC LIMIT ?",
+            params, 2, asset_row, &q);
+    return rc;
+}
+
+static int count_rows(void *ud, const char *const *c, size_t n)
+{
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+int eider_store_wipe(eider_store *s, const char *key, const char *partition, size_t *n)
+{
+    size_t count = 0;
+    const char *params[] = { key ? key : "", partition ? partition : "" };
+    size_t np = partition ? 2 : 1;
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = eider__store_query(s, partition
+            ? "DELETE FROM asset_state WHERE asset_key = ? AND partition = ? RETURNING 1"
+            : "DELETE FROM asset_state WHERE asset_key = ? RETURNING 1", params, np, count_rows, &count);
+    if (!rc)
+        rc = eider__store_query(s, partition
+            ? "UPDATE events SET materialization_id = NULL WHERE materialization_id IN (SELECT id FROM "
+              "materializations WHERE asset_key = ? AND partition = ?)"
+            : "UPDATE events SET materialization_id = NULL WHERE materialization_id IN (SELECT id FROM "
+              "materializations WHERE asset_key = ?)", params, np, NULL, NULL);
+    if (!rc)
+        rc = eider__store_query(s, partition
+            ? "DELETE FROM materializations WHERE asset_key = ? AND partition = ?"
+            : "DELETE FROM materializations WHERE asset_key = ?", params, np, NULL, NULL);
+    if (n)
+        *n = count;
+    return rc;
+}
+
+int eider_store_gc(eider_store *s, double keep_days, size_t *n)
+{
+    char before[32];
+    size_t count = 0;
+    snprintf(before, sizeof(before), "%" PRId64, eider__now_us() - (int64_t)(keep_days * 86400e6));
+    const char *params[] = { before };
+    int rc = eider__store_flush(s);
+    /* Materializations an asset's state still points at stay: the latest of each asset
+     * outlives its run, as `eider list` needs it. */
+    if (!rc)
+        rc = eider__store_query(s, "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs "
+            "WHERE end_us IS NOT NULL AND end_us < ?)", params, 1, NULL, NULL);
+    if (!rc)
+        rc = eider__store_query(s, "DELETE FROM materializations WHERE run_id IN (SELECT run_id FROM "
+            "runs WHERE end_us IS NOT NULL AND end_us < ?) AND id NOT IN (SELECT materialization_id "
+            "FROM asset_state WHERE materialization_id IS NOT NULL)", params, 1, NULL, NULL);
+    if (!rc)
+        rc = eider__store_query(s, "DELETE FROM runs WHERE end_us IS NOT NULL AND end_us < ? "
+                                   "RETURNING 1", params, 1, count_rows, &count);
+    if (n)
+        *n = count;
+    return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * store.h — the instance store inside libeider: one methods struct that each backend
+ * (SQLite, PostgreSQL) fills, and the store that runs the same SQL through it —
+ * migrations, recording runs and events in batches, and the queries behind the CLI.
+ *
+ * The SQL is written once, with '?' for parameters (the PostgreSQL backend numbers
+ * them); parameters and results travel as text, NULL for NULL.
+ */
+#ifndef EIDER_STORE_H
+#define EIDER_STORE_H
+
+#include <pthread.h>
+
+#include "../defs/defs.h"
+
+/* A result row: n columns as text, NULL for NULL. Return nonzero to stop. */
+typedef int (*eider__row_fn)(void *user_data, const char *const *cols, size_t n);
+
+typedef struct eider__store_methods {
+    const char *name;                /* "sqlite", "postgresql" */
+    /* Run one statement with params; rows go to row (may be NULL). On error, the
+     * message into err and EIDER_EIO. */
+    int (*query)(void *conn, const char *sql, const char *const *params, size_t n_params,
+                 eider__row_fn row, void *user_data, eider__buf *err);
+    /* Start a transaction that will write (SQLite: BEGIN IMMEDIATE, so two writers
+     * queue instead of failing), commit it, or roll it back. */
+    int (*begin)(void *conn, eider__buf *err);
+    int (*commit)(void *conn, eider__buf *err);
+    void (*rollback)(void *conn);
+    void (*close)(void *conn);
+    /* The schema, one entry per version: migrations[v - 1] takes version v - 1 to v.
+     * NULL-terminated. */
+    const char *const *migrations;
+} eider__store_methods;
+
+/* Open a backend; on error the message in err. */
+int eider__sqlite_open(const char *path, void **conn, eider__buf *err);
+int eider__postgres_open(const char *url, void **conn, eider__buf *err);
+extern const eider__store_methods eider__sqlite_methods;
+extern const eider__store_methods eider__postgres_methods;
+
+/* An event waiting to be written: its columns as text. */
+typedef struct eider__pending {
+    eider_event_type type;
+    char *run_id, *time_us, *asset_key, *attempt, *duration_s, *level, *message, *sql;
+    char *metadata, *code_version;   /* MATERIALIZATION */
+    char **partitions;               /* the step's keys; NULL when unpartitioned */
+    size_t n_partitions;
+} eider__pending;
+
+struct eider_store {
+    const eider__store_methods *m;
+    void *conn;
+    char *location;
+    eider__buf errmsg;
+    pthread_mutex_t lock;            /* one caller at a time on conn */
+    eider__pending *pending;         /* buffered events */
+    size_t n_pending, cap_pending;
+    double last_flush;
+};
+
+/* Set the store's message; returns code. */
+int eider__store_error(eider_store *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Run one statement under the store's lock; on error the message on the store. */
+int eider__store_query(eider_store *s, const char *sql, const char *const *params, size_t n,
+                       eider__row_fn row, void *user_data);
+/* Mark the started runs of this host whose process is gone as crashed. */
+int eider__store_mark_crashed(eider_store *s);
+/* The start time of process pid as /proc/PID/stat tells it ("" when it is gone):
+ * with the pid, it names a process even after the pid is reused. */
+void eider__process_start(long pid, char *out, size_t size);
+/* "step_start", "materialization", ... */
+const char *eider__event_name(eider_event_type type);
+/* Metadata as JSON {"key": {"type": "int", "value": 3}}; free() it. */
+char *eider__meta_to_json(const eider_meta *m, size_t n);
+
+/* Records one run into a store, then passes each event on to next (recorder.c). */
+typedef struct eider__recorder {
+    eider_store *store;
+    const eider_event_sink *next;
+    const char *launched_by;
+    const char *const *tags;
+    int failed;                      /* a write failed: the rest is not recorded */
+} eider__recorder;
+
+/* A sink that records through r (which must outlive the run). */
+void eider__recorder_sink(eider__recorder *r, eider_event_sink *out);
+/* Write buffered events now. */
+int eider__store_flush(eider_store *s);
+
+/* Status of every asset (status.c), for eider list and the selection's stale(). */
+int eider__store_status(eider_store *s, const eider_defs *defs, eider_asset_status *out);
+
+#endif

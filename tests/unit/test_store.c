@@ -1,0 +1,448 @@
+/*
+ * test_store.c — the instance store, one suite for both backends: SQLite in a
+ * temporary folder, or PostgreSQL when EIDER_TEST_STORE_URL names one (ctest runs it
+ * both ways). Migrations, a newer schema refused, runs and events recorded through
+ * eider_materialize, asset state per partition, staleness and stale(), crashed runs,
+ * wipe, gc, batches, and two processes recording at once.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "tmpdir.h"
+
+/* ---- helpers ---- */
+
+static const char *location(void)
+{
+    const char *url = getenv("EIDER_TEST_STORE_URL");
+    return url && *url ? url : "store";
+}
+
+static int is_postgres(void)
+{
+    return strncmp(location(), "postgres", 8) == 0;
+}
+
+/* A store with nothing in it. PostgreSQL's tables are dropped first (its suite runs
+ * one test at a time). */
+static eider_store *fresh_store(void)
+{
+    eider_store *s = NULL;
+    enter_tmpdir_tagged("store");
+    if (is_postgres()) {
+        cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+        cr_assert_eq(eider__store_query(s, "DROP TABLE IF EXISTS events, materializations, asset_state, "
+                                           "runs, eider_schema", NULL, 0, NULL, NULL), EIDER_OK,
+                     "%s", eider_store_errmsg(s));
+        eider_store_close(s);
+    }
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+    return s;
+}
+
+static int noop(eider_context *ctx)
+{
+    eider_add_meta_int(ctx, "row_count", 7);
+    return EIDER_OK;
+}
+
+static int boom(eider_context *ctx)
+{
+    return eider_fail(ctx, "boom: %s", "it broke");
+}
+
+static void add(eider_defs *defs, const char *key, eider_compute_fn fn, const char *const *deps,
+                const char *code_version)
+{
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = key, .compute = fn, .deps = deps,
+                                                       .code_version = code_version }), EIDER_OK);
+}
+
+static int materialize(eider_defs *defs, eider_store *s, const char *selection)
+{
+    eider_run_options o = { .store = s, .selection = selection, .jobs = 1, .launched_by = "test",
+                            .tags = EIDER_TAGS("team", "data") };
+    return eider_materialize(defs, &o, NULL);
+}
+
+typedef struct runs_seen {
+    int n;
+    eider_run_record first;          /* strings are not kept */
+    char run_id[64], status[16], tags[64];
+} runs_seen;
+
+static int see_run(const eider_run_record *r, void *ud)
+{
+    runs_seen *seen = ud;
+    if (seen->n++ == 0) {
+        seen->first = *r;
+        snprintf(seen->run_id, sizeof(seen->run_id), "%s", r->run_id);
+        snprintf(seen->status, sizeof(seen->status), "%s", eider_run_status_name(r->status));
+        snprintf(seen->tags, sizeof(seen->tags), "%s", r->tags);
+    }
+    return 0;
+}
+
+static runs_seen runs_of(eider_store *s, int status)
+{
+    runs_seen seen = { 0 };
+    cr_assert_eq(eider_store_runs(s, status, NULL, 0, see_run, &seen), EIDER_OK, "%s", eider_store_errmsg(s));
+    return seen;
+}
+
+typedef struct events_seen {
+    char types[64][24];
+    char messages[64][128];
+    int64_t row_count[64];
+    int n;
+} events_seen;
+
+static int see_event(int64_t id, const eider_event *ev, void *ud)
+{
+    events_seen *e = ud;
+    if (e->n >= 64)
+        return 1;
+    snprintf(e->types[e->n], 24, "%s%s%s", eider__event_name(ev->type), ev->asset_key ? ":" : "",
+             ev->asset_key ? ev->asset_key : "");
+    snprintf(e->messages[e->n], 128, "%s", ev->message ? ev->message : "");
+    for (size_t i = 0; i < ev->n_metadata; i++)
+        if (strcmp(ev->metadata[i].key, "row_count") == 0)
+            e->row_count[e->n] = ev->metadata[i].i;
+    e->n++;
+    return 0;
+}
+
+static int read_int64(void *ud, const char *const *cols, size_t n)
+{
+    *(int64_t *)ud = n && cols[0] ? strtoll(cols[0], NULL, 10) : -1;
+    return 0;
+}
+
+static int64_t query_int(eider_store *s, const char *sql)
+{
+    int64_t v = -1;
+    cr_assert_eq(eider__store_query(s, sql, NULL, 0, read_int64, &v), EIDER_OK, "%s", eider_store_errmsg(s));
+    return v;
+}
+
+/* ---- schema ---- */
+
+Test(store, open_makes_the_store_and_reopening_keeps_it)
+{
+    eider_store *s = fresh_store();
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 1);
+    eider_store_close(s);
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 1, "migrated once");
+    if (!is_postgres()) {
+        cr_expect_eq(access("store/eider.sqlite3", F_OK), 0);
+        cr_expect(strstr(eider_store_location(s), "/store/eider.sqlite3"), "%s", eider_store_location(s));
+    }
+    eider_store_close(s);
+}
+
+Test(store, a_store_from_a_newer_eider_is_refused_and_left_alone)
+{
+    eider_store *s = fresh_store();
+    cr_assert_eq(eider__store_query(s, "INSERT INTO eider_schema (version) VALUES (99)", NULL, 0, NULL, NULL),
+                 EIDER_OK);
+    eider_store_close(s);
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_EAPIVERSION);
+    cr_expect(strstr(eider_store_errmsg(s), "newer Eider"), "%s", eider_store_errmsg(s));
+    cr_expect(strstr(eider_store_errmsg(s), "99"), "%s", eider_store_errmsg(s));
+    eider_store_close(s);
+}
+
+Test(store, a_postgresql_url_is_shown_without_its_password)
+{
+    eider_store *s = NULL;
+    cr_assert_neq(eider_store_open("postgresql://ada:s3cret@127.0.0.1:1/nothing", &s), EIDER_OK);
+    cr_expect_null(strstr(eider_store_errmsg(s), "s3cret"), "%s", eider_store_errmsg(s));
+    cr_expect_null(strstr(eider_store_location(s), "s3cret"), "%s", eider_store_location(s));
+    eider_store_close(s);
+}
+
+/* ---- recording ---- */
+
+Test(store, a_run_and_its_events_are_recorded_in_order)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", noop, NULL, NULL);
+    add(defs, "b", noop, EIDER_KEYS("a"), NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    runs_seen runs = runs_of(s, -1);
+    cr_assert_eq(runs.n, 1);
+    cr_expect_str_eq(runs.status, "success");
+    cr_expect_eq(runs.first.n_succeeded, 2);
+    cr_expect_str_eq(runs.tags, "{\"team\":\"data\"}");
+    cr_expect_gt(runs.first.end_us, 0);
+    events_seen ev = { 0 };
+    cr_assert_eq(eider_store_events(s, runs.run_id, 0, see_event, &ev), EIDER_OK);
+    const char *want[] = { "run_start", "step_start:a", "materialization:a", "step_success:a",
+                           "step_start:b", "materialization:b", "step_success:b", "run_end" };
+    cr_assert_eq(ev.n, 8);
+    for (int i = 0; i < 8; i++)
+        cr_expect_str_eq(ev.types[i], want[i]);
+    cr_expect_eq(ev.row_count[2], 7);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+Test(store, a_failed_run_keeps_the_failure_and_the_assets_state_says_failed)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", boom, NULL, NULL);
+    add(defs, "b", noop, EIDER_KEYS("a"), NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_ERUNFAILED);
+    runs_seen runs = runs_of(s, eider_run_status_parse("failure"));
+    cr_assert_eq(runs.n, 1);
+    cr_expect_eq(runs.first.n_failed, 1);
+    cr_expect_eq(runs.first.n_skipped, 1);
+    events_seen ev = { 0 };
+    eider_store_events(s, runs.run_id, 0, see_event, &ev);
+    int found = 0;
+    for (int i = 0; i < ev.n; i++)
+        found |= strcmp(ev.types[i], "step_failure:a") == 0 && strstr(ev.messages[i], "boom: it broke");
+    cr_expect(found, "no failure event with the message");
+    eider_asset_status st[2];
+    cr_assert_eq(eider_store_status(s, defs, st), EIDER_OK);
+    cr_expect_eq(st[0], EIDER_ASSET_FAILED);
+    cr_expect_eq(st[1], EIDER_ASSET_NEVER);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+static int many_logs(eider_context *ctx)
+{
+    for (int i = 0; i < 1500; i++)
+        eider_log_info(ctx, "line %d", i);
+    return EIDER_OK;
+}
+
+static int count_event(int64_t id, const eider_event *ev, void *ud)
+{
+    (*(int *)ud)++;
+    return 0;
+}
+
+Test(store, events_beyond_one_batch_are_all_recorded)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "chatty", many_logs, NULL, NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    runs_seen runs = runs_of(s, -1);
+    int n = 0;
+    eider_store_events(s, runs.run_id, 0, count_event, &n);
+    cr_expect_eq(n, 1500 + 5, "events recorded: %d", n);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* ---- asset state, staleness, stale() ---- */
+
+static eider_asset_status status_of(eider_store *s, eider_defs *defs, const char *key)
+{
+    eider_asset_status st[8];
+    cr_assert_eq(eider_store_status(s, defs, st), EIDER_OK, "%s", eider_store_errmsg(s));
+    return st[eider_defs_find(defs, key)];
+}
+
+static eider_defs *chain(const char *b_version)
+{
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", noop, NULL, NULL);
+    add(defs, "b", noop, EIDER_KEYS("a"), b_version);
+    add(defs, "c", noop, EIDER_KEYS("b"), NULL);
+    cr_assert_eq(eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "ext" }), EIDER_OK);
+    return defs;
+}
+
+Test(store, staleness_follows_code_versions_and_newer_upstreams_transitively)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = chain("1");
+    cr_expect_eq(status_of(s, defs, "a"), EIDER_ASSET_NEVER);
+    cr_expect_eq(status_of(s, defs, "ext"), EIDER_ASSET_EXTERNAL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_FRESH);
+    eider__sleep_ms(2);
+    cr_assert_eq(materialize(defs, s, "a"), EIDER_OK);
+    cr_expect_eq(status_of(s, defs, "a"), EIDER_ASSET_FRESH);
+    cr_expect_eq(status_of(s, defs, "b"), EIDER_ASSET_STALE, "an upstream is newer");
+    cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_STALE, "an upstream is stale");
+    cr_assert_eq(materialize(defs, s, "b*"), EIDER_OK);
+    cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_FRESH);
+    eider_defs_free(defs);
+
+    defs = chain("2");
+    cr_expect_eq(status_of(s, defs, "a"), EIDER_ASSET_FRESH);
+    cr_expect_eq(status_of(s, defs, "b"), EIDER_ASSET_STALE, "its code_version changed");
+    cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_STALE);
+    eider_defs_use_store(defs, s);
+    unsigned char sel[4];
+    cr_assert_eq(eider_defs_select(defs, "stale()", sel), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect(!sel[0] && sel[1] && sel[2] && !sel[3]);
+    cr_assert_eq(eider_defs_select(defs, "stale(c)", sel), EIDER_OK);
+    cr_expect(!sel[0] && !sel[1] && sel[2]);
+    eider_defs_use_store(defs, NULL);
+    cr_assert_eq(eider_defs_select(defs, "stale()", sel), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "instance store"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+static int partition_meta(eider_context *ctx)
+{
+    size_t n = 0;
+    eider_partition_keys(ctx, &n);
+    return n ? EIDER_OK : eider_fail(ctx, "no partition keys");
+}
+
+typedef struct parts_seen {
+    char partitions[8][32];
+    int n;
+} parts_seen;
+
+static int see_part(const eider_asset_record *r, void *ud)
+{
+    parts_seen *p = ud;
+    if (p->n < 8)
+        snprintf(p->partitions[p->n++], 32, "%s%s", r->partition, r->run_id ? "" : "(none)");
+    return 0;
+}
+
+Test(store, asset_state_is_kept_per_partition_and_wipe_forgets_it)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("x", "y", "z"));
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "parted", .compute = partition_meta,
+                                                       .partitions = p }), EIDER_OK);
+    eider_run_options o = { .store = s, .partition = "x...y" };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    o.partition = "z";
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK);
+    parts_seen seen = { 0 };
+    cr_assert_eq(eider_store_assets(s, "parted", see_part, &seen), EIDER_OK);
+    cr_assert_eq(seen.n, 3);
+    cr_expect_str_eq(seen.partitions[0], "x");
+    cr_expect_str_eq(seen.partitions[2], "z");
+    parts_seen hist = { 0 };
+    cr_assert_eq(eider_store_history(s, "parted", 0, see_part, &hist), EIDER_OK);
+    cr_expect_eq(hist.n, 3);
+    cr_expect_str_eq(hist.partitions[0], "z", "newest first");
+    size_t n = 0;
+    cr_assert_eq(eider_store_wipe(s, "parted", "y", &n), EIDER_OK);
+    cr_expect_eq(n, 1);
+    memset(&seen, 0, sizeof(seen));
+    eider_store_assets(s, "parted", see_part, &seen);
+    cr_expect_eq(seen.n, 2);
+    cr_assert_eq(eider_store_wipe(s, "parted", NULL, &n), EIDER_OK);
+    cr_expect_eq(n, 2);
+    cr_expect_eq(status_of(s, defs, "parted"), EIDER_ASSET_NEVER);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* ---- crashed runs, gc ---- */
+
+Test(store, a_started_run_whose_process_is_gone_is_marked_crashed)
+{
+    eider_store *s = fresh_store();
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);         /* its pid is now free: nobody runs under it */
+    char host[256] = "", pid[24];
+    gethostname(host, sizeof(host) - 1);
+    snprintf(pid, sizeof(pid), "%d", (int)child);
+    const char *p[] = { host, pid };
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, pid_start, start_us) "
+                                       "VALUES ('dead-run', 'started', ?, ?, '12345', 1)", p, 2, NULL, NULL),
+                 EIDER_OK, "%s", eider_store_errmsg(s));
+    char start[32], me[24];
+    eider__process_start((long)getpid(), start, sizeof(start));
+    snprintf(me, sizeof(me), "%d", (int)getpid());
+    const char *alive[] = { host, me, start };
+    const char *reused[] = { host, me };
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, pid_start, start_us) "
+                                       "VALUES ('live-run', 'started', ?, ?, ?, 2)", alive, 3, NULL, NULL),
+                 EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, pid_start, start_us) "
+                                       "VALUES ('reused-pid', 'started', ?, ?, '1', 3)", reused, 2, NULL, NULL),
+                 EIDER_OK, "%s", eider_store_errmsg(s));
+    eider_store_close(s);
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+    runs_seen crashed = runs_of(s, eider_run_status_parse("crashed"));
+    cr_expect_eq(crashed.n, 2, "the dead pid, and a live pid whose process started at another time");
+    runs_seen started = runs_of(s, eider_run_status_parse("started"));
+    cr_expect_eq(started.n, 1);
+    cr_expect_str_eq(started.run_id, "live-run");
+    events_seen ev = { 0 };
+    eider_store_events(s, "dead-run", 0, see_event, &ev);
+    cr_assert_eq(ev.n, 1);
+    cr_expect(strstr(ev.messages[0], "crashed"), "%s", ev.messages[0]);
+    eider_store_close(s);
+}
+
+Test(store, gc_deletes_old_runs_but_keeps_each_assets_latest_materialization)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = chain(NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    size_t n = 0;
+    cr_assert_eq(eider_store_gc(s, 1, &n), EIDER_OK);
+    cr_expect_eq(n, 0, "nothing is a day old");
+    eider__sleep_ms(2);
+    cr_assert_eq(eider_store_gc(s, 0, &n), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_expect_eq(n, 2);
+    cr_expect_eq(runs_of(s, -1).n, 0);
+    cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_FRESH);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* ---- two processes at once ---- */
+
+Test(store, two_processes_recording_at_once_are_both_recorded)
+{
+    eider_store *s = fresh_store();
+    eider_store_close(s);
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        if ((kids[k] = fork()) == 0) {
+            eider_store *mine = NULL;
+            eider_defs *defs = eider_defs_new();
+            char key[16];
+            for (int i = 0; i < 300; i++) {
+                snprintf(key, sizeof(key), "p%d_%d", k, i);
+                eider_asset(defs, &(eider_asset_def){ .key = key, .compute = noop });
+            }
+            if (eider_store_open(location(), &mine))
+                _exit(2);
+            eider_run_options o = { .store = mine, .jobs = 2 };
+            int rc = eider_materialize(defs, &o, NULL);
+            eider_store_close(mine);
+            eider_defs_free(defs);
+            _exit(rc ? 1 : 0);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int status = 0;
+        waitpid(kids[k], &status, 0);
+        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "process %d failed", k);
+    }
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK);
+    runs_seen runs = runs_of(s, eider_run_status_parse("success"));
+    cr_expect_eq(runs.n, 2);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM asset_state"), 600);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM events WHERE type = 'materialization'"), 600);
+    eider_store_close(s);
+}
