@@ -91,7 +91,7 @@ static int at_param(const eider__buf *b)
 
 /* The URL without its password: "user:secret@" becomes "user@" (split as libpq splits
  * it) and a password=... parameter is left out. Caller frees. */
-static char *redact(const char *url)
+char *eider__postgres_redact(const char *url)
 {
     eider__buf b = { 0 };
     const char *scheme = strstr(url, "://");
@@ -148,7 +148,7 @@ static void put_masked(eider__buf *err, const char *msg, const char *url)
 
 static void connect_error(eider__buf *err, const char *url, PGconn *db)
 {
-    char *shown = redact(url);
+    char *shown = eider__postgres_redact(url);
     eider__buf_printf(err, "cannot connect to the instance store '%s': ", shown);
     put_masked(err, PQerrorMessage(db), url);
     eider__buf_puts(err, " (check that the server is running, that the URL is right, and"
@@ -398,4 +398,5 @@ const eider__store_methods eider__postgres_methods = {
     .rollback = rollback,
     .close = close_conn,
     .migrations = migrations,
+    .migration_lock = "LOCK TABLE eider_schema IN EXCLUSIVE MODE",
 };

@@ -65,38 +65,57 @@ static int read_int(void *ud, const char *const *cols, size_t n)
     return 0;
 }
 
-/* Apply the migrations this store lacks, each in its own transaction. */
+/* Apply one migration if the store still lacks it: in a transaction that holds the
+ * writer's lock, the version read again under it, so that two processes opening a new
+ * store migrate one after the other. *done is set when nothing was left to apply. */
+static int migrate_step(eider_store *s, size_t known, int *done, eider__buf *err)
+{
+    int64_t version = 0;
+    char next[24];
+    const char *params[] = { next };
+    int rc = s->m->begin(s->conn, err);
+    if (!rc && s->m->migration_lock)
+        rc = s->m->query(s->conn, s->m->migration_lock, NULL, 0, NULL, NULL, err);
+    if (!rc)
+        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, read_int, &version, err);
+    if (!rc && version > (int64_t)known) {
+        s->m->rollback(s->conn);
+        return eider__store_error(s, EIDER_EAPIVERSION, "the instance store %s was written by a newer "
+            "Eider (schema version %" PRId64 "; this one knows up to %zu): upgrade Eider, or point "
+            "EIDER_HOME (or EIDER_STORAGE) at another store", s->location, version, known);
+    }
+    *done = !rc && version == (int64_t)known;
+    snprintf(next, sizeof(next), "%" PRId64, version + 1);
+    if (!rc && !*done)
+        rc = s->m->query(s->conn, s->m->migrations[version], NULL, 0, NULL, NULL, err);
+    if (!rc && !*done)
+        rc = s->m->query(s->conn, "INSERT INTO eider_schema (version) VALUES (?)", params, 1, NULL, NULL, err);
+    if (!rc)
+        rc = s->m->commit(s->conn, err);
+    if (rc)
+        s->m->rollback(s->conn);
+    return rc;
+}
+
+/* Bring the schema to this Eider's version. */
 static int migrate(eider_store *s)
 {
     eider__buf err = { 0 };
-    int64_t version = 0;
     size_t known = 0;
+    int done = 0, rc = EIDER_OK;
     while (s->m->migrations[known])
         known++;
-    int rc = s->m->query(s->conn, "CREATE TABLE IF NOT EXISTS eider_schema (version INTEGER NOT NULL)",
+    /* Two processes creating it at once: PostgreSQL may fail one; it finds it then. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        eider__buf_reset(&err);
+        rc = s->m->query(s->conn, "CREATE TABLE IF NOT EXISTS eider_schema (version INTEGER NOT NULL)",
                          NULL, 0, NULL, NULL, &err);
-    if (!rc)
-        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, read_int, &version, &err);
-    if (!rc && version > (int64_t)known)
-        rc = eider__store_error(s, EIDER_EAPIVERSION, "the instance store %s was written by a newer "
-            "Eider (schema version %" PRId64 "; this one knows up to %zu): upgrade Eider, or point "
-            "EIDER_HOME (or EIDER_STORAGE) at another store", s->location, version, known);
-    for (size_t v = (size_t)version; !rc && v < known; v++) {
-        char next[24];
-        snprintf(next, sizeof(next), "%zu", v + 1);
-        const char *params[] = { next };
-        rc = s->m->begin(s->conn, &err);
         if (!rc)
-            rc = s->m->query(s->conn, s->m->migrations[v], NULL, 0, NULL, NULL, &err);
-        if (!rc)
-            rc = s->m->query(s->conn, "INSERT INTO eider_schema (version) VALUES (?)", params, 1,
-                             NULL, NULL, &err);
-        if (!rc)
-            rc = s->m->commit(s->conn, &err);
-        if (rc)
-            s->m->rollback(s->conn);
+            break;
     }
-    if (rc && err.len)
+    while (!rc && !done)
+        rc = migrate_step(s, known, &done, &err);
+    if (rc && rc != EIDER_EAPIVERSION)
         eider__store_error(s, rc, "cannot migrate the instance store %s: %s", s->location,
                            eider__buf_str(&err));
     eider__buf_release(&err);
@@ -124,21 +143,6 @@ static char *resolve(const char *location, int *postgres)
     return eider__buf_detach(&path);
 }
 
-/* The URL as it may be shown: "user:password@" becomes "user@". */
-static char *shown_url(const char *url)
-{
-    eider__buf out = { 0 };
-    const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
-    const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
-    if (colon) {
-        eider__buf_add(&out, url, (size_t)(colon - url));
-        eider__buf_puts(&out, at);
-    } else {
-        eider__buf_puts(&out, url);
-    }
-    return eider__buf_detach(&out);
-}
-
 int eider_store_open(const char *location, eider_store **out)
 {
     eider_store *s = eider__xcalloc(1, sizeof(*s));
@@ -149,7 +153,7 @@ int eider_store_open(const char *location, eider_store **out)
     *out = s;
     if (postgres) {
         s->m = &eider__postgres_methods;
-        s->location = shown_url(where);
+        s->location = eider__postgres_redact(where);
         rc = eider__postgres_open(where, &s->conn, &err);
     } else {
         s->m = &eider__sqlite_methods;

@@ -31,11 +31,18 @@ typedef struct eider__store_methods {
     /* The schema, one entry per version: migrations[v - 1] takes version v - 1 to v.
      * NULL-terminated. */
     const char *const *migrations;
+    /* Run first in a migration's transaction so that two processes migrate one after
+     * the other (PostgreSQL: a table lock), or NULL when begin() already serializes
+     * writers (SQLite's BEGIN IMMEDIATE). */
+    const char *migration_lock;
 } eider__store_methods;
 
 /* Open a backend; on error the message in err. */
 int eider__sqlite_open(const char *path, void **conn, eider__buf *err);
 int eider__postgres_open(const char *url, void **conn, eider__buf *err);
+/* The URL as it may be shown: without "user:password@"'s password or a password=
+ * parameter. malloc'd. */
+char *eider__postgres_redact(const char *url);
 extern const eider__store_methods eider__sqlite_methods;
 extern const eider__store_methods eider__postgres_methods;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_crash.sh — a crash in an asset's code, and a run killed with SIGKILL, lose
 # nothing: tables committed before stay intact, the open transaction is rolled back,
-# and the next run works. A crash names the asset that crashed.
+# and the next run works. A crash names the asset that crashed. The instance store marks
+# such a run crashed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # first commits table a; second opens a transaction that writes b and changes a, then,
@@ -96,9 +97,32 @@ sigkill_mid_transaction_keeps_committed_tables() {
     wait "$pid" 2>/dev/null || true
     expect_intact
     expect_next_run_works
+    expect_recorded_crashed 2
+}
+
+# The instance store: the killed (or crashed) run is marked crashed by the next eider
+# that opens the store, never left "started"; the next run is recorded as a success.
+expect_recorded_crashed() {
+    run "$EIDER" runs -f definitions.c --json
+    expect_rc 0
+    python3 - "$1" <<'PY' || fail "the runs recorded are not one crashed and one success: $(cat out.txt)"
+import json, sys
+runs = json.load(open("out.txt"))
+statuses = sorted(r["status"] for r in runs)
+sys.exit(0 if len(runs) == int(sys.argv[1]) and statuses == ["crashed", "success"] else 1)
+PY
+}
+
+segfault_is_recorded_as_crashed() {
+    write_definitions
+    CRASH_HOW=segv run "$EIDER" materialize -f definitions.c
+    [[ $RC -ge 128 ]] || fail "expected death by a signal, got exit code $RC"
+    expect_next_run_works
+    expect_recorded_crashed 2
 }
 
 run_case segfault_names_the_asset_and_keeps_committed_tables
 run_case abort_names_the_asset
 run_case sigkill_mid_transaction_keeps_committed_tables
+run_case segfault_is_recorded_as_crashed
 finish
