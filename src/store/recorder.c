@@ -67,35 +67,58 @@ static void buffer_event(eider_store *s, const eider_event *ev)
     }
 }
 
-static int read_id(void *ud, const char *const *cols, size_t n)
+#define ROWS_PER_INSERT 50          /* rows of one multi-row INSERT */
+
+/* Insert rows of n_cols parameters each (NULL-able text), ROWS_PER_INSERT at a time:
+ * one statement per chunk instead of one per row. head is "INSERT INTO t (a, b)". */
+static int insert_rows(eider_store *s, const char *head, const char *const *values, size_t n_rows,
+                       size_t n_cols, eider__buf *err)
 {
-    snprintf(ud, 24, "%s", n && cols[0] ? cols[0] : "");
-    return 0;
+    eider__buf sql = { 0 };
+    int rc = EIDER_OK;
+    for (size_t at = 0; !rc && at < n_rows; at += ROWS_PER_INSERT) {
+        size_t rows = n_rows - at < ROWS_PER_INSERT ? n_rows - at : ROWS_PER_INSERT;
+        eider__buf_reset(&sql);
+        eider__buf_printf(&sql, "%s VALUES ", head);
+        for (size_t r = 0; r < rows; r++) {
+            eider__buf_puts(&sql, r ? ", (" : "(");
+            for (size_t c = 0; c < n_cols; c++)
+                eider__buf_puts(&sql, c ? ", ?" : "?");
+            eider__buf_putc(&sql, ')');
+        }
+        rc = s->m->query(s->conn, eider__buf_str(&sql), values + at * n_cols, rows * n_cols,
+                         NULL, NULL, err);
+    }
+    eider__buf_release(&sql);
+    return rc;
 }
 
-/* A materialization: one row per partition written (or one for the asset), each
- * becoming its partition's state. *first gets the first row's id. */
-static int write_materialization(eider_store *s, const eider__pending *p, char *first, eider__buf *err)
+/* The parameters of the batch's rows, as borrowed strings. */
+typedef struct rows {
+    const char **v;
+    size_t n, cap;                   /* values, not rows */
+} rows;
+
+static void rows_add(rows *r, const char *const *values, size_t n)
 {
-    size_t n = p->n_partitions ? p->n_partitions : 1;
-    int rc = EIDER_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
-        char id[24] = "";
-        const char *part = p->n_partitions ? p->partitions[i] : "";
-        const char *m[] = { p->asset_key, part, p->run_id, p->time_us, p->code_version, p->metadata };
-        rc = s->m->query(s->conn, "INSERT INTO materializations (asset_key, partition, run_id, time_us, "
-            "code_version, metadata) VALUES (?, ?, ?, ?, ?, ?) RETURNING id", m, 6, read_id, id, err);
-        const char *a[] = { p->asset_key, part, id, p->run_id, p->time_us };
-        if (!rc)
-            rc = s->m->query(s->conn, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
-                "last_run_id, last_failed, last_us) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (asset_key, "
-                "partition) DO UPDATE SET materialization_id = excluded.materialization_id, "
-                "last_run_id = excluded.last_run_id, last_failed = 0, last_us = excluded.last_us",
-                a, 5, NULL, NULL, err);
-        if (i == 0)
-            snprintf(first, 24, "%s", id);
+    EIDER__GROW(r->v, r->cap, r->n + n);
+    memcpy(r->v + r->n, values, n * sizeof(*values));
+    r->n += n;
+}
+
+#define EVENT_COLS 9
+#define MAT_COLS 6
+
+static void batch_rows(const eider__pending *p, rows *events, rows *mats)
+{
+    const char *e[EVENT_COLS] = { p->run_id, eider__event_name(p->type), p->time_us, p->asset_key,
+                                  p->attempt, p->duration_s, p->level, p->message, p->sql };
+    rows_add(events, e, EVENT_COLS);
+    for (size_t i = 0; p->type == EIDER_EVENT_MATERIALIZATION && i < (p->n_partitions ? p->n_partitions : 1); i++) {
+        const char *m[MAT_COLS] = { p->asset_key, p->n_partitions ? p->partitions[i] : "", p->run_id,
+                                    p->time_us, p->code_version, p->metadata };
+        rows_add(mats, m, MAT_COLS);
     }
-    return rc;
 }
 
 /* A failed step: its partitions' state says so, their materialization stays. */
@@ -113,32 +136,51 @@ static int write_failure(eider_store *s, const eider__pending *p, eider__buf *er
     return rc;
 }
 
-static int write_event(eider_store *s, const eider__pending *p, eider__buf *err)
+static int read_text(void *ud, const char *const *cols, size_t n)
 {
-    char mat[24] = "";
-    int rc = EIDER_OK;
-    if (p->type == EIDER_EVENT_MATERIALIZATION)
-        rc = write_materialization(s, p, mat, err);
-    else if (p->type == EIDER_EVENT_STEP_FAILURE)
-        rc = write_failure(s, p, err);
-    const char *e[] = { p->run_id, eider__event_name(p->type), p->time_us, p->asset_key, p->attempt,
-                        p->duration_s, p->level, p->message, p->sql, mat[0] ? mat : NULL };
-    if (!rc)
-        rc = s->m->query(s->conn, "INSERT INTO events (run_id, type, time_us, asset_key, attempt, "
-            "duration_s, level, message, sql, materialization_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            e, 10, NULL, NULL, err);
-    return rc;
+    snprintf(ud, 24, "%s", n && cols[0] ? cols[0] : "0");
+    return 0;
 }
 
-/* Write the buffered events in one transaction. Called with s->lock held. */
+/* Each asset (and partition) the batch materialized now points at its newest row: one
+ * statement for the batch, over the rows with an id above `after`. */
+static int update_state(eider_store *s, const char *after, eider__buf *err)
+{
+    const char *p[] = { after };
+    return s->m->query(s->conn, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
+        "last_run_id, last_failed, last_us) SELECT m.asset_key, m.partition, m.id, m.run_id, 0, "
+        "m.time_us FROM materializations m WHERE m.id > ? AND m.id = (SELECT max(n.id) FROM "
+        "materializations n WHERE n.asset_key = m.asset_key AND n.partition = m.partition) "
+        "ON CONFLICT (asset_key, partition) DO UPDATE SET materialization_id = excluded.materialization_id, "
+        "last_run_id = excluded.last_run_id, last_failed = 0, last_us = excluded.last_us",
+        p, 1, NULL, NULL, err);
+}
+
+/* Write the buffered events in one transaction: events and materializations in
+ * multi-row INSERTs, failures, then the assets' state. Called with s->lock held. */
 static int flush_locked(eider_store *s, eider__buf *err)
 {
+    rows events = { 0 }, mats = { 0 };
+    char after[24] = "0";
     int rc = EIDER_OK;
     if (!s->n_pending || !s->conn)
         return EIDER_OK;
+    for (size_t i = 0; i < s->n_pending; i++)
+        batch_rows(&s->pending[i], &events, &mats);
     rc = s->m->begin(s->conn, err);
+    if (!rc && mats.n)
+        rc = s->m->query(s->conn, "SELECT max(id) FROM materializations", NULL, 0, read_text, after, err);
+    if (!rc)
+        rc = insert_rows(s, "INSERT INTO events (run_id, type, time_us, asset_key, attempt, duration_s, "
+                            "level, message, sql)", events.v, events.n / EVENT_COLS, EVENT_COLS, err);
     for (size_t i = 0; !rc && i < s->n_pending; i++)
-        rc = write_event(s, &s->pending[i], err);
+        if (s->pending[i].type == EIDER_EVENT_STEP_FAILURE)
+            rc = write_failure(s, &s->pending[i], err);
+    if (!rc && mats.n)
+        rc = insert_rows(s, "INSERT INTO materializations (asset_key, partition, run_id, time_us, "
+                            "code_version, metadata)", mats.v, mats.n / MAT_COLS, MAT_COLS, err);
+    if (!rc && mats.n)
+        rc = update_state(s, after, err);
     if (!rc)
         rc = s->m->commit(s->conn, err);
     if (rc)
@@ -147,6 +189,8 @@ static int flush_locked(eider_store *s, eider__buf *err)
         pending_release(&s->pending[i]);
     s->n_pending = 0;
     s->last_flush = eider__mono_s();
+    free(events.v);
+    free(mats.v);
     return rc;
 }
 

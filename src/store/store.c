@@ -442,8 +442,9 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
     int rc = eider__store_flush(s);
     if (!rc)
         rc = eider__store_query(s, "SELECT e.id, e.run_id, e.type, e.time_us, e.asset_key, e.attempt, "
-            "e.duration_s, e.level, e.message, e.sql, m.metadata FROM events e LEFT JOIN "
-            "materializations m ON m.id = e.materialization_id WHERE e.run_id = ? AND e.id > ? "
+            "e.duration_s, e.level, e.message, e.sql, CASE WHEN e.type = 'materialization' THEN "
+            "(SELECT m.metadata FROM materializations m WHERE m.run_id = e.run_id AND m.asset_key = "
+            "e.asset_key ORDER BY m.id LIMIT 1) END FROM events e WHERE e.run_id = ? AND e.id > ? "
             "ORDER BY e.id", params, 2, event_row, &q);
     return rc;
 }
@@ -516,12 +517,6 @@ int eider_store_wipe(eider_store *s, const char *key, const char *partition, siz
         rc = eider__store_query(s, partition
             ? "DELETE FROM asset_state WHERE asset_key = ? AND partition = ? RETURNING 1"
             : "DELETE FROM asset_state WHERE asset_key = ? RETURNING 1", params, np, count_rows, &count);
-    if (!rc)
-        rc = eider__store_query(s, partition
-            ? "UPDATE events SET materialization_id = NULL WHERE materialization_id IN (SELECT id FROM "
-              "materializations WHERE asset_key = ? AND partition = ?)"
-            : "UPDATE events SET materialization_id = NULL WHERE materialization_id IN (SELECT id FROM "
-              "materializations WHERE asset_key = ?)", params, np, NULL, NULL);
     if (!rc)
         rc = eider__store_query(s, partition
             ? "DELETE FROM materializations WHERE asset_key = ? AND partition = ?"
