@@ -24,7 +24,8 @@
 #define MAX_KEYS 10000000                 /* keys one list or range may hold */
 #define MAX_NUMBER ((int64_t)1 << 53)     /* beyond, numbering a multi key could overflow */
 #define DAY_MINUTES 1440
-#define WALL_LEN 48                       /* room for any formatted wall-clock time */
+#define WALL_LEN 128                      /* room for any formatted wall-clock time, even of
+                                             absurd years: gcc proves no truncation */
 
 enum kind { KIND_STATIC, KIND_TIME, KIND_MULTI };
 
