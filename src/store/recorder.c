@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <time.h>
 #include <jansson.h>
 #include <unistd.h>
 
@@ -156,26 +157,24 @@ static int update_state(eider_store *s, const char *after, eider__buf *err)
         p, 1, NULL, NULL, err);
 }
 
-/* Write the buffered events in one transaction: events and materializations in
- * multi-row INSERTs, failures, then the assets' state. Called with s->lock held. */
-static int flush_locked(eider_store *s, eider__buf *err)
+/* Write a batch in one transaction: events and materializations in multi-row INSERTs,
+ * failures, then the assets' state. Called with s->lock held. */
+static int write_batch(eider_store *s, const eider__pending *batch, size_t n, eider__buf *err)
 {
     rows events = { 0 }, mats = { 0 };
     char after[24] = "0";
     int rc = EIDER_OK;
-    if (!s->n_pending || !s->conn)
-        return EIDER_OK;
-    for (size_t i = 0; i < s->n_pending; i++)
-        batch_rows(&s->pending[i], &events, &mats);
+    for (size_t i = 0; i < n; i++)
+        batch_rows(&batch[i], &events, &mats);
     rc = s->m->begin(s->conn, err);
     if (!rc && mats.n)
         rc = s->m->query(s->conn, "SELECT max(id) FROM materializations", NULL, 0, read_text, after, err);
     if (!rc)
         rc = insert_rows(s, "INSERT INTO events (run_id, type, time_us, asset_key, attempt, duration_s, "
                             "level, message, sql)", events.v, events.n / EVENT_COLS, EVENT_COLS, err);
-    for (size_t i = 0; !rc && i < s->n_pending; i++)
-        if (s->pending[i].type == EIDER_EVENT_STEP_FAILURE)
-            rc = write_failure(s, &s->pending[i], err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (batch[i].type == EIDER_EVENT_STEP_FAILURE)
+            rc = write_failure(s, &batch[i], err);
     if (!rc && mats.n)
         rc = insert_rows(s, "INSERT INTO materializations (asset_key, partition, run_id, time_us, "
                             "code_version, metadata)", mats.v, mats.n / MAT_COLS, MAT_COLS, err);
@@ -185,12 +184,40 @@ static int flush_locked(eider_store *s, eider__buf *err)
         rc = s->m->commit(s->conn, err);
     if (rc)
         s->m->rollback(s->conn);
-    for (size_t i = 0; i < s->n_pending; i++)
-        pending_release(&s->pending[i]);
-    s->n_pending = 0;
-    s->last_flush = eider__mono_s();
     free(events.v);
     free(mats.v);
+    return rc;
+}
+
+/* Take what is buffered and write it; batches are written one at a time, in the order
+ * they were taken. */
+static int write_pending(eider_store *s, eider__buf *err)
+{
+    eider__pending *batch = NULL;
+    size_t n = 0;
+    int rc = EIDER_OK;
+    pthread_mutex_lock(&s->write_lock);
+    pthread_mutex_lock(&s->queue_lock);
+    batch = s->pending;
+    n = s->n_pending;
+    s->pending = NULL;
+    s->n_pending = s->cap_pending = 0;
+    s->last_flush = eider__mono_s();
+    pthread_mutex_unlock(&s->queue_lock);
+    if (n && s->conn) {
+        pthread_mutex_lock(&s->lock);
+        rc = write_batch(s, batch, n, err);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (rc && !s->write_rc) {
+        s->write_rc = rc;
+        eider__buf_printf(&s->write_err, "instance store %s: recording events failed: %s",
+                          s->location, eider__buf_str(err));
+    }
+    pthread_mutex_unlock(&s->write_lock);
+    for (size_t i = 0; i < n; i++)
+        pending_release(&batch[i]);
+    free(batch);
     return rc;
 }
 
@@ -199,14 +226,68 @@ int eider__store_flush(eider_store *s)
     eider__buf err = { 0 };
     if (!s)
         return EIDER_EINVAL;
-    pthread_mutex_lock(&s->lock);
-    int rc = flush_locked(s, &err);
-    pthread_mutex_unlock(&s->lock);
+    int rc = write_pending(s, &err);
     if (rc)
         eider__store_error(s, rc, "instance store %s: recording events failed: %s", s->location,
                            eider__buf_str(&err));
     eider__buf_release(&err);
     return rc;
+}
+
+/* The writer thread: writes a batch when BATCH_EVENTS are waiting or BATCH_SECONDS
+ * have passed, until the store closes. */
+static void *writer_main(void *arg)
+{
+    eider_store *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    while (!s->stopping) {
+        double waited = eider__mono_s() - s->last_flush;
+        if (s->n_pending && (s->n_pending >= BATCH_EVENTS || waited >= BATCH_SECONDS)) {
+            eider__buf err = { 0 };
+            pthread_mutex_unlock(&s->queue_lock);
+            write_pending(s, &err);
+            eider__buf_release(&err);
+            pthread_mutex_lock(&s->queue_lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)(BATCH_SECONDS * 1e9);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->wake, &s->queue_lock, &until);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+void eider__store_stop_writer(eider_store *s)
+{
+    pthread_mutex_lock(&s->queue_lock);
+    int started = s->writer_started;
+    s->stopping = 1;
+    s->writer_started = 0;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->queue_lock);
+    if (started)
+        pthread_join(s->writer, NULL);
+    pthread_mutex_lock(&s->queue_lock);
+    s->stopping = 0;
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Queue an event for the writer (started on the first one). */
+static void enqueue(eider_store *s, const eider_event *ev)
+{
+    pthread_mutex_lock(&s->queue_lock);
+    buffer_event(s, ev);
+    if (!s->writer_started && !s->stopping)
+        s->writer_started = pthread_create(&s->writer, NULL, writer_main, s) == 0;
+    if (s->n_pending >= BATCH_EVENTS)
+        pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->queue_lock);
 }
 
 static char *tags_json(const char *const *tags)
@@ -253,29 +334,35 @@ static int end_run(eider__recorder *r, const eider_event *ev)
     return rc;
 }
 
+static void warn(eider__recorder *r, const eider_event *ev, const char *why)
+{
+    eider__buf msg = { 0 };
+    eider__buf_printf(&msg, "%s; the rest of this run is not recorded", why);
+    eider_event w = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                      .level = EIDER_LOG_WARN, .message = eider__buf_str(&msg) };
+    if (r->next && r->next->on_event)
+        r->next->on_event(&w, r->next->user_data);
+    eider__buf_release(&msg);
+}
+
 static void record(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
-    int rc = EIDER_OK;
-    if (ev->type == EIDER_EVENT_RUN_START)
-        rc = start_run(r, ev);
-    pthread_mutex_lock(&s->lock);
-    buffer_event(s, ev);
-    int due = s->n_pending >= BATCH_EVENTS || eider__mono_s() - s->last_flush >= BATCH_SECONDS;
-    pthread_mutex_unlock(&s->lock);
+    int rc = ev->type == EIDER_EVENT_RUN_START ? start_run(r, ev) : EIDER_OK;
+    if (!rc)
+        enqueue(s, ev);
     if (!rc && ev->type == EIDER_EVENT_RUN_END)
         rc = end_run(r, ev);
-    else if (!rc && due)
-        rc = eider__store_flush(s);
-    if (rc && !r->failed && r->next && r->next->on_event) {
-        eider__buf msg = { 0 };
-        eider__buf_printf(&msg, "%s; the rest of this run is not recorded", eider_store_errmsg(s));
-        eider_event warn = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
-                             .level = EIDER_LOG_WARN, .message = eider__buf_str(&msg) };
-        r->next->on_event(&warn, r->next->user_data);
-        eider__buf_release(&msg);
+    if (rc) {
+        warn(r, ev, eider_store_errmsg(s));
+        r->failed = 1;
+        return;
     }
-    r->failed |= rc != EIDER_OK;
+    pthread_mutex_lock(&s->write_lock);
+    if (s->write_rc)
+        warn(r, ev, eider__buf_str(&s->write_err));
+    r->failed = s->write_rc != 0;
+    pthread_mutex_unlock(&s->write_lock);
 }
 
 static void on_event(const eider_event *ev, void *user_data)

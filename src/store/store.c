@@ -150,6 +150,9 @@ int eider_store_open(const char *location, eider_store **out)
     int postgres = 0, rc;
     char *where = resolve(location, &postgres);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_mutex_init(&s->write_lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
     *out = s;
     if (postgres) {
         s->m = &eider__postgres_methods;
@@ -176,13 +179,18 @@ void eider_store_close(eider_store *s)
 {
     if (!s)
         return;
+    eider__store_stop_writer(s);
     eider__store_flush(s);
     if (s->conn)
         s->m->close(s->conn);
     free(s->pending);
     free(s->location);
     eider__buf_release(&s->errmsg);
+    eider__buf_release(&s->write_err);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->queue_lock);
+    pthread_mutex_destroy(&s->write_lock);
+    pthread_cond_destroy(&s->wake);
     free(s);
 }
 

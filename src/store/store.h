@@ -61,9 +61,20 @@ struct eider_store {
     char *location;
     eider__buf errmsg;
     pthread_mutex_t lock;            /* one caller at a time on conn */
-    eider__pending *pending;         /* buffered events */
+
+    /* Recording (recorder.c): events wait in pending[] and a writer thread writes them
+     * in batches, so that steps never wait for the disk. Locks are taken in the order
+     * write_lock, queue_lock or lock. */
+    pthread_mutex_t queue_lock;      /* guards pending[], last_flush, stopping */
+    pthread_mutex_t write_lock;      /* one batch written at a time, in order */
+    pthread_cond_t wake;             /* the writer's: a full batch, or stop */
+    eider__pending *pending;
     size_t n_pending, cap_pending;
     double last_flush;
+    pthread_t writer;
+    int writer_started, stopping;
+    int write_rc;                    /* the writer's first failure (under write_lock) */
+    eider__buf write_err;
 };
 
 /* Set the store's message; returns code. */
@@ -96,6 +107,8 @@ typedef struct eider__recorder {
 void eider__recorder_sink(eider__recorder *r, eider_event_sink *out);
 /* Write buffered events now. */
 int eider__store_flush(eider_store *s);
+/* Stop the writer thread, writing what is buffered (eider_store_close). */
+void eider__store_stop_writer(eider_store *s);
 
 /* Status of every asset (status.c), for eider list and the selection's stale(). */
 int eider__store_status(eider_store *s, const eider_defs *defs, eider_asset_status *out);
