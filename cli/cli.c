@@ -18,6 +18,11 @@ static const cli_command *const commands[] = {
     &cli_cmd_list,
     &cli_cmd_materialize,
     &cli_cmd_new,
+    &cli_cmd_runs,
+    &cli_cmd_run,
+    &cli_cmd_logs,
+    &cli_cmd_asset,
+    &cli_cmd_gc,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -240,7 +245,11 @@ int cli_load_defs(cli_env *env)
 int cli_open_store(cli_env *env)
 {
     char real[PATH_MAX];
-    if (!env->owned && !env->defs && env->defs_path && realpath(env->defs_path, real)) {
+    if (!env->owned && !env->defs && env->defs_path && !realpath(env->defs_path, real)) {
+        cli_error("cannot read definitions '%s': %s", env->defs_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (!env->owned && !env->defs && env->defs_path) {
         char *slash = strrchr(real, '/');
         *slash = '\0';
         if (chdir(*real ? real : "/")) {

@@ -46,6 +46,11 @@ typedef struct cli_command {
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_materialize;
 extern const cli_command cli_cmd_new;
+extern const cli_command cli_cmd_runs;
+extern const cli_command cli_cmd_run;
+extern const cli_command cli_cmd_logs;
+extern const cli_command cli_cmd_asset;
+extern const cli_command cli_cmd_gc;
 
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder
  * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a

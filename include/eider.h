@@ -268,6 +268,7 @@ typedef enum eider_event_type {
     EIDER_EVENT_LOG,
     EIDER_EVENT_MATERIALIZATION,
     EIDER_EVENT_STEP_CANCELED,       /* not started, or interrupted, because the run was canceled */
+    EIDER_EVENT_OBSERVATION,         /* metadata about an asset, not a new version of it */
 } eider_event_type;
 
 typedef enum eider_log_level {
@@ -408,6 +409,11 @@ void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...) 
 #define eider_log_info(ctx, ...) eider_log((ctx), EIDER_LOG_INFO, __VA_ARGS__)
 #define eider_log_warn(ctx, ...) eider_log((ctx), EIDER_LOG_WARN, __VA_ARGS__)
 #define eider_log_error(ctx, ...) eider_log((ctx), EIDER_LOG_ERROR, __VA_ARGS__)
+
+/* Record an observation of asset key (any asset, usually an external one: "the
+ * source file has 150 rows"): metadata about it that is not a materialization. Sent
+ * as an OBSERVATION event (and recorded by the instance store) at once. Copied. */
+int eider_observe(eider_context *ctx, const char *key, const eider_meta *metadata, size_t n);
 
 /* Metadata for this step's materialization. Copied. */
 int eider_add_meta(eider_context *ctx, const eider_meta *meta);

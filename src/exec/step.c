@@ -284,6 +284,17 @@ int eider_add_meta(eider_context *ctx, const eider_meta *m)
     return EIDER_OK;
 }
 
+int eider_observe(eider_context *ctx, const char *key, const eider_meta *metadata, size_t n)
+{
+    if (!key || eider_defs_find(ctx->run->defs, key) < 0)
+        return eider__ctx_fail(ctx, NULL, "eider_observe(): there is no asset '%s' to observe",
+                               key ? key : "(null)");
+    eider_event ev = { .type = EIDER_EVENT_OBSERVATION, .asset_key = key, .metadata = metadata,
+                       .n_metadata = metadata ? n : 0, .attempt = ctx->attempt };
+    eider__emit(ctx->run, &ev);
+    return EIDER_OK;
+}
+
 int eider_add_meta_text(eider_context *ctx, const char *key, const char *value)
 {
     return eider_add_meta(ctx, &(eider_meta)EIDER_META_TEXT(key, value ? value : ""));

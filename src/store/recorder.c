@@ -56,10 +56,10 @@ static void buffer_event(eider_store *s, const eider_event *ev)
     p->level = ev->type == EIDER_EVENT_LOG ? eider__xstrdup(levels[(unsigned)ev->level < 4 ? ev->level : 1]) : NULL;
     p->message = dup_or_null(ev->message);
     p->sql = dup_or_null(ev->sql);
-    if (ev->type == EIDER_EVENT_MATERIALIZATION) {
+    if (ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_OBSERVATION)
         p->metadata = eider__meta_to_json(ev->metadata, ev->n_metadata);
+    if (ev->type == EIDER_EVENT_MATERIALIZATION)
         p->code_version = dup_or_null(ev->code_version);
-    }
     if (ev->n_partitions) {
         p->partitions = eider__xmalloc(ev->n_partitions * sizeof(char *));
         for (size_t i = 0; i < ev->n_partitions; i++)
@@ -107,13 +107,14 @@ static void rows_add(rows *r, const char *const *values, size_t n)
     r->n += n;
 }
 
-#define EVENT_COLS 9
+#define EVENT_COLS 10
 #define MAT_COLS 6
 
 static void batch_rows(const eider__pending *p, rows *events, rows *mats)
 {
     const char *e[EVENT_COLS] = { p->run_id, eider__event_name(p->type), p->time_us, p->asset_key,
-                                  p->attempt, p->duration_s, p->level, p->message, p->sql };
+                                  p->attempt, p->duration_s, p->level, p->message, p->sql,
+                                  p->type == EIDER_EVENT_OBSERVATION ? p->metadata : NULL };
     rows_add(events, e, EVENT_COLS);
     for (size_t i = 0; p->type == EIDER_EVENT_MATERIALIZATION && i < (p->n_partitions ? p->n_partitions : 1); i++) {
         const char *m[MAT_COLS] = { p->asset_key, p->n_partitions ? p->partitions[i] : "", p->run_id,
@@ -171,7 +172,8 @@ static int write_batch(eider_store *s, const eider__pending *batch, size_t n, ei
         rc = s->m->query(s->conn, "SELECT max(id) FROM materializations", NULL, 0, read_text, after, err);
     if (!rc)
         rc = insert_rows(s, "INSERT INTO events (run_id, type, time_us, asset_key, attempt, duration_s, "
-                            "level, message, sql)", events.v, events.n / EVENT_COLS, EVENT_COLS, err);
+                            "level, message, sql, metadata)", events.v, events.n / EVENT_COLS,
+                         EVENT_COLS, err);
     for (size_t i = 0; !rc && i < n; i++)
         if (batch[i].type == EIDER_EVENT_STEP_FAILURE)
             rc = write_failure(s, &batch[i], err);

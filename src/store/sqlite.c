@@ -30,7 +30,7 @@ static const char *const migrations[] = {
     "CREATE INDEX runs_by_status ON runs (status, start_us DESC);"
     "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,"
     " type TEXT NOT NULL, time_us INTEGER NOT NULL, asset_key TEXT, attempt INTEGER,"
-    " duration_s REAL, level TEXT, message TEXT, sql TEXT);"
+    " duration_s REAL, level TEXT, message TEXT, sql TEXT, metadata TEXT);"
     "CREATE INDEX events_by_run ON events (run_id, id);"
     "CREATE TABLE materializations (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " asset_key TEXT NOT NULL, partition TEXT NOT NULL, run_id TEXT NOT NULL,"

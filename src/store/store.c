@@ -315,9 +315,9 @@ static int run_row(void *ud, const char *const *c, size_t n)
 int eider_store_runs(eider_store *s, int status, const char *run_id, size_t limit,
                      eider_run_fn fn, void *ud)
 {
-    char lim[24], prefix[256];
+    char lim[24];
     run_query q = { fn, ud };
-    const char *params[3];
+    const char *params[4];
     size_t n = 0;
     eider__buf sql = { 0 };
     eider__buf_puts(&sql, "SELECT run_id, status, selection, partition, launched_by, tags, start_us, "
@@ -326,10 +326,10 @@ int eider_store_runs(eider_store *s, int status, const char *run_id, size_t limi
         eider__buf_puts(&sql, " AND status = ?");
         params[n++] = eider_run_status_name((eider_run_status)status);
     }
-    if (run_id) {
-        snprintf(prefix, sizeof(prefix), "%s%%", run_id);
-        eider__buf_puts(&sql, " AND run_id LIKE ?");
-        params[n++] = prefix;
+    if (run_id) {      /* a prefix, compared exactly: LIKE would take '_' and '%' as wildcards */
+        eider__buf_puts(&sql, " AND substr(run_id, 1, length(CAST(? AS TEXT))) = CAST(? AS TEXT)");
+        params[n++] = run_id;
+        params[n++] = run_id;
     }
     snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
     eider__buf_puts(&sql, " ORDER BY start_us DESC LIMIT ?");
@@ -345,6 +345,7 @@ static const char *const event_names[] = {
     [EIDER_EVENT_STEP_FAILURE] = "step_failure", [EIDER_EVENT_STEP_SKIPPED] = "step_skipped",
     [EIDER_EVENT_STEP_RETRY] = "step_retry", [EIDER_EVENT_LOG] = "log",
     [EIDER_EVENT_MATERIALIZATION] = "materialization", [EIDER_EVENT_STEP_CANCELED] = "step_canceled",
+    [EIDER_EVENT_OBSERVATION] = "observation",
 };
 
 const char *eider__event_name(eider_event_type type)
@@ -452,7 +453,7 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
         rc = eider__store_query(s, "SELECT e.id, e.run_id, e.type, e.time_us, e.asset_key, e.attempt, "
             "e.duration_s, e.level, e.message, e.sql, CASE WHEN e.type = 'materialization' THEN "
             "(SELECT m.metadata FROM materializations m WHERE m.run_id = e.run_id AND m.asset_key = "
-            "e.asset_key ORDER BY m.id LIMIT 1) END FROM events e WHERE e.run_id = ? AND e.id > ? "
+            "e.asset_key ORDER BY m.id LIMIT 1) ELSE e.metadata END FROM events e WHERE e.run_id = ? AND e.id > ? "
             "ORDER BY e.id", params, 2, event_row, &q);
     return rc;
 }

@@ -449,3 +449,44 @@ Test(store, two_processes_recording_at_once_are_both_recorded)
     cr_expect_eq(query_int(s, "SELECT count(*) FROM events WHERE type = 'materialization'"), 600);
     eider_store_close(s);
 }
+
+/* ---- observations ---- */
+
+static int observe_source(eider_context *ctx)
+{
+    int rc = eider_observe(ctx, "ext", EIDER_METADATA(EIDER_META_INT("rows_seen", 150)), 1);
+    if (rc)
+        return rc;
+    return eider_observe(ctx, "no such asset", NULL, 0) == EIDER_OK ? eider_fail(ctx, "observed nothing")
+                                                                   : EIDER_OK;
+}
+
+static int see_observation(int64_t id, const eider_event *ev, void *ud)
+{
+    int64_t *rows = ud;
+    if (ev->type == EIDER_EVENT_OBSERVATION && strcmp(ev->asset_key, "ext") == 0)
+        for (size_t i = 0; i < ev->n_metadata; i++)
+            if (strcmp(ev->metadata[i].key, "rows_seen") == 0)
+                *rows = ev->metadata[i].i;
+    return 0;
+}
+
+Test(store, an_observation_of_an_external_asset_is_recorded_with_its_metadata)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "ext" }), EIDER_OK);
+    add(defs, "watcher", observe_source, EIDER_KEYS("ext"), NULL);
+    eider_result *r = NULL;
+    eider_run_options o = { .store = s };
+    int rc = eider_materialize(defs, &o, &r);
+    cr_assert_eq(rc, EIDER_ERUNFAILED, "an unknown asset's observation fails the step");
+    cr_expect(strstr(eider_result_error(r, 0), "no asset 'no such asset'"), "%s", eider_result_error(r, 0));
+    eider_result_free(r);
+    runs_seen runs = runs_of(s, -1);
+    int64_t rows = 0;
+    cr_assert_eq(eider_store_events(s, runs.run_id, 0, see_observation, &rows), EIDER_OK);
+    cr_expect_eq(rows, 150);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
