@@ -307,3 +307,22 @@ int eider_main(eider_defs *defs, int argc, char **argv)
     }
     return run_command(defs, cmd, argc - 1, argv + 1);
 }
+
+/* Print text indented under a step's line, label before its first line, at most
+ * max_lines lines (--json has it whole). */
+void cli_print_block(const char *label, const char *text, int max_lines)
+{
+    const char *line = text;
+    int n = 0;
+    while (*line && n < max_lines) {
+        size_t len = strcspn(line, "\n");
+        if (len == 0)
+            putchar('\n');
+        else
+            printf("       %s%.*s\n", n ? (*label ? "     " : "") : label, (int)len, line);
+        line += len + (line[len] == '\n');
+        n++;
+    }
+    if (*line)
+        printf("       %s... (cut here; --json prints it whole)\n", *label ? "     " : "");
+}

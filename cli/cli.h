@@ -58,6 +58,10 @@ extern const cli_command cli_cmd_gc;
  * On error prints it and returns the exit code. */
 int cli_open_store(cli_env *env);
 
+/* Print text indented under a step's line, label ("sql: ") before its first line, at
+ * most max_lines lines, then a note that --json has it whole. */
+void cli_print_block(const char *label, const char *text, int max_lines);
+
 /* Print "error: ..." to stderr. */
 void cli_error(const char *fmt, ...) EIDER_PRINTF(1, 2);
 /* The exit code for a library error code. */

@@ -123,25 +123,6 @@ static const char *mark(printer *p, const char *fancy, const char *plain)
     return p->tty ? fancy : plain;
 }
 
-/* Print text indented under a step's line, label before its first line, at most
- * max_lines lines (--json has it whole). */
-static void print_block(const char *label, const char *text, int max_lines)
-{
-    const char *line = text;
-    int n = 0;
-    while (*line && n < max_lines) {
-        size_t len = strcspn(line, "\n");
-        if (len == 0)
-            putchar('\n');
-        else
-            printf("       %s%.*s\n", n ? (*label ? "     " : "") : label, (int)len, line);
-        line += len + (line[len] == '\n');
-        n++;
-    }
-    if (*line)
-        printf("       %s... (cut here; --json prints it whole)\n", *label ? "     " : "");
-}
-
 static void on_step_end(printer *p, const eider_event *ev)
 {
     char dur[32];
@@ -154,9 +135,9 @@ static void on_step_end(printer *p, const eider_event *ev)
     case EIDER_EVENT_STEP_FAILURE:
         printf("  %s %-*s  %9s\n", mark(p, "\033[31m✗\033[0m", "FAIL"), p->key_width,
                ev->asset_key, human_duration(ev->duration_s, dur, sizeof(dur)));
-        print_block("", ev->message ? ev->message : "failed", 40);
+        cli_print_block("", ev->message ? ev->message : "failed", 40);
         if (ev->sql)
-            print_block("sql: ", ev->sql, 12);
+            cli_print_block("sql: ", ev->sql, 12);
         return;
     case EIDER_EVENT_STEP_SKIPPED:
         printf("  %s %-*s  %9s  %s", mark(p, "\033[33m-\033[0m", "skip"), p->key_width,

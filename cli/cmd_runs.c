@@ -124,24 +124,6 @@ static void print_scalar_meta(FILE *out, const json_t *meta)
     }
 }
 
-/* Print text indented under a line, label before its first line, at most max_lines
- * lines (--json has it whole). */
-static void print_block(const char *label, const char *text, int max_lines)
-{
-    const char *line = text;
-    int n = 0;
-    while (*line && n < max_lines) {
-        size_t len = strcspn(line, "\n");
-        if (len == 0)
-            putchar('\n');
-        else
-            printf("       %s%.*s\n", n ? (*label ? "     " : "") : label, (int)len, line);
-        line += len + (line[len] == '\n');
-        n++;
-    }
-    if (*line)
-        printf("       %s... (cut here; --json prints it whole)\n", *label ? "     " : "");
-}
 
 /* ---- runs as copied out of the store ---- */
 
@@ -545,9 +527,9 @@ static void print_step(const step *st, int key_width)
         print_scalar_meta(stdout, st->metadata);
     if (st->outcome == EIDER_EVENT_STEP_FAILURE) {
         putchar('\n');
-        print_block("", st->message ? st->message : "failed", 40);
+        cli_print_block("", st->message ? st->message : "failed", 40);
         if (st->sql)
-            print_block("sql: ", st->sql, 12);
+            cli_print_block("sql: ", st->sql, 12);
         return;
     }
     if ((st->outcome == EIDER_EVENT_STEP_SKIPPED || st->outcome == EIDER_EVENT_STEP_CANCELED) && st->message)
@@ -748,7 +730,7 @@ static void print_event_line(const eider_event *ev)
         printf("%s\n", event_name(ev->type));
     free(detail);
     if (ev->type == EIDER_EVENT_STEP_FAILURE && ev->sql)
-        print_block("sql: ", ev->sql, 12);
+        cli_print_block("sql: ", ev->sql, 12);
 }
 
 static json_t *event_json(int64_t id, const eider_event *ev)

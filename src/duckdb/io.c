@@ -371,31 +371,11 @@ out:
     return rc;
 }
 
-/* mkdir -p of path's folder. */
-static int make_parent(const char *path, eider__buf *err)
-{
-    char *dir = eider__xstrdup(path);
-    int rc = EIDER_OK;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) && errno != EEXIST) {
-            eider__buf_printf(err, "cannot create folder '%s': %s", dir, strerror(errno));
-            rc = EIDER_EIO;
-            break;
-        }
-        *p = '/';
-    }
-    free(dir);
-    return rc;
-}
-
 int eider__parquet_write(duckdb_connection con, const char *source, const char *path,
                          int64_t *rows, eider__buf *err, eider__buf *sql)
 {
     eider__buf tmp = { 0 };
-    int rc = make_parent(path, err);
+    int rc = eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
     if (rc)
         return rc;
     eider__buf_printf(&tmp, "%s.tmp-%ld", path, (long)getpid());

@@ -43,26 +43,6 @@ static const char *const migrations[] = {
     NULL,
 };
 
-/* mkdir -p of the folder holding path. */
-static int make_folder(const char *path, eider__buf *err)
-{
-    char *dir = eider__xstrdup(path);
-    int rc = EIDER_OK;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) && errno != EEXIST) {
-            eider__buf_printf(err, "cannot create the folder '%s' for the instance store: %s",
-                              dir, strerror(errno));
-            rc = EIDER_EIO;
-        }
-        *p = '/';
-    }
-    free(dir);
-    return rc;
-}
-
 static int exec_simple(sqlite3 *db, const char *sql, eider__buf *err)
 {
     char *msg = NULL;
@@ -76,7 +56,7 @@ static int exec_simple(sqlite3 *db, const char *sql, eider__buf *err)
 int eider__sqlite_open(const char *path, void **out, eider__buf *err)
 {
     sqlite_conn *c = eider__xcalloc(1, sizeof(*c));
-    int rc = make_folder(path, err);
+    int rc = eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
     *out = NULL;
     if (!rc && sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

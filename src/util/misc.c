@@ -1,10 +1,12 @@
 /*
- * misc.c — the string index, hashing, clocks, randomness and edit distance.
+ * misc.c — the string index, hashing, clocks, randomness, edit distance and making
+ * folders.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,4 +144,22 @@ size_t eider__edit_distance(const char *a, const char *b, size_t limit)
     size_t d = row[lb];
     free(row);
     return d;
+}
+
+int eider__mkdir_parents(const char *path, eider__buf *err)
+{
+    char *dir = eider__xstrdup(path);
+    int rc = 0;
+    for (char *p = dir + 1; *p && !rc; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) && errno != EEXIST) {
+            eider__buf_printf(err, "cannot create folder '%s': %s", dir, strerror(errno));
+            rc = -1;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return rc;
 }

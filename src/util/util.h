@@ -84,6 +84,10 @@ double eider__mono_s(void);          /* monotonic clock, seconds */
 void eider__sleep_ms(double ms);
 /* A random double in [0, 1), thread-safe. */
 double eider__random(void);
+/* Make the folders leading to path (not path itself), as mkdir -p. Returns 0, or -1
+ * with "cannot create folder 'X': reason" in err. */
+int eider__mkdir_parents(const char *path, eider__buf *err);
+
 /* Edit distance between a and b, stopping early above limit (returns limit + 1). */
 size_t eider__edit_distance(const char *a, const char *b, size_t limit);
 
