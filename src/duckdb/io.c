@@ -413,6 +413,36 @@ void eider__io_load_sql(const eider__table *t, const char *const *columns, const
         eider__buf_printf(sql, " WHERE %s", where);
 }
 
+#define SLICE_ROWS ((int64_t)1 << 20)
+
+void eider__io_load_slices(duckdb_connection con, const eider__table *t, const char *const *columns,
+                           const char *where, char ***sqls, size_t *n)
+{
+    eider__buf sql = { 0 }, ignored = { 0 };
+    int64_t last = 0;
+    *sqls = NULL;
+    *n = 0;
+    if (existing_kind(con, t) != 'T')
+        return;
+    eider__buf_printf(&sql, "SELECT max(rowid) FROM %s", t->quoted);
+    if (exec_count(con, eider__buf_str(&sql), &last, &ignored) || last < SLICE_ROWS)
+        goto out;
+    *n = (size_t)(last / SLICE_ROWS + 1);
+    *sqls = eider__xcalloc(*n, sizeof(char *));
+    for (size_t i = 0; i < *n; i++) {
+        eider__buf_reset(&sql);
+        eider__io_load_sql(t, columns, NULL, &sql);
+        eider__buf_printf(&sql, " WHERE rowid >= %lld AND rowid < %lld", (long long)(i * SLICE_ROWS),
+                          (long long)((i + 1) * SLICE_ROWS));
+        if (where)
+            eider__buf_printf(&sql, " AND (%s)", where);
+        (*sqls)[i] = eider__buf_detach(&sql);
+    }
+out:
+    eider__buf_release(&sql);
+    eider__buf_release(&ignored);
+}
+
 static void add_text(eider__meta_fn add, void *ud, const char *key, eider_meta_type type,
                      const char *text)
 {

@@ -53,6 +53,12 @@ int eider__parquet_write(duckdb_connection con, const char *source, const char *
 /* Whether t exists on con (a table or a view). */
 int eider__io_table_exists(duckdb_connection con, const eider__table *t);
 
+/* The load of a big table in slices of rowids, so that DuckDB never holds the whole
+ * result beside the frame being filled: the queries into *sqls (malloc'd, each too),
+ * their count into *n; 0 slices when t is a view or small enough for one query. */
+void eider__io_load_slices(duckdb_connection con, const eider__table *t, const char *const *columns,
+                           const char *where, char ***sqls, size_t *n);
+
 /* Append SELECT <columns or *> FROM t [WHERE where]. */
 void eider__io_load_sql(const eider__table *t, const char *const *columns, const char *where,
                         eider__buf *sql);

@@ -440,14 +440,12 @@ static eider_frame *frame_for(duckdb_result *res, duckdb_logical_type *types, id
     return f;
 }
 
-eider_frame *eider__frame_from_result(duckdb_result *res)
+/* Append the rest of res to f (made for res's columns); frees f and returns NULL when
+ * a value does not fit. */
+static eider_frame *append_result(eider_frame *f, duckdb_result *res, duckdb_logical_type *types,
+                                  idx_t n)
 {
-    idx_t n = duckdb_column_count(res);
-    duckdb_logical_type *types = eider__xcalloc(n + 1, sizeof(*types));
     duckdb_data_chunk chunk = NULL;
-    for (idx_t i = 0; i < n; i++)
-        types[i] = duckdb_column_logical_type(res, i);
-    eider_frame *f = frame_for(res, types, n);
     while (f && (chunk = duckdb_fetch_chunk(*res))) {
         size_t rows = duckdb_data_chunk_get_size(chunk);
         eider__frame_reserve(f, rows);
@@ -461,9 +459,47 @@ eider_frame *eider__frame_from_result(duckdb_result *res)
             f->n_rows += rows;
         duckdb_destroy_data_chunk(&chunk);
     }
+    return f;
+}
+
+/* Read the results of queries (the slices of one table: same columns) into f, or into
+ * a new frame when f is NULL. */
+static eider_frame *read_results(eider_frame *f, duckdb_result *res)
+{
+    idx_t n = duckdb_column_count(res);
+    duckdb_logical_type *types = eider__xcalloc(n + 1, sizeof(*types));
+    for (idx_t i = 0; i < n; i++)
+        types[i] = duckdb_column_logical_type(res, i);
+    if (!f)
+        f = frame_for(res, types, n);
+    f = append_result(f, res, types, n);
     for (idx_t i = 0; i < n; i++)
         duckdb_destroy_logical_type(&types[i]);
     free(types);
+    return f;
+}
+
+eider_frame *eider__frame_from_result(duckdb_result *res)
+{
+    return read_results(NULL, res);
+}
+
+eider_frame *eider__frame_query_slices(duckdb_connection con, const char *const *sqls, size_t n)
+{
+    eider_frame *f = NULL;
+    for (size_t i = 0; i < n; i++) {
+        duckdb_result res;
+        if (duckdb_query(con, sqls[i], &res) == DuckDBError) {
+            eider__frame_fail("%s", duckdb_result_error(&res));
+            eider_frame_free(f);
+            f = NULL;
+        } else {
+            f = read_results(f, &res);
+        }
+        duckdb_destroy_result(&res);
+        if (!f)
+            return NULL;
+    }
     return f;
 }
 

@@ -215,7 +215,16 @@ static void *keep_loaded(eider_context *ctx, const char *key, const char *type, 
 
 static eider_frame *load_frame(eider_io *io)
 {
-    eider_frame *f = eider__frame_query(io->con, eider__buf_str(&io->load_sql));
+    char **slices = NULL;
+    size_t n = 0;
+    eider_frame *f = NULL;
+    if (io->manager->kind == EIDER__IO_DUCKDB)
+        eider__io_load_slices(io->con, &io->table, io->columns, io->where, &slices, &n);
+    if (n)
+        f = eider__frame_query_slices(io->con, (const char *const *)slices, n);
+    else
+        f = eider__frame_query(io->con, eider__buf_str(&io->load_sql));
+    eider__strv_free(slices, n);
     if (!f)
         eider__ctx_fail(io->ctx, eider__buf_str(&io->load_sql), "input '%s' of asset '%s': %s",
                         io->asset->key, io->ctx->asset->key, eider_frame_error());

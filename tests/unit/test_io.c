@@ -952,3 +952,38 @@ Test(io, a_partitioned_parquet_asset_writes_a_file_per_partition)
     expect_query("SELECT n::VARCHAR FROM public.whole", "9");
     eider_defs_free(defs);
 }
+
+/* ---- big loads come in slices ---- */
+
+static int check_big_input(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "big");
+    if (!f)
+        return EIDER_ESTEP;
+    if (eider_frame_columns(f) != 1 || eider_frame_rows(f) != 1250000)
+        return eider_fail(ctx, "%zu columns, %zu rows", eider_frame_columns(f), eider_frame_rows(f));
+    for (size_t r = 0; r < eider_frame_rows(f); r++)
+        if (eider_frame_get_int64(f, 0, r) != (int64_t)(2 * r + 1))
+            return eider_fail(ctx, "row %zu holds %lld: order or rows lost between slices", r,
+                              (long long)eider_frame_get_int64(f, 0, r));
+    return EIDER_OK;
+}
+
+Test(io, a_table_bigger_than_a_slice_loads_whole_in_order_with_its_filters)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("even", "odd"));
+    eider_asset(defs, &(eider_asset_def){ .key = "big", .compute = out_sql, .partitions = p,
+        .user_data = "SELECT range AS n, 'x' AS pad, CASE WHEN range % 2 = 0 THEN 'even' ELSE 'odd' END AS kind "
+                     "FROM range(2500000)",
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "kind")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "check", .compute = check_big_input, .partitions = p,
+        .ins = EIDER_INPUTS({ .key = "big", .columns = EIDER_KEYS("n") }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "1")) });
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, "big", "even...odd", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, "check", "odd", &r), EIDER_OK, "%s", r ? error_of(r, "check") : "");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
