@@ -44,6 +44,28 @@ ensure_user() {
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$pg_user"
 }
 
+# The server's user must reach its binaries and /tmp. Some fresh roots (a chroot made
+# with mktemp -d) have a / of mode 0700, which stops every user but root at the first
+# step: give the folders on those paths the search bit that a normal / has (o+x only:
+# nothing becomes readable or listable that was not).
+ensure_reachable() {  # bin
+  local path dir
+  [ "$(id -u)" = 0 ] || return 0
+  as_owner test -x "$1/initdb" 2>/dev/null && return 0
+  for path in "$1" /tmp; do
+    dir=$path
+    while :; do
+      if [ -d "$dir" ] && [ "$(( $(stat -c '%#a' "$dir") & 1 ))" = 0 ]; then
+        echo "pg_server.sh: giving '$dir' the search bit (o+x) so that $pg_user can reach $path" >&2
+        chmod o+x "$dir"
+      fi
+      [ "$dir" = / ] && break
+      dir=$(dirname "$dir")
+    done
+  done
+  as_owner test -x "$1/initdb" || die "user $pg_user cannot run $1/initdb"
+}
+
 port_in_use() {  # something listens on 127.0.0.1:$1
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -122,6 +144,7 @@ start() {
   dir=$(cd "$1" && pwd)
   if running "$dir"; then cat "$dir/url"; return 0; fi
   ensure_user
+  ensure_reachable "$bin"
   touch "$dir/.pg_server"
   home=$(choose_home "$dir")
   cd "$home"                         # a folder the server's user can enter
