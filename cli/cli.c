@@ -326,3 +326,15 @@ void cli_print_block(const char *label, const char *text, int max_lines)
     if (*line)
         printf("       %s... (cut here; --json prints it whole)\n", *label ? "     " : "");
 }
+
+/* A duration as people read it: "12.3 ms", "2.10 s", "3 min 12 s". */
+const char *cli_human_duration(double seconds, char *buf, size_t size)
+{
+    if (seconds < 1)
+        snprintf(buf, size, "%.1f ms", seconds * 1e3);
+    else if (seconds < 120)
+        snprintf(buf, size, "%.2f s", seconds);
+    else
+        snprintf(buf, size, "%d min %d s", (int)(seconds / 60), (int)seconds % 60);
+    return buf;
+}

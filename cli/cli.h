@@ -62,6 +62,9 @@ int cli_open_store(cli_env *env);
  * most max_lines lines, then a note that --json has it whole. */
 void cli_print_block(const char *label, const char *text, int max_lines);
 
+/* A duration as people read it ("12.3 ms", "2.10 s", "3 min 12 s") into buf; returns buf. */
+const char *cli_human_duration(double seconds, char *buf, size_t size);
+
 /* Print "error: ..." to stderr. */
 void cli_error(const char *fmt, ...) EIDER_PRINTF(1, 2);
 /* The exit code for a library error code. */

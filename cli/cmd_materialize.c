@@ -51,17 +51,6 @@ typedef struct printer {
     double run_seconds;              /* from the RUN_END event */
 } printer;
 
-/* A duration as people read it: "12.3 ms", "2.10 s", "3 min 12 s". */
-static const char *human_duration(double seconds, char *buf, size_t size)
-{
-    if (seconds < 1)
-        snprintf(buf, size, "%.1f ms", seconds * 1e3);
-    else if (seconds < 120)
-        snprintf(buf, size, "%.2f s", seconds);
-    else
-        snprintf(buf, size, "%d min %d s", (int)(seconds / 60), (int)seconds % 60);
-    return buf;
-}
 
 static void clear_status(printer *p)
 {
@@ -129,12 +118,12 @@ static void on_step_end(printer *p, const eider_event *ev)
     switch (ev->type) {
     case EIDER_EVENT_MATERIALIZATION:
         printf("  %s %-*s  %9s", mark(p, "\033[32m✓\033[0m", "ok  "), p->key_width,
-               ev->asset_key, human_duration(ev->duration_s, dur, sizeof(dur)));
+               ev->asset_key, cli_human_duration(ev->duration_s, dur, sizeof(dur)));
         print_meta(ev);
         break;
     case EIDER_EVENT_STEP_FAILURE:
         printf("  %s %-*s  %9s\n", mark(p, "\033[31m✗\033[0m", "FAIL"), p->key_width,
-               ev->asset_key, human_duration(ev->duration_s, dur, sizeof(dur)));
+               ev->asset_key, cli_human_duration(ev->duration_s, dur, sizeof(dur)));
         cli_print_block("", ev->message ? ev->message : "failed", 40);
         if (ev->sql)
             cli_print_block("sql: ", ev->sql, 12);
@@ -223,7 +212,7 @@ static void print_summary(const eider_result *r, double seconds)
     printf("%s: %d materialized, %d failed, %d skipped", how, counts[0], counts[1], counts[2]);
     if (counts[3])
         printf(", %d canceled", counts[3]);
-    printf(" in %s (run %s)\n", human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r));
+    printf(" in %s (run %s)\n", cli_human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r));
     list_status(r, EIDER_STEP_FAILED, "failed:   ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped:  ");
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");

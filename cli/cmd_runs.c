@@ -56,19 +56,7 @@ static const char logs_help[] =
 #define FOLLOW_CHECK_POLLS 10     /* idle polls between checks for a dead process */
 #define MATCHES_SHOWN 5
 
-static const char *const event_names[] = {
-    [EIDER_EVENT_RUN_START] = "run_start", [EIDER_EVENT_RUN_END] = "run_end",
-    [EIDER_EVENT_STEP_START] = "step_start", [EIDER_EVENT_STEP_SUCCESS] = "step_success",
-    [EIDER_EVENT_STEP_FAILURE] = "step_failure", [EIDER_EVENT_STEP_SKIPPED] = "step_skipped",
-    [EIDER_EVENT_STEP_RETRY] = "step_retry", [EIDER_EVENT_LOG] = "log",
-    [EIDER_EVENT_MATERIALIZATION] = "materialization", [EIDER_EVENT_STEP_CANCELED] = "step_canceled",
-};
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
-
-static const char *event_name(eider_event_type type)
-{
-    return (unsigned)type < sizeof(event_names) / sizeof(event_names[0]) ? event_names[type] : "unknown";
-}
 
 /* ---- formatting ---- */
 
@@ -82,17 +70,6 @@ static const char *local_time(int64_t us, char *buf, size_t size)
     return buf;
 }
 
-/* A duration as people read it: "12.3 ms", "2.10 s", "3 min 12 s". */
-static const char *human_duration(double seconds, char *buf, size_t size)
-{
-    if (seconds < 1)
-        snprintf(buf, size, "%.1f ms", seconds * 1e3);
-    else if (seconds < 120)
-        snprintf(buf, size, "%.2f s", seconds);
-    else
-        snprintf(buf, size, "%d min %d s", (int)(seconds / 60), (int)seconds % 60);
-    return buf;
-}
 
 /* "3 ok, 1 failed, 2 skipped" without the zero parts; "-" when all are zero. */
 static const char *outcome_counts(int ok, int failed, int skipped, int canceled, char *buf, size_t size)
@@ -202,7 +179,7 @@ static const char *run_duration(const run_info *r, char *buf, size_t size)
         return "running";
     if (!r->end_us)
         return "-";
-    return human_duration((double)(r->end_us - r->start_us) / 1e6, buf, size);
+    return cli_human_duration((double)(r->end_us - r->start_us) / 1e6, buf, size);
 }
 
 static json_t *run_json(const run_info *r)
@@ -520,7 +497,7 @@ static void print_step(const step *st, int key_width)
     char dur[32];
     int ended = st->outcome == EIDER_EVENT_STEP_SUCCESS || st->outcome == EIDER_EVENT_STEP_FAILURE;
     printf("  %-8s %-*s  %9s", outcome_word(st->outcome), key_width, st->key,
-           ended ? human_duration(st->duration_s, dur, sizeof(dur)) : "");
+           ended ? cli_human_duration(st->duration_s, dur, sizeof(dur)) : "");
     if (st->attempts > 1)
         printf("  %d attempts", st->attempts);
     if (st->metadata)
@@ -701,7 +678,7 @@ static void print_event_detail(FILE *out, const eider_event *ev)
     }
     default:
         if (ev->duration_s)
-            fprintf(out, "  %s", human_duration(ev->duration_s, dur, sizeof(dur)));
+            fprintf(out, "  %s", cli_human_duration(ev->duration_s, dur, sizeof(dur)));
         if (ev->message)
             fprintf(out, "  %s", ev->message);
         break;
@@ -725,9 +702,9 @@ static void print_event_line(const eider_event *ev)
         printf("%-23s", "-");
     printf("  %-20s  ", ev->asset_key ? ev->asset_key : "-");
     if (detail && *detail)
-        printf("%-15s%s\n", event_name(ev->type), detail);
+        printf("%-15s%s\n", eider_event_name(ev->type), detail);
     else
-        printf("%s\n", event_name(ev->type));
+        printf("%s\n", eider_event_name(ev->type));
     free(detail);
     if (ev->type == EIDER_EVENT_STEP_FAILURE && ev->sql)
         cli_print_block("sql: ", ev->sql, 12);
@@ -740,7 +717,7 @@ static json_t *event_json(int64_t id, const eider_event *ev)
     json_object_set_new(o, "run_id", cli_json_string(ev->run_id));
     json_object_set_new(o, "time_us", json_integer(ev->time_us));
     json_object_set_new(o, "asset_key", cli_json_string(ev->asset_key));
-    json_object_set_new(o, "type", json_string(event_name(ev->type)));
+    json_object_set_new(o, "type", json_string(eider_event_name(ev->type)));
     json_object_set_new(o, "attempt", ev->asset_key ? json_integer(ev->attempt) : json_null());
     json_object_set_new(o, "duration_s", ev->duration_s ? json_real(ev->duration_s) : json_null());
     json_object_set_new(o, "level", ev->type == EIDER_EVENT_LOG ? json_string(level_names[ev->level & 3])

@@ -278,6 +278,10 @@ typedef enum eider_log_level {
     EIDER_LOG_ERROR,
 } eider_log_level;
 
+/* The event type's name as stored and printed: "run_start", "step_failure",
+ * "materialization", ...; static storage ("unknown" for another value). */
+const char *eider_event_name(eider_event_type type);
+
 /* An event of a run. Pointers are valid only during the on_event call. */
 typedef struct eider_event {
     eider_event_type type;

@@ -128,7 +128,7 @@ static void rows_add(rows *r, const char *const *values, size_t n)
 
 static void batch_rows(const eider__pending *p, rows *events, rows *mats)
 {
-    const char *e[EVENT_COLS] = { p->run_id, eider__event_name(p->type), p->time_us, p->asset_key,
+    const char *e[EVENT_COLS] = { p->run_id, eider_event_name(p->type), p->time_us, p->asset_key,
                                   p->attempt, p->duration_s, p->level, p->message, p->sql,
                                   p->type == EIDER_EVENT_OBSERVATION ? p->metadata : NULL };
     rows_add(events, e, EVENT_COLS);

@@ -348,7 +348,7 @@ static const char *const event_names[] = {
     [EIDER_EVENT_OBSERVATION] = "observation",
 };
 
-const char *eider__event_name(eider_event_type type)
+const char *eider_event_name(eider_event_type type)
 {
     return (unsigned)type < EIDER__ARRAY_LEN(event_names) ? event_names[type] : "unknown";
 }

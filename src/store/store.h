@@ -89,8 +89,6 @@ int eider__store_mark_crashed(eider_store *s);
 /* The start time of process pid as /proc/PID/stat tells it ("" when it is gone):
  * with the pid, it names a process even after the pid is reused. */
 void eider__process_start(long pid, char *out, size_t size);
-/* "step_start", "materialization", ... */
-const char *eider__event_name(eider_event_type type);
 /* Metadata as JSON {"key": {"type": "int", "value": 3}}; free() it. */
 char *eider__meta_to_json(const eider_meta *m, size_t n);
 

@@ -108,7 +108,7 @@ static int see_event(int64_t id, const eider_event *ev, void *ud)
     events_seen *e = ud;
     if (e->n >= 64)
         return 1;
-    snprintf(e->types[e->n], 24, "%s%s%s", eider__event_name(ev->type), ev->asset_key ? ":" : "",
+    snprintf(e->types[e->n], 24, "%s%s%s", eider_event_name(ev->type), ev->asset_key ? ":" : "",
              ev->asset_key ? ev->asset_key : "");
     snprintf(e->messages[e->n], 128, "%s", ev->message ? ev->message : "");
     for (size_t i = 0; i < ev->n_metadata; i++)
