@@ -263,6 +263,8 @@ int cli_open_store(cli_env *env)
         eider_store_close(env->store);
         env->store = NULL;
     }
+    if (!rc && env->defs)
+        eider_defs_use_store(env->defs, env->store);    /* for stale() in --select */
     return rc ? EXIT_INTERNAL : EXIT_OK;
 }
 

@@ -55,7 +55,8 @@ extern const cli_command cli_cmd_gc;
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder
  * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a
  * command that loads no definitions uses the folder of -f/-l, or the current one).
- * On error prints it and returns the exit code. */
+ * Loaded definitions are told to use it, so that --select takes stale(). On error
+ * prints it and returns the exit code. */
 int cli_open_store(cli_env *env);
 
 /* Print text indented under a step's line, label ("sql: ") before its first line, at

@@ -138,7 +138,6 @@ static int run(cli_env *env)
         code = cli_open_store(env);
     if (code)
         return code;
-    eider_defs_use_store(env->defs, env->store);
     size_t n = eider_defs_count(env->defs);
     unsigned char *sel = malloc(n + 1);
     eider_asset_status *st = calloc(n + 1, sizeof(*st));

@@ -399,7 +399,6 @@ static int run(cli_env *env)
     if (code)
         return code;
     o.store = env->store;
-    eider_defs_use_store(env->defs, env->store);
     size_up(&p, env->defs, o.selection);
     catch_crashes();
     catch_cancel(&o);

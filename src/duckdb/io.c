@@ -184,9 +184,9 @@ static int existing_kind(duckdb_connection con, const eider__table *t)
     return kind;
 }
 
-int eider__io_table_exists(duckdb_connection con, const eider__table *t)
+int eider__io_table_kind(duckdb_connection con, const eider__table *t)
 {
-    return existing_kind(con, t) != 0;
+    return existing_kind(con, t);
 }
 
 static int table_columns(duckdb_connection con, const eider__table *t, column_list *c, eider__buf *err)
@@ -422,8 +422,6 @@ void eider__io_load_slices(duckdb_connection con, const eider__table *t, const c
     int64_t last = 0;
     *sqls = NULL;
     *n = 0;
-    if (existing_kind(con, t) != 'T')
-        return;
     eider__buf_printf(&sql, "SELECT max(rowid) FROM %s", t->quoted);
     if (exec_count(con, eider__buf_str(&sql), &last, &ignored) || last < SLICE_ROWS)
         goto out;

@@ -50,12 +50,13 @@ int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
 int eider__parquet_write(duckdb_connection con, const char *source, const char *path,
                          int64_t *rows, eider__buf *err, eider__buf *sql);
 
-/* Whether t exists on con (a table or a view). */
-int eider__io_table_exists(duckdb_connection con, const eider__table *t);
+/* What t is on con: 'T' a table, 'V' a view (or another relation), 0 nothing. */
+int eider__io_table_kind(duckdb_connection con, const eider__table *t);
 
-/* The load of a big table in slices of rowids, so that DuckDB never holds the whole
- * result beside the frame being filled: the queries into *sqls (malloc'd, each too),
- * their count into *n; 0 slices when t is a view or small enough for one query. */
+/* The load of a big table (t, of kind 'T') in slices of rowids, so that DuckDB never
+ * holds the whole result beside the frame being filled: the queries into *sqls
+ * (malloc'd, each too), their count into *n; 0 slices when it is small enough for one
+ * query. */
 void eider__io_load_slices(duckdb_connection con, const eider__table *t, const char *const *columns,
                            const char *where, char ***sqls, size_t *n);
 

@@ -479,11 +479,6 @@ static eider_frame *read_results(eider_frame *f, duckdb_result *res)
     return f;
 }
 
-eider_frame *eider__frame_from_result(duckdb_result *res)
-{
-    return read_results(NULL, res);
-}
-
 eider_frame *eider__frame_query_slices(duckdb_connection con, const char *const *sqls, size_t n)
 {
     eider_frame *f = NULL;
@@ -528,14 +523,7 @@ duckdb_connection eider__scratch_connect(void)
 
 eider_frame *eider__frame_query(duckdb_connection con, const char *sql)
 {
-    duckdb_result res;
-    eider_frame *f = NULL;
-    if (duckdb_query(con, sql, &res) == DuckDBError)
-        eider__frame_fail("%s", duckdb_result_error(&res));
-    else
-        f = eider__frame_from_result(&res);
-    duckdb_destroy_result(&res);
-    return f;
+    return eider__frame_query_slices(con, &sql, 1);
 }
 
 eider_frame *eider_frame_sql(const eider_frame_ref *frames, const char *sql)

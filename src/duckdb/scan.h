@@ -30,8 +30,6 @@ int eider__frame_scan_install(duckdb_database db);
  * the query runs. */
 void eider__frame_scan_sql(const eider_frame *f, eider__buf *sql);
 
-/* Read the rest of a result into a new frame; NULL with eider_frame_error() set. */
-eider_frame *eider__frame_from_result(duckdb_result *res);
 /* Run each of the n queries (slices of one relation, with the same columns) on con,
  * one at a time, into one new frame: DuckDB holds one slice's result at a time, not the
  * whole table beside the frame. */

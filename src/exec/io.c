@@ -17,6 +17,7 @@ struct eider_io {
     const eider__resource *manager;
     duckdb_connection con;
     eider__table table;
+    int kind;                        /* an input's: 'T' a table, 'V' a view, 0 a file */
     char *where;                     /* the partitions' condition, or NULL */
     eider__buf load_sql;
     const char *const *columns;      /* an input's selected columns */
@@ -188,7 +189,7 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
         eider__buf_release(&path);
         if (!exists)
             return missing_input(io);
-    } else if (!eider__io_table_exists(io->con, &io->table)) {
+    } else if (!(io->kind = eider__io_table_kind(io->con, &io->table))) {
         return missing_input(io);
     }
     eider__io_load_sql(&io->table, io->columns, io->where, &io->load_sql);
@@ -218,12 +219,10 @@ static eider_frame *load_frame(eider_io *io)
     char **slices = NULL;
     size_t n = 0;
     eider_frame *f = NULL;
-    if (io->manager->kind == EIDER__IO_DUCKDB)
+    const char *whole = eider__buf_str(&io->load_sql);
+    if (io->kind == 'T')
         eider__io_load_slices(io->con, &io->table, io->columns, io->where, &slices, &n);
-    if (n)
-        f = eider__frame_query_slices(io->con, (const char *const *)slices, n);
-    else
-        f = eider__frame_query(io->con, eider__buf_str(&io->load_sql));
+    f = eider__frame_query_slices(io->con, n ? (const char *const *)slices : &whole, n ? n : 1);
     eider__strv_free(slices, n);
     if (!f)
         eider__ctx_fail(io->ctx, eider__buf_str(&io->load_sql), "input '%s' of asset '%s': %s",
