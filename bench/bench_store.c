@@ -4,7 +4,9 @@
  *   record  a run of 10,000 no-op assets (bench_noop's graph) recorded into a fresh
  *           SQLite store, eider_store_open() to eider_store_close() (which flushes),
  *           against the same run with .store = NULL; jobs=1 and jobs=2. Target: the
- *           recording adds <= 20 % (ratio <= 1.20).
+ *           recording adds <= 20 % (ratio <= 1.20). Beside it, the floor: sqlite3 alone
+ *           writing the one materialization row and asset_state upsert per asset that
+ *           any store keeping each asset's history and state must write.
  *   runs    `eider runs` (default limit, --status failure, --json --limit 100) over a
  *           store of 100,000 runs, filled with sqlite3 directly once eider_store_open()
  *           made the schema; against the same SELECT through sqlite3 (open, prepare,
@@ -34,6 +36,8 @@
 #include "bench_util.h"
 
 #define TARGET_RATIO 1.20
+
+static void sql_exec(sqlite3 *db, const char *sql);
 #define TARGET_RUNS_S 0.100
 #define TARGET_BYTES 2048.0
 
@@ -152,6 +156,61 @@ static recorded run_recorded(eider_defs *defs, int jobs, const char *dir)
     return (recorded){ t1 - t0, t2 - t1, bench_now() - t2 };
 }
 
+/* The floor of recording: what SQLite itself needs to keep each asset's history and
+ * state. Into a store that eider_store_open() made (and closed), sqlite3 writes one
+ * materializations row and one asset_state upsert per asset, with prepared statements
+ * and bound integers, in transactions of 1,365 assets (Eider's batches of 4,096 events,
+ * three per asset), and the run's row: sqlite3_open to sqlite3_close. Eider writes
+ * these rows and the run's events besides. */
+static double run_floor(const bench_graph *g, const char *dir)
+{
+    eider_store *store = NULL;
+    if (eider_store_open(dir, &store))
+        bench_die("eider_store_open: %s", eider_store_errmsg(store));
+    eider_store_close(store);
+    char *path = bench_strf("%s/eider.sqlite3", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *mat = NULL, *state = NULL;
+    double t0 = bench_now();
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        bench_die("sqlite3_open %s: %s", path, sqlite3_errmsg(db));
+    sql_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    sql_exec(db, "INSERT INTO runs (run_id, status, start_us) VALUES ('floor', 'started', 1)");
+    if (sqlite3_prepare_v2(db, "INSERT INTO materializations (asset_key, partition, run_id, time_us) "
+                               "VALUES (?, '', 'floor', ?)", -1, &mat, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
+                               "last_run_id, last_failed, last_us) VALUES (?, '', ?, 'floor', 0, ?) "
+                               "ON CONFLICT (asset_key, partition) DO UPDATE SET materialization_id = "
+                               "excluded.materialization_id, last_run_id = excluded.last_run_id, "
+                               "last_failed = 0, last_us = excluded.last_us", -1, &state, NULL) != SQLITE_OK)
+        bench_die("sqlite3_prepare_v2: %s", sqlite3_errmsg(db));
+    for (size_t at = 0; at < g->n; at += 1365) {
+        sql_exec(db, "BEGIN IMMEDIATE");
+        for (size_t i = at; i < g->n && i < at + 1365; i++) {
+            int64_t now = 1767225600000000 + (int64_t)i;
+            sqlite3_bind_text(mat, 1, g->keys[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(mat, 2, now);
+            if (sqlite3_step(mat) != SQLITE_DONE)
+                bench_die("insert: %s", sqlite3_errmsg(db));
+            sqlite3_reset(mat);
+            sqlite3_bind_text(state, 1, g->keys[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(state, 2, sqlite3_last_insert_rowid(db));
+            sqlite3_bind_int64(state, 3, now);
+            if (sqlite3_step(state) != SQLITE_DONE)
+                bench_die("upsert: %s", sqlite3_errmsg(db));
+            sqlite3_reset(state);
+        }
+        sql_exec(db, "COMMIT");
+    }
+    sql_exec(db, "UPDATE runs SET status = 'success', end_us = 2 WHERE run_id = 'floor'");
+    sqlite3_finalize(mat);
+    sqlite3_finalize(state);
+    sqlite3_close(db);
+    double s = bench_now() - t0;
+    free(path);
+    return s;
+}
+
 /* The first column of the first row of sql on the store in dir, read with sqlite3
  * (-1 when it cannot be read). */
 static double store_scalar(const char *dir, const char *sql)
@@ -188,13 +247,13 @@ static void check_recorded(const workload *w, int jobs)
 }
 
 typedef struct record_figures {
-    double plain, total, open, run, close;
+    double plain, total, open, run, close, floor;
 } record_figures;
 
 static record_figures measure_record(const workload *w, int jobs, int repeat)
 {
-    double *v[5];
-    for (int k = 0; k < 5; k++)
+    double *v[6];
+    for (int k = 0; k < 6; k++)
         v[k] = bench_xmalloc((size_t)repeat * sizeof(double));
     for (int r = 0; r < repeat; r++) {
         char *dir = bench_tmpdir("store");
@@ -205,11 +264,13 @@ static record_figures measure_record(const workload *w, int jobs, int repeat)
         v[3][r] = t.run;
         v[4][r] = t.close;
         bench_rmdir(dir);
+        v[5][r] = run_floor(&w->graph, dir);
+        bench_rmdir(dir);
         free(dir);
     }
     record_figures f;
-    double *out[] = { &f.plain, &f.total, &f.open, &f.run, &f.close };
-    for (int k = 0; k < 5; k++) {
+    double *out[] = { &f.plain, &f.total, &f.open, &f.run, &f.close, &f.floor };
+    for (int k = 0; k < 6; k++) {
         *out[k] = bench_median(v[k], (size_t)repeat);
         free(v[k]);
     }
@@ -238,6 +299,16 @@ static void bench_record(const workload *w, int repeat)
     bench_table_header(title, "the same eider_materialize() with .store = NULL");
     print_record(w, 1, &j1);
     print_record(w, 2, &j2);
+    free(title);
+    title = bench_strf("bench_store record, against its floor: what recording adds to the run "
+                       "(recorded - unrecorded, jobs=1), and sqlite3 writing only a materialization "
+                       "row and an asset_state upsert per asset; median of %d", repeat);
+    bench_table_header(title, "the floor: sqlite3 alone, prepared statements, batches of 1,365 assets");
+    char *note = bench_strf("%.1f us/asset beside %.1f us/asset; an unrecorded run costs %.2f us/asset",
+                            (j1.total - j1.plain) * 1e6 / (double)w->graph.n,
+                            j1.floor * 1e6 / (double)w->graph.n, j1.plain * 1e6 / (double)w->graph.n);
+    bench_table_row("recording alone", j1.floor, j1.total - j1.plain, note);
+    free(note);
     free(title);
 }
 

@@ -42,6 +42,20 @@ static const char *const migrations[] = {
     "CREATE TABLE asset_state (asset_key TEXT NOT NULL, partition TEXT NOT NULL,"
     " materialization_id BIGINT, last_run_id TEXT, last_failed INTEGER NOT NULL DEFAULT 0,"
     " last_us BIGINT, PRIMARY KEY (asset_key, partition));",
+    /* 2: a run's events as JSON arrays, a row per batch (as sqlite.c's) */
+    "CREATE TABLE event_blocks (run_id TEXT NOT NULL, first BIGINT NOT NULL, n INTEGER NOT NULL,"
+    " mat_base BIGINT NOT NULL DEFAULT 0, events TEXT NOT NULL, PRIMARY KEY (run_id, first));"
+    "INSERT INTO event_blocks (run_id, first, n, mat_base, events)"
+    " SELECT e.run_id, row_number() OVER (PARTITION BY e.run_id ORDER BY e.id), 1,"
+    " COALESCE((SELECT m.id - 1 FROM materializations m WHERE e.type = 'materialization'"
+    " AND m.run_id = e.run_id AND m.asset_key = e.asset_key ORDER BY m.id LIMIT 1), 0),"
+    " json_build_array(json_strip_nulls(json_build_object('type', e.type, 'time_us', e.time_us,"
+    " 'asset_key', e.asset_key, 'attempt', e.attempt, 'duration_us', round(e.duration_s * 1e6)::bigint,"
+    " 'level', e.level, 'message', e.message, 'sql', e.sql, 'metadata', e.metadata::json,"
+    " 'materialization', CASE WHEN e.type = 'materialization' THEN 1 END)))::text"
+    " FROM events e;"
+    "DROP TABLE events;"
+    "DROP INDEX materializations_by_run;",
     NULL,
 };
 
@@ -398,4 +412,5 @@ const eider__store_methods eider__postgres_methods = {
     .close = close_conn,
     .migrations = migrations,
     .migration_lock = "LOCK TABLE eider_schema IN EXCLUSIVE MODE",
+    .write_lock = "LOCK TABLE materializations IN EXCLUSIVE MODE",
 };

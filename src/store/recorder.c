@@ -1,7 +1,11 @@
 /*
  * recorder.c — recording a run: the run's row when it starts and ends, and its events
- * in batches (every 4096 events or 100 ms, and at the run's end), each batch one
- * transaction that also keeps materializations and each asset's state current.
+ * in batches (every 4096 events or 100 ms, and at the run's end). The step that queues
+ * an event writes it as JSON into its run's block; the writer thread stores each batch
+ * in one transaction: a row of event_blocks per block, a row of materializations per
+ * materialized asset and partition, and the state of each asset it touched. One row
+ * per asset is the least that keeps each asset's history and state queryable; events
+ * cost a few bytes of a shared row.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -13,88 +17,154 @@
 
 #define BATCH_EVENTS 4096
 #define BATCH_SECONDS 0.1
+#define BLOCK_BYTES (4u << 20)      /* a longer block is cut: one row stays modest */
+#define ROWS_PER_INSERT 100         /* rows of one multi-row INSERT */
 
-static char *dup_or_null(const char *s)
-{
-    return s ? eider__xstrdup(s) : NULL;
-}
+static const char *const levels[] = { "debug", "info", "warn", "error" };
 
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...)
-{
-    eider__buf b = { 0 };
-    va_list ap;
-    va_start(ap, fmt);
-    eider__buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    return eider__buf_detach(&b);
-}
-
-/* v in decimal, malloc'd: printf's machinery costs more than the rest of queueing an
- * event. */
-static char *int_text(int64_t v)
+/* v in decimal: printf's machinery costs more than the rest of queueing an event. */
+static void put_int(eider__buf *b, int64_t v)
 {
     char buf[24], *p = buf + sizeof(buf);
     uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-    *--p = '\0';
     do
         *--p = (char)('0' + u % 10);
     while ((u /= 10));
     if (v < 0)
         *--p = '-';
-    return eider__xstrdup(p);
+    eider__buf_add(b, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-static void pending_release(eider__pending *p)
+static char *int_text(eider__arena *a, int64_t v)
 {
-    char *fields[] = { p->run_id, p->time_us, p->asset_key, p->attempt, p->duration_s, p->level,
-                       p->message, p->sql, p->metadata, p->code_version };
-    for (size_t i = 0; i < EIDER__ARRAY_LEN(fields); i++)
-        free(fields[i]);
-    for (size_t i = 0; i < p->n_partitions; i++)
-        free(p->partitions[i]);
-    free(p->partitions);
+    eider__buf b = { 0 };
+    put_int(&b, v);
+    char *out = eider__arena_strdup(a, eider__buf_str(&b));
+    eider__buf_release(&b);
+    return out;
 }
 
-static void buffer_event(eider_store *s, const eider_event *ev)
+static void put_field(eider__buf *b, const char *name, const char *text)
 {
-    static const char *const levels[] = { "debug", "info", "warn", "error" };
-    EIDER__GROW(s->pending, s->cap_pending, s->n_pending + 1);
-    eider__pending *p = &s->pending[s->n_pending++];
-    memset(p, 0, sizeof(*p));
-    p->type = ev->type;
-    p->run_id = dup_or_null(ev->run_id);
-    p->time_us = int_text(ev->time_us);
-    p->asset_key = dup_or_null(ev->asset_key);
-    p->attempt = ev->asset_key ? int_text(ev->attempt) : NULL;
-    p->duration_s = ev->duration_s ? format("%.6f", ev->duration_s) : NULL;
-    p->level = ev->type == EIDER_EVENT_LOG ? eider__xstrdup(levels[(unsigned)ev->level < 4 ? ev->level : 1]) : NULL;
-    p->message = dup_or_null(ev->message);
-    p->sql = dup_or_null(ev->sql);
-    if ((ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_OBSERVATION) &&
-        ev->n_metadata)
-        p->metadata = eider__meta_to_json(ev->metadata, ev->n_metadata);
-    if (ev->type == EIDER_EVENT_MATERIALIZATION)
-        p->code_version = dup_or_null(ev->code_version);
-    if (ev->n_partitions) {
-        p->partitions = eider__xmalloc(ev->n_partitions * sizeof(char *));
-        for (size_t i = 0; i < ev->n_partitions; i++)
-            p->partitions[i] = eider__xstrdup(ev->partitions[i]);
-        p->n_partitions = ev->n_partitions;
+    if (!text)
+        return;
+    eider__buf_puts(b, ",\"");
+    eider__buf_puts(b, name);
+    eider__buf_puts(b, "\":");
+    eider__buf_json_string(b, text);
+}
+
+/* The open block of this run in the batch, or a new one starting at event number first. */
+static eider__block *block_for(eider__batch *b, const char *run_id, int64_t first)
+{
+    for (size_t i = b->n_blocks; i-- > 0;) {
+        eider__block *k = &b->blocks[i];
+        if (strcmp(k->run_id, run_id) == 0 && k->json.len < BLOCK_BYTES)
+            return k;
+        if (strcmp(k->run_id, run_id) == 0)
+            break;
     }
+    EIDER__GROW(b->blocks, b->cap_blocks, b->n_blocks + 1);
+    eider__block *k = &b->blocks[b->n_blocks++];
+    memset(k, 0, sizeof(*k));
+    k->run_id = eider__arena_strdup(&b->arena, run_id);
+    k->first = first;
+    eider__buf_putc(&k->json, '[');
+    return k;
 }
 
-#define ROWS_PER_INSERT 50          /* rows of one multi-row INSERT */
+static void add_row(eider__batch *b, size_t block, const eider_event *ev, const char *partition,
+                    const char *metadata, int failed)
+{
+    EIDER__GROW(b->rows, b->cap_rows, b->n_rows + 1);
+    b->rows[b->n_rows++] = (eider__asset_row){
+        .block = block, .asset_key = eider__arena_strdup(&b->arena, ev->asset_key),
+        .partition = eider__arena_strdup(&b->arena, partition ? partition : ""),
+        .code_version = failed ? NULL : eider__arena_strdup(&b->arena, ev->code_version),
+        .metadata = metadata, .time_us = ev->time_us, .failed = failed,
+    };
+}
 
-/* Insert rows of n_cols parameters each (NULL-able text), ROWS_PER_INSERT at a time:
- * one statement per chunk instead of one per row. head is "INSERT INTO t (a, b)". */
-static int insert_rows(eider_store *s, const char *head, const char *const *values, size_t n_rows,
-                       size_t n_cols, eider__buf *err)
+/* Append ev, the run's event number `number`, to the batch: its JSON to the run's block,
+ * and a row per partition of a materialization or a failure for the asset's state. A
+ * materialization's event names its first row as "materialization", counted within
+ * the block. */
+static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
+{
+    eider__block *k = block_for(b, ev->run_id, number);
+    size_t block = (size_t)(k - b->blocks), n_rows = ev->n_partitions ? ev->n_partitions : 1;
+    eider__buf *j = &k->json;
+    if (k->n++)
+        eider__buf_putc(j, ',');
+    eider__buf_puts(j, "{\"type\":\"");
+    eider__buf_puts(j, eider_event_name(ev->type));
+    eider__buf_puts(j, "\",\"time_us\":");
+    put_int(j, ev->time_us);
+    put_field(j, "asset_key", ev->asset_key);
+    if (ev->asset_key) {
+        eider__buf_puts(j, ",\"attempt\":");
+        put_int(j, ev->attempt);
+    }
+    if (ev->duration_s) {
+        eider__buf_puts(j, ",\"duration_us\":");
+        put_int(j, (int64_t)(ev->duration_s * 1e6 + 0.5));
+    }
+    if (ev->type == EIDER_EVENT_LOG)
+        put_field(j, "level", levels[(unsigned)ev->level < 4 ? ev->level : 1]);
+    put_field(j, "message", ev->message);
+    put_field(j, "sql", ev->sql);
+    char *metadata = NULL;
+    if ((ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_OBSERVATION) && ev->n_metadata) {
+        char *json = eider__meta_to_json(ev->metadata, ev->n_metadata);
+        metadata = eider__arena_strdup(&b->arena, json);
+        free(json);
+    }
+    if (ev->type == EIDER_EVENT_OBSERVATION && metadata) {
+        eider__buf_puts(j, ",\"metadata\":");
+        eider__buf_puts(j, metadata);
+    }
+    if (ev->type == EIDER_EVENT_MATERIALIZATION) {
+        eider__buf_puts(j, ",\"materialization\":");
+        put_int(j, (int64_t)k->n_mats + 1);
+        k->n_mats += n_rows;
+    }
+    eider__buf_putc(j, '}');
+    for (size_t i = 0; (ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_STEP_FAILURE) &&
+                       ev->asset_key && i < n_rows; i++)
+        add_row(b, block, ev, ev->n_partitions ? ev->partitions[i] : NULL, metadata,
+                ev->type == EIDER_EVENT_STEP_FAILURE);
+    b->n_events++;
+}
+
+void eider__batch_release(eider__batch *b)
+{
+    for (size_t i = 0; i < b->n_blocks; i++)
+        eider__buf_release(&b->blocks[i].json);
+    free(b->blocks);
+    free(b->rows);
+    eider__arena_release(&b->arena);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Insert rows of n_cols parameters each (NULL-able text), at most ROWS_PER_INSERT at a
+ * time and never two with the same key (given by same(i, j), or NULL) in one statement,
+ * as PostgreSQL's ON CONFLICT requires: one statement per chunk instead of one per row.
+ * head is "INSERT INTO t (a, b)", tail what follows the VALUES. */
+typedef int (*same_fn)(const void *ud, size_t i, size_t j);
+
+static int insert_rows(eider_store *s, const char *head, const char *tail, const char *const *values,
+                       size_t n_rows, size_t n_cols, same_fn same, const void *ud, eider__buf *err)
 {
     eider__buf sql = { 0 };
     int rc = EIDER_OK;
-    for (size_t at = 0; !rc && at < n_rows; at += ROWS_PER_INSERT) {
-        size_t rows = n_rows - at < ROWS_PER_INSERT ? n_rows - at : ROWS_PER_INSERT;
+    for (size_t at = 0, rows; !rc && at < n_rows; at += rows) {
+        for (rows = 1; rows < ROWS_PER_INSERT && at + rows < n_rows; rows++) {
+            size_t j = 0;
+            while (same && j < rows && !same(ud, at + j, at + rows))
+                j++;
+            if (same && j < rows)
+                break;
+        }
         eider__buf_reset(&sql);
         eider__buf_printf(&sql, "%s VALUES ", head);
         for (size_t r = 0; r < rows; r++) {
@@ -103,6 +173,7 @@ static int insert_rows(eider_store *s, const char *head, const char *const *valu
                 eider__buf_puts(&sql, c ? ", ?" : "?");
             eider__buf_putc(&sql, ')');
         }
+        eider__buf_puts(&sql, tail);
         rc = s->m->query(s->conn, eider__buf_str(&sql), values + at * n_cols, rows * n_cols,
                          NULL, NULL, err);
     }
@@ -110,100 +181,104 @@ static int insert_rows(eider_store *s, const char *head, const char *const *valu
     return rc;
 }
 
-/* The parameters of the batch's rows, as borrowed strings. */
-typedef struct rows {
-    const char **v;
-    size_t n, cap;                   /* values, not rows */
-} rows;
-
-static void rows_add(rows *r, const char *const *values, size_t n)
+static int read_i64(void *ud, const char *const *cols, size_t n)
 {
-    EIDER__GROW(r->v, r->cap, r->n + n);
-    memcpy(r->v + r->n, values, n * sizeof(*values));
-    r->n += n;
+    *(int64_t *)ud = n && cols[0] ? strtoll(cols[0], NULL, 10) : 0;
+    return 0;
 }
 
-#define EVENT_COLS 10
-#define MAT_COLS 6
-
-static void batch_rows(const eider__pending *p, rows *events, rows *mats)
+/* Number the batch's materializations: each block's rows in turn, after the highest id
+ * stored (under the writer's lock, so no other writer takes the same ids). */
+static int number_materializations(eider_store *s, eider__batch *b, eider__buf *err)
 {
-    const char *e[EVENT_COLS] = { p->run_id, eider_event_name(p->type), p->time_us, p->asset_key,
-                                  p->attempt, p->duration_s, p->level, p->message, p->sql,
-                                  p->type == EIDER_EVENT_OBSERVATION ? p->metadata : NULL };
-    rows_add(events, e, EVENT_COLS);
-    for (size_t i = 0; p->type == EIDER_EVENT_MATERIALIZATION && i < (p->n_partitions ? p->n_partitions : 1); i++) {
-        const char *m[MAT_COLS] = { p->asset_key, p->n_partitions ? p->partitions[i] : "", p->run_id,
-                                    p->time_us, p->code_version, p->metadata };
-        rows_add(mats, m, MAT_COLS);
-    }
-}
-
-/* A failed step: its partitions' state says so, their materialization stays. */
-static int write_failure(eider_store *s, const eider__pending *p, eider__buf *err)
-{
-    size_t n = p->n_partitions ? p->n_partitions : 1;
-    int rc = EIDER_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const char *a[] = { p->asset_key, p->n_partitions ? p->partitions[i] : "", p->run_id, p->time_us };
-        rc = s->m->query(s->conn, "INSERT INTO asset_state (asset_key, partition, last_run_id, "
-            "last_failed, last_us) VALUES (?, ?, ?, 1, ?) ON CONFLICT (asset_key, partition) DO UPDATE "
-            "SET last_run_id = excluded.last_run_id, last_failed = 1, last_us = excluded.last_us",
-            a, 4, NULL, NULL, err);
+    int64_t id = 0;
+    size_t n_mats = 0;
+    for (size_t i = 0; i < b->n_blocks; i++)
+        n_mats += b->blocks[i].n_mats;
+    if (!n_mats)
+        return EIDER_OK;
+    int rc = s->m->write_lock ? s->m->query(s->conn, s->m->write_lock, NULL, 0, NULL, NULL, err) : EIDER_OK;
+    if (!rc)
+        rc = s->m->query(s->conn, "SELECT max(id) FROM materializations", NULL, 0, read_i64, &id, err);
+    for (size_t i = 0; !rc && i < b->n_blocks; i++) {
+        b->blocks[i].mat_base = id;
+        for (size_t r = 0; r < b->n_rows; r++)
+            if (b->rows[r].block == i && !b->rows[r].failed)
+                b->rows[r].id = ++id;
     }
     return rc;
 }
 
-static int read_text(void *ud, const char *const *cols, size_t n)
+#define BLOCK_COLS 5
+#define MAT_COLS 7
+#define STATE_COLS 6
+
+static int same_state(const void *ud, size_t i, size_t j)
 {
-    snprintf(ud, 24, "%s", n && cols[0] ? cols[0] : "0");
-    return 0;
+    const eider__asset_row *const *rows = ud;
+    return strcmp(rows[i]->asset_key, rows[j]->asset_key) == 0 &&
+           strcmp(rows[i]->partition, rows[j]->partition) == 0;
 }
 
-/* Each asset (and partition) the batch materialized now points at its newest row: one
- * statement for the batch, over the rows with an id above `after`. */
-static int update_state(eider_store *s, const char *after, eider__buf *err)
+/* Write a batch in one transaction: its event blocks, its materializations, then the
+ * state of each asset (and partition) it touched, the latest row winning. Called with
+ * s->lock held. */
+static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
 {
-    const char *p[] = { after };
-    return s->m->query(s->conn, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
-        "last_run_id, last_failed, last_us) SELECT m.asset_key, m.partition, m.id, m.run_id, 0, "
-        "m.time_us FROM materializations m WHERE m.id > ? AND m.id = (SELECT max(n.id) FROM "
-        "materializations n WHERE n.asset_key = m.asset_key AND n.partition = m.partition) "
-        "ON CONFLICT (asset_key, partition) DO UPDATE SET materialization_id = excluded.materialization_id, "
-        "last_run_id = excluded.last_run_id, last_failed = 0, last_us = excluded.last_us",
-        p, 1, NULL, NULL, err);
-}
-
-/* Write a batch in one transaction: events and materializations in multi-row INSERTs,
- * failures, then the assets' state. Called with s->lock held. */
-static int write_batch(eider_store *s, const eider__pending *batch, size_t n, eider__buf *err)
-{
-    rows events = { 0 }, mats = { 0 };
-    char after[24] = "0";
-    int rc = EIDER_OK;
-    for (size_t i = 0; i < n; i++)
-        batch_rows(&batch[i], &events, &mats);
-    rc = s->m->begin(s->conn, err);
-    if (!rc && mats.n)
-        rc = s->m->query(s->conn, "SELECT max(id) FROM materializations", NULL, 0, read_text, after, err);
+    eider__arena *a = &b->arena;
+    size_t n_mats = 0;
+    const char **blocks = eider__xmalloc((b->n_blocks * BLOCK_COLS + 1) * sizeof(char *));
+    const char **mats = eider__xmalloc((b->n_rows * MAT_COLS + 1) * sizeof(char *));
+    const char **state = eider__xmalloc((b->n_rows * STATE_COLS + 1) * sizeof(char *));
+    const eider__asset_row **state_rows = eider__xmalloc((b->n_rows + 1) * sizeof(*state_rows));
+    int rc = s->m->begin(s->conn, err);
     if (!rc)
-        rc = insert_rows(s, "INSERT INTO events (run_id, type, time_us, asset_key, attempt, duration_s, "
-                            "level, message, sql, metadata)", events.v, events.n / EVENT_COLS,
-                         EVENT_COLS, err);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (batch[i].type == EIDER_EVENT_STEP_FAILURE)
-            rc = write_failure(s, &batch[i], err);
-    if (!rc && mats.n)
-        rc = insert_rows(s, "INSERT INTO materializations (asset_key, partition, run_id, time_us, "
-                            "code_version, metadata)", mats.v, mats.n / MAT_COLS, MAT_COLS, err);
-    if (!rc && mats.n)
-        rc = update_state(s, after, err);
+        rc = number_materializations(s, b, err);
+    for (size_t i = 0; !rc && i < b->n_blocks; i++) {
+        eider__block *k = &b->blocks[i];
+        eider__buf_putc(&k->json, ']');
+        const char *v[BLOCK_COLS] = { k->run_id, int_text(a, k->first), int_text(a, (int64_t)k->n),
+                                      int_text(a, k->mat_base), eider__buf_str(&k->json) };
+        memcpy(blocks + i * BLOCK_COLS, v, sizeof(v));
+    }
+    for (size_t i = 0; !rc && i < b->n_blocks; i++)      /* in the order of their ids */
+        for (size_t r = 0; r < b->n_rows; r++) {
+            const eider__asset_row *w = &b->rows[r];
+            if (w->block != i || w->failed)
+                continue;
+            const char *v[MAT_COLS] = { int_text(a, w->id), w->asset_key, w->partition,
+                                        b->blocks[i].run_id, int_text(a, w->time_us),
+                                        w->code_version, w->metadata };
+            memcpy(mats + n_mats++ * MAT_COLS, v, sizeof(v));
+        }
+    for (size_t r = 0; !rc && r < b->n_rows; r++) {
+        const eider__asset_row *w = &b->rows[r];
+        const char *v[STATE_COLS] = { w->asset_key, w->partition, w->failed ? NULL : int_text(a, w->id),
+                                      b->blocks[w->block].run_id, w->failed ? "1" : "0",
+                                      int_text(a, w->time_us) };
+        memcpy(state + r * STATE_COLS, v, sizeof(v));
+        state_rows[r] = w;
+    }
+    if (!rc)
+        rc = insert_rows(s, "INSERT INTO event_blocks (run_id, first, n, mat_base, events)", "",
+                         blocks, b->n_blocks, BLOCK_COLS, NULL, NULL, err);
+    if (!rc)
+        rc = insert_rows(s, "INSERT INTO materializations (id, asset_key, partition, run_id, time_us, "
+                            "code_version, metadata)", "", mats, n_mats, MAT_COLS, NULL, NULL, err);
+    if (!rc)
+        rc = insert_rows(s, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
+            "last_run_id, last_failed, last_us)", " ON CONFLICT (asset_key, partition) DO UPDATE SET "
+            "materialization_id = COALESCE(excluded.materialization_id, asset_state.materialization_id), "
+            "last_run_id = excluded.last_run_id, last_failed = excluded.last_failed, "
+            "last_us = excluded.last_us", state, b->n_rows, STATE_COLS, same_state, state_rows, err);
     if (!rc)
         rc = s->m->commit(s->conn, err);
     if (rc)
         s->m->rollback(s->conn);
-    free(events.v);
-    free(mats.v);
+    free(blocks);
+    free(mats);
+    free(state);
+    free(state_rows);
     return rc;
 }
 
@@ -211,20 +286,17 @@ static int write_batch(eider_store *s, const eider__pending *batch, size_t n, ei
  * they were taken. */
 static int write_pending(eider_store *s, eider__buf *err)
 {
-    eider__pending *batch = NULL;
-    size_t n = 0;
+    eider__batch batch;
     int rc = EIDER_OK;
     pthread_mutex_lock(&s->write_lock);
     pthread_mutex_lock(&s->queue_lock);
     batch = s->pending;
-    n = s->n_pending;
-    s->pending = NULL;
-    s->n_pending = s->cap_pending = 0;
+    memset(&s->pending, 0, sizeof(s->pending));
     s->last_flush = eider__mono_s();
     pthread_mutex_unlock(&s->queue_lock);
-    if (n && s->conn) {
+    if (batch.n_events && s->conn) {
         pthread_mutex_lock(&s->lock);
-        rc = write_batch(s, batch, n, err);
+        rc = write_batch(s, &batch, err);
         pthread_mutex_unlock(&s->lock);
     }
     if (rc && !s->write_rc) {
@@ -233,9 +305,7 @@ static int write_pending(eider_store *s, eider__buf *err)
                           s->location, eider__buf_str(err));
     }
     pthread_mutex_unlock(&s->write_lock);
-    for (size_t i = 0; i < n; i++)
-        pending_release(&batch[i]);
-    free(batch);
+    eider__batch_release(&batch);
     return rc;
 }
 
@@ -260,7 +330,8 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&s->queue_lock);
     while (!s->stopping) {
         double waited = eider__mono_s() - s->last_flush;
-        if (s->n_pending && (s->n_pending >= BATCH_EVENTS || waited >= BATCH_SECONDS)) {
+        size_t n = s->pending.n_events;
+        if (n && (n >= BATCH_EVENTS || waited >= BATCH_SECONDS)) {
             eider__buf err = { 0 };
             pthread_mutex_unlock(&s->queue_lock);
             write_pending(s, &err);
@@ -296,14 +367,15 @@ void eider__store_stop_writer(eider_store *s)
     pthread_mutex_unlock(&s->queue_lock);
 }
 
-/* Queue an event for the writer (started on the first one). */
-static void enqueue(eider_store *s, const eider_event *ev)
+/* Queue the run's next event for the writer (started on the first one). */
+static void enqueue(eider__recorder *r, const eider_event *ev)
 {
+    eider_store *s = r->store;
     pthread_mutex_lock(&s->queue_lock);
-    buffer_event(s, ev);
+    batch_event(&s->pending, ev, ++r->n_events);
     if (!s->writer_started && !s->stopping)
         s->writer_started = pthread_create(&s->writer, NULL, writer_main, s) == 0;
-    if (s->n_pending >= BATCH_EVENTS)
+    if (s->pending.n_events >= BATCH_EVENTS)
         pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->queue_lock);
 }
@@ -368,7 +440,7 @@ static void record(eider__recorder *r, const eider_event *ev)
     eider_store *s = r->store;
     int rc = ev->type == EIDER_EVENT_RUN_START ? start_run(r, ev) : EIDER_OK;
     if (!rc)
-        enqueue(s, ev);
+        enqueue(r, ev);
     if (!rc && ev->type == EIDER_EVENT_RUN_END)
         rc = end_run(r, ev);
     if (rc) {

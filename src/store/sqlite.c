@@ -40,6 +40,22 @@ static const char *const migrations[] = {
     "CREATE TABLE asset_state (asset_key TEXT NOT NULL, partition TEXT NOT NULL,"
     " materialization_id INTEGER, last_run_id TEXT, last_failed INTEGER NOT NULL DEFAULT 0,"
     " last_us INTEGER, PRIMARY KEY (asset_key, partition));",
+    /* 2: a run's events as JSON arrays, a row per batch instead of a row per event
+     * (one row per asset is what a run must cost); a materialization's event points at
+     * it by id, so materializations need no index by run */
+    "CREATE TABLE event_blocks (run_id TEXT NOT NULL, first INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " mat_base INTEGER NOT NULL DEFAULT 0, events TEXT NOT NULL, PRIMARY KEY (run_id, first));"
+    "INSERT INTO event_blocks (run_id, first, n, mat_base, events)"
+    " SELECT e.run_id, row_number() OVER (PARTITION BY e.run_id ORDER BY e.id), 1,"
+    " COALESCE((SELECT m.id - 1 FROM materializations m WHERE e.type = 'materialization'"
+    " AND m.run_id = e.run_id AND m.asset_key = e.asset_key ORDER BY m.id LIMIT 1), 0),"
+    " json_array(json_patch(json_object('type', e.type, 'time_us', e.time_us), json_object("   /* a merge patch drops the NULLs */
+    " 'asset_key', e.asset_key, 'attempt', e.attempt, 'duration_us', CAST(round(e.duration_s * 1e6) AS INTEGER),"
+    " 'level', e.level, 'message', e.message, 'sql', e.sql, 'metadata', json(e.metadata),"
+    " 'materialization', CASE WHEN e.type = 'materialization' THEN 1 END)))"
+    " FROM events e;"
+    "DROP TABLE events;"
+    "DROP INDEX materializations_by_run;",
     NULL,
 };
 

@@ -183,7 +183,7 @@ void eider_store_close(eider_store *s)
     eider__store_flush(s);
     if (s->conn)
         s->m->close(s->conn);
-    free(s->pending);
+    eider__batch_release(&s->pending);
     free(s->location);
     eider__buf_release(&s->errmsg);
     eider__buf_release(&s->write_err);
@@ -275,11 +275,13 @@ int eider__store_mark_crashed(eider_store *s)
         if (!rc && !process_alive(&runs.v[i])) {
             rc = eider__store_query(s, "UPDATE runs SET status = 'crashed', end_us = ? WHERE run_id = ? "
                                        "AND status = 'started'", p, 2, NULL, NULL);
-            const char *e[] = { runs.v[i].run_id, now_us };
+            const char *e[] = { runs.v[i].run_id, now_us, runs.v[i].run_id };
             if (!rc)
-                rc = eider__store_query(s, "INSERT INTO events (run_id, type, time_us, level, message) "
-                    "VALUES (?, 'run_end', ?, 'error', 'the run''s process is gone: it was killed or "
-                    "crashed; the run is marked crashed')", e, 2, NULL, NULL);
+                rc = eider__store_query(s, "INSERT INTO event_blocks (run_id, first, n, mat_base, events) "
+                    "SELECT ?, COALESCE(max(first + n), 1), 1, 0, '[{\"type\":\"run_end\",\"time_us\":' "
+                    "|| ? || ',\"level\":\"error\",\"message\":\"the run''s process is gone: it was "
+                    "killed or crashed; the run is marked crashed\"}]' FROM event_blocks WHERE run_id = ?",
+                    e, 3, NULL, NULL);
         }
         free(runs.v[i].run_id);
         free(runs.v[i].pid_start);
@@ -415,29 +417,111 @@ static void meta_release(meta_list *m)
     json_decref(m->root);
 }
 
-typedef struct event_query {
-    eider_stored_event_fn fn;
-    void *ud;
-} event_query;
+/* A run's stored blocks of events, copied out of the query (the metadata of their
+ * materializations is read with another). */
+typedef struct stored_block {
+    int64_t first, mat_base;
+    char *events;
+} stored_block;
 
-static int event_row(void *ud, const char *const *c, size_t n)
+typedef struct block_list {
+    stored_block *v;
+    size_t n, cap;
+} block_list;
+
+static int block_row(void *ud, const char *const *c, size_t n)
 {
-    event_query *q = ud;
-    meta_list meta;
-    int type = event_type(c[2]);
-    eider_event ev = {
-        .type = (eider_event_type)(type < 0 ? EIDER_EVENT_LOG : type), .run_id = c[1],
-        .time_us = to_i64(c[3]), .asset_key = c[4], .attempt = (int)to_i64(c[5]),
-        .duration_s = c[6] ? strtod(c[6], NULL) : 0, .message = c[8], .sql = c[9],
-    };
-    for (int l = 0; c[7] && l < 4; l++)
-        if (strcmp(c[7], level_names[l]) == 0)
-            ev.level = (eider_log_level)l;
-    meta_parse(c[10], &meta);
-    ev.metadata = meta.v;
-    ev.n_metadata = meta.n;
-    int stop = q->fn(to_i64(c[0]), &ev, q->ud);
-    meta_release(&meta);
+    block_list *l = ud;
+    EIDER__GROW(l->v, l->cap, l->n + 1);
+    l->v[l->n++] = (stored_block){ to_i64(c[0]), to_i64(c[1]), eider__xstrdup(c[2] ? c[2] : "[]") };
+    return 0;
+}
+
+/* The metadata of a block's materializations: text[i] of id mat_base + 1 + i. */
+typedef struct mat_meta {
+    int64_t base;
+    char **text;
+    size_t n;
+} mat_meta;
+
+static int mat_meta_row(void *ud, const char *const *c, size_t n)
+{
+    mat_meta *m = ud;
+    int64_t i = to_i64(c[0]) - m->base - 1;
+    if (i >= 0 && (size_t)i < m->n && c[1])
+        m->text[i] = eider__xstrdup(c[1]);
+    return 0;
+}
+
+static int max_materialization(json_t *events)
+{
+    size_t i;
+    json_t *e;
+    int64_t most = 0;
+    json_array_foreach(events, i, e) {
+        int64_t m = json_integer_value(json_object_get(e, "materialization"));
+        most = m > most ? m : most;
+    }
+    return (int)(most < INT32_MAX ? most : INT32_MAX);
+}
+
+/* Call fn for the block's events numbered above after; nonzero when fn stopped. */
+static int replay_block(eider_store *s, const char *run_id, const stored_block *b, int64_t after,
+                        eider_stored_event_fn fn, void *ud, int *rc)
+{
+    json_t *events = json_loads(b->events, 0, NULL), *e;
+    mat_meta mm = { b->mat_base, NULL, 0 };
+    size_t i;
+    int stop = 0;
+    if (!json_is_array(events)) {
+        json_decref(events);
+        *rc = eider__store_error(s, EIDER_EIO, "instance store %s: the events of run %s from number "
+                                 "%" PRId64 " are damaged", s->location, run_id, b->first);
+        return 1;
+    }
+    mm.n = (size_t)max_materialization(events);
+    if (mm.n) {
+        char lo[24], hi[24];
+        snprintf(lo, sizeof(lo), "%" PRId64, b->mat_base);
+        snprintf(hi, sizeof(hi), "%" PRId64, b->mat_base + (int64_t)mm.n);
+        const char *p[] = { lo, hi };
+        mm.text = eider__xcalloc(mm.n, sizeof(char *));
+        *rc = eider__store_query(s, "SELECT id, metadata FROM materializations WHERE id > ? AND id <= ?",
+                                 p, 2, mat_meta_row, &mm);
+        stop = *rc != 0;
+    }
+    json_array_foreach(events, i, e) {
+        int64_t id = b->first + (int64_t)i, m = json_integer_value(json_object_get(e, "materialization"));
+        const char *level = json_string_value(json_object_get(e, "level"));
+        int type = event_type(json_string_value(json_object_get(e, "type")));
+        if (stop || id <= after)
+            continue;
+        eider_event ev = {
+            .type = (eider_event_type)(type < 0 ? EIDER_EVENT_LOG : type), .run_id = run_id,
+            .time_us = json_integer_value(json_object_get(e, "time_us")),
+            .asset_key = json_string_value(json_object_get(e, "asset_key")),
+            .attempt = (int)json_integer_value(json_object_get(e, "attempt")),
+            .duration_s = (double)json_integer_value(json_object_get(e, "duration_us")) / 1e6,
+            .message = json_string_value(json_object_get(e, "message")),
+            .sql = json_string_value(json_object_get(e, "sql")),
+        };
+        for (int l = 0; level && l < 4; l++)
+            if (strcmp(level, level_names[l]) == 0)
+                ev.level = (eider_log_level)l;
+        meta_list meta;
+        char *observed = json_is_object(json_object_get(e, "metadata"))
+            ? json_dumps(json_object_get(e, "metadata"), JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        meta_parse(m > 0 && (size_t)m <= mm.n ? mm.text[m - 1] : observed, &meta);
+        ev.metadata = meta.v;
+        ev.n_metadata = meta.n;
+        stop = fn(id, &ev, ud);
+        meta_release(&meta);
+        free(observed);
+    }
+    for (size_t k = 0; k < mm.n; k++)
+        free(mm.text[k]);
+    free(mm.text);
+    json_decref(events);
     return stop;
 }
 
@@ -445,16 +529,20 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
                        eider_stored_event_fn fn, void *ud)
 {
     char after[24];
-    event_query q = { fn, ud };
+    block_list blocks = { 0 };
     snprintf(after, sizeof(after), "%" PRId64, after_id);
     const char *params[] = { run_id ? run_id : "", after };
     int rc = eider__store_flush(s);
     if (!rc)
-        rc = eider__store_query(s, "SELECT e.id, e.run_id, e.type, e.time_us, e.asset_key, e.attempt, "
-            "e.duration_s, e.level, e.message, e.sql, CASE WHEN e.type = 'materialization' THEN "
-            "(SELECT m.metadata FROM materializations m WHERE m.run_id = e.run_id AND m.asset_key = "
-            "e.asset_key ORDER BY m.id LIMIT 1) ELSE e.metadata END FROM events e WHERE e.run_id = ? AND e.id > ? "
-            "ORDER BY e.id", params, 2, event_row, &q);
+        rc = eider__store_query(s, "SELECT first, mat_base, events FROM event_blocks WHERE run_id = ? "
+                                   "AND first + n > CAST(? AS BIGINT) ORDER BY first", params, 2, block_row, &blocks);
+    int stop = 0;
+    for (size_t i = 0; i < blocks.n; i++) {
+        if (!rc && !stop)
+            stop = replay_block(s, params[0], &blocks.v[i], after_id, fn, ud, &rc);
+        free(blocks.v[i].events);
+    }
+    free(blocks.v);
     return rc;
 }
 
@@ -545,7 +633,7 @@ int eider_store_gc(eider_store *s, double keep_days, size_t *n)
     /* Materializations an asset's state still points at stay: the latest of each asset
      * outlives its run, as `eider list` needs it. */
     if (!rc)
-        rc = eider__store_query(s, "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs "
+        rc = eider__store_query(s, "DELETE FROM event_blocks WHERE run_id IN (SELECT run_id FROM runs "
             "WHERE end_us IS NOT NULL AND end_us < ?)", params, 1, NULL, NULL);
     if (!rc)
         rc = eider__store_query(s, "DELETE FROM materializations WHERE run_id IN (SELECT run_id FROM "

@@ -31,6 +31,9 @@ typedef struct eider__store_methods {
     /* The schema, one entry per version: migrations[v - 1] takes version v - 1 to v.
      * NULL-terminated. */
     const char *const *migrations;
+    /* Run first in the transaction of a batch that adds materializations, whose ids the
+     * writer takes from max(id), or NULL when begin() already serializes writers. */
+    const char *write_lock;
     /* Run first in a migration's transaction so that two processes migrate one after
      * the other (PostgreSQL: a table lock), or NULL when begin() already serializes
      * writers (SQLite's BEGIN IMMEDIATE). */
@@ -46,14 +49,34 @@ char *eider__postgres_redact(const char *url);
 extern const eider__store_methods eider__sqlite_methods;
 extern const eider__store_methods eider__postgres_methods;
 
-/* An event waiting to be written: its columns as text. */
-typedef struct eider__pending {
-    eider_event_type type;
-    char *run_id, *time_us, *asset_key, *attempt, *duration_s, *level, *message, *sql;
-    char *metadata, *code_version;   /* MATERIALIZATION */
-    char **partitions;               /* the step's keys; NULL when unpartitioned */
-    size_t n_partitions;
-} eider__pending;
+/* One run's events waiting to be written, as the JSON array that event_blocks stores
+ * (the closing bracket is added when it is written). */
+typedef struct eider__block {
+    char *run_id;
+    int64_t first;                   /* the run's number of its first event, from 1 */
+    size_t n;                        /* events */
+    size_t n_mats;                   /* materialization rows its events made */
+    int64_t mat_base;                /* their ids are mat_base + 1.. (set when written) */
+    eider__buf json;
+} eider__block;
+
+/* A row the batch adds to materializations, or a failure: both update asset_state. */
+typedef struct eider__asset_row {
+    size_t block;                    /* the block of its event */
+    const char *asset_key, *partition, *code_version, *metadata;
+    int64_t time_us, id;             /* id: the materialization's, set when written */
+    int failed;
+} eider__asset_row;
+
+/* What waits for the writer; strings live in the arena. */
+typedef struct eider__batch {
+    eider__block *blocks;
+    size_t n_blocks, cap_blocks;
+    eider__asset_row *rows;
+    size_t n_rows, cap_rows;
+    size_t n_events;
+    eider__arena arena;
+} eider__batch;
 
 struct eider_store {
     const eider__store_methods *m;
@@ -68,8 +91,7 @@ struct eider_store {
     pthread_mutex_t queue_lock;      /* guards pending[], last_flush, stopping */
     pthread_mutex_t write_lock;      /* one batch written at a time, in order */
     pthread_cond_t wake;             /* the writer's: a full batch, or stop */
-    eider__pending *pending;
-    size_t n_pending, cap_pending;
+    eider__batch pending;
     double last_flush;
     pthread_t writer;
     int writer_started, stopping;
@@ -95,6 +117,7 @@ char *eider__meta_to_json(const eider_meta *m, size_t n);
 /* Records one run into a store, then passes each event on to next (recorder.c). */
 typedef struct eider__recorder {
     eider_store *store;
+    int64_t n_events;                /* queued so far: the next event's number - 1 */
     const eider_event_sink *next;
     const char *launched_by;
     const char *const *tags;
@@ -107,6 +130,8 @@ void eider__recorder_sink(eider__recorder *r, eider_event_sink *out);
 int eider__store_flush(eider_store *s);
 /* Stop the writer thread, writing what is buffered (eider_store_close). */
 void eider__store_stop_writer(eider_store *s);
+/* Free what a batch holds and leave it empty. */
+void eider__batch_release(eider__batch *b);
 
 /* Status of every asset (status.c), for eider list and the selection's stale(). */
 int eider__store_status(eider_store *s, const eider_defs *defs, eider_asset_status *out);

@@ -120,3 +120,47 @@ void eider__buf_sql_literal(eider__buf *b, const char *s)
 {
     buf_quoted(b, s, '\'');
 }
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+static size_t utf8_length(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+        return 0;                    /* overlong, or a UTF-16 surrogate */
+    if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+        return 0;                    /* overlong, or past U+10FFFF */
+    return n;
+}
+
+void eider__buf_json_string(eider__buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    eider__buf_putc(b, '"');
+    while (*p) {
+        size_t n = *p >= 0x20 && *p != '"' && *p != '\\' ? utf8_length(p) : 0;
+        if (n) {
+            p += n;
+            continue;
+        }
+        eider__buf_add(b, (const char *)run, (size_t)(p - run));
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = { '\\', (char)*p };
+            eider__buf_add(b, esc, 2);
+        } else if (*p < 0x20) {
+            char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+            eider__buf_add(b, esc, 6);
+        } else {
+            eider__buf_puts(b, "\\ufffd");    /* a byte that is not UTF-8 */
+        }
+        run = ++p;
+    }
+    eider__buf_add(b, (const char *)run, (size_t)(p - run));
+    eider__buf_putc(b, '"');
+}

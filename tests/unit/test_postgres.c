@@ -276,12 +276,11 @@ Test(postgres, migrations_apply_to_an_empty_schema)
     cr_assert_eq(sql("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM "
                      "information_schema.tables WHERE table_schema = current_schema()",
                      NULL, 0, &r), EIDER_OK);
-    cr_expect_str_eq(eider__buf_str(&r.text), "asset_state,events,materializations,runs");
+    cr_expect_str_eq(eider__buf_str(&r.text), "asset_state,event_blocks,materializations,runs");
     eider__buf_release(&r.text);
     expect_value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
                  "schemaname = current_schema() AND indexname NOT LIKE '%pkey'", NULL, 0,
-                 "events_by_run,materializations_by_asset,materializations_by_run,"
-                 "runs_by_start,runs_by_status");
+                 "materializations_by_asset,runs_by_start,runs_by_status");
 }
 
 Test(postgres, microsecond_columns_hold_64_bit_values)
@@ -295,13 +294,13 @@ Test(postgres, microsecond_columns_hold_64_bit_values)
 
 Test(postgres, insert_returning_id_counts_up_from_one)
 {
-    const char *p[] = { "r1", "log", "5", "0.25" };
+    const char *p[] = { "a", "", "r1", "5" };
     migrate();
-    const char *text = "INSERT INTO events (run_id, type, time_us, duration_s) VALUES (?, ?, ?, ?) "
-                       "RETURNING id";
+    const char *text = "INSERT INTO materializations (asset_key, partition, run_id, time_us) "
+                       "VALUES (?, ?, ?, ?) RETURNING id";
     expect_value(text, p, 4, "1");
     expect_value(text, p, 4, "2");
-    expect_value("SELECT duration_s FROM events WHERE id = ?", (const char *[]){ "2" }, 1, "0.25");
+    expect_value("SELECT run_id FROM materializations WHERE id = ?", (const char *[]){ "2" }, 1, "r1");
 }
 
 Test(postgres, on_conflict_do_update_replaces_the_row)

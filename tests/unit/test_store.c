@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,8 +37,8 @@ static eider_store *fresh_store(void)
         void *conn = NULL;
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK, "%s", eider__buf_str(&err));
-        cr_assert_eq(eider__postgres_methods.query(conn, "DROP TABLE IF EXISTS events, materializations, "
-                     "asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
+        cr_assert_eq(eider__postgres_methods.query(conn, "DROP TABLE IF EXISTS events, event_blocks, "
+                     "materializations, asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
                      "%s", eider__buf_str(&err));
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
@@ -136,10 +137,10 @@ static int64_t query_int(eider_store *s, const char *sql)
 Test(store, open_makes_the_store_and_reopening_keeps_it)
 {
     eider_store *s = fresh_store();
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 1);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 2);
     eider_store_close(s);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 1, "migrated once");
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 2, "each version once");
     if (!is_postgres()) {
         cr_expect_eq(access("store/eider.sqlite3", F_OK), 0);
         cr_expect(strstr(eider_store_location(s), "/store/eider.sqlite3"), "%s", eider_store_location(s));
@@ -156,6 +157,90 @@ Test(store, a_store_from_a_newer_eider_is_refused_and_left_alone)
     cr_assert_eq(eider_store_open(location(), &s), EIDER_EAPIVERSION);
     cr_expect(strstr(eider_store_errmsg(s), "newer Eider"), "%s", eider_store_errmsg(s));
     cr_expect(strstr(eider_store_errmsg(s), "99"), "%s", eider_store_errmsg(s));
+    eider_store_close(s);
+}
+
+/* A store of schema version 1, as the first Eider with a store left it: a run of a
+ * step start, a log line with a quote and a newline, and a materialization with its
+ * metadata, a row per event. */
+static void make_version_1_store(void)
+{
+    const eider__store_methods *m = is_postgres() ? &eider__postgres_methods : &eider__sqlite_methods;
+    void *conn = NULL;
+    eider__buf err = { 0 };
+    int rc = is_postgres() ? eider__postgres_open(location(), &conn, &err)
+                           : eider__sqlite_open("store/eider.sqlite3", &conn, &err);
+    cr_assert_eq(rc, EIDER_OK, "%s", eider__buf_str(&err));
+    const char *const steps[] = {
+        "CREATE TABLE eider_schema (version INTEGER NOT NULL)",
+        m->migrations[0],
+        "INSERT INTO eider_schema (version) VALUES (1)",
+        "INSERT INTO runs (run_id, status, start_us, end_us, n_succeeded) VALUES ('old-run', 'success', 10, 20, 1)",
+        "INSERT INTO events (run_id, type, time_us, asset_key, attempt) VALUES ('old-run', 'step_start', 11, 'a', 1)",
+        "INSERT INTO events (run_id, type, time_us, asset_key, attempt, level, message) VALUES "
+        "('old-run', 'log', 12, 'a', 1, 'warn', 'it''s \"odd\"\nand long')",
+        "INSERT INTO materializations (asset_key, partition, run_id, time_us, metadata) VALUES "
+        "('a', '', 'old-run', 13, '{\"row_count\": {\"type\": \"int\", \"value\": 42}}')",
+        "INSERT INTO events (run_id, type, time_us, asset_key, attempt) VALUES ('old-run', 'materialization', 13, 'a', 1)",
+        "INSERT INTO events (run_id, type, time_us, asset_key, attempt, duration_s) VALUES "
+        "('old-run', 'step_success', 14, 'a', 1, 0.25)",
+    };
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(steps); i++)
+        cr_assert_eq(m->query(conn, steps[i], NULL, 0, NULL, NULL, &err), EIDER_OK, "%s: %s", steps[i],
+                     eider__buf_str(&err));
+    m->close(conn);
+    eider__buf_release(&err);
+}
+
+typedef struct migrated_events {
+    int n;
+    char line[4][96];
+    double duration_s;
+} migrated_events;
+
+static int see_migrated(int64_t id, const eider_event *ev, void *ud)
+{
+    migrated_events *e = ud;
+    if (e->n < 4)
+        snprintf(e->line[e->n], sizeof(e->line[0]), "%" PRId64 " %s %s %s %" PRId64, id,
+                 eider_event_name(ev->type), ev->asset_key ? ev->asset_key : "-",
+                 ev->n_metadata ? ev->metadata[0].key : ev->message ? ev->message : "-",
+                 ev->n_metadata ? ev->metadata[0].i : (int64_t)ev->level);
+    if (ev->type == EIDER_EVENT_STEP_SUCCESS)
+        e->duration_s = ev->duration_s;
+    e->n++;
+    return 0;
+}
+
+Test(store, a_version_1_store_is_migrated_with_its_events)
+{
+    eider_store *s = fresh_store();
+    eider_store_close(s);
+    if (is_postgres()) {
+        void *conn = NULL;
+        eider__buf err = { 0 };
+        cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK);
+        eider__postgres_methods.query(conn, "DROP TABLE event_blocks, materializations, asset_state, runs, "
+                                      "eider_schema", NULL, 0, NULL, NULL, &err);
+        eider__postgres_methods.close(conn);
+        eider__buf_release(&err);
+    } else {
+        cr_assert_eq(system("rm -rf store"), 0);
+    }
+    make_version_1_store();
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 2);
+    migrated_events e = { 0 };
+    cr_assert_eq(eider_store_events(s, "old-run", 0, see_migrated, &e), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_assert_eq(e.n, 4);
+    cr_expect_str_eq(e.line[0], "1 step_start a - 0");
+    cr_expect_str_eq(e.line[1], "2 log a it's \"odd\"\nand long 2");
+    cr_expect_str_eq(e.line[2], "3 materialization a row_count 42");
+    cr_expect_str_eq(e.line[3], "4 step_success a - 0");
+    cr_expect_float_eq(e.duration_s, 0.25, 1e-9);
+    e.n = 0;
+    cr_assert_eq(eider_store_events(s, "old-run", 2, see_migrated, &e), EIDER_OK);
+    cr_expect_eq(e.n, 2, "after event 2, two are left");
     eider_store_close(s);
 }
 
@@ -230,6 +315,23 @@ static int many_logs(eider_context *ctx)
 static int count_event(int64_t id, const eider_event *ev, void *ud)
 {
     (*(int *)ud)++;
+    return 0;
+}
+
+/* Keeps the id of the last run it sees. */
+static int see_last_run(const eider_run_record *r, void *ud)
+{
+    runs_seen *seen = ud;
+    snprintf(seen->run_id, sizeof(seen->run_id), "%s", r->run_id);
+    return 0;
+}
+
+/* Counts materialization events that carry their step's metadata. */
+static int count_materializations(int64_t id, const eider_event *ev, void *ud)
+{
+    for (size_t i = 0; ev->type == EIDER_EVENT_MATERIALIZATION && i < ev->n_metadata; i++)
+        if (strcmp(ev->metadata[i].key, "n") == 0 && ev->metadata[i].i == (int64_t)strlen(ev->asset_key))
+            (*(int *)ud)++;
     return 0;
 }
 
@@ -414,6 +516,13 @@ Test(store, gc_deletes_old_runs_but_keeps_each_assets_latest_materialization)
 
 /* ---- two processes at once ---- */
 
+/* Reports n, the length of its key, so that each event's metadata can be checked. */
+static int key_length(eider_context *ctx)
+{
+    eider_add_meta_int(ctx, "n", (int64_t)strlen(eider_asset_key(ctx)));
+    return EIDER_OK;
+}
+
 Test(store, two_processes_recording_at_once_are_both_recorded)
 {
     eider_store *s = fresh_store();
@@ -426,7 +535,7 @@ Test(store, two_processes_recording_at_once_are_both_recorded)
             char key[16];
             for (int i = 0; i < 300; i++) {
                 snprintf(key, sizeof(key), "p%d_%d", k, i);
-                eider_asset(defs, &(eider_asset_def){ .key = key, .compute = noop });
+                eider_asset(defs, &(eider_asset_def){ .key = key, .compute = key_length });
             }
             if (eider_store_open(location(), &mine))
                 _exit(2);
@@ -446,7 +555,15 @@ Test(store, two_processes_recording_at_once_are_both_recorded)
     runs_seen runs = runs_of(s, eider_run_status_parse("success"));
     cr_expect_eq(runs.n, 2);
     cr_expect_eq(query_int(s, "SELECT count(*) FROM asset_state"), 600);
-    cr_expect_eq(query_int(s, "SELECT count(*) FROM events WHERE type = 'materialization'"), 600);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM materializations"), 600);
+    cr_expect_eq(query_int(s, "SELECT count(DISTINCT id) FROM materializations"), 600, "ids taken once");
+    for (int k = 0; k < 2; k++) {
+        runs_seen one = { 0 };
+        int n = 0;
+        cr_assert_eq(eider_store_runs(s, -1, NULL, 1 + k, see_last_run, &one), EIDER_OK);
+        cr_assert_eq(eider_store_events(s, one.run_id, 0, count_materializations, &n), EIDER_OK);
+        cr_expect_eq(n, 300, "run %d: %d materialization events with their row_count", k, n);
+    }
     eider_store_close(s);
 }
 

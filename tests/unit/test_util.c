@@ -126,6 +126,38 @@ Test(sql, empty_string_quotes_to_an_empty_pair)
 
 /* ---- eider__index ---- */
 
+/* ---- JSON strings ---- */
+
+static void expect_json(const char *in, const char *want)
+{
+    eider__buf b = { 0 };
+    eider__buf_json_string(&b, in);
+    cr_expect_str_eq(eider__buf_str(&b), want);
+    eider__buf_release(&b);
+}
+
+Test(json, plain_text_and_utf8_pass_through)
+{
+    expect_json("", "\"\"");
+    expect_json("iris_dataset", "\"iris_dataset\"");
+    expect_json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\xa6\x86", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\xa6\x86\"");
+}
+
+Test(json, quotes_backslashes_and_control_characters_are_escaped)
+{
+    expect_json("it's \"odd\"\\", "\"it's \\\"odd\\\"\\\\\"");
+    expect_json("a\nb\tc\x01\x1f", "\"a\\u000ab\\u0009c\\u0001\\u001f\"");
+}
+
+Test(json, bytes_that_are_not_utf8_become_the_replacement_character)
+{
+    expect_json("a\xff" "b", "\"a\\ufffdb\"");
+    expect_json("\xc3", "\"\\ufffd\"");                       /* cut short at the end */
+    expect_json("\xc0\xaf", "\"\\ufffd\\ufffd\"");            /* overlong '/' */
+    expect_json("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");  /* a UTF-16 surrogate */
+    expect_json("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  /* past U+10FFFF */
+}
+
 Test(index, empty_index_finds_nothing)
 {
     eider__index ix = { 0 };
