@@ -352,7 +352,8 @@ static const char *fill_status(uint64_t x)
     return p < 88 ? "success" : p < 97 ? "failure" : p < 99 ? "canceled" : "crashed";
 }
 
-/* One run's row, and its run_start and run_end events; a run a minute, newest last. */
+/* One run's row, and its block of run_start and run_end events; a run a minute, newest
+ * last. */
 static void fill_one(sqlite3 *db, sqlite3_stmt *run, sqlite3_stmt *event, size_t i, int64_t t0)
 {
     static const char *const selections[] = { NULL, NULL, NULL, "tag:daily", "+orders", "group:marts" };
@@ -376,12 +377,12 @@ static void fill_one(sqlite3 *db, sqlite3_stmt *run, sqlite3_stmt *event, size_t
     for (int k = 0; k < 6; k++)
         sqlite3_bind_int64(run, 10 + k, nums[k]);
     sql_done(db, run);
-    for (int e = 0; e < 2; e++) {
-        sqlite3_bind_text(event, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(event, 2, e ? "run_end" : "run_start", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(event, 3, e ? end : start);
-        sql_done(db, event);
-    }
+    char events[160];
+    snprintf(events, sizeof(events), "[{\"type\":\"run_start\",\"time_us\":%" PRId64 "},"
+             "{\"type\":\"run_end\",\"time_us\":%" PRId64 "}]", start, end);
+    sqlite3_bind_text(event, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(event, 2, events, -1, SQLITE_STATIC);
+    sql_done(db, event);
 }
 
 /* A store of n runs in dir: the schema from eider_store_open(), the rows from sqlite3
@@ -401,7 +402,8 @@ static double fill_runs(const char *dir, size_t n)
     sqlite3_stmt *run = sql_prepare(db, "INSERT INTO runs (run_id, status, selection, partition, "
         "launched_by, tags, host, pid, pid_start, start_us, end_us, n_succeeded, n_failed, "
         "n_skipped, n_canceled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    sqlite3_stmt *event = sql_prepare(db, "INSERT INTO events (run_id, type, time_us) VALUES (?, ?, ?)");
+    sqlite3_stmt *event = sql_prepare(db, "INSERT INTO event_blocks (run_id, first, n, events) "
+                                          "VALUES (?, 1, 2, ?)");
     int64_t now = (int64_t)time(NULL) * 1000000;
     for (size_t i = 0; i < n; i++)
         fill_one(db, run, event, i, now - (int64_t)n * 60000000);

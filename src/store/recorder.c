@@ -213,11 +213,29 @@ static int number_materializations(eider_store *s, eider__batch *b, eider__buf *
 #define MAT_COLS 7
 #define STATE_COLS 6
 
+/* The rows of asset_state a batch writes, with a hash of each key: rows of different
+ * hashes are told apart without comparing strings. */
+typedef struct state_keys {
+    const eider__asset_row **rows;
+    uint64_t *hash;
+} state_keys;
+
+static uint64_t key_hash(const eider__asset_row *w)
+{
+    uint64_t h = 0xcbf29ce484222325u;            /* FNV-1a over key, NUL, partition */
+    for (const char *p = w->asset_key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3u;
+    h *= 0x100000001b3u;
+    for (const char *p = w->partition; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3u;
+    return h;
+}
+
 static int same_state(const void *ud, size_t i, size_t j)
 {
-    const eider__asset_row *const *rows = ud;
-    return strcmp(rows[i]->asset_key, rows[j]->asset_key) == 0 &&
-           strcmp(rows[i]->partition, rows[j]->partition) == 0;
+    const state_keys *k = ud;
+    return k->hash[i] == k->hash[j] && strcmp(k->rows[i]->asset_key, k->rows[j]->asset_key) == 0 &&
+           strcmp(k->rows[i]->partition, k->rows[j]->partition) == 0;
 }
 
 /* Write a batch in one transaction: its event blocks, its materializations, then the
@@ -230,7 +248,8 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     const char **blocks = eider__xmalloc((b->n_blocks * BLOCK_COLS + 1) * sizeof(char *));
     const char **mats = eider__xmalloc((b->n_rows * MAT_COLS + 1) * sizeof(char *));
     const char **state = eider__xmalloc((b->n_rows * STATE_COLS + 1) * sizeof(char *));
-    const eider__asset_row **state_rows = eider__xmalloc((b->n_rows + 1) * sizeof(*state_rows));
+    state_keys keys = { eider__xmalloc((b->n_rows + 1) * sizeof(*keys.rows)),
+                        eider__xmalloc((b->n_rows + 1) * sizeof(*keys.hash)) };
     int rc = s->m->begin(s->conn, err);
     if (!rc)
         rc = number_materializations(s, b, err);
@@ -257,7 +276,8 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
                                       b->blocks[w->block].run_id, w->failed ? "1" : "0",
                                       int_text(a, w->time_us) };
         memcpy(state + r * STATE_COLS, v, sizeof(v));
-        state_rows[r] = w;
+        keys.rows[r] = w;
+        keys.hash[r] = key_hash(w);
     }
     if (!rc)
         rc = insert_rows(s, "INSERT INTO event_blocks (run_id, first, n, mat_base, events)", "",
@@ -270,7 +290,7 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
             "last_run_id, last_failed, last_us)", " ON CONFLICT (asset_key, partition) DO UPDATE SET "
             "materialization_id = COALESCE(excluded.materialization_id, asset_state.materialization_id), "
             "last_run_id = excluded.last_run_id, last_failed = excluded.last_failed, "
-            "last_us = excluded.last_us", state, b->n_rows, STATE_COLS, same_state, state_rows, err);
+            "last_us = excluded.last_us", state, b->n_rows, STATE_COLS, same_state, &keys, err);
     if (!rc)
         rc = s->m->commit(s->conn, err);
     if (rc)
@@ -278,7 +298,8 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     free(blocks);
     free(mats);
     free(state);
-    free(state_rows);
+    free(keys.rows);
+    free(keys.hash);
     return rc;
 }
 
@@ -299,10 +320,10 @@ static int write_pending(eider_store *s, eider__buf *err)
         rc = write_batch(s, &batch, err);
         pthread_mutex_unlock(&s->lock);
     }
-    if (rc && !s->write_rc) {
-        s->write_rc = rc;
+    if (rc && !__atomic_load_n(&s->write_rc, __ATOMIC_RELAXED)) {
         eider__buf_printf(&s->write_err, "instance store %s: recording events failed: %s",
                           s->location, eider__buf_str(err));
+        __atomic_store_n(&s->write_rc, rc, __ATOMIC_RELEASE);     /* after its message */
     }
     pthread_mutex_unlock(&s->write_lock);
     eider__batch_release(&batch);
@@ -448,11 +469,12 @@ static void record(eider__recorder *r, const eider_event *ev)
         r->failed = 1;
         return;
     }
-    pthread_mutex_lock(&s->write_lock);
-    if (s->write_rc)
+    /* Without write_lock, which the writer holds for a whole batch: a step must never
+     * wait for the disk. The message is set before write_rc and never changes after. */
+    if (__atomic_load_n(&s->write_rc, __ATOMIC_ACQUIRE)) {
         warn(r, ev, eider__buf_str(&s->write_err));
-    r->failed = s->write_rc != 0;
-    pthread_mutex_unlock(&s->write_lock);
+        r->failed = 1;
+    }
 }
 
 static void on_event(const eider_event *ev, void *user_data)

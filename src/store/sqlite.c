@@ -82,7 +82,8 @@ int eider__sqlite_open(const char *path, void **out, eider__buf *err)
     }
     if (!rc) {
         sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
-        rc = exec_simple(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err);
+        rc = exec_simple(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                                "PRAGMA cache_size = -32768;", err);
     }
     if (rc) {
         sqlite3_close(c->db);

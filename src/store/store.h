@@ -95,7 +95,8 @@ struct eider_store {
     double last_flush;
     pthread_t writer;
     int writer_started, stopping;
-    int write_rc;                    /* the writer's first failure (under write_lock) */
+    int write_rc;                    /* the writer's first failure: set under write_lock,
+                                      * read atomically */
     eider__buf write_err;
 };
 

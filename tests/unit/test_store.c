@@ -349,6 +349,43 @@ Test(store, events_beyond_one_batch_are_all_recorded)
     eider_store_close(s);
 }
 
+/* One batch that touches an asset's state twice: a failure, then two partitions
+ * materialized, then one of them again. PostgreSQL refuses an upsert that meets one
+ * key twice, so the writer splits its statements there; the latest row must win. */
+Test(store, a_batch_touching_one_asset_twice_keeps_the_latest)
+{
+    eider_store *s = fresh_store();
+    eider__recorder r = { .store = s };
+    eider_event_sink sink;
+    eider__recorder_sink(&r, &sink);
+    const char *both[] = { "x", "y" }, *just_x[] = { "x" };
+    eider_meta first = EIDER_META_INT("row_count", 1), second = EIDER_META_INT("row_count", 2);
+    eider_event events[] = {
+        { .type = EIDER_EVENT_RUN_START, .run_id = "twice", .time_us = 1 },
+        { .type = EIDER_EVENT_STEP_FAILURE, .run_id = "twice", .time_us = 2, .asset_key = "p",
+          .attempt = 1, .message = "boom", .partitions = both, .n_partitions = 2 },
+        { .type = EIDER_EVENT_MATERIALIZATION, .run_id = "twice", .time_us = 3, .asset_key = "p",
+          .attempt = 1, .partitions = both, .n_partitions = 2, .metadata = &first, .n_metadata = 1 },
+        { .type = EIDER_EVENT_MATERIALIZATION, .run_id = "twice", .time_us = 4, .asset_key = "p",
+          .attempt = 1, .partitions = just_x, .n_partitions = 1, .metadata = &second, .n_metadata = 1 },
+        { .type = EIDER_EVENT_RUN_END, .run_id = "twice", .time_us = 5, .n_succeeded = 1 },
+    };
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(events); i++)
+        sink.on_event(&events[i], sink.user_data);
+    cr_assert_eq(r.failed, 0, "%s", eider_store_errmsg(s));
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM asset_state WHERE last_failed = 0"), 2);
+    cr_expect_eq(query_int(s, "SELECT last_us FROM asset_state WHERE partition = 'x'"), 4);
+    cr_expect_eq(query_int(s, "SELECT last_us FROM asset_state WHERE partition = 'y'"), 3);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM materializations"), 3);
+    events_seen ev = { 0 };
+    cr_assert_eq(eider_store_events(s, "twice", 0, see_event, &ev), EIDER_OK);
+    cr_assert_eq(ev.n, 5);
+    cr_expect_str_eq(ev.types[1], "step_failure:p");
+    cr_expect_eq(ev.row_count[2], 1, "each materialization event finds its own metadata");
+    cr_expect_eq(ev.row_count[3], 2);
+    eider_store_close(s);
+}
+
 /* ---- asset state, staleness, stale() ---- */
 
 static eider_asset_status status_of(eider_store *s, eider_defs *defs, const char *key)
