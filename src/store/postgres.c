@@ -42,7 +42,8 @@ static const char *const migrations[] = {
     "CREATE TABLE asset_state (asset_key TEXT NOT NULL, partition TEXT NOT NULL,"
     " materialization_id BIGINT, last_run_id TEXT, last_failed INTEGER NOT NULL DEFAULT 0,"
     " last_us BIGINT, PRIMARY KEY (asset_key, partition));",
-    /* 2: a run's events as JSON arrays, a row per batch (as sqlite.c's) */
+    /* 2: a run's events as JSON arrays, a row per batch, and a counter of ids (as
+     * sqlite.c's) */
     "CREATE TABLE event_blocks (run_id TEXT NOT NULL, first BIGINT NOT NULL, n INTEGER NOT NULL,"
     " mat_base BIGINT NOT NULL DEFAULT 0, events TEXT NOT NULL, PRIMARY KEY (run_id, first));"
     "INSERT INTO event_blocks (run_id, first, n, mat_base, events)"
@@ -55,7 +56,11 @@ static const char *const migrations[] = {
     " 'materialization', CASE WHEN e.type = 'materialization' THEN 1 END)))::text"
     " FROM events e;"
     "DROP TABLE events;"
-    "DROP INDEX materializations_by_run;",
+    "DROP INDEX materializations_by_run;"
+    "CREATE TABLE id_counters (name TEXT PRIMARY KEY, last BIGINT NOT NULL);"
+    "INSERT INTO id_counters SELECT 'materializations', GREATEST(COALESCE(max(id), 0),"
+    " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM materializations_id_seq))"
+    " FROM materializations;",
     NULL,
 };
 
@@ -412,5 +417,4 @@ const eider__store_methods eider__postgres_methods = {
     .close = close_conn,
     .migrations = migrations,
     .migration_lock = "LOCK TABLE eider_schema IN EXCLUSIVE MODE",
-    .write_lock = "LOCK TABLE materializations IN EXCLUSIVE MODE",
 };

@@ -187,19 +187,23 @@ static int read_i64(void *ud, const char *const *cols, size_t n)
     return 0;
 }
 
-/* Number the batch's materializations: each block's rows in turn, after the highest id
- * stored (under the writer's lock, so no other writer takes the same ids). */
+/* Number the batch's materializations: each block's rows in turn, from the store's
+ * counter, which never gives an id twice (not even one whose row was wiped) and whose
+ * row lock keeps two writers from taking the same ids. */
 static int number_materializations(eider_store *s, eider__batch *b, eider__buf *err)
 {
-    int64_t id = 0;
+    int64_t last = 0;
     size_t n_mats = 0;
+    char n[24];
     for (size_t i = 0; i < b->n_blocks; i++)
         n_mats += b->blocks[i].n_mats;
     if (!n_mats)
         return EIDER_OK;
-    int rc = s->m->write_lock ? s->m->query(s->conn, s->m->write_lock, NULL, 0, NULL, NULL, err) : EIDER_OK;
-    if (!rc)
-        rc = s->m->query(s->conn, "SELECT max(id) FROM materializations", NULL, 0, read_i64, &id, err);
+    snprintf(n, sizeof(n), "%zu", n_mats);
+    const char *p[] = { n };
+    int rc = s->m->query(s->conn, "UPDATE id_counters SET last = last + CAST(? AS BIGINT) WHERE name = "
+                                  "'materializations' RETURNING last", p, 1, read_i64, &last, err);
+    int64_t id = last - (int64_t)n_mats;
     for (size_t i = 0; !rc && i < b->n_blocks; i++) {
         b->blocks[i].mat_base = id;
         for (size_t r = 0; r < b->n_rows; r++)

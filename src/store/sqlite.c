@@ -42,7 +42,8 @@ static const char *const migrations[] = {
     " last_us INTEGER, PRIMARY KEY (asset_key, partition));",
     /* 2: a run's events as JSON arrays, a row per batch instead of a row per event
      * (one row per asset is what a run must cost); a materialization's event points at
-     * it by id, so materializations need no index by run */
+     * it by id, so materializations need no index by run; ids come from a counter, so
+     * that the writer knows them before it inserts and none is given twice */
     "CREATE TABLE event_blocks (run_id TEXT NOT NULL, first INTEGER NOT NULL, n INTEGER NOT NULL,"
     " mat_base INTEGER NOT NULL DEFAULT 0, events TEXT NOT NULL, PRIMARY KEY (run_id, first));"
     "INSERT INTO event_blocks (run_id, first, n, mat_base, events)"
@@ -55,7 +56,11 @@ static const char *const migrations[] = {
     " 'materialization', CASE WHEN e.type = 'materialization' THEN 1 END)))"
     " FROM events e;"
     "DROP TABLE events;"
-    "DROP INDEX materializations_by_run;",
+    "DROP INDEX materializations_by_run;"
+    "CREATE TABLE id_counters (name TEXT PRIMARY KEY, last INTEGER NOT NULL);"
+    "INSERT INTO id_counters SELECT 'materializations', max(COALESCE(max(id), 0),"
+    " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'materializations'), 0))"
+    " FROM materializations;",
     NULL,
 };
 

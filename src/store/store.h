@@ -31,9 +31,6 @@ typedef struct eider__store_methods {
     /* The schema, one entry per version: migrations[v - 1] takes version v - 1 to v.
      * NULL-terminated. */
     const char *const *migrations;
-    /* Run first in the transaction of a batch that adds materializations, whose ids the
-     * writer takes from max(id), or NULL when begin() already serializes writers. */
-    const char *write_lock;
     /* Run first in a migration's transaction so that two processes migrate one after
      * the other (PostgreSQL: a table lock), or NULL when begin() already serializes
      * writers (SQLite's BEGIN IMMEDIATE). */

@@ -38,7 +38,7 @@ static eider_store *fresh_store(void)
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK, "%s", eider__buf_str(&err));
         cr_assert_eq(eider__postgres_methods.query(conn, "DROP TABLE IF EXISTS events, event_blocks, "
-                     "materializations, asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
+                     "id_counters, materializations, asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
                      "%s", eider__buf_str(&err));
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
@@ -220,8 +220,8 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
         void *conn = NULL;
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK);
-        eider__postgres_methods.query(conn, "DROP TABLE event_blocks, materializations, asset_state, runs, "
-                                      "eider_schema", NULL, 0, NULL, NULL, &err);
+        eider__postgres_methods.query(conn, "DROP TABLE event_blocks, id_counters, materializations, "
+                                      "asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err);
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
     } else {
@@ -383,6 +383,33 @@ Test(store, a_batch_touching_one_asset_twice_keeps_the_latest)
     cr_expect_str_eq(ev.types[1], "step_failure:p");
     cr_expect_eq(ev.row_count[2], 1, "each materialization event finds its own metadata");
     cr_expect_eq(ev.row_count[3], 2);
+    eider_store_close(s);
+}
+
+/* Reports row_count 7 for a, 8 for anything else. */
+static int counted(eider_context *ctx)
+{
+    eider_add_meta_int(ctx, "row_count", strcmp(eider_asset_key(ctx), "a") ? 8 : 7);
+    return EIDER_OK;
+}
+
+Test(store, a_wiped_materializations_id_is_never_given_again)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", counted, NULL, NULL);
+    add(defs, "b", counted, NULL, NULL);
+    cr_assert_eq(materialize(defs, s, "a"), EIDER_OK);
+    runs_seen first = runs_of(s, -1);
+    size_t n = 0;
+    cr_assert_eq(eider_store_wipe(s, "a", NULL, &n), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_assert_eq(materialize(defs, s, "b"), EIDER_OK);
+    events_seen ev = { 0 };
+    cr_assert_eq(eider_store_events(s, first.run_id, 0, see_event, &ev), EIDER_OK);
+    for (int i = 0; i < ev.n; i++)
+        cr_expect_neq(ev.row_count[i], 8, "the wiped run's event %s shows b's metadata", ev.types[i]);
+    cr_expect_eq(query_int(s, "SELECT min(id) FROM materializations"), 2);
+    eider_defs_free(defs);
     eider_store_close(s);
 }
 
