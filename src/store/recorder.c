@@ -44,6 +44,8 @@ static char *int_text(eider__arena *a, int64_t v)
     return out;
 }
 
+#define FIELD_BYTES (1u << 20)      /* a longer message or SQL is kept cut, and says so */
+
 static void put_field(eider__buf *b, const char *name, const char *text)
 {
     if (!text)
@@ -51,7 +53,11 @@ static void put_field(eider__buf *b, const char *name, const char *text)
     eider__buf_puts(b, ",\"");
     eider__buf_puts(b, name);
     eider__buf_puts(b, "\":");
-    eider__buf_json_string(b, text);
+    eider__buf_json_string(b, text, FIELD_BYTES);
+    if (strnlen(text, FIELD_BYTES + 1) > FIELD_BYTES) {
+        b->len--;                    /* reopen the string */
+        eider__buf_puts(b, " ... (cut at 1 MiB)\"");
+    }
 }
 
 /* The open block of this run in the batch, or a new one starting at event number first. */
@@ -93,6 +99,8 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
 {
     eider__block *k = block_for(b, ev->run_id, number);
     size_t block = (size_t)(k - b->blocks), n_rows = ev->n_partitions ? ev->n_partitions : 1;
+    int adds_rows = ev->asset_key && (ev->type == EIDER_EVENT_MATERIALIZATION ||
+                                      ev->type == EIDER_EVENT_STEP_FAILURE);
     eider__buf *j = &k->json;
     if (k->n++)
         eider__buf_putc(j, ',');
@@ -123,14 +131,13 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         eider__buf_puts(j, ",\"metadata\":");
         eider__buf_puts(j, metadata);
     }
-    if (ev->type == EIDER_EVENT_MATERIALIZATION) {
+    if (ev->type == EIDER_EVENT_MATERIALIZATION && adds_rows) {
         eider__buf_puts(j, ",\"materialization\":");
         put_int(j, (int64_t)k->n_mats + 1);
         k->n_mats += n_rows;
     }
     eider__buf_putc(j, '}');
-    for (size_t i = 0; (ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_STEP_FAILURE) &&
-                       ev->asset_key && i < n_rows; i++)
+    for (size_t i = 0; adds_rows && i < n_rows; i++)
         add_row(b, block, ev, ev->n_partitions ? ev->partitions[i] : NULL, metadata,
                 ev->type == EIDER_EVENT_STEP_FAILURE);
     b->n_events++;

@@ -138,13 +138,15 @@ static size_t utf8_length(const unsigned char *s)
     return n;
 }
 
-void eider__buf_json_string(eider__buf *b, const char *s)
+void eider__buf_json_string(eider__buf *b, const char *s, size_t max)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s, *run = p;
+    const unsigned char *p = (const unsigned char *)s, *run = p, *end = p + strnlen(s, max);
     eider__buf_putc(b, '"');
-    while (*p) {
+    while (p < end) {
         size_t n = *p >= 0x20 && *p != '"' && *p != '\\' ? utf8_length(p) : 0;
+        if (n > (size_t)(end - p))
+            n = 0;                   /* a sequence cut by max */
         if (n) {
             p += n;
             continue;

@@ -413,6 +413,37 @@ Test(store, a_wiped_materializations_id_is_never_given_again)
     eider_store_close(s);
 }
 
+static int see_long_message(int64_t id, const eider_event *ev, void *ud)
+{
+    if (ev->type == EIDER_EVENT_LOG)
+        *(size_t *)ud = strlen(ev->message) + (strstr(ev->message, "(cut at 1 MiB)") ? 0 : 1u << 30);
+    return 0;
+}
+
+Test(store, a_message_over_1_mib_is_kept_cut_and_says_so)
+{
+    eider_store *s = fresh_store();
+    eider__recorder r = { .store = s };
+    eider_event_sink sink;
+    eider__recorder_sink(&r, &sink);
+    size_t n = 3u << 20, seen = 0;
+    char *big = malloc(n + 1);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    eider_event events[] = {
+        { .type = EIDER_EVENT_RUN_START, .run_id = "big", .time_us = 1 },
+        { .type = EIDER_EVENT_LOG, .run_id = "big", .time_us = 2, .level = EIDER_LOG_ERROR, .message = big },
+        { .type = EIDER_EVENT_RUN_END, .run_id = "big", .time_us = 3 },
+    };
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(events); i++)
+        sink.on_event(&events[i], sink.user_data);
+    cr_assert_eq(r.failed, 0, "%s", eider_store_errmsg(s));
+    cr_assert_eq(eider_store_events(s, "big", 0, see_long_message, &seen), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_expect_eq(seen, (1u << 20) + strlen(" ... (cut at 1 MiB)"), "%zu", seen);
+    free(big);
+    eider_store_close(s);
+}
+
 /* ---- asset state, staleness, stale() ---- */
 
 static eider_asset_status status_of(eider_store *s, eider_defs *defs, const char *key)

@@ -3,6 +3,7 @@
  * the string index, the edit distance and the arena's string lists.
  */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "util/util.h"
@@ -131,7 +132,7 @@ Test(sql, empty_string_quotes_to_an_empty_pair)
 static void expect_json(const char *in, const char *want)
 {
     eider__buf b = { 0 };
-    eider__buf_json_string(&b, in);
+    eider__buf_json_string(&b, in, SIZE_MAX);
     cr_expect_str_eq(eider__buf_str(&b), want);
     eider__buf_release(&b);
 }
@@ -147,6 +148,14 @@ Test(json, quotes_backslashes_and_control_characters_are_escaped)
 {
     expect_json("it's \"odd\"\\", "\"it's \\\"odd\\\"\\\\\"");
     expect_json("a\nb\tc\x01\x1f", "\"a\\u000ab\\u0009c\\u0001\\u001f\"");
+}
+
+Test(json, max_cuts_the_text_and_a_sequence_it_splits)
+{
+    eider__buf b = { 0 };
+    eider__buf_json_string(&b, "abc\xc3\xa9", 4);
+    cr_expect_str_eq(eider__buf_str(&b), "\"abc\\ufffd\"");
+    eider__buf_release(&b);
 }
 
 Test(json, bytes_that_are_not_utf8_become_the_replacement_character)
