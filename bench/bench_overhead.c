@@ -16,6 +16,7 @@
 
 #include <eider.h>
 
+#include "bench_sql.h"
 #include "bench_util.h"
 
 typedef struct workload {
@@ -27,17 +28,13 @@ typedef struct workload {
 static void workload_init(workload *w, size_t n)
 {
     bench_graph_init(&w->graph, n, 20);
-    w->sql = bench_xmalloc(n * sizeof(*w->sql));
-    for (size_t i = 0; i < n; i++)
-        w->sql[i] = bench_strf("CREATE OR REPLACE TABLE t_%zu AS SELECT %zu AS x", i, i);
+    w->sql = bench_sql_statements(&w->graph);
     w->dir = bench_tmpdir("overhead");
 }
 
 static void workload_release(workload *w)
 {
-    for (size_t i = 0; i < w->graph.n; i++)
-        free(w->sql[i]);
-    free(w->sql);
+    bench_sql_free(w->sql, w->graph.n);
     bench_rmdir(w->dir);
     free(w->dir);
     bench_graph_release(&w->graph);
@@ -65,32 +62,11 @@ static void run_raw(const workload *w, const char *path, int per_statement)
     duckdb_close(&db);
 }
 
-/* The compute function of every asset: its statement on the resource's connection. */
-static int run_statement(eider_context *ctx)
-{
-    duckdb_connection con = eider_duckdb_connection(ctx, "duckdb");
-    return eider_sql(ctx, con, eider_user_data(ctx));
-}
-
-static eider_defs *build_defs(const workload *w, const char *path)
-{
-    eider_defs *defs = eider_defs_new();
-    if (!defs)
-        bench_die("eider_defs_new: out of memory");
-    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = path });
-    for (size_t i = 0; i < w->graph.n; i++)
-        eider_asset(defs, &(eider_asset_def){ .key = w->graph.keys[i], .compute = run_statement,
-                                              .deps = w->graph.deps[i],
-                                              .resources = EIDER_KEYS("duckdb"),
-                                              .user_data = w->sql[i] });
-    return defs;
-}
-
 /* Eider: definitions built, validated and materialized. */
 static void run_eider(const workload *w, const char *path, int jobs)
 {
     eider_result *result = NULL;
-    eider_defs *defs = build_defs(w, path);
+    eider_defs *defs = bench_sql_defs(&w->graph, w->sql, path);
     int rc = eider_materialize(defs, &(eider_run_options){ .jobs = jobs }, &result);
     if (rc) {
         long bad = 0;

@@ -7,6 +7,9 @@
  *           recording adds <= 20 % (ratio <= 1.20). Beside it, the floor: sqlite3 alone
  *           writing the one materialization row and asset_state upsert per asset that
  *           any store keeping each asset's history and state must write.
+ *   work    the same comparison on a run that does work: 1,000 assets, each one DDL
+ *           statement on a DuckDB file (bench_overhead's workload), jobs=1. Target:
+ *           ratio <= 1.20.
  *   runs    `eider runs` (default limit, --status failure, --json --limit 100) over a
  *           store of 100,000 runs, filled with sqlite3 directly once eider_store_open()
  *           made the schema; against the same SELECT through sqlite3 (open, prepare,
@@ -15,7 +18,7 @@
  *           two recorded runs, without metadata and with what the I/O manager reports
  *           (row_count, table, columns, a 10-row preview, load_query). Target: <= 2 KB.
  *
- *   bench_store [--assets N] [--runs N] [--repeat R] [--only record|plain|runs|bytes]
+ *   bench_store [--assets N] [--runs N] [--repeat R] [--only record|plain|work|runs|bytes]
  *
  * --only runs one case alone (record and plain: jobs=1, R times) for profiling. The
  * path of the `eider` program comes from CMake (BENCH_EIDER).
@@ -33,6 +36,7 @@
 #include <eider.h>
 #include <sqlite3.h>
 
+#include "bench_sql.h"
 #include "bench_util.h"
 
 #define TARGET_RATIO 1.20
@@ -310,6 +314,57 @@ static void bench_record(const workload *w, int repeat)
     bench_table_row("recording alone", j1.floor, j1.total - j1.plain, note);
     free(note);
     free(title);
+}
+
+/* ---- 1b. recording a run that does work ---- */
+
+/* One run of the DDL workload on a fresh DuckDB file in dir, recorded into a fresh store
+ * there (store_open to store_close) or not. */
+static double run_work(const bench_graph *g, char *const *sql, const char *dir, int record)
+{
+    char *path = bench_strf("%s/work.duckdb", dir);
+    eider_defs *defs = bench_sql_defs(g, sql, path);
+    eider_store *store = NULL;
+    double t0 = bench_now();
+    if (record && eider_store_open(dir, &store))
+        bench_die("eider_store_open: %s", eider_store_errmsg(store));
+    materialize(defs, 1, store);
+    eider_store_close(store);
+    double s = bench_now() - t0;
+    eider_defs_free(defs);
+    free(path);
+    return s;
+}
+
+static void bench_work(size_t n, int repeat)
+{
+    bench_graph g;
+    bench_graph_init(&g, n, 20);
+    char **sql = bench_sql_statements(&g);
+    double *plain = bench_xmalloc((size_t)repeat * sizeof(double));
+    double *rec = bench_xmalloc((size_t)repeat * sizeof(double));
+    for (int r = 0; r < repeat; r++) {
+        for (int record = 0; record < 2; record++) {
+            char *dir = bench_tmpdir("store-work");
+            (record ? rec : plain)[r] = run_work(&g, sql, dir, record);
+            bench_rmdir(dir);
+            free(dir);
+        }
+    }
+    double p = bench_median(plain, (size_t)repeat), e = bench_median(rec, (size_t)repeat);
+    char *title = bench_strf("bench_store record, a run that does work: %zu assets, each one DDL "
+                             "statement on a DuckDB file (bench_overhead's workload), jobs=1; median "
+                             "of %d", n, repeat);
+    bench_table_header(title, "the same eider_materialize() with .store = NULL");
+    char *note = bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
+                            TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED");
+    bench_table_row("recorded jobs=1", p, e, note);
+    free(note);
+    free(title);
+    free(plain);
+    free(rec);
+    bench_sql_free(sql, n);
+    bench_graph_release(&g);
 }
 
 /* ---- 2. eider runs over 100,000 stored runs ---- */
@@ -707,7 +762,7 @@ static void parse_args(int argc, char **argv, options *o)
             o->only = argv[++i];
         else
             bench_die("usage: bench_store [--assets N] [--runs N] [--repeat R] "
-                      "[--only record|plain|runs|bytes]");
+                      "[--only record|plain|work|runs|bytes]");
     }
     if (o->repeat < 1 || o->repeat > 100)
         bench_die("--repeat must be 1 to 100");
@@ -720,7 +775,7 @@ static void run_only(const workload *w, const options *o)
 {
     int record = !strcmp(o->only, "record");
     if (!record && strcmp(o->only, "plain"))
-        bench_die("--only takes record, plain, runs or bytes");
+        bench_die("--only takes record, plain, work, runs or bytes");
     for (int r = 0; r < o->repeat; r++) {
         char *dir = bench_tmpdir("store");
         recorded t = { 0 };
@@ -744,10 +799,13 @@ int main(int argc, char **argv)
         bench_runs(o.runs, o.repeat);
     else if (o.only && !strcmp(o.only, "bytes"))
         bench_bytes(&w);
+    else if (o.only && !strcmp(o.only, "work"))
+        bench_work(1000, o.repeat);
     else if (o.only)
         run_only(&w, &o);
     else {
         bench_record(&w, o.repeat);
+        bench_work(1000, o.repeat);
         bench_runs(o.runs, o.repeat);
         bench_bytes(&w);
     }
