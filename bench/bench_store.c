@@ -179,11 +179,15 @@ static double run_floor(const bench_graph *g, const char *dir)
     if (sqlite3_open(path, &db) != SQLITE_OK)
         bench_die("sqlite3_open %s: %s", path, sqlite3_errmsg(db));
     sql_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-    sql_exec(db, "INSERT INTO runs (run_id, status, start_us) VALUES ('floor', 'started', 1)");
+    /* A run id as long as Eider's (a UUID), in every row that names the run. */
+    sql_exec(db, "INSERT INTO runs (run_id, status, start_us) VALUES "
+                 "('f100f100-0000-4000-8000-000000000001', 'started', 1)");
     if (sqlite3_prepare_v2(db, "INSERT INTO materializations (asset_key, partition, run_id, time_us) "
-                               "VALUES (?, '', 'floor', ?)", -1, &mat, NULL) != SQLITE_OK ||
+                               "VALUES (?, '', 'f100f100-0000-4000-8000-000000000001', ?)", -1, &mat,
+                           NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
-                               "last_run_id, last_failed, last_us) VALUES (?, '', ?, 'floor', 0, ?) "
+                               "last_run_id, last_failed, last_us) VALUES (?, '', ?, "
+                               "'f100f100-0000-4000-8000-000000000001', 0, ?) "
                                "ON CONFLICT (asset_key, partition) DO UPDATE SET materialization_id = "
                                "excluded.materialization_id, last_run_id = excluded.last_run_id, "
                                "last_failed = 0, last_us = excluded.last_us", -1, &state, NULL) != SQLITE_OK)
@@ -206,7 +210,8 @@ static double run_floor(const bench_graph *g, const char *dir)
         }
         sql_exec(db, "COMMIT");
     }
-    sql_exec(db, "UPDATE runs SET status = 'success', end_us = 2 WHERE run_id = 'floor'");
+    sql_exec(db, "UPDATE runs SET status = 'success', end_us = 2 WHERE run_id = "
+                 "'f100f100-0000-4000-8000-000000000001'");
     sqlite3_finalize(mat);
     sqlite3_finalize(state);
     sqlite3_close(db);

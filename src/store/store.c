@@ -476,7 +476,9 @@ static int replay_block(eider_store *s, const char *run_id, const stored_block *
     if (!json_is_array(events)) {
         json_decref(events);
         *rc = eider__store_error(s, EIDER_EIO, "instance store %s: the events of run %s from number "
-                                 "%" PRId64 " are damaged", s->location, run_id, b->first);
+                                 "%" PRId64 " are damaged (not a JSON array in table event_blocks); the "
+                                 "run's row and the assets' state do not depend on them", s->location,
+                                 run_id, b->first);
         return 1;
     }
     mm.n = (size_t)max_materialization(events);

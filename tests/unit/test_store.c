@@ -463,6 +463,24 @@ static eider_defs *chain(const char *b_version)
     return defs;
 }
 
+Test(store, damaged_events_are_named_and_the_rest_is_left_alone)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = chain(NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    runs_seen runs = runs_of(s, -1);
+    cr_assert_eq(eider__store_query(s, "UPDATE event_blocks SET events = '[{\"type\":' WHERE first = 1",
+                                    NULL, 0, NULL, NULL), EIDER_OK);
+    events_seen ev = { 0 };
+    cr_expect_eq(eider_store_events(s, runs.run_id, 0, see_event, &ev), EIDER_EIO);
+    cr_expect(strstr(eider_store_errmsg(s), "damaged"), "%s", eider_store_errmsg(s));
+    cr_expect(strstr(eider_store_errmsg(s), runs.run_id), "%s", eider_store_errmsg(s));
+    cr_expect_eq(runs_of(s, -1).n, 1, "the run is still listed");
+    cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_FRESH, "and the assets' state is whole");
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
 Test(store, staleness_follows_code_versions_and_newer_upstreams_transitively)
 {
     eider_store *s = fresh_store();
