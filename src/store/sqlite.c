@@ -1,10 +1,13 @@
 /*
  * sqlite.c — the instance store's SQLite backend: one database file in WAL mode, so
  * readers never block the writer; writers queue on BEGIN IMMEDIATE under a generous
- * busy timeout, so two Eider processes never fail with "database is locked".
+ * busy timeout, so two Eider processes never fail with "database is locked". A thread
+ * of the connection's own copies the WAL back into the database (a checkpoint) when it
+ * grows, so that the writer never stops for it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -12,11 +15,24 @@
 
 #define BUSY_TIMEOUT_MS 60000
 #define CACHED 16                    /* prepared statements kept per connection */
+#define CHECKPOINT_PAGES 256         /* 1 MB of WAL: early enough to overlap the writes */
+
+/* The checkpointer: started by the first commit that leaves CHECKPOINT_PAGES in the
+ * WAL, it runs PASSIVE checkpoints on a connection of its own, which never block the
+ * writer, and stops when the connection closes (whose close checkpoints the rest). */
+typedef struct checkpointer {
+    char *path;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int started, wanted, stop;
+} checkpointer;
 
 typedef struct sqlite_conn {
     sqlite3 *db;
     struct { char *sql; sqlite3_stmt *stmt; } cache[CACHED];
     size_t next;                     /* the slot to replace next */
+    checkpointer ckpt;
 } sqlite_conn;
 
 static const char *const migrations[] = {
@@ -74,10 +90,70 @@ static int exec_simple(sqlite3 *db, const char *sql, eider__buf *err)
     return EIDER_EIO;
 }
 
+static void *checkpoint_main(void *arg)
+{
+    checkpointer *k = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(k->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+        /* Read the header: until then the connection does not know the WAL is there. */
+        sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    }
+    pthread_mutex_lock(&k->lock);
+    while (!k->stop) {
+        if (!k->wanted) {
+            pthread_cond_wait(&k->wake, &k->lock);
+            continue;
+        }
+        k->wanted = 0;
+        pthread_mutex_unlock(&k->lock);
+        /* A failure (another process's checkpoint, a reader's old snapshot) only
+         * leaves the WAL longer; the next commit asks again. */
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&k->lock);
+    }
+    pthread_mutex_unlock(&k->lock);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* After each commit: wake the checkpointer when the WAL has grown long. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    checkpointer *k = arg;
+    (void)db;
+    (void)name;
+    if (pages < CHECKPOINT_PAGES)
+        return SQLITE_OK;
+    pthread_mutex_lock(&k->lock);
+    if (!k->started && !k->stop)
+        k->started = pthread_create(&k->thread, NULL, checkpoint_main, k) == 0;
+    k->wanted = 1;
+    pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->lock);
+    return SQLITE_OK;
+}
+
+static void checkpointer_stop(checkpointer *k)
+{
+    pthread_mutex_lock(&k->lock);
+    k->stop = 1;
+    pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->lock);
+    if (k->started)
+        pthread_join(k->thread, NULL);
+    pthread_mutex_destroy(&k->lock);
+    pthread_cond_destroy(&k->wake);
+    free(k->path);
+}
+
 int eider__sqlite_open(const char *path, void **out, eider__buf *err)
 {
     sqlite_conn *c = eider__xcalloc(1, sizeof(*c));
     int rc = eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
+    c->ckpt.path = eider__xstrdup(path);
+    pthread_mutex_init(&c->ckpt.lock, NULL);
+    pthread_cond_init(&c->ckpt.wake, NULL);
     *out = NULL;
     if (!rc && sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -92,9 +168,11 @@ int eider__sqlite_open(const char *path, void **out, eider__buf *err)
     }
     if (rc) {
         sqlite3_close(c->db);
+        checkpointer_stop(&c->ckpt);
         free(c);
         return rc;
     }
+    sqlite3_wal_hook(c->db, on_wal_commit, &c->ckpt);     /* in place of auto-checkpoints */
     *out = c;
     return EIDER_OK;
 }
@@ -181,6 +259,7 @@ static void close_conn(void *conn)
         sqlite3_finalize(c->cache[i].stmt);
         free(c->cache[i].sql);
     }
+    checkpointer_stop(&c->ckpt);
     sqlite3_close(c->db);
     free(c);
 }

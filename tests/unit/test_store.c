@@ -125,6 +125,12 @@ static int read_int64(void *ud, const char *const *cols, size_t n)
     return 0;
 }
 
+static int read_text_col(void *ud, const char *const *cols, size_t n)
+{
+    snprintf(ud, 16, "%s", n && cols[0] ? cols[0] : "");
+    return 0;
+}
+
 static int64_t query_int(eider_store *s, const char *sql)
 {
     int64_t v = -1;
@@ -677,6 +683,35 @@ Test(store, two_processes_recording_at_once_are_both_recorded)
         cr_assert_eq(eider_store_events(s, one.run_id, 0, count_materializations, &n), EIDER_OK);
         cr_expect_eq(n, 300, "run %d: %d materialization events with their row_count", k, n);
     }
+    eider_store_close(s);
+}
+
+/* A run long enough for the WAL to pass the checkpointer's threshold several times: the
+ * checkpoints run beside the writer, and the store is whole afterwards. */
+Test(store, a_long_run_is_checkpointed_beside_the_writer_and_stays_whole)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    char key[16];
+    for (int i = 0; i < 6000; i++) {
+        snprintf(key, sizeof(key), "w%d", i);
+        eider_asset(defs, &(eider_asset_def){ .key = key, .compute = key_length });
+    }
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    eider_store_close(s);
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+    if (!is_postgres()) {
+        char ok[16] = "";
+        cr_assert_eq(eider__store_query(s, "PRAGMA integrity_check", NULL, 0, read_text_col, ok), EIDER_OK);
+        cr_expect_str_eq(ok, "ok");
+    }
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM materializations"), 6000);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM asset_state"), 6000);
+    runs_seen runs = runs_of(s, -1);
+    int n = 0;
+    cr_assert_eq(eider_store_events(s, runs.run_id, 0, count_materializations, &n), EIDER_OK);
+    cr_expect_eq(n, 6000);
+    eider_defs_free(defs);
     eider_store_close(s);
 }
 
