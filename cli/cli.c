@@ -242,9 +242,17 @@ int cli_load_defs(cli_env *env)
     return load_defs(env->defs, env->defs_path);
 }
 
-int cli_open_store(cli_env *env)
+int cli_open_store(cli_env *env, int needed)
 {
     char real[PATH_MAX];
+    const char *storage = getenv("EIDER_STORAGE");
+    if (storage && strcmp(storage, "none") == 0) {
+        if (!needed)
+            return EXIT_OK;
+        cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is nothing to show: "
+                  "unset it to use the store in .eider beside the definitions");
+        return EXIT_USAGE;
+    }
     if (!env->owned && !env->defs && env->defs_path && !realpath(env->defs_path, real)) {
         cli_error("cannot read definitions '%s': %s", env->defs_path, strerror(errno));
         return EXIT_USAGE;

@@ -55,9 +55,11 @@ extern const cli_command cli_cmd_gc;
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder
  * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a
  * command that loads no definitions uses the folder of -f/-l, or the current one).
- * Loaded definitions are told to use it, so that --select takes stale(). On error
- * prints it and returns the exit code. */
-int cli_open_store(cli_env *env);
+ * Loaded definitions are told to use it, so that --select takes stale(). With
+ * EIDER_STORAGE=none nothing is opened: env->store stays NULL, which a command that
+ * only shows what the store holds (needed) refuses. On error prints it and returns the
+ * exit code. */
+int cli_open_store(cli_env *env, int needed);
 
 /* Print text indented under a step's line, label ("sql: ") before its first line, at
  * most max_lines lines, then a note that --json has it whole. */

@@ -487,7 +487,7 @@ static int run(cli_env *env)
     asset_args a = { 0 };
     int code = parse_args(env, &a);
     if (!code)
-        code = cli_open_store(env);
+        code = cli_open_store(env, 1);
     if (code)
         return code;
     return !strcmp(a.sub, "show") ? asset_show(env, &a) : asset_wipe(env, &a);

@@ -16,7 +16,8 @@ static const char help[] =
     "List the assets of the definitions: key, group, kinds, status and dependencies.\n"
     "External assets (never materialized by Eider) are marked 'external'. The status\n"
     "comes from the instance store: never (materialized), fresh, stale (its code_version\n"
-    "changed, or an upstream is newer or stale), failed (its latest run failed).\n"
+    "changed, or an upstream is newer or stale), failed (its latest run failed); '-'\n"
+    "(null in JSON) when EIDER_STORAGE=none keeps no store.\n"
     "\n"
     CLI_DEFS_HELP
     "  -s, --select SEL      only the assets SEL selects (see 'eider materialize --help')\n"
@@ -30,7 +31,8 @@ static json_t *strv_json(const char *const *v)
     return a;
 }
 
-static json_t *asset_json(const eider_asset_info *a, eider_asset_status status)
+/* status: NULL when no store is kept. */
+static json_t *asset_json(const eider_asset_info *a, const eider_asset_status *status)
 {
     json_t *o = json_object(), *tags = json_object();
     for (size_t i = 0; a->tags[i] && a->tags[i + 1]; i += 2)
@@ -49,7 +51,7 @@ static json_t *asset_json(const eider_asset_info *a, eider_asset_status status)
     json_object_set_new(o, "metadata", cli_meta_json(a->metadata, n_meta));
     json_object_set_new(o, "description", a->description ? cli_json_string(a->description) : json_null());
     json_object_set_new(o, "code_version", a->code_version ? cli_json_string(a->code_version) : json_null());
-    json_object_set_new(o, "status", json_string(eider_asset_status_name(status)));
+    json_object_set_new(o, "status", status ? json_string(eider_asset_status_name(*status)) : json_null());
     return o;
 }
 
@@ -87,7 +89,7 @@ static void print_table(eider_defs *defs, const unsigned char *sel, const eider_
         join(kinds + off, sizeof(kinds) - off, a.kinds, a.external ? "" : "-");
         join(deps, sizeof(deps), a.deps, "-");
         printf("%-*s  %-12s %-16s %-8s %s\n", w, a.key, a.group, kinds,
-               eider_asset_status_name(st[i]), deps);
+               st ? eider_asset_status_name(st[i]) : "-", deps);
     }
 }
 
@@ -97,7 +99,7 @@ static void print_json(eider_defs *defs, const unsigned char *sel, const eider_a
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
         eider_asset_info a;
         if (sel[i] && !eider_defs_info(defs, i, &a))
-            json_array_append_new(all, asset_json(&a, st[i]));
+            json_array_append_new(all, asset_json(&a, st ? &st[i] : NULL));
     }
     json_dumpf(all, stdout, JSON_INDENT(2));
     putchar('\n');
@@ -135,7 +137,7 @@ static int run(cli_env *env)
     if (!code)
         code = cli_load_defs(env);
     if (!code)
-        code = cli_open_store(env);
+        code = cli_open_store(env, 0);
     if (code)
         return code;
     size_t n = eider_defs_count(env->defs);
@@ -144,12 +146,12 @@ static int run(cli_env *env)
     int rc = eider_defs_select(env->defs, selection, sel);
     if (rc)
         fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
-    else if ((rc = eider_store_status(env->store, env->defs, st)))
+    else if (env->store && (rc = eider_store_status(env->store, env->defs, st)))
         fprintf(stderr, "error: %s\n", eider_store_errmsg(env->store));
     else if (as_json)
-        print_json(env->defs, sel, st);
+        print_json(env->defs, sel, env->store ? st : NULL);
     else
-        print_table(env->defs, sel, st);
+        print_table(env->defs, sel, env->store ? st : NULL);
     free(sel);
     free(st);
     return rc ? cli_exit_for(rc) : EXIT_OK;

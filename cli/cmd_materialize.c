@@ -39,6 +39,9 @@ static const char help[] =
     "  -v, --verbose         print every log line of every asset\n"
     "      --json            print the outcome as JSON instead of text\n"
     "\n"
+    "The run is recorded in the instance store ($EIDER_STORAGE, else the folder\n"
+    "$EIDER_HOME, else .eider beside the definitions); EIDER_STORAGE=none records nothing.\n"
+    "\n"
     "Ctrl-C (or SIGTERM) cancels the run: running queries are interrupted, nothing new\n"
     "starts, and eider exits 130. A second Ctrl-C quits at once.\n";
 
@@ -196,7 +199,7 @@ static void list_status(const eider_result *r, eider_step_status s, const char *
         putchar('\n');
 }
 
-static void print_summary(const eider_result *r, double seconds)
+static void print_summary(const eider_result *r, double seconds, int recorded)
 {
     char dur[32];
     int counts[4] = { 0 };
@@ -212,7 +215,8 @@ static void print_summary(const eider_result *r, double seconds)
     printf("%s: %d materialized, %d failed, %d skipped", how, counts[0], counts[1], counts[2]);
     if (counts[3])
         printf(", %d canceled", counts[3]);
-    printf(" in %s (run %s)\n", cli_human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r));
+    printf(" in %s (run %s%s)\n", cli_human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r),
+           recorded ? "" : ", not recorded: EIDER_STORAGE=none");
     list_status(r, EIDER_STEP_FAILED, "failed:   ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped:  ");
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");
@@ -236,14 +240,14 @@ static json_t *step_json(const eider_result *r, size_t i)
         "metadata", cli_meta_json(meta, n_meta), "log", cli_json_string(eider_result_log(r, i)));
 }
 
-static void print_json(const eider_result *r, int rc, double seconds)
+static void print_json(const eider_result *r, int rc, double seconds, int recorded)
 {
     json_t *steps = json_array();
     for (size_t i = 0; i < eider_result_count(r); i++)
         json_array_append_new(steps, step_json(r, i));
-    json_t *doc = json_pack("{s:s, s:s, s:f, s:o}", "run_id", eider_result_run_id(r),
+    json_t *doc = json_pack("{s:s, s:s, s:f, s:b, s:o}", "run_id", eider_result_run_id(r),
         "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled" : "failure",
-        "duration_s", seconds, "steps", steps);
+        "duration_s", seconds, "recorded", recorded, "steps", steps);
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(doc);
@@ -395,7 +399,7 @@ static int run(cli_env *env)
     if (!code)
         code = cli_load_defs(env);
     if (!code)
-        code = cli_open_store(env);
+        code = cli_open_store(env, 0);
     if (code)
         return code;
     o.store = env->store;
@@ -408,9 +412,9 @@ static int run(cli_env *env)
     } else {
         clear_status(&p);
         if (p.json)
-            print_json(r, rc, p.run_seconds);
+            print_json(r, rc, p.run_seconds, env->store != NULL);
         else
-            print_summary(r, p.run_seconds);
+            print_summary(r, p.run_seconds, env->store != NULL);
     }
     eider_result_free(r);
     release_printer(&p);

@@ -338,7 +338,7 @@ static int runs_run(cli_env *env)
     run_list l = { 0 };
     int code = parse_runs_args(env, &a);
     if (!code)
-        code = cli_open_store(env);
+        code = cli_open_store(env, 1);
     if (code)
         return code;
     int rc = eider_store_runs(env->store, a.status, NULL, (size_t)a.limit, collect_run, &l);
@@ -604,7 +604,7 @@ static int run_show(cli_env *env, const char *id, int json)
 {
     run_info r = { 0 };
     run_steps s = { 0 };
-    int code = cli_open_store(env);
+    int code = cli_open_store(env, 1);
     if (!code)
         code = find_run(env, id, &r);
     if (code)
@@ -797,7 +797,7 @@ static int logs_run(cli_env *env)
     if (!code)
         code = take_id(env, optind, "eider logs ID", &id);
     if (!code)
-        code = cli_open_store(env);
+        code = cli_open_store(env, 1);
     if (!code)
         code = find_run(env, id, &r);
     if (code)

@@ -761,7 +761,9 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
  *   "postgresql://..." (or "postgres://...")  a PostgreSQL database, through libpq;
  *   a folder                                    its eider.sqlite3 (both made if missing);
  *   NULL                                        $EIDER_STORAGE if set, else the folder
- *                                               $EIDER_HOME, else ".eider".
+ *                                               $EIDER_HOME, else ".eider";
+ *   "none" (or EIDER_STORAGE=none)              refused with EIDER_EINVAL: nothing is to
+ *                                               be recorded (the CLI runs unrecorded).
  * Migrates the schema to this Eider's version; a store written by a newer Eider is
  * refused. Marks as crashed the runs whose process is gone. *out is always set (NULL
  * only when memory ran out): on error read eider_store_errmsg(), then close it. */

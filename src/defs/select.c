@@ -534,7 +534,8 @@ static int stale_of(parser *p, const unsigned char *in, unsigned char *out, size
 {
     eider_asset_status *st = NULL;
     if (!p->defs->status) {
-        fail(p, at, "stale() needs the instance store, which this command does not open");
+        fail(p, at, "stale() needs the instance store, and none is open here (EIDER_STORAGE=none "
+                    "keeps none)");
         return -1;
     }
     st = eider__xcalloc(p->n + 1, sizeof(*st));

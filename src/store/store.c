@@ -148,12 +148,19 @@ int eider_store_open(const char *location, eider_store **out)
     eider_store *s = eider__xcalloc(1, sizeof(*s));
     eider__buf err = { 0 };
     int postgres = 0, rc;
-    char *where = resolve(location, &postgres);
+    const char *storage = getenv("EIDER_STORAGE");
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     *out = s;
+    if (!strcmp(location && *location ? location : storage ? storage : "", "none")) {
+        s->location = eider__xstrdup("none");
+        return eider__store_error(s, EIDER_EINVAL, "the instance store is 'none': nothing is to be "
+                                  "recorded, so there is no store to open; run with no store "
+                                  "(eider_run_options.store = NULL) instead");
+    }
+    char *where = resolve(location, &postgres);
     if (postgres) {
         s->m = &eider__postgres_methods;
         s->location = eider__postgres_redact(where);

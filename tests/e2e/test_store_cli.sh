@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_store_cli.sh — the commands that read the instance store (.eider/ beside the
 # definitions): `eider runs`, `run show`, `logs`, `asset show`, `asset wipe` and `gc`,
-# on the DuckDB I/O manager example and on small definitions that fail.
+# on the DuckDB I/O manager example and on small definitions that fail; and
+# EIDER_STORAGE=none, which records nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # check_json FILE PYTHON-EXPR: FILE parses as JSON and the expression over `d` holds.
@@ -428,6 +429,33 @@ eider_home_elsewhere_is_honoured() {
     expect_in out.txt "no runs"
 }
 
+storage_none_runs_unrecorded_and_the_store_commands_say_so() {
+    copy_example duckdb_io_manager
+    EIDER_STORAGE=none run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    expect_in out.txt "not recorded: EIDER_STORAGE=none"
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "EIDER_STORAGE=none made a store"
+    expect_eq "$(dq my_duckdb_database.duckdb 'SELECT count(*) FROM IRIS.iris_dataset')" "150" "the run still ran"
+    EIDER_STORAGE=none run "$EIDER" materialize -f definitions.c --json
+    check_json out.txt 'd["recorded"] is False and d["status"] == "success"'
+    EIDER_STORAGE=none run "$EIDER" list -f definitions.c --json
+    expect_rc 0
+    check_json out.txt 'all(a["status"] is None for a in d)'
+    EIDER_STORAGE=none run "$EIDER" list -f definitions.c --select 'stale()'
+    expect_rc 4
+    expect_in err.txt "EIDER_STORAGE=none"
+    local cmd
+    for cmd in "runs" "logs 1234" "run show 1234" "asset show iris_dataset" "gc --keep-days 1"; do
+        # shellcheck disable=SC2086
+        EIDER_STORAGE=none run "$EIDER" $cmd -f definitions.c
+        expect_rc 2
+        expect_in err.txt "EIDER_STORAGE is 'none'"
+    done
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "a store command made a store"
+    run "$EIDER" materialize -f definitions.c --json
+    check_json out.txt 'd["recorded"] is True'
+}
+
 store_commands_take_help() {
     local cmd
     for cmd in runs run logs asset gc; do
@@ -466,5 +494,6 @@ run_case gc_deletes_the_runs_but_keeps_the_assets_fresh
 run_case gc_keeps_recent_runs
 run_case gc_wants_a_number_of_days
 run_case eider_home_elsewhere_is_honoured
+run_case storage_none_runs_unrecorded_and_the_store_commands_say_so
 run_case store_commands_take_help
 finish

@@ -250,6 +250,21 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     eider_store_close(s);
 }
 
+Test(store, none_is_refused_as_a_store_and_makes_nothing)
+{
+    eider_store *s = NULL;
+    enter_tmpdir_tagged("store");
+    cr_expect_eq(eider_store_open("none", &s), EIDER_EINVAL);
+    cr_expect(strstr(eider_store_errmsg(s), "store = NULL"), "%s", eider_store_errmsg(s));
+    eider_store_close(s);
+    setenv("EIDER_STORAGE", "none", 1);
+    cr_expect_eq(eider_store_open(NULL, &s), EIDER_EINVAL);
+    unsetenv("EIDER_STORAGE");
+    eider_store_close(s);
+    cr_expect_neq(access("none", F_OK), 0, "no folder named none");
+    cr_expect_neq(access(".eider", F_OK), 0);
+}
+
 Test(store, a_postgresql_url_is_shown_without_its_password)
 {
     eider_store *s = NULL;
