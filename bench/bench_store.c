@@ -10,6 +10,9 @@
  *   work    the same comparison on a run that does work: 1,000 assets, each one DDL
  *           statement on a DuckDB file (bench_overhead's workload), jobs=1. Target:
  *           ratio <= 1.20.
+ *   cli     what a user waits for: `eider materialize -l defs.so` of 10,000 no-op assets
+ *           (generated, compiled), recorded into a fresh EIDER_HOME against
+ *           EIDER_STORAGE=none. Target: ratio <= 1.20.
  *   runs    `eider runs` (default limit, --status failure, --json --limit 100) over a
  *           store of 100,000 runs, filled with sqlite3 directly once eider_store_open()
  *           made the schema; against the same SELECT through sqlite3 (open, prepare,
@@ -18,10 +21,11 @@
  *           two recorded runs, without metadata and with what the I/O manager reports
  *           (row_count, table, columns, a 10-row preview, load_query). Target: <= 2 KB.
  *
- *   bench_store [--assets N] [--runs N] [--repeat R] [--only record|plain|work|runs|bytes]
+ *   bench_store [--assets N] [--runs N] [--repeat R] [--only record|plain|work|cli|runs|bytes]
  *
  * --only runs one case alone (record and plain: jobs=1, R times) for profiling. The
- * path of the `eider` program comes from CMake (BENCH_EIDER).
+ * paths of the `eider` program, bench_gen_defs, the compiler and the include folders
+ * come from CMake (BENCH_EIDER, BENCH_GEN, BENCH_CC, BENCH_INCLUDE, BENCH_DUCKDB_INCLUDE).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -532,10 +536,32 @@ static double api_runs(const char *dir, int status, size_t limit)
     return s;
 }
 
-/* Run `eider ARGS` with EIDER_HOME=home from the folder cwd, stdout to out_path (NULL:
- * /dev/null); returns the wall time. Exits when it cannot start or fails. */
-static double run_eider(const char *home, const char *cwd, const char *out_path,
-                        const char *const *args)
+/* Run program with args in the folder cwd, output to /dev/null; exits when it fails. */
+static void run_tool(const char *program, const char *cwd, const char *const *args)
+{
+    char *argv[16] = { (char *)program };
+    for (int i = 0; i < 14 && args[i]; i++)
+        argv[i + 1] = (char *)args[i];
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_die("fork failed");
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || chdir(cwd) != 0)
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        bench_die("'%s' failed (status %d)", program, status);
+}
+
+/* Run `eider ARGS` with EIDER_HOME=home (and EIDER_STORAGE=storage, or unset when
+ * NULL) from the folder cwd, stdout to out_path (NULL: /dev/null); returns the wall
+ * time. Exits when it cannot start or fails. */
+static double run_eider_with(const char *home, const char *storage, const char *cwd,
+                             const char *out_path, const char *const *args)
 {
     char *argv[8] = { BENCH_EIDER };
     for (int i = 0; i < 6 && args[i]; i++)
@@ -547,7 +573,8 @@ static double run_eider(const char *home, const char *cwd, const char *out_path,
     if (pid == 0) {
         int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || chdir(cwd) != 0 ||
-            setenv("EIDER_HOME", home, 1) != 0 || unsetenv("EIDER_STORAGE") != 0)
+            setenv("EIDER_HOME", home, 1) != 0 ||
+            (storage ? setenv("EIDER_STORAGE", storage, 1) : unsetenv("EIDER_STORAGE")) != 0)
             _exit(126);
         execv(argv[0], argv);
         _exit(127);
@@ -559,6 +586,12 @@ static double run_eider(const char *home, const char *cwd, const char *out_path,
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         bench_die("'eider %s' failed (status %d)", args[0], status);
     return s;
+}
+
+static double run_eider(const char *home, const char *cwd, const char *out_path,
+                        const char *const *args)
+{
+    return run_eider_with(home, NULL, cwd, out_path, args);
 }
 
 /* Lines in a file. */
@@ -746,6 +779,53 @@ static void bench_bytes(const workload *w)
     bytes_case(w, w->meta, "I/O-manager metadata", meta_text_bytes(w));
 }
 
+/* ---- 4. recording through the command line ---- */
+
+/* `eider materialize -l defs.so` of n no-op assets (bench_gen_defs --noop, compiled with
+ * -O0), recorded into a fresh EIDER_HOME each time, against EIDER_STORAGE=none: what
+ * a user waits for, start-up and printing included. */
+static void bench_cli(size_t n, int repeat)
+{
+    char *dir = bench_tmpdir("store-cli");
+    char *src = bench_strf("%s/defs.c", dir), *lib = bench_strf("%s/defs.so", dir);
+    char *count = bench_strf("%zu", n), *out = bench_strf("%s/out.txt", dir);
+    const char *const gen[] = { "--noop", count, src, NULL };
+    const char *const args[] = { "materialize", "-l", lib, NULL };
+    run_tool(BENCH_GEN, dir, gen);
+    run_tool(BENCH_CC, dir, (const char *const[]){ "-shared", "-fPIC", "-O0", "-std=gnu11",
+             "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL });
+    run_eider_with(dir, "none", dir, out, args);          /* warm-up, and a check */
+    if (count_lines(out) < n)
+        bench_die("'eider materialize' printed %zu lines for %zu assets", count_lines(out), n);
+    double *plain = bench_xmalloc((size_t)repeat * sizeof(double));
+    double *rec = bench_xmalloc((size_t)repeat * sizeof(double));
+    for (int r = 0; r < repeat; r++) {
+        char *home = bench_strf("%s/home%d", dir, r);
+        plain[r] = run_eider_with(dir, "none", dir, NULL, args);
+        rec[r] = run_eider_with(home, NULL, dir, NULL, args);
+        bench_rmdir(home);
+        free(home);
+    }
+    double p = bench_median(plain, (size_t)repeat), e = bench_median(rec, (size_t)repeat);
+    char *title = bench_strf("bench_store record, through the command line: `eider materialize -l "
+                             "defs.so` of %zu no-op assets (stdout to /dev/null), recorded into a "
+                             "fresh EIDER_HOME; median of %d", n, repeat);
+    bench_table_header(title, "the same command with EIDER_STORAGE=none (nothing recorded)");
+    char *note = bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
+                            TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED");
+    bench_table_row("eider materialize", p, e, note);
+    free(note);
+    free(title);
+    free(plain);
+    free(rec);
+    free(count);
+    free(out);
+    free(src);
+    free(lib);
+    bench_rmdir(dir);
+    free(dir);
+}
+
 /* ---- main ---- */
 
 typedef struct options {
@@ -767,7 +847,7 @@ static void parse_args(int argc, char **argv, options *o)
             o->only = argv[++i];
         else
             bench_die("usage: bench_store [--assets N] [--runs N] [--repeat R] "
-                      "[--only record|plain|work|runs|bytes]");
+                      "[--only record|plain|work|cli|runs|bytes]");
     }
     if (o->repeat < 1 || o->repeat > 100)
         bench_die("--repeat must be 1 to 100");
@@ -780,7 +860,7 @@ static void run_only(const workload *w, const options *o)
 {
     int record = !strcmp(o->only, "record");
     if (!record && strcmp(o->only, "plain"))
-        bench_die("--only takes record, plain, work, runs or bytes");
+        bench_die("--only takes record, plain, work, cli, runs or bytes");
     for (int r = 0; r < o->repeat; r++) {
         char *dir = bench_tmpdir("store");
         recorded t = { 0 };
@@ -806,11 +886,14 @@ int main(int argc, char **argv)
         bench_bytes(&w);
     else if (o.only && !strcmp(o.only, "work"))
         bench_work(1000, o.repeat);
+    else if (o.only && !strcmp(o.only, "cli"))
+        bench_cli(o.n, o.repeat);
     else if (o.only)
         run_only(&w, &o);
     else {
         bench_record(&w, o.repeat);
         bench_work(1000, o.repeat);
+        bench_cli(o.n, o.repeat);
         bench_runs(o.runs, o.repeat);
         bench_bytes(&w);
     }
