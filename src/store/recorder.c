@@ -129,7 +129,8 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
     }
     if (ev->type == EIDER_EVENT_OBSERVATION && metadata) {
         eider__buf_puts(j, ",\"metadata\":");
-        eider__buf_puts(j, metadata);
+        eider__buf_puts(j, strlen(metadata) <= FIELD_BYTES ? metadata
+                           : "{\"metadata\":{\"type\":\"text\",\"value\":\"over 1 MiB: not kept\"}}");
     }
     if (ev->type == EIDER_EVENT_MATERIALIZATION && adds_rows) {
         eider__buf_puts(j, ",\"materialization\":");
@@ -195,21 +196,24 @@ static int read_i64(void *ud, const char *const *cols, size_t n)
 }
 
 /* Number the batch's materializations: each block's rows in turn, from the store's
- * counter, which never gives an id twice (not even one whose row was wiped) and whose
- * row lock keeps two writers from taking the same ids. */
+ * counter, which never gives an id twice (not even one whose row was wiped). Every
+ * batch takes the counter's row first, materializations or not: on PostgreSQL its lock
+ * queues the writers, so that two never lock asset_state's rows in opposite orders. */
 static int number_materializations(eider_store *s, eider__batch *b, eider__buf *err)
 {
-    int64_t last = 0;
+    int64_t last = -1;
     size_t n_mats = 0;
     char n[24];
     for (size_t i = 0; i < b->n_blocks; i++)
         n_mats += b->blocks[i].n_mats;
-    if (!n_mats)
-        return EIDER_OK;
     snprintf(n, sizeof(n), "%zu", n_mats);
     const char *p[] = { n };
     int rc = s->m->query(s->conn, "UPDATE id_counters SET last = last + CAST(? AS BIGINT) WHERE name = "
                                   "'materializations' RETURNING last", p, 1, read_i64, &last, err);
+    if (!rc && last < 0) {
+        eider__buf_puts(err, "the counter of materialization ids (table id_counters) is missing");
+        rc = EIDER_EIO;
+    }
     int64_t id = last - (int64_t)n_mats;
     for (size_t i = 0; !rc && i < b->n_blocks; i++) {
         b->blocks[i].mat_base = id;
@@ -267,6 +271,11 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     for (size_t i = 0; !rc && i < b->n_blocks; i++) {
         eider__block *k = &b->blocks[i];
         eider__buf_putc(&k->json, ']');
+        if (k->json.truncated) {     /* cannot happen within the limits above; never store it cut */
+            eider__buf_reset(&k->json);
+            eider__buf_puts(&k->json, "[{\"type\":\"log\",\"time_us\":0,\"level\":\"error\","
+                                      "\"message\":\"these events outgrew their buffer and were lost\"}]");
+        }
         const char *v[BLOCK_COLS] = { k->run_id, int_text(a, k->first), int_text(a, (int64_t)k->n),
                                       int_text(a, k->mat_base), eider__buf_str(&k->json) };
         memcpy(blocks + i * BLOCK_COLS, v, sizeof(v));
@@ -331,10 +340,13 @@ static int write_pending(eider_store *s, eider__buf *err)
         rc = write_batch(s, &batch, err);
         pthread_mutex_unlock(&s->lock);
     }
-    if (rc && !__atomic_load_n(&s->write_rc, __ATOMIC_RELAXED)) {
+    if (rc) {                        /* the runs whose events it held learn it in enqueue() */
+        pthread_mutex_lock(&s->queue_lock);
+        eider__buf_reset(&s->write_err);
         eider__buf_printf(&s->write_err, "instance store %s: recording events failed: %s",
                           s->location, eider__buf_str(err));
-        __atomic_store_n(&s->write_rc, rc, __ATOMIC_RELEASE);     /* after its message */
+        __atomic_add_fetch(&s->write_failures, 1, __ATOMIC_RELEASE);      /* after the message */
+        pthread_mutex_unlock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->write_lock);
     eider__batch_release(&batch);
@@ -412,6 +424,21 @@ static void enqueue(eider__recorder *r, const eider_event *ev)
     pthread_mutex_unlock(&s->queue_lock);
 }
 
+/* The message of a batch that failed since the run last asked (malloc'd), or NULL. The
+ * count is read without a lock first: a step never waits for the writer. */
+static char *take_failure(eider__recorder *r)
+{
+    eider_store *s = r->store;
+    char *failure = NULL;
+    if (__atomic_load_n(&s->write_failures, __ATOMIC_ACQUIRE) == r->failures_seen)
+        return NULL;
+    pthread_mutex_lock(&s->queue_lock);
+    r->failures_seen = s->write_failures;
+    failure = eider__xstrdup(eider__buf_str(&s->write_err));
+    pthread_mutex_unlock(&s->queue_lock);
+    return failure;
+}
+
 static char *tags_json(const char *const *tags)
 {
     json_t *obj = json_object();
@@ -440,6 +467,8 @@ static int start_run(eider__recorder *r, const eider_event *ev)
     return rc;
 }
 
+/* The run's end: what is queued written, then its row's status and counts (even when
+ * writing events failed, so that the run does not stay started). */
 static int end_run(eider__recorder *r, const eider_event *ev)
 {
     char counts[4][16], end[32];
@@ -450,16 +479,19 @@ static int end_run(eider__recorder *r, const eider_event *ev)
     snprintf(end, sizeof(end), "%" PRId64, ev->time_us);
     const char *p[] = { status, end, counts[0], counts[1], counts[2], counts[3], ev->run_id };
     int rc = eider__store_flush(r->store);
-    if (!rc)
-        rc = eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
-            "n_failed = ?, n_skipped = ?, n_canceled = ? WHERE run_id = ?", p, 7, NULL, NULL);
-    return rc;
+    int updated = eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
+        "n_failed = ?, n_skipped = ?, n_canceled = ? WHERE run_id = ?", p, 7, NULL, NULL);
+    return rc ? rc : updated;
 }
 
+/* Tell the next sink, once, that recording failed. */
 static void warn(eider__recorder *r, const eider_event *ev, const char *why)
 {
     eider__buf msg = { 0 };
-    eider__buf_printf(&msg, "%s; the rest of this run is not recorded", why);
+    if (r->failed)
+        return;
+    r->failed = 1;
+    eider__buf_printf(&msg, "%s; the rest of this run's events are not recorded", why);
     eider_event w = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
                       .level = EIDER_LOG_WARN, .message = eider__buf_str(&msg) };
     if (r->next && r->next->on_event)
@@ -467,32 +499,41 @@ static void warn(eider__recorder *r, const eider_event *ev, const char *why)
     eider__buf_release(&msg);
 }
 
+/* Record ev. After a failed write the run's events are no longer queued, but its end
+ * still is, with a note that events are missing. */
 static void record(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
-    int rc = ev->type == EIDER_EVENT_RUN_START ? start_run(r, ev) : EIDER_OK;
-    if (!rc)
-        enqueue(r, ev);
-    if (!rc && ev->type == EIDER_EVENT_RUN_END)
-        rc = end_run(r, ev);
-    if (rc) {
-        warn(r, ev, eider_store_errmsg(s));
-        r->failed = 1;
+    if (ev->type == EIDER_EVENT_RUN_START) {
+        pthread_mutex_lock(&s->queue_lock);
+        r->failures_seen = s->write_failures;      /* earlier runs' failures are not ours */
+        pthread_mutex_unlock(&s->queue_lock);
+        r->started = start_run(r, ev) == EIDER_OK;
+        if (!r->started)
+            warn(r, ev, eider_store_errmsg(s));
+    }
+    if (!r->started)
         return;
+    char *failure = take_failure(r);
+    if (failure)
+        warn(r, ev, failure);
+    free(failure);
+    if (ev->type == EIDER_EVENT_RUN_END && r->failed) {
+        eider_event note = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                             .level = EIDER_LOG_WARN, .message = "recording this run's events failed "
+                             "part-way: some of them are missing here" };
+        enqueue(r, &note);
     }
-    /* Without write_lock, which the writer holds for a whole batch: a step must never
-     * wait for the disk. The message is set before write_rc and never changes after. */
-    if (__atomic_load_n(&s->write_rc, __ATOMIC_ACQUIRE)) {
-        warn(r, ev, eider__buf_str(&s->write_err));
-        r->failed = 1;
-    }
+    if (!r->failed || ev->type == EIDER_EVENT_RUN_END)
+        enqueue(r, ev);
+    if (ev->type == EIDER_EVENT_RUN_END && end_run(r, ev))
+        warn(r, ev, eider_store_errmsg(s));
 }
 
 static void on_event(const eider_event *ev, void *user_data)
 {
     eider__recorder *r = user_data;
-    if (!r->failed)
-        record(r, ev);
+    record(r, ev);
     if (r->next && r->next->on_event)
         r->next->on_event(ev, r->next->user_data);
 }

@@ -69,7 +69,8 @@ static const char *const migrations[] = {
     " json_array(json_patch(json_object('type', e.type, 'time_us', e.time_us), json_object("   /* a merge patch drops the NULLs */
     " 'asset_key', e.asset_key, 'attempt', e.attempt, 'duration_us', CAST(round(e.duration_s * 1e6) AS INTEGER),"
     " 'level', e.level, 'message', e.message, 'sql', e.sql, 'metadata', json(e.metadata),"
-    " 'materialization', CASE WHEN e.type = 'materialization' THEN 1 END)))"
+    " 'materialization', CASE WHEN e.type = 'materialization' AND EXISTS (SELECT 1 FROM"
+    " materializations m WHERE m.run_id = e.run_id AND m.asset_key = e.asset_key) THEN 1 END)))"
     " FROM events e;"
     "DROP TABLE events;"
     "DROP INDEX materializations_by_run;"

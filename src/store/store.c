@@ -217,6 +217,48 @@ int eider__store_query(eider_store *s, const char *sql, const char *const *param
     return rc;
 }
 
+/* One statement of a transaction. */
+typedef struct store_stmt {
+    const char *sql;
+    const char *const *params;
+    size_t n_params;
+    size_t *count;                   /* the rows it returns are counted here, or NULL */
+    const size_t *only_if;           /* it runs only when this count is nonzero, or NULL */
+} store_stmt;
+
+static int count_rows(void *ud, const char *const *c, size_t n)
+{
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+/* Run the statements in one transaction under the store's lock: all of them or none. */
+static int store_transaction(eider_store *s, const store_stmt *stmts, size_t n)
+{
+    eider__buf err = { 0 };
+    if (!s || !s->conn)
+        return EIDER_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    int rc = s->m->begin(s->conn, &err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!stmts[i].only_if || *stmts[i].only_if)
+            rc = s->m->query(s->conn, stmts[i].sql, stmts[i].params, stmts[i].n_params,
+                             stmts[i].count ? count_rows : NULL, stmts[i].count, &err);
+    if (!rc)
+        rc = s->m->commit(s->conn, &err);
+    if (rc)
+        s->m->rollback(s->conn);
+    pthread_mutex_unlock(&s->lock);
+    if (rc)
+        eider__store_error(s, rc, "instance store %s: %s", s->location, eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+/* Taken first by every transaction that writes asset_state (recorder.c's batches too),
+ * so that on PostgreSQL they queue instead of locking its rows in different orders. */
+#define LOCK_WRITERS "UPDATE id_counters SET last = last WHERE name = 'materializations'"
+
 /* ---- crashed runs ---- */
 
 /* The start time of process pid (field 22 of /proc/PID/stat), or "" when it is gone. */
@@ -279,17 +321,21 @@ int eider__store_mark_crashed(eider_store *s)
         char now_us[32];
         snprintf(now_us, sizeof(now_us), "%" PRId64, eider__now_us());
         const char *p[] = { now_us, runs.v[i].run_id };
-        if (!rc && !process_alive(&runs.v[i])) {
-            rc = eider__store_query(s, "UPDATE runs SET status = 'crashed', end_us = ? WHERE run_id = ? "
-                                       "AND status = 'started'", p, 2, NULL, NULL);
-            const char *e[] = { runs.v[i].run_id, now_us, runs.v[i].run_id };
-            if (!rc)
-                rc = eider__store_query(s, "INSERT INTO event_blocks (run_id, first, n, mat_base, events) "
-                    "SELECT ?, COALESCE(max(first + n), 1), 1, 0, '[{\"type\":\"run_end\",\"time_us\":' "
-                    "|| ? || ',\"level\":\"error\",\"message\":\"the run''s process is gone: it was "
-                    "killed or crashed; the run is marked crashed\"}]' FROM event_blocks WHERE run_id = ?",
-                    e, 3, NULL, NULL);
-        }
+        /* In one transaction, and only if the run is still started: two processes that
+         * find it at once mark it, and add its last event, once. */
+        size_t changed = 0;
+        const char *e[] = { runs.v[i].run_id, now_us, runs.v[i].run_id };
+        const store_stmt mark[] = {
+            { "UPDATE runs SET status = 'crashed', end_us = ? WHERE run_id = ? AND status = 'started' "
+              "RETURNING 1", p, 2, &changed, NULL },
+            { "INSERT INTO event_blocks (run_id, first, n, mat_base, events) SELECT ?, "
+              "COALESCE(max(first + n), 1), 1, 0, '[{\"type\":\"run_end\",\"time_us\":' || ? || "
+              "',\"level\":\"error\",\"message\":\"the run''s process is gone: it was killed or "
+              "crashed; the run is marked crashed\"}]' FROM event_blocks WHERE run_id = ?", e, 3, NULL,
+              &changed },
+        };
+        if (!rc && !process_alive(&runs.v[i]))
+            rc = store_transaction(s, mark, EIDER__ARRAY_LEN(mark));
         free(runs.v[i].run_id);
         free(runs.v[i].pid_start);
     }
@@ -427,7 +473,7 @@ static void meta_release(meta_list *m)
 /* A run's stored blocks of events, copied out of the query (the metadata of their
  * materializations is read with another). */
 typedef struct stored_block {
-    int64_t first, mat_base;
+    int64_t first, n, mat_base;
     char *events;
 } stored_block;
 
@@ -440,98 +486,132 @@ static int block_row(void *ud, const char *const *c, size_t n)
 {
     block_list *l = ud;
     EIDER__GROW(l->v, l->cap, l->n + 1);
-    l->v[l->n++] = (stored_block){ to_i64(c[0]), to_i64(c[1]), eider__xstrdup(c[2] ? c[2] : "[]") };
+    l->v[l->n++] = (stored_block){ to_i64(c[0]), to_i64(c[1]), to_i64(c[2]),
+                                   eider__xstrdup(c[3] ? c[3] : "[]") };
     return 0;
 }
 
-/* The metadata of a block's materializations: text[i] of id mat_base + 1 + i. */
+/* The metadata of the materializations a block's events name: ref[i] (the events'
+ * "materialization" numbers, sorted, distinct) has text[i]. */
 typedef struct mat_meta {
     int64_t base;
+    int64_t *ref;
     char **text;
     size_t n;
 } mat_meta;
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int mat_meta_row(void *ud, const char *const *c, size_t n)
 {
     mat_meta *m = ud;
-    int64_t i = to_i64(c[0]) - m->base - 1;
-    if (i >= 0 && (size_t)i < m->n && c[1])
-        m->text[i] = eider__xstrdup(c[1]);
+    int64_t want = to_i64(c[0]) - m->base;
+    int64_t *at = bsearch(&want, m->ref, m->n, sizeof(*m->ref), cmp_i64);
+    if (at && c[1] && !m->text[at - m->ref])
+        m->text[at - m->ref] = eider__xstrdup(c[1]);
     return 0;
 }
 
-static int max_materialization(json_t *events)
+/* Read the metadata of the materializations events names, each by its id. */
+static int read_mat_meta(eider_store *s, json_t *events, mat_meta *mm)
 {
-    size_t i;
+    size_t i, n = 0;
     json_t *e;
-    int64_t most = 0;
+    mm->ref = eider__xcalloc(json_array_size(events) + 1, sizeof(*mm->ref));
     json_array_foreach(events, i, e) {
-        int64_t m = json_integer_value(json_object_get(e, "materialization"));
-        most = m > most ? m : most;
+        json_int_t m = json_integer_value(json_object_get(e, "materialization"));
+        if (m > 0)
+            mm->ref[n++] = m;
     }
-    return (int)(most < INT32_MAX ? most : INT32_MAX);
+    qsort(mm->ref, n, sizeof(*mm->ref), cmp_i64);
+    for (i = 0; i < n; i++)
+        if (!mm->n || mm->ref[mm->n - 1] != mm->ref[i])
+            mm->ref[mm->n++] = mm->ref[i];
+    mm->text = eider__xcalloc(mm->n + 1, sizeof(char *));
+    if (!mm->n)
+        return EIDER_OK;
+    char lo[24], hi[24];
+    snprintf(lo, sizeof(lo), "%" PRId64, mm->base + mm->ref[0]);
+    snprintf(hi, sizeof(hi), "%" PRId64, mm->base + mm->ref[mm->n - 1]);
+    const char *p[] = { lo, hi };
+    return eider__store_query(s, "SELECT id, metadata FROM materializations WHERE id >= ? AND id <= ?",
+                              p, 2, mat_meta_row, mm);
 }
 
-/* Call fn for the block's events numbered above after; nonzero when fn stopped. */
-static int replay_block(eider_store *s, const char *run_id, const stored_block *b, int64_t after,
+static const char *metadata_of(const mat_meta *mm, json_int_t m)
+{
+    int64_t want = m;
+    int64_t *at = m > 0 ? bsearch(&want, mm->ref, mm->n, sizeof(*mm->ref), cmp_i64) : NULL;
+    return at ? mm->text[at - mm->ref] : NULL;
+}
+
+/* Give fn the event e, number id of run_id. */
+static int replay_event(const char *run_id, int64_t id, json_t *e, const mat_meta *mm,
+                        eider_stored_event_fn fn, void *ud)
+{
+    const char *level = json_string_value(json_object_get(e, "level"));
+    int type = event_type(json_string_value(json_object_get(e, "type")));
+    eider_event ev = {
+        .type = (eider_event_type)(type < 0 ? EIDER_EVENT_LOG : type), .run_id = run_id,
+        .time_us = json_integer_value(json_object_get(e, "time_us")),
+        .asset_key = json_string_value(json_object_get(e, "asset_key")),
+        .attempt = (int)json_integer_value(json_object_get(e, "attempt")),
+        .duration_s = (double)json_integer_value(json_object_get(e, "duration_us")) / 1e6,
+        .message = json_string_value(json_object_get(e, "message")),
+        .sql = json_string_value(json_object_get(e, "sql")),
+    };
+    for (int l = 0; level && l < 4; l++)
+        if (strcmp(level, level_names[l]) == 0)
+            ev.level = (eider_log_level)l;
+    meta_list meta;
+    char *observed = json_is_object(json_object_get(e, "metadata"))
+        ? json_dumps(json_object_get(e, "metadata"), JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    const char *stored = metadata_of(mm, json_integer_value(json_object_get(e, "materialization")));
+    meta_parse(stored ? stored : observed, &meta);
+    ev.metadata = meta.v;
+    ev.n_metadata = meta.n;
+    int stop = fn(id, &ev, ud);
+    meta_release(&meta);
+    free(observed);
+    return stop;
+}
+
+/* Call fn for the block's events numbered above after; nonzero when fn stopped. A block
+ * that does not parse is told as one error line in its place, and the rest goes on. */
+static int replay_block(eider_store *s, const char *run_id, stored_block *b, int64_t after,
                         eider_stored_event_fn fn, void *ud, int *rc)
 {
+    eider__utf8_repair(b->events);   /* a version-1 row migrated by SQL may hold stray bytes */
     json_t *events = json_loads(b->events, 0, NULL), *e;
-    mat_meta mm = { b->mat_base, NULL, 0 };
+    mat_meta mm = { .base = b->mat_base };
     size_t i;
     int stop = 0;
     if (!json_is_array(events)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "events %" PRId64 " to %" PRId64 " of this run are damaged in the "
+                 "instance store (not a JSON array in table event_blocks) and cannot be shown",
+                 b->first, b->first + b->n - 1);
+        eider_event ev = { .type = EIDER_EVENT_LOG, .run_id = run_id, .level = EIDER_LOG_ERROR,
+                           .message = msg };
         json_decref(events);
-        *rc = eider__store_error(s, EIDER_EIO, "instance store %s: the events of run %s from number "
-                                 "%" PRId64 " are damaged (not a JSON array in table event_blocks); the "
-                                 "run's row and the assets' state do not depend on them", s->location,
-                                 run_id, b->first);
-        return 1;
+        return b->first > after ? fn(b->first, &ev, ud) : 0;
     }
-    mm.n = (size_t)max_materialization(events);
-    if (mm.n) {
-        char lo[24], hi[24];
-        snprintf(lo, sizeof(lo), "%" PRId64, b->mat_base);
-        snprintf(hi, sizeof(hi), "%" PRId64, b->mat_base + (int64_t)mm.n);
-        const char *p[] = { lo, hi };
-        mm.text = eider__xcalloc(mm.n, sizeof(char *));
-        *rc = eider__store_query(s, "SELECT id, metadata FROM materializations WHERE id > ? AND id <= ?",
-                                 p, 2, mat_meta_row, &mm);
-        stop = *rc != 0;
-    }
+    *rc = read_mat_meta(s, events, &mm);
     json_array_foreach(events, i, e) {
-        int64_t id = b->first + (int64_t)i, m = json_integer_value(json_object_get(e, "materialization"));
-        const char *level = json_string_value(json_object_get(e, "level"));
-        int type = event_type(json_string_value(json_object_get(e, "type")));
-        if (stop || id <= after)
-            continue;
-        eider_event ev = {
-            .type = (eider_event_type)(type < 0 ? EIDER_EVENT_LOG : type), .run_id = run_id,
-            .time_us = json_integer_value(json_object_get(e, "time_us")),
-            .asset_key = json_string_value(json_object_get(e, "asset_key")),
-            .attempt = (int)json_integer_value(json_object_get(e, "attempt")),
-            .duration_s = (double)json_integer_value(json_object_get(e, "duration_us")) / 1e6,
-            .message = json_string_value(json_object_get(e, "message")),
-            .sql = json_string_value(json_object_get(e, "sql")),
-        };
-        for (int l = 0; level && l < 4; l++)
-            if (strcmp(level, level_names[l]) == 0)
-                ev.level = (eider_log_level)l;
-        meta_list meta;
-        char *observed = json_is_object(json_object_get(e, "metadata"))
-            ? json_dumps(json_object_get(e, "metadata"), JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        meta_parse(m > 0 && (size_t)m <= mm.n ? mm.text[m - 1] : observed, &meta);
-        ev.metadata = meta.v;
-        ev.n_metadata = meta.n;
-        stop = fn(id, &ev, ud);
-        meta_release(&meta);
-        free(observed);
+        int64_t id = b->first + (int64_t)i;
+        if (!*rc && !stop && id > after)
+            stop = replay_event(run_id, id, e, &mm, fn, ud);
     }
     for (size_t k = 0; k < mm.n; k++)
         free(mm.text[k]);
     free(mm.text);
+    free(mm.ref);
     json_decref(events);
-    return stop;
+    return stop || *rc;
 }
 
 int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
@@ -543,8 +623,9 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
     const char *params[] = { run_id ? run_id : "", after };
     int rc = eider__store_flush(s);
     if (!rc)
-        rc = eider__store_query(s, "SELECT first, mat_base, events FROM event_blocks WHERE run_id = ? "
-                                   "AND first + n > CAST(? AS BIGINT) ORDER BY first", params, 2, block_row, &blocks);
+        rc = eider__store_query(s, "SELECT first, n, mat_base, events FROM event_blocks WHERE run_id = ? "
+                                   "AND first + n > CAST(? AS BIGINT) ORDER BY first", params, 2,
+                                block_row, &blocks);
     int stop = 0;
     for (size_t i = 0; i < blocks.n; i++) {
         if (!rc && !stop)
@@ -607,28 +688,23 @@ int eider_store_history(eider_store *s, const char *key, size_t limit, eider_ass
     return rc;
 }
 
-static int count_rows(void *ud, const char *const *c, size_t n)
-{
-    (*(size_t *)ud)++;
-    return 0;
-}
-
 int eider_store_wipe(eider_store *s, const char *key, const char *partition, size_t *n)
 {
     size_t count = 0;
     const char *params[] = { key ? key : "", partition ? partition : "" };
     size_t np = partition ? 2 : 1;
+    const store_stmt wipe[] = {
+        { LOCK_WRITERS, NULL, 0, NULL, NULL },
+        { partition ? "DELETE FROM asset_state WHERE asset_key = ? AND partition = ? RETURNING 1"
+                    : "DELETE FROM asset_state WHERE asset_key = ? RETURNING 1", params, np, &count, NULL },
+        { partition ? "DELETE FROM materializations WHERE asset_key = ? AND partition = ?"
+                    : "DELETE FROM materializations WHERE asset_key = ?", params, np, NULL, NULL },
+    };
     int rc = eider__store_flush(s);
     if (!rc)
-        rc = eider__store_query(s, partition
-            ? "DELETE FROM asset_state WHERE asset_key = ? AND partition = ? RETURNING 1"
-            : "DELETE FROM asset_state WHERE asset_key = ? RETURNING 1", params, np, count_rows, &count);
-    if (!rc)
-        rc = eider__store_query(s, partition
-            ? "DELETE FROM materializations WHERE asset_key = ? AND partition = ?"
-            : "DELETE FROM materializations WHERE asset_key = ?", params, np, NULL, NULL);
+        rc = store_transaction(s, wipe, EIDER__ARRAY_LEN(wipe));
     if (n)
-        *n = count;
+        *n = rc ? 0 : count;
     return rc;
 }
 
@@ -638,20 +714,21 @@ int eider_store_gc(eider_store *s, double keep_days, size_t *n)
     size_t count = 0;
     snprintf(before, sizeof(before), "%" PRId64, eider__now_us() - (int64_t)(keep_days * 86400e6));
     const char *params[] = { before };
-    int rc = eider__store_flush(s);
     /* Materializations an asset's state still points at stay: the latest of each asset
      * outlives its run, as `eider list` needs it. */
+    const store_stmt gc[] = {
+        { LOCK_WRITERS, NULL, 0, NULL, NULL },
+        { "DELETE FROM event_blocks WHERE run_id IN (SELECT run_id FROM runs WHERE end_us IS NOT NULL "
+          "AND end_us < ?)", params, 1, NULL, NULL },
+        { "DELETE FROM materializations WHERE run_id IN (SELECT run_id FROM runs WHERE end_us IS NOT "
+          "NULL AND end_us < ?) AND id NOT IN (SELECT materialization_id FROM asset_state WHERE "
+          "materialization_id IS NOT NULL)", params, 1, NULL, NULL },
+        { "DELETE FROM runs WHERE end_us IS NOT NULL AND end_us < ? RETURNING 1", params, 1, &count, NULL },
+    };
+    int rc = eider__store_flush(s);
     if (!rc)
-        rc = eider__store_query(s, "DELETE FROM event_blocks WHERE run_id IN (SELECT run_id FROM runs "
-            "WHERE end_us IS NOT NULL AND end_us < ?)", params, 1, NULL, NULL);
-    if (!rc)
-        rc = eider__store_query(s, "DELETE FROM materializations WHERE run_id IN (SELECT run_id FROM "
-            "runs WHERE end_us IS NOT NULL AND end_us < ?) AND id NOT IN (SELECT materialization_id "
-            "FROM asset_state WHERE materialization_id IS NOT NULL)", params, 1, NULL, NULL);
-    if (!rc)
-        rc = eider__store_query(s, "DELETE FROM runs WHERE end_us IS NOT NULL AND end_us < ? "
-                                   "RETURNING 1", params, 1, count_rows, &count);
+        rc = store_transaction(s, gc, EIDER__ARRAY_LEN(gc));
     if (n)
-        *n = count;
+        *n = rc ? 0 : count;
     return rc;
 }

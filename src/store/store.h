@@ -92,9 +92,8 @@ struct eider_store {
     double last_flush;
     pthread_t writer;
     int writer_started, stopping;
-    int write_rc;                    /* the writer's first failure: set under write_lock,
-                                      * read atomically */
-    eider__buf write_err;
+    unsigned write_failures;         /* batches that failed (under queue_lock) */
+    eider__buf write_err;            /* the latest one's message (under queue_lock) */
 };
 
 /* Set the store's message; returns code. */
@@ -116,10 +115,12 @@ char *eider__meta_to_json(const eider_meta *m, size_t n);
 typedef struct eider__recorder {
     eider_store *store;
     int64_t n_events;                /* queued so far: the next event's number - 1 */
+    unsigned failures_seen;          /* the store's write_failures when last asked */
+    int started;                     /* its runs row was written */
     const eider_event_sink *next;
     const char *launched_by;
     const char *const *tags;
-    int failed;                      /* a write failed: the rest is not recorded */
+    int failed;                      /* a write failed: its events are no longer queued */
 } eider__recorder;
 
 /* A sink that records through r (which must outlive the run). */

@@ -166,3 +166,16 @@ void eider__buf_json_string(eider__buf *b, const char *s, size_t max)
     eider__buf_add(b, (const char *)run, (size_t)(p - run));
     eider__buf_putc(b, '"');
 }
+
+void eider__utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_length(p);
+        if (n) {
+            p += n;
+        } else {
+            *p++ = '?';
+        }
+    }
+}

@@ -52,6 +52,8 @@ void eider__buf_sql_literal(eider__buf *b, const char *s);
 /* Append s (at most its first max bytes) as a JSON string, quoted and escaped; a byte
  * that is not valid UTF-8 becomes U+FFFD, so that what is written always parses. */
 void eider__buf_json_string(eider__buf *b, const char *s, size_t max);
+/* Replace, in place, each byte of s that is not part of valid UTF-8 with '?'. */
+void eider__utf8_repair(char *s);
 
 /* An arena: many small allocations freed at once. */
 typedef struct eider__arena_block eider__arena_block;
