@@ -340,12 +340,16 @@ static int write_pending(eider_store *s, eider__buf *err)
         rc = write_batch(s, &batch, err);
         pthread_mutex_unlock(&s->lock);
     }
-    if (rc) {                        /* the runs whose events it held learn it in enqueue() */
+    if (rc) {                        /* the runs whose events it held learn it in take_failure() */
         pthread_mutex_lock(&s->queue_lock);
         eider__buf_reset(&s->write_err);
         eider__buf_printf(&s->write_err, "instance store %s: recording events failed: %s",
                           s->location, eider__buf_str(err));
-        __atomic_add_fetch(&s->write_failures, 1, __ATOMIC_RELEASE);      /* after the message */
+        for (size_t i = 0; i < batch.n_blocks; i++) {
+            EIDER__GROW(s->failed_runs, s->cap_failed_runs, s->n_failed_runs + 1);
+            s->failed_runs[s->n_failed_runs++] = eider__xstrdup(batch.blocks[i].run_id);
+        }
+        __atomic_add_fetch(&s->write_failures, 1, __ATOMIC_RELEASE);      /* after the rest */
         pthread_mutex_unlock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->write_lock);
@@ -417,16 +421,19 @@ static void enqueue(eider__recorder *r, const eider_event *ev)
     eider_store *s = r->store;
     pthread_mutex_lock(&s->queue_lock);
     batch_event(&s->pending, ev, ++r->n_events);
-    if (!s->writer_started && !s->stopping)
+    if (!s->writer_started && !s->stopping) {
+        s->last_flush = eider__mono_s();     /* a first batch waits as long as the others */
         s->writer_started = pthread_create(&s->writer, NULL, writer_main, s) == 0;
+    }
     if (s->pending.n_events >= BATCH_EVENTS)
         pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->queue_lock);
 }
 
-/* The message of a batch that failed since the run last asked (malloc'd), or NULL. The
- * count is read without a lock first: a step never waits for the writer. */
-static char *take_failure(eider__recorder *r)
+/* The message of a failed batch that held events of this run, when one failed since
+ * the run last asked (malloc'd), or NULL. The count of failures is read without a lock
+ * first: a step never waits for the writer. */
+static char *take_failure(eider__recorder *r, const char *run_id)
 {
     eider_store *s = r->store;
     char *failure = NULL;
@@ -434,7 +441,9 @@ static char *take_failure(eider__recorder *r)
         return NULL;
     pthread_mutex_lock(&s->queue_lock);
     r->failures_seen = s->write_failures;
-    failure = eider__xstrdup(eider__buf_str(&s->write_err));
+    for (size_t i = 0; i < s->n_failed_runs && !failure; i++)
+        if (strcmp(s->failed_runs[i], run_id) == 0)
+            failure = eider__xstrdup(eider__buf_str(&s->write_err));
     pthread_mutex_unlock(&s->queue_lock);
     return failure;
 }
@@ -467,8 +476,7 @@ static int start_run(eider__recorder *r, const eider_event *ev)
     return rc;
 }
 
-/* The run's end: what is queued written, then its row's status and counts (even when
- * writing events failed, so that the run does not stay started). */
+/* The run's row: its status and counts. */
 static int end_run(eider__recorder *r, const eider_event *ev)
 {
     char counts[4][16], end[32];
@@ -478,10 +486,8 @@ static int end_run(eider__recorder *r, const eider_event *ev)
         snprintf(counts[i], sizeof(counts[i]), "%d", values[i]);
     snprintf(end, sizeof(end), "%" PRId64, ev->time_us);
     const char *p[] = { status, end, counts[0], counts[1], counts[2], counts[3], ev->run_id };
-    int rc = eider__store_flush(r->store);
-    int updated = eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
+    return eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
         "n_failed = ?, n_skipped = ?, n_canceled = ? WHERE run_id = ?", p, 7, NULL, NULL);
-    return rc ? rc : updated;
 }
 
 /* Tell the next sink, once, that recording failed. */
@@ -499,14 +505,45 @@ static void warn(eider__recorder *r, const eider_event *ev, const char *why)
     eider__buf_release(&msg);
 }
 
+/* Warn when a batch that held this run's events failed since the last look. */
+static void check_writes(eider__recorder *r, const eider_event *ev)
+{
+    char *failure = take_failure(r, ev->run_id);
+    if (failure)
+        warn(r, ev, failure);
+    free(failure);
+}
+
+/* The run's end: what is queued written first (its failure is this run's to tell),
+ * then the end event, after a note when events went missing, and once more if that
+ * write fails; then the run's row, whatever became of its events. */
+static void finish_run(eider__recorder *r, const eider_event *ev)
+{
+    eider_event note = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                         .level = EIDER_LOG_WARN, .message = "recording this run's events failed "
+                         "part-way: some of them are missing here" };
+    eider__store_flush(r->store);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        check_writes(r, ev);
+        if (r->failed)
+            enqueue(r, &note);
+        enqueue(r, ev);
+        if (eider__store_flush(r->store) == EIDER_OK)
+            break;
+    }
+    check_writes(r, ev);
+    if (end_run(r, ev))
+        warn(r, ev, eider_store_errmsg(r->store));
+}
+
 /* Record ev. After a failed write the run's events are no longer queued, but its end
- * still is, with a note that events are missing. */
+ * still is (finish_run). */
 static void record(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
     if (ev->type == EIDER_EVENT_RUN_START) {
         pthread_mutex_lock(&s->queue_lock);
-        r->failures_seen = s->write_failures;      /* earlier runs' failures are not ours */
+        r->failures_seen = s->write_failures;
         pthread_mutex_unlock(&s->queue_lock);
         r->started = start_run(r, ev) == EIDER_OK;
         if (!r->started)
@@ -514,20 +551,13 @@ static void record(eider__recorder *r, const eider_event *ev)
     }
     if (!r->started)
         return;
-    char *failure = take_failure(r);
-    if (failure)
-        warn(r, ev, failure);
-    free(failure);
-    if (ev->type == EIDER_EVENT_RUN_END && r->failed) {
-        eider_event note = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
-                             .level = EIDER_LOG_WARN, .message = "recording this run's events failed "
-                             "part-way: some of them are missing here" };
-        enqueue(r, &note);
+    if (ev->type == EIDER_EVENT_RUN_END) {
+        finish_run(r, ev);
+        return;
     }
-    if (!r->failed || ev->type == EIDER_EVENT_RUN_END)
+    check_writes(r, ev);
+    if (!r->failed)
         enqueue(r, ev);
-    if (ev->type == EIDER_EVENT_RUN_END && end_run(r, ev))
-        warn(r, ev, eider_store_errmsg(s));
 }
 
 static void on_event(const eider_event *ev, void *user_data)

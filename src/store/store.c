@@ -194,6 +194,9 @@ void eider_store_close(eider_store *s)
     free(s->location);
     eider__buf_release(&s->errmsg);
     eider__buf_release(&s->write_err);
+    for (size_t i = 0; i < s->n_failed_runs; i++)
+        free(s->failed_runs[i]);
+    free(s->failed_runs);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_mutex_destroy(&s->write_lock);
@@ -524,7 +527,7 @@ static int read_mat_meta(eider_store *s, json_t *events, mat_meta *mm)
     mm->ref = eider__xcalloc(json_array_size(events) + 1, sizeof(*mm->ref));
     json_array_foreach(events, i, e) {
         json_int_t m = json_integer_value(json_object_get(e, "materialization"));
-        if (m > 0)
+        if (m > 0 && mm->base >= 0 && m <= INT64_MAX - mm->base)   /* a damaged one names nothing */
             mm->ref[n++] = m;
     }
     qsort(mm->ref, n, sizeof(*mm->ref), cmp_i64);

@@ -94,6 +94,8 @@ struct eider_store {
     int writer_started, stopping;
     unsigned write_failures;         /* batches that failed (under queue_lock) */
     eider__buf write_err;            /* the latest one's message (under queue_lock) */
+    char **failed_runs;              /* the runs whose events they held (under queue_lock) */
+    size_t n_failed_runs, cap_failed_runs;
 };
 
 /* Set the store's message; returns code. */
