@@ -22,26 +22,31 @@
 
 static const char *const levels[] = { "debug", "info", "warn", "error" };
 
-/* v in decimal: printf's machinery costs more than the rest of queueing an event. */
-static void put_int(eider__buf *b, int64_t v)
+/* v in decimal, written backwards from the end of buf[24]; returns its start. printf's
+ * machinery costs more than the rest of queueing an event. */
+static const char *decimal(char buf[24], int64_t v)
 {
-    char buf[24], *p = buf + sizeof(buf);
+    char *p = buf + 23;
     uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    *p = '\0';
     do
         *--p = (char)('0' + u % 10);
     while ((u /= 10));
     if (v < 0)
         *--p = '-';
-    eider__buf_add(b, p, (size_t)(buf + sizeof(buf) - p));
+    return p;
+}
+
+static void put_int(eider__buf *b, int64_t v)
+{
+    char buf[24];
+    eider__buf_puts(b, decimal(buf, v));
 }
 
 static char *int_text(eider__arena *a, int64_t v)
 {
-    eider__buf b = { 0 };
-    put_int(&b, v);
-    char *out = eider__arena_strdup(a, eider__buf_str(&b));
-    eider__buf_release(&b);
-    return out;
+    char buf[24];
+    return eider__arena_strdup(a, decimal(buf, v));
 }
 
 #define FIELD_BYTES (1u << 20)      /* a longer message or SQL is kept cut, and says so */
