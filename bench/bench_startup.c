@@ -11,70 +11,28 @@
  * compile definitions (BENCH_CC, BENCH_INCLUDE, BENCH_DUCKDB_INCLUDE, BENCH_EIDER,
  * BENCH_GEN, BENCH_DLOPEN).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "bench_util.h"
-
-/* Run argv in dir with stdout to out_path (NULL: /dev/null); returns the wall time.
- * Exits when the program cannot start or fails. */
-static double run_program(const char *dir, const char *out_path, char *const argv[])
-{
-    double t0 = bench_now();
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork failed");
-    if (pid == 0) {
-        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || chdir(dir) != 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid)
-        bench_die("waitpid failed for '%s'", argv[0]);
-    double s = bench_now() - t0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        bench_die("'%s %s' failed (status %d)", argv[0], argv[1] ? argv[1] : "", status);
-    return s;
-}
-
-/* Lines in a file. */
-static size_t count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = 0;
-    int c;
-    if (!f)
-        bench_die("cannot read '%s'", path);
-    while ((c = fgetc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
-    return n;
-}
 
 /* Generate and compile the definitions; returns the compile time. */
 static double build_library(const char *dir, size_t n, const char *src, const char *lib)
 {
     char *count = bench_strf("%zu", n);
-    run_program(dir, NULL, (char *const[]){ BENCH_GEN, count, (char *)src, NULL });
+    bench_run((const char *const[]){ BENCH_GEN, count, src, NULL }, dir, NULL, NULL);
     free(count);
-    return run_program(dir, NULL, (char *const[]){ BENCH_CC, "-shared", "-fPIC", "-O0",
-        "-std=gnu11", "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", (char *)lib,
-        (char *)src, NULL });
+    return bench_run((const char *const[]){ BENCH_CC, "-shared", "-fPIC", "-O0", "-std=gnu11",
+        "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL }, dir, NULL, NULL);
 }
 
 /* `eider list` must really list every asset: one line each, at least. */
 static void check_listing(const char *dir, const char *lib, size_t n)
 {
     char *out = bench_strf("%s/list.txt", dir);
-    run_program(dir, out, (char *const[]){ BENCH_EIDER, "list", "-l", (char *)lib, NULL });
-    size_t lines = count_lines(out);
+    bench_run((const char *const[]){ BENCH_EIDER, "list", "-l", lib, NULL }, dir, out, NULL);
+    size_t lines = bench_count_lines(out);
     if (lines < n)
         bench_die("'eider list' printed %zu lines for %zu assets", lines, n);
     free(out);
@@ -106,9 +64,9 @@ int main(int argc, char **argv)
     double *raw = bench_xmalloc((size_t)repeat * sizeof(double));
     double *list = bench_xmalloc((size_t)repeat * sizeof(double));
     for (int r = 0; r < repeat; r++) {
-        raw[r] = run_program(dir, NULL, (char *const[]){ BENCH_DLOPEN, lib, NULL });
-        list[r] = run_program(dir, NULL,
-                              (char *const[]){ BENCH_EIDER, "list", "-l", lib, NULL });
+        raw[r] = bench_run((const char *const[]){ BENCH_DLOPEN, lib, NULL }, dir, NULL, NULL);
+        list[r] = bench_run((const char *const[]){ BENCH_EIDER, "list", "-l", lib, NULL }, dir, NULL,
+                            NULL);
     }
     char *title = bench_strf("bench_startup: 'eider list -l defs.so' with %zu assets "
                              "(library built with -O0 in %.1f s, not timed); median of %d", n,

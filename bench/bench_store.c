@@ -27,13 +27,11 @@
  * paths of the `eider` program, bench_gen_defs, the compiler and the include folders
  * come from CMake (BENCH_EIDER, BENCH_GEN, BENCH_CC, BENCH_INCLUDE, BENCH_DUCKDB_INCLUDE).
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -327,6 +325,23 @@ static void bench_record(const workload *w, int repeat)
 
 /* ---- 1b. recording a run that does work ---- */
 
+/* A table of one row: the medians of repeat unrecorded (plain) and recorded runs of n
+ * assets, what recording adds per asset, and the target. Frees both arrays. */
+static void print_recorded(const char *title, const char *raw_what, const char *name, double *plain,
+                           double *rec, int repeat, size_t n)
+{
+    double p = bench_median(plain, (size_t)repeat), e = bench_median(rec, (size_t)repeat);
+    char *note = bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
+                            TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED");
+    bench_table_header(title, raw_what);
+    bench_table_row(name, p, e, note);
+    free(note);
+    free(plain);
+    free(rec);
+}
+
+
+
 /* One run of the DDL workload on a fresh DuckDB file in dir, recorded into a fresh store
  * there (store_open to store_close) or not. */
 static double run_work(const bench_graph *g, char *const *sql, const char *dir, int record)
@@ -360,18 +375,12 @@ static void bench_work(size_t n, int repeat)
             free(dir);
         }
     }
-    double p = bench_median(plain, (size_t)repeat), e = bench_median(rec, (size_t)repeat);
     char *title = bench_strf("bench_store record, a run that does work: %zu assets, each one DDL "
                              "statement on a DuckDB file (bench_overhead's workload), jobs=1; median "
                              "of %d", n, repeat);
-    bench_table_header(title, "the same eider_materialize() with .store = NULL");
-    char *note = bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
-                            TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED");
-    bench_table_row("recorded jobs=1", p, e, note);
-    free(note);
+    print_recorded(title, "the same eider_materialize() with .store = NULL", "recorded jobs=1",
+                   plain, rec, repeat, n);
     free(title);
-    free(plain);
-    free(rec);
     bench_sql_free(sql, n);
     bench_graph_release(&g);
 }
@@ -536,76 +545,23 @@ static double api_runs(const char *dir, int status, size_t limit)
     return s;
 }
 
-/* Run program with args in the folder cwd, output to /dev/null; exits when it fails. */
-static void run_tool(const char *program, const char *cwd, const char *const *args)
-{
-    char *argv[16] = { (char *)program };
-    for (int i = 0; i < 14 && args[i]; i++)
-        argv[i + 1] = (char *)args[i];
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork failed");
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || chdir(cwd) != 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        bench_die("'%s' failed (status %d)", program, status);
-}
-
 /* Run `eider ARGS` with EIDER_HOME=home (and EIDER_STORAGE=storage, or unset when
  * NULL) from the folder cwd, stdout to out_path (NULL: /dev/null); returns the wall
  * time. Exits when it cannot start or fails. */
 static double run_eider_with(const char *home, const char *storage, const char *cwd,
                              const char *out_path, const char *const *args)
 {
-    char *argv[8] = { BENCH_EIDER };
+    const char *argv[8] = { BENCH_EIDER };
     for (int i = 0; i < 6 && args[i]; i++)
-        argv[i + 1] = (char *)args[i];
-    double t0 = bench_now();
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork failed");
-    if (pid == 0) {
-        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || chdir(cwd) != 0 ||
-            setenv("EIDER_HOME", home, 1) != 0 ||
-            (storage ? setenv("EIDER_STORAGE", storage, 1) : unsetenv("EIDER_STORAGE")) != 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid)
-        bench_die("waitpid failed for '%s'", argv[0]);
-    double s = bench_now() - t0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        bench_die("'eider %s' failed (status %d)", args[0], status);
-    return s;
+        argv[i + 1] = args[i];
+    const char *const env[] = { "EIDER_HOME", home, "EIDER_STORAGE", storage, NULL };
+    return bench_run(argv, cwd, out_path, env);
 }
 
 static double run_eider(const char *home, const char *cwd, const char *out_path,
                         const char *const *args)
 {
     return run_eider_with(home, NULL, cwd, out_path, args);
-}
-
-/* Lines in a file. */
-static size_t count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = 0;
-    int c;
-    if (!f)
-        bench_die("cannot read '%s'", path);
-    while ((c = fgetc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
-    return n;
 }
 
 typedef struct runs_case {
@@ -628,7 +584,7 @@ static void check_runs_output(const char *home, const char *cwd)
     char *out = bench_strf("%s/runs.txt", cwd);
     for (size_t c = 0; c < N_RUNS_CASES; c++) {
         run_eider(home, cwd, out, runs_cases[c].args);
-        size_t lines = count_lines(out);
+        size_t lines = bench_count_lines(out);
         if (lines < (size_t)runs_cases[c].limit)
             bench_die("'%s' printed %zu lines, expected %d runs", runs_cases[c].name, lines,
                       runs_cases[c].limit);
@@ -789,14 +745,15 @@ static void bench_cli(size_t n, int repeat)
     char *dir = bench_tmpdir("store-cli");
     char *src = bench_strf("%s/defs.c", dir), *lib = bench_strf("%s/defs.so", dir);
     char *count = bench_strf("%zu", n), *out = bench_strf("%s/out.txt", dir);
-    const char *const gen[] = { "--noop", count, src, NULL };
+    const char *const gen[] = { BENCH_GEN, "--noop", count, src, NULL };
     const char *const args[] = { "materialize", "-l", lib, NULL };
-    run_tool(BENCH_GEN, dir, gen);
-    run_tool(BENCH_CC, dir, (const char *const[]){ "-shared", "-fPIC", "-O0", "-std=gnu11",
-             "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL });
+    bench_run(gen, dir, NULL, NULL);
+    bench_run((const char *const[]){ BENCH_CC, "-shared", "-fPIC", "-O0", "-std=gnu11",
+              "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL }, dir, NULL, NULL);
     run_eider_with(dir, "none", dir, out, args);          /* warm-up, and a check */
-    if (count_lines(out) < n)
-        bench_die("'eider materialize' printed %zu lines for %zu assets", count_lines(out), n);
+    size_t lines = bench_count_lines(out);
+    if (lines < n)
+        bench_die("'eider materialize' printed %zu lines for %zu assets", lines, n);
     double *plain = bench_xmalloc((size_t)repeat * sizeof(double));
     double *rec = bench_xmalloc((size_t)repeat * sizeof(double));
     for (int r = 0; r < repeat; r++) {
@@ -806,18 +763,12 @@ static void bench_cli(size_t n, int repeat)
         bench_rmdir(home);
         free(home);
     }
-    double p = bench_median(plain, (size_t)repeat), e = bench_median(rec, (size_t)repeat);
     char *title = bench_strf("bench_store record, through the command line: `eider materialize -l "
                              "defs.so` of %zu no-op assets (stdout to /dev/null), recorded into a "
                              "fresh EIDER_HOME; median of %d", n, repeat);
-    bench_table_header(title, "the same command with EIDER_STORAGE=none (nothing recorded)");
-    char *note = bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
-                            TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED");
-    bench_table_row("eider materialize", p, e, note);
-    free(note);
+    print_recorded(title, "the same command with EIDER_STORAGE=none (nothing recorded)",
+                   "eider materialize", plain, rec, repeat, n);
     free(title);
-    free(plain);
-    free(rec);
     free(count);
     free(out);
     free(src);

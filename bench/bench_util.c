@@ -3,10 +3,12 @@
  * the synthetic asset graph and the printed table.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,4 +175,43 @@ void bench_table_row(const char *name, double raw_s, double eider_s, const char 
     printf("  %-28s %12.6f %12.6f %8.3f  %s\n", name, raw_s, eider_s,
            raw_s > 0 ? eider_s / raw_s : 0.0, note ? note : "");
     fflush(stdout);
+}
+
+double bench_run(const char *const *argv, const char *cwd, const char *out_path,
+                 const char *const *env)
+{
+    double t0 = bench_now();
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_die("fork failed");
+    if (pid == 0) {
+        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || chdir(cwd) != 0)
+            _exit(126);
+        for (size_t i = 0; env && env[i]; i += 2)
+            if ((env[i + 1] ? setenv(env[i], env[i + 1], 1) : unsetenv(env[i])) != 0)
+                _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        bench_die("waitpid failed for '%s'", argv[0]);
+    double s = bench_now() - t0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        bench_die("'%s %s' failed (status %d)", argv[0], argv[1] ? argv[1] : "", status);
+    return s;
+}
+
+size_t bench_count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    int c;
+    if (!f)
+        bench_die("cannot read '%s'", path);
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
 }

@@ -42,6 +42,14 @@ void bench_rmdir(const char *dir);
 /* Remove a DuckDB database file and its WAL. */
 void bench_remove_db(const char *path);
 
+/* Run argv (argv[0] a path) in the folder cwd with stdout to out_path (NULL: /dev/null)
+ * and env's NAME, VALUE pairs set first (VALUE NULL: unset; env NULL-terminated, or
+ * NULL); returns the wall seconds. Exits when the program cannot start or fails. */
+double bench_run(const char *const *argv, const char *cwd, const char *out_path,
+                 const char *const *env);
+/* Lines in a file. Exits when it cannot be read. */
+size_t bench_count_lines(const char *path);
+
 /* A malloc'd printf. Exits when memory runs out. */
 char *bench_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* malloc that exits when memory runs out. */

@@ -68,13 +68,12 @@ static void put_field(eider__buf *b, const char *name, const char *text)
 /* The open block of this run in the batch, or a new one starting at event number first. */
 static eider__block *block_for(eider__batch *b, const char *run_id, int64_t first)
 {
-    for (size_t i = b->n_blocks; i-- > 0;) {
-        eider__block *k = &b->blocks[i];
-        if (strcmp(k->run_id, run_id) == 0 && k->json.len < BLOCK_BYTES)
-            return k;
-        if (strcmp(k->run_id, run_id) == 0)
-            break;
-    }
+    for (size_t i = b->n_blocks; i-- > 0;)
+        if (strcmp(b->blocks[i].run_id, run_id) == 0) {
+            if (b->blocks[i].json.len < BLOCK_BYTES)
+                return &b->blocks[i];
+            break;                   /* the run's newest block is full */
+        }
     EIDER__GROW(b->blocks, b->cap_blocks, b->n_blocks + 1);
     eider__block *k = &b->blocks[b->n_blocks++];
     memset(k, 0, sizeof(*k));
@@ -194,12 +193,6 @@ static int insert_rows(eider_store *s, const char *head, const char *tail, const
     return rc;
 }
 
-static int read_i64(void *ud, const char *const *cols, size_t n)
-{
-    *(int64_t *)ud = n && cols[0] ? strtoll(cols[0], NULL, 10) : 0;
-    return 0;
-}
-
 /* Number the batch's materializations: each block's rows in turn, from the store's
  * counter, which never gives an id twice (not even one whose row was wiped). Every
  * batch takes the counter's row first, materializations or not: on PostgreSQL its lock
@@ -214,7 +207,8 @@ static int number_materializations(eider_store *s, eider__batch *b, eider__buf *
     snprintf(n, sizeof(n), "%zu", n_mats);
     const char *p[] = { n };
     int rc = s->m->query(s->conn, "UPDATE id_counters SET last = last + CAST(? AS BIGINT) WHERE name = "
-                                  "'materializations' RETURNING last", p, 1, read_i64, &last, err);
+                                  "'materializations' RETURNING last", p, 1, eider__read_i64, &last,
+                         err);
     if (!rc && last < 0) {
         eider__buf_puts(err, "the counter of materialization ids (table id_counters) is missing");
         rc = EIDER_EIO;

@@ -59,7 +59,7 @@ const char *eider_asset_status_name(eider_asset_status status)
 
 /* ---- opening ---- */
 
-static int read_int(void *ud, const char *const *cols, size_t n)
+int eider__read_i64(void *ud, const char *const *cols, size_t n)
 {
     *(int64_t *)ud = n && cols[0] ? strtoll(cols[0], NULL, 10) : 0;
     return 0;
@@ -77,7 +77,8 @@ static int migrate_step(eider_store *s, size_t known, int *done, eider__buf *err
     if (!rc && s->m->migration_lock)
         rc = s->m->query(s->conn, s->m->migration_lock, NULL, 0, NULL, NULL, err);
     if (!rc)
-        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, read_int, &version, err);
+        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, eider__read_i64,
+                         &version, err);
     if (!rc && version > (int64_t)known) {
         s->m->rollback(s->conn);
         return eider__store_error(s, EIDER_EAPIVERSION, "the instance store %s was written by a newer "

@@ -102,6 +102,10 @@ struct eider_store {
 int eider__store_error(eider_store *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A row function that reads the first column as an integer into *(int64_t *)ud (0
+ * when NULL). */
+int eider__read_i64(void *ud, const char *const *cols, size_t n);
+
 /* Run one statement under the store's lock; on error the message on the store. */
 int eider__store_query(eider_store *s, const char *sql, const char *const *params, size_t n,
                        eider__row_fn row, void *user_data);

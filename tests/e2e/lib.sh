@@ -67,6 +67,17 @@ expect_eq() {
     [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"
 }
 
+# check_json FILE PYTHON-EXPR: FILE parses as JSON and the expression over `d` holds.
+check_json() {
+    if command -v python3 >/dev/null; then
+        python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" || fail "JSON in $1 does not parse or fails: $2"
+    else
+        grep -q '^\[\|^{' "$1" || fail "$1 does not look like JSON"
+    fi
+}
+
 # dq DATABASE SQL: the rows, read by DuckDB alone.
 dq() {
     "$DQ" "$1" "$2"

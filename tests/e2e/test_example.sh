@@ -112,17 +112,6 @@ EOF
     [[ $line == *external* ]] || fail "raw_orders is not marked external: '$line'"
 }
 
-# check_json FILE PYTHON-EXPR: FILE parses as JSON and the expression over `d` holds.
-check_json() {
-    if command -v python3 >/dev/null; then
-        python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" || fail "JSON in $1 does not parse or fails: $2"
-    else
-        grep -q '^\[\|^{' "$1" || fail "$1 does not look like JSON"
-    fi
-}
-
 list_json_parses_and_marks_external() {
     copy_example duckdb_resource
     run "$EIDER" list -f definitions.c --json

@@ -5,17 +5,6 @@
 # EIDER_STORAGE=none, which records nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# check_json FILE PYTHON-EXPR: FILE parses as JSON and the expression over `d` holds.
-check_json() {
-    if command -v python3 >/dev/null; then
-        python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" || fail "JSON in $1 does not parse or fails: $2"
-    else
-        grep -q '^\[\|^{' "$1" || fail "$1 does not look like JSON"
-    fi
-}
-
 # check_json_lines FILE PYTHON-EXPR: every line of FILE is JSON; the expression over
 # `d` (the list of them) holds.
 check_json_lines() {

@@ -669,27 +669,31 @@ static int key_length(eider_context *ctx)
     return EIDER_OK;
 }
 
-Test(store, two_processes_recording_at_once_are_both_recorded)
+/* Assets 0, 1, ... of process k (an eider_asset_def with .key and .compute set). */
+typedef eider_asset_def (*asset_of_fn)(int k, int i, char *key, size_t size);
+
+/* Two processes record one run each into the store at once: process k materializes n
+ * assets made by asset_of, with jobs threads. Each must exit 0: eider_materialize
+ * returned want, or anything when want < 0. */
+static void record_in_two_processes(asset_of_fn asset_of, int n, int jobs, int want)
 {
-    eider_store *s = fresh_store();
-    eider_store_close(s);
     pid_t kids[2];
     for (int k = 0; k < 2; k++) {
         if ((kids[k] = fork()) == 0) {
             eider_store *mine = NULL;
             eider_defs *defs = eider_defs_new();
             char key[16];
-            for (int i = 0; i < 300; i++) {
-                snprintf(key, sizeof(key), "p%d_%d", k, i);
-                eider_asset(defs, &(eider_asset_def){ .key = key, .compute = key_length });
+            for (int i = 0; i < n; i++) {
+                eider_asset_def def = asset_of(k, i, key, sizeof(key));
+                eider_asset(defs, &def);
             }
             if (eider_store_open(location(), &mine))
                 _exit(2);
-            eider_run_options o = { .store = mine, .jobs = 2 };
+            eider_run_options o = { .store = mine, .jobs = jobs };
             int rc = eider_materialize(defs, &o, NULL);
             eider_store_close(mine);
             eider_defs_free(defs);
-            _exit(rc ? 1 : 0);
+            _exit(want < 0 || rc == want ? 0 : 1);
         }
     }
     for (int k = 0; k < 2; k++) {
@@ -697,6 +701,20 @@ Test(store, two_processes_recording_at_once_are_both_recorded)
         waitpid(kids[k], &status, 0);
         cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "process %d failed", k);
     }
+}
+
+/* Process k's own assets, each reporting the length of its key. */
+static eider_asset_def own_asset(int k, int i, char *key, size_t size)
+{
+    snprintf(key, size, "p%d_%d", k, i);
+    return (eider_asset_def){ .key = key, .compute = key_length };
+}
+
+Test(store, two_processes_recording_at_once_are_both_recorded)
+{
+    eider_store *s = fresh_store();
+    eider_store_close(s);
+    record_in_two_processes(own_asset, 300, 2, EIDER_OK);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK);
     runs_seen runs = runs_of(s, eider_run_status_parse("success"));
     cr_expect_eq(runs.n, 2);
@@ -773,34 +791,18 @@ static event_tally tally_newest_run(eider_store *s, int nth)
 /* Two processes record failures of the same assets in opposite orders, in batches of
  * failures only. On PostgreSQL, batches that did not queue on one lock would lock
  * asset_state's rows in opposite orders and deadlock. */
+/* The same 400 failing assets in both processes, in opposite orders. */
+static eider_asset_def shared_failing_asset(int k, int i, char *key, size_t size)
+{
+    snprintf(key, size, "f%03d", k ? 399 - i : i);
+    return (eider_asset_def){ .key = key, .compute = always_fails };
+}
+
 Test(store, two_processes_failing_the_same_assets_in_opposite_orders_both_record)
 {
     eider_store *s = fresh_store();
     eider_store_close(s);
-    pid_t kids[2];
-    for (int k = 0; k < 2; k++) {
-        if ((kids[k] = fork()) == 0) {
-            eider_store *mine = NULL;
-            eider_defs *defs = eider_defs_new();
-            char key[16];
-            for (int i = 0; i < 400; i++) {
-                snprintf(key, sizeof(key), "f%03d", k ? 399 - i : i);
-                eider_asset(defs, &(eider_asset_def){ .key = key, .compute = always_fails });
-            }
-            if (eider_store_open(location(), &mine))
-                _exit(2);
-            eider_run_options o = { .store = mine, .jobs = 1 };
-            eider_materialize(defs, &o, NULL);
-            eider_store_close(mine);
-            eider_defs_free(defs);
-            _exit(0);
-        }
-    }
-    for (int k = 0; k < 2; k++) {
-        int status = 0;
-        waitpid(kids[k], &status, 0);
-        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "process %d failed", k);
-    }
+    record_in_two_processes(shared_failing_asset, 400, 1, -1);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
     cr_expect_eq(runs_of(s, eider_run_status_parse("failure")).n, 2);
     cr_expect_eq(query_int(s, "SELECT count(*) FROM asset_state WHERE last_failed = 1"), 400);
