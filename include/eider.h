@@ -396,8 +396,12 @@ const char *eider_current_asset(void);
  * set. The database is opened once per run and shared by every step's connection. */
 duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
 
-/* Run one or more SQL statements on con. On error, records DuckDB's message and the
- * failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. */
+/* Run one or more SQL statements on con, one by one. On error, records DuckDB's message
+ * and the failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. A
+ * CREATE statement that loses a race on DuckDB's catalog to another step ("write-write
+ * conflict on create", e.g. two steps running CREATE SCHEMA IF NOT EXISTS at once) is
+ * run again alone, a few times: the retry sees the other step's commit. No other
+ * statement is retried. */
 int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql);
 /* Run the statements of sql; read the first column of the last one's first row, an
  * integer of any width that fits int64_t, into *out. No row, a NULL or another type
@@ -695,8 +699,8 @@ int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parq
 typedef struct eider_io eider_io;
 /* The I/O step's DuckDB connection, owned by Eider. */
 duckdb_connection eider_io_connection(eider_io *io);
-/* The quoted table name ("schema"."table") and the SQL that loads the input (with its
- * columns and partition filter). */
+/* The quoted table name ("catalog"."schema"."table") and the SQL that loads the input
+ * (with its columns and partition filter). */
 const char *eider_io_table(eider_io *io);
 const char *eider_io_load_sql(eider_io *io);
 /* Store through the built-in paths: a frame (borrowed), or the rows of a query. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "database.h"
+#include "io.h"
 #include "scan.h"
 
 /* A stable name for the file: realpath of its folder plus its base name, so that
@@ -189,6 +190,17 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
     return EIDER_ELOCKED;
 }
 
+/* The name DuckDB gave the database's catalog, malloc'd; NULL on failure. */
+static char *catalog_of(duckdb_database handle)
+{
+    duckdb_connection con = NULL;
+    char *name = NULL;
+    if (duckdb_connect(handle, &con) == DuckDBSuccess)
+        name = eider__query_text(con, "SELECT current_database()");
+    duckdb_disconnect(&con);
+    return name;
+}
+
 static int open_db(eider__dbs *dbs, eider__db *db, eider__buf *err)
 {
     duckdb_config config = NULL;
@@ -197,6 +209,12 @@ static int open_db(eider__dbs *dbs, eider__db *db, eider__buf *err)
         rc = open_waiting(dbs, db, config, err);
     if (!rc && eider__frame_scan_install(db->handle)) {
         eider__buf_printf(err, "resource '%s': cannot register the frame scan on '%s'",
+                          db->resource->name, shown_name(db));
+        duckdb_close(&db->handle);
+        rc = EIDER_EDUCKDB;
+    }
+    if (!rc && !(db->catalog = catalog_of(db->handle))) {
+        eider__buf_printf(err, "resource '%s': cannot read the catalog name of '%s'",
                           db->resource->name, shown_name(db));
         duckdb_close(&db->handle);
         rc = EIDER_EDUCKDB;
@@ -245,6 +263,7 @@ void eider__dbs_release(eider__dbs *dbs)
             duckdb_close(&db->handle);
         pthread_mutex_destroy(&db->lock);
         free(db->id);
+        free(db->catalog);
         free(db->open_error);
     }
     free(dbs->dbs);
@@ -256,6 +275,12 @@ const char *eider__dbs_name(const eider__dbs *dbs, const char *resource)
 {
     const eider__resource *r = eider__defs_resource(dbs->defs, resource);
     return r ? shown_name(&dbs->dbs[dbs->db_of[r - dbs->defs->resources]]) : "";
+}
+
+const char *eider__dbs_catalog(const eider__dbs *dbs, const char *resource)
+{
+    const eider__resource *r = eider__defs_resource(dbs->defs, resource);
+    return r ? dbs->dbs[dbs->db_of[r - dbs->defs->resources]].catalog : NULL;
 }
 
 int eider__dbs_same(const eider__dbs *dbs, const char *a, const char *b)

@@ -15,6 +15,7 @@ typedef struct eider__db {
     const eider__resource *resource; /* the first resource naming it: its config wins */
     int read_only;                   /* only when every resource naming it is read-only */
     duckdb_database handle;          /* NULL until opened */
+    char *catalog;                   /* DuckDB's name for it ("iris" for iris.duckdb) */
     int open_rc;                     /* the result of the one attempt to open it */
     char *open_error;
     pthread_mutex_t lock;
@@ -47,6 +48,9 @@ int eider__dbs_connect(eider__dbs *dbs, const char *name, duckdb_connection *out
 /* The database of a resource as a person should see it (its absolute path, or
  * ":memory:"); "" for an unknown resource. */
 const char *eider__dbs_name(const eider__dbs *dbs, const char *resource);
+/* The catalog name DuckDB gives the database of resource `name` (what qualifies its
+ * tables as "catalog"."schema"."table"); NULL until a connection has opened it. */
+const char *eider__dbs_catalog(const eider__dbs *dbs, const char *resource);
 /* Whether two resources share one database. */
 int eider__dbs_same(const eider__dbs *dbs, const char *a, const char *b);
 /* Close every database. */

@@ -13,7 +13,8 @@
 
 #include "io.h"
 
-void eider__table_of(const eider__asset *a, const eider__resource *io, eider__table *t)
+void eider__table_of(const eider__asset *a, const eider__resource *io, const char *catalog,
+                     eider__table *t)
 {
     eider__buf q = { 0 };
     const char *last = strrchr(a->key, '/');
@@ -34,6 +35,9 @@ void eider__table_of(const eider__asset *a, const eider__resource *io, eider__ta
                 *p = '_';
     } else
         t->schema = eider__xstrdup("public");
+    t->catalog = eider__xstrdup(catalog && *catalog ? catalog : "memory");
+    eider__buf_sql_ident(&q, t->catalog);
+    eider__buf_putc(&q, '.');
     eider__buf_sql_ident(&q, t->schema);
     eider__buf_putc(&q, '.');
     eider__buf_sql_ident(&q, t->table);
@@ -46,6 +50,7 @@ void eider__table_of(const eider__asset *a, const eider__resource *io, eider__ta
 
 void eider__table_release(eider__table *t)
 {
+    free(t->catalog);
     free(t->schema);
     free(t->table);
     free(t->quoted);
@@ -62,6 +67,53 @@ int eider__exec(duckdb_connection con, const char *sql, eider__buf *err)
         rc = EIDER_ESQL;
     }
     duckdb_destroy_result(&res);
+    return rc;
+}
+
+int eider__lost_catalog_race(duckdb_result *res)
+{
+    const char *msg = duckdb_result_error(res);
+    return duckdb_result_error_type(res) == DUCKDB_ERROR_TRANSACTION && msg &&
+           strstr(msg, "write-write conflict on create");
+}
+
+/* A race is lost to a transaction that commits within milliseconds: a few short,
+ * jittered waits are plenty, and a statement that keeps losing fails with its error. */
+#define CATALOG_RACE_ATTEMPTS 8
+
+int eider__catalog_race_backoff(int attempt)
+{
+    if (attempt >= CATALOG_RACE_ATTEMPTS)
+        return 0;
+    eider__sleep_ms((1 << attempt) * (0.5 + eider__random()));
+    return 1;
+}
+
+int eider__ensure_schema(duckdb_connection con, const eider__table *t, eider__buf *err)
+{
+    eider__buf sql = { 0 };
+    int rc = EIDER_OK;
+    eider__buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+    eider__buf_sql_ident(&sql, t->catalog);
+    eider__buf_putc(&sql, '.');
+    eider__buf_sql_ident(&sql, t->schema);
+    for (int attempt = 1;; attempt++) {
+        duckdb_result res;
+        if (duckdb_query(con, eider__buf_str(&sql), &res) == DuckDBSuccess) {
+            duckdb_destroy_result(&res);
+            break;
+        }
+        int again = eider__lost_catalog_race(&res) && eider__catalog_race_backoff(attempt);
+        if (!again) {
+            eider__buf_printf(err, "cannot create schema %s.%s: %s", t->catalog, t->schema,
+                              duckdb_result_error(&res));
+            rc = EIDER_ESQL;
+        }
+        duckdb_destroy_result(&res);
+        if (!again)
+            break;
+    }
+    eider__buf_release(&sql);
     return rc;
 }
 
@@ -95,8 +147,7 @@ static char *string_dup(duckdb_string_t *s)
     return out;
 }
 
-/* The first column of the first row as text, malloc'd; NULL when none. */
-static char *query_text(duckdb_connection con, const char *sql)
+char *eider__query_text(duckdb_connection con, const char *sql)
 {
     duckdb_result res;
     char *out = NULL;
@@ -171,7 +222,7 @@ static int existing_kind(duckdb_connection con, const eider__table *t)
     duckdb_prepared_statement stmt = NULL;
     eider__buf sql = { 0 };
     int kind = 0;
-    if (duckdb_table_description_create_ext(con, NULL, t->schema, t->table, &desc) == DuckDBSuccess)
+    if (duckdb_table_description_create_ext(con, t->catalog, t->schema, t->table, &desc) == DuckDBSuccess)
         kind = 'T';
     duckdb_table_description_destroy(&desc);
     if (!kind) {
@@ -350,17 +401,17 @@ int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
 {
     eider__buf ignored = { 0 };
     *rows = 0;
-    int rc = session_settings(con, w, 1, err);
+    /* The schema is made before the write's transaction, in one of its own: created
+     * inside, it would conflict with every other step's write into the same new schema. */
+    int rc = eider__ensure_schema(con, w->table, err);
+    if (!rc)
+        rc = session_settings(con, w, 1, err);
     if (!rc)
         rc = eider__exec(con, "BEGIN TRANSACTION", err);
     if (rc)
         goto out;
     eider__buf_reset(sql);
-    eider__buf_puts(sql, "CREATE SCHEMA IF NOT EXISTS ");
-    eider__buf_sql_ident(sql, w->table->schema);
-    rc = eider__exec(con, eider__buf_str(sql), err);
-    if (!rc)
-        rc = write_body(con, w, rows, err, sql);
+    rc = write_body(con, w, rows, err, sql);
     if (!rc && (rc = eider__exec(con, "COMMIT", err)) == EIDER_OK)
         eider__buf_reset(sql);
     if (rc)
@@ -454,7 +505,6 @@ void eider__io_metadata(duckdb_connection con, const eider__table *t, const char
                         const char *where, int64_t rows, eider__meta_fn add, void *ud)
 {
     eider__buf sql = { 0 };
-    char *catalog = query_text(con, "SELECT current_database()");
     if (rows >= 0) {
         eider_meta m = EIDER_META_INT("row_count", rows);
         add(ud, &m);
@@ -462,24 +512,23 @@ void eider__io_metadata(duckdb_connection con, const eider__table *t, const char
     if (t->path) {
         add_text(add, ud, "path", EIDER_META_TEXT, t->path);
     } else {
-        eider__buf_printf(&sql, "%s.%s.%s", catalog ? catalog : "memory", t->schema, t->table);
+        eider__buf_printf(&sql, "%s.%s.%s", t->catalog, t->schema, t->table);
         add_text(add, ud, "table", EIDER_META_TEXT, eider__buf_str(&sql));
     }
     eider__buf_reset(&sql);
     eider__buf_printf(&sql, "SELECT CAST(to_json(list({'name': column_name, 'type': column_type})) "
                             "AS VARCHAR) FROM (DESCRIBE SELECT * FROM %s)", relation);
-    char *text = query_text(con, eider__buf_str(&sql));
+    char *text = eider__query_text(con, eider__buf_str(&sql));
     add_text(add, ud, "columns", EIDER_META_JSON, text);
     free(text);
     eider__buf_reset(&sql);
     eider__buf_printf(&sql, "SELECT CAST(to_json(list(p)) AS VARCHAR) FROM (SELECT * FROM %s%s%s "
                             "LIMIT 10) p", relation, where ? " WHERE " : "", where ? where : "");
-    text = query_text(con, eider__buf_str(&sql));
+    text = eider__query_text(con, eider__buf_str(&sql));
     add_text(add, ud, "preview", EIDER_META_JSON, text ? text : "[]");
     free(text);
     eider__buf_reset(&sql);
     eider__buf_printf(&sql, "SELECT * FROM %s%s%s", relation, where ? " WHERE " : "", where ? where : "");
     add_text(add, ud, "load_query", EIDER_META_TEXT, eider__buf_str(&sql));
     eider__buf_release(&sql);
-    free(catalog);
 }

@@ -9,17 +9,20 @@
 #include "../defs/defs.h"
 #include "frame.h"
 
-/* Where an asset's output lives: schema and table, and the two quoted. */
+/* Where an asset's output lives: catalog, schema and table, and the three quoted. The
+ * catalog is always named, since a schema called like the database file ("iris" in
+ * iris.duckdb) makes "schema"."table" ambiguous to DuckDB. */
 typedef struct eider__table {
-    char *schema, *table;
-    char *quoted;                    /* "schema"."table" */
+    char *catalog, *schema, *table;
+    char *quoted;                    /* "catalog"."schema"."table" */
     char *path;                      /* Parquet: the file, or the folder of partitions */
 } eider__table;
 
-/* The table of asset a stored by I/O manager io (follows dagster-duckdb: metadata
- * "table" or the key's last part; metadata "schema" > the I/O manager's > the key's
- * prefix > "public"). */
-void eider__table_of(const eider__asset *a, const eider__resource *io, eider__table *t);
+/* The table of asset a stored by I/O manager io in the database whose catalog is
+ * `catalog` (follows dagster-duckdb: metadata "table" or the key's last part; metadata
+ * "schema" > the I/O manager's > the key's prefix > "public"). */
+void eider__table_of(const eider__asset *a, const eider__resource *io, const char *catalog,
+                     eider__table *t);
 void eider__table_release(eider__table *t);
 
 typedef enum eider__schema_policy {
@@ -73,5 +76,20 @@ void eider__io_metadata(duckdb_connection con, const eider__table *t, const char
 
 /* Run one statement; on error the message into err. */
 int eider__exec(duckdb_connection con, const char *sql, eider__buf *err);
+
+/* Whether a failed result lost a race on the catalog: another connection created (or
+ * was creating) the same entry after this statement's transaction began. */
+int eider__lost_catalog_race(duckdb_result *res);
+
+/* Sleep a little before retrying a statement that lost a catalog race (the attempt-th
+ * time, from 1); 0 once attempts are used up, and the statement should fail. */
+int eider__catalog_race_backoff(int attempt);
+
+/* CREATE SCHEMA IF NOT EXISTS "catalog"."schema", in a transaction of its own and retried
+ * when it loses a race with another step creating the same schema. */
+int eider__ensure_schema(duckdb_connection con, const eider__table *t, eider__buf *err);
+
+/* The first column of the first row of sql as text, malloc'd; NULL when none. */
+char *eider__query_text(duckdb_connection con, const char *sql);
 
 #endif

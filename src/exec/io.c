@@ -140,12 +140,13 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a)
     io->asset = a;
     if (!(io->manager = manager_of(ctx, a)))
         return EIDER_ENORESOURCE;
-    eider__table_of(a, io->manager, &io->table);
+    if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
+        return EIDER_EDUCKDB;
+    eider__table_of(a, io->manager, eider__dbs_catalog(&ctx->run->dbs, io->manager->name),
+                    &io->table);
     if (io->manager->kind == EIDER__IO_DUCKDB && partition_where(ctx, a, ctx->step->partitions,
                                                                   ctx->step->n_partitions, &io->where))
         return EIDER_EINVAL;
-    if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
-        return EIDER_EDUCKDB;
     return EIDER_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "exec.h"
+#include "../duckdb/io.h"
 
 /* The step running on this thread, for crash reports. */
 static _Thread_local const char *current_key;
@@ -124,17 +125,6 @@ static int query_failed(eider_context *ctx, duckdb_result *res, const char *sql)
     return EIDER_ESQL;
 }
 
-int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql)
-{
-    duckdb_result res;
-    int rc = check_args(ctx, con, sql);
-    if (rc)
-        return rc;
-    if (duckdb_query(con, sql, &res) == DuckDBError)
-        rc = query_failed(ctx, &res, sql);
-    duckdb_destroy_result(&res);
-    return rc;
-}
 
 /* The value at row 0, column 0 of chunk as an int64, if it is a non-NULL integer. */
 static int chunk_int64(duckdb_data_chunk chunk, duckdb_type type, int64_t *out)
@@ -184,7 +174,38 @@ static int first_int64(eider_context *ctx, duckdb_result *res, const char *sql, 
     return rc ? EIDER_ESQL : EIDER_OK;
 }
 
-/* Run every statement of sql; the last one's result stays in *last. */
+/* Prepare and run statement i of stmts into *res (which the caller destroys, also on
+ * error). A CREATE that loses a race on the catalog to another step (two assets
+ * running CREATE SCHEMA IF NOT EXISTS at once) is run again alone: it failed in its
+ * own transaction, and the retry sees the winner's commit, so it does what it would
+ * have done had the two run one after the other. Nothing else is retried. */
+static int run_statement(eider_context *ctx, duckdb_connection con,
+                         duckdb_extracted_statements stmts, idx_t i, const char *sql,
+                         duckdb_result *res)
+{
+    duckdb_prepared_statement stmt = NULL;
+    int rc = EIDER_OK;
+    memset(res, 0, sizeof(*res));
+    if (duckdb_prepare_extracted_statement(con, stmts, i, &stmt) == DuckDBError) {
+        const char *msg = stmt ? duckdb_prepare_error(stmt) : NULL;
+        set_failure(ctx, sql, "%s", msg ? msg : "the statement could not be prepared");
+        duckdb_destroy_prepare(&stmt);
+        return EIDER_ESQL;
+    }
+    int create = duckdb_prepared_statement_type(stmt) == DUCKDB_STATEMENT_TYPE_CREATE;
+    for (int attempt = 1; duckdb_execute_prepared(stmt, res) == DuckDBError; attempt++) {
+        if (!create || !eider__lost_catalog_race(res) || !eider__catalog_race_backoff(attempt)) {
+            rc = query_failed(ctx, res, sql);
+            break;
+        }
+        duckdb_destroy_result(res);
+    }
+    duckdb_destroy_prepare(&stmt);
+    return rc;
+}
+
+/* Run every statement of sql, one by one; the last one's result stays in *last (or
+ * is destroyed when last is NULL). */
 static int run_statements(eider_context *ctx, duckdb_connection con, const char *sql,
                           duckdb_result *last)
 {
@@ -197,29 +218,26 @@ static int run_statements(eider_context *ctx, duckdb_connection con, const char 
         rc = EIDER_ESQL;
     }
     for (idx_t i = 0; !rc && i < n; i++) {
-        duckdb_prepared_statement stmt = NULL;
+        duckdb_result res;
         if (eider__run_canceled(ctx->run)) {
             set_failure(ctx, sql, "the run was canceled");
             rc = EIDER_ESQL;
             break;
         }
-        duckdb_result res;
-        if (duckdb_prepare_extracted_statement(con, stmts, i, &stmt) == DuckDBError) {
-            const char *msg = stmt ? duckdb_prepare_error(stmt) : NULL;
-            set_failure(ctx, sql, "%s", msg ? msg : "the statement could not be prepared");
-            rc = EIDER_ESQL;
-        } else if (duckdb_execute_prepared(stmt, &res) == DuckDBError) {
-            rc = query_failed(ctx, &res, sql);
-            duckdb_destroy_result(&res);
-        } else if (i + 1 < n) {
-            duckdb_destroy_result(&res);
-        } else {
+        rc = run_statement(ctx, con, stmts, i, sql, &res);
+        if (!rc && i + 1 == n && last)
             *last = res;
-        }
-        duckdb_destroy_prepare(&stmt);
+        else
+            duckdb_destroy_result(&res);
     }
     duckdb_destroy_extracted(&stmts);
     return rc;
+}
+
+int eider_sql(eider_context *ctx, duckdb_connection con, const char *sql)
+{
+    int rc = check_args(ctx, con, sql);
+    return rc ? rc : run_statements(ctx, con, sql, NULL);
 }
 
 int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, int64_t *out)

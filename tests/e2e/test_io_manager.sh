@@ -34,7 +34,7 @@ option_2_json_has_the_write_metadata() {
     run "$EIDER" materialize -f definitions.c --json
     expect_rc 0
     expect_in out.txt '"table": "my_duckdb_database.IRIS.iris_setosa"'
-    expect_in out.txt '"load_query": "SELECT * FROM \"IRIS\".\"iris_setosa\""'
+    expect_in out.txt '"load_query": "SELECT * FROM \"my_duckdb_database\".\"IRIS\".\"iris_setosa\""'
     expect_in out.txt '"row_count": 50'
 }
 
@@ -42,7 +42,7 @@ downstream_alone_names_the_missing_table() {
     copy_example duckdb_io_manager
     run "$EIDER" materialize -f definitions.c --select iris_setosa
     expect_rc 1
-    expect_in out.txt 'table "IRIS"."iris_dataset" does not exist'
+    expect_in out.txt 'table "my_duckdb_database"."IRIS"."iris_dataset" does not exist'
     expect_in out.txt "materialize 'iris_dataset' first"
 }
 

@@ -574,7 +574,7 @@ Test(io, a_write_reports_row_count_table_columns_preview_and_load_query)
     const char *columns = meta_of(r, "s/t", "columns")->text;
     cr_expect_str_eq(columns, "[{\"name\":\"n\",\"type\":\"BIGINT\"},{\"name\":\"s\",\"type\":\"VARCHAR\"}]",
                      "%s", columns);
-    cr_expect_str_eq(meta_of(r, "s/t", "load_query")->text, "SELECT * FROM \"s\".\"t\"");
+    cr_expect_str_eq(meta_of(r, "s/t", "load_query")->text, "SELECT * FROM \"io\".\"s\".\"t\"");
     const char *preview = meta_of(r, "s/t", "preview")->text;
     cr_expect(strncmp(preview, "[{\"n\":0,\"s\":\"v0\"},", 18) == 0, "%s", preview);
     cr_expect(strstr(preview, "\"v9\"") && !strstr(preview, "\"v10\""), "%s", preview);
