@@ -107,7 +107,14 @@ C
   rm -f "$prog" "$prog.c"
 }
 
+use_hooks() {  # commit messages are checked (.githooks/commit-msg) in a git checkout
+  git -C "$here" rev-parse --git-dir >/dev/null 2>&1 || return 0
+  [ -n "$(git -C "$here" config core.hooksPath)" ] && return 0
+  git -C "$here" config core.hooksPath .githooks
+}
+
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")
 install_pkgs "${pkgs[@]}"
 fetch_duckdb
+use_hooks
