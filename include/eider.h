@@ -30,8 +30,12 @@ extern "C" {
 
 #define EIDER_VERSION "0.1.0"
 
-/* The API version a definitions library is built against. A library built against a
- * different version is refused when it is loaded. */
+/* The API version a definitions library is built against (including this header
+ * stamps it into the library). A library built against this version or an older one
+ * (down to 1) loads; one built against a newer header is refused with EIDER_EAPIVERSION.
+ * Definition structs only grow at the end, each growth with a new version: Eider reads
+ * from an older library's structs only the fields its version had, and the newer
+ * fields take their defaults. */
 #define EIDER_API_VERSION 2
 
 #if defined(__GNUC__)
@@ -214,7 +218,7 @@ const char *eider_defs_errmsg(const eider_defs *defs);
  *          the source changes), then loaded;
  *   "x.so" loaded as built.
  * The library must define `void eider_definitions(eider_defs *defs)` and be built
- * against this header's EIDER_API_VERSION. cache_dir may be NULL (".eider/cache"
+ * against this header's EIDER_API_VERSION or an older one. cache_dir may be NULL (".eider/cache"
  * beside the file). On error the message (compiler output included) is in
  * eider_defs_errmsg(). The library stays loaded until eider_defs_free(). */
 int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir);
@@ -872,7 +876,8 @@ __attribute__((visibility("default")))
 void eider_definitions(eider_defs *defs);
 
 /* Including this header stamps the API version into the definitions library, so that
- * Eider can refuse one built against an incompatible header. */
+ * Eider can refuse one built against a newer header and read an older one's structs at
+ * their size. */
 #if !defined(EIDER_BUILDING_LIBRARY) && defined(__GNUC__)
 #ifdef __cplusplus
 extern   /* a const at namespace scope would otherwise have internal linkage in C++ */

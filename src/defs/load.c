@@ -315,10 +315,14 @@ static int load_library(eider_defs *defs, const char *so)
         rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' do not say which Eider "
             "API they were built for: build them with #include <eider.h> of Eider %s", so,
             EIDER_VERSION);
-    else if (*version != EIDER_API_VERSION)
+    else if (*version > EIDER_API_VERSION)
         rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' were built against "
-            "Eider API version %d, but this Eider has version %d: rebuild them against this "
-            "Eider's eider.h", so, *version, EIDER_API_VERSION);
+            "Eider API version %d, newer than this Eider's version %d: upgrade Eider, or "
+            "rebuild them against this Eider's eider.h", so, *version, EIDER_API_VERSION);
+    else if (*version < EIDER__OLDEST_API_VERSION)
+        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' declare Eider API "
+            "version %d, which no Eider has: rebuild them with #include <eider.h> of Eider %s",
+            so, *version, EIDER_VERSION);
     else if (!fn)
         rc = eider__defs_error(defs, EIDER_ELOAD, "definitions '%s' have no function "
             "'void eider_definitions(eider_defs *defs)': define it", so);
@@ -328,7 +332,9 @@ static int load_library(eider_defs *defs, const char *so)
     }
     EIDER__GROW(defs->libraries, defs->cap_libraries, defs->n_libraries + 1);
     defs->libraries[defs->n_libraries++] = h;
+    defs->caller_api = *version;    /* its structs are read at its version's size */
     fn(defs);
+    defs->caller_api = 0;
     return EIDER_OK;
 }
 
