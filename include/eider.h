@@ -315,12 +315,21 @@ typedef struct eider_event_sink {
     void *user_data;
 } eider_event_sink;
 
+/* eider_run_options.lock_timeout_s: wait the default time (60 s) for a locked database. */
+#define EIDER_LOCK_TIMEOUT_DEFAULT (-1.0)
+/* The longest run id a caller may choose (eider_run_options.run_id). */
+#define EIDER_RUN_ID_MAX 39
+
 typedef struct eider_run_options {
     const char *selection;           /* NULL selects every asset */
     int jobs;                        /* worker threads; 0 = number of cores */
-    double lock_timeout_s;           /* wait for a locked database; 0 = 60 s, < 0 none */
+    /* How long to wait for a database that another process holds, in seconds: 0 does
+     * not wait; EIDER_LOCK_TIMEOUT_DEFAULT (any negative value) waits 60 s. */
+    double lock_timeout_s;
     const eider_event_sink *sink;    /* may be NULL */
-    const char *run_id;              /* NULL: a new random id */
+    /* NULL: a new random id. At most EIDER_RUN_ID_MAX characters, else the run is
+     * refused (EIDER_EINVAL). */
+    const char *run_id;
     /* When *cancel becomes nonzero (a signal handler may set it), no further step
      * starts, running queries are interrupted, and eider_materialize() returns
      * EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. May be NULL. */

@@ -31,7 +31,7 @@ typedef struct eider__step {
 } eider__step;
 
 struct eider_result {
-    char run_id[40];
+    char run_id[EIDER_RUN_ID_MAX + 1];
     const eider_defs *defs;
     eider__step *steps;
     size_t n_steps;

@@ -22,6 +22,8 @@ void eider__emit(eider__run *run, eider_event *ev)
     pthread_mutex_unlock(&run->sink_lock);
 }
 
+#define LOCK_TIMEOUT_DEFAULT_S 60    /* EIDER_LOCK_TIMEOUT_DEFAULT */
+
 static void on_lock_wait(const char *message, void *user_data)
 {
     eider_event ev = { .type = EIDER_EVENT_LOG, .level = EIDER_LOG_WARN, .message = message };
@@ -230,6 +232,10 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     int rc = defs->validated ? EIDER_OK : eider_defs_validate(defs);
     if (rc)
         return rc;
+    if (o && o->run_id && (!*o->run_id || strlen(o->run_id) > EIDER_RUN_ID_MAX))
+        return eider__defs_error(defs, EIDER_EINVAL, "run id '%s' is %s: choose one of 1 to "
+            "%d characters, or leave eider_run_options.run_id NULL for a new random id",
+            o->run_id, *o->run_id ? "too long" : "empty", EIDER_RUN_ID_MAX);
     selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
     rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
     if (!rc) {
@@ -294,7 +300,8 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     run.sink = recorder.store ? &recording : recorder.next;
     run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
     run.cancel = options ? options->cancel : NULL;
-    double timeout = options && options->lock_timeout_s ? options->lock_timeout_s : 60;
+    double timeout = options && options->lock_timeout_s >= 0 ? options->lock_timeout_s
+                                                             : LOCK_TIMEOUT_DEFAULT_S;
     eider__buf err = { 0 };
     rc = eider__dbs_init(&run.dbs, defs, timeout, on_lock_wait, &run, &err);
     run.dbs.cancel = run.cancel;

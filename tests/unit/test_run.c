@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "defs/defs.h"
@@ -1268,6 +1270,99 @@ Test(run, query_started_after_the_cancel_on_a_borrowed_connection_is_interrupted
     cr_expect_eq(rc, EIDER_ECANCELED);
     cr_expect_lt(took, 3.0, "the query ran on for %.1f s after the cancel", took);
     cr_expect_eq(status_of(r, "x"), EIDER_STEP_CANCELED);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* ---- options: lock timeout and run id ---- */
+
+/* A child process that holds path open read-write for hold_ms, then exits. Returns
+ * once the file is held. */
+static pid_t hold_database(const char *path, int hold_ms)
+{
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        duckdb_database db = NULL;
+        close(ready[0]);
+        if (duckdb_open(path, &db) != DuckDBSuccess)
+            _exit(1);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        usleep((useconds_t)hold_ms * 1000);
+        duckdb_close(&db);
+        _exit(0);    /* not exit(): the parent's atexit would remove its folder */
+    }
+    close(ready[1]);
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1, "the holder could not open '%s'", path);
+    close(ready[0]);
+    return pid;
+}
+
+/* Definitions with one asset that writes a table into held.duckdb. */
+static eider_defs *defs_on_held(void)
+{
+    eider_defs *defs = eider_defs_new();
+    resource(defs, "db", "held.duckdb");
+    add(defs, &(eider_asset_def){ .key = "t", .compute = run_sql, .resources = EIDER_KEYS("db"),
+                                  .user_data = "CREATE TABLE t AS SELECT 1 AS x" });
+    return defs;
+}
+
+static int does_nothing(eider_context *ctx)
+{
+    return 0;
+}
+
+Test(run, lock_timeout_zero_fails_at_once_without_waiting)
+{
+    enter_tmpdir();
+    eider_defs *defs = defs_on_held();
+    eider_result *r = NULL;
+    pid_t holder = hold_database("held.duckdb", 30 * 1000);
+    cr_expect_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .lock_timeout_s = 0 },
+                                   &r), EIDER_ERUNFAILED);
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    cr_assert_not_null(r);
+    cr_expect(strstr(error_of(r, "t"), "is locked by"), "%s", error_of(r, "t"));
+    cr_expect(strstr(error_of(r, "t"), "within 0 s"), "%s", error_of(r, "t"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(run, lock_timeout_default_waits_for_the_holder_to_let_go)
+{
+    enter_tmpdir();
+    eider_defs *defs = defs_on_held();
+    eider_result *r = NULL;
+    pid_t holder = hold_database("held.duckdb", 500);
+    cr_expect_eq(eider_materialize(defs, &(eider_run_options){
+                     .jobs = 1, .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT }, &r),
+                 EIDER_OK, "%s", r ? error_of(r, "t") : "no result");
+    waitpid(holder, NULL, 0);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(run, run_id_longer_than_it_can_hold_is_refused_naming_it)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    const char *fits = "0123456789012345678901234567890123456789" + 1;   /* 39 characters */
+    const char *too_long = "0123456789012345678901234567890123456789";  /* 40 */
+    add(defs, &(eider_asset_def){ .key = "a", .compute = does_nothing });
+    cr_expect_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .run_id = too_long }, &r),
+                 EIDER_EINVAL);
+    cr_expect_null(r);
+    cr_expect(strstr(eider_defs_errmsg(defs), too_long), "%s", eider_defs_errmsg(defs));
+    cr_expect(strstr(eider_defs_errmsg(defs), "39"), "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .run_id = fits }, &r),
+                 EIDER_OK);
+    cr_expect_str_eq(eider_result_run_id(r), fits);
     eider_result_free(r);
     eider_defs_free(defs);
 }
