@@ -338,11 +338,11 @@ static void on_crash(int sig)
 
 /* Ctrl-C or SIGTERM cancels the run: the library sees this flag, interrupts running
  * queries and starts nothing new. A second Ctrl-C ends the process at once. */
-static volatile int cancel_requested;
+static eider_atomic_int cancel_requested;
 
 static void on_cancel(int sig)
 {
-    cancel_requested = 1;
+    atomic_store(&cancel_requested, 1);
     say("\ncanceling: interrupting the running assets; press Ctrl-C again to quit at once\n");
     signal(sig, SIG_DFL);
 }

@@ -23,6 +23,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <duckdb.h>
+#ifdef __cplusplus
+#include <atomic>
+#else
+#include <stdatomic.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +42,14 @@ extern "C" {
  * from an older library's structs only the fields its version had, and the newer
  * fields take their defaults. */
 #define EIDER_API_VERSION 2
+
+/* An int that threads (and a signal handler) may share: C11's atomic_int, or
+ * std::atomic<int> in C++, which has its layout. */
+#ifdef __cplusplus
+typedef std::atomic<int> eider_atomic_int;
+#else
+typedef atomic_int eider_atomic_int;
+#endif
 
 #if defined(__GNUC__)
 #define EIDER_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -330,10 +343,11 @@ typedef struct eider_run_options {
     /* NULL: a new random id. At most EIDER_RUN_ID_MAX characters, else the run is
      * refused (EIDER_EINVAL). */
     const char *run_id;
-    /* When *cancel becomes nonzero (a signal handler may set it), no further step
-     * starts, running queries are interrupted, and eider_materialize() returns
-     * EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. May be NULL. */
-    const volatile int *cancel;
+    /* When *cancel becomes nonzero (a signal handler may set it: atomic_store(&flag, 1)),
+     * no further step starts, running queries are interrupted, and eider_materialize()
+     * returns EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. It is
+     * read from several threads while the run lasts. May be NULL. */
+    const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
      * keys (both included). NULL: a partitioned asset in the selection fails. */
     const char *partition;

@@ -161,7 +161,7 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
             return rc;
         lock_holder(eider__buf_str(err), holder, sizeof(holder));
         double waited = eider__mono_s() - start;
-        if (dbs->cancel && *dbs->cancel) {
+        if (dbs->cancel && atomic_load(dbs->cancel)) {
             eider__buf_reset(err);
             eider__buf_printf(err, "canceled while waiting for database '%s', locked by %s",
                               shown_name(db), holder);

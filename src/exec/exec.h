@@ -57,7 +57,7 @@ typedef struct eider__run {
 
     /* Cancellation (cancel.c): the caller's flag, what the run saw of it, the thread
      * that watches it, and the live connections it interrupts. */
-    const volatile int *cancel;
+    const eider_atomic_int *cancel;
     atomic_int canceled;
     pthread_t watcher;
     int watching;

@@ -30,13 +30,19 @@ static void on_lock_wait(const char *message, void *user_data)
     eider__emit(user_data, &ev);
 }
 
+/* The step bookkeeping below (end_unrun, skip_downstream, cancel_rest, finish_step,
+ * take_ready) changes the steps' states and the run's counts. The pool's workers call
+ * it with run->lock held; run_inline calls it without the lock, being the only thread
+ * that runs steps (the cancel watcher touches no step: it reads the flag and interrupts
+ * connections under live_lock). */
+
 static const char *asset_key(eider__run *run, const eider__step *s)
 {
     return run->defs->assets[s->asset].key;
 }
 
-/* End a step that never ran (skipped or canceled) with why, and tell the sink. Called
- * with run->lock held; takes why. */
+/* End a step that never ran (skipped or canceled) with why, and tell the sink. Step
+ * bookkeeping (see above); takes why. */
 static void end_unrun(eider__run *run, eider__step *s, eider_step_status status, char *why)
 {
     s->status = status;
@@ -53,7 +59,7 @@ static void end_unrun(eider__run *run, eider__step *s, eider_step_status status,
     eider__emit(run, &ev);
 }
 
-/* Mark everything downstream of a failed step skipped. Called with run->lock held. */
+/* Mark everything downstream of a failed step skipped. Step bookkeeping. */
 static void skip_downstream(eider__run *run, eider__step *failed)
 {
     eider_result *r = run->result;
@@ -74,8 +80,8 @@ static void skip_downstream(eider__run *run, eider__step *failed)
     free(queue);
 }
 
-/* Mark every step that is neither done nor running canceled. Called with run->lock
- * held; running steps end by themselves, their queries interrupted. */
+/* Mark every step that is neither done nor running canceled. Step bookkeeping;
+ * running steps end by themselves, their queries interrupted. */
 static void cancel_rest(eider__run *run)
 {
     eider_result *r = run->result;
@@ -86,7 +92,7 @@ static void cancel_rest(eider__run *run)
     }
 }
 
-/* Record a finished step and release what it unblocks. Called with run->lock held. */
+/* Record a finished step and release what it unblocks. Step bookkeeping. */
 static void finish_step(eider__run *run, eider__step *step)
 {
     eider_result *r = run->result;
@@ -111,8 +117,8 @@ static void finish_step(eider__run *run, eider__step *step)
     }
 }
 
-/* The next step to run, marked running, or NULL when none is ready. Called with
- * run->lock held. */
+/* The next step to run, marked running, or NULL when none is ready. Step
+ * bookkeeping. */
 static eider__step *take_ready(eider__run *run)
 {
     while (run->ready_head < run->ready_tail) {

@@ -107,11 +107,11 @@ Test(run, independent_branches_both_run)
     eider_defs_free(defs);
 }
 
-static int other_branch_ran;
+static atomic_int other_branch_ran;
 
 static int mark_ran(eider_context *ctx)
 {
-    __atomic_store_n(&other_branch_ran, 1, __ATOMIC_SEQ_CST);
+    atomic_store(&other_branch_ran, 1);
     return run_sql(ctx);
 }
 
@@ -458,14 +458,14 @@ typedef struct recorded {
 typedef struct recorder {
     recorded ev[MAX_EVENTS];
     int n;
-    int busy;                        /* > 1 means two on_event calls overlapped */
+    atomic_int busy;                 /* > 1 means two on_event calls overlapped */
     int overlapped;
 } recorder;
 
 static void record(const eider_event *ev, void *user_data)
 {
     recorder *rec = user_data;
-    if (__atomic_add_fetch(&rec->busy, 1, __ATOMIC_SEQ_CST) > 1)
+    if (atomic_fetch_add(&rec->busy, 1) > 0)
         rec->overlapped = 1;
     if (rec->n < MAX_EVENTS) {
         recorded *r = &rec->ev[rec->n++];
@@ -475,7 +475,7 @@ static void record(const eider_event *ev, void *user_data)
         r->attempt = ev->attempt;
     }
     usleep(200);                     /* widen the window for overlapping calls */
-    __atomic_sub_fetch(&rec->busy, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_sub(&rec->busy, 1);
 }
 
 static int find_event(const recorder *rec, eider_event_type type, const char *key)
@@ -1077,11 +1077,11 @@ Test(run, metadata_reported_twice_keeps_the_last_value)
 
 /* ---- selection ---- */
 
-static int ran[3];
+static atomic_int ran[3];
 
 static int mark_index(eider_context *ctx)
 {
-    __atomic_store_n(&ran[(intptr_t)eider_user_data(ctx)], 1, __ATOMIC_SEQ_CST);
+    atomic_store(&ran[(intptr_t)eider_user_data(ctx)], 1);
     return 0;
 }
 
@@ -1145,7 +1145,7 @@ Test(run, result_accessors_accept_null_and_out_of_range)
 
 /* ---- cancellation ---- */
 
-static volatile int cancel_flag;
+static eider_atomic_int cancel_flag;
 
 static int long_query(eider_context *ctx)
 {
