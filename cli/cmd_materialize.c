@@ -292,8 +292,6 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
             break;
         case 't':
             code = cli_parse_seconds("--lock-timeout", optarg, 86400, &o->lock_timeout_s);
-            if (o->lock_timeout_s == 0)
-                o->lock_timeout_s = -1;    /* the library reads 0 as the default */
             break;
         default: return EXIT_USAGE;
         }
@@ -340,11 +338,11 @@ static void on_crash(int sig)
 
 /* Ctrl-C or SIGTERM cancels the run: the library sees this flag, interrupts running
  * queries and starts nothing new. A second Ctrl-C ends the process at once. */
-static volatile int cancel_requested;
+static eider_atomic_int cancel_requested;
 
 static void on_cancel(int sig)
 {
-    cancel_requested = 1;
+    atomic_store(&cancel_requested, 1);
     say("\ncanceling: interrupting the running assets; press Ctrl-C again to quit at once\n");
     signal(sig, SIG_DFL);
 }
@@ -393,7 +391,8 @@ static int run(cli_env *env)
 {
     printer p = { .tty = isatty(STDOUT_FILENO) };
     eider_event_sink sink = { on_event, &p };
-    eider_run_options o = { .sink = &sink, .launched_by = "cli" };
+    eider_run_options o = { .sink = &sink, .launched_by = "cli",
+                            .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT };
     eider_result *r = NULL;
     int code = parse_args(env, &o, &p);
     if (!code)

@@ -23,6 +23,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <duckdb.h>
+#ifdef __cplusplus
+#include <atomic>
+#else
+#include <stdatomic.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,9 +35,21 @@ extern "C" {
 
 #define EIDER_VERSION "0.1.0"
 
-/* The API version a definitions library is built against. A library built against a
- * different version is refused when it is loaded. */
+/* The API version a definitions library is built against (including this header
+ * stamps it into the library). A library built against this version or an older one
+ * (down to 1) loads; one built against a newer header is refused with EIDER_EAPIVERSION.
+ * Definition structs only grow at the end, each growth with a new version: Eider reads
+ * from an older library's structs only the fields its version had, and the newer
+ * fields take their defaults. */
 #define EIDER_API_VERSION 2
+
+/* An int that threads (and a signal handler) may share: C11's atomic_int, or
+ * std::atomic<int> in C++, which has its layout. */
+#ifdef __cplusplus
+typedef std::atomic<int> eider_atomic_int;
+#else
+typedef atomic_int eider_atomic_int;
+#endif
 
 #if defined(__GNUC__)
 #define EIDER_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -214,7 +231,7 @@ const char *eider_defs_errmsg(const eider_defs *defs);
  *          the source changes), then loaded;
  *   "x.so" loaded as built.
  * The library must define `void eider_definitions(eider_defs *defs)` and be built
- * against this header's EIDER_API_VERSION. cache_dir may be NULL (".eider/cache"
+ * against this header's EIDER_API_VERSION or an older one. cache_dir may be NULL (".eider/cache"
  * beside the file). On error the message (compiler output included) is in
  * eider_defs_errmsg(). The library stays loaded until eider_defs_free(). */
 int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir);
@@ -311,16 +328,26 @@ typedef struct eider_event_sink {
     void *user_data;
 } eider_event_sink;
 
+/* eider_run_options.lock_timeout_s: wait the default time (60 s) for a locked database. */
+#define EIDER_LOCK_TIMEOUT_DEFAULT (-1.0)
+/* The longest run id a caller may choose (eider_run_options.run_id). */
+#define EIDER_RUN_ID_MAX 39
+
 typedef struct eider_run_options {
     const char *selection;           /* NULL selects every asset */
     int jobs;                        /* worker threads; 0 = number of cores */
-    double lock_timeout_s;           /* wait for a locked database; 0 = 60 s, < 0 none */
+    /* How long to wait for a database that another process holds, in seconds: 0 does
+     * not wait; EIDER_LOCK_TIMEOUT_DEFAULT (any negative value) waits 60 s. */
+    double lock_timeout_s;
     const eider_event_sink *sink;    /* may be NULL */
-    const char *run_id;              /* NULL: a new random id */
-    /* When *cancel becomes nonzero (a signal handler may set it), no further step
-     * starts, running queries are interrupted, and eider_materialize() returns
-     * EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. May be NULL. */
-    const volatile int *cancel;
+    /* NULL: a new random id. At most EIDER_RUN_ID_MAX characters, else the run is
+     * refused (EIDER_EINVAL). */
+    const char *run_id;
+    /* When *cancel becomes nonzero (a signal handler may set it: atomic_store(&flag, 1)),
+     * no further step starts, running queries are interrupted, and eider_materialize()
+     * returns EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. It is
+     * read from several threads while the run lasts. May be NULL. */
+    const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
      * keys (both included). NULL: a partitioned asset in the selection fails. */
     const char *partition;
@@ -876,7 +903,8 @@ __attribute__((visibility("default")))
 void eider_definitions(eider_defs *defs);
 
 /* Including this header stamps the API version into the definitions library, so that
- * Eider can refuse one built against an incompatible header. */
+ * Eider can refuse one built against a newer header and read an older one's structs at
+ * their size. */
 #if !defined(EIDER_BUILDING_LIBRARY) && defined(__GNUC__)
 #ifdef __cplusplus
 extern   /* a const at namespace scope would otherwise have internal linkage in C++ */

@@ -208,11 +208,45 @@ static int check_retry(eider_defs *defs, const char *key, const eider_retry_poli
     return EIDER_OK;
 }
 
+/* The size of each definition struct in each API version. Structs only grow at the
+ * end, so what a library built against an older eider.h passes is a prefix of today's
+ * struct: as_current() copies that prefix into a zeroed struct of today's layout, and
+ * the fields the library never knew read as their defaults. When a struct grows, bump
+ * EIDER_API_VERSION and add a row with the new sizes (the assert checks the count). */
+static const struct {
+    size_t asset_def, asset_spec_def;
+} struct_size[] = {
+    [1] = { offsetof(eider_asset_def, ins), offsetof(eider_asset_spec_def, io_manager_key) },
+    [2] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def) },
+};
+_Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
+               "a new EIDER_API_VERSION needs its row of struct sizes");
+
+/* The API version of the caller adding definitions now. */
+static int caller_api(const eider_defs *defs)
+{
+    int v = defs->caller_api;
+    return v >= 1 && v < EIDER_API_VERSION ? v : EIDER_API_VERSION;
+}
+
+/* def as a struct of today's layout: def itself when its caller's version has all of
+ * it, else the old_size bytes it has copied into a zeroed *full. */
+static const void *as_current(const void *def, size_t old_size, void *full, size_t full_size)
+{
+    if (old_size >= full_size)
+        return def;
+    memset(full, 0, full_size);
+    memcpy(full, def, old_size);
+    return full;
+}
+
 int eider_asset(eider_defs *defs, const eider_asset_def *def)
 {
     eider__asset *a = NULL;
+    eider_asset_def full;
     if (!defs || !def)
         return EIDER_EINVAL;
+    def = as_current(def, struct_size[caller_api(defs)].asset_def, &full, sizeof(full));
     common_fields f = { def->key, def->key_prefix, def->description, def->group,
                         def->code_version, def->deps, def->tags, def->kinds, def->owners,
                         def->metadata };
@@ -241,8 +275,11 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
 int eider_asset_spec(eider_defs *defs, const eider_asset_spec_def *spec)
 {
     eider__asset *a = NULL;
+    eider_asset_spec_def full;
     if (!defs || !spec)
         return EIDER_EINVAL;
+    spec = as_current(spec, struct_size[caller_api(defs)].asset_spec_def, &full,
+                      sizeof(full));
     common_fields f = { spec->key, spec->key_prefix, spec->description, spec->group,
                         spec->code_version, spec->deps, spec->tags, spec->kinds,
                         spec->owners, spec->metadata };

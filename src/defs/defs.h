@@ -68,6 +68,9 @@ struct eider_defs {
     eider__buf warnings;             /* the compiler's, from the last load */
     void **libraries;                /* dlopen handles, closed by eider_defs_free */
     size_t n_libraries, cap_libraries;
+    /* The API version of the definitions library whose eider_definitions() is running
+     * (load.c), so that its structs are read at that version's size; 0: this header's. */
+    int caller_api;
     /* The status of every asset, for the selection's stale(): set by
      * eider_defs_use_store() (the store layer), NULL when no store is in use. */
     int (*status)(void *store, const eider_defs *defs, eider_asset_status *out);
@@ -93,6 +96,10 @@ const char *eider__asset_meta(const eider__asset *a, const char *key);
 
 /* The default I/O manager's key. */
 #define EIDER__DEFAULT_IO_MANAGER "io_manager"
+
+/* The oldest API version whose definitions libraries still load (and whose structs
+ * defs.c knows the sizes of). */
+#define EIDER__OLDEST_API_VERSION 1
 
 /* Evaluate a selection expression over the validated graph of defs. selected gets
  * n_assets bytes of 0/1. On a syntax or lookup error, returns EIDER_ESELECT with a

@@ -174,26 +174,50 @@ static int newer_than(const char *path, const struct stat *than)
            (st.st_mtim.tv_sec == than->st_mtim.tv_sec && st.st_mtim.tv_nsec > than->st_mtim.tv_nsec);
 }
 
+/* The next path of a make-style dependency list at *p into path, unescaped: a
+ * backslash before a space, a tab or '#' keeps that character in the path, "$$" is a
+ * '$', a backslash before a newline continues the line (a separator); other
+ * whitespace separates paths. Returns 0 when no path is left. */
+static int next_dep(const char **p, eider__buf *path)
+{
+    const char *s = *p;
+    eider__buf_reset(path);
+    while (*s == ' ' || *s == '\t' || *s == '\n' || (*s == '\\' && s[1] == '\n'))
+        s += *s == '\\' ? 2 : 1;
+    for (; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++) {
+        if (*s == '\\' && s[1] == '\n')
+            break;
+        if ((*s == '\\' && (s[1] == ' ' || s[1] == '\t' || s[1] == '#')) ||
+            (*s == '$' && s[1] == '$'))
+            s++;
+        eider__buf_add(path, s, 1);
+    }
+    *p = s;
+    return path->len > 0;
+}
+
 /* Whether a header the cached library was compiled with (its -MMD list: the project's
  * own headers) changed after it was built. The source's content is in the cache key
  * already, so its mtime does not count. */
 static int headers_changed(const char *so, const char *source)
 {
     char deps_path[PATH_MAX + 128];
-    eider__buf deps = { 0 };
+    eider__buf deps = { 0 }, path = { 0 };
     struct stat built;
     int changed = 0;
     snprintf(deps_path, sizeof(deps_path), "%s.d", so);
     if (stat(so, &built) || read_file(deps_path, &deps))
         goto out;
-    char *p = strchr(deps.data ? deps.data : "", ':'), *save = NULL;
+    /* the target, then ": " (a ':' in the target's path is escaped or not followed by
+     * a space) */
+    const char *p = strstr(eider__buf_str(&deps), ": ");
     if (!p)
         goto out;
-    for (char *tok = strtok_r(p + 1, " \t\n\\", &save); tok && !changed;
-         tok = strtok_r(NULL, " \t\n\\", &save))
-        changed = strcmp(tok, source) != 0 && newer_than(tok, &built);
+    for (p += 1; !changed && next_dep(&p, &path);)
+        changed = strcmp(eider__buf_str(&path), source) != 0 && newer_than(eider__buf_str(&path), &built);
 out:
     eider__buf_release(&deps);
+    eider__buf_release(&path);
     return changed;
 }
 
@@ -315,10 +339,14 @@ static int load_library(eider_defs *defs, const char *so)
         rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' do not say which Eider "
             "API they were built for: build them with #include <eider.h> of Eider %s", so,
             EIDER_VERSION);
-    else if (*version != EIDER_API_VERSION)
+    else if (*version > EIDER_API_VERSION)
         rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' were built against "
-            "Eider API version %d, but this Eider has version %d: rebuild them against this "
-            "Eider's eider.h", so, *version, EIDER_API_VERSION);
+            "Eider API version %d, newer than this Eider's version %d: upgrade Eider, or "
+            "rebuild them against this Eider's eider.h", so, *version, EIDER_API_VERSION);
+    else if (*version < EIDER__OLDEST_API_VERSION)
+        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' declare Eider API "
+            "version %d, which no Eider has: rebuild them with #include <eider.h> of Eider %s",
+            so, *version, EIDER_VERSION);
     else if (!fn)
         rc = eider__defs_error(defs, EIDER_ELOAD, "definitions '%s' have no function "
             "'void eider_definitions(eider_defs *defs)': define it", so);
@@ -328,7 +356,9 @@ static int load_library(eider_defs *defs, const char *so)
     }
     EIDER__GROW(defs->libraries, defs->cap_libraries, defs->n_libraries + 1);
     defs->libraries[defs->n_libraries++] = h;
+    defs->caller_api = *version;    /* its structs are read at its version's size */
     fn(defs);
+    defs->caller_api = 0;
     return EIDER_OK;
 }
 

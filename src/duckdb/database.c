@@ -162,13 +162,13 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
             return rc;
         lock_holder(eider__buf_str(err), holder, sizeof(holder));
         double waited = eider__mono_s() - start;
-        if (dbs->cancel && *dbs->cancel) {
+        if (dbs->cancel && atomic_load(dbs->cancel)) {
             eider__buf_reset(err);
             eider__buf_printf(err, "canceled while waiting for database '%s', locked by %s",
                               shown_name(db), holder);
             return EIDER_ECANCELED;
         }
-        if (dbs->lock_timeout_s < 0 || waited >= dbs->lock_timeout_s)
+        if (waited >= dbs->lock_timeout_s)
             break;
         if (waited >= next_notice && dbs->on_wait) {
             eider__buf note = { 0 };
@@ -186,7 +186,7 @@ static int open_waiting(eider__dbs *dbs, eider__db *db, duckdb_config config, ei
     eider__buf_reset(err);
     eider__buf_printf(err, "database '%s' is locked by %s, and it did not let go within %g s: "
         "wait for that process to finish or stop it, or raise --lock-timeout",
-        shown_name(db), holder, dbs->lock_timeout_s < 0 ? 0 : dbs->lock_timeout_s);
+        shown_name(db), holder, dbs->lock_timeout_s);
     return EIDER_ELOCKED;
 }
 

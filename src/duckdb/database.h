@@ -30,7 +30,7 @@ typedef struct eider__dbs {
     size_t *db_of;                   /* resource index -> index into dbs */
     const eider_defs *defs;
     double lock_timeout_s;
-    const volatile int *cancel;      /* a wait for a lock ends when it turns nonzero */
+    const eider_atomic_int *cancel;     /* a wait for a lock ends when it turns nonzero */
     eider__db_wait_fn on_wait;
     void *wait_data;
 } eider__dbs;

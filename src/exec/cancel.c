@@ -16,7 +16,7 @@ int eider__run_canceled(eider__run *run)
 {
     if (atomic_load(&run->canceled))
         return 1;
-    if (run->cancel && *run->cancel) {
+    if (run->cancel && atomic_load(run->cancel)) {
         atomic_store(&run->canceled, 1);
         return 1;
     }

@@ -31,7 +31,7 @@ typedef struct eider__step {
 } eider__step;
 
 struct eider_result {
-    char run_id[40];
+    char run_id[EIDER_RUN_ID_MAX + 1];
     const eider_defs *defs;
     eider__step *steps;
     size_t n_steps;
@@ -57,7 +57,7 @@ typedef struct eider__run {
 
     /* Cancellation (cancel.c): the caller's flag, what the run saw of it, the thread
      * that watches it, and the live connections it interrupts. */
-    const volatile int *cancel;
+    const eider_atomic_int *cancel;
     atomic_int canceled;
     pthread_t watcher;
     int watching;

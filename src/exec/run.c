@@ -22,19 +22,27 @@ void eider__emit(eider__run *run, eider_event *ev)
     pthread_mutex_unlock(&run->sink_lock);
 }
 
+#define LOCK_TIMEOUT_DEFAULT_S 60    /* EIDER_LOCK_TIMEOUT_DEFAULT */
+
 static void on_lock_wait(const char *message, void *user_data)
 {
     eider_event ev = { .type = EIDER_EVENT_LOG, .level = EIDER_LOG_WARN, .message = message };
     eider__emit(user_data, &ev);
 }
 
+/* The step bookkeeping below (end_unrun, skip_downstream, cancel_rest, finish_step,
+ * take_ready) changes the steps' states and the run's counts. The pool's workers call
+ * it with run->lock held; run_inline calls it without the lock, being the only thread
+ * that runs steps (the cancel watcher touches no step: it reads the flag and interrupts
+ * connections under live_lock). */
+
 static const char *asset_key(eider__run *run, const eider__step *s)
 {
     return run->defs->assets[s->asset].key;
 }
 
-/* End a step that never ran (skipped or canceled) with why, and tell the sink. Called
- * with run->lock held; takes why. */
+/* End a step that never ran (skipped or canceled) with why, and tell the sink. Step
+ * bookkeeping (see above); takes why. */
 static void end_unrun(eider__run *run, eider__step *s, eider_step_status status, char *why)
 {
     s->status = status;
@@ -51,7 +59,7 @@ static void end_unrun(eider__run *run, eider__step *s, eider_step_status status,
     eider__emit(run, &ev);
 }
 
-/* Mark everything downstream of a failed step skipped. Called with run->lock held. */
+/* Mark everything downstream of a failed step skipped. Step bookkeeping. */
 static void skip_downstream(eider__run *run, eider__step *failed)
 {
     eider_result *r = run->result;
@@ -72,8 +80,8 @@ static void skip_downstream(eider__run *run, eider__step *failed)
     free(queue);
 }
 
-/* Mark every step that is neither done nor running canceled. Called with run->lock
- * held; running steps end by themselves, their queries interrupted. */
+/* Mark every step that is neither done nor running canceled. Step bookkeeping;
+ * running steps end by themselves, their queries interrupted. */
 static void cancel_rest(eider__run *run)
 {
     eider_result *r = run->result;
@@ -84,7 +92,7 @@ static void cancel_rest(eider__run *run)
     }
 }
 
-/* Record a finished step and release what it unblocks. Called with run->lock held. */
+/* Record a finished step and release what it unblocks. Step bookkeeping. */
 static void finish_step(eider__run *run, eider__step *step)
 {
     eider_result *r = run->result;
@@ -109,8 +117,8 @@ static void finish_step(eider__run *run, eider__step *step)
     }
 }
 
-/* The next step to run, marked running, or NULL when none is ready. Called with
- * run->lock held. */
+/* The next step to run, marked running, or NULL when none is ready. Step
+ * bookkeeping. */
 static eider__step *take_ready(eider__run *run)
 {
     while (run->ready_head < run->ready_tail) {
@@ -230,6 +238,10 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     int rc = defs->validated ? EIDER_OK : eider_defs_validate(defs);
     if (rc)
         return rc;
+    if (o && o->run_id && (!*o->run_id || strlen(o->run_id) > EIDER_RUN_ID_MAX))
+        return eider__defs_error(defs, EIDER_EINVAL, "run id '%s' is %s: choose one of 1 to "
+            "%d characters, or leave eider_run_options.run_id NULL for a new random id",
+            o->run_id, *o->run_id ? "too long" : "empty", EIDER_RUN_ID_MAX);
     selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
     rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
     if (!rc) {
@@ -294,7 +306,8 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     run.sink = recorder.store ? &recording : recorder.next;
     run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
     run.cancel = options ? options->cancel : NULL;
-    double timeout = options && options->lock_timeout_s ? options->lock_timeout_s : 60;
+    double timeout = options && options->lock_timeout_s >= 0 ? options->lock_timeout_s
+                                                             : LOCK_TIMEOUT_DEFAULT_S;
     eider__buf err = { 0 };
     rc = eider__dbs_init(&run.dbs, defs, timeout, on_lock_wait, &run, &err);
     run.dbs.cancel = run.cancel;

@@ -348,7 +348,7 @@ static int write_pending(eider_store *s, eider__buf *err)
             EIDER__GROW(s->failed_runs, s->cap_failed_runs, s->n_failed_runs + 1);
             s->failed_runs[s->n_failed_runs++] = eider__xstrdup(batch.blocks[i].run_id);
         }
-        __atomic_add_fetch(&s->write_failures, 1, __ATOMIC_RELEASE);      /* after the rest */
+        atomic_fetch_add_explicit(&s->write_failures, 1, memory_order_release);  /* after the rest */
         pthread_mutex_unlock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->write_lock);
@@ -436,10 +436,10 @@ static char *take_failure(eider__recorder *r, const char *run_id)
 {
     eider_store *s = r->store;
     char *failure = NULL;
-    if (__atomic_load_n(&s->write_failures, __ATOMIC_ACQUIRE) == r->failures_seen)
+    if (atomic_load_explicit(&s->write_failures, memory_order_acquire) == r->failures_seen)
         return NULL;
     pthread_mutex_lock(&s->queue_lock);
-    r->failures_seen = s->write_failures;
+    r->failures_seen = atomic_load(&s->write_failures);
     for (size_t i = 0; i < s->n_failed_runs && !failure; i++)
         if (strcmp(s->failed_runs[i], run_id) == 0)
             failure = eider__xstrdup(eider__buf_str(&s->write_err));
@@ -542,7 +542,7 @@ static void record(eider__recorder *r, const eider_event *ev)
     eider_store *s = r->store;
     if (ev->type == EIDER_EVENT_RUN_START) {
         pthread_mutex_lock(&s->queue_lock);
-        r->failures_seen = s->write_failures;
+        r->failures_seen = atomic_load(&s->write_failures);
         pthread_mutex_unlock(&s->queue_lock);
         r->started = start_run(r, ev) == EIDER_OK;
         if (!r->started)

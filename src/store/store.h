@@ -92,7 +92,7 @@ struct eider_store {
     double last_flush;
     pthread_t writer;
     int writer_started, stopping;
-    unsigned write_failures;         /* batches that failed (under queue_lock) */
+    atomic_uint write_failures;      /* batches that failed (written under queue_lock) */
     eider__buf write_err;            /* the latest one's message (under queue_lock) */
     char **failed_runs;              /* the runs whose events they held (under queue_lock) */
     size_t n_failed_runs, cap_failed_runs;

@@ -152,6 +152,38 @@ EOF
     expect_not_in out.txt from_header
 }
 
+# The compiler's dependency file escapes a space in a path as "\ ": read as two
+# paths, neither exists, and every command compiled again.
+folder_with_spaces_does_not_recompile_until_its_header_changes() {
+    mkdir "my defs"
+    cat >"my defs/my names.h" <<'EOF'
+#define ASSET_NAME "from_header"
+EOF
+    cat >"my defs/defs.c" <<'EOF'
+#include <eider.h>
+#include "my names.h"
+static int noop(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = ASSET_NAME, .compute = noop });
+}
+EOF
+    run "$EIDER" list -f "my defs/defs.c"
+    expect_rc 0
+    expect_in out.txt from_header
+    local before
+    before=$(cd "my defs" && cache_state)
+    [[ -n $before ]] || fail "nothing cached in 'my defs/.eider/cache'"
+    sleep 1.1    # a recompile would now get a visibly newer mtime
+    run "$EIDER" list -f "my defs/defs.c"
+    expect_rc 0
+    expect_eq "$(cd "my defs" && cache_state)" "$before" "the cache after the second list"
+    echo '#define ASSET_NAME "changed_header"' >"my defs/my names.h"
+    run "$EIDER" list -f "my defs/defs.c"
+    expect_rc 0
+    expect_in out.txt changed_header
+}
+
 cache_keeps_the_eight_newest_libraries_of_a_source() {
     write_defs
     local i
@@ -199,6 +231,7 @@ run_case reverting_an_edit_reuses_the_first_library
 run_case compile_error_caches_nothing_and_a_fix_compiles
 run_case same_file_name_in_two_folders_gets_two_caches
 run_case editing_an_included_header_recompiles
+run_case folder_with_spaces_does_not_recompile_until_its_header_changes
 run_case cache_keeps_the_eight_newest_libraries_of_a_source
 run_case missing_compiler_says_what_to_install
 run_case compiler_warnings_show_once_when_compiling

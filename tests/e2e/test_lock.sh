@@ -165,8 +165,23 @@ holder_with_a_dot_in_its_path_is_named_in_full() {
     wait_holder
 }
 
+# Without --lock-timeout the CLI asks the library for its default wait (60 s), which
+# outlasts the holder.
+no_timeout_option_waits_the_default_time() {
+    write_definitions
+    start_holder
+    run "$EIDER" materialize -f waiter.c
+    expect_rc 0
+    cat out.txt err.txt >all.txt
+    expect_in all.txt "waiting"
+    expect_in all.txt "of 60 s"
+    wait_holder
+    expect_eq "$(dq shared.duckdb 'SELECT who FROM waited')" b "the waiter's table"
+}
+
 run_case short_timeout_fails_naming_the_file_and_the_holder
 run_case zero_timeout_fails_at_once
+run_case no_timeout_option_waits_the_default_time
 run_case long_timeout_waits_and_then_succeeds
 run_case holder_with_a_dot_in_its_path_is_named_in_full
 finish

@@ -398,11 +398,11 @@ Test(defs, validate_succeeds_again_after_an_error_is_fixed_by_adding_the_dep)
 
 /* ---- external assets ---- */
 
-static int ran_count;
+static atomic_int ran_count;
 
 static int count_run(eider_context *ctx)
 {
-    __atomic_add_fetch(&ran_count, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_add(&ran_count, 1);
     return 0;
 }
 

@@ -840,7 +840,7 @@ Test(io, arrow_streams_are_stored_and_loaded)
 
 /* ---- readers never see a half-written table ---- */
 
-static volatile int writer_done;
+static atomic_int writer_done;
 
 static int big_writer(eider_context *ctx)
 {
