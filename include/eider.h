@@ -157,7 +157,7 @@ typedef struct eider_asset_def {
     /* The I/O manager (since API 2). */
     const struct eider_input_def *ins;   /* inputs needing options, EIDER_INPUTS(...) */
     const char *io_manager_key;      /* stores the output; default "io_manager" */
-    int output;                      /* an eider_output_kind; default EIDER_OUTPUT_OPTIONAL */
+    int output;                      /* an eider_output_kind; default EIDER_OUTPUT_DEFAULT */
     const struct eider_partitions *partitions;   /* NULL: not partitioned */
 } eider_asset_def;
 
@@ -660,10 +660,17 @@ const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *con
  * Every write runs in one transaction: readers see the old table or the new one,
  * never an empty or half-written one. Columns are matched by name.
  */
+/* Whether a step must give an output. An asset *stores through an I/O manager* when
+ * it names one (.io_manager_key), or when it declares no .resources and the default I/O
+ * manager ("io_manager") is defined. By default such an asset that returns without an
+ * output fails (as Dagster's "Unexpected 'None' output"): nothing was stored, so it
+ * must not count as materialized. An asset that declares .resources runs its own SQL
+ * (the tutorial's Option 1) and may give none. */
 typedef enum eider_output_kind {
-    EIDER_OUTPUT_OPTIONAL,           /* stored if the compute function gives one */
+    EIDER_OUTPUT_DEFAULT,            /* REQUIRED if it stores through an I/O manager, else OPTIONAL */
     EIDER_OUTPUT_REQUIRED,           /* a step that gives none fails */
     EIDER_OUTPUT_NONE,               /* the asset writes its own tables; giving one fails */
+    EIDER_OUTPUT_OPTIONAL,           /* stored if the compute function gives one; none is fine */
 } eider_output_kind;
 
 /* Options for one input of an asset. key names the upstream asset (it is added to the
