@@ -110,6 +110,14 @@ int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopt
     return c;
 }
 
+int cli_check_selection(const char *selection)
+{
+    if (!selection || selection[strspn(selection, " \t\n\r\f\v")])
+        return EXIT_OK;
+    cli_error("--select is empty: give a selection, or leave --select out to select every asset");
+    return EXIT_SELECT;
+}
+
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out)
 {
     char *end = NULL;

@@ -84,6 +84,10 @@ int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopt
  * and validate them; prints the error. Returns an exit code. */
 int cli_load_defs(cli_env *env);
 
+/* A --select given blank is refused (EXIT_SELECT), by every command alike: leaving
+ * --select out selects everything, an empty one is a mistake. NULL is fine. */
+int cli_check_selection(const char *selection);
+
 /* Parse an option's value strictly, or print why not and return EXIT_USAGE. */
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out);
 int cli_parse_seconds(const char *option, const char *value, double max, double *out);

@@ -348,7 +348,9 @@ typedef struct eider_result eider_result;
  * code when the run could not start (EIDER_ESELECT for a bad selection or partition,
  * or invalid definitions; the message
  * in eider_defs_errmsg()). *result (may be NULL) gets
- * the per-asset outcome whenever steps ran; free it with eider_result_free(). */
+ * the per-asset outcome whenever steps ran; free it with eider_result_free(). A valid
+ * selection with no step to run (it selects nothing, or external assets only) runs
+ * nothing: EIDER_OK, a result of 0 steps, no event sent and no run recorded. */
 int eider_materialize(eider_defs *defs, const eider_run_options *options,
                       eider_result **result);
 

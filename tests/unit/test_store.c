@@ -309,6 +309,23 @@ Test(store, a_run_and_its_events_are_recorded_in_order)
     eider_store_close(s);
 }
 
+/* A valid selection that holds no step (external assets only, or nothing) is no run:
+ * a successful run recorded for it would pass for work done. */
+Test(store, a_selection_with_nothing_to_run_records_no_run)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "ext" }), EIDER_OK);
+    add(defs, "a", noop, EIDER_KEYS("ext"), NULL);
+    cr_assert_eq(materialize(defs, s, "ext"), EIDER_OK);
+    cr_assert_eq(materialize(defs, s, "a and not a"), EIDER_OK);
+    cr_expect_eq(runs_of(s, -1).n, 0);
+    cr_assert_eq(materialize(defs, s, "a"), EIDER_OK);
+    cr_expect_eq(runs_of(s, -1).n, 1);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
 Test(store, a_failed_run_keeps_the_failure_and_the_assets_state_says_failed)
 {
     eider_store *s = fresh_store();
