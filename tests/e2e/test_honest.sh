@@ -97,8 +97,31 @@ list_and_materialize_agree_on_an_empty_select() {
     expect_in err.txt "--select is empty"
 }
 
+# ---- 3. asset show ----
+
+asset_show_tells_unknown_external_and_never_materialized_apart() {
+    write_io_defs
+    run "$EIDER" materialize --select own
+    run "$EIDER" asset show fiine
+    expect_rc 4
+    expect_in err.txt "asset 'fiine' is not defined (did you mean 'fine'?)"
+    run "$EIDER" asset show outside
+    expect_rc 2
+    expect_in err.txt "asset 'outside' is external: something outside Eider produces it"
+    run "$EIDER" asset show fine
+    expect_rc 2
+    expect_in err.txt "asset 'fine' was never materialized"
+    run "$EIDER" asset wipe fien
+    expect_rc 4
+    mkdir elsewhere && cd elsewhere
+    run env EIDER_HOME=../.eider "$EIDER" asset show fiine
+    expect_rc 2
+    expect_in err.txt "no definitions here to tell"
+}
+
 run_case a_missing_output_fails_and_is_never_fresh
 run_case an_unknown_group_tag_kind_or_owner_is_an_error
 run_case a_valid_empty_selection_says_so_and_records_no_run
 run_case list_and_materialize_agree_on_an_empty_select
+run_case asset_show_tells_unknown_external_and_never_materialized_apart
 finish
