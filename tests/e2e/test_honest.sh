@@ -119,9 +119,46 @@ asset_show_tells_unknown_external_and_never_materialized_apart() {
     expect_in err.txt "no definitions here to tell"
 }
 
+# ---- 4. logs ----
+
+logs_print_the_runs_real_selection() {
+    write_io_defs
+    run "$EIDER" materialize --select 'own or fine'
+    expect_rc 0
+    local id
+    id=$("$EIDER" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["run_id"])')
+    run "$EIDER" logs "$id"
+    expect_rc 0
+    grep -qE 'run_start +selection own or fine$' out.txt || fail "run_start does not show the selection"
+    run "$EIDER" logs "$id" --json
+    head -1 out.txt >first.json
+    check_json first.json 'd["type"] == "run_start" and d["selection"] == "own or fine"'
+}
+
+# ---- 5. one vocabulary of statuses ----
+
+runs_status_takes_the_word_list_prints() {
+    write_io_defs
+    run "$EIDER" materialize --select 'empty, own'
+    expect_rc 1
+    run "$EIDER" list
+    grep -qE '^empty .* failed ' out.txt || fail "list does not say 'failed'"
+    local word
+    for word in failed failure FAILED; do
+        run "$EIDER" runs --status "$word" --json
+        expect_rc 0
+        check_json out.txt 'len(d) == 1 and d[0]["status"] == "failure"'
+    done
+    run "$EIDER" runs --status succeeded --json
+    expect_rc 0
+    check_json out.txt 'd == []'
+}
+
 run_case a_missing_output_fails_and_is_never_fresh
 run_case an_unknown_group_tag_kind_or_owner_is_an_error
 run_case a_valid_empty_selection_says_so_and_records_no_run
 run_case list_and_materialize_agree_on_an_empty_select
 run_case asset_show_tells_unknown_external_and_never_materialized_apart
+run_case logs_print_the_runs_real_selection
+run_case runs_status_takes_the_word_list_prints
 finish
