@@ -794,7 +794,8 @@ typedef enum eider_run_status {
 } eider_run_status;
 
 /* "queued", "started", "success", "failure", "canceled", "crashed"; static storage.
- * eider_run_status_parse() returns the status for a name, or -1. */
+ * eider_run_status_parse() returns the status for a name, in any case, or -1; it also
+ * takes "running", "succeeded", "failed" and "cancelled". */
 const char *eider_run_status_name(eider_run_status status);
 int eider_run_status_parse(const char *name);
 

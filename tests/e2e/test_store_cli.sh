@@ -98,10 +98,10 @@ runs_status_failure_shows_only_the_failed_run() {
 }
 
 runs_with_a_bad_status_is_a_usage_error() {
-    run "$EIDER" runs --status failed
+    run "$EIDER" runs --status broken
     expect_rc 2
-    expect_in err.txt "'failed'"
-    expect_in err.txt "queued, started, success, failure, canceled or crashed"
+    expect_in err.txt "'broken'"
+    expect_in err.txt "queued, started (or running), success (or succeeded), failure (or failed), canceled or crashed"
 }
 
 runs_rejects_a_bad_limit_and_arguments() {

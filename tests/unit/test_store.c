@@ -258,6 +258,18 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     eider_store_close(s);
 }
 
+Test(store, a_run_status_parses_in_either_spelling)
+{
+    cr_expect_eq(eider_run_status_parse("failure"), EIDER_RUN_FAILURE);
+    cr_expect_eq(eider_run_status_parse("failed"), EIDER_RUN_FAILURE);
+    cr_expect_eq(eider_run_status_parse("Failed"), EIDER_RUN_FAILURE);
+    cr_expect_eq(eider_run_status_parse("succeeded"), EIDER_RUN_SUCCESS);
+    cr_expect_eq(eider_run_status_parse("running"), EIDER_RUN_STARTED);
+    cr_expect_eq(eider_run_status_parse("cancelled"), EIDER_RUN_CANCELED);
+    cr_expect_eq(eider_run_status_parse("fresh"), -1);
+    cr_expect_eq(eider_run_status_parse(NULL), -1);
+}
+
 Test(store, none_is_refused_as_a_store_and_makes_nothing)
 {
     eider_store *s = NULL;
