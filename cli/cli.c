@@ -72,7 +72,8 @@ static void usage(FILE *out)
         "    2  usage: an unknown command or option, or a bad argument\n"
         "    3  definitions: they failed to load, compile or validate\n"
         "    4  selection: the --select expression is malformed or names an unknown asset,\n"
-        "       or --partition names no partition (or is missing for a partitioned asset)\n"
+        "       group, tag, kind or owner; 'asset show/wipe' names an unknown asset; or\n"
+        "       --partition names no partition (or is missing for a partitioned asset)\n"
         "    5  internal: out of memory, or an I/O error outside a run\n"
         "  130  canceled: Ctrl-C or SIGTERM stopped the run (press Ctrl-C twice to quit at once)\n"
         "\n"
@@ -108,6 +109,14 @@ int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopt
         return CLI_GETOPT_ERROR;
     }
     return c;
+}
+
+int cli_check_selection(const char *selection)
+{
+    if (!selection || selection[strspn(selection, " \t\n\r\f\v")])
+        return EXIT_OK;
+    cli_error("--select is empty: give a selection, or leave --select out to select every asset");
+    return EXIT_SELECT;
 }
 
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out)
@@ -258,6 +267,7 @@ int cli_open_store(cli_env *env, int needed)
         return EXIT_USAGE;
     }
     if (!env->owned && !env->defs && env->defs_path) {
+        env->defs_real = strdup(real);
         char *slash = strrchr(real, '/');
         *slash = '\0';
         if (chdir(*real ? real : "/")) {
@@ -276,6 +286,22 @@ int cli_open_store(cli_env *env, int needed)
     return rc ? EXIT_INTERNAL : EXIT_OK;
 }
 
+eider_defs *cli_quiet_defs(cli_env *env)
+{
+    const char *path = env->defs_real ? env->defs_real : env->defs_path ? env->defs_path
+                     : default_defs();
+    if (env->defs)
+        return eider_defs_validate(env->defs) == EIDER_OK ? env->defs : NULL;
+    if (!path)
+        return NULL;
+    env->owned = env->defs = eider_defs_new();
+    if (eider_defs_load(env->defs, path, NULL) == EIDER_OK)
+        return env->defs;
+    eider_defs_free(env->owned);
+    env->owned = env->defs = NULL;
+    return NULL;
+}
+
 static int run_command(eider_defs *given, const cli_command *cmd, int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -287,6 +313,7 @@ static int run_command(eider_defs *given, const cli_command *cmd, int argc, char
     int code = cmd->run(&env);
     eider_store_close(env.store);
     eider_defs_free(env.owned);
+    free(env.defs_real);
     return code;
 }
 

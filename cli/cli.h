@@ -32,6 +32,7 @@ typedef struct cli_env {
     const char *defs_path;  /* -f or -l, or NULL */
     eider_defs *owned;      /* what cli_load_defs() loaded, freed after the command */
     eider_store *store;     /* what cli_open_store() opened, closed after the command */
+    char *defs_real;        /* -f/-l made absolute by cli_open_store(), freed after it */
     int argc;
     char **argv;
 } cli_env;
@@ -83,6 +84,16 @@ int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopt
 /* Load the definitions of -f/-l (or definitions.c here) unless a program gave them,
  * and validate them; prints the error. Returns an exit code. */
 int cli_load_defs(cli_env *env);
+
+/* A --select given blank is refused (EXIT_SELECT), by every command alike: leaving
+ * --select out selects everything, an empty one is a mistake. NULL is fine. */
+int cli_check_selection(const char *selection);
+
+/* For the commands that only read the store: the definitions if they can be had
+ * without a word (given by the program, or -f/-l or definitions.c loaded with nothing
+ * printed), to tell an unknown asset from one never materialized. NULL when there
+ * are none or they fail to load. */
+eider_defs *cli_quiet_defs(cli_env *env);
 
 /* Parse an option's value strictly, or print why not and return EXIT_USAGE. */
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out);

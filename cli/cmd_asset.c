@@ -153,10 +153,57 @@ static int store_failed(cli_env *env, int rc)
     return cli_exit_for(rc);
 }
 
+/* An asset key the definitions lack, with the nearest one: the selection's own
+ * did-you-mean, from selecting key:"KEY". */
+static int unknown_asset(eider_defs *defs, const char *key)
+{
+    char *expr = malloc(strlen(key) * 2 + 8), *e = expr;
+    unsigned char *sel = malloc(eider_defs_count(defs) + 1);
+    const char *hint = NULL;
+    int hint_len = 0;
+    if (expr && sel) {
+        memcpy(e, "key:\"", 5);
+        e += 5;
+        for (const char *k = key; *k; k++) {
+            if (*k == '"' || *k == '\\')
+                *e++ = '\\';
+            *e++ = *k;
+        }
+        memcpy(e, "\"", 2);
+        if (eider_defs_select(defs, expr, sel) != EIDER_OK &&
+            (hint = strstr(eider_defs_errmsg(defs), "(did you mean '")))
+            hint_len = (int)strcspn(hint += 15, "'");
+    }
+    if (hint)
+        cli_error("asset '%s' is not defined (did you mean '%.*s'?): see 'eider list' for the keys",
+                  key, hint_len, hint);
+    else
+        cli_error("asset '%s' is not defined: see 'eider list' for the keys", key);
+    free(expr);
+    free(sel);
+    return EXIT_SELECT;
+}
+
+/* The store has no record of key: say why. With the definitions at hand, an unknown
+ * key (and the nearest one), an external asset, and one never materialized differ. */
 static int never_materialized(cli_env *env, const char *key)
 {
-    cli_error("asset '%s' was never materialized: the instance store %s has no record of it "
-              "(see 'eider list' for the assets' keys)", key, eider_store_location(env->store));
+    eider_defs *defs = cli_quiet_defs(env);
+    long i = defs ? eider_defs_find(defs, key) : -1;
+    eider_asset_info a;
+    if (defs && i < 0)
+        return unknown_asset(defs, key);
+    if (defs && eider_defs_info(defs, (size_t)i, &a) == EIDER_OK && a.external)
+        cli_error("asset '%s' is external: something outside Eider produces it, so Eider never "
+                  "materializes it, and the instance store %s holds no observation of it", key,
+                  eider_store_location(env->store));
+    else if (defs)
+        cli_error("asset '%s' was never materialized: the instance store %s has no record of it "
+                  "(eider materialize --select '%s')", key, eider_store_location(env->store), key);
+    else
+        cli_error("asset '%s' was never materialized, or is not an asset: the instance store %s has "
+                  "no record of it, and there are no definitions here to tell (pass -f FILE.c)", key,
+                  eider_store_location(env->store));
     return EXIT_USAGE;
 }
 

@@ -126,7 +126,7 @@ static int parse_args(cli_env *env, const char **selection, int *as_json)
                   env->argv[optind]);
         return EXIT_USAGE;
     }
-    return EXIT_OK;
+    return cli_check_selection(*selection);
 }
 
 static int run(cli_env *env)

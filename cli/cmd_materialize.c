@@ -49,7 +49,8 @@ typedef struct printer {
     int tty, verbose, json;
     char **running;                  /* keys of the steps now running (tty only) */
     size_t n_running, cap_running;
-    int done, total;
+    int done, total;                 /* steps: ended, and planned */
+    int n_external;                  /* external assets the selection holds */
     int key_width;                   /* the longest selected key, for aligned columns */
     double run_seconds;              /* from the RUN_END event */
 } printer;
@@ -203,11 +204,6 @@ static void print_summary(const eider_result *r, double seconds, int recorded)
 {
     char dur[32];
     int counts[4] = { 0 };
-    if (eider_result_count(r) == 0) {
-        printf("nothing to materialize: the selection holds no asset that Eider computes "
-               "(external assets are never materialized)\n");
-        return;
-    }
     for (size_t i = 0; i < eider_result_count(r); i++)
         counts[eider_result_status(r, i)]++;
     const char *how = counts[3] ? "run canceled" : counts[1] || counts[2] ? "run failed"
@@ -220,6 +216,31 @@ static void print_summary(const eider_result *r, double seconds, int recorded)
     list_status(r, EIDER_STEP_FAILED, "failed:   ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped:  ");
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");
+}
+
+/* A valid selection with no step to run: say why in words that fit, as text or JSON.
+ * Nothing was run, so nothing was recorded. */
+static void print_nothing(const printer *p, const char *selection)
+{
+    char why[512];
+    const char *shown = selection ? selection : "*";
+    if (p->n_external)
+        snprintf(why, sizeof(why), "'%s' selects only external assets (%d), which Eider never "
+                 "materializes", shown, p->n_external);
+    else if (selection && strcasestr(selection, "stale("))
+        snprintf(why, sizeof(why), "everything '%s' looks at is up to date (none is stale, "
+                 "failed or never materialized)", shown);
+    else
+        snprintf(why, sizeof(why), "'%s' selects no asset", shown);
+    if (!p->json) {
+        printf("nothing to materialize: %s; no run was started or recorded\n", why);
+        return;
+    }
+    json_t *doc = json_pack("{s:n, s:s, s:f, s:b, s:[], s:o}", "run_id", "status", "nothing",
+                            "duration_s", 0.0, "recorded", 0, "steps", "message", cli_json_string(why));
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
 }
 
 static const char *status_name(eider_step_status s)
@@ -303,12 +324,7 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
                   env->argv[optind], env->argv[optind]);
         return EXIT_USAGE;
     }
-    if (o->selection && !o->selection[strspn(o->selection, " \t\n")]) {
-        cli_error("--select is empty: give a selection, or leave --select out to "
-                  "materialize every asset");
-        return EXIT_SELECT;
-    }
-    return EXIT_OK;
+    return cli_check_selection(o->selection);
 }
 
 /* A crash in an asset's code takes the process down, as it must (its memory can't be
@@ -370,8 +386,12 @@ static void size_up(printer *p, eider_defs *defs, const char *selection)
     if (sel && eider_defs_select(defs, selection, sel) == EIDER_OK) {
         for (size_t i = 0; i < n; i++) {
             eider_asset_info a;
-            if (!sel[i] || eider_defs_info(defs, i, &a) || a.external)
+            if (!sel[i] || eider_defs_info(defs, i, &a))
                 continue;
+            if (a.external) {
+                p->n_external++;
+                continue;
+            }
             p->total++;
             if ((int)strlen(a.key) > p->key_width)
                 p->key_width = (int)strlen(a.key) > 40 ? 40 : (int)strlen(a.key);
@@ -408,6 +428,8 @@ static int run(cli_env *env)
     int rc = eider_materialize(env->defs, &o, &r);
     if (!r) {
         fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+    } else if (eider_result_count(r) == 0) {
+        print_nothing(&p, o.selection);
     } else {
         clear_status(&p);
         if (p.json)

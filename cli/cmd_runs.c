@@ -25,7 +25,8 @@ static const char runs_help[] =
     "\n"
     CLI_DEFS_HELP
     "      --status S        only runs with status S: queued, started, success, failure,\n"
-    "                        canceled or crashed (its process died)\n"
+    "                        canceled or crashed (its process died); running, succeeded,\n"
+    "                        failed and cancelled are taken too\n"
     "  -n, --limit N         at most N runs (default 20)\n"
     "      --json            one JSON array with every field of every run\n";
 
@@ -262,8 +263,8 @@ static int parse_status(const char *value, int *out)
     *out = eider_run_status_parse(value);
     if (*out >= 0)
         return EXIT_OK;
-    cli_error("--status '%s' is not a run status: use queued, started, success, failure, "
-              "canceled or crashed", value);
+    cli_error("--status '%s' is not a run status: use queued, started (or running), success "
+              "(or succeeded), failure (or failed), canceled or crashed", value);
     return EXIT_USAGE;
 }
 
@@ -649,7 +650,20 @@ const cli_command cli_cmd_run = { "run", run_run, "show one recorded run, step b
 typedef struct log_printer {
     int json;
     int64_t last_id;
+    const run_info *run;    /* the run's record: its selection and partition */
 } log_printer;
+
+/* The store keeps a run's selection and partition on the run, not on its run_start
+ * event: give them to that event. */
+static eider_event with_run(const eider_event *ev, const run_info *r)
+{
+    eider_event e = *ev;
+    if (e.type == EIDER_EVENT_RUN_START && r) {
+        e.selection = r->selection;
+        e.partition = r->partition;
+    }
+    return e;
+}
 
 static void print_event_detail(FILE *out, const eider_event *ev)
 {
@@ -725,12 +739,18 @@ static json_t *event_json(int64_t id, const eider_event *ev)
     json_object_set_new(o, "message", cli_json_string(ev->message));
     json_object_set_new(o, "sql", cli_json_string(ev->sql));
     json_object_set_new(o, "metadata", cli_meta_json(ev->metadata, ev->n_metadata));
+    if (ev->type == EIDER_EVENT_RUN_START) {
+        json_object_set_new(o, "selection", cli_json_string(ev->selection));
+        json_object_set_new(o, "partition", cli_json_string(ev->partition));
+    }
     return o;
 }
 
 static int on_log_event(int64_t id, const eider_event *ev, void *user_data)
 {
     log_printer *p = user_data;
+    eider_event full = with_run(ev, p->run);
+    ev = &full;
     p->last_id = id;
     if (p->json) {
         json_t *o = event_json(id, ev);
@@ -802,7 +822,7 @@ static int logs_run(cli_env *env)
         code = find_run(env, id, &r);
     if (code)
         return code;
-    log_printer p = { .json = json };
+    log_printer p = { .json = json, .run = &r };
     int rc = follow ? follow_run(env, r.run_id, &p)
                     : eider_store_events(env->store, r.run_id, 0, on_log_event, &p);
     if (rc)

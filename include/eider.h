@@ -174,7 +174,7 @@ typedef struct eider_asset_def {
     /* The I/O manager (since API 2). */
     const struct eider_input_def *ins;   /* inputs needing options, EIDER_INPUTS(...) */
     const char *io_manager_key;      /* stores the output; default "io_manager" */
-    int output;                      /* an eider_output_kind; default EIDER_OUTPUT_OPTIONAL */
+    int output;                      /* an eider_output_kind; default EIDER_OUTPUT_DEFAULT */
     const struct eider_partitions *partitions;   /* NULL: not partitioned */
 } eider_asset_def;
 
@@ -375,7 +375,9 @@ typedef struct eider_result eider_result;
  * code when the run could not start (EIDER_ESELECT for a bad selection or partition,
  * or invalid definitions; the message
  * in eider_defs_errmsg()). *result (may be NULL) gets
- * the per-asset outcome whenever steps ran; free it with eider_result_free(). */
+ * the per-asset outcome whenever steps ran; free it with eider_result_free(). A valid
+ * selection with no step to run (it selects nothing, or external assets only) runs
+ * nothing: EIDER_OK, a result of 0 steps, no event sent and no run recorded. */
 int eider_materialize(eider_defs *defs, const eider_run_options *options,
                       eider_result **result);
 
@@ -691,10 +693,17 @@ const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *con
  * Every write runs in one transaction: readers see the old table or the new one,
  * never an empty or half-written one. Columns are matched by name.
  */
+/* Whether a step must give an output. An asset *stores through an I/O manager* when
+ * it names one (.io_manager_key), or when it declares no .resources and the default I/O
+ * manager ("io_manager") is defined. By default such an asset that returns without an
+ * output fails (as Dagster's "Unexpected 'None' output"): nothing was stored, so it
+ * must not count as materialized. An asset that declares .resources runs its own SQL
+ * (the tutorial's Option 1) and may give none. */
 typedef enum eider_output_kind {
-    EIDER_OUTPUT_OPTIONAL,           /* stored if the compute function gives one */
+    EIDER_OUTPUT_DEFAULT,            /* REQUIRED if it stores through an I/O manager, else OPTIONAL */
     EIDER_OUTPUT_REQUIRED,           /* a step that gives none fails */
     EIDER_OUTPUT_NONE,               /* the asset writes its own tables; giving one fails */
+    EIDER_OUTPUT_OPTIONAL,           /* stored if the compute function gives one; none is fine */
 } eider_output_kind;
 
 /* Options for one input of an asset. key names the upstream asset (it is added to the
@@ -816,7 +825,8 @@ typedef enum eider_run_status {
 } eider_run_status;
 
 /* "queued", "started", "success", "failure", "canceled", "crashed"; static storage.
- * eider_run_status_parse() returns the status for a name, or -1. */
+ * eider_run_status_parse() returns the status for a name, in any case, or -1; it also
+ * takes "running", "succeeded", "failed" and "cancelled". */
 const char *eider_run_status_name(eider_run_status status);
 int eider_run_status_parse(const char *name);
 

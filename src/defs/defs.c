@@ -262,9 +262,9 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
     a->output = (eider_output_kind)def->output;
     a->partitions = def->partitions;
     copy_inputs(defs, a, def->ins);
-    if ((unsigned)def->output > EIDER_OUTPUT_NONE)
-        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
-            "asset '%s': .output must be EIDER_OUTPUT_OPTIONAL, _REQUIRED or _NONE", a->key));
+    if ((unsigned)def->output > EIDER_OUTPUT_OPTIONAL)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': "
+            ".output must be EIDER_OUTPUT_DEFAULT, _REQUIRED, _NONE or _OPTIONAL", a->key));
     if (!def->compute)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset '%s' has no compute function: set .compute, or declare it with "
@@ -302,6 +302,17 @@ const eider__resource *eider__defs_resource(const eider_defs *defs, const char *
         if (strcmp(defs->resources[i].name, name) == 0)
             return &defs->resources[i];
     return NULL;
+}
+
+int eider__asset_output_required(const eider_defs *defs, const eider__asset *a)
+{
+    const eider__resource *io = NULL;
+    if (a->output != EIDER_OUTPUT_DEFAULT)
+        return a->output == EIDER_OUTPUT_REQUIRED;
+    if (strcmp(a->io_manager, EIDER__DEFAULT_IO_MANAGER) != 0)
+        return 1;
+    io = eider__defs_resource(defs, a->io_manager);
+    return a->n_resources == 0 && io && io->kind != EIDER__DUCKDB;
 }
 
 const char *eider__asset_meta(const eider__asset *a, const char *key)

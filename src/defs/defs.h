@@ -91,6 +91,11 @@ void eider__defs_close_libraries(eider_defs *defs);
 /* The resource called name, or NULL. */
 const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);
 
+/* Whether asset a's step must give an output: .output says so, or, by default, it
+ * stores through an I/O manager (it names one, or declares no resources and the
+ * default one is defined). */
+int eider__asset_output_required(const eider_defs *defs, const eider__asset *a);
+
 /* The text of metadata entry key on asset a, or NULL. */
 const char *eider__asset_meta(const eider__asset *a, const char *key);
 

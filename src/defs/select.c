@@ -18,7 +18,9 @@
  *   primary := KEY | STRING | FILTER | ('roots'|'sinks'|'stale') '(' [list] ')' | '(' list ')' | '*'
  *
  * In "key:" values '*' is a glob; after any other filter it is a traversal, so
- * "group:x*" is everything downstream of group x.
+ * "group:x*" is everything downstream of group x. A group, tag, kind or owner that no
+ * asset has is an error with a did-you-mean, as an unknown key is: a typo must not
+ * pass for an empty selection.
  */
 #include "defs.h"
 
@@ -626,6 +628,80 @@ static int filter_match(parser *p, const token *t, const eider__asset *a)
     }
 }
 
+/* The values of the filter `kind` ('g'roup, 'k'ind, 'o'wner, 't'ag) that asset a has:
+ * its group, its kinds, its owners, its tag keys, or (tag_key set) the values of that tag. */
+static size_t filter_values(const eider__asset *a, int kind, const char *tag_key,
+                            const char **out, size_t cap)
+{
+    size_t n = 0;
+    char *const *list = kind == 'k' ? a->kinds : kind == 'o' ? a->owners : NULL;
+    if (kind == 'g')
+        out[n++] = a->group;
+    for (size_t i = 0; list && list[i] && n < cap; i++)
+        out[n++] = list[i];
+    for (size_t i = 0; kind == 't' && a->tags && a->tags[i] && a->tags[i + 1] && n < cap; i += 2)
+        if (!tag_key || strcmp(a->tags[i], tag_key) == 0)
+            out[n++] = a->tags[i + (tag_key != NULL)];
+    return n;
+}
+
+/* Whether any asset has value for the filter (see filter_values); else the nearest one
+ * by edit distance in *hint (NULL when none is near). */
+static int value_known(const parser *p, int kind, const char *tag_key, const char *value,
+                       const char **hint)
+{
+    size_t len = strlen(value), limit = len <= 2 ? 1 : len / 3 > 2 ? len / 3 : 2, best = limit + 1;
+    const char *values[64];
+    *hint = NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t n = filter_values(&p->defs->assets[i], kind, tag_key, values, EIDER__ARRAY_LEN(values));
+        for (size_t v = 0; v < n; v++) {
+            if (strcmp(values[v], value) == 0)
+                return 1;
+            size_t d = eider__edit_distance(value, values[v], limit);
+            if (d < best) {
+                best = d;
+                *hint = values[v];
+            }
+        }
+    }
+    return 0;
+}
+
+/* A group, kind, owner or tag that no asset has is a typo, not an empty selection:
+ * name it, with the nearest known one. Returns 0 when the filter's values are known. */
+static int check_filter_value(parser *p, const token *t)
+{
+    static const char *const what[] = { "group", "kind", "owner", "tag" };
+    int kind = p->s[t->name.at];
+    const char *value = eider__buf_str(&p->text[0]), *hint = NULL, *noun = NULL;
+    eider__buf shown = { 0 }, tag = { 0 };
+    size_t at = t->value.at;
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(what); i++)
+        if (what[i][0] == kind)
+            noun = what[i];
+    if (!value_known(p, kind, NULL, value, &hint)) {
+        put_clean(&shown, value, strlen(value));
+    } else if (t->has_value2 && !value_known(p, kind, value, eider__buf_str(&p->text[1]), &hint)) {
+        put_clean(&tag, value, strlen(value));
+        put_clean(&shown, eider__buf_str(&p->text[1]), p->text[1].len);
+        at = t->value2.at;
+    } else {
+        return 0;
+    }
+    if (tag.len)
+        fail(p, at, "no asset has tag '%s' = '%s'%s%s%s", eider__buf_str(&tag), eider__buf_str(&shown),
+             hint ? " (did you mean '" : ": run 'eider list --json' to see the tags",
+             hint ? hint : "", hint ? "'?)" : "");
+    else
+        fail(p, at, "unknown %s '%s'%s%s%s", noun, eider__buf_str(&shown),
+             hint ? " (did you mean '" : ": run 'eider list' to see them",
+             hint ? hint : "", hint ? "'?)" : "");
+    eider__buf_release(&shown);
+    eider__buf_release(&tag);
+    return -1;
+}
+
 static int parse_filter(parser *p, unsigned char *out)
 {
     token t = p->tok;
@@ -642,8 +718,11 @@ static int parse_filter(parser *p, unsigned char *out)
     span_text(p, t.value, 0);
     if (t.has_value2)
         span_text(p, t.value2, 1);
+    int any = 0;
     for (size_t i = 0; i < p->n; i++)
-        out[i] = (unsigned char)filter_match(p, &t, &p->defs->assets[i]);
+        any |= out[i] = (unsigned char)filter_match(p, &t, &p->defs->assets[i]);
+    if (!any && !span_is(p, t.name, "key") && p->tok.type != T_BAD && check_filter_value(p, &t))
+        return -1;
     return 0;
 }
 

@@ -615,11 +615,17 @@ int eider__ctx_store(eider_context *ctx)
     eider_io io;
     int rc = EIDER_OK;
     if (ctx->out_kind == EIDER__NO_OUTPUT) {
-        if (ctx->asset->output != EIDER_OUTPUT_REQUIRED)
+        if (!eider__asset_output_required(ctx->run->defs, ctx->asset))
             return EIDER_OK;
-        return eider__ctx_fail(ctx, NULL, "asset '%s' declares an output (.output = "
-            "EIDER_OUTPUT_REQUIRED) but its compute function returned without giving one: call "
-            "eider_output_frame(), eider_output_sql() or eider_output()", ctx->asset->key);
+        if (ctx->asset->output == EIDER_OUTPUT_REQUIRED)
+            return eider__ctx_fail(ctx, NULL, "asset '%s' declares an output (.output = "
+                "EIDER_OUTPUT_REQUIRED) but its compute function returned without giving one: "
+                "call eider_output_frame(), eider_output_sql() or eider_output()", ctx->asset->key);
+        return eider__ctx_fail(ctx, NULL, "asset '%s' returned without an output, so I/O manager "
+            "'%s' stored nothing: give one with eider_output_frame(), eider_output_sql() or "
+            "eider_output(); or, if the asset writes its own tables, declare .resources (or "
+            ".output = EIDER_OUTPUT_NONE), or .output = EIDER_OUTPUT_OPTIONAL when giving none "
+            "is fine", ctx->asset->key, ctx->asset->io_manager);
     }
     if (io_open(ctx, &io, ctx->asset) == EIDER_OK) {
         if (ctx->out_kind == EIDER__OUT_FRAME)

@@ -295,6 +295,13 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     int rc = prepare(defs, options, &result);
     if (rc)
         return rc;
+    if (result->n_steps == 0) {     /* nothing to run is no run: nothing emitted or recorded */
+        if (out)
+            *out = result;
+        else
+            eider_result_free(result);
+        return EIDER_OK;
+    }
     eider__recorder recorder = { .store = options ? options->store : NULL,
                                  .next = options ? options->sink : NULL,
                                  .launched_by = options ? options->launched_by : NULL,

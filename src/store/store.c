@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -43,10 +44,19 @@ const char *eider_run_status_name(eider_run_status status)
     return (unsigned)status < EIDER__ARRAY_LEN(run_status_names) ? run_status_names[status] : "unknown";
 }
 
+/* The other spellings people write, as `eider list` says "failed" of an asset. */
+static const char *const run_status_aliases[][2] = {
+    { "running", "started" }, { "succeeded", "success" }, { "failed", "failure" },
+    { "cancelled", "canceled" },
+};
+
 int eider_run_status_parse(const char *name)
 {
+    for (size_t i = 0; name && i < EIDER__ARRAY_LEN(run_status_aliases); i++)
+        if (strcasecmp(run_status_aliases[i][0], name) == 0)
+            name = run_status_aliases[i][1];
     for (size_t i = 0; name && i < EIDER__ARRAY_LEN(run_status_names); i++)
-        if (strcmp(run_status_names[i], name) == 0)
+        if (strcasecmp(run_status_names[i], name) == 0)
             return (int)i;
     return -1;
 }

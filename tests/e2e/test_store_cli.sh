@@ -98,10 +98,10 @@ runs_status_failure_shows_only_the_failed_run() {
 }
 
 runs_with_a_bad_status_is_a_usage_error() {
-    run "$EIDER" runs --status failed
+    run "$EIDER" runs --status broken
     expect_rc 2
-    expect_in err.txt "'failed'"
-    expect_in err.txt "queued, started, success, failure, canceled or crashed"
+    expect_in err.txt "'broken'"
+    expect_in err.txt "queued, started (or running), success (or succeeded), failure (or failed), canceled or crashed"
 }
 
 runs_rejects_a_bad_limit_and_arguments() {
@@ -343,11 +343,11 @@ asset_show_of_a_failed_asset_says_its_latest_run_failed() {
     expect_in out.txt "FAILED"
 }
 
-asset_show_of_an_unknown_asset_says_never_materialized() {
+asset_show_of_an_unknown_asset_says_it_is_not_defined() {
     materialize_example_twice
     run "$EIDER" asset show iris_datset -f definitions.c
-    expect_rc 2
-    expect_in err.txt "asset 'iris_datset' was never materialized"
+    expect_rc 4
+    expect_in err.txt "asset 'iris_datset' is not defined (did you mean 'iris_dataset'?)"
     expect_in err.txt "eider list"
 }
 
@@ -477,7 +477,7 @@ run_case logs_follow_follows_a_live_run_to_its_end
 run_case logs_follow_ends_when_the_followed_process_is_killed
 run_case asset_show_has_columns_preview_and_history
 run_case asset_show_of_a_failed_asset_says_its_latest_run_failed
-run_case asset_show_of_an_unknown_asset_says_never_materialized
+run_case asset_show_of_an_unknown_asset_says_it_is_not_defined
 run_case asset_wipe_forgets_the_asset_but_not_its_table
 run_case gc_deletes_the_runs_but_keeps_the_assets_fresh
 run_case gc_keeps_recent_runs

@@ -341,7 +341,8 @@ Test(io, nulls_of_every_type_round_trip)
     enter_tmpdir();
     eider_defs *defs = new_defs(NULL);
     add(defs, &(eider_asset_def){ .key = "typed", .compute = every_type_with_nulls });
-    add(defs, &(eider_asset_def){ .key = "check", .compute = check_every_type, .deps = EIDER_KEYS("typed") });
+    add(defs, &(eider_asset_def){ .key = "check", .compute = check_every_type, .deps = EIDER_KEYS("typed"),
+                                  .output = EIDER_OUTPUT_NONE });
     run_ok(defs);
     expect_query("SELECT count(*)::VARCHAR FROM public.typed WHERE COLUMNS(*) IS NULL", "1");
     expect_query("SELECT concat_ws('|', c0, c1, c2, c3, c4, c5, c6, c7) FROM public.typed WHERE c0",
@@ -448,7 +449,8 @@ Test(io, an_external_assets_input_loads_like_any_other)
     duckdb_close(&db);
     defs = new_defs(NULL);
     eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "upstream" });
-    add(defs, &(eider_asset_def){ .key = "down", .compute = read_input, .deps = EIDER_KEYS("upstream") });
+    add(defs, &(eider_asset_def){ .key = "down", .compute = read_input, .deps = EIDER_KEYS("upstream"),
+                                  .output = EIDER_OUTPUT_NONE });
     run_ok(defs);
     eider_defs_free(defs);
 }
@@ -478,11 +480,64 @@ Test(io, a_required_output_that_is_not_given_fails_the_step)
     eider_defs *defs = new_defs(NULL);
     eider_result *r = NULL;
     add(defs, &(eider_asset_def){ .key = "t", .compute = no_output, .output = EIDER_OUTPUT_REQUIRED });
-    add(defs, &(eider_asset_def){ .key = "fine", .compute = no_output });
+    add(defs, &(eider_asset_def){ .key = "fine", .compute = no_output, .output = EIDER_OUTPUT_OPTIONAL });
     cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
     cr_expect(strstr(error_of(r, "t"), "returned without giving one"), "%s", error_of(r, "t"));
     cr_expect_eq(eider_result_status(r, (size_t)eider_result_find(r, "fine")), EIDER_STEP_SUCCESS);
     expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* As Dagster's "Unexpected 'None' output": an asset stored by the I/O manager that stored
+ * nothing did not materialize, and what depends on it is skipped, not failed later with
+ * "materialize it first". */
+Test(io, a_missing_output_through_the_io_manager_fails_by_default)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "t", .compute = no_output });
+    add(defs, &(eider_asset_def){ .key = "down", .compute = out_sql, .deps = EIDER_KEYS("t"),
+                                  .user_data = "SELECT * FROM {t}" });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect_eq(eider_result_status(r, (size_t)eider_result_find(r, "t")), EIDER_STEP_FAILED);
+    cr_expect(strstr(error_of(r, "t"), "returned without an output, so I/O manager 'io_manager' "
+                                       "stored nothing"), "%s", error_of(r, "t"));
+    cr_expect(strstr(error_of(r, "t"), "EIDER_OUTPUT_OPTIONAL"), "%s", error_of(r, "t"));
+    cr_expect_eq(eider_result_status(r, (size_t)eider_result_find(r, "down")), EIDER_STEP_SKIPPED);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* The tutorial's Option 1 beside an I/O manager: an asset that declares the resources it
+ * runs its own SQL on writes its own tables, and needs no output. */
+Test(io, an_asset_that_declares_resources_needs_no_output)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    cr_assert_eq(eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "io.duckdb" }),
+                 EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "own", .compute = no_output, .resources = EIDER_KEYS("duckdb") });
+    add(defs, &(eider_asset_def){ .key = "spare", .compute = no_output, .output = EIDER_OUTPUT_OPTIONAL });
+    run_ok(defs);
+    eider_defs_free(defs);
+}
+
+/* A named I/O manager is a declared intent to store: no output fails even with resources. */
+Test(io, an_asset_naming_its_io_manager_must_give_an_output)
+{
+    enter_tmpdir();
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    cr_assert_eq(eider_duckdb_io_manager(defs, "warehouse", &(eider_duckdb_io_config){
+                     .database = "io.duckdb" }), EIDER_OK);
+    cr_assert_eq(eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "io.duckdb" }),
+                 EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "t", .compute = no_output, .io_manager_key = "warehouse",
+                                  .resources = EIDER_KEYS("duckdb") });
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "t"), "I/O manager 'warehouse' stored nothing"), "%s", error_of(r, "t"));
     eider_result_free(r);
     eider_defs_free(defs);
 }
@@ -979,7 +1034,7 @@ Test(io, a_table_bigger_than_a_slice_loads_whole_in_order_with_its_filters)
                      "FROM range(2500000)",
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "kind")) });
     eider_asset(defs, &(eider_asset_def){ .key = "check", .compute = check_big_input, .partitions = p,
-        .ins = EIDER_INPUTS({ .key = "big", .columns = EIDER_KEYS("n") }),
+        .ins = EIDER_INPUTS({ .key = "big", .columns = EIDER_KEYS("n") }), .output = EIDER_OUTPUT_NONE,
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "1")) });
     eider_result *r = NULL;
     cr_assert_eq(run_partition(defs, "big", "even...odd", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));

@@ -258,6 +258,18 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     eider_store_close(s);
 }
 
+Test(store, a_run_status_parses_in_either_spelling)
+{
+    cr_expect_eq(eider_run_status_parse("failure"), EIDER_RUN_FAILURE);
+    cr_expect_eq(eider_run_status_parse("failed"), EIDER_RUN_FAILURE);
+    cr_expect_eq(eider_run_status_parse("Failed"), EIDER_RUN_FAILURE);
+    cr_expect_eq(eider_run_status_parse("succeeded"), EIDER_RUN_SUCCESS);
+    cr_expect_eq(eider_run_status_parse("running"), EIDER_RUN_STARTED);
+    cr_expect_eq(eider_run_status_parse("cancelled"), EIDER_RUN_CANCELED);
+    cr_expect_eq(eider_run_status_parse("fresh"), -1);
+    cr_expect_eq(eider_run_status_parse(NULL), -1);
+}
+
 Test(store, none_is_refused_as_a_store_and_makes_nothing)
 {
     eider_store *s = NULL;
@@ -305,6 +317,23 @@ Test(store, a_run_and_its_events_are_recorded_in_order)
     for (int i = 0; i < 8; i++)
         cr_expect_str_eq(ev.types[i], want[i]);
     cr_expect_eq(ev.row_count[2], 7);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* A valid selection that holds no step (external assets only, or nothing) is no run:
+ * a successful run recorded for it would pass for work done. */
+Test(store, a_selection_with_nothing_to_run_records_no_run)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "ext" }), EIDER_OK);
+    add(defs, "a", noop, EIDER_KEYS("ext"), NULL);
+    cr_assert_eq(materialize(defs, s, "ext"), EIDER_OK);
+    cr_assert_eq(materialize(defs, s, "a and not a"), EIDER_OK);
+    cr_expect_eq(runs_of(s, -1).n, 0);
+    cr_assert_eq(materialize(defs, s, "a"), EIDER_OK);
+    cr_expect_eq(runs_of(s, -1).n, 1);
     eider_defs_free(defs);
     eider_store_close(s);
 }
