@@ -101,6 +101,25 @@ partition_errors_are_clear() {
     expect_in err.txt "give one"
 }
 
+a_plain_run_leaves_the_partitioned_assets_out_and_says_so() {
+    copy_example duckdb_reference
+    run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    expect_in out.txt "6 materialized, 0 failed, 0 skipped"
+    expect_in err.txt "left out the partitioned assets 'iris_by_species', 'iris_daily'"
+    expect_in err.txt "--partition KEY"
+}
+
+a_partition_for_unpartitioned_assets_is_refused() {
+    copy_example duckdb_reference
+    run "$EIDER" materialize -f definitions.c --select iris/iris_cleaned --partition Iris-setosa
+    expect_rc 4
+    expect_in err.txt "partition 'Iris-setosa' was given, but 'iris/iris_cleaned' is not partitioned"
+    run "$EIDER" runs --json
+    expect_rc 0
+    expect_in out.txt "[]"
+}
+
 run_case option_2_stores_the_tutorial_tables_in_schema_IRIS
 run_case option_2_twice_gives_the_same_tables
 run_case option_2_json_has_the_write_metadata
@@ -108,4 +127,6 @@ run_case downstream_alone_names_the_missing_table
 run_case reference_unpartitioned_cases
 run_case reference_partitions_write_only_their_rows
 run_case partition_errors_are_clear
+run_case a_plain_run_leaves_the_partitioned_assets_out_and_says_so
+run_case a_partition_for_unpartitioned_assets_is_refused
 finish

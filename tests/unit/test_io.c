@@ -652,6 +652,33 @@ Test(io, a_run_without_a_partition_or_with_an_unknown_one_does_not_start)
     eider_defs_free(defs);
 }
 
+Test(io, a_partition_given_when_no_selected_asset_is_partitioned_is_refused)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    cr_assert_eq(run_partition(defs, "plain", "setosa", NULL), EIDER_ESELECT);
+    cr_expect_str_eq(eider_defs_errmsg(defs), "partition 'setosa' was given, but 'plain' is not "
+        "partitioned: leave out --partition (eider_run_options.partition), or select the "
+        "partitioned assets to materialize");
+    expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
+    eider_defs_free(defs);
+}
+
+Test(io, a_run_of_every_asset_without_a_partition_leaves_the_partitioned_ones_out)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, NULL, NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_eq(eider_result_find(r, "by_species"), -1);
+    eider_result_free(r);
+    expect_query("SELECT string_agg(table_name, ',') FROM information_schema.tables", "plain");
+    eider_defs_free(defs);
+}
+
 static int count_input(eider_context *ctx)
 {
     const eider_frame *f = eider_input_frame(ctx, "by_species");
