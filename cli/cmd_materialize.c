@@ -30,7 +30,8 @@ static const char help[] =
     "                          roots(), sinks(), roots(SEL), sinks(SEL)\n"
     "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
     "  -p, --partition KEY   the partition of the partitioned assets to materialize\n"
-    "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions)\n"
+    "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions);\n"
+    "                        without it and without --select, partitioned assets are left out\n"
     "      --partition-range FIRST...LAST\n"
     "                        every partition from FIRST to LAST, both included\n"
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
@@ -400,6 +401,29 @@ static void size_up(printer *p, eider_defs *defs, const char *selection)
     free(sel);
 }
 
+/* A run of every asset without a partition leaves the partitioned ones out: name them
+ * and say how to include them (on stderr, so --json stays one document). */
+static void note_left_out(eider_defs *defs, const eider_run_options *o, const eider_result *r)
+{
+    size_t n = eider_defs_count(defs), shown = 0, left = 0;
+    if (o->selection || o->partition || !r)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        eider_asset_info a;
+        if (eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
+            continue;
+        if (!left++)
+            fputs("note: left out the partitioned assets", stderr);
+        if (shown < 5)
+            fprintf(stderr, "%s '%s'", shown++ ? "," : "", a.key);
+    }
+    if (left > shown)
+        fprintf(stderr, " and %zu more", left - shown);
+    if (left)
+        fputs(": materialize them with --select and --partition KEY or --partition-range "
+              "FIRST...LAST\n", stderr);
+}
+
 static void release_printer(printer *p)
 {
     for (size_t i = 0; i < p->n_running; i++)
@@ -437,6 +461,7 @@ static int run(cli_env *env)
         else
             print_summary(r, p.run_seconds, env->store != NULL);
     }
+    note_left_out(env->defs, &o, r);
     eider_result_free(r);
     release_printer(&p);
     return cli_exit_for(rc);

@@ -260,6 +260,7 @@ typedef struct eider_asset_info {
     const char *const *owners;
     const char *const *resources;
     const eider_meta *metadata;      /* terminated by a NULL key */
+    int partitioned;                 /* 1 when it has .partitions */
 } eider_asset_info;
 
 /* Fill *info for asset i. Returns EIDER_OK or EIDER_EINVAL. */
@@ -349,7 +350,10 @@ typedef struct eider_run_options {
      * read from several threads while the run lasts. May be NULL. */
     const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
-     * keys (both included). NULL: a partitioned asset in the selection fails. */
+     * keys (both included). NULL: a partitioned asset in the selection fails, except
+     * that with no selection either the partitioned assets are left out and the others
+     * run (eider_asset_info.partitioned tells which). A partition given when no
+     * selected asset is partitioned fails with EIDER_ESELECT. */
     const char *partition;
     /* The instance store that records the run (NULL: not recorded), how it was
      * launched ("cli", "api", ...; NULL: "api") and its tags, EIDER_TAGS(k, v, ...). */

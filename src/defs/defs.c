@@ -446,6 +446,7 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info)
         .deps = (const char *const *)a->deps, .tags = (const char *const *)a->tags,
         .kinds = (const char *const *)a->kinds, .owners = (const char *const *)a->owners,
         .resources = (const char *const *)a->resources, .metadata = a->metadata,
+        .partitioned = a->partitions != NULL,
     };
     return EIDER_OK;
 }

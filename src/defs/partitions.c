@@ -322,6 +322,31 @@ static int zone_known(const char *tz, eider__buf *near, eider__buf *err)
     return known;
 }
 
+/* The instant at which wall-clock minute t of zone tz is, as "YYYY-MM-DD HH:MM:SS+00"
+ * (UTC; ICU resolves a skipped or repeated time as DuckDB's TimeZone setting does). */
+static int zone_instant(const char *tz, int64_t t, char *out, eider__buf *err)
+{
+    eider__buf sql = { 0 }, text = { 0 };
+    char wall[WALL_LEN];
+    int64_t us = t * 60000000;
+    int rc = 0;
+    if (strcmp(tz, "UTC") != 0) {
+        format_wall(t, WALL_SQL, wall);
+        eider__buf_puts(&sql, "SELECT 'instant', epoch_us(timezone(?, TIMESTAMP ");
+        eider__buf_sql_literal(&sql, wall);
+        eider__buf_puts(&sql, "))");
+        rc = zone_query(eider__buf_str(&sql), tz, &text, &us, err);
+    }
+    int64_t secs = floor_div(us, 1000000), days = floor_div(secs, 86400), sod = secs - days * 86400;
+    civil c = civil_from_days(days);
+    snprintf(out, WALL_LEN, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld+00", (long long)c.y,
+             (long long)c.m, (long long)c.d, (long long)(sod / 3600), (long long)(sod / 60 % 60),
+             (long long)(sod % 60));
+    eider__buf_release(&sql);
+    eider__buf_release(&text);
+    return rc ? EIDER_EINVAL : EIDER_OK;
+}
+
 /* The wall-clock minute it is now in zone tz. */
 static int zone_now(const char *tz, int64_t *t, eider__buf *err)
 {
@@ -1003,38 +1028,63 @@ static int compare_int64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* ((expr) >= 'start of lo' AND (expr) < 'end of hi') */
-static void put_windows(eider__buf *sql, const char *expr, eider_time_unit unit, int64_t lo,
-                        int64_t hi)
+/* The SQL literal of the start of wall-clock minute t of p's zone: the wall-clock time,
+ * or with instants the TIMESTAMPTZ in UTC, which no session TimeZone changes. */
+static int put_bound(const eider_partitions *p, int64_t t, int instants, eider__buf *sql,
+                     eider__buf *err)
 {
-    char from[WALL_LEN], to[WALL_LEN];
-    format_wall(window_start(unit, lo), WALL_SQL, from);
-    format_wall(window_start(unit, hi + 1), WALL_SQL, to);
-    eider__buf_printf(sql, "((%s) >= '%s' AND (%s) < '%s')", expr, from, expr, to);
+    char text[WALL_LEN];
+    if (!instants) {
+        format_wall(t, WALL_SQL, text);
+        eider__buf_printf(sql, "'%s'", text);
+        return EIDER_OK;
+    }
+    if (zone_instant(p->timezone, t, text, err)) {
+        eider__buf_printf(err, " (the start of a window in zone '%s')", p->timezone);
+        return EIDER_EINVAL;
+    }
+    eider__buf_printf(sql, "TIMESTAMPTZ '%s'", text);
+    return EIDER_OK;
+}
+
+/* ((expr) >= start of lo AND (expr) < end of hi) */
+static int put_windows(const eider_partitions *p, eider__buf *sql, const char *expr, int64_t lo,
+                       int64_t hi, int instants, eider__buf *err)
+{
+    eider__buf_printf(sql, "((%s) >= ", expr);
+    if (put_bound(p, window_start(p->unit, lo), instants, sql, err))
+        return EIDER_EINVAL;
+    eider__buf_printf(sql, " AND (%s) < ", expr);
+    if (put_bound(p, window_start(p->unit, hi + 1), instants, sql, err))
+        return EIDER_EINVAL;
+    eider__buf_putc(sql, ')');
+    return EIDER_OK;
 }
 
 /* The sorted, distinct windows w[0..n) as ranges of consecutive windows, OR-ed. */
-static void put_window_runs(eider__buf *sql, const char *expr, eider_time_unit unit,
-                            const int64_t *w, size_t n)
+static int put_window_runs(const eider_partitions *p, eider__buf *sql, const char *expr,
+                           const int64_t *w, size_t n, int instants, eider__buf *err)
 {
     size_t runs = 0;
+    int rc = EIDER_OK;
     for (size_t i = 0; i < n; i++)
         runs += i == 0 || w[i] != w[i - 1] + 1;
     if (runs > 1)
         eider__buf_putc(sql, '(');
-    for (size_t i = 0, j = 0; i < n; i = j + 1) {
+    for (size_t i = 0, j = 0; i < n && !rc; i = j + 1) {
         for (j = i; j + 1 < n && w[j + 1] == w[j] + 1; j++)
             ;
         if (i)
             eider__buf_puts(sql, " OR ");
-        put_windows(sql, expr, unit, w[i], w[j]);
+        rc = put_windows(p, sql, expr, w[i], w[j], instants, err);
     }
     if (runs > 1)
         eider__buf_putc(sql, ')');
+    return rc;
 }
 
 static int time_where(const eider_partitions *p, const char *expr, char *const *keys, size_t n,
-                      eider__buf *sql, eider__buf *err)
+                      int instants, eider__buf *sql, eider__buf *err)
 {
     int64_t *w = eider__xmalloc(n * sizeof(*w));
     size_t m = 0;
@@ -1052,18 +1102,18 @@ static int time_where(const eider_partitions *p, const char *expr, char *const *
     for (size_t i = 0; i < n; i++)
         if (m == 0 || w[i] != w[m - 1])
             w[m++] = w[i];
-    put_window_runs(sql, expr, p->unit, w, m);
+    rc = put_window_runs(p, sql, expr, w, m, instants, err);
 out:
     free(w);
     return rc;
 }
 
 static int leaf_where(const eider_partitions *p, const char *expr, char *const *keys, size_t n,
-                      eider__buf *sql, eider__buf *err)
+                      int instants, eider__buf *sql, eider__buf *err)
 {
     if (p->kind == KIND_STATIC)
         return static_where(p, expr, keys, n, sql, err);
-    return time_where(p, expr, keys, n, sql, err);
+    return time_where(p, expr, keys, n, instants, sql, err);
 }
 
 /* A name in the metadata that is not a dimension is an error (a typo, most likely). */
@@ -1198,7 +1248,7 @@ out:
 
 /* (dimension 1's condition AND dimension 2's ...) for group gi. */
 static int put_group(const eider_partitions *p, const char *const *exprs, grouping *g,
-                     size_t gi, eider__buf *sql, eider__buf *err)
+                     size_t gi, int instants, eider__buf *sql, eider__buf *err)
 {
     size_t nd = p->n_dims, first = g->first[gi], m = 0;
     for (size_t i = first; i != SIZE_MAX; i = g->next[i])
@@ -1209,7 +1259,7 @@ static int put_group(const eider_partitions *p, const char *const *exprs, groupi
         if (d)
             eider__buf_puts(sql, " AND ");
         int rc = leaf_where(p->dims[d], exprs[d], is_free ? g->scratch : &g->part[first * nd + d],
-                            is_free ? m : 1, sql, err);
+                            is_free ? m : 1, instants, sql, err);
         if (rc)
             return rc;
     }
@@ -1218,7 +1268,7 @@ static int put_group(const eider_partitions *p, const char *const *exprs, groupi
 }
 
 static int multi_where(const eider_partitions *p, const char *partition_expr, char *const *keys,
-                       size_t n, eider__buf *sql, eider__buf *err)
+                       size_t n, int instants, eider__buf *sql, eider__buf *err)
 {
     json_t *root = NULL;
     const char *exprs[MAX_DIMS] = { 0 };
@@ -1233,7 +1283,7 @@ static int multi_where(const eider_partitions *p, const char *partition_expr, ch
     for (size_t gi = 0; gi < g.n_groups && !rc; gi++) {
         if (gi)
             eider__buf_puts(sql, " OR ");
-        rc = put_group(p, exprs, &g, gi, sql, err);
+        rc = put_group(p, exprs, &g, gi, instants, sql, err);
     }
     if (g.n_groups > 1)
         eider__buf_putc(sql, ')');
@@ -1243,23 +1293,52 @@ out:
     return rc;
 }
 
-int eider__partitions_where(const eider_partitions *p, const char *partition_expr,
-                            char *const *keys, size_t n, eider__buf *sql, eider__buf *err)
+int eider__partitions_where_at(const eider_partitions *p, const char *partition_expr,
+                               char *const *keys, size_t n, int instants, eider__buf *sql,
+                               eider__buf *err)
 {
     eider__buf out = { 0 };
     int rc = EIDER_OK;
     if (!p || (n && !keys))
         return EIDER_EINVAL;
     if (p->kind == KIND_MULTI)
-        rc = multi_where(p, partition_expr, keys, n, &out, err);
+        rc = multi_where(p, partition_expr, keys, n, instants, &out, err);
     else if (!partition_expr || !*partition_expr)
         rc = missing_expr(p, err);
     else if (n)
-        rc = leaf_where(p, partition_expr, keys, n, &out, err);
+        rc = leaf_where(p, partition_expr, keys, n, instants, &out, err);
     if (!rc)
         eider__buf_puts(sql, n ? eider__buf_str(&out) : "FALSE");
     eider__buf_release(&out);
     return rc;
+}
+
+int eider__partitions_where(const eider_partitions *p, const char *partition_expr,
+                            char *const *keys, size_t n, eider__buf *sql, eider__buf *err)
+{
+    return eider__partitions_where_at(p, partition_expr, keys, n, 0, sql, err);
+}
+
+int eider__partitions_time_expr(const eider_partitions *p, const char *partition_expr,
+                                eider__buf *out)
+{
+    json_t *root = NULL;
+    const char *exprs[MAX_DIMS] = { 0 };
+    eider__buf ignored = { 0 };
+    int found = 0;
+    if (p && p->kind == KIND_TIME && partition_expr && *partition_expr) {
+        eider__buf_puts(out, partition_expr);
+        found = 1;
+    }
+    if (p && p->kind == KIND_MULTI && multi_exprs(p, partition_expr, &root, exprs, &ignored) == 0)
+        for (size_t d = 0; d < p->n_dims && !found; d++)
+            if (p->dims[d]->kind == KIND_TIME) {
+                eider__buf_puts(out, exprs[d]);
+                found = 1;
+            }
+    json_decref(root);
+    eider__buf_release(&ignored);
+    return found;
 }
 
 /* ---- file names ---- */

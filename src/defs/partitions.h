@@ -36,6 +36,21 @@ int eider__partitions_has(const eider_partitions *p, const char *key);
 int eider__partitions_where(const eider_partitions *p, const char *partition_expr,
                             char *const *keys, size_t n, eider__buf *sql, eider__buf *err);
 
+/* The same, with instants set: a time window's bounds are TIMESTAMPTZ literals in UTC
+ * ((expr) >= TIMESTAMPTZ '2023-12-31 23:00:00+00' AND ...), the instants its wall-clock
+ * bounds are in the definition's zone, so that the condition selects the same rows
+ * whatever the connection's TimeZone. Use it when the time expression is a
+ * TIMESTAMPTZ (wall-clock literals suit a TIMESTAMP, a DATE or text). */
+int eider__partitions_where_at(const eider_partitions *p, const char *partition_expr,
+                               char *const *keys, size_t n, int instants, eider__buf *sql,
+                               eider__buf *err);
+
+/* Append to out the SQL expression of p's time dimension, from the asset's metadata
+ * partition_expr; returns 1, or 0 (nothing appended) when p has no time dimension or
+ * the metadata names none. */
+int eider__partitions_time_expr(const eider_partitions *p, const char *partition_expr,
+                                eider__buf *out);
+
 /* The IANA zone of p's time dimension ("UTC" by default), or NULL when it has none. */
 const char *eider__partitions_timezone(const eider_partitions *p);
 

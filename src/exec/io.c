@@ -19,6 +19,7 @@ struct eider_io {
     eider__table table;
     int kind;                        /* an input's: 'T' a table, 'V' a view, 0 a file */
     char *where;                     /* the partitions' condition, or NULL */
+    int instants;                    /* its time windows are TIMESTAMPTZ instants */
     eider__buf load_sql;
     const char *const *columns;      /* an input's selected columns */
 };
@@ -75,25 +76,51 @@ static const eider__resource *manager_of(eider_context *ctx, const eider__asset 
     return NULL;
 }
 
-/* The partitions of `up` that this step reads: the same keys when both share a
- * partitions definition (or the step's keys are all keys of up), else all of them. */
-static int partition_where(eider_context *ctx, const eider__asset *a, char *const *keys,
-                           size_t n, char **where)
+/* Whether the time expression of a's partitions, over relation, is a TIMESTAMPTZ: its
+ * windows are then written as instants, so that every reader selects the same rows
+ * whatever its session's TimeZone (which comes from TZ). 0 when it cannot say (no
+ * time dimension, no table yet). */
+static int is_instant(duckdb_connection con, const eider__asset *a, const char *relation)
+{
+    eider__buf expr = { 0 }, sql = { 0 };
+    duckdb_prepared_statement stmt = NULL;
+    int yes = 0;
+    if (con && eider__partitions_time_expr(a->partitions, eider__asset_meta(a, "partition_expr"),
+                                           &expr)) {
+        eider__buf_printf(&sql, "SELECT (%s) FROM %s", eider__buf_str(&expr), relation);
+        if (duckdb_prepare(con, eider__buf_str(&sql), &stmt) == DuckDBSuccess)
+            yes = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
+        duckdb_destroy_prepare(&stmt);
+    }
+    eider__buf_release(&expr);
+    eider__buf_release(&sql);
+    return yes;
+}
+
+/* The partitions of a that this step reads or writes, over relation (a's table, or the
+ * output to store): the same keys when both share a partitions definition (or the
+ * step's keys are all keys of a), else all of them. */
+static int partition_where(eider_context *ctx, const eider__asset *a, eider_io *io,
+                           const char *relation)
 {
     eider__buf sql = { 0 }, err = { 0 };
+    char *const *keys = ctx->step->partitions;
+    size_t n = ctx->step->n_partitions;
     int rc = EIDER_OK;
-    *where = NULL;
+    free(io->where);
+    io->where = NULL;
     if (!a->partitions || !n)
         return EIDER_OK;
     for (size_t i = 0; i < n; i++)
         if (!eider__partitions_has(a->partitions, keys[i]))
             return EIDER_OK;            /* no mapping: everything */
-    rc = eider__partitions_where(a->partitions, eider__asset_meta(a, "partition_expr"),
-                                 keys, n, &sql, &err);
+    io->instants = is_instant(io->con, a, relation);
+    rc = eider__partitions_where_at(a->partitions, eider__asset_meta(a, "partition_expr"),
+                                    keys, n, io->instants, &sql, &err);
     if (rc)
         eider__ctx_fail(ctx, NULL, "asset '%s': %s", a->key, eider__buf_str(&err));
     else
-        *where = eider__buf_detach(&sql);
+        io->where = eider__buf_detach(&sql);
     eider__buf_release(&sql);
     eider__buf_release(&err);
     return rc;
@@ -144,8 +171,7 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a)
         return EIDER_EDUCKDB;
     eider__table_of(a, io->manager, eider__dbs_catalog(&ctx->run->dbs, io->manager->name),
                     &io->table);
-    if (io->manager->kind == EIDER__IO_DUCKDB && partition_where(ctx, a, ctx->step->partitions,
-                                                                  ctx->step->n_partitions, &io->where))
+    if (io->manager->kind == EIDER__IO_DUCKDB && partition_where(ctx, a, io, io->table.quoted))
         return EIDER_EINVAL;
     return EIDER_OK;
 }
@@ -478,7 +504,8 @@ static void partition_counts(eider_io *io)
     eider__buf_puts(&sql, "SELECT ");
     for (size_t i = 0; i < s->n_partitions; i++) {
         eider__buf_puts(&sql, i ? ", count(*) FILTER (WHERE " : "count(*) FILTER (WHERE ");
-        eider__partitions_where(ctx->asset->partitions, expr, &s->partitions[i], 1, &sql, &err);
+        eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
+                                   io->instants, &sql, &err);
         eider__buf_puts(&sql, ")");
     }
     eider__buf_printf(&sql, " FROM %s WHERE %s", io->table.quoted, io->where);
@@ -499,11 +526,27 @@ static void partition_counts(eider_io *io)
     eider__buf_release(&err);
 }
 
+/* The where of the output's partitions, by the type of its partition column (the
+ * table may not exist yet, or be about to change). */
+static int output_where(eider_io *io, const char *source)
+{
+    eider__buf relation = { 0 };
+    int rc = EIDER_OK;
+    if (io->where) {
+        eider__buf_printf(&relation, "(%s)", source);
+        rc = partition_where(io->ctx, io->ctx->asset, io, eider__buf_str(&relation));
+    }
+    eider__buf_release(&relation);
+    return rc;
+}
+
 static int store_duckdb(eider_io *io, const char *source, int is_sql)
 {
     eider_context *ctx = io->ctx;
     eider__buf err = { 0 }, sql = { 0 };
     int64_t rows = 0;
+    if (output_where(io, source))
+        return EIDER_ESTEP;
     eider__write w = {
         .asset_key = ctx->asset->key, .table = &io->table, .source = source, .where = io->where,
         .timezone = io->where ? eider__partitions_timezone(ctx->asset->partitions) : NULL,
@@ -541,6 +584,9 @@ static int store_parquet(eider_io *io, const char *source)
         return eider__ctx_fail(ctx, NULL, "asset '%s': a run of %zu partitions writes one file "
             "each, so the Parquet I/O manager needs metadata \"partition_expr\" to split the "
             "output", ctx->asset->key, n);
+    eider__buf_printf(&rel, "(%s)", source);
+    int instants = n > 1 && is_instant(io->con, ctx->asset, eider__buf_str(&rel));
+    eider__buf_reset(&rel);
     for (size_t i = 0; i < n && !rc; i++) {
         eider__buf_reset(&path);
         eider__buf_reset(&part);
@@ -552,7 +598,8 @@ static int store_parquet(eider_io *io, const char *source)
         eider__buf_puts(&path, ".parquet");
         if (n > 1) {
             eider__buf cond = { 0 };
-            rc = eider__partitions_where(ctx->asset->partitions, expr, &s->partitions[i], 1, &cond, &err);
+            rc = eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
+                                            instants, &cond, &err);
             eider__buf_printf(&part, "SELECT * FROM (%s) WHERE %s", source, eider__buf_str(&cond));
             eider__buf_release(&cond);
         } else {

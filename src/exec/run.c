@@ -205,11 +205,34 @@ static int default_jobs(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* A partition asked for when no step is partitioned is a mistake (a wrong selection,
+ * most likely): say which assets were selected instead of recording it. */
+static int unpartitioned_run(eider_defs *defs, const char *request, const eider_result *r)
+{
+    eider__buf names = { 0 };
+    for (size_t i = 0; i < r->n_steps && i < 3; i++)
+        eider__buf_printf(&names, "%s'%s'", i ? ", " : "", defs->assets[r->steps[i].asset].key);
+    if (r->n_steps > 3)
+        eider__buf_printf(&names, " and %zu more", r->n_steps - 3);
+    int rc = eider__defs_error(defs, EIDER_ESELECT, "partition '%s' was given, but %s %s not "
+        "partitioned: leave out --partition (eider_run_options.partition), or select the "
+        "partitioned assets to materialize", request, r->n_steps ? eider__buf_str(&names)
+        : "no asset is selected, so none is", r->n_steps == 1 ? "is" : r->n_steps ? "are" : "");
+    eider__buf_release(&names);
+    return rc;
+}
+
 /* Give each partitioned step the keys the run asked for; a partitioned asset with no
- * partition asked for, or an unknown key, stops the run before it starts. */
+ * partition asked for, an unknown key, or a partition asked for when no step is
+ * partitioned stops the run before it starts. */
 static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_result *r)
 {
     const char *request = o ? o->partition : NULL;
+    size_t partitioned = 0;
+    for (size_t i = 0; i < r->n_steps; i++)
+        partitioned += defs->assets[r->steps[i].asset].partitions != NULL;
+    if (request && *request && !partitioned)
+        return unpartitioned_run(defs, request, r);
     for (size_t i = 0; i < r->n_steps; i++) {
         eider__step *s = &r->steps[i];
         const eider__asset *a = &defs->assets[s->asset];
@@ -232,6 +255,22 @@ static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_r
     return EIDER_OK;
 }
 
+/* A run of every asset without a partition leaves the partitioned assets out (they
+ * need one) and runs the others; when every asset is partitioned, none is left out,
+ * and planning says to choose a partition. */
+static void leave_out_partitioned(const eider_defs *defs, const eider_run_options *o,
+                                  unsigned char *selected)
+{
+    size_t others = 0;
+    if ((o && o->selection) || (o && o->partition && *o->partition))
+        return;
+    for (size_t i = 0; i < defs->n_assets; i++)
+        others += selected[i] && !defs->assets[i].partitions && !defs->assets[i].external;
+    for (size_t i = 0; others && i < defs->n_assets; i++)
+        if (defs->assets[i].partitions)
+            selected[i] = 0;
+}
+
 static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
 {
     unsigned char *selected = NULL;
@@ -244,6 +283,8 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
             o->run_id, *o->run_id ? "too long" : "empty", EIDER_RUN_ID_MAX);
     selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
     rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
+    if (!rc)
+        leave_out_partitioned(defs, o, selected);
     if (!rc) {
         *out = eider__result_new(defs, selected);
         if (o && o->run_id)

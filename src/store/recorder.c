@@ -95,6 +95,33 @@ static void add_row(eider__batch *b, size_t block, const eider_event *ev, const 
     };
 }
 
+/* The metadata of partition `key` of a materialization of several partitions: ev's,
+ * with row_count that partition's own (from partition_row_counts), or without one when
+ * it is not known, never the whole run's. Kept in the batch's arena. */
+static const char *partition_metadata(eider__batch *b, const eider_event *ev, const char *key)
+{
+    json_t *counts = NULL, *count = NULL;
+    eider_meta *m = eider__xmalloc(ev->n_metadata * sizeof(*m));
+    size_t n = 0;
+    for (size_t i = 0; i < ev->n_metadata; i++)
+        if (!strcmp(ev->metadata[i].key, "partition_row_counts") && ev->metadata[i].text)
+            counts = json_loads(ev->metadata[i].text, 0, NULL);
+    count = json_object_get(counts, key);
+    for (size_t i = 0; i < ev->n_metadata; i++) {
+        m[n] = ev->metadata[i];
+        if (strcmp(m[n].key, "row_count") != 0)
+            n++;
+        else if (json_is_integer(count))
+            m[n++].i = json_integer_value(count);
+    }
+    char *json = eider__meta_to_json(m, n);
+    const char *out = eider__arena_strdup(&b->arena, json);
+    free(json);
+    free(m);
+    json_decref(counts);
+    return out;
+}
+
 /* Append ev, the run's event number `number`, to the batch: its JSON to the run's block,
  * and a row per partition of a materialization or a failure for the asset's state. A
  * materialization's event names its first row as "materialization", counted within
@@ -131,7 +158,10 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         metadata = eider__arena_strdup(&b->arena, json);
         free(json);
     }
-    if (ev->type == EIDER_EVENT_OBSERVATION && metadata) {
+    /* an observation's metadata, and a materialization's of several partitions (each
+     * partition's row holds its own row_count), are kept in the event itself */
+    if (metadata && (ev->type == EIDER_EVENT_OBSERVATION || (adds_rows && n_rows > 1 &&
+                                                              ev->type == EIDER_EVENT_MATERIALIZATION))) {
         eider__buf_puts(j, ",\"metadata\":");
         eider__buf_puts(j, strlen(metadata) <= FIELD_BYTES ? metadata
                            : "{\"metadata\":{\"type\":\"text\",\"value\":\"over 1 MiB: not kept\"}}");
@@ -143,7 +173,8 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
     }
     eider__buf_putc(j, '}');
     for (size_t i = 0; adds_rows && i < n_rows; i++)
-        add_row(b, block, ev, ev->n_partitions ? ev->partitions[i] : NULL, metadata,
+        add_row(b, block, ev, ev->n_partitions ? ev->partitions[i] : NULL,
+                n_rows > 1 && metadata ? partition_metadata(b, ev, ev->partitions[i]) : metadata,
                 ev->type == EIDER_EVENT_STEP_FAILURE);
     b->n_events++;
 }

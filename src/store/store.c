@@ -585,7 +585,7 @@ static int replay_event(const char *run_id, int64_t id, json_t *e, const mat_met
     char *observed = json_is_object(json_object_get(e, "metadata"))
         ? json_dumps(json_object_get(e, "metadata"), JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     const char *stored = metadata_of(mm, json_integer_value(json_object_get(e, "materialization")));
-    meta_parse(stored ? stored : observed, &meta);
+    meta_parse(observed ? observed : stored, &meta);
     ev.metadata = meta.v;
     ev.n_metadata = meta.n;
     int stop = fn(id, &ev, ud);

@@ -101,6 +101,41 @@ partition_errors_are_clear() {
     expect_in err.txt "give one"
 }
 
+a_plain_run_leaves_the_partitioned_assets_out_and_says_so() {
+    copy_example duckdb_reference
+    run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    expect_in out.txt "6 materialized, 0 failed, 0 skipped"
+    expect_in err.txt "left out the partitioned assets 'iris_by_species', 'iris_daily'"
+    expect_in err.txt "--partition KEY"
+}
+
+a_partition_for_unpartitioned_assets_is_refused() {
+    copy_example duckdb_reference
+    run "$EIDER" materialize -f definitions.c --select iris/iris_cleaned --partition Iris-setosa
+    expect_rc 4
+    expect_in err.txt "partition 'Iris-setosa' was given, but 'iris/iris_cleaned' is not partitioned"
+    run "$EIDER" runs --json
+    expect_rc 0
+    expect_in out.txt "[]"
+}
+
+asset_show_gives_each_partition_its_own_row_count() {
+    copy_example duckdb_reference
+    run "$EIDER" materialize -f definitions.c --select iris_daily --partition-range 2024-01-01...2024-01-07
+    expect_rc 0
+    run "$EIDER" asset show iris_daily -f definitions.c --json
+    expect_rc 0
+    check_json out.txt 'len(d["partitions"]) == 7'
+    check_json out.txt 'all(p["metadata"]["row_count"] == d["history"][0]["metadata"]
+        ["partition_row_counts"][p["partition"]] for p in d["partitions"])'
+    check_json out.txt 'sum(p["metadata"]["row_count"] for p in d["partitions"]) == 150'
+    expect_eq "$(dq $REF "SELECT count(*) FROM partitioned.iris_daily WHERE day = DATE '2024-01-02'")" \
+        "$(python3 -c 'import json,sys; d=json.load(open("out.txt"))
+print([p for p in d["partitions"] if p["partition"] == "2024-01-02"][0]["metadata"]["row_count"])')" \
+        "the row count shown for 2024-01-02"
+}
+
 run_case option_2_stores_the_tutorial_tables_in_schema_IRIS
 run_case option_2_twice_gives_the_same_tables
 run_case option_2_json_has_the_write_metadata
@@ -108,4 +143,7 @@ run_case downstream_alone_names_the_missing_table
 run_case reference_unpartitioned_cases
 run_case reference_partitions_write_only_their_rows
 run_case partition_errors_are_clear
+run_case a_plain_run_leaves_the_partitioned_assets_out_and_says_so
+run_case a_partition_for_unpartitioned_assets_is_refused
+run_case asset_show_gives_each_partition_its_own_row_count
 finish

@@ -707,6 +707,33 @@ Test(io, a_run_without_a_partition_or_with_an_unknown_one_does_not_start)
     eider_defs_free(defs);
 }
 
+Test(io, a_partition_given_when_no_selected_asset_is_partitioned_is_refused)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    cr_assert_eq(run_partition(defs, "plain", "setosa", NULL), EIDER_ESELECT);
+    cr_expect_str_eq(eider_defs_errmsg(defs), "partition 'setosa' was given, but 'plain' is not "
+        "partitioned: leave out --partition (eider_run_options.partition), or select the "
+        "partitioned assets to materialize");
+    expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
+    eider_defs_free(defs);
+}
+
+Test(io, a_run_of_every_asset_without_a_partition_leaves_the_partitioned_ones_out)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, NULL, NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_eq(eider_result_find(r, "by_species"), -1);
+    eider_result_free(r);
+    expect_query("SELECT string_agg(table_name, ',') FROM information_schema.tables", "plain");
+    eider_defs_free(defs);
+}
+
 static int count_input(eider_context *ctx)
 {
     const eider_frame *f = eider_input_frame(ctx, "by_species");
@@ -768,6 +795,81 @@ Test(io, daily_partitions_write_their_days_only)
     expect_query("SELECT string_agg(day || '=' || c, ',' ORDER BY day) FROM (SELECT day, count(*) AS c "
                  "FROM public.daily GROUP BY day)", "2024-02-27=3,2024-02-28=3,2024-02-29=10,2024-03-01=2");
     eider_defs_free(defs);
+}
+
+/* Two events of each of the run's days in Paris, at 00:30 and 23:30 there, in a
+ * TIMESTAMPTZ column "ts", with the wall-clock time as text in "what". */
+static int paris_events(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    eider__buf sql = { 0 };
+    eider__buf_puts(&sql, "SELECT timezone('Europe/Paris', w) AS ts, strftime(w, '%Y-%m-%d %H:%M') "
+                    "AS what FROM (SELECT d::TIMESTAMP + m * INTERVAL 1 MINUTE AS w FROM unnest([");
+    for (size_t i = 0; i < n; i++)
+        eider__buf_printf(&sql, "%sDATE '%s'", i ? ", " : "", keys[i]);
+    eider__buf_puts(&sql, "]) t(d), (VALUES (30), (1410)) u(m))");
+    int rc = eider_output_sql(ctx, eider__buf_str(&sql));
+    eider__buf_release(&sql);
+    return rc;
+}
+
+/* The day's events as loaded: by frame (user_data NULL) or by {events} in SQL. */
+static int paris_day_reader(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT DATE '%s' AS day, count(*) AS n, string_agg(what, ',' ORDER "
+             "BY what) AS whats FROM %s", keys[0],
+             eider_user_data(ctx) ? (const char *)eider_user_data(ctx) : "f");
+    if (eider_user_data(ctx))
+        return eider_output_sql(ctx, sql);
+    const eider_frame *f = eider_input_frame(ctx, "events");
+    return f ? eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "f", f }), sql)) : EIDER_ESTEP;
+}
+
+/* Write three days of Paris partitions with TZ set to zone, then load one of them. */
+static void paris_day_loads_its_rows(const char *zone)
+{
+    setenv("TZ", zone, 1);
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05", .timezone = "Europe/Paris" });
+    add(defs, &(eider_asset_def){ .key = "events", .compute = paris_events, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "ts")) });
+    add(defs, &(eider_asset_def){ .key = "by_frame", .compute = paris_day_reader, .partitions = days,
+        .deps = EIDER_KEYS("events"), .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    add(defs, &(eider_asset_def){ .key = "by_sql", .compute = paris_day_reader, .partitions = days,
+        .user_data = "{events}", .deps = EIDER_KEYS("events"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    cr_assert_eq(run_partition(defs, "events", "2024-01-01...2024-01-03", NULL), EIDER_OK,
+                 "%s", eider_defs_errmsg(defs));
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, "by_frame, by_sql", "2024-01-02", &r), EIDER_OK, "%s",
+                 r ? error_of(r, "by_sql") : eider_defs_errmsg(defs));
+    eider_result_free(r);
+    expect_query("SELECT current_setting('TimeZone')", zone);
+    const char *day = "1/2/2024-01-02 00:30,2024-01-02 23:30";
+    expect_query("SELECT count(*) || '/' || max(n) || '/' || max(whats) FROM public.by_frame", day);
+    expect_query("SELECT count(*) || '/' || max(n) || '/' || max(whats) FROM public.by_sql", day);
+    eider_defs_free(defs);
+}
+
+Test(io, a_paris_partition_loads_its_own_rows_in_new_york)
+{
+    paris_day_loads_its_rows("America/New_York");
+}
+
+Test(io, a_paris_partition_loads_its_own_rows_in_tokyo)
+{
+    paris_day_loads_its_rows("Asia/Tokyo");
+}
+
+Test(io, a_paris_partition_loads_its_own_rows_in_utc)
+{
+    paris_day_loads_its_rows("UTC");
 }
 
 /* ---- Parquet, handlers, Arrow ---- */

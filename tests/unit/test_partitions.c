@@ -805,3 +805,45 @@ Test(partitions, file_names_escape_all_but_letters_digits_dash_underscore_and_do
         eider__buf_release(&out);
     }
 }
+
+/* The instants condition of keys under expr; asserts it is built. */
+static void expect_where_instants(const eider_partitions *p, const char *expr,
+                                  const char *const *keys, const char *want)
+{
+    eider__buf sql = { 0 }, err = { 0 };
+    size_t n = 0;
+    while (keys[n])
+        n++;
+    cr_expect_eq(eider__partitions_where_at(p, expr, (char *const *)keys, n, 1, &sql, &err),
+                 EIDER_OK, "%s", eider__buf_str(&err));
+    cr_expect_str_eq(eider__buf_str(&sql), want);
+    eider__buf_release(&sql);
+    eider__buf_release(&err);
+}
+
+Test(partitions, where_instants_bound_paris_days_in_utc_across_a_dst_change)
+{
+    const eider_partitions *p = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .timezone = "Europe/Paris" });
+    cr_assert_not_null(p, "%s", eider_defs_errmsg(defs));
+    expect_where_instants(p, "ts", EIDER_KEYS("2024-01-02"),
+                          "((ts) >= TIMESTAMPTZ '2024-01-01 23:00:00+00' AND "
+                          "(ts) < TIMESTAMPTZ '2024-01-02 23:00:00+00')");
+    expect_where_instants(p, "ts", EIDER_KEYS("2024-03-31"),   /* 23 hours: CET to CEST */
+                          "((ts) >= TIMESTAMPTZ '2024-03-30 23:00:00+00' AND "
+                          "(ts) < TIMESTAMPTZ '2024-03-31 22:00:00+00')");
+}
+
+Test(partitions, where_instants_in_utc_and_for_a_multi_time_dimension)
+{
+    expect_where_instants(species_by_day(), "{\"species\": \"sp\", \"day\": \"ts\"}",
+                          EIDER_KEYS("setosa|2024-01-01"),
+                          "((sp) IN ('setosa') AND ((ts) >= TIMESTAMPTZ '2024-01-01 00:00:00+00' "
+                          "AND (ts) < TIMESTAMPTZ '2024-01-02 00:00:00+00'))");
+    eider__buf expr = { 0 };
+    cr_expect_eq(eider__partitions_time_expr(species_by_day(), "{\"species\": \"sp\", \"day\": "
+                                             "\"ts\"}", &expr), 1);
+    cr_expect_str_eq(eider__buf_str(&expr), "ts");
+    cr_expect_eq(eider__partitions_time_expr(species(), "sp", &expr), 0);
+    eider__buf_release(&expr);
+}

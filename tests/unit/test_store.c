@@ -444,6 +444,48 @@ Test(store, a_batch_touching_one_asset_twice_keeps_the_latest)
     eider_store_close(s);
 }
 
+/* "partition=row_count" of each asset record, joined by ','. */
+static int record_rows(const eider_asset_record *rec, void *user_data)
+{
+    char *out = user_data;
+    int64_t rows = -1;
+    for (size_t i = 0; i < rec->n_metadata; i++)
+        if (strcmp(rec->metadata[i].key, "row_count") == 0)
+            rows = rec->metadata[i].i;
+    snprintf(out + strlen(out), 256 - strlen(out), "%s%s=%lld", *out ? "," : "", rec->partition,
+             (long long)rows);
+    return 0;
+}
+
+/* A materialization of several partitions: each partition's state has its own row
+ * count (-1: none known), and the run's event keeps the run's. */
+Test(store, each_partition_of_a_run_keeps_its_own_row_count)
+{
+    eider_store *s = fresh_store();
+    eider__recorder r = { .store = s };
+    eider_event_sink sink;
+    eider__recorder_sink(&r, &sink);
+    const char *parts[] = { "x", "y", "z" };
+    eider_meta meta[] = { EIDER_META_INT("row_count", 3),
+                          EIDER_META_JSON("partition_row_counts", "{\"x\":1,\"y\":2}") };
+    eider_event events[] = {
+        { .type = EIDER_EVENT_RUN_START, .run_id = "parts", .time_us = 1 },
+        { .type = EIDER_EVENT_MATERIALIZATION, .run_id = "parts", .time_us = 2, .asset_key = "p",
+          .attempt = 1, .partitions = parts, .n_partitions = 3, .metadata = meta, .n_metadata = 2 },
+        { .type = EIDER_EVENT_RUN_END, .run_id = "parts", .time_us = 3, .n_succeeded = 1 },
+    };
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(events); i++)
+        sink.on_event(&events[i], sink.user_data);
+    cr_assert_eq(r.failed, 0, "%s", eider_store_errmsg(s));
+    char rows[256] = "";
+    cr_assert_eq(eider_store_assets(s, "p", record_rows, rows), EIDER_OK);
+    cr_expect_str_eq(rows, "x=1,y=2,z=-1");
+    events_seen ev = { 0 };
+    cr_assert_eq(eider_store_events(s, "parts", 0, see_event, &ev), EIDER_OK);
+    cr_expect_eq(ev.row_count[1], 3, "the run's event keeps the run's row count");
+    eider_store_close(s);
+}
+
 /* Reports row_count 7 for a, 8 for anything else. */
 static int counted(eider_context *ctx)
 {
