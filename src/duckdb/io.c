@@ -79,7 +79,7 @@ int eider__lost_catalog_race(duckdb_result *res)
 
 /* A race is lost to a transaction that commits within milliseconds: a few short,
  * jittered waits are plenty, and a statement that keeps losing fails with its error. */
-#define CATALOG_RACE_ATTEMPTS 8
+#define CATALOG_RACE_ATTEMPTS 10
 
 int eider__catalog_race_backoff(int attempt)
 {
