@@ -299,6 +299,12 @@ typedef enum eider_log_level {
  * "materialization", ...; static storage ("unknown" for another value). */
 const char *eider_event_name(eider_event_type type);
 
+/* The level's name as stored and printed: "debug", "info", "warning", "error"; static
+ * storage ("info" for another value). eider_log_level_parse() returns the level for a
+ * name, "warn" accepted for EIDER_LOG_WARN too (as stores before 0.1.0 hold it), or -1. */
+const char *eider_log_level_name(eider_log_level level);
+int eider_log_level_parse(const char *name);
+
 /* An event of a run. Pointers are valid only during the on_event call. */
 typedef struct eider_event {
     eider_event_type type;
@@ -364,6 +370,10 @@ typedef enum eider_step_status {
     EIDER_STEP_SKIPPED,
     EIDER_STEP_CANCELED,
 } eider_step_status;
+
+/* The step status's name as printed in JSON: "success", "failure", "skipped",
+ * "canceled"; static storage ("unknown" for another value). */
+const char *eider_step_status_name(eider_step_status status);
 
 /* The outcome of a run. It refers to the definitions it ran: free it before them.
  * Strings it returns are valid until eider_result_free(). */

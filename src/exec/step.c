@@ -199,12 +199,6 @@ int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, 
     return rc;
 }
 
-static const char *level_name(eider_log_level level)
-{
-    static const char *names[] = { "debug", "info", "warn", "error" };
-    return (unsigned)level < 4 ? names[level] : "info";
-}
-
 void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
 {
     eider__buf line = { 0 };
@@ -219,7 +213,7 @@ void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
     gmtime_r(&secs, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     eider__buf_printf(&ctx->step->log, "%s.%03dZ %s %s\n", stamp, (int)(now / 1000 % 1000),
-                      level_name(level), eider__buf_str(&line));
+                      eider_log_level_name(level), eider__buf_str(&line));
     eider_event ev = { .type = EIDER_EVENT_LOG, .asset_key = ctx->asset->key, .time_us = now,
                        .level = level, .message = eider__buf_str(&line), .attempt = ctx->attempt };
     eider__emit(ctx->run, &ev);
