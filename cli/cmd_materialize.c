@@ -153,13 +153,12 @@ static void on_step_end(printer *p, const eider_event *ev)
 
 static void on_log(printer *p, const eider_event *ev)
 {
-    static const char *levels[] = { "debug", "info", "warning", "error" };
     if (!p->verbose && ev->level < EIDER_LOG_WARN)
         return;
     if (ev->asset_key)          /* a step's log line, under the step */
-        printf("    %s %s: %s\n", ev->asset_key, levels[ev->level & 3], ev->message);
+        printf("    %s %s: %s\n", ev->asset_key, eider_log_level_name(ev->level), ev->message);
     else                        /* the run's own, such as waiting for a lock */
-        printf("  %s: %s\n", levels[ev->level & 3], ev->message);
+        printf("  %s: %s\n", eider_log_level_name(ev->level), ev->message);
 }
 
 static void on_event(const eider_event *ev, void *user_data)
@@ -244,19 +243,13 @@ static void print_nothing(const printer *p, const char *selection)
     json_decref(doc);
 }
 
-static const char *status_name(eider_step_status s)
-{
-    return s == EIDER_STEP_SUCCESS ? "success" : s == EIDER_STEP_FAILED ? "failure"
-         : s == EIDER_STEP_SKIPPED ? "skipped" : "canceled";
-}
-
 static json_t *step_json(const eider_result *r, size_t i)
 {
     size_t n_meta = 0;
     const eider_meta *meta = eider_result_metadata(r, i, &n_meta);
     const char *err = eider_result_error(r, i), *sql = eider_result_sql(r, i);
     return json_pack("{s:o, s:s, s:f, s:i, s:o, s:o, s:o, s:o}",
-        "key", cli_json_string(eider_result_key(r, i)), "status", status_name(eider_result_status(r, i)),
+        "key", cli_json_string(eider_result_key(r, i)), "status", eider_step_status_name(eider_result_status(r, i)),
         "duration_s", eider_result_duration(r, i), "attempts", eider_result_attempts(r, i),
         "error", cli_json_string(err), "sql", cli_json_string(sql),
         "metadata", cli_meta_json(meta, n_meta), "log", cli_json_string(eider_result_log(r, i)));

@@ -57,8 +57,6 @@ static const char logs_help[] =
 #define FOLLOW_CHECK_POLLS 10     /* idle polls between checks for a dead process */
 #define MATCHES_SHOWN 5
 
-static const char *const level_names[] = { "debug", "info", "warning", "error" };
-
 /* ---- formatting ---- */
 
 /* Local time "2026-11-25 14:03:07", or "-" for 0. */
@@ -430,7 +428,7 @@ static int on_step_event(int64_t id, const eider_event *ev, void *user_data)
     (void)id;
     if (!ev->asset_key) {
         if ((ev->type == EIDER_EVENT_LOG && ev->level >= EIDER_LOG_WARN) || ev->type == EIDER_EVENT_RUN_END)
-            add_note(s, level_names[ev->level & 3], ev->message);
+            add_note(s, eider_log_level_name(ev->level), ev->message);
         return 0;
     }
     if (ev->type == EIDER_EVENT_LOG || !(st = find_step(s, ev->asset_key)))
@@ -485,10 +483,10 @@ static const char *outcome_word(eider_event_type t)
 static const char *outcome_status(eider_event_type t)
 {
     switch (t) {
-    case EIDER_EVENT_STEP_SUCCESS: return "success";
-    case EIDER_EVENT_STEP_FAILURE: return "failure";
-    case EIDER_EVENT_STEP_SKIPPED: return "skipped";
-    case EIDER_EVENT_STEP_CANCELED: return "canceled";
+    case EIDER_EVENT_STEP_SUCCESS: return eider_step_status_name(EIDER_STEP_SUCCESS);
+    case EIDER_EVENT_STEP_FAILURE: return eider_step_status_name(EIDER_STEP_FAILED);
+    case EIDER_EVENT_STEP_SKIPPED: return eider_step_status_name(EIDER_STEP_SKIPPED);
+    case EIDER_EVENT_STEP_CANCELED: return eider_step_status_name(EIDER_STEP_CANCELED);
     default: return "running";
     }
 }
@@ -670,7 +668,7 @@ static void print_event_detail(FILE *out, const eider_event *ev)
     char dur[32];
     switch (ev->type) {
     case EIDER_EVENT_LOG:
-        fprintf(out, "  %s: %s", level_names[ev->level & 3], ev->message ? ev->message : "");
+        fprintf(out, "  %s: %s", eider_log_level_name(ev->level), ev->message ? ev->message : "");
         break;
     case EIDER_EVENT_RUN_START:
         fprintf(out, "  selection %s", ev->selection ? ev->selection : "*");
@@ -734,7 +732,7 @@ static json_t *event_json(int64_t id, const eider_event *ev)
     json_object_set_new(o, "type", json_string(eider_event_name(ev->type)));
     json_object_set_new(o, "attempt", ev->asset_key ? json_integer(ev->attempt) : json_null());
     json_object_set_new(o, "duration_s", ev->duration_s ? json_real(ev->duration_s) : json_null());
-    json_object_set_new(o, "level", ev->type == EIDER_EVENT_LOG ? json_string(level_names[ev->level & 3])
+    json_object_set_new(o, "level", ev->type == EIDER_EVENT_LOG ? json_string(eider_log_level_name(ev->level))
                                                                 : json_null());
     json_object_set_new(o, "message", cli_json_string(ev->message));
     json_object_set_new(o, "sql", cli_json_string(ev->sql));

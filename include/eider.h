@@ -300,6 +300,12 @@ typedef enum eider_log_level {
  * "materialization", ...; static storage ("unknown" for another value). */
 const char *eider_event_name(eider_event_type type);
 
+/* The level's name as stored and printed: "debug", "info", "warning", "error"; static
+ * storage ("info" for another value). eider_log_level_parse() returns the level for a
+ * name, "warn" accepted for EIDER_LOG_WARN too (as stores before 0.1.0 hold it), or -1. */
+const char *eider_log_level_name(eider_log_level level);
+int eider_log_level_parse(const char *name);
+
 /* An event of a run. Pointers are valid only during the on_event call. */
 typedef struct eider_event {
     eider_event_type type;
@@ -369,6 +375,10 @@ typedef enum eider_step_status {
     EIDER_STEP_CANCELED,
 } eider_step_status;
 
+/* The step status's name as printed in JSON: "success", "failure", "skipped",
+ * "canceled"; static storage ("unknown" for another value). */
+const char *eider_step_status_name(eider_step_status status);
+
 /* The outcome of a run. It refers to the definitions it ran: free it before them.
  * Strings it returns are valid until eider_result_free(). */
 typedef struct eider_result eider_result;
@@ -386,6 +396,7 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options,
                       eider_result **result);
 
 void eider_result_free(eider_result *result);
+/* The run's id: eider_run_options.run_id, else a random UUID ("5600c0de-..."). */
 const char *eider_result_run_id(const eider_result *result);
 /* Steps in the order they were planned (a topological order). */
 size_t eider_result_count(const eider_result *result);
@@ -397,7 +408,12 @@ long eider_result_find(const eider_result *result, const char *key);
 const char *eider_result_error(const eider_result *result, size_t i);
 /* The failing SQL, or NULL. */
 const char *eider_result_sql(const eider_result *result, size_t i);
+/* The step's wall time in seconds (a monotonic clock), from its first attempt's start
+ * to its end: every attempt and the pauses between retries included, the time spent
+ * waiting for a worker thread not. 0 for a step that never ran (skipped, or canceled
+ * before it started). */
 double eider_result_duration(const eider_result *result, size_t i);
+/* The attempts the step made: 1 without a retry, 0 when it never ran. */
 int eider_result_attempts(const eider_result *result, size_t i);
 /* The step's log lines, one per line, timestamped; "" when none. */
 const char *eider_result_log(const eider_result *result, size_t i);
@@ -415,6 +431,8 @@ const char *eider_asset_key(const eider_context *ctx);
 void *eider_user_data(const eider_context *ctx);
 /* 1 for the first attempt, 2 for the first retry, ... */
 int eider_attempt(const eider_context *ctx);
+/* The id of the run the step belongs to, as eider_result_run_id() will give it (and as
+ * the instance store records it): useful to tag what the step writes. */
 const char *eider_run_id(const eider_context *ctx);
 
 /* The key of the asset whose step runs on the calling thread, or NULL. Safe to call
@@ -732,7 +750,10 @@ typedef struct eider_parquet_io_config {
     const char *base_path;           /* folder; a file per asset (and partition) under it */
 } eider_parquet_io_config;
 /* Add a Parquet I/O manager: each output is written by DuckDB's COPY to
- * base_path/<key parts>.parquet, or base_path/<key parts>/<partition>.parquet. */
+ * base_path/<key parts>.parquet, or base_path/<key parts>/<partition>.parquet. A frame,
+ * an Arrow stream or an SQL output may be stored; SQL runs in the manager's private
+ * in-memory database, where its inputs are other Parquet-stored assets (see
+ * eider_output_sql). */
 int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parquet_io_config *config);
 
 /* What a type handler's callbacks get: where the value goes or comes from. */
@@ -780,7 +801,13 @@ void *eider_input(eider_context *ctx, const char *key, const char *type);
  *                       eider_frame_error()
  *   eider_output_arrow  reads and releases the stream
  *   eider_output_sql    a query over the inputs: "{iris_dataset}" becomes the upstream
- *                       table's quoted name; DuckDB runs it, no row passes through C
+ *                       table's quoted name; DuckDB runs it, no row passes through C.
+ *                       It runs in the database of the asset's I/O manager, so its
+ *                       inputs must live there: into a DuckDB I/O manager, tables of
+ *                       that database file; into a Parquet I/O manager (whose database
+ *                       is its own, in memory), assets stored as Parquet files (read
+ *                       with read_parquet()). An input in another database fails the
+ *                       step: load it with eider_input_frame() instead
  *   eider_output        a value of a registered handler's type, borrowed until the step ends */
 int eider_output_frame(eider_context *ctx, eider_frame *frame);
 int eider_output_arrow(eider_context *ctx, struct ArrowArrayStream *stream);
@@ -894,6 +921,8 @@ typedef enum eider_asset_status {
     EIDER_ASSET_EXTERNAL,            /* an external asset: not Eider's to materialize */
 } eider_asset_status;
 
+/* "never", "fresh", "stale", "failed", "external"; static storage ("unknown" for
+ * another value). */
 const char *eider_asset_status_name(eider_asset_status status);
 /* The status of every asset of defs (validated), into out[eider_defs_count(defs)]. */
 int eider_store_status(eider_store *store, eider_defs *defs, eider_asset_status *out);

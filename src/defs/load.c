@@ -300,7 +300,8 @@ static int compile_cached(eider_defs *defs, const char *source, const char *cach
     include_dirs(&flags);
     /* the cache key: the source, the flags, the compiler and the API version */
     eider__buf_printf(&key, "%s\n%s\n%d", flags.data, compiler(), EIDER_API_VERSION);
-    uint64_t h = eider__hash(text.data, text.len) ^ (eider__hash(key.data, key.len) * 31);
+    uint64_t h = eider__hash(EIDER__HASH_START, text.data, text.len) ^
+                 (eider__hash(EIDER__HASH_START, key.data, key.len) * 31);
     if (cache_dir)
         snprintf(dir, sizeof(dir), "%s", cache_dir);
     else

@@ -10,6 +10,7 @@
 #include "database.h"
 #include "io.h"
 #include "scan.h"
+#include "value.h"
 
 /* A stable name for the file: realpath of its folder plus its base name, so that
  * "a.duckdb" and "./x/../a.duckdb" are one database. */

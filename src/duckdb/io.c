@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "value.h"
 
 void eider__table_of(const eider__asset *a, const eider__resource *io, const char *catalog,
                      eider__table *t)
@@ -117,57 +118,6 @@ int eider__ensure_schema(duckdb_connection con, const eider__table *t, eider__bu
     return rc;
 }
 
-/* Run sql; the first column of its first row, an integer, into *out (0 if none). */
-static int exec_count(duckdb_connection con, const char *sql, int64_t *out, eider__buf *err)
-{
-    duckdb_result res;
-    *out = 0;
-    if (duckdb_query(con, sql, &res) == DuckDBError) {
-        eider__buf_puts(err, duckdb_result_error(&res));
-        duckdb_destroy_result(&res);
-        return EIDER_ESQL;
-    }
-    duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
-    if (chunk && duckdb_data_chunk_get_size(chunk) > 0 &&
-        duckdb_column_type(&res, 0) == DUCKDB_TYPE_BIGINT)
-        *out = ((int64_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0)))[0];
-    if (chunk)
-        duckdb_destroy_data_chunk(&chunk);
-    duckdb_destroy_result(&res);
-    return EIDER_OK;
-}
-
-/* A copy of a DuckDB string (not NUL-terminated in the vector). */
-static char *string_dup(duckdb_string_t *s)
-{
-    uint32_t n = duckdb_string_t_length(*s);
-    char *out = eider__xmalloc(n + 1);
-    memcpy(out, duckdb_string_t_data(s), n);
-    out[n] = '\0';
-    return out;
-}
-
-char *eider__query_text(duckdb_connection con, const char *sql)
-{
-    duckdb_result res;
-    char *out = NULL;
-    if (duckdb_query(con, sql, &res) == DuckDBSuccess) {
-        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
-        if (chunk && duckdb_data_chunk_get_size(chunk) > 0 &&
-            duckdb_column_type(&res, 0) == DUCKDB_TYPE_VARCHAR) {
-            duckdb_vector v = duckdb_data_chunk_get_vector(chunk, 0);
-            uint64_t *valid = duckdb_vector_get_validity(v);
-            duckdb_string_t *s = duckdb_vector_get_data(v);
-            if (!valid || duckdb_validity_row_is_valid(valid, 0))
-                out = string_dup(&s[0]);
-        }
-        if (chunk)
-            duckdb_destroy_data_chunk(&chunk);
-    }
-    duckdb_destroy_result(&res);
-    return out;
-}
-
 /* A column: its name and DuckDB type, as the catalog spells them. */
 typedef struct column {
     char *name, *type;
@@ -199,12 +149,10 @@ static int read_columns(duckdb_connection con, const char *sql, column_list *c, 
         return EIDER_ESQL;
     }
     while ((chunk = duckdb_fetch_chunk(res))) {
-        duckdb_string_t *names = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0));
-        duckdb_string_t *types = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 1));
         for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk); r++) {
             EIDER__GROW(c->v, c->cap, c->n + 1);
-            c->v[c->n].name = string_dup(&names[r]);
-            c->v[c->n].type = string_dup(&types[r]);
+            c->v[c->n].name = eider__chunk_text(chunk, 0, r);
+            c->v[c->n].type = eider__chunk_text(chunk, 1, r);
             c->n++;
         }
         duckdb_destroy_data_chunk(&chunk);
@@ -342,7 +290,7 @@ static int write_into(duckdb_connection con, const eider__write *w, int64_t *row
         goto out;
     eider__buf_reset(sql);
     eider__buf_printf(sql, "INSERT INTO %s BY NAME %s", w->table->quoted, w->source);
-    rc = exec_count(con, eider__buf_str(sql), rows, err);
+    rc = eider__query_int64(con, eider__buf_str(sql), rows, err);
 out:
     columns_release(&have);
     columns_release(&want);
@@ -372,7 +320,7 @@ static int write_body(duckdb_connection con, const eider__write *w, int64_t *row
     if (kind && (w->where || w->policy != EIDER__REPLACE))
         return write_into(con, w, rows, err, sql);
     eider__buf_printf(sql, "CREATE OR REPLACE TABLE %s AS %s", w->table->quoted, w->source);
-    return exec_count(con, eider__buf_str(sql), rows, err);
+    return eider__query_int64(con, eider__buf_str(sql), rows, err);
 }
 
 /* Session settings a write changes, set and put back. */
@@ -434,7 +382,7 @@ int eider__parquet_write(duckdb_connection con, const char *source, const char *
     eider__buf_printf(sql, "COPY (%s) TO ", source);
     eider__buf_sql_literal(sql, eider__buf_str(&tmp));
     eider__buf_puts(sql, " (FORMAT parquet)");
-    rc = exec_count(con, eider__buf_str(sql), rows, err);
+    rc = eider__query_int64(con, eider__buf_str(sql), rows, err);
     if (!rc && rename(eider__buf_str(&tmp), path) != 0) {
         eider__buf_printf(err, "cannot move '%s' into place as '%s': %s", eider__buf_str(&tmp),
                           path, strerror(errno));
@@ -474,7 +422,7 @@ void eider__io_load_slices(duckdb_connection con, const eider__table *t, const c
     *sqls = NULL;
     *n = 0;
     eider__buf_printf(&sql, "SELECT max(rowid) FROM %s", t->quoted);
-    if (exec_count(con, eider__buf_str(&sql), &last, &ignored) || last < SLICE_ROWS)
+    if (eider__query_int64(con, eider__buf_str(&sql), &last, &ignored) || last < SLICE_ROWS)
         goto out;
     *n = (size_t)(last / SLICE_ROWS + 1);
     *sqls = eider__xcalloc(*n, sizeof(char *));

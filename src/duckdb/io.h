@@ -89,7 +89,4 @@ int eider__catalog_race_backoff(int attempt);
  * when it loses a race with another step creating the same schema. */
 int eider__ensure_schema(duckdb_connection con, const eider__table *t, eider__buf *err);
 
-/* The first column of the first row of sql as text, malloc'd; NULL when none. */
-char *eider__query_text(duckdb_connection con, const char *sql);
-
 #endif

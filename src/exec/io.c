@@ -10,6 +10,7 @@
 #include "exec.h"
 #include "../defs/partitions.h"
 #include "../duckdb/io.h"
+#include "../duckdb/value.h"
 
 struct eider_io {
     eider_context *ctx;
@@ -470,7 +471,7 @@ static int is_meta(const eider__asset *a, const char *key, const char *value)
     return v && strcmp(v, value) == 0;
 }
 
-/* Read the BIGINT columns of the first row of sql into a JSON object keyed by keys. */
+/* Read the integer columns of the first row of sql into a JSON object keyed by keys. */
 static char *counts_json(duckdb_connection con, const char *sql, char *const *keys, size_t n)
 {
     duckdb_result res;
@@ -478,9 +479,10 @@ static char *counts_json(duckdb_connection con, const char *sql, char *const *ke
     if (duckdb_query(con, sql, &res) == DuckDBSuccess) {
         duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
         json_t *obj = json_object();
-        for (size_t i = 0; chunk && i < n && duckdb_data_chunk_get_size(chunk); i++)
-            json_object_set_new(obj, keys[i], json_integer(*(int64_t *)duckdb_vector_get_data(
-                                                   duckdb_data_chunk_get_vector(chunk, i))));
+        int64_t count = 0;
+        for (size_t i = 0; chunk && i < n; i++)
+            if (eider__chunk_int64(chunk, i, 0, &count) == EIDER_OK)
+                json_object_set_new(obj, keys[i], json_integer(count));
         if (chunk)
             duckdb_destroy_data_chunk(&chunk);
         out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);

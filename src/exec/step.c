@@ -8,6 +8,7 @@
 
 #include "exec.h"
 #include "../duckdb/io.h"
+#include "../duckdb/value.h"
 
 /* The step running on this thread, for crash reports. */
 static _Thread_local const char *current_key;
@@ -126,47 +127,10 @@ static int query_failed(eider_context *ctx, duckdb_result *res, const char *sql)
 }
 
 
-/* The value at row 0, column 0 of chunk as an int64, if it is a non-NULL integer. */
-static int chunk_int64(duckdb_data_chunk chunk, duckdb_type type, int64_t *out)
-{
-    duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
-    uint64_t *valid = duckdb_vector_get_validity(vec);
-    void *data = duckdb_vector_get_data(vec);
-    if (valid && !duckdb_validity_row_is_valid(valid, 0))
-        return EIDER_ENOTFOUND;
-    switch (type) {
-    case DUCKDB_TYPE_BIGINT: *out = ((int64_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_INTEGER: *out = ((int32_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_SMALLINT: *out = ((int16_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_TINYINT: *out = ((int8_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_UINTEGER: *out = ((uint32_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_USMALLINT: *out = ((uint16_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_UTINYINT: *out = ((uint8_t *)data)[0]; return EIDER_OK;
-    case DUCKDB_TYPE_UBIGINT:
-        if (((uint64_t *)data)[0] > INT64_MAX)
-            return EIDER_EINVAL;
-        *out = (int64_t)((uint64_t *)data)[0];
-        return EIDER_OK;
-    case DUCKDB_TYPE_HUGEINT: {
-        duckdb_hugeint h = ((duckdb_hugeint *)data)[0];
-        if (!((h.upper == 0 && h.lower <= INT64_MAX) || (h.upper == -1 && h.lower > INT64_MAX)))
-            return EIDER_EINVAL;
-        *out = (int64_t)h.lower;
-        return EIDER_OK;
-    }
-    default: return EIDER_EINVAL;
-    }
-}
-
 /* Read the first value of res into *out, or set the step's failure. */
 static int first_int64(eider_context *ctx, duckdb_result *res, const char *sql, int64_t *out)
 {
-    duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
-    int rc = EIDER_ENOTFOUND;
-    if (chunk && duckdb_data_chunk_get_size(chunk) > 0 && duckdb_column_count(res) > 0)
-        rc = chunk_int64(chunk, duckdb_column_type(res, 0), out);
-    if (chunk)
-        duckdb_destroy_data_chunk(&chunk);
+    int rc = eider__result_int64(res, out);
     if (rc == EIDER_ENOTFOUND)
         set_failure(ctx, sql, "the query returned no row or a NULL, where an integer was expected");
     else if (rc)
@@ -253,12 +217,6 @@ int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, 
     return rc;
 }
 
-static const char *level_name(eider_log_level level)
-{
-    static const char *names[] = { "debug", "info", "warn", "error" };
-    return (unsigned)level < 4 ? names[level] : "info";
-}
-
 void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
 {
     eider__buf line = { 0 };
@@ -273,7 +231,7 @@ void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
     gmtime_r(&secs, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     eider__buf_printf(&ctx->step->log, "%s.%03dZ %s %s\n", stamp, (int)(now / 1000 % 1000),
-                      level_name(level), eider__buf_str(&line));
+                      eider_log_level_name(level), eider__buf_str(&line));
     eider_event ev = { .type = EIDER_EVENT_LOG, .asset_key = ctx->asset->key, .time_us = now,
                        .level = level, .message = eider__buf_str(&line), .attempt = ctx->attempt };
     eider__emit(ctx->run, &ev);

@@ -20,8 +20,6 @@
 #define BLOCK_BYTES (4u << 20)      /* a longer block is cut: one row stays modest */
 #define ROWS_PER_INSERT 100         /* rows of one multi-row INSERT */
 
-static const char *const levels[] = { "debug", "info", "warn", "error" };
-
 /* v in decimal, written backwards from the end of buf[24]; returns its start. printf's
  * machinery costs more than the rest of queueing an event. */
 static const char *decimal(char buf[24], int64_t v)
@@ -149,7 +147,7 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         put_int(j, (int64_t)(ev->duration_s * 1e6 + 0.5));
     }
     if (ev->type == EIDER_EVENT_LOG)
-        put_field(j, "level", levels[(unsigned)ev->level < 4 ? ev->level : 1]);
+        put_field(j, "level", eider_log_level_name(ev->level));
     put_field(j, "message", ev->message);
     put_field(j, "sql", ev->sql);
     char *metadata = NULL;
@@ -265,15 +263,11 @@ typedef struct state_keys {
     uint64_t *hash;
 } state_keys;
 
+/* The hash of the key, its NUL and the partition. */
 static uint64_t key_hash(const eider__asset_row *w)
 {
-    uint64_t h = 0xcbf29ce484222325u;            /* FNV-1a over key, NUL, partition */
-    for (const char *p = w->asset_key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3u;
-    h *= 0x100000001b3u;
-    for (const char *p = w->partition; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3u;
-    return h;
+    uint64_t h = eider__hash(EIDER__HASH_START, w->asset_key, strlen(w->asset_key) + 1);
+    return eider__hash(h, w->partition, strlen(w->partition));
 }
 
 static int same_state(const void *ud, size_t i, size_t j)

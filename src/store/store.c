@@ -430,7 +430,26 @@ static int event_type(const char *name)
     return -1;
 }
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const level_names[] = { "debug", "info", "warning", "error" };
+
+const char *eider_log_level_name(eider_log_level level)
+{
+    return (unsigned)level < EIDER__ARRAY_LEN(level_names) ? level_names[level] : "info";
+}
+
+int eider_log_level_parse(const char *name)
+{
+    for (size_t i = 0; name && i < EIDER__ARRAY_LEN(level_names); i++)
+        if (strcmp(level_names[i], name) == 0)
+            return (int)i;
+    return name && strcmp(name, "warn") == 0 ? EIDER_LOG_WARN : -1;
+}
+
+const char *eider_step_status_name(eider_step_status status)
+{
+    static const char *const names[] = { "success", "failure", "skipped", "canceled" };
+    return (unsigned)status < EIDER__ARRAY_LEN(names) ? names[status] : "unknown";
+}
 
 /* Metadata stored as JSON, {"key": {"type": "int", "value": ...}}, back into entries. */
 typedef struct meta_list {
@@ -578,9 +597,8 @@ static int replay_event(const char *run_id, int64_t id, json_t *e, const mat_met
         .message = json_string_value(json_object_get(e, "message")),
         .sql = json_string_value(json_object_get(e, "sql")),
     };
-    for (int l = 0; level && l < 4; l++)
-        if (strcmp(level, level_names[l]) == 0)
-            ev.level = (eider_log_level)l;
+    if (eider_log_level_parse(level) >= 0)
+        ev.level = (eider_log_level)eider_log_level_parse(level);
     meta_list meta;
     char *observed = json_is_object(json_object_get(e, "metadata"))
         ? json_dumps(json_object_get(e, "metadata"), JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

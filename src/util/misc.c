@@ -12,10 +12,9 @@
 
 #include "util.h"
 
-uint64_t eider__hash(const void *data, size_t n)
+uint64_t eider__hash(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
         h *= 1099511628211ULL;
@@ -25,7 +24,7 @@ uint64_t eider__hash(const void *data, size_t n)
 
 static size_t index_slot(const eider__index *ix, const char *key)
 {
-    size_t mask = ix->cap - 1, i = eider__hash(key, strlen(key)) & mask;
+    size_t mask = ix->cap - 1, i = eider__hash(EIDER__HASH_START, key, strlen(key)) & mask;
     while (ix->keys[i] && strcmp(ix->keys[i], key) != 0)
         i = (i + 1) & mask;
     return i;

@@ -82,7 +82,11 @@ int eider__index_put(eider__index *ix, const char *key, uint32_t val);
 long eider__index_get(const eider__index *ix, const char *key);
 void eider__index_release(eider__index *ix);
 
-uint64_t eider__hash(const void *data, size_t n);   /* FNV-1a, 64 bit */
+/* FNV-1a, 64 bit: the hash of n bytes at data continuing from h. Start with
+ * EIDER__HASH_START; pass one call's result as the next one's h to hash several
+ * pieces as if they were one. */
+#define EIDER__HASH_START 14695981039346656037ULL
+uint64_t eider__hash(uint64_t h, const void *data, size_t n);
 
 int64_t eider__now_us(void);        /* wall clock, microseconds since the epoch */
 double eider__mono_s(void);          /* monotonic clock, seconds */

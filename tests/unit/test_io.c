@@ -1144,3 +1144,29 @@ Test(io, a_table_bigger_than_a_slice_loads_whole_in_order_with_its_filters)
     eider_result_free(r);
     eider_defs_free(defs);
 }
+
+/* eider_output_sql() into a Parquet I/O manager: DuckDB runs the query in the Parquet
+ * manager's own in-memory database, so its {inputs} may be Parquet-stored assets (read
+ * with read_parquet) but not tables of a DuckDB I/O manager's database: that fails the
+ * step, naming the database and what to do. */
+Test(io, sql_output_to_parquet_reads_parquet_inputs_and_refuses_duckdb_tables)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    cr_assert_eq(eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "files" }), EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "in_duckdb", .compute = iris_dataset });
+    add(defs, &(eider_asset_def){ .key = "in_parquet", .compute = iris_dataset, .io_manager_key = "pq" });
+    add(defs, &(eider_asset_def){ .key = "from_parquet", .compute = out_sql, .io_manager_key = "pq",
+        .deps = EIDER_KEYS("in_parquet"), .user_data = "SELECT count(*) AS n FROM {in_parquet}" });
+    add(defs, &(eider_asset_def){ .key = "from_duckdb", .compute = out_sql, .io_manager_key = "pq",
+        .deps = EIDER_KEYS("in_duckdb"), .user_data = "SELECT count(*) AS n FROM {in_duckdb}" });
+    cr_expect_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_ERUNFAILED);
+    cr_expect_eq(eider_result_status(r, (size_t)eider_result_find(r, "from_parquet")), EIDER_STEP_SUCCESS);
+    expect_query("SELECT n::VARCHAR FROM read_parquet('files/from_parquet.parquet')", "150");
+    const char *err = eider_result_error(r, (size_t)eider_result_find(r, "from_duckdb"));
+    cr_expect(err && strstr(err, "another database"), "%s", err ? err : "(none)");
+    cr_expect(err && strstr(err, "eider_input_frame()"), "%s", err ? err : "(none)");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}

@@ -383,7 +383,7 @@ Test(partitions, without_end_hourly_keys_end_with_the_last_hour_ended_in_the_zon
     db_text(&d, q, &before);
     last_key(p, &got);
     db_text(&d, q, &after);
-    db_text(&d, "SELECT strftime(date_trunc('hour', now()::TIMESTAMP) - INTERVAL 1 HOUR, "
+    db_text(&d, "SELECT strftime(date_trunc('hour', timezone('UTC', now())) - INTERVAL 1 HOUR, "
                 "'%Y-%m-%d-%H:%M')", &utc);
     cr_expect(strcmp(got.data, before.data) == 0 || strcmp(got.data, after.data) == 0,
               "last key '%s', expected '%s'", got.data, before.data);

@@ -1366,3 +1366,45 @@ Test(run, run_id_longer_than_it_can_hold_is_refused_naming_it)
     eider_result_free(r);
     eider_defs_free(defs);
 }
+
+/* ---- vocabularies: one name for each log level and step status ---- */
+
+Test(run, log_levels_have_one_name_each_and_warn_parses_as_warning)
+{
+    cr_expect_str_eq(eider_log_level_name(EIDER_LOG_DEBUG), "debug");
+    cr_expect_str_eq(eider_log_level_name(EIDER_LOG_INFO), "info");
+    cr_expect_str_eq(eider_log_level_name(EIDER_LOG_WARN), "warning");
+    cr_expect_str_eq(eider_log_level_name(EIDER_LOG_ERROR), "error");
+    cr_expect_str_eq(eider_log_level_name((eider_log_level)17), "info");
+    for (int l = EIDER_LOG_DEBUG; l <= EIDER_LOG_ERROR; l++)
+        cr_expect_eq(eider_log_level_parse(eider_log_level_name((eider_log_level)l)), l);
+    cr_expect_eq(eider_log_level_parse("warn"), EIDER_LOG_WARN);
+    cr_expect_eq(eider_log_level_parse("WARNING"), -1);
+    cr_expect_eq(eider_log_level_parse(NULL), -1);
+}
+
+static int warns(eider_context *ctx)
+{
+    eider_log_warn(ctx, "careful");
+    return 0;
+}
+
+Test(run, a_warning_is_written_warning_in_the_step_log)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "w", .compute = warns });
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_OK);
+    cr_expect(strstr(eider_result_log(r, 0), " warning careful\n"), "%s", eider_result_log(r, 0));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(run, step_statuses_have_their_json_names)
+{
+    cr_expect_str_eq(eider_step_status_name(EIDER_STEP_SUCCESS), "success");
+    cr_expect_str_eq(eider_step_status_name(EIDER_STEP_FAILED), "failure");
+    cr_expect_str_eq(eider_step_status_name(EIDER_STEP_SKIPPED), "skipped");
+    cr_expect_str_eq(eider_step_status_name(EIDER_STEP_CANCELED), "canceled");
+    cr_expect_str_eq(eider_step_status_name((eider_step_status)9), "unknown");
+}

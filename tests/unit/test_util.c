@@ -280,3 +280,14 @@ Test(arena, large_allocations_beyond_one_block_work)
     cr_expect_eq(big[199999], 'x');
     eider__arena_release(&a);
 }
+
+/* ---- the hash ---- */
+
+Test(util, hash_is_fnv1a_64_and_continues_across_pieces)
+{
+    cr_expect_eq(eider__hash(EIDER__HASH_START, "", 0), 0xcbf29ce484222325ULL);
+    cr_expect_eq(eider__hash(EIDER__HASH_START, "a", 1), 0xaf63dc4c8601ec8cULL);
+    cr_expect_eq(eider__hash(EIDER__HASH_START, "foobar", 6), 0x85944171f73967e8ULL);
+    cr_expect_eq(eider__hash(eider__hash(EIDER__HASH_START, "foo", 3), "bar", 3),
+                 eider__hash(EIDER__HASH_START, "foobar", 6));
+}
