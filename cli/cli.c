@@ -251,12 +251,34 @@ int cli_load_defs(cli_env *env)
     return load_defs(env->defs, env->defs_path);
 }
 
-int cli_open_store(cli_env *env, int needed)
+/* A store only read is never written, with one exception worth making when it can be
+ * written: the runs of this host whose process died are marked crashed (by a second,
+ * writing handle, that also brings an older schema up to date). Errors are ignored:
+ * a store this process may not write is read as it is. */
+static int open_for_reading(cli_env *env)
+{
+    eider_store *writer = NULL;
+    int rc = eider_store_open_readonly(NULL, &env->store);
+    if (rc == EIDER_ENOTFOUND) {
+        env->store_missing = 1;
+        return EIDER_OK;
+    }
+    if (rc && rc != EIDER_EAPIVERSION)
+        return rc;
+    if (eider_store_open(NULL, &writer) == EIDER_OK && rc) {
+        eider_store_close(env->store);
+        rc = eider_store_open_readonly(NULL, &env->store);
+    }
+    eider_store_close(writer);
+    return rc;
+}
+
+int cli_open_store(cli_env *env, enum cli_store_use use)
 {
     char real[PATH_MAX];
     const char *storage = getenv("EIDER_STORAGE");
     if (storage && strcmp(storage, "none") == 0) {
-        if (!needed)
+        if (use == CLI_STORE_OPTIONAL)
             return EXIT_OK;
         cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is nothing to show: "
                   "unset it to use the store in .eider beside the definitions");
@@ -275,7 +297,7 @@ int cli_open_store(cli_env *env, int needed)
             return EXIT_INTERNAL;
         }
     }
-    int rc = eider_store_open(NULL, &env->store);
+    int rc = use == CLI_STORE_READ ? open_for_reading(env) : eider_store_open(NULL, &env->store);
     if (rc) {
         cli_error("%s", eider_store_errmsg(env->store));
         eider_store_close(env->store);

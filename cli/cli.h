@@ -33,6 +33,7 @@ typedef struct cli_env {
     eider_defs *owned;      /* what cli_load_defs() loaded, freed after the command */
     eider_store *store;     /* what cli_open_store() opened, closed after the command */
     char *defs_real;        /* -f/-l made absolute by cli_open_store(), freed after it */
+    int store_missing;      /* CLI_STORE_READ found no store: nothing is recorded yet */
     int argc;
     char **argv;
 } cli_env;
@@ -53,14 +54,23 @@ extern const cli_command cli_cmd_logs;
 extern const cli_command cli_cmd_asset;
 extern const cli_command cli_cmd_gc;
 
+/* How a command uses the instance store. */
+enum cli_store_use {
+    CLI_STORE_OPTIONAL,     /* records into it if there is one (made if missing) */
+    CLI_STORE_WRITE,        /* changes it (wipe, gc): made if missing, refused when none */
+    CLI_STORE_READ,         /* only reads it: opened read-only, never made; when there is
+                             * none yet, env->store_missing is set and env->store is a
+                             * handle for eider_store_location() alone */
+};
+
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder
  * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a
  * command that loads no definitions uses the folder of -f/-l, or the current one).
  * Loaded definitions are told to use it, so that --select takes stale(). With
  * EIDER_STORAGE=none nothing is opened: env->store stays NULL, which a command that
- * only shows what the store holds (needed) refuses. On error prints it and returns the
- * exit code. */
-int cli_open_store(cli_env *env, int needed);
+ * uses the store as WRITE or READ refuses. On error prints it and returns the exit
+ * code. */
+int cli_open_store(cli_env *env, enum cli_store_use use);
 
 /* Print text indented under a step's line, label ("sql: ") before its first line, at
  * most max_lines lines, then a note that --json has it whole. */

@@ -448,6 +448,8 @@ static int asset_show(cli_env *env, const asset_args *a)
 {
     state_list st = { 0 }, h = { 0 };
     int code = EXIT_OK;
+    if (env->store_missing)
+        return never_materialized(env, a->key);
     int rc = eider_store_assets(env->store, a->key, collect_state, &st);
     if (!rc)
         rc = eider_store_history(env->store, a->key, (size_t)(a->limit ? a->limit : HISTORY_DEFAULT_LIMIT),
@@ -534,7 +536,7 @@ static int run(cli_env *env)
     asset_args a = { 0 };
     int code = parse_args(env, &a);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, !strcmp(a.sub, "show") ? CLI_STORE_READ : CLI_STORE_WRITE);
     if (code)
         return code;
     return !strcmp(a.sub, "show") ? asset_show(env, &a) : asset_wipe(env, &a);

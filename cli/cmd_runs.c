@@ -220,6 +220,11 @@ static int find_run(cli_env *env, const char *id, run_info *out)
         cli_error("the run id is empty: give one (or its start) from 'eider runs'");
         return EXIT_USAGE;
     }
+    if (env->store_missing) {
+        cli_error("no run '%s': nothing is recorded yet (there is no instance store %s)", id,
+                  eider_store_location(env->store));
+        return EXIT_USAGE;
+    }
     int rc = eider_store_runs(env->store, -1, id, 0, collect_run, &l);
     if (rc) {
         run_list_release(&l);
@@ -339,10 +344,11 @@ static int runs_run(cli_env *env)
     run_list l = { 0 };
     int code = parse_runs_args(env, &a);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, CLI_STORE_READ);
     if (code)
         return code;
-    int rc = eider_store_runs(env->store, a.status, NULL, (size_t)a.limit, collect_run, &l);
+    int rc = env->store_missing ? EIDER_OK
+           : eider_store_runs(env->store, a.status, NULL, (size_t)a.limit, collect_run, &l);
     if (rc) {
         code = store_failed(env, rc);
     } else if (a.json) {
@@ -350,6 +356,9 @@ static int runs_run(cli_env *env)
         for (size_t i = 0; i < l.n; i++)
             json_array_append_new(all, run_json(&l.v[i]));
         print_json(all);
+    } else if (env->store_missing) {
+        printf("no runs yet: nothing is recorded (there is no instance store %s; eider "
+               "materialize makes it)\n", eider_store_location(env->store));
     } else if (l.n == 0) {
         printf("no runs%s%s in the instance store %s\n", a.status >= 0 ? " with status " : "",
                a.status >= 0 ? eider_run_status_name((eider_run_status)a.status) : "",
@@ -605,7 +614,7 @@ static int run_show(cli_env *env, const char *id, int json)
 {
     run_info r = { 0 };
     run_steps s = { 0 };
-    int code = cli_open_store(env, 1);
+    int code = cli_open_store(env, CLI_STORE_READ);
     if (!code)
         code = find_run(env, id, &r);
     if (code)
@@ -817,7 +826,7 @@ static int logs_run(cli_env *env)
     if (!code)
         code = take_id(env, optind, "eider logs ID", &id);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, CLI_STORE_READ);
     if (!code)
         code = find_run(env, id, &r);
     if (code)
