@@ -26,14 +26,46 @@ static const cli_command *const commands[] = {
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Under --json a command's error is also printed on stdout, as JSON, when it ends:
+ * its first message is kept for that. */
+static int json_errors;
+static char *first_error;
+
 void cli_error(const char *fmt, ...)
 {
+    char *msg = NULL;
     va_list ap;
-    fputs("error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "error: %s\n", msg ? msg : fmt);
+    if (!first_error)
+        first_error = msg;
+    else
+        free(msg);
+}
+
+static const char *exit_name(int code)
+{
+    switch (code) {
+    case EXIT_RUN_FAILED: return "run_failed";
+    case EXIT_USAGE: return "usage";
+    case EXIT_DEFS: return "definitions";
+    case EXIT_SELECT: return "selection";
+    case EXIT_CANCELED: return "canceled";
+    default: return "internal";
+    }
+}
+
+/* {"error": {"code": "definitions", "exit_code": 3, "message": "..."}} on stdout. */
+static void print_json_error(int code)
+{
+    json_t *doc = json_pack("{s:{s:s, s:i, s:o}}", "error", "code", exit_name(code), "exit_code",
+                            code, "message", cli_json_string(first_error));
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
 }
 
 int cli_exit_for(int rc)
@@ -217,18 +249,19 @@ static int load_defs(eider_defs *defs, const char *path)
     int rc = eider_defs_load(defs, real, NULL);
     fputs(eider_defs_warnings(defs), stderr);    /* the compiler's warnings, once */
     if (rc) {
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
+        cli_error("%s", eider_defs_errmsg(defs));
         return cli_exit_for(rc) == EXIT_INTERNAL ? EXIT_DEFS : cli_exit_for(rc);
     }
     return EXIT_OK;
 }
 
-static int wants_help(int argc, char **argv)
+/* Whether argv holds one of the options a or b before "--". */
+static int has_option(int argc, char **argv, const char *a, const char *b)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
             return 0;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+        if (!strcmp(argv[i], a) || (b && !strcmp(argv[i], b)))
             return 1;
     }
     return 0;
@@ -244,7 +277,7 @@ int cli_load_defs(cli_env *env)
     if (env->defs) {
         int rc = eider_defs_validate(env->defs);
         if (rc)
-            fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+            cli_error("%s", eider_defs_errmsg(env->defs));
         return rc ? cli_exit_for(rc) : EXIT_OK;
     }
     env->owned = env->defs = eider_defs_new();
@@ -326,13 +359,18 @@ eider_defs *cli_quiet_defs(cli_env *env)
 
 static int run_command(eider_defs *given, const cli_command *cmd, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (has_option(argc, argv, "-h", "--help")) {
         fputs(cmd->help, stdout);
         return EXIT_OK;
     }
     cli_env env = { .defs = given, .argc = argc, .argv = argv };
     optind = 0;    /* getopt starts over for the command */
+    json_errors = has_option(argc, argv, "--json", NULL);
     int code = cmd->run(&env);
+    if (json_errors && first_error && code != EXIT_OK)
+        print_json_error(code);
+    free(first_error);
+    first_error = NULL;
     eider_store_close(env.store);
     eider_defs_free(env.owned);
     free(env.defs_real);

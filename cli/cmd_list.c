@@ -145,9 +145,9 @@ static int run(cli_env *env)
     eider_asset_status *st = calloc(n + 1, sizeof(*st));
     int rc = eider_defs_select(env->defs, selection, sel);
     if (rc)
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        cli_error("%s", eider_defs_errmsg(env->defs));
     else if (env->store && (rc = eider_store_status(env->store, env->defs, st)))
-        fprintf(stderr, "error: %s\n", eider_store_errmsg(env->store));
+        cli_error("%s", eider_store_errmsg(env->store));
     else if (as_json)
         print_json(env->defs, sel, env->store ? st : NULL);
     else

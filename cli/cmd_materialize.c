@@ -428,7 +428,7 @@ static int run(cli_env *env)
     catch_cancel(&o);
     int rc = eider_materialize(env->defs, &o, &r);
     if (!r) {
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        cli_error("%s", eider_defs_errmsg(env->defs));
     } else if (eider_result_count(r) == 0) {
         print_nothing(&p, o.selection);
     } else {

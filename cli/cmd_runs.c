@@ -244,12 +244,18 @@ static int find_run(cli_env *env, const char *id, run_info *out)
         cli_error("no run '%s' in the instance store %s: see 'eider runs' for the run ids", id,
                   eider_store_location(env->store));
     } else {
-        fprintf(stderr, "error: run id '%s' is ambiguous: %zu%s runs start with it; give more of it:\n",
-                id, l.n, l.n >= 100 ? " or more" : "");
-        for (size_t i = 0; i < l.n && i < MATCHES_SHOWN; i++)
-            fprintf(stderr, "  %s\n", l.v[i].run_id);
-        if (l.n > MATCHES_SHOWN)
-            fprintf(stderr, "  ...\n");
+        char *ids = NULL;
+        size_t len = 0;
+        FILE *list = open_memstream(&ids, &len);
+        for (size_t i = 0; list && i < l.n && i < MATCHES_SHOWN; i++)
+            fprintf(list, "\n  %s", l.v[i].run_id);
+        if (list && l.n > MATCHES_SHOWN)
+            fprintf(list, "\n  ...");
+        if (list)
+            fclose(list);
+        cli_error("run id '%s' is ambiguous: %zu%s runs start with it; give more of it:%s", id, l.n,
+                  l.n >= 100 ? " or more" : "", ids ? ids : "");
+        free(ids);
     }
     run_list_release(&l);
     return EXIT_USAGE;

@@ -206,6 +206,43 @@ read_only_commands_read_a_store_they_cannot_write() {
     cd / && rm -rf "$dir"
 }
 
+# ---- 7. --json reports errors as JSON ----
+
+every_json_error_is_json_on_stdout() {
+    echo 'this is not C' >broken.c
+    run "$EIDER" list -f broken.c --json
+    expect_rc 3
+    check_json out.txt 'd["error"]["code"] == "definitions" and d["error"]["exit_code"] == 3 and "broken.c" in d["error"]["message"]'
+    run "$EIDER" materialize -f broken.c --json
+    expect_rc 3
+    check_json out.txt 'd["error"]["code"] == "definitions"'
+    write_io_defs
+    run "$EIDER" materialize --select group:nope --json
+    expect_rc 4
+    check_json out.txt 'd["error"]["code"] == "selection" and "unknown group" in d["error"]["message"]'
+    run "$EIDER" list --select 'own and' --json
+    expect_rc 4
+    check_json out.txt 'd["error"]["exit_code"] == 4'
+    run "$EIDER" runs --status broken --json
+    expect_rc 2
+    check_json out.txt 'd["error"]["code"] == "usage"'
+    run "$EIDER" run show nosuch --json
+    expect_rc 2
+    check_json out.txt '"nosuch" in d["error"]["message"]'
+    run "$EIDER" logs nosuch --json
+    expect_rc 2
+    check_json out.txt '"error" in d'
+    run "$EIDER" asset show fiine --json
+    expect_rc 4
+    check_json out.txt '"did you mean" in d["error"]["message"]'
+    run "$EIDER" gc --json
+    expect_rc 2
+    check_json out.txt 'd["error"]["code"] == "usage"'
+    run "$EIDER" materialize --jobs 0 --json
+    expect_rc 2
+    check_json out.txt 'd["error"]["code"] == "usage"'
+}
+
 run_case a_missing_output_fails_and_is_never_fresh
 run_case an_unknown_group_tag_kind_or_owner_is_an_error
 run_case a_valid_empty_selection_says_so_and_records_no_run
@@ -215,4 +252,5 @@ run_case logs_print_the_runs_real_selection
 run_case runs_status_takes_the_word_list_prints
 run_case read_only_commands_make_no_store
 run_case read_only_commands_read_a_store_they_cannot_write
+run_case every_json_error_is_json_on_stdout
 finish
