@@ -39,7 +39,7 @@ void cli_error(const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
     va_end(ap);
-    fprintf(stderr, "error: %s\n", msg ? msg : fmt);
+    fprintf(stderr, "error: %s\n", msg ? cli_safe(msg) : fmt);
     if (!first_error)
         first_error = msg;
     else
@@ -409,7 +409,7 @@ int eider_main(eider_defs *defs, int argc, char **argv)
  * max_lines lines (--json has it whole). */
 void cli_print_block(const char *label, const char *text, int max_lines)
 {
-    const char *line = text;
+    const char *line = cli_safe(text);
     int n = 0;
     while (*line && n < max_lines) {
         size_t len = strcspn(line, "\n");

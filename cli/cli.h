@@ -72,6 +72,31 @@ enum cli_store_use {
  * code. */
 int cli_open_store(cli_env *env, enum cli_store_use use);
 
+/* ---- terminal habits (term.c) ---- */
+
+/* What a stream may use: color, and a live status line redrawn in place. */
+typedef struct cli_term {
+    int color;
+    int live;
+} cli_term;
+/* The decision, given whether the stream is a terminal and $NO_COLOR and $TERM: a
+ * terminal gets a live line unless TERM=dumb, and color unless NO_COLOR is set (and
+ * not empty) or TERM=dumb. */
+cli_term cli_term_decide(int is_tty, const char *no_color, const char *term);
+/* The decision for f in this process's environment. */
+cli_term cli_term_of(FILE *f);
+
+/* Text from user code or DuckDB, safe to print: control characters other than newline
+ * and tab (ESC, CR, DEL, C1) written as \xNN. Valid until 8 more calls; "" for NULL.
+ * Not for two threads at once. */
+const char *cli_safe(const char *s);
+/* s as one word for a POSIX shell: as it is when that is safe, else in single quotes
+ * ('it'\''s'). Valid until the next call. */
+const char *cli_shell_word(const char *s);
+/* A failure message as cli_safe() makes it, and a paragraph that repeats the one
+ * before it (DuckDB's "LINE 1:" caret block) dropped. Valid as cli_safe()'s. */
+const char *cli_message(const char *s);
+
 /* Print text indented under a step's line, label ("sql: ") before its first line, at
  * most max_lines lines, then a note that --json has it whole. */
 void cli_print_block(const char *label, const char *text, int max_lines);

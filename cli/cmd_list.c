@@ -88,8 +88,8 @@ static void print_table(eider_defs *defs, const unsigned char *sel, const eider_
                                                    a.kinds[0] ? "," : "") : 0;
         join(kinds + off, sizeof(kinds) - off, a.kinds, a.external ? "" : "-");
         join(deps, sizeof(deps), a.deps, "-");
-        printf("%-*s  %-12s %-16s %-8s %s\n", w, a.key, a.group, kinds,
-               st ? eider_asset_status_name(st[i]) : "-", deps);
+        printf("%-*s  %-12s %-16s %-8s %s\n", w, cli_safe(a.key), cli_safe(a.group), cli_safe(kinds),
+               st ? eider_asset_status_name(st[i]) : "-", cli_safe(deps));
     }
 }
 

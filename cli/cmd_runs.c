@@ -94,11 +94,11 @@ static void print_scalar_meta(FILE *out, const json_t *meta)
     json_t *v;
     json_object_foreach((json_t *)meta, key, v) {
         if (json_is_integer(v))
-            fprintf(out, "  %s=%" JSON_INTEGER_FORMAT, key, json_integer_value(v));
+            fprintf(out, "  %s=%" JSON_INTEGER_FORMAT, cli_safe(key), json_integer_value(v));
         else if (json_is_real(v))
-            fprintf(out, "  %s=%g", key, json_real_value(v));
+            fprintf(out, "  %s=%g", cli_safe(key), json_real_value(v));
         else if (json_is_boolean(v))
-            fprintf(out, "  %s=%s", key, json_is_true(v) ? "true" : "false");
+            fprintf(out, "  %s=%s", cli_safe(key), json_is_true(v) ? "true" : "false");
     }
 }
 
@@ -318,7 +318,7 @@ static void runs_row(const run_info *r, runs_widths *w, int print)
     char started[32], dur[32], assets[96];
     const char *d = run_duration(r, dur, sizeof(dur));
     const char *status = eider_run_status_name(r->status);
-    const char *sel = r->selection ? r->selection : "*";
+    const char *sel = r->selection ? cli_safe(r->selection) : "*";
     outcome_counts(r->n_succeeded, r->n_failed, r->n_skipped, r->n_canceled, assets, sizeof(assets));
     if (!print) {
         w->id = max_int(w->id, (int)strlen(r->run_id));
@@ -330,7 +330,7 @@ static void runs_row(const run_info *r, runs_widths *w, int print)
     }
     printf("%-*s  %-*s  %-19s  %*s  %-*s  %-*s  %s\n", w->id, r->run_id, w->status, status,
            local_time(r->start_us, started, sizeof(started)), w->duration, d, w->assets, assets,
-           w->selection, sel, r->partition ? r->partition : "-");
+           w->selection, sel, r->partition ? cli_safe(r->partition) : "-");
 }
 
 static void print_runs(const run_list *l)
@@ -520,13 +520,13 @@ static void print_step(const step *st, int key_width)
         print_scalar_meta(stdout, st->metadata);
     if (st->outcome == EIDER_EVENT_STEP_FAILURE) {
         putchar('\n');
-        cli_print_block("", st->message ? st->message : "failed", 40);
+        cli_print_block("", st->message ? cli_message(st->message) : "failed", 40);
         if (st->sql)
             cli_print_block("sql: ", st->sql, 12);
         return;
     }
     if ((st->outcome == EIDER_EVENT_STEP_SKIPPED || st->outcome == EIDER_EVENT_STEP_CANCELED) && st->message)
-        printf("  %s", st->message);
+        printf("  %s", cli_safe(st->message));
     putchar('\n');
 }
 
@@ -538,10 +538,10 @@ static void print_run_header(const run_info *r)
     printf("  %-12s %s\n", "duration", run_duration(r, dur, sizeof(dur)));
     printf("  %-12s %s\n", "assets", outcome_counts(r->n_succeeded, r->n_failed, r->n_skipped,
                                                       r->n_canceled, assets, sizeof(assets)));
-    printf("  %-12s %s\n", "selection", r->selection ? r->selection : "*");
+    printf("  %-12s %s\n", "selection", r->selection ? cli_safe(r->selection) : "*");
     if (r->partition)
-        printf("  %-12s %s\n", "partition", r->partition);
-    printf("  %-12s %s\n", "launched by", r->launched_by ? r->launched_by : "-");
+        printf("  %-12s %s\n", "partition", cli_safe(r->partition));
+    printf("  %-12s %s\n", "launched by", r->launched_by ? cli_safe(r->launched_by) : "-");
 }
 
 static void print_run_show(const run_info *r, const run_steps *s)
@@ -549,7 +549,7 @@ static void print_run_show(const run_info *r, const run_steps *s)
     int w = 3;
     print_run_header(r);
     for (size_t i = 0; i < s->n_notes; i++)
-        printf("  %s\n", s->notes[i]);
+        printf("  %s\n", cli_message(s->notes[i]));
     if (s->n == 0) {
         printf("\nno steps recorded\n");
         return;
@@ -685,19 +685,19 @@ static void print_event_detail(FILE *out, const eider_event *ev)
     char dur[32];
     switch (ev->type) {
     case EIDER_EVENT_LOG:
-        fprintf(out, "  %s: %s", level_names[ev->level & 3], ev->message ? ev->message : "");
+        fprintf(out, "  %s: %s", level_names[ev->level & 3], cli_safe(ev->message));
         break;
     case EIDER_EVENT_RUN_START:
-        fprintf(out, "  selection %s", ev->selection ? ev->selection : "*");
+        fprintf(out, "  selection %s", ev->selection ? cli_safe(ev->selection) : "*");
         if (ev->partition)
-            fprintf(out, ", partition %s", ev->partition);
+            fprintf(out, ", partition %s", cli_safe(ev->partition));
         break;
     case EIDER_EVENT_STEP_START:
         if (ev->attempt > 1)
             fprintf(out, "  attempt %d", ev->attempt);
         break;
     case EIDER_EVENT_STEP_RETRY:
-        fprintf(out, "  attempt %d failed: %s", ev->attempt, ev->message ? ev->message : "");
+        fprintf(out, "  attempt %d failed: %s", ev->attempt, cli_message(ev->message));
         break;
     case EIDER_EVENT_MATERIALIZATION: {
         json_t *meta = cli_meta_json(ev->metadata, ev->n_metadata);
@@ -709,7 +709,7 @@ static void print_event_detail(FILE *out, const eider_event *ev)
         if (ev->duration_s)
             fprintf(out, "  %s", cli_human_duration(ev->duration_s, dur, sizeof(dur)));
         if (ev->message)
-            fprintf(out, "  %s", ev->message);
+            fprintf(out, "  %s", cli_message(ev->message));
         break;
     }
 }
