@@ -26,14 +26,46 @@ static const cli_command *const commands[] = {
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Under --json a command's error is also printed on stdout, as JSON, when it ends:
+ * its first message is kept for that. */
+static int json_errors;
+static char *first_error;
+
 void cli_error(const char *fmt, ...)
 {
+    char *msg = NULL;
     va_list ap;
-    fputs("error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "error: %s\n", msg ? cli_safe(msg) : fmt);
+    if (!first_error)
+        first_error = msg;
+    else
+        free(msg);
+}
+
+static const char *exit_name(int code)
+{
+    switch (code) {
+    case EXIT_RUN_FAILED: return "run_failed";
+    case EXIT_USAGE: return "usage";
+    case EXIT_DEFS: return "definitions";
+    case EXIT_SELECT: return "selection";
+    case EXIT_CANCELED: return "canceled";
+    default: return "internal";
+    }
+}
+
+/* {"error": {"code": "definitions", "exit_code": 3, "message": "..."}} on stdout. */
+static void print_json_error(int code)
+{
+    json_t *doc = json_pack("{s:{s:s, s:i, s:o}}", "error", "code", exit_name(code), "exit_code",
+                            code, "message", cli_json_string(first_error));
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
 }
 
 int cli_exit_for(int rc)
@@ -217,18 +249,19 @@ static int load_defs(eider_defs *defs, const char *path)
     int rc = eider_defs_load(defs, real, NULL);
     fputs(eider_defs_warnings(defs), stderr);    /* the compiler's warnings, once */
     if (rc) {
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
+        cli_error("%s", eider_defs_errmsg(defs));
         return cli_exit_for(rc) == EXIT_INTERNAL ? EXIT_DEFS : cli_exit_for(rc);
     }
     return EXIT_OK;
 }
 
-static int wants_help(int argc, char **argv)
+/* Whether argv holds one of the options a or b before "--". */
+static int has_option(int argc, char **argv, const char *a, const char *b)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
             return 0;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+        if (!strcmp(argv[i], a) || (b && !strcmp(argv[i], b)))
             return 1;
     }
     return 0;
@@ -244,19 +277,41 @@ int cli_load_defs(cli_env *env)
     if (env->defs) {
         int rc = eider_defs_validate(env->defs);
         if (rc)
-            fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+            cli_error("%s", eider_defs_errmsg(env->defs));
         return rc ? cli_exit_for(rc) : EXIT_OK;
     }
     env->owned = env->defs = eider_defs_new();
     return load_defs(env->defs, env->defs_path);
 }
 
-int cli_open_store(cli_env *env, int needed)
+/* A store only read is never written, with one exception worth making when it can be
+ * written: the runs of this host whose process died are marked crashed (by a second,
+ * writing handle, that also brings an older schema up to date). Errors are ignored:
+ * a store this process may not write is read as it is. */
+static int open_for_reading(cli_env *env)
+{
+    eider_store *writer = NULL;
+    int rc = eider_store_open_readonly(NULL, &env->store);
+    if (rc == EIDER_ENOTFOUND) {
+        env->store_missing = 1;
+        return EIDER_OK;
+    }
+    if (rc && rc != EIDER_EAPIVERSION)
+        return rc;
+    if (eider_store_open(NULL, &writer) == EIDER_OK && rc) {
+        eider_store_close(env->store);
+        rc = eider_store_open_readonly(NULL, &env->store);
+    }
+    eider_store_close(writer);
+    return rc;
+}
+
+int cli_open_store(cli_env *env, enum cli_store_use use)
 {
     char real[PATH_MAX];
     const char *storage = getenv("EIDER_STORAGE");
     if (storage && strcmp(storage, "none") == 0) {
-        if (!needed)
+        if (use == CLI_STORE_OPTIONAL)
             return EXIT_OK;
         cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is nothing to show: "
                   "unset it to use the store in .eider beside the definitions");
@@ -275,7 +330,7 @@ int cli_open_store(cli_env *env, int needed)
             return EXIT_INTERNAL;
         }
     }
-    int rc = eider_store_open(NULL, &env->store);
+    int rc = use == CLI_STORE_READ ? open_for_reading(env) : eider_store_open(NULL, &env->store);
     if (rc) {
         cli_error("%s", eider_store_errmsg(env->store));
         eider_store_close(env->store);
@@ -304,13 +359,18 @@ eider_defs *cli_quiet_defs(cli_env *env)
 
 static int run_command(eider_defs *given, const cli_command *cmd, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (has_option(argc, argv, "-h", "--help")) {
         fputs(cmd->help, stdout);
         return EXIT_OK;
     }
     cli_env env = { .defs = given, .argc = argc, .argv = argv };
     optind = 0;    /* getopt starts over for the command */
+    json_errors = has_option(argc, argv, "--json", NULL);
     int code = cmd->run(&env);
+    if (json_errors && first_error && code != EXIT_OK)
+        print_json_error(code);
+    free(first_error);
+    first_error = NULL;
     eider_store_close(env.store);
     eider_defs_free(env.owned);
     free(env.defs_real);
@@ -349,7 +409,7 @@ int eider_main(eider_defs *defs, int argc, char **argv)
  * max_lines lines (--json has it whole). */
 void cli_print_block(const char *label, const char *text, int max_lines)
 {
-    const char *line = text;
+    const char *line = cli_safe(text);
     int n = 0;
     while (*line && n < max_lines) {
         size_t len = strcspn(line, "\n");

@@ -33,6 +33,7 @@ typedef struct cli_env {
     eider_defs *owned;      /* what cli_load_defs() loaded, freed after the command */
     eider_store *store;     /* what cli_open_store() opened, closed after the command */
     char *defs_real;        /* -f/-l made absolute by cli_open_store(), freed after it */
+    int store_missing;      /* CLI_STORE_READ found no store: nothing is recorded yet */
     int argc;
     char **argv;
 } cli_env;
@@ -53,14 +54,48 @@ extern const cli_command cli_cmd_logs;
 extern const cli_command cli_cmd_asset;
 extern const cli_command cli_cmd_gc;
 
+/* How a command uses the instance store. */
+enum cli_store_use {
+    CLI_STORE_OPTIONAL,     /* records into it if there is one (made if missing) */
+    CLI_STORE_WRITE,        /* changes it (wipe, gc): made if missing, refused when none */
+    CLI_STORE_READ,         /* only reads it: opened read-only, never made; when there is
+                             * none yet, env->store_missing is set and env->store is a
+                             * handle for eider_store_location() alone */
+};
+
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder
  * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a
  * command that loads no definitions uses the folder of -f/-l, or the current one).
  * Loaded definitions are told to use it, so that --select takes stale(). With
  * EIDER_STORAGE=none nothing is opened: env->store stays NULL, which a command that
- * only shows what the store holds (needed) refuses. On error prints it and returns the
- * exit code. */
-int cli_open_store(cli_env *env, int needed);
+ * uses the store as WRITE or READ refuses. On error prints it and returns the exit
+ * code. */
+int cli_open_store(cli_env *env, enum cli_store_use use);
+
+/* ---- terminal habits (term.c) ---- */
+
+/* What a stream may use: color, and a live status line redrawn in place. */
+typedef struct cli_term {
+    int color;
+    int live;
+} cli_term;
+/* The decision, given whether the stream is a terminal and $NO_COLOR and $TERM: a
+ * terminal gets a live line unless TERM=dumb, and color unless NO_COLOR is set (and
+ * not empty) or TERM=dumb. */
+cli_term cli_term_decide(int is_tty, const char *no_color, const char *term);
+/* The decision for f in this process's environment. */
+cli_term cli_term_of(FILE *f);
+
+/* Text from user code or DuckDB, safe to print: control characters other than newline
+ * and tab (ESC, CR, DEL, C1) written as \xNN. Valid until 8 more calls; "" for NULL.
+ * Not for two threads at once. */
+const char *cli_safe(const char *s);
+/* s as one word for a POSIX shell: as it is when that is safe, else in single quotes
+ * ('it'\''s'). Valid until the next call. */
+const char *cli_shell_word(const char *s);
+/* A failure message as cli_safe() makes it, and a paragraph that repeats the one
+ * before it (DuckDB's "LINE 1:" caret block) dropped. Valid as cli_safe()'s. */
+const char *cli_message(const char *s);
 
 /* Print text indented under a step's line, label ("sql: ") before its first line, at
  * most max_lines lines, then a note that --json has it whole. */

@@ -57,12 +57,14 @@ static char *cell_text(const json_t *v)
     char *s = json_is_string(v) ? strdup(json_string_value(v))
             : !v || json_is_null(v) ? strdup("NULL")
             : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
-    if (s && strlen(s) > CELL_WIDTH)
-        memcpy(s + CELL_WIDTH - 3, "...", 4);
     for (char *p = s; p && *p; p++)
         if (*p == '\n' || *p == '\t')
             *p = ' ';
-    return s;
+    char *safe = s ? strdup(cli_safe(s)) : NULL;
+    free(s);
+    if (safe && strlen(safe) > CELL_WIDTH)
+        memcpy(safe + CELL_WIDTH - 3, "...", 4);
+    return safe;
 }
 
 /* Print a table: cells holds (n_rows + 1) * n_cols strings, the header first. */
@@ -330,9 +332,10 @@ static void print_other_meta(const json_t *meta)
         if (is_special(key))
             continue;
         text = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
-        if (text)
-            printf("  %-12s %.*s%s\n", key, (int)strcspn(text, "\n"), text,
-                   strchr(text, '\n') ? " ..." : "");
+        const char *safe = text ? cli_safe(text) : NULL;
+        if (safe)
+            printf("  %-12s %.*s%s\n", cli_safe(key), (int)strcspn(safe, "\n"), safe,
+                   strchr(safe, '\n') ? " ..." : "");
         free(text);
     }
 }
@@ -344,13 +347,13 @@ static void print_state(const asset_state *s)
     json_t *columns = json_object_get(s->metadata, "columns");
     json_t *preview = json_object_get(s->metadata, "preview");
     if (s->partition[0])
-        printf("partition '%s'\n", s->partition);
+        printf("partition '%s'\n", cli_safe(s->partition));
     if (s->materialized_us)
         printf("  materialized %s by run %s\n", local_time(s->materialized_us, when, sizeof(when)),
                s->run_id ? s->run_id : "-");
     else
         printf("  materialized never\n");
-    printf("  code_version %s\n", s->code_version ? s->code_version : "-");
+    printf("  code_version %s\n", s->code_version ? cli_safe(s->code_version) : "-");
     if (s->last_run_id)
         printf("  latest run   %s %s (%s)\n", s->last_run_id, s->last_failed ? "FAILED" : "succeeded",
                local_time(s->last_us, when, sizeof(when)));
@@ -448,6 +451,8 @@ static int asset_show(cli_env *env, const asset_args *a)
 {
     state_list st = { 0 }, h = { 0 };
     int code = EXIT_OK;
+    if (env->store_missing)
+        return never_materialized(env, a->key);
     int rc = eider_store_assets(env->store, a->key, collect_state, &st);
     if (!rc)
         rc = eider_store_history(env->store, a->key, (size_t)(a->limit ? a->limit : HISTORY_DEFAULT_LIMIT),
@@ -477,6 +482,7 @@ static int asset_show(cli_env *env, const asset_args *a)
 typedef struct record_count {
     const char *partition;   /* NULL: any */
     size_t n;
+    int partitioned;         /* a record names a partition */
 } record_count;
 
 static int count_record(const eider_asset_record *rec, void *user_data)
@@ -484,24 +490,28 @@ static int count_record(const eider_asset_record *rec, void *user_data)
     record_count *c = user_data;
     if (!c->partition || !strcmp(rec->partition ? rec->partition : "", c->partition))
         c->n++;
+    c->partitioned |= rec->partition && *rec->partition;
     return 0;
 }
 
-/* How many records the store holds about the asset (or that partition of it). */
-static int has_records(cli_env *env, const asset_args *a, size_t *n)
+/* How many records the store holds about the asset (or that partition of it), and
+ * whether they are of partitions. */
+static int has_records(cli_env *env, const asset_args *a, size_t *n, int *partitioned)
 {
-    record_count c = { a->partition, 0 };
+    record_count c = { a->partition, 0, 0 };
     int rc = eider_store_assets(env->store, a->key, count_record, &c);
     if (!rc && !c.n)
         rc = eider_store_history(env->store, a->key, 0, count_record, &c);
     *n = c.n;
+    *partitioned = c.partitioned;
     return rc;
 }
 
 static int asset_wipe(cli_env *env, const asset_args *a)
 {
     size_t found = 0, wiped = 0;
-    int rc = has_records(env, a, &found);
+    int partitioned = 0;
+    int rc = has_records(env, a, &found, &partitioned);
     if (!rc && !found) {
         if (!a->partition)
             return never_materialized(env, a->key);
@@ -521,7 +531,10 @@ static int asset_wipe(cli_env *env, const asset_args *a)
         json_decref(doc);
         return EXIT_OK;
     }
-    printf("wiped the records of %zu partition%s of asset '%s'", wiped, wiped == 1 ? "" : "s", a->key);
+    if (partitioned)
+        printf("wiped the records of %zu partition%s of asset '%s'", wiped, wiped == 1 ? "" : "s", a->key);
+    else
+        printf("wiped the records of asset '%s'", a->key);
     if (a->partition)
         printf(" (partition '%s')", a->partition);
     printf(": it counts as never materialized. Its tables are untouched; materialize it to "
@@ -534,7 +547,7 @@ static int run(cli_env *env)
     asset_args a = { 0 };
     int code = parse_args(env, &a);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, !strcmp(a.sub, "show") ? CLI_STORE_READ : CLI_STORE_WRITE);
     if (code)
         return code;
     return !strcmp(a.sub, "show") ? asset_show(env, &a) : asset_wipe(env, &a);

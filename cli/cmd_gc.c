@@ -79,7 +79,7 @@ static int run(cli_env *env)
     size_t n = 0;
     int code = parse_args(env, &keep_days, &json);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, CLI_STORE_WRITE);
     if (code)
         return code;
     int rc = eider_store_gc(env->store, keep_days, &n);

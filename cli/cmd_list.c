@@ -88,8 +88,8 @@ static void print_table(eider_defs *defs, const unsigned char *sel, const eider_
                                                    a.kinds[0] ? "," : "") : 0;
         join(kinds + off, sizeof(kinds) - off, a.kinds, a.external ? "" : "-");
         join(deps, sizeof(deps), a.deps, "-");
-        printf("%-*s  %-12s %-16s %-8s %s\n", w, a.key, a.group, kinds,
-               st ? eider_asset_status_name(st[i]) : "-", deps);
+        printf("%-*s  %-12s %-16s %-8s %s\n", w, cli_safe(a.key), cli_safe(a.group), cli_safe(kinds),
+               st ? eider_asset_status_name(st[i]) : "-", cli_safe(deps));
     }
 }
 
@@ -137,7 +137,7 @@ static int run(cli_env *env)
     if (!code)
         code = cli_load_defs(env);
     if (!code)
-        code = cli_open_store(env, 0);
+        code = cli_open_store(env, CLI_STORE_OPTIONAL);
     if (code)
         return code;
     size_t n = eider_defs_count(env->defs);
@@ -145,9 +145,9 @@ static int run(cli_env *env)
     eider_asset_status *st = calloc(n + 1, sizeof(*st));
     int rc = eider_defs_select(env->defs, selection, sel);
     if (rc)
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        cli_error("%s", eider_defs_errmsg(env->defs));
     else if (env->store && (rc = eider_store_status(env->store, env->defs, st)))
-        fprintf(stderr, "error: %s\n", eider_store_errmsg(env->store));
+        cli_error("%s", eider_store_errmsg(env->store));
     else if (as_json)
         print_json(env->defs, sel, env->store ? st : NULL);
     else

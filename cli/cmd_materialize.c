@@ -4,9 +4,12 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -28,6 +31,8 @@ static const char help[] =
     "                          +key, key++, 2+key  it and 1 / 2 / n levels up or down\n"
     "                          group:G  tag:K=V  tag:K  kind:K  owner:O  key:GLOB\n"
     "                          roots(), sinks(), roots(SEL), sinks(SEL)\n"
+    "                          stale(), stale(SEL)  what needs materializing: stale,\n"
+    "                                   failed or never materialized (in SEL)\n"
     "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
     "  -p, --partition KEY   the partition of the partitioned assets to materialize\n"
     "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions);\n"
@@ -46,57 +51,139 @@ static const char help[] =
     "Ctrl-C (or SIGTERM) cancels the run: running queries are interrupted, nothing new\n"
     "starts, and eider exits 130. A second Ctrl-C quits at once.\n";
 
+/* A step now running, for the live status line. */
+typedef struct running_step {
+    char *key;
+    double started;                  /* monotonic seconds */
+} running_step;
+
 typedef struct printer {
-    int tty, verbose, json;
-    char **running;                  /* keys of the steps now running (tty only) */
+    int verbose, json;
+    cli_term term;                   /* stdout's: color, and the live status line */
+    int width;                       /* the terminal's columns: the status line fits */
+    pthread_mutex_t lock;            /* events and the ticker print in turn */
+    running_step *running;           /* the steps now running (live only) */
     size_t n_running, cap_running;
     int done, total;                 /* steps: ended, and planned */
+    long long rows;                  /* rows written so far (row_count), when known */
+    int has_rows;
     int n_external;                  /* external assets the selection holds */
     int key_width;                   /* the longest selected key, for aligned columns */
     double run_seconds;              /* from the RUN_END event */
+    pthread_t ticker;                /* redraws the live line, for the elapsed times */
+    pthread_cond_t tick;
+    int ticking, stop;
 } printer;
 
+#define TICK_NS 250000000L           /* how often the live line is redrawn */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void clear_status(printer *p)
 {
-    if (p->tty)
+    if (p->term.live)
         fputs("\r\033[K", stdout);
 }
 
+/* "  [3/10] 1200 rows written, running: a 2.1 s, b 0.4 s", cut to the terminal's width. */
 static void draw_status(printer *p)
 {
-    if (!p->tty || !p->n_running)
+    char line[1024], dur[32];
+    size_t n = 0, room = (size_t)p->width < sizeof(line) ? (size_t)p->width : sizeof(line);
+    double now = mono_s();
+    if (!p->term.live || !p->n_running)
         return;
-    printf("\033[2m  [%d/%d] running", p->done, p->total);
-    int room = 60;
-    for (size_t i = 0; i < p->n_running && room > 0; i++) {
-        printf("%s %s", i ? "," : "", p->running[i]);
-        room -= (int)strlen(p->running[i]) + 2;
-    }
-    if (room <= 0)
-        fputs(" ...", stdout);
-    fputs("\033[0m", stdout);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, "  [%d/%d]", p->done, p->total);
+    if (p->has_rows)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " %lld rows written,", p->rows);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " running:");
+    for (size_t i = 0; i < p->n_running && n < sizeof(line); i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %s", i ? "," : "",
+                              cli_safe(p->running[i].key),
+                              cli_human_duration(now - p->running[i].started, dur, sizeof(dur)));
+    if (n >= room && room > 4)
+        memcpy(line + room - 4, "...", 4);
+    printf("%s%s%s", p->term.color ? "\033[2m" : "", line, p->term.color ? "\033[0m" : "");
     fflush(stdout);
 }
 
 static void set_running(printer *p, const char *key, int on)
 {
-    if (!p->tty)
+    if (!p->term.live)
         return;
     if (on) {
         if (p->n_running == p->cap_running) {
             p->cap_running = p->cap_running ? p->cap_running * 2 : 8;
             p->running = realloc(p->running, p->cap_running * sizeof(*p->running));
         }
-        p->running[p->n_running++] = strdup(key);
+        p->running[p->n_running++] = (running_step){ strdup(key), mono_s() };
         return;
     }
     for (size_t i = 0; i < p->n_running; i++)
-        if (!strcmp(p->running[i], key)) {
-            free(p->running[i]);
+        if (!strcmp(p->running[i].key, key)) {
+            free(p->running[i].key);
             p->running[i] = p->running[--p->n_running];
             return;
         }
+}
+
+/* The ticker: redraws the live line while steps run, so that their times go on. */
+static void *tick(void *arg)
+{
+    printer *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += TICK_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->tick, &p->lock, &until);
+        if (!p->stop && p->n_running) {
+            clear_status(p);
+            draw_status(p);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static int terminal_width(void)
+{
+    struct winsize ws;
+    return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col - 1 : 79;
+}
+
+/* A live line on a terminal that wants one (not with --json, never when piped). */
+static void start_printer(printer *p)
+{
+    p->term = cli_term_of(stdout);
+    if (p->json)
+        p->term.live = 0;
+    p->width = terminal_width();
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->tick, NULL);
+    if (p->term.live)
+        p->ticking = pthread_create(&p->ticker, NULL, tick, p) == 0;
+}
+
+static void stop_printer(printer *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_signal(&p->tick);
+    pthread_mutex_unlock(&p->lock);
+    if (p->ticking)
+        pthread_join(p->ticker, NULL);
+    p->ticking = 0;
+    clear_status(p);
 }
 
 static void print_meta(const eider_event *ev)
@@ -104,9 +191,9 @@ static void print_meta(const eider_event *ev)
     for (size_t i = 0; i < ev->n_metadata; i++) {
         const eider_meta *m = &ev->metadata[i];
         switch (m->type) {
-        case EIDER_META_INT: printf("  %s=%lld", m->key, (long long)m->i); break;
-        case EIDER_META_FLOAT: printf("  %s=%g", m->key, m->f); break;
-        case EIDER_META_BOOL: printf("  %s=%s", m->key, m->i ? "true" : "false"); break;
+        case EIDER_META_INT: printf("  %s=%lld", cli_safe(m->key), (long long)m->i); break;
+        case EIDER_META_FLOAT: printf("  %s=%g", cli_safe(m->key), m->f); break;
+        case EIDER_META_BOOL: printf("  %s=%s", cli_safe(m->key), m->i ? "true" : "false"); break;
         default: break;
         }
     }
@@ -114,7 +201,7 @@ static void print_meta(const eider_event *ev)
 
 static const char *mark(printer *p, const char *fancy, const char *plain)
 {
-    return p->tty ? fancy : plain;
+    return p->term.color ? fancy : plain;
 }
 
 static void on_step_end(printer *p, const eider_event *ev)
@@ -129,21 +216,21 @@ static void on_step_end(printer *p, const eider_event *ev)
     case EIDER_EVENT_STEP_FAILURE:
         printf("  %s %-*s  %9s\n", mark(p, "\033[31m✗\033[0m", "FAIL"), p->key_width,
                ev->asset_key, cli_human_duration(ev->duration_s, dur, sizeof(dur)));
-        cli_print_block("", ev->message ? ev->message : "failed", 40);
+        cli_print_block("", ev->message ? cli_message(ev->message) : "failed", 40);
         if (ev->sql)
             cli_print_block("sql: ", ev->sql, 12);
         return;
     case EIDER_EVENT_STEP_SKIPPED:
         printf("  %s %-*s  %9s  %s", mark(p, "\033[33m-\033[0m", "skip"), p->key_width,
-               ev->asset_key, "", ev->message);
+               ev->asset_key, "", cli_safe(ev->message));
         break;
     case EIDER_EVENT_STEP_CANCELED:
         printf("  %s %-*s  %9s  %s", mark(p, "\033[33m■\033[0m", "stop"), p->key_width,
-               ev->asset_key, "", ev->message);
+               ev->asset_key, "", cli_safe(ev->message));
         break;
     case EIDER_EVENT_STEP_RETRY:
         printf("  %s %-*s  %9s  attempt %d failed: %s; retrying", mark(p, "\033[33m↻\033[0m", "retry"),
-               p->key_width, ev->asset_key, "", ev->attempt, ev->message ? ev->message : "");
+               p->key_width, ev->asset_key, "", ev->attempt, cli_message(ev->message));
         break;
     default:
         return;
@@ -156,9 +243,9 @@ static void on_log(printer *p, const eider_event *ev)
     if (!p->verbose && ev->level < EIDER_LOG_WARN)
         return;
     if (ev->asset_key)          /* a step's log line, under the step */
-        printf("    %s %s: %s\n", ev->asset_key, eider_log_level_name(ev->level), ev->message);
+        printf("    %s %s: %s\n", ev->asset_key, eider_log_level_name(ev->level), cli_safe(ev->message));
     else                        /* the run's own, such as waiting for a lock */
-        printf("  %s: %s\n", eider_log_level_name(ev->level), ev->message);
+        printf("  %s: %s\n", eider_log_level_name(ev->level), cli_safe(ev->message));
 }
 
 static void on_event(const eider_event *ev, void *user_data)
@@ -169,9 +256,10 @@ static void on_event(const eider_event *ev, void *user_data)
     if (p->json) {              /* stdout is for the JSON; warnings still reach a person */
         if (ev->type == EIDER_EVENT_LOG && ev->level >= EIDER_LOG_WARN)
             fprintf(stderr, "warning: %s%s%s\n", ev->asset_key ? ev->asset_key : "",
-                    ev->asset_key ? ": " : "", ev->message);
+                    ev->asset_key ? ": " : "", cli_safe(ev->message));
         return;
     }
+    pthread_mutex_lock(&p->lock);
     clear_status(p);
     if (ev->type == EIDER_EVENT_STEP_START)
         set_running(p, ev->asset_key, 1);
@@ -184,9 +272,15 @@ static void on_event(const eider_event *ev, void *user_data)
         set_running(p, ev->asset_key, 0);
         p->done++;
     }
+    for (size_t i = 0; ev->type == EIDER_EVENT_MATERIALIZATION && i < ev->n_metadata; i++)
+        if (ev->metadata[i].type == EIDER_META_INT && !strcmp(ev->metadata[i].key, "row_count")) {
+            p->rows += ev->metadata[i].i;
+            p->has_rows = 1;
+        }
     draw_status(p);
-    if (!p->tty)
+    if (!p->term.live)
         fflush(stdout);
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* The keys of the steps with status s, comma-separated, on one line. */
@@ -223,7 +317,7 @@ static void print_summary(const eider_result *r, double seconds, int recorded)
 static void print_nothing(const printer *p, const char *selection)
 {
     char why[512];
-    const char *shown = selection ? selection : "*";
+    const char *shown = selection ? cli_safe(selection) : "*";
     if (p->n_external)
         snprintf(why, sizeof(why), "'%s' selects only external assets (%d), which Eider never "
                  "materializes", shown, p->n_external);
@@ -420,13 +514,15 @@ static void note_left_out(eider_defs *defs, const eider_run_options *o, const ei
 static void release_printer(printer *p)
 {
     for (size_t i = 0; i < p->n_running; i++)
-        free(p->running[i]);
+        free(p->running[i].key);
     free(p->running);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->tick);
 }
 
 static int run(cli_env *env)
 {
-    printer p = { .tty = isatty(STDOUT_FILENO) };
+    printer p = { 0 };
     eider_event_sink sink = { on_event, &p };
     eider_run_options o = { .sink = &sink, .launched_by = "cli",
                             .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT };
@@ -442,13 +538,14 @@ static int run(cli_env *env)
     size_up(&p, env->defs, o.selection);
     catch_crashes();
     catch_cancel(&o);
+    start_printer(&p);
     int rc = eider_materialize(env->defs, &o, &r);
+    stop_printer(&p);
     if (!r) {
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(env->defs));
+        cli_error("%s", eider_defs_errmsg(env->defs));
     } else if (eider_result_count(r) == 0) {
         print_nothing(&p, o.selection);
     } else {
-        clear_status(&p);
         if (p.json)
             print_json(r, rc, p.run_seconds, env->store != NULL);
         else

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,8 +122,11 @@ static int run(cli_env *env)
         return EXIT_INTERNAL;
     }
     int code = write_template(name);
-    if (!code)
-        printf("created %s/definitions.c; now: cd %s && eider materialize\n", name, name);
+    char *dir = NULL;      /* for cd: a name starting with '-' would be an option */
+    if (!code && asprintf(&dir, "%s%s", *name == '-' ? "./" : "", name) >= 0)
+        printf("created %s/definitions.c; now: cd %s && eider materialize\n", cli_safe(name),
+               cli_shell_word(dir));
+    free(dir);
     return code;
 }
 

@@ -92,11 +92,11 @@ static void print_scalar_meta(FILE *out, const json_t *meta)
     json_t *v;
     json_object_foreach((json_t *)meta, key, v) {
         if (json_is_integer(v))
-            fprintf(out, "  %s=%" JSON_INTEGER_FORMAT, key, json_integer_value(v));
+            fprintf(out, "  %s=%" JSON_INTEGER_FORMAT, cli_safe(key), json_integer_value(v));
         else if (json_is_real(v))
-            fprintf(out, "  %s=%g", key, json_real_value(v));
+            fprintf(out, "  %s=%g", cli_safe(key), json_real_value(v));
         else if (json_is_boolean(v))
-            fprintf(out, "  %s=%s", key, json_is_true(v) ? "true" : "false");
+            fprintf(out, "  %s=%s", cli_safe(key), json_is_true(v) ? "true" : "false");
     }
 }
 
@@ -218,6 +218,11 @@ static int find_run(cli_env *env, const char *id, run_info *out)
         cli_error("the run id is empty: give one (or its start) from 'eider runs'");
         return EXIT_USAGE;
     }
+    if (env->store_missing) {
+        cli_error("no run '%s': nothing is recorded yet (there is no instance store %s)", id,
+                  eider_store_location(env->store));
+        return EXIT_USAGE;
+    }
     int rc = eider_store_runs(env->store, -1, id, 0, collect_run, &l);
     if (rc) {
         run_list_release(&l);
@@ -237,12 +242,18 @@ static int find_run(cli_env *env, const char *id, run_info *out)
         cli_error("no run '%s' in the instance store %s: see 'eider runs' for the run ids", id,
                   eider_store_location(env->store));
     } else {
-        fprintf(stderr, "error: run id '%s' is ambiguous: %zu%s runs start with it; give more of it:\n",
-                id, l.n, l.n >= 100 ? " or more" : "");
-        for (size_t i = 0; i < l.n && i < MATCHES_SHOWN; i++)
-            fprintf(stderr, "  %s\n", l.v[i].run_id);
-        if (l.n > MATCHES_SHOWN)
-            fprintf(stderr, "  ...\n");
+        char *ids = NULL;
+        size_t len = 0;
+        FILE *list = open_memstream(&ids, &len);
+        for (size_t i = 0; list && i < l.n && i < MATCHES_SHOWN; i++)
+            fprintf(list, "\n  %s", l.v[i].run_id);
+        if (list && l.n > MATCHES_SHOWN)
+            fprintf(list, "\n  ...");
+        if (list)
+            fclose(list);
+        cli_error("run id '%s' is ambiguous: %zu%s runs start with it; give more of it:%s", id, l.n,
+                  l.n >= 100 ? " or more" : "", ids ? ids : "");
+        free(ids);
     }
     run_list_release(&l);
     return EXIT_USAGE;
@@ -305,7 +316,7 @@ static void runs_row(const run_info *r, runs_widths *w, int print)
     char started[32], dur[32], assets[96];
     const char *d = run_duration(r, dur, sizeof(dur));
     const char *status = eider_run_status_name(r->status);
-    const char *sel = r->selection ? r->selection : "*";
+    const char *sel = r->selection ? cli_safe(r->selection) : "*";
     outcome_counts(r->n_succeeded, r->n_failed, r->n_skipped, r->n_canceled, assets, sizeof(assets));
     if (!print) {
         w->id = max_int(w->id, (int)strlen(r->run_id));
@@ -317,7 +328,7 @@ static void runs_row(const run_info *r, runs_widths *w, int print)
     }
     printf("%-*s  %-*s  %-19s  %*s  %-*s  %-*s  %s\n", w->id, r->run_id, w->status, status,
            local_time(r->start_us, started, sizeof(started)), w->duration, d, w->assets, assets,
-           w->selection, sel, r->partition ? r->partition : "-");
+           w->selection, sel, r->partition ? cli_safe(r->partition) : "-");
 }
 
 static void print_runs(const run_list *l)
@@ -337,10 +348,11 @@ static int runs_run(cli_env *env)
     run_list l = { 0 };
     int code = parse_runs_args(env, &a);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, CLI_STORE_READ);
     if (code)
         return code;
-    int rc = eider_store_runs(env->store, a.status, NULL, (size_t)a.limit, collect_run, &l);
+    int rc = env->store_missing ? EIDER_OK
+           : eider_store_runs(env->store, a.status, NULL, (size_t)a.limit, collect_run, &l);
     if (rc) {
         code = store_failed(env, rc);
     } else if (a.json) {
@@ -348,6 +360,9 @@ static int runs_run(cli_env *env)
         for (size_t i = 0; i < l.n; i++)
             json_array_append_new(all, run_json(&l.v[i]));
         print_json(all);
+    } else if (env->store_missing) {
+        printf("no runs yet: nothing is recorded (there is no instance store %s; eider "
+               "materialize makes it)\n", eider_store_location(env->store));
     } else if (l.n == 0) {
         printf("no runs%s%s in the instance store %s\n", a.status >= 0 ? " with status " : "",
                a.status >= 0 ? eider_run_status_name((eider_run_status)a.status) : "",
@@ -503,13 +518,13 @@ static void print_step(const step *st, int key_width)
         print_scalar_meta(stdout, st->metadata);
     if (st->outcome == EIDER_EVENT_STEP_FAILURE) {
         putchar('\n');
-        cli_print_block("", st->message ? st->message : "failed", 40);
+        cli_print_block("", st->message ? cli_message(st->message) : "failed", 40);
         if (st->sql)
             cli_print_block("sql: ", st->sql, 12);
         return;
     }
     if ((st->outcome == EIDER_EVENT_STEP_SKIPPED || st->outcome == EIDER_EVENT_STEP_CANCELED) && st->message)
-        printf("  %s", st->message);
+        printf("  %s", cli_safe(st->message));
     putchar('\n');
 }
 
@@ -521,10 +536,10 @@ static void print_run_header(const run_info *r)
     printf("  %-12s %s\n", "duration", run_duration(r, dur, sizeof(dur)));
     printf("  %-12s %s\n", "assets", outcome_counts(r->n_succeeded, r->n_failed, r->n_skipped,
                                                       r->n_canceled, assets, sizeof(assets)));
-    printf("  %-12s %s\n", "selection", r->selection ? r->selection : "*");
+    printf("  %-12s %s\n", "selection", r->selection ? cli_safe(r->selection) : "*");
     if (r->partition)
-        printf("  %-12s %s\n", "partition", r->partition);
-    printf("  %-12s %s\n", "launched by", r->launched_by ? r->launched_by : "-");
+        printf("  %-12s %s\n", "partition", cli_safe(r->partition));
+    printf("  %-12s %s\n", "launched by", r->launched_by ? cli_safe(r->launched_by) : "-");
 }
 
 static void print_run_show(const run_info *r, const run_steps *s)
@@ -532,7 +547,7 @@ static void print_run_show(const run_info *r, const run_steps *s)
     int w = 3;
     print_run_header(r);
     for (size_t i = 0; i < s->n_notes; i++)
-        printf("  %s\n", s->notes[i]);
+        printf("  %s\n", cli_message(s->notes[i]));
     if (s->n == 0) {
         printf("\nno steps recorded\n");
         return;
@@ -603,7 +618,7 @@ static int run_show(cli_env *env, const char *id, int json)
 {
     run_info r = { 0 };
     run_steps s = { 0 };
-    int code = cli_open_store(env, 1);
+    int code = cli_open_store(env, CLI_STORE_READ);
     if (!code)
         code = find_run(env, id, &r);
     if (code)
@@ -668,19 +683,19 @@ static void print_event_detail(FILE *out, const eider_event *ev)
     char dur[32];
     switch (ev->type) {
     case EIDER_EVENT_LOG:
-        fprintf(out, "  %s: %s", eider_log_level_name(ev->level), ev->message ? ev->message : "");
+        fprintf(out, "  %s: %s", eider_log_level_name(ev->level), cli_safe(ev->message));
         break;
     case EIDER_EVENT_RUN_START:
-        fprintf(out, "  selection %s", ev->selection ? ev->selection : "*");
+        fprintf(out, "  selection %s", ev->selection ? cli_safe(ev->selection) : "*");
         if (ev->partition)
-            fprintf(out, ", partition %s", ev->partition);
+            fprintf(out, ", partition %s", cli_safe(ev->partition));
         break;
     case EIDER_EVENT_STEP_START:
         if (ev->attempt > 1)
             fprintf(out, "  attempt %d", ev->attempt);
         break;
     case EIDER_EVENT_STEP_RETRY:
-        fprintf(out, "  attempt %d failed: %s", ev->attempt, ev->message ? ev->message : "");
+        fprintf(out, "  attempt %d failed: %s", ev->attempt, cli_message(ev->message));
         break;
     case EIDER_EVENT_MATERIALIZATION: {
         json_t *meta = cli_meta_json(ev->metadata, ev->n_metadata);
@@ -692,7 +707,7 @@ static void print_event_detail(FILE *out, const eider_event *ev)
         if (ev->duration_s)
             fprintf(out, "  %s", cli_human_duration(ev->duration_s, dur, sizeof(dur)));
         if (ev->message)
-            fprintf(out, "  %s", ev->message);
+            fprintf(out, "  %s", cli_message(ev->message));
         break;
     }
 }
@@ -815,7 +830,7 @@ static int logs_run(cli_env *env)
     if (!code)
         code = take_id(env, optind, "eider logs ID", &id);
     if (!code)
-        code = cli_open_store(env, 1);
+        code = cli_open_store(env, CLI_STORE_READ);
     if (!code)
         code = find_run(env, id, &r);
     if (code)

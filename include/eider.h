@@ -839,6 +839,13 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
  * refused. Marks as crashed the runs whose process is gone. *out is always set (NULL
  * only when memory ran out): on error read eider_store_errmsg(), then close it. */
 int eider_store_open(const char *location, eider_store **out);
+/* Open the store at location (as eider_store_open() finds it) to read it only:
+ * nothing is created, migrated or marked, and a store this process may not write is
+ * read all the same. EIDER_ENOTFOUND when there is none yet (nothing was recorded);
+ * EIDER_EAPIVERSION when its schema is another Eider's. For eider_store_runs(),
+ * _events(), _assets(), _history() and _status(); writing through it fails. *out is
+ * set as by eider_store_open(). */
+int eider_store_open_readonly(const char *location, eider_store **out);
 /* Close the store, writing what is buffered. NULL is a no-op. */
 void eider_store_close(eider_store *store);
 /* The message of the last error on store, "" when none. */

@@ -615,8 +615,11 @@ static int store_parquet(eider_io *io, const char *source)
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': writing '%s' "
                         "failed: %s", ctx->asset->key, eider__buf_str(&path), eider__buf_str(&err));
     } else {
+        eider__table written = io->table;      /* "path": the file written, or the folder of several */
+        if (n == 1)
+            written.path = (char *)eider__buf_str(&path);
         parquet_relation(io, s->partitions, ctx->asset->partitions ? s->n_partitions : 0, &rel);
-        eider__io_metadata(io->con, &io->table, eider__buf_str(&rel), NULL, total, add_meta, ctx);
+        eider__io_metadata(io->con, &written, eider__buf_str(&rel), NULL, total, add_meta, ctx);
     }
     eider__buf_release(&err);
     eider__buf_release(&sql);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -148,21 +149,24 @@ static void checkpointer_stop(checkpointer *k)
     free(k->path);
 }
 
-int eider__sqlite_open(const char *path, void **out, eider__buf *err)
+/* Open path to write (made with its folder if missing), or to read only. */
+static int open_db(const char *path, int read_only, void **out, eider__buf *err)
 {
     sqlite_conn *c = eider__xcalloc(1, sizeof(*c));
-    int rc = eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
+    int rc = !read_only && eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
+    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     c->ckpt.path = eider__xstrdup(path);
     pthread_mutex_init(&c->ckpt.lock, NULL);
     pthread_cond_init(&c->ckpt.wake, NULL);
     *out = NULL;
-    if (!rc && sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                               SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (!rc && sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         eider__buf_printf(err, "cannot open the instance store '%s': %s", path,
                           c->db ? sqlite3_errmsg(c->db) : "out of memory");
         rc = EIDER_EIO;
     }
-    if (!rc) {
+    if (!rc && read_only)
+        sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);   /* the WAL mode is the file's already */
+    else if (!rc) {
         sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
         rc = exec_simple(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                                 "PRAGMA cache_size = -32768;", err);
@@ -176,6 +180,20 @@ int eider__sqlite_open(const char *path, void **out, eider__buf *err)
     sqlite3_wal_hook(c->db, on_wal_commit, &c->ckpt);     /* in place of auto-checkpoints */
     *out = c;
     return EIDER_OK;
+}
+
+int eider__sqlite_open(const char *path, void **out, eider__buf *err)
+{
+    return open_db(path, 0, out, err);
+}
+
+int eider__sqlite_open_readonly(const char *path, void **out, eider__buf *err)
+{
+    if (access(path, F_OK) != 0) {
+        eider__buf_printf(err, "there is no instance store at '%s'", path);
+        return EIDER_ENOTFOUND;
+    }
+    return open_db(path, 1, out, err);
 }
 
 /* A prepared statement for sql, from the cache (keyed by the text) or new. */

@@ -154,7 +154,31 @@ static char *resolve(const char *location, int *postgres)
     return eider__buf_detach(&path);
 }
 
-int eider_store_open(const char *location, eider_store **out)
+/* For a read-only handle: the store must hold this Eider's schema, which it may not
+ * migrate. A store without one has recorded nothing yet. */
+static int check_schema(eider_store *s)
+{
+    eider__buf err = { 0 };
+    int64_t version = 0;
+    size_t known = 0;
+    while (s->m->migrations[known])
+        known++;
+    int rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, eider__read_i64,
+                         &version, &err);
+    eider__buf_release(&err);
+    if (rc || version == 0)
+        return eider__store_error(s, EIDER_ENOTFOUND, "nothing is recorded in the instance store %s "
+                                  "yet", s->location);
+    if (version != (int64_t)known)
+        return eider__store_error(s, EIDER_EAPIVERSION, "the instance store %s was written by %s "
+            "Eider (schema version %" PRId64 "; this one reads %zu): %s", s->location,
+            version > (int64_t)known ? "a newer" : "an older", version, known,
+            version > (int64_t)known ? "upgrade Eider, or point EIDER_HOME (or EIDER_STORAGE) at "
+            "another store" : "any command that records (eider materialize) brings it up to date");
+    return EIDER_OK;
+}
+
+static int open_store(const char *location, int read_only, eider_store **out)
 {
     eider_store *s = eider__xcalloc(1, sizeof(*s));
     eider__buf err = { 0 };
@@ -176,21 +200,38 @@ int eider_store_open(const char *location, eider_store **out)
         s->m = &eider__postgres_methods;
         s->location = eider__postgres_redact(where);
         rc = eider__postgres_open(where, &s->conn, &err);
+        if (!rc && read_only)
+            rc = s->m->query(s->conn, "SET default_transaction_read_only = on", NULL, 0, NULL, NULL, &err);
     } else {
         s->m = &eider__sqlite_methods;
         eider__buf_printf(&err, "sqlite:%s", where);
         s->location = eider__buf_detach(&err);
-        rc = eider__sqlite_open(where, &s->conn, &err);
+        rc = read_only ? eider__sqlite_open_readonly(where, &s->conn, &err)
+                       : eider__sqlite_open(where, &s->conn, &err);
     }
     free(where);
-    if (rc)
+    if (rc == EIDER_ENOTFOUND)
+        eider__store_error(s, rc, "nothing is recorded yet: %s", eider__buf_str(&err));
+    else if (rc)
         eider__store_error(s, rc, "%s", eider__buf_str(&err));
     eider__buf_release(&err);
+    if (read_only)
+        return rc ? rc : check_schema(s);
     if (!rc)
         rc = migrate(s);
     if (!rc)
         rc = eider__store_mark_crashed(s);
     return rc;
+}
+
+int eider_store_open(const char *location, eider_store **out)
+{
+    return open_store(location, 0, out);
+}
+
+int eider_store_open_readonly(const char *location, eider_store **out)
+{
+    return open_store(location, 1, out);
 }
 
 void eider_store_close(eider_store *s)

@@ -39,6 +39,8 @@ typedef struct eider__store_methods {
 
 /* Open a backend; on error the message in err. */
 int eider__sqlite_open(const char *path, void **conn, eider__buf *err);
+/* Open an existing SQLite store to read it only (EIDER_ENOTFOUND when there is none). */
+int eider__sqlite_open_readonly(const char *path, void **conn, eider__buf *err);
 int eider__postgres_open(const char *url, void **conn, eider__buf *err);
 /* The URL as it may be shown: without "user:password@"'s password or a password=
  * parameter. malloc'd. */

@@ -154,6 +154,95 @@ runs_status_takes_the_word_list_prints() {
     check_json out.txt 'd == []'
 }
 
+# ---- 6. the read-only commands neither make a store nor need to write one ----
+
+read_only_commands_make_no_store() {
+    write_io_defs
+    run "$EIDER" runs
+    expect_rc 0
+    expect_in out.txt "no runs yet: nothing is recorded"
+    run "$EIDER" runs --json
+    expect_rc 0
+    check_json out.txt 'd == []'
+    run "$EIDER" run show 1234
+    expect_rc 2
+    expect_in err.txt "no run '1234': nothing is recorded yet"
+    run "$EIDER" logs 1234
+    expect_rc 2
+    expect_in err.txt "nothing is recorded yet"
+    run "$EIDER" asset show own
+    expect_rc 2
+    expect_in err.txt "asset 'own' was never materialized"
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "a command that only reads made a store"
+}
+
+read_only_commands_read_a_store_they_cannot_write() {
+    if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
+        return 0    # needs root to become a user who may not write the store
+    fi
+    local dir
+    dir=$(mktemp -d /tmp/eider-ro-XXXXXX)
+    chmod 755 "$dir"
+    cd "$dir"
+    write_io_defs
+    run "$EIDER" materialize --select own
+    expect_rc 0
+    local id
+    id=$("$EIDER" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["run_id"])')
+    chmod -R a-w "$dir"
+    local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    run "${as_nobody[@]}" "$EIDER" runs
+    expect_rc 0
+    expect_in out.txt "$id"
+    run "${as_nobody[@]}" "$EIDER" run show "$id"
+    expect_rc 0
+    run "${as_nobody[@]}" "$EIDER" logs "$id"
+    expect_rc 0
+    expect_in out.txt "run_end"
+    run "${as_nobody[@]}" "$EIDER" asset show own
+    expect_rc 0
+    expect_in out.txt "asset own"
+    chmod -R u+w "$dir"
+    cd / && rm -rf "$dir"
+}
+
+# ---- 7. --json reports errors as JSON ----
+
+every_json_error_is_json_on_stdout() {
+    echo 'this is not C' >broken.c
+    run "$EIDER" list -f broken.c --json
+    expect_rc 3
+    check_json out.txt 'd["error"]["code"] == "definitions" and d["error"]["exit_code"] == 3 and "broken.c" in d["error"]["message"]'
+    run "$EIDER" materialize -f broken.c --json
+    expect_rc 3
+    check_json out.txt 'd["error"]["code"] == "definitions"'
+    write_io_defs
+    run "$EIDER" materialize --select group:nope --json
+    expect_rc 4
+    check_json out.txt 'd["error"]["code"] == "selection" and "unknown group" in d["error"]["message"]'
+    run "$EIDER" list --select 'own and' --json
+    expect_rc 4
+    check_json out.txt 'd["error"]["exit_code"] == 4'
+    run "$EIDER" runs --status broken --json
+    expect_rc 2
+    check_json out.txt 'd["error"]["code"] == "usage"'
+    run "$EIDER" run show nosuch --json
+    expect_rc 2
+    check_json out.txt '"nosuch" in d["error"]["message"]'
+    run "$EIDER" logs nosuch --json
+    expect_rc 2
+    check_json out.txt '"error" in d'
+    run "$EIDER" asset show fiine --json
+    expect_rc 4
+    check_json out.txt '"did you mean" in d["error"]["message"]'
+    run "$EIDER" gc --json
+    expect_rc 2
+    check_json out.txt 'd["error"]["code"] == "usage"'
+    run "$EIDER" materialize --jobs 0 --json
+    expect_rc 2
+    check_json out.txt 'd["error"]["code"] == "usage"'
+}
+
 run_case a_missing_output_fails_and_is_never_fresh
 run_case an_unknown_group_tag_kind_or_owner_is_an_error
 run_case a_valid_empty_selection_says_so_and_records_no_run
@@ -161,4 +250,7 @@ run_case list_and_materialize_agree_on_an_empty_select
 run_case asset_show_tells_unknown_external_and_never_materialized_apart
 run_case logs_print_the_runs_real_selection
 run_case runs_status_takes_the_word_list_prints
+run_case read_only_commands_make_no_store
+run_case read_only_commands_read_a_store_they_cannot_write
+run_case every_json_error_is_json_on_stdout
 finish

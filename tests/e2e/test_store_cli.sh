@@ -118,7 +118,7 @@ runs_rejects_a_bad_limit_and_arguments() {
 runs_in_an_empty_store_says_so() {
     run "$EIDER" runs
     expect_rc 0
-    expect_in out.txt "no runs in the instance store"
+    expect_in out.txt "no runs yet: nothing is recorded"
     run "$EIDER" runs --json
     check_json out.txt 'd == []'
 }

@@ -893,6 +893,24 @@ Test(io, parquet_and_duckdb_managers_side_by_side)
     eider_defs_free(defs);
 }
 
+/* The metadata "path" names the file written, which a reader can open as it is. */
+Test(io, a_parquet_writes_path_is_the_file_with_its_extension)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    eider_result *r = NULL;
+    cr_assert_eq(eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "files" }), EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "raw/t", .compute = out_sql, .io_manager_key = "pq",
+                                  .user_data = "SELECT 1 AS x" });
+    cr_assert_eq(run(defs, &r), EIDER_OK);
+    const char *path = meta_of(r, "raw/t", "path")->text;
+    size_t len = strlen(path), want = strlen("files/raw/t.parquet");
+    cr_expect(len >= want && strcmp(path + len - want, "files/raw/t.parquet") == 0, "%s", path);
+    cr_expect_eq(access(path, F_OK), 0, "%s", path);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
 /* A user type: an array of int64 with a length. */
 typedef struct series {
     size_t n;

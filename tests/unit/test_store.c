@@ -258,6 +258,27 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     eider_store_close(s);
 }
 
+Test(store, a_read_only_open_makes_nothing_and_reads_what_is_there)
+{
+    eider_store *s = fresh_store(), *ro = NULL;
+    if (!is_postgres()) {
+        cr_expect_eq(eider_store_open_readonly("missing", &ro), EIDER_ENOTFOUND);
+        cr_expect(strstr(eider_store_errmsg(ro), "nothing is recorded yet"), "%s", eider_store_errmsg(ro));
+        eider_store_close(ro);
+        cr_expect_neq(access("missing", F_OK), 0, "a read-only open made the store");
+    }
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", noop, NULL, NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    eider_store_close(s);
+    cr_assert_eq(eider_store_open_readonly(location(), &ro), EIDER_OK, "%s", eider_store_errmsg(ro));
+    cr_expect_eq(runs_of(ro, -1).n, 1);
+    size_t n = 0;
+    cr_expect_neq(eider_store_wipe(ro, "a", NULL, &n), EIDER_OK, "a read-only store was written");
+    eider_store_close(ro);
+    eider_defs_free(defs);
+}
+
 Test(store, a_run_status_parses_in_either_spelling)
 {
     cr_expect_eq(eider_run_status_parse("failure"), EIDER_RUN_FAILURE);
