@@ -246,6 +246,15 @@ typedef struct eider_asset_info {
     int partitioned;                 /* 1 when it has .partitions */
 } eider_asset_info;
 
+/* The partition keys of asset i (see eider_defs_find) that request names, in order:
+ * "KEY", a range "A...B", or NULL for every key as of now. *keys is malloc'd, each key
+ * too: free with eider_keys_free(). Returns EIDER_OK; EIDER_EINVAL when the asset is not
+ * partitioned, EIDER_ESELECT for an unknown key or a bad range (the message in
+ * eider_defs_errmsg()). */
+int eider_defs_partition_keys(eider_defs *defs, size_t i, const char *request, char ***keys,
+                              size_t *n);
+void eider_keys_free(char **keys, size_t n);
+
 /* Fill *info for asset i. Returns EIDER_OK or EIDER_EINVAL. */
 int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
 
@@ -333,6 +342,9 @@ typedef struct eider_run_options {
     eider_store *store;
     const char *launched_by;
     const char *const *tags;
+    /* 1: every partition of each partitioned asset (a backfill in one run); partition
+     * must then be NULL. */
+    int all_partitions;
 } eider_run_options;
 
 typedef enum eider_step_status {

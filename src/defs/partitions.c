@@ -965,6 +965,31 @@ int eider__partitions_resolve(const eider_partitions *p, const char *asset_key,
     return rc;
 }
 
+int eider_defs_partition_keys(eider_defs *defs, size_t i, const char *request, char ***keys,
+                              size_t *n)
+{
+    eider__buf err = { 0 };
+    int rc = EIDER_OK;
+    *keys = NULL;
+    *n = 0;
+    if (!defs || i >= defs->n_assets)
+        return EIDER_EINVAL;
+    const eider__asset *a = &defs->assets[i];
+    if (!a->partitions)
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is not partitioned", a->key);
+    rc = request ? eider__partitions_resolve(a->partitions, a->key, request, keys, n, &err)
+                 : eider__partitions_keys(a->partitions, keys, n, &err);
+    if (rc)
+        rc = eider__defs_error(defs, EIDER_ESELECT, "%s", eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+void eider_keys_free(char **keys, size_t n)
+{
+    eider__strv_free(keys, n);
+}
+
 /* ---- the SQL condition of a set of keys ---- */
 
 /* "e.g. EIDER_META_TEXT(...)", the metadata an asset with p would write. */
