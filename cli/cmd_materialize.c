@@ -18,7 +18,8 @@
 
 static const char help[] =
     "usage: eider materialize [-f FILE.c | -l FILE.so] [--select SEL] [--jobs N]\n"
-    "                         [--partition KEY | --partition-range FIRST...LAST]\n"
+    "                         [--partition KEY | --partition-range FIRST...LAST |\n"
+    "                          --all-partitions] [--per-partition] [--resume]\n"
     "                         [--lock-timeout SECONDS] [--verbose] [--json]\n"
     "\n"
     "Materialize the selected assets now, in dependency order; independent assets run in\n"
@@ -39,6 +40,13 @@ static const char help[] =
     "                        without it and without --select, partitioned assets are left out\n"
     "      --partition-range FIRST...LAST\n"
     "                        every partition from FIRST to LAST, both included\n"
+    "      --all-partitions  every partition of each partitioned asset (a backfill)\n"
+    "      --per-partition   a backfill as one run per partition (of the first partitioned\n"
+    "                        asset selected) instead of one run; a failed partition does\n"
+    "                        not stop the others\n"
+    "      --resume          a backfill of only the partitions that failed or never ran\n"
+    "                        (as the instance store says), in one run per span of them\n"
+    "                        (per partition with --per-partition)\n"
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
@@ -56,6 +64,15 @@ typedef struct running_step {
     char *key;
     double started;                  /* monotonic seconds */
 } running_step;
+
+/* A backfill run as several runs: the keys of its first partitioned asset. */
+typedef struct backfill {
+    int per_partition, resume;
+    long driver;                     /* that asset, or -1 */
+    char **keys;
+    size_t n;
+    unsigned char *done;             /* --resume: keys already materialized */
+} backfill;
 
 typedef struct printer {
     int verbose, json;
@@ -362,14 +379,16 @@ static void print_json(const eider_result *r, int rc, double seconds, int record
     json_decref(doc);
 }
 
-static int parse_args(cli_env *env, eider_run_options *o, printer *p)
+static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *b)
 {
     static const struct option options[] = {
         CLI_DEFS_OPTIONS, { "select", required_argument, NULL, 's' },
         { "jobs", required_argument, NULL, 'j' }, { "lock-timeout", required_argument, NULL, 't' },
         { "verbose", no_argument, NULL, 'v' }, { "json", no_argument, NULL, 'J' },
         { "partition", required_argument, NULL, 'p' },
-        { "partition-range", required_argument, NULL, 'R' }, { 0 },
+        { "partition-range", required_argument, NULL, 'R' },
+        { "all-partitions", no_argument, NULL, 'A' }, { "per-partition", no_argument, NULL, 'P' },
+        { "resume", no_argument, NULL, 'r' }, { 0 },
     };
     int c, code = EXIT_OK;
     long jobs = 0;
@@ -393,6 +412,9 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
             }
             o->partition = optarg;
             break;
+        case 'A': o->all_partitions = 1; break;
+        case 'P': b->per_partition = 1; break;
+        case 'r': b->resume = 1; break;
         case 'v': p->verbose = 1; break;
         case 'J': p->json = 1; break;
         case 'j':
@@ -407,6 +429,16 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p)
     }
     if (code)
         return code;
+    if (o->all_partitions && o->partition) {
+        cli_error("--all-partitions and --partition%s are given together: give one",
+                  strstr(o->partition, "...") ? "-range" : "");
+        return EXIT_USAGE;
+    }
+    if ((b->per_partition || b->resume) && !o->all_partitions && !o->partition) {
+        cli_error("--%s backfills partitions: name them with --partition-range FIRST...LAST "
+                  "or --all-partitions", b->resume ? "resume" : "per-partition");
+        return EXIT_USAGE;
+    }
     if (optind < env->argc) {
         cli_error("unexpected argument '%s': select assets with --select '%s'",
                   env->argv[optind], env->argv[optind]);
@@ -507,8 +539,99 @@ static void note_left_out(eider_defs *defs, const eider_run_options *o, const ei
     if (left > shown)
         fprintf(stderr, " and %zu more", left - shown);
     if (left)
-        fputs(": materialize them with --select and --partition KEY or --partition-range "
-              "FIRST...LAST\n", stderr);
+        fputs(": materialize them with --select and --partition KEY, --partition-range "
+              "FIRST...LAST or --all-partitions\n", stderr);
+}
+
+/* The keys the backfill names, of the first partitioned asset selected. */
+static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b)
+{
+    size_t n = eider_defs_count(defs);
+    unsigned char *sel = malloc(n + 1);
+    int rc = sel ? eider_defs_select(defs, o->selection, sel) : EIDER_ENOMEM;
+    b->driver = -1;
+    for (size_t i = 0; !rc && i < n && b->driver < 0; i++) {
+        eider_asset_info a;
+        if (sel[i] && !eider_defs_info(defs, i, &a) && a.partitioned && !a.external)
+            b->driver = (long)i;
+    }
+    free(sel);
+    if (rc)
+        return rc;
+    if (b->driver < 0) {
+        cli_error("--%s backfills partitioned assets, and the selection holds none: select "
+                  "them with --select", b->resume ? "resume" : "per-partition");
+        return EIDER_ESELECT;
+    }
+    rc = eider_defs_partition_keys(defs, (size_t)b->driver, o->all_partitions ? NULL : o->partition,
+                                   &b->keys, &b->n);
+    if (rc)
+        fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
+    return rc;
+}
+
+/* Partitions of one asset whose latest materialization succeeded and was not followed
+ * by a failure, as the store says. */
+typedef struct ok_list {
+    char **v;
+    size_t n, cap;
+} ok_list;
+
+static int collect_ok(const eider_asset_record *rec, void *user_data)
+{
+    ok_list *l = user_data;
+    if (!rec->materialized_us || rec->last_failed || !rec->partition)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = strdup(rec->partition);
+    return 0;
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --resume: mark done the keys every partitioned asset selected has succeeded for. */
+static int backfill_done(cli_env *env, const eider_run_options *o, backfill *b)
+{
+    size_t n = eider_defs_count(env->defs);
+    unsigned char *sel = malloc(n + 1);
+    int rc = sel ? eider_defs_select(env->defs, o->selection, sel) : EIDER_ENOMEM;
+    b->done = calloc(b->n + 1, 1);
+    for (size_t k = 0; b->done && k < b->n; k++)
+        b->done[k] = 1;
+    for (size_t i = 0; !rc && b->done && i < n; i++) {
+        eider_asset_info a;
+        ok_list ok = { 0 };
+        if (!sel[i] || eider_defs_info(env->defs, i, &a) || !a.partitioned || a.external)
+            continue;
+        rc = eider_store_assets(env->store, a.key, collect_ok, &ok);
+        qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
+        for (size_t k = 0; k < b->n; k++)
+            if (!ok.n || !bsearch(&b->keys[k], ok.v, ok.n, sizeof(*ok.v), compare_str))
+                b->done[k] = 0;
+        for (size_t k = 0; k < ok.n; k++)
+            free(ok.v[k]);
+        free(ok.v);
+    }
+    free(sel);
+    if (rc)
+        fprintf(stderr, "error: reading the instance store: %s\n", eider_store_errmsg(env->store));
+    return rc ? rc : b->done ? EIDER_OK : EIDER_ENOMEM;
+}
+
+static void backfill_release(backfill *b)
+{
+    eider_keys_free(b->keys, b->n);
+    free(b->done);
 }
 
 static void release_printer(printer *p)
@@ -520,41 +643,107 @@ static void release_printer(printer *p)
     pthread_cond_destroy(&p->tick);
 }
 
+/* One run: materialize, then print its outcome. Returns the library's code. */
+static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
+{
+    eider_result *r = NULL;
+    p->done = 0;
+    p->run_seconds = 0;
+    start_printer(p);
+    int rc = eider_materialize(env->defs, o, &r);
+    stop_printer(p);
+    if (!r) {
+        cli_error("%s", eider_defs_errmsg(env->defs));
+    } else if (eider_result_count(r) == 0) {
+        print_nothing(p, o->selection);
+    } else {
+        if (p->json)
+            print_json(r, rc, p->run_seconds, env->store != NULL);
+        else
+            print_summary(r, p->run_seconds, env->store != NULL);
+    }
+    note_left_out(env->defs, o, r);
+    eider_result_free(r);
+    return rc;
+}
+
+/* A backfill in several runs: one per partition, or per span of partitions not done.
+ * A failed run does not stop the others; a canceled one, or one that cannot start,
+ * does. */
+static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill *b)
+{
+    size_t ok = 0, failed = 0, done = 0, runs = 0;
+    char *range = NULL;
+    int rc = EIDER_OK;
+    o->all_partitions = 0;
+    for (size_t i = 0, j = 0; i < b->n && rc != EIDER_ECANCELED; i = j + 1) {
+        j = i;
+        if (b->done && b->done[i]) {
+            done++;
+            continue;
+        }
+        while (!b->per_partition && j + 1 < b->n && !(b->done && b->done[j + 1]))
+            j++;
+        free(range);
+        range = NULL;
+        if (i != j && asprintf(&range, "%s...%s", b->keys[i], b->keys[j]) < 0)
+            return EXIT_INTERNAL;
+        o->partition = i == j ? b->keys[i] : range;
+        if (!p->json)
+            printf("%spartition%s %s\n", runs++ ? "\n" : "", i == j ? "" : "s", o->partition);
+        rc = materialize_once(env, o, p);
+        if (rc != EIDER_OK && rc != EIDER_ERUNFAILED && rc != EIDER_ECANCELED)
+            break;
+        *(rc == EIDER_OK ? &ok : &failed) += j - i + 1;
+    }
+    free(range);
+    if (rc != EIDER_OK && rc != EIDER_ERUNFAILED)
+        return cli_exit_for(rc);
+    fprintf(p->json ? stderr : stdout, "\nbackfill of '%s': %zu partitions succeeded, %zu "
+            "failed%s", eider_defs_key(env->defs, (size_t)b->driver), ok, failed,
+            b->resume ? "" : "\n");
+    if (b->resume)
+        fprintf(p->json ? stderr : stdout, ", %zu already done\n", done);
+    if (failed)
+        fprintf(p->json ? stderr : stdout, "redo the failed ones with the same command and "
+                "--resume\n");
+    return failed ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
 static int run(cli_env *env)
 {
     printer p = { 0 };
     eider_event_sink sink = { on_event, &p };
     eider_run_options o = { .sink = &sink, .launched_by = "cli",
                             .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT };
-    eider_result *r = NULL;
-    int code = parse_args(env, &o, &p);
+    backfill b = { .driver = -1 };
+    int code = parse_args(env, &o, &p, &b);
     if (!code)
         code = cli_load_defs(env);
     if (!code)
         code = cli_open_store(env, 0);
     if (code)
         return code;
+    if (b.resume && !env->store) {
+        cli_error("--resume reads which partitions succeeded from the instance store, and "
+                  "EIDER_STORAGE=none keeps none: unset it");
+        return EXIT_USAGE;
+    }
     o.store = env->store;
     size_up(&p, env->defs, o.selection);
     catch_crashes();
     catch_cancel(&o);
-    start_printer(&p);
-    int rc = eider_materialize(env->defs, &o, &r);
-    stop_printer(&p);
-    if (!r) {
-        cli_error("%s", eider_defs_errmsg(env->defs));
-    } else if (eider_result_count(r) == 0) {
-        print_nothing(&p, o.selection);
+    if (b.per_partition || b.resume) {
+        int rc = backfill_keys(env->defs, &o, &b);
+        if (!rc && b.resume)
+            rc = backfill_done(env, &o, &b);
+        code = rc ? cli_exit_for(rc) : run_backfill(env, &o, &p, &b);
     } else {
-        if (p.json)
-            print_json(r, rc, p.run_seconds, env->store != NULL);
-        else
-            print_summary(r, p.run_seconds, env->store != NULL);
+        code = cli_exit_for(materialize_once(env, &o, &p));
     }
-    note_left_out(env->defs, &o, r);
-    eider_result_free(r);
+    backfill_release(&b);
     release_printer(&p);
-    return cli_exit_for(rc);
+    return code;
 }
 
 const cli_command cli_cmd_materialize = {

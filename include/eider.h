@@ -263,6 +263,15 @@ typedef struct eider_asset_info {
     int partitioned;                 /* 1 when it has .partitions */
 } eider_asset_info;
 
+/* The partition keys of asset i (see eider_defs_find) that request names, in order:
+ * "KEY", a range "A...B", or NULL for every key as of now. *keys is malloc'd, each key
+ * too: free with eider_keys_free(). Returns EIDER_OK; EIDER_EINVAL when the asset is not
+ * partitioned, EIDER_ESELECT for an unknown key or a bad range (the message in
+ * eider_defs_errmsg()). */
+int eider_defs_partition_keys(eider_defs *defs, size_t i, const char *request, char ***keys,
+                              size_t *n);
+void eider_keys_free(char **keys, size_t n);
+
 /* Fill *info for asset i. Returns EIDER_OK or EIDER_EINVAL. */
 int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
 
@@ -366,6 +375,9 @@ typedef struct eider_run_options {
     eider_store *store;
     const char *launched_by;
     const char *const *tags;
+    /* 1: every partition of each partitioned asset (a backfill in one run); partition
+     * must then be NULL. */
+    int all_partitions;
 } eider_run_options;
 
 typedef enum eider_step_status {
@@ -697,6 +709,40 @@ const eider_partitions *eider_time_partitions(eider_defs *defs,
 const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *const *names,
                                                const eider_partitions *const *dimensions);
 
+/* Which partitions of a partitioned upstream a partition of an asset reads (Dagster's
+ * partition mappings), set on the input: .ins = EIDER_INPUTS({ .key = "events",
+ * .partition_mapping = { .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1,
+ * .end_offset = -1 } }). Left zero (EIDER_MAP_INFER), Eider infers it where only one
+ * reading makes sense: the same definition (identity); two time definitions (the
+ * upstream windows that overlap the asset's own); static keys that are all upstream
+ * keys (identity); a multi-partitioned side with exactly one dimension like the other
+ * side (that dimension). Anything else is refused by eider_defs_validate(), with a
+ * message naming the mapping to declare. An unpartitioned asset reads every partition
+ * of its upstream, and a partitioned one every row of an unpartitioned upstream. */
+typedef enum eider_mapping_kind {
+    EIDER_MAP_INFER,                 /* the default: inferred as above, or refused */
+    EIDER_MAP_IDENTITY,              /* the same keys */
+    EIDER_MAP_TIME_WINDOW,           /* both time partitioned: the upstream windows that
+                                        overlap the asset's window shifted by start_offset
+                                        (its start) and end_offset (its end) windows of
+                                        the asset's unit; -1, -1 is the previous window,
+                                        and may name the asset itself (its own previous
+                                        partition: no cycle) */
+    EIDER_MAP_DIMENSION,             /* a multi-partitioned side: keys agree on the part
+                                        of dimension `dimension`; the other parts are all
+                                        read */
+    EIDER_MAP_ALL,                   /* every partition of the upstream */
+    EIDER_MAP_STATIC,                /* pairs: EIDER_KEYS("asset key", "upstream key",
+                                        ...); a key may appear in several pairs */
+} eider_mapping_kind;
+
+typedef struct eider_partition_mapping {
+    eider_mapping_kind kind;
+    int start_offset, end_offset;    /* EIDER_MAP_TIME_WINDOW */
+    const char *dimension;           /* EIDER_MAP_DIMENSION */
+    const char *const *pairs;        /* EIDER_MAP_STATIC */
+} eider_partition_mapping;
+
 /* ---------------------------------------------------------------------------------
  * The I/O manager: an asset returns a table (a frame, an Arrow stream, SQL over its
  * inputs, or a type of your own) and Eider stores it; downstream assets receive it as
@@ -729,10 +775,14 @@ typedef enum eider_output_kind {
 } eider_output_kind;
 
 /* Options for one input of an asset. key names the upstream asset (it is added to the
- * asset's deps). columns: load only these (EIDER_KEYS(...)). */
+ * asset's deps). columns: load only these (EIDER_KEYS(...)). partition_mapping: which
+ * partitions of a partitioned upstream it reads. */
 typedef struct eider_input_def {
     const char *key;
     const char *const *columns;
+    /* Which partitions of a partitioned upstream each partition loads (see
+     * eider_partition_mapping). Zero: inferred, or refused when ambiguous. */
+    eider_partition_mapping partition_mapping;
 } eider_input_def;
 #define EIDER_INPUTS(...) ((const struct eider_input_def[]){ __VA_ARGS__, { 0 } })
 

@@ -180,6 +180,11 @@ static void copy_inputs(eider_defs *defs, eider__asset *a, const eider_input_def
         a->ins[i].key = eider__arena_strdup(&defs->arena, ins[i].key);
         a->ins[i].columns = ins[i].columns
             ? (const char *const *)eider__arena_strv(&defs->arena, ins[i].columns, NULL) : NULL;
+        eider_partition_mapping *m = &a->ins[i].partition_mapping;
+        *m = ins[i].partition_mapping;
+        m->dimension = m->dimension ? eider__arena_strdup(&defs->arena, m->dimension) : NULL;
+        m->pairs = m->pairs ? (const char *const *)eider__arena_strv(&defs->arena, m->pairs, NULL)
+                            : NULL;
     }
     a->n_ins = n;
     char **deps = eider__arena_alloc(&defs->arena, (a->n_deps + n + 1) * sizeof(*deps));

@@ -33,6 +33,10 @@ typedef struct eider__asset {
     /* The graph, filled by validation: indices of upstream and downstream assets. */
     uint32_t *up, *down;
     size_t n_up, n_down;
+    eider_partition_mapping *up_maps;   /* per up[]: which of its partitions a partition
+                                           reads (when both are partitioned) */
+    int reads_own_past;              /* an input of its own earlier partitions (not in up) */
+    eider_partition_mapping own_map;
 } eider__asset;
 
 typedef enum eider__resource_kind {

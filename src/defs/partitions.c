@@ -965,6 +965,31 @@ int eider__partitions_resolve(const eider_partitions *p, const char *asset_key,
     return rc;
 }
 
+int eider_defs_partition_keys(eider_defs *defs, size_t i, const char *request, char ***keys,
+                              size_t *n)
+{
+    eider__buf err = { 0 };
+    int rc = EIDER_OK;
+    *keys = NULL;
+    *n = 0;
+    if (!defs || i >= defs->n_assets)
+        return EIDER_EINVAL;
+    const eider__asset *a = &defs->assets[i];
+    if (!a->partitions)
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is not partitioned", a->key);
+    rc = request ? eider__partitions_resolve(a->partitions, a->key, request, keys, n, &err)
+                 : eider__partitions_keys(a->partitions, keys, n, &err);
+    if (rc)
+        rc = eider__defs_error(defs, EIDER_ESELECT, "%s", eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+void eider_keys_free(char **keys, size_t n)
+{
+    eider__strv_free(keys, n);
+}
+
 /* ---- the SQL condition of a set of keys ---- */
 
 /* "e.g. EIDER_META_TEXT(...)", the metadata an asset with p would write. */
@@ -1358,4 +1383,337 @@ void eider__partition_file_name(const char *key, eider__buf *out)
         eider__buf_putc(out, hex[*c >> 4]);
         eider__buf_putc(out, hex[*c & 15]);
     }
+}
+
+/* ---- mappings: which partitions of an upstream a partition reads ---- */
+
+/* Whether leaves a and b have the same keys: one definition, the same time unit and
+ * zone (starts may differ), or the same static keys in the same order. */
+static int same_leaf(const eider_partitions *a, const eider_partitions *b)
+{
+    if (a == b)
+        return 1;
+    if (a->kind != b->kind || a->kind == KIND_MULTI)
+        return 0;
+    if (a->kind == KIND_TIME)
+        return a->unit == b->unit && strcmp(a->timezone, b->timezone) == 0;
+    for (size_t i = 0; a->n_keys == b->n_keys && i < a->n_keys; i++)
+        if (strcmp(a->keys[i], b->keys[i]) != 0)
+            return 0;
+    return a->n_keys == b->n_keys;
+}
+
+/* "daily", "static", "day × colour". */
+static void describe(const eider_partitions *p, eider__buf *out)
+{
+    if (p->kind == KIND_STATIC)
+        eider__buf_puts(out, "static");
+    else if (p->kind == KIND_TIME)
+        eider__buf_puts(out, unit_names[p->unit]);
+    for (size_t d = 0; p->kind == KIND_MULTI && d < p->n_dims; d++)
+        eider__buf_printf(out, "%s%s", d ? " x " : "", p->names[d]);
+}
+
+/* The dimension of multi m like leaf (its index), or -1 when none or several are. */
+static long dim_like(const eider_partitions *m, const eider_partitions *leaf)
+{
+    long found = -1;
+    for (size_t d = 0; d < m->n_dims; d++)
+        if (same_leaf(m->dims[d], leaf)) {
+            if (found >= 0)
+                return -1;
+            found = (long)d;
+        }
+    return found;
+}
+
+static long dim_named(const eider_partitions *p, const char *name)
+{
+    for (size_t d = 0; p->kind == KIND_MULTI && name && d < p->n_dims; d++)
+        if (strcmp(p->names[d], name) == 0)
+            return (long)d;
+    return -1;
+}
+
+static int all_static_keys_in(const eider_partitions *down, const eider_partitions *up)
+{
+    for (size_t i = 0; i < down->n_keys; i++)
+        if (static_find(up, down->keys[i], strlen(down->keys[i])) < 0)
+            return 0;
+    return 1;
+}
+
+/* The mapping Eider infers from down to up, or EIDER_MAP_INFER when none is clear. */
+static eider_partition_mapping infer(const eider_partitions *down, const eider_partitions *up)
+{
+    eider_partition_mapping m = { .kind = EIDER_MAP_INFER };
+    const eider_partitions *multi = down->kind == KIND_MULTI ? down : up;
+    const eider_partitions *leaf = down->kind == KIND_MULTI ? up : down;
+    int identical = down == up || (down->kind != KIND_MULTI && same_leaf(down, up));
+    for (size_t d = 0; !identical && down->kind == KIND_MULTI && up->kind == KIND_MULTI &&
+                       down->n_dims == up->n_dims; d++) {
+        if (strcmp(down->names[d], up->names[d]) != 0 || !same_leaf(down->dims[d], up->dims[d]))
+            break;
+        identical = d + 1 == down->n_dims;
+    }
+    if (identical || (down->kind == KIND_STATIC && up->kind == KIND_STATIC &&
+                      all_static_keys_in(down, up)))
+        m.kind = EIDER_MAP_IDENTITY;
+    else if (down->kind == KIND_TIME && up->kind == KIND_TIME)
+        m.kind = EIDER_MAP_TIME_WINDOW;
+    else if ((down->kind == KIND_MULTI) != (up->kind == KIND_MULTI) && dim_like(multi, leaf) >= 0) {
+        m.kind = EIDER_MAP_DIMENSION;
+        m.dimension = multi->names[dim_like(multi, leaf)];
+    }
+    return m;
+}
+
+/* What to declare when nothing is inferred. */
+static void suggest_mapping(const eider_partitions *down, const eider_partitions *up, eider__buf *err)
+{
+    const eider_partitions *multi = down->kind == KIND_MULTI ? down : up;
+    eider__buf_puts(err, "declare which partitions it reads on the input, e.g. "
+                    ".partition_mapping = { .kind = ");
+    if (multi->kind == KIND_MULTI && (down->kind != KIND_MULTI || up->kind != KIND_MULTI))
+        eider__buf_printf(err, "EIDER_MAP_DIMENSION, .dimension = \"%s\" }", multi->names[0]);
+    else if (down->kind == KIND_STATIC && up->kind == KIND_STATIC)
+        eider__buf_puts(err, "EIDER_MAP_STATIC, .pairs = EIDER_KEYS(\"its key\", \"upstream key\", "
+                        "...) }");
+    else
+        eider__buf_puts(err, "EIDER_MAP_ALL }");
+    eider__buf_puts(err, " (EIDER_MAP_ALL reads every partition)");
+}
+
+static int check_declared(const eider_partitions *down, const eider_partitions *up,
+                          const eider_partition_mapping *m, eider__buf *err)
+{
+    size_t n = 0;
+    switch (m->kind) {
+    case EIDER_MAP_TIME_WINDOW:
+        if (down->kind != KIND_TIME || up->kind != KIND_TIME) {
+            eider__buf_puts(err, "EIDER_MAP_TIME_WINDOW maps time partitions to time partitions, "
+                            "and these are not both: use EIDER_MAP_DIMENSION for a time dimension");
+            return EIDER_EINVAL;
+        }
+        if (m->start_offset > m->end_offset) {
+            eider__buf_printf(err, "EIDER_MAP_TIME_WINDOW's start_offset (%d) is after its "
+                              "end_offset (%d): swap them", m->start_offset, m->end_offset);
+            return EIDER_EINVAL;
+        }
+        return EIDER_OK;
+    case EIDER_MAP_DIMENSION:
+        if ((down->kind == KIND_MULTI && dim_named(down, m->dimension) < 0) ||
+            (up->kind == KIND_MULTI && dim_named(up, m->dimension) < 0) ||
+            (down->kind != KIND_MULTI && up->kind != KIND_MULTI)) {
+            eider__buf_printf(err, "EIDER_MAP_DIMENSION names dimension '%s', which is not a "
+                              "dimension of each multi-partitioned side: name one that is",
+                              m->dimension ? m->dimension : "(null)");
+            return EIDER_EINVAL;
+        }
+        return EIDER_OK;
+    case EIDER_MAP_STATIC:
+        while (m->pairs && m->pairs[n])
+            n++;
+        if (n == 0 || n % 2) {
+            eider__buf_puts(err, "EIDER_MAP_STATIC needs .pairs of keys, its key then the "
+                            "upstream's: EIDER_KEYS(\"a\", \"x\", \"b\", \"y\")");
+            return EIDER_EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const eider_partitions *side = i % 2 ? up : down;
+            if (side->kind == KIND_STATIC && static_find(side, m->pairs[i], strlen(m->pairs[i])) < 0) {
+                eider__buf_printf(err, "EIDER_MAP_STATIC pairs name '%s', which is not a key of %s",
+                                  m->pairs[i], i % 2 ? "the upstream" : "the asset");
+                return EIDER_ENOTFOUND;
+            }
+        }
+        return EIDER_OK;
+    case EIDER_MAP_IDENTITY:
+    case EIDER_MAP_ALL:
+        return EIDER_OK;
+    default:
+        eider__buf_printf(err, "partition_mapping kind %d is not one of eider_mapping_kind",
+                          (int)m->kind);
+        return EIDER_EINVAL;
+    }
+}
+
+int eider__mapping_check(const eider_partitions *down, const eider_partitions *up,
+                         const eider_partition_mapping *declared, eider_partition_mapping *out,
+                         eider__buf *err)
+{
+    if (declared && declared->kind != EIDER_MAP_INFER) {
+        *out = *declared;
+        return check_declared(down, up, declared, err);
+    }
+    *out = infer(down, up);
+    if (out->kind != EIDER_MAP_INFER)
+        return EIDER_OK;
+    eider__buf_puts(err, "their partitions differ (");
+    describe(down, err);
+    eider__buf_puts(err, "; ");
+    describe(up, err);
+    eider__buf_puts(err, ") and no mapping is clear: ");
+    suggest_mapping(down, up, err);
+    return EIDER_EINVAL;
+}
+
+/* A growable list of keys. */
+typedef struct key_list {
+    char **v;
+    size_t n, cap;
+} key_list;
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = eider__xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static void key_list_add(key_list *l, const char *key, size_t len)
+{
+    EIDER__GROW(l->v, l->cap, l->n + 1);
+    l->v[l->n++] = dup_n(key, len);
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort l and drop repeated keys. */
+static void key_list_unique(key_list *l)
+{
+    size_t m = 0;
+    qsort(l->v, l->n, sizeof(*l->v), compare_str);
+    for (size_t i = 0; i < l->n; i++) {
+        if (m && strcmp(l->v[i], l->v[m - 1]) == 0)
+            free(l->v[i]);
+        else
+            l->v[m++] = l->v[i];
+    }
+    l->n = m;
+}
+
+/* The upstream windows that overlap each downstream window, shifted by the offsets. */
+static int map_windows(const eider_partitions *down, const eider_partitions *up,
+                       const eider_partition_mapping *m, char *const *keys, size_t n,
+                       key_list *out, eider__buf *err)
+{
+    int64_t count = 0;
+    char key[WALL_LEN];
+    int rc = leaf_count(up, &count, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        int64_t w = 0;
+        if (time_key_window(down->unit, keys[i], strlen(keys[i]), &w)) {
+            eider__buf_printf(err, "partition '%s' is not a %s key", keys[i], unit_names[down->unit]);
+            return EIDER_ENOTFOUND;
+        }
+        int64_t from = window_start(down->unit, w + m->start_offset);
+        int64_t to = window_start(down->unit, w + m->end_offset + 1);
+        int64_t lo = window_of(up->unit, from), hi = to > from ? window_of(up->unit, to - 1) : lo - 1;
+        if (lo < up->first)
+            lo = up->first;
+        if (hi > up->first + count - 1)
+            hi = up->first + count - 1;
+        for (int64_t u = lo; u <= hi && out->n < MAX_KEYS; u++) {
+            format_key(up->unit, u, key);
+            key_list_add(out, key, strlen(key));
+        }
+    }
+    return rc;
+}
+
+/* The part of key (n bytes in *at) in dimension dim of p, or the whole key of a leaf. */
+static int part_of(const eider_partitions *p, long dim, const char *key, const char **at, size_t *n)
+{
+    parts k;
+    if (p->kind != KIND_MULTI) {
+        *at = key;
+        *n = strlen(key);
+        return 0;
+    }
+    if (split_key(p, key, &k))
+        return -1;
+    *at = k.at[dim];
+    *n = k.len[dim];
+    return 0;
+}
+
+/* The upstream keys whose part in the dimension equals a downstream key's part. */
+static int map_dimension(const eider_partitions *down, const eider_partitions *up,
+                         const eider_partition_mapping *m, char *const *keys, size_t n,
+                         key_list *out, eider__buf *err)
+{
+    key_list want = { 0 };
+    char **all = NULL;
+    size_t n_all = 0;
+    int rc = EIDER_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *at = NULL;
+        size_t len = 0;
+        if (part_of(down, dim_named(down, m->dimension), keys[i], &at, &len)) {
+            eider__buf_printf(err, "partition '%s' has no part for dimension '%s'", keys[i],
+                              m->dimension);
+            rc = EIDER_ENOTFOUND;
+            goto out;
+        }
+        key_list_add(up->kind == KIND_MULTI ? &want : out, at, len);
+    }
+    if (up->kind != KIND_MULTI || (rc = eider__partitions_keys(up, &all, &n_all, err)))
+        goto out;
+    key_list_unique(&want);
+    for (size_t i = 0; i < n_all; i++) {
+        const char *at = NULL;
+        size_t len = 0;
+        part_of(up, dim_named(up, m->dimension), all[i], &at, &len);
+        char *part = dup_n(at, len);
+        if (bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
+            key_list_add(out, all[i], strlen(all[i]));
+        free(part);
+    }
+out:
+    eider__strv_free(all, n_all);
+    eider__strv_free(want.v, want.n);
+    return rc;
+}
+
+int eider__mapping_keys(const eider_partitions *down, const eider_partitions *up,
+                        const eider_partition_mapping *m, char *const *keys, size_t n,
+                        char ***up_keys, size_t *n_up, int *all, eider__buf *err)
+{
+    key_list out = { 0 };
+    int rc = EIDER_OK;
+    *up_keys = NULL;
+    *n_up = 0;
+    *all = m->kind == EIDER_MAP_ALL;
+    if (*all)
+        return EIDER_OK;
+    if (m->kind == EIDER_MAP_TIME_WINDOW)
+        rc = map_windows(down, up, m, keys, n, &out, err);
+    else if (m->kind == EIDER_MAP_DIMENSION)
+        rc = map_dimension(down, up, m, keys, n, &out, err);
+    for (size_t i = 0; m->kind == EIDER_MAP_STATIC && i < n; i++)
+        for (size_t j = 0; m->pairs[j] && m->pairs[j + 1]; j += 2)
+            if (strcmp(m->pairs[j], keys[i]) == 0)
+                key_list_add(&out, m->pairs[j + 1], strlen(m->pairs[j + 1]));
+    for (size_t i = 0; m->kind == EIDER_MAP_IDENTITY && i < n; i++)
+        key_list_add(&out, keys[i], strlen(keys[i]));
+    int check = m->kind == EIDER_MAP_IDENTITY || m->kind == EIDER_MAP_STATIC ||
+                (m->kind == EIDER_MAP_DIMENSION && up->kind != KIND_MULTI);
+    for (size_t i = 0; check && !rc && i < out.n; i++)
+        if (!eider__partitions_has(up, out.v[i])) {
+            eider__buf_printf(err, "partition '%s' is not one of its partitions", out.v[i]);
+            rc = EIDER_ENOTFOUND;
+        }
+    if (rc) {
+        eider__strv_free(out.v, out.n);
+        return rc;
+    }
+    key_list_unique(&out);
+    *up_keys = out.v;
+    *n_up = out.n;
+    return EIDER_OK;
 }

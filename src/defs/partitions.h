@@ -54,6 +54,21 @@ int eider__partitions_time_expr(const eider_partitions *p, const char *partition
 /* The IANA zone of p's time dimension ("UTC" by default), or NULL when it has none. */
 const char *eider__partitions_timezone(const eider_partitions *p);
 
+/* The mapping an asset partitioned by down uses to read an upstream partitioned by
+ * up: the declared one when its kind is set (checked: it must fit both definitions),
+ * else the one inferred (see eider_partition_mapping in eider.h). Returns EIDER_OK with
+ * *out set, or a code with a message in err that says what to declare. */
+int eider__mapping_check(const eider_partitions *down, const eider_partitions *up,
+                         const eider_partition_mapping *declared, eider_partition_mapping *out,
+                         eider__buf *err);
+
+/* The keys of up that keys (of down) read through m, sorted and distinct, in *up_keys
+ * (malloc'd, free with eider__strv_free(); possibly none), or *all set when every
+ * partition is read. Returns EIDER_OK, or a code with a message in err. */
+int eider__mapping_keys(const eider_partitions *down, const eider_partitions *up,
+                        const eider_partition_mapping *m, char *const *keys, size_t n,
+                        char ***up_keys, size_t *n_up, int *all, eider__buf *err);
+
 /* A file name for key, safe on any file system: letters, digits, '-', '_' and '.'
  * kept, anything else %XX-escaped ("a|b" -> "a%7Cb"). Appended to out. */
 void eider__partition_file_name(const char *key, eider__buf *out);

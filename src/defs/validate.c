@@ -1,9 +1,10 @@
 /*
  * validate.c — checks definitions as a whole and builds the asset graph: unknown
- * dependencies (with a suggestion), unknown resources, cycles (printed), and a
- * topological order for the executor.
+ * dependencies (with a suggestion), unknown resources, how partitions map between
+ * partitioned assets, cycles (printed), and a topological order for the executor.
  */
 #include "defs.h"
+#include "partitions.h"
 
 /* The key closest to `key` by edit distance, other than `self`'s, or NULL when
  * nothing is close. */
@@ -40,11 +41,31 @@ static void free_graph(eider_defs *defs)
         eider__asset *a = &defs->assets[i];
         free(a->up);
         free(a->down);
+        free(a->up_maps);
+        a->up_maps = NULL;
+        a->reads_own_past = 0;
         a->up = a->down = NULL;
         a->n_up = a->n_down = 0;
     }
     free(defs->topo);
     defs->topo = NULL;
+}
+
+static const eider_input_def *input_of(const eider__asset *a, const char *key)
+{
+    for (size_t i = 0; i < a->n_ins; i++)
+        if (strcmp(a->ins[i].key, key) == 0)
+            return &a->ins[i];
+    return NULL;
+}
+
+/* Whether dep is a's own key, read through a time window that ends before a's own:
+ * its earlier partitions, which is no cycle. */
+static int own_past(const eider__asset *a, const char *dep)
+{
+    const eider_input_def *in = strcmp(dep, a->key) == 0 ? input_of(a, dep) : NULL;
+    return in && in->partition_mapping.kind == EIDER_MAP_TIME_WINDOW &&
+           in->partition_mapping.end_offset < 0;
 }
 
 /* Fill up[] from deps and down[] as its mirror. */
@@ -61,6 +82,10 @@ static int link_graph(eider_defs *defs)
                 rc = unknown_dep(defs, a, a->deps[d]);
                 break;
             }
+            if (own_past(a, a->deps[d])) {
+                a->reads_own_past = 1;
+                continue;
+            }
             a->up[a->n_up++] = (uint32_t)j;
             n_down[j]++;
         }
@@ -73,6 +98,41 @@ static int link_graph(eider_defs *defs)
             up->down[up->n_down++] = (uint32_t)i;
         }
     free(n_down);
+    return rc;
+}
+
+/* The mapping of a's partitions onto those of up, into *out. */
+static int check_mapping(eider_defs *defs, const eider__asset *a, const eider__asset *up,
+                         eider_partition_mapping *out)
+{
+    const eider_input_def *in = input_of(a, up->key);
+    const eider_partition_mapping *declared = in ? &in->partition_mapping : NULL;
+    eider__buf err = { 0 };
+    int rc = EIDER_OK;
+    memset(out, 0, sizeof(*out));
+    if (declared && declared->kind != EIDER_MAP_INFER && (!a->partitions || !up->partitions))
+        rc = eider__defs_error(defs, EIDER_EINVAL, "asset '%s' declares a partition_mapping for "
+            "input '%s', but %s is not partitioned: remove the mapping", a->key, up->key,
+            a->partitions ? "the input" : "the asset");
+    else if (a->partitions && up->partitions &&
+             eider__mapping_check(a->partitions, up->partitions, declared, out, &err))
+        rc = eider__defs_error(defs, EIDER_EINVAL, "asset '%s' reads asset '%s', but %s", a->key,
+                               up->key, eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
+static int check_mappings(eider_defs *defs)
+{
+    int rc = EIDER_OK;
+    for (size_t i = 0; i < defs->n_assets && !rc; i++) {
+        eider__asset *a = &defs->assets[i];
+        a->up_maps = eider__xcalloc(a->n_up ? a->n_up : 1, sizeof(*a->up_maps));
+        for (size_t d = 0; d < a->n_up && !rc; d++)
+            rc = check_mapping(defs, a, &defs->assets[a->up[d]], &a->up_maps[d]);
+        if (!rc && a->reads_own_past)
+            rc = check_mapping(defs, a, a, &a->own_map);
+    }
     return rc;
 }
 
@@ -211,6 +271,8 @@ int eider_defs_validate(eider_defs *defs)
                                  eider__buf_str(&defs->first_errmsg));
     free_graph(defs);
     int rc = link_graph(defs);
+    if (!rc)
+        rc = check_mappings(defs);
     if (!rc)
         rc = check_resources(defs);
     if (!rc)

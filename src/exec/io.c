@@ -21,6 +21,11 @@ struct eider_io {
     int kind;                        /* an input's: 'T' a table, 'V' a view, 0 a file */
     char *where;                     /* the partitions' condition, or NULL */
     int instants;                    /* its time windows are TIMESTAMPTZ instants */
+    int input;                       /* it is an input of the step, not its output */
+    char **keys;                     /* an input's partitions the step reads (mapped), */
+    size_t n_keys;
+    int all_keys;                    /* or all of them */
+    int empty;                       /* its own earlier partitions, before its table exists */
     eider__buf load_sql;
     const char *const *columns;      /* an input's selected columns */
 };
@@ -42,8 +47,11 @@ static const eider__asset *find_upstream(const eider_context *ctx, const char *n
     const eider_defs *defs = ctx->run->defs;
     const eider__asset *by_last = NULL;
     size_t n_last = 0;
-    for (size_t i = 0; i < ctx->asset->n_up; i++) {
-        const eider__asset *up = &defs->assets[ctx->asset->up[i]];
+    for (size_t i = 0; i <= ctx->asset->n_up; i++) {
+        const eider__asset *up = i < ctx->asset->n_up ? &defs->assets[ctx->asset->up[i]]
+                               : ctx->asset->reads_own_past ? ctx->asset : NULL;
+        if (!up)
+            break;
         const char *slash = strrchr(up->key, '/'), *last = slash ? slash + 1 : up->key;
         if (strlen(up->key) == n && strncmp(up->key, name, n) == 0)
             return up;
@@ -98,23 +106,49 @@ static int is_instant(duckdb_connection con, const eider__asset *a, const char *
     return yes;
 }
 
+/* The mapping through which the step's asset reads its input up (validation chose
+ * it), or NULL when either is unpartitioned: then every row is read. */
+static const eider_partition_mapping *mapping_of(const eider_context *ctx, const eider__asset *up)
+{
+    const eider__asset *a = ctx->asset;
+    const eider_partition_mapping *m = NULL;
+    if (up == a && a->reads_own_past)
+        m = &a->own_map;
+    for (size_t d = 0; !m && a->up_maps && d < a->n_up; d++)
+        if (&ctx->run->defs->assets[a->up[d]] == up)
+            m = &a->up_maps[d];
+    return m && m->kind != EIDER_MAP_INFER ? m : NULL;
+}
+
+/* The partitions of input up that the step reads, into io->keys, or io->all_keys. */
+static int map_input(eider_context *ctx, const eider__asset *up, eider_io *io)
+{
+    const eider_partition_mapping *m = mapping_of(ctx, up);
+    eider__buf err = { 0 };
+    int rc = EIDER_OK;
+    io->all_keys = !m || !ctx->step->n_partitions;
+    if (!io->all_keys && (rc = eider__mapping_keys(ctx->asset->partitions, up->partitions, m,
+            ctx->step->partitions, ctx->step->n_partitions, &io->keys, &io->n_keys,
+            &io->all_keys, &err)))
+        eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s", up->key, ctx->asset->key,
+                        eider__buf_str(&err));
+    eider__buf_release(&err);
+    return rc;
+}
+
 /* The partitions of a that this step reads or writes, over relation (a's table, or the
- * output to store): the same keys when both share a partitions definition (or the
- * step's keys are all keys of a), else all of them. */
+ * output to store): its own keys, or for an input the keys mapped (map_input). */
 static int partition_where(eider_context *ctx, const eider__asset *a, eider_io *io,
                            const char *relation)
 {
     eider__buf sql = { 0 }, err = { 0 };
-    char *const *keys = ctx->step->partitions;
-    size_t n = ctx->step->n_partitions;
+    char *const *keys = io->input ? io->keys : ctx->step->partitions;
+    size_t n = io->input ? io->n_keys : ctx->step->n_partitions;
     int rc = EIDER_OK;
     free(io->where);
     io->where = NULL;
-    if (!a->partitions || !n)
+    if (!a->partitions || (io->input ? io->all_keys : !n))
         return EIDER_OK;
-    for (size_t i = 0; i < n; i++)
-        if (!eider__partitions_has(a->partitions, keys[i]))
-            return EIDER_OK;            /* no mapping: everything */
     io->instants = is_instant(io->con, a, relation);
     rc = eider__partitions_where_at(a->partitions, eider__asset_meta(a, "partition_expr"),
                                     keys, n, io->instants, &sql, &err);
@@ -130,6 +164,7 @@ static int partition_where(eider_context *ctx, const eider__asset *a, eider_io *
 static void io_release(eider_io *io)
 {
     eider__table_release(&io->table);
+    eider__strv_free(io->keys, io->n_keys);
     free(io->where);
     eider__buf_release(&io->load_sql);
 }
@@ -160,14 +195,18 @@ static void parquet_relation(const eider_io *io, char *const *keys, size_t n, ei
     eider__buf_puts(out, ", union_by_name = true)");
 }
 
-/* Set up io for asset a (the step's own, or an upstream one) on its I/O manager. */
-static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a)
+/* Set up io for asset a (the step's own output, or an input) on its I/O manager. */
+static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int input)
 {
     memset(io, 0, sizeof(*io));
     io->ctx = ctx;
     io->asset = a;
+    io->input = input;
+    io->all_keys = 1;
     if (!(io->manager = manager_of(ctx, a)))
         return EIDER_ENORESOURCE;
+    if (input && a->partitions && map_input(ctx, a, io))
+        return EIDER_EINVAL;
     if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
         return EIDER_EDUCKDB;
     eider__table_of(a, io->manager, eider__dbs_catalog(&ctx->run->dbs, io->manager->name),
@@ -201,14 +240,15 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
     memset(io, 0, sizeof(*io));
     const eider__asset *up = upstream(ctx, key);
     const eider_input_def *opt = up ? input_options(ctx->asset, up->key) : NULL;
-    if (!up || io_open(ctx, io, up))
+    if (!up || io_open(ctx, io, up, 1))
         return EIDER_EINVAL;
     io->columns = opt ? opt->columns : NULL;
     if (io->manager->kind == EIDER__IO_PARQUET) {
         eider__buf rel = { 0 };
-        char *const *keys = up->partitions ? ctx->step->partitions : NULL;
-        size_t n = up->partitions && ctx->asset->partitions == up->partitions ? ctx->step->n_partitions : 0;
-        parquet_relation(io, keys, n, &rel);
+        if (!io->all_keys && !io->n_keys)
+            return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': none of its Parquet "
+                "partitions maps to the partitions of the run", up->key, ctx->asset->key);
+        parquet_relation(io, io->keys, io->all_keys ? 0 : io->n_keys, &rel);
         free(io->table.quoted);
         io->table.quoted = eider__buf_detach(&rel);
         eider__buf path = { 0 };
@@ -218,7 +258,9 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
         if (!exists)
             return missing_input(io);
     } else if (!(io->kind = eider__io_table_kind(io->con, &io->table))) {
-        return missing_input(io);
+        if (up != ctx->asset)
+            return missing_input(io);
+        io->empty = 1;               /* its first partition: nothing earlier yet */
     }
     eider__io_load_sql(&io->table, io->columns, io->where, &io->load_sql);
     return EIDER_OK;
@@ -248,6 +290,8 @@ static eider_frame *load_frame(eider_io *io)
     size_t n = 0;
     eider_frame *f = NULL;
     const char *whole = eider__buf_str(&io->load_sql);
+    if (io->empty)
+        return eider_frame_new();
     if (io->kind == 'T')
         eider__io_load_slices(io->con, &io->table, io->columns, io->where, &slices, &n);
     f = eider__frame_query_slices(io->con, n ? (const char *const *)slices : &whole, n ? n : 1);
@@ -679,7 +723,7 @@ int eider__ctx_store(eider_context *ctx)
             ".output = EIDER_OUTPUT_NONE), or .output = EIDER_OUTPUT_OPTIONAL when giving none "
             "is fine", ctx->asset->key, ctx->asset->io_manager);
     }
-    if (io_open(ctx, &io, ctx->asset) == EIDER_OK) {
+    if (io_open(ctx, &io, ctx->asset, 0) == EIDER_OK) {
         if (ctx->out_kind == EIDER__OUT_FRAME)
             rc = eider_io_store_frame(&io, ctx->out_frame);
         else if (ctx->out_kind == EIDER__OUT_SQL)

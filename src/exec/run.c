@@ -228,17 +228,28 @@ static int unpartitioned_run(eider_defs *defs, const char *request, const eider_
 static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_result *r)
 {
     const char *request = o ? o->partition : NULL;
+    int all = o && o->all_partitions;
     size_t partitioned = 0;
     for (size_t i = 0; i < r->n_steps; i++)
         partitioned += defs->assets[r->steps[i].asset].partitions != NULL;
-    if (request && *request && !partitioned)
-        return unpartitioned_run(defs, request, r);
+    if (all && request)
+        return eider__defs_error(defs, EIDER_ESELECT, "a run of every partition names no "
+            "partition: give --all-partitions or --partition, not both");
+    if (((request && *request) || all) && !partitioned)
+        return unpartitioned_run(defs, all ? "(all)" : request, r);
     for (size_t i = 0; i < r->n_steps; i++) {
         eider__step *s = &r->steps[i];
         const eider__asset *a = &defs->assets[s->asset];
         eider__buf err = { 0 };
         if (!a->partitions)
             continue;
+        if (all) {
+            int rc = eider_defs_partition_keys(defs, s->asset, NULL, &s->partitions,
+                                               &s->n_partitions);
+            if (rc)
+                return rc;
+            continue;
+        }
         if (!request || !*request)
             return eider__defs_error(defs, EIDER_ESELECT, "asset '%s' is partitioned: choose "
                 "the partitions to materialize with --partition KEY or --partition-range "
@@ -262,7 +273,7 @@ static void leave_out_partitioned(const eider_defs *defs, const eider_run_option
                                   unsigned char *selected)
 {
     size_t others = 0;
-    if ((o && o->selection) || (o && o->partition && *o->partition))
+    if ((o && o->selection) || (o && o->partition && *o->partition) || (o && o->all_partitions))
         return;
     for (size_t i = 0; i < defs->n_assets; i++)
         others += selected[i] && !defs->assets[i].partitions && !defs->assets[i].external;

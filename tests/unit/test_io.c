@@ -872,6 +872,137 @@ Test(io, a_paris_partition_loads_its_own_rows_in_utc)
     paris_day_loads_its_rows("UTC");
 }
 
+/* ---- partition mappings ---- */
+
+/* Rows of each run key of a day x colour asset: "day" and "colour" columns. */
+static int day_colour_rows(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    eider_frame *f = eider_frame_new();
+    eider_frame_add_column(f, "day", EIDER_TYPE_DATE);
+    eider_frame_add_column(f, "colour", EIDER_TYPE_VARCHAR);
+    for (size_t k = 0; k < n; k++) {
+        char day[16] = "", colour[32] = "";
+        cr_assert_eq(sscanf(keys[k], "%15[^|]|%31s", day, colour), 2, "key '%s'", keys[k]);
+        eider_frame_append_text(f, day);
+        eider_frame_append_text(f, colour);
+        eider_frame_end_row(f);
+    }
+    return eider_output_frame(ctx, f);
+}
+
+/* One row: the run's first key as "key" and what input user_data loads, counted. */
+static int count_mapped(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    const eider_frame *f = eider_input_frame(ctx, (const char *)eider_user_data(ctx));
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS key, count(*) AS n FROM f", keys[0]);
+    return f ? eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "f", f }), sql)) : EIDER_ESTEP;
+}
+
+Test(io, a_daily_asset_reads_only_its_day_of_a_day_by_colour_upstream)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-04" });
+    const eider_partitions *colours = eider_static_partitions(defs, EIDER_KEYS("blue", "red"));
+    const eider_partitions *cells = eider_multi_partitions(defs, EIDER_KEYS("day", "colour"),
+                                                           EIDER_PARTITIONS(days, colours));
+    add(defs, &(eider_asset_def){ .key = "cells", .compute = day_colour_rows, .partitions = cells,
+        .metadata = EIDER_METADATA(EIDER_META_JSON("partition_expr", "{\"day\": \"day\", \"colour\": \"colour\"}")) });
+    add(defs, &(eider_asset_def){ .key = "per_day", .compute = count_mapped, .partitions = days,
+        .user_data = "cells", .deps = EIDER_KEYS("cells"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "key::DATE")) });
+    cr_assert_eq(run_partition(defs, "cells", "2024-01-01|blue...2024-01-03|red", NULL), EIDER_OK,
+                 "%s", eider_defs_errmsg(defs));
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, "per_day", "2024-01-02", &r), EIDER_OK, "%s",
+                 r ? error_of(r, "per_day") : eider_defs_errmsg(defs));
+    eider_result_free(r);
+    expect_query("SELECT key || '=' || n FROM public.per_day", "2024-01-02=2");
+    eider_defs_free(defs);
+}
+
+static int running_total(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    const eider_frame *prev = eider_input_frame(ctx, "running");
+    char sql[256];
+    if (!prev)
+        return EIDER_ESTEP;
+    snprintf(sql, sizeof(sql), "SELECT DATE '%s' AS day, %s AS total", keys[0],
+             eider_frame_columns(prev) ? "(SELECT max(total) + 1 FROM prev)" : "1");
+    return eider_output_frame(ctx, eider_frame_sql(eider_frame_columns(prev) ?
+                                                   EIDER_FRAMES({ "prev", prev }) : NULL, sql));
+}
+
+Test(io, an_asset_reads_its_own_previous_partition_without_a_cycle)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05" });
+    add(defs, &(eider_asset_def){ .key = "running", .compute = running_total, .partitions = days,
+        .ins = EIDER_INPUTS({ .key = "running", .partition_mapping = {
+            .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1, .end_offset = -1 } }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    const char *order[] = { "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-02" };
+    for (size_t i = 0; i < 4; i++) {
+        eider_result *r = NULL;
+        cr_assert_eq(run_partition(defs, NULL, order[i], &r), EIDER_OK, "%s: %s", order[i],
+                     r ? error_of(r, "running") : eider_defs_errmsg(defs));
+        eider_result_free(r);
+    }
+    expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM public.running",
+                 "2024-01-01=1,2024-01-02=2,2024-01-03=3");
+    eider_defs_free(defs);
+}
+
+Test(io, static_and_all_mappings_read_the_partitions_they_name)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("a", "b", "c"), 1);
+    const eider_partitions *mine = eider_static_partitions(defs, EIDER_KEYS("x", "y"));
+    add(defs, &(eider_asset_def){ .key = "paired", .compute = count_mapped, .partitions = mine,
+        .user_data = "by_species", .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "key")),
+        .ins = EIDER_INPUTS({ .key = "by_species", .partition_mapping = { .kind = EIDER_MAP_STATIC,
+            .pairs = EIDER_KEYS("x", "a", "x", "c", "y", "b") } }) });
+    add(defs, &(eider_asset_def){ .key = "every", .compute = count_mapped, .partitions = mine,
+        .user_data = "by_species", .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "key")),
+        .ins = EIDER_INPUTS({ .key = "by_species", .partition_mapping = { .kind = EIDER_MAP_ALL } }) });
+    cr_assert_eq(run_partition(defs, "by_species", "a...c", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, "paired, every", "x", &r), EIDER_OK, "%s",
+                 r ? error_of(r, "paired") : eider_defs_errmsg(defs));
+    eider_result_free(r);
+    expect_query("SELECT n::VARCHAR FROM public.paired", "6");
+    expect_query("SELECT n::VARCHAR FROM public.every", "9");
+    eider_defs_free(defs);
+}
+
+Test(io, partitions_that_map_in_no_clear_way_are_refused_at_validation)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("a", "b"), 1);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-04" });
+    add(defs, &(eider_asset_def){ .key = "daily", .compute = count_mapped, .partitions = days,
+        .user_data = "by_species", .deps = EIDER_KEYS("by_species"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "key::DATE")) });
+    cr_assert_eq(eider_defs_validate(defs), EIDER_EINVAL);
+    cr_expect_str_eq(eider_defs_errmsg(defs), "asset 'daily' reads asset 'by_species', but their "
+        "partitions differ (daily; static) and no mapping is clear: declare which partitions it "
+        "reads on the input, e.g. .partition_mapping = { .kind = EIDER_MAP_ALL } (EIDER_MAP_ALL "
+        "reads every partition)");
+    eider_defs_free(defs);
+}
+
 /* ---- Parquet, handlers, Arrow ---- */
 
 Test(io, parquet_and_duckdb_managers_side_by_side)

@@ -847,3 +847,93 @@ Test(partitions, where_instants_in_utc_and_for_a_multi_time_dimension)
     cr_expect_eq(eider__partitions_time_expr(species(), "sp", &expr), 0);
     eider__buf_release(&expr);
 }
+
+/* ---- mappings ---- */
+
+/* The upstream keys keys read through m (after checking m), joined by ','; "ALL". */
+static void expect_mapped(const eider_partitions *down, const eider_partitions *up,
+                          eider_partition_mapping m, const char *const *keys, const char *want)
+{
+    eider__buf err = { 0 }, got = { 0 };
+    eider_partition_mapping used;
+    char **up_keys = NULL;
+    size_t n = 0, n_up = 0;
+    int all = 0;
+    while (keys[n])
+        n++;
+    cr_assert_eq(eider__mapping_check(down, up, &m, &used, &err), EIDER_OK, "%s", eider__buf_str(&err));
+    cr_assert_eq(eider__mapping_keys(down, up, &used, (char *const *)keys, n, &up_keys, &n_up, &all,
+                                     &err), EIDER_OK, "%s", eider__buf_str(&err));
+    for (size_t i = 0; i < n_up; i++)
+        eider__buf_printf(&got, "%s%s", i ? "," : "", up_keys[i]);
+    cr_expect_str_eq(all ? "ALL" : eider__buf_str(&got), want);
+    eider__strv_free(up_keys, n_up);
+    eider__buf_release(&err);
+    eider__buf_release(&got);
+}
+
+static const eider_partitions *unit_from(eider_time_unit unit, const char *start)
+{
+    const eider_partitions *p = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = unit, .start = start, .end = "2024-03-01" });
+    cr_assert_not_null(p, "%s", eider_defs_errmsg(defs));
+    return p;
+}
+
+Test(partitions, mapping_time_windows_overlap_across_units_and_shift_by_offsets)
+{
+    const eider_partitions *days = daily("2024-01-01", "2024-03-01");
+    const eider_partitions *hours = unit_from(EIDER_HOURLY, "2024-01-01-00:00");
+    const eider_partitions *months = unit_from(EIDER_MONTHLY, "2024-01-01");
+    eider_partition_mapping inferred = { 0 }, previous = { .kind = EIDER_MAP_TIME_WINDOW,
+                                                           .start_offset = -1, .end_offset = -1 };
+    expect_mapped(days, days, inferred, EIDER_KEYS("2024-01-05", "2024-01-03"), "2024-01-03,2024-01-05");
+    expect_mapped(days, days, previous, EIDER_KEYS("2024-01-05"), "2024-01-04");
+    expect_mapped(days, days, previous, EIDER_KEYS("2024-01-01"), "");   /* before the start */
+    expect_mapped(hours, days, inferred, EIDER_KEYS("2024-01-02-13:00"), "2024-01-02");
+    char feb[29 * 11 + 1] = "";
+    for (int d = 1; d <= 29; d++)
+        snprintf(feb + strlen(feb), sizeof(feb) - strlen(feb), "%s2024-02-%02d", d > 1 ? "," : "", d);
+    expect_mapped(months, days, inferred, EIDER_KEYS("2024-02-01"), feb);
+}
+
+Test(partitions, mapping_a_dimension_reads_every_cell_of_the_day)
+{
+    const eider_partitions *sp_day = species_by_day();
+    const eider_partitions *day = eider_multi_partitions(defs, EIDER_KEYS("species", "day"),
+        EIDER_PARTITIONS(species(), daily("2024-01-01", "2024-01-04")));
+    cr_assert_not_null(day);
+    expect_mapped(daily("2024-01-01", "2024-01-04"), sp_day, (eider_partition_mapping){ 0 },
+                  EIDER_KEYS("2024-01-02"),
+                  "setosa|2024-01-02,versicolor|2024-01-02,virginica|2024-01-02");
+    expect_mapped(sp_day, species(), (eider_partition_mapping){ 0 }, EIDER_KEYS("virginica|2024-01-03"),
+                  "virginica");
+    expect_mapped(sp_day, day, (eider_partition_mapping){ 0 }, EIDER_KEYS("virginica|2024-01-03"),
+                  "virginica|2024-01-03");
+    expect_mapped(species(), sp_day, (eider_partition_mapping){ .kind = EIDER_MAP_ALL },
+                  EIDER_KEYS("setosa"), "ALL");
+}
+
+Test(partitions, mapping_declared_wrong_is_refused_with_what_to_write)
+{
+    eider__buf err = { 0 };
+    eider_partition_mapping used;
+    eider_partition_mapping m = { .kind = EIDER_MAP_DIMENSION, .dimension = "dya" };
+    cr_expect_eq(eider__mapping_check(daily("2024-01-01", NULL), species_by_day(), &m, &used, &err),
+                 EIDER_EINVAL);
+    cr_expect(strstr(eider__buf_str(&err), "dimension 'dya'"), "%s", eider__buf_str(&err));
+    eider__buf_reset(&err);
+    m = (eider_partition_mapping){ .kind = EIDER_MAP_TIME_WINDOW, .start_offset = 0, .end_offset = -1 };
+    cr_expect_eq(eider__mapping_check(daily("2024-01-01", NULL), daily("2024-01-01", NULL), &m,
+                                      &used, &err), EIDER_EINVAL);
+    cr_expect(strstr(eider__buf_str(&err), "swap them"), "%s", eider__buf_str(&err));
+    eider__buf_reset(&err);
+    m = (eider_partition_mapping){ .kind = EIDER_MAP_STATIC, .pairs = EIDER_KEYS("setosa", "nope") };
+    cr_expect_eq(eider__mapping_check(species(), species(), &m, &used, &err), EIDER_ENOTFOUND);
+    cr_expect(strstr(eider__buf_str(&err), "'nope'"), "%s", eider__buf_str(&err));
+    eider__buf_reset(&err);
+    cr_expect_eq(eider__mapping_check(species(), species_by_day(), NULL, &used, &err), EIDER_OK,
+                 "species is the one dimension like it: %s", eider__buf_str(&err));
+    cr_expect_str_eq(used.dimension, "species");
+    eider__buf_release(&err);
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# test_partitions.sh — partitioned runs by the real `eider` binary: backfills of every
+# partition or a range, in one run or one per partition, and --resume, which redoes
+# only the partitions that failed or never ran, as the instance store says.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# A daily asset over 2024-01-01..2024-01-05 that fails on the days listed in the file
+# fail.txt (read at each run), and an unpartitioned one.
+write_defs() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fails_today(const char *day)
+{
+    char line[64];
+    int found = 0;
+    FILE *f = fopen("fail.txt", "r");
+    while (f && fgets(line, sizeof(line), f))
+        found |= strncmp(line, day, strlen(day)) == 0;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static int daily(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *days = eider_partition_keys(ctx, &n);
+    char sql[4096] = "SELECT * FROM (VALUES ";
+    for (size_t i = 0; i < n; i++) {
+        if (fails_today(days[i]))
+            return eider_fail(ctx, "day %s is broken", days[i]);
+        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s(DATE '%s')", i ? ", " : "", days[i]);
+    }
+    strncat(sql, ") t(day)", sizeof(sql) - strlen(sql) - 1);
+    return eider_output_sql(ctx, sql);
+}
+
+static int plain(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS one"); }
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-06" });
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = daily, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "plain", .compute = plain });
+}
+EOF
+    : >fail.txt
+}
+
+days_in_table() {
+    dq p.duckdb "SELECT coalesce(string_agg(strftime(day, '%d'), ',' ORDER BY day), '') FROM public.daily"
+}
+
+all_partitions_backfills_in_one_run() {
+    write_defs
+    run "$EIDER" materialize -f definitions.c --select daily --all-partitions
+    expect_rc 0
+    expect_in out.txt "1 materialized, 0 failed"
+    expect_eq "$(days_in_table)" "01,02,03,04,05" "days stored"
+    run "$EIDER" runs -f definitions.c --json
+    check_json out.txt 'len(d) == 1'
+}
+
+per_partition_runs_each_day_and_goes_on_after_a_failure() {
+    write_defs
+    echo 2024-01-03 >fail.txt
+    run "$EIDER" materialize -f definitions.c --select daily --partition-range 2024-01-02...2024-01-04 \
+        --per-partition
+    expect_rc 1
+    expect_in out.txt "day 2024-01-03 is broken"
+    expect_in out.txt "backfill of 'daily': 2 partitions succeeded, 1 failed"
+    expect_in out.txt "--resume"
+    expect_eq "$(days_in_table)" "02,04" "days stored"
+    run "$EIDER" runs -f definitions.c --json
+    check_json out.txt 'len(d) == 3 and sorted(r["partition"] for r in d) == ["2024-01-02", "2024-01-03", "2024-01-04"]'
+    run "$EIDER" asset show daily -f definitions.c --json
+    check_json out.txt '[(p["partition"], p["last_failed"]) for p in d["partitions"]] == [("2024-01-02", False), ("2024-01-03", True), ("2024-01-04", False)]'
+}
+
+resume_redoes_only_what_failed_or_never_ran() {
+    write_defs
+    printf '2024-01-02\n2024-01-04\n' >fail.txt
+    run "$EIDER" materialize -f definitions.c --select daily --all-partitions --per-partition
+    expect_rc 1
+    expect_in out.txt "3 partitions succeeded, 2 failed"
+    : >fail.txt
+    run "$EIDER" materialize -f definitions.c --select daily --all-partitions --resume
+    expect_rc 0
+    expect_in out.txt "partition 2024-01-02"
+    expect_in out.txt "partition 2024-01-04"
+    expect_not_in out.txt "partition 2024-01-01"
+    expect_in out.txt "2 partitions succeeded, 0 failed, 3 already done"
+    expect_eq "$(days_in_table)" "01,02,03,04,05" "days stored"
+    run "$EIDER" materialize -f definitions.c --select daily --all-partitions --resume
+    expect_rc 0
+    expect_in out.txt "0 partitions succeeded, 0 failed, 5 already done"
+}
+
+backfill_flags_are_checked() {
+    write_defs
+    run "$EIDER" materialize -f definitions.c --select daily --per-partition
+    expect_rc 2
+    expect_in err.txt "--partition-range FIRST...LAST or --all-partitions"
+    run "$EIDER" materialize -f definitions.c --all-partitions --partition 2024-01-01
+    expect_rc 2
+    expect_in err.txt "give one"
+    run "$EIDER" materialize -f definitions.c --select plain --all-partitions --per-partition
+    expect_rc 4
+    expect_in err.txt "the selection holds none"
+    EIDER_STORAGE=none run "$EIDER" materialize -f definitions.c --all-partitions --resume
+    expect_rc 2
+    expect_in err.txt "EIDER_STORAGE=none"
+}
+
+run_case all_partitions_backfills_in_one_run
+run_case per_partition_runs_each_day_and_goes_on_after_a_failure
+run_case resume_redoes_only_what_failed_or_never_ran
+run_case backfill_flags_are_checked
+finish
