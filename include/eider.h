@@ -41,7 +41,7 @@ extern "C" {
  * Definition structs only grow at the end, each growth with a new version: Eider reads
  * from an older library's structs only the fields its version had, and the newer
  * fields take their defaults. */
-#define EIDER_API_VERSION 2
+#define EIDER_API_VERSION 3
 
 /* An int that threads (and a signal handler) may share: C11's atomic_int, or
  * std::atomic<int> in C++, which has its layout. */
@@ -781,7 +781,7 @@ typedef struct eider_input_def {
     const char *key;
     const char *const *columns;
     /* Which partitions of a partitioned upstream each partition loads (see
-     * eider_partition_mapping). Zero: inferred, or refused when ambiguous. */
+     * eider_partition_mapping). Zero: inferred, or refused when ambiguous. Since API 3. */
     eider_partition_mapping partition_mapping;
 } eider_input_def;
 #define EIDER_INPUTS(...) ((const struct eider_input_def[]){ __VA_ARGS__, { 0 } })
