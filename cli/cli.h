@@ -51,6 +51,7 @@ extern const cli_command cli_cmd_run;
 extern const cli_command cli_cmd_logs;
 extern const cli_command cli_cmd_asset;
 extern const cli_command cli_cmd_gc;
+extern const cli_command cli_cmd_partitions;
 
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder
  * $EIDER_HOME, else .eider in the definitions' folder (where cli_load_defs() works; a

@@ -280,6 +280,10 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     int rc = defs->validated ? EIDER_OK : eider_defs_validate(defs);
     if (rc)
         return rc;
+    eider_store *store = o && o->store ? o->store : defs->status_store;
+    if (defs->n_dynamic && store && (rc = eider__store_load_dynamic(store, defs)))
+        return eider__defs_error(defs, rc, "cannot read the keys of dynamic partitions: %s",
+                                 eider_store_errmsg(store));
     selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
     rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
     if (!rc)
