@@ -509,7 +509,8 @@ static int backfill_done(cli_env *env, const eider_run_options *o, backfill *b)
         if (!sel[i] || eider_defs_info(env->defs, i, &a) || !a.partitioned || a.external)
             continue;
         rc = eider_store_assets(env->store, a.key, collect_ok, &ok);
-        qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
+        if (ok.n)
+            qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
         for (size_t k = 0; k < b->n; k++)
             if (!ok.n || !bsearch(&b->keys[k], ok.v, ok.n, sizeof(*ok.v), compare_str))
                 b->done[k] = 0;

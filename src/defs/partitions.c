@@ -1661,6 +1661,8 @@ static int compare_str(const void *a, const void *b)
 static void key_list_unique(key_list *l)
 {
     size_t m = 0;
+    if (!l->n)
+        return;
     qsort(l->v, l->n, sizeof(*l->v), compare_str);
     for (size_t i = 0; i < l->n; i++) {
         if (m && strcmp(l->v[i], l->v[m - 1]) == 0)
@@ -1744,7 +1746,7 @@ static int map_dimension(const eider_partitions *down, const eider_partitions *u
         size_t len = 0;
         part_of(up, dim_named(up, m->dimension), all[i], &at, &len);
         char *part = dup_n(at, len);
-        if (bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
+        if (want.n && bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
             key_list_add(out, all[i], strlen(all[i]));
         free(part);
     }
