@@ -214,6 +214,20 @@ static int unpartitioned_run(eider_defs *defs, const char *request, const eider_
     return rc;
 }
 
+/* An asset that reads its own earlier partitions builds each on the one before: one
+ * run of several would read them before they are written. */
+static int own_past_one_at_a_time(eider_defs *defs, const eider_result *r)
+{
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const eider__asset *a = &defs->assets[r->steps[i].asset];
+        if (a->reads_own_past && r->steps[i].n_partitions > 1)
+            return eider__defs_error(defs, EIDER_ESELECT, "asset '%s' reads its own earlier "
+                "partitions, so a run materializes one of its partitions, not %zu: backfill them "
+                "in order with --per-partition", a->key, r->steps[i].n_partitions);
+    }
+    return EIDER_OK;
+}
+
 /* Give each partitioned step the keys the run asked for; a partitioned asset with no
  * partition asked for, an unknown key, or a partition asked for when no step is
  * partitioned stops the run before it starts. */
@@ -255,7 +269,7 @@ static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_r
         if (rc)
             return rc;   /* what to run was wrong: a selection error, as for --select */
     }
-    return EIDER_OK;
+    return own_past_one_at_a_time(defs, r);
 }
 
 /* A run of every asset without a partition leaves the partitioned assets out (they

@@ -906,6 +906,9 @@ Test(io, an_asset_reads_its_own_previous_partition_without_a_cycle)
     }
     expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM public.running",
                  "2024-01-01=1,2024-01-02=2,2024-01-03=3");
+    cr_expect_eq(run_partition(defs, NULL, "2024-01-02...2024-01-04", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "asset 'running' reads its own earlier partitions, so "
+                     "a run materializes one of its partitions, not 3"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
 
