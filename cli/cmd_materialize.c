@@ -46,7 +46,8 @@ static const char help[] =
     "                        not stop the others\n"
     "      --resume          a backfill of only the partitions that failed or never ran\n"
     "                        (as the instance store says), in one run per span of them\n"
-    "                        (per partition with --per-partition)\n"
+    "                        (per partition with --per-partition); with --json, one\n"
+    "                        document per run\n"
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
@@ -614,7 +615,8 @@ static int backfill_done(cli_env *env, const eider_run_options *o, backfill *b)
         if (!sel[i] || eider_defs_info(env->defs, i, &a) || !a.partitioned || a.external)
             continue;
         rc = eider_store_assets(env->store, a.key, collect_ok, &ok);
-        qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
+        if (ok.n)
+            qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
         for (size_t k = 0; k < b->n; k++)
             if (!ok.n || !bsearch(&b->keys[k], ok.v, ok.n, sizeof(*ok.v), compare_str))
                 b->done[k] = 0;

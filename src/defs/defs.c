@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "defs.h"
+#include "partitions.h"
 
 #define ERR_NAME(name, code, msg) case code: return "EIDER_E" #name;
 #define ERR_MSG(name, code, msg) case code: return msg;
@@ -44,8 +45,10 @@ void eider_defs_free(eider_defs *defs)
     for (size_t i = 0; i < defs->n_assets; i++) {
         free(defs->assets[i].up);
         free(defs->assets[i].down);
+        free(defs->assets[i].up_maps);
     }
     free(defs->assets);
+    free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++)
         free(defs->resources[i].handlers);
     free(defs->resources);
@@ -461,6 +464,7 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info)
         .kinds = (const char *const *)a->kinds, .owners = (const char *const *)a->owners,
         .resources = (const char *const *)a->resources, .metadata = a->metadata,
         .partitioned = a->partitions != NULL,
+        .dynamic_partitions = eider__partitions_dynamic_name(a->partitions),
     };
     return EIDER_OK;
 }

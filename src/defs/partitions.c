@@ -44,6 +44,7 @@ struct eider_partitions {
     int64_t end;                     /* the end in wall-clock minutes, when has_end, */
     int has_end;
     const char *timezone;            /* and the zone, never NULL */
+    const char *dynamic;             /* dynamic (a static kind): the store's name for it */
     char **names;                    /* multi: the dimensions' names and definitions */
     const eider_partitions **dims;
     size_t n_dims;
@@ -448,6 +449,69 @@ const eider_partitions *eider_static_partitions(eider_defs *defs, const char *co
             return NULL;
         }
     return p;
+}
+
+/* ---- dynamic partitions: static keys kept in the instance store ---- */
+
+int eider__partition_key_check(const char *key, eider__buf *err)
+{
+    if (!key || !*key) {
+        eider__buf_puts(err, "a partition key is empty: give every partition a name");
+        return EIDER_EINVAL;
+    }
+    if (strstr(key, "...") || strchr(key, '|')) {
+        eider__buf_printf(err, "partition key '%s' contains '%s', which %s: rename it", key,
+                          strchr(key, '|') ? "|" : "...", strchr(key, '|')
+                          ? "joins the keys of several dimensions" : "marks a range ('A...B')");
+        return EIDER_EINVAL;
+    }
+    for (const char *c = key; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            eider__buf_puts(err, "a partition key contains a control character: use printable "
+                            "characters");
+            return EIDER_EINVAL;
+        }
+    return EIDER_OK;
+}
+
+const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *name)
+{
+    eider__buf err = { 0 };
+    if (!defs)
+        return NULL;
+    if (eider__partition_key_check(name, &err)) {
+        def_error(defs, EIDER_EINVAL, "dynamic partitions need a name (%s)", eider__buf_str(&err));
+        eider__buf_release(&err);
+        return NULL;
+    }
+    eider_partitions *p = partitions_new(defs, KIND_STATIC);
+    p->dynamic = eider__arena_strdup(&defs->arena, name);
+    EIDER__GROW(defs->dynamic, defs->cap_dynamic, defs->n_dynamic + 1);
+    defs->dynamic[defs->n_dynamic++] = p;
+    return p;
+}
+
+const char *eider__partitions_dynamic_name(const eider_partitions *p)
+{
+    for (size_t d = 0; p && p->kind == KIND_MULTI && d < p->n_dims; d++)
+        if (p->dims[d]->dynamic)
+            return p->dims[d]->dynamic;
+    return p ? p->dynamic : NULL;
+}
+
+void eider__partitions_set_keys(eider_defs *defs, const eider_partitions *dynamic,
+                                char *const *keys, size_t n)
+{
+    eider_partitions *p = (eider_partitions *)dynamic;    /* defs owns it */
+    p->keys = eider__arena_alloc(&defs->arena, (n + 1) * sizeof(*p->keys));
+    p->sorted = eider__arena_alloc(&defs->arena, (n + 1) * sizeof(*p->sorted));
+    for (size_t i = 0; i < n; i++) {
+        p->keys[i] = eider__arena_strdup(&defs->arena, keys[i]);
+        p->sorted[i] = (sorted_key){ p->keys[i], i };
+    }
+    p->keys[n] = NULL;
+    qsort(p->sorted, n, sizeof(*p->sorted), compare_sorted);
+    p->n_keys = n;
 }
 
 /* The message for a start that parses but is not a key of the unit. */
@@ -867,6 +931,12 @@ static int suggest(const eider_partitions *p, const shape *s, const char *key, e
 /* "its partitions run from 'a' to 'z'", or that there are none yet. */
 static void put_span(const eider_partitions *p, const shape *s, eider__buf *out)
 {
+    if (s->total == 0 && p->dynamic) {
+        eider__buf_printf(out, "dynamic partitions '%s' have no keys yet: add them with "
+                          "eider partitions add %s KEY... (or eider_store_add_partitions())",
+                          p->dynamic, p->dynamic);
+        return;
+    }
     if (s->total == 0) {
         eider__buf_puts(out, "it has no partitions yet (time windows count once they end)");
         return;
@@ -901,6 +971,8 @@ static int find_key(const eider_partitions *p, const shape *s, const char *asset
         eider__buf_printf(err, " (did you mean '%s'?)", eider__buf_str(&near));
     eider__buf_puts(err, "; ");
     put_span(p, s, err);
+    if (p->dynamic && s->total)
+        eider__buf_printf(err, "; add it with eider partitions add %s '%s'", p->dynamic, key);
     if (p->kind == KIND_MULTI && split_key(p, key, &k) != 0) {
         eider__buf_puts(err, " (a key joins one key per dimension with '|': ");
         put_key_shape(p, err);
@@ -1397,6 +1469,8 @@ static int same_leaf(const eider_partitions *a, const eider_partitions *b)
         return 0;
     if (a->kind == KIND_TIME)
         return a->unit == b->unit && strcmp(a->timezone, b->timezone) == 0;
+    if (a->dynamic || b->dynamic)
+        return a->dynamic && b->dynamic && strcmp(a->dynamic, b->dynamic) == 0;
     for (size_t i = 0; a->n_keys == b->n_keys && i < a->n_keys; i++)
         if (strcmp(a->keys[i], b->keys[i]) != 0)
             return 0;
@@ -1587,6 +1661,8 @@ static int compare_str(const void *a, const void *b)
 static void key_list_unique(key_list *l)
 {
     size_t m = 0;
+    if (!l->n)
+        return;
     qsort(l->v, l->n, sizeof(*l->v), compare_str);
     for (size_t i = 0; i < l->n; i++) {
         if (m && strcmp(l->v[i], l->v[m - 1]) == 0)
@@ -1670,7 +1746,7 @@ static int map_dimension(const eider_partitions *down, const eider_partitions *u
         size_t len = 0;
         part_of(up, dim_named(up, m->dimension), all[i], &at, &len);
         char *part = dup_n(at, len);
-        if (bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
+        if (want.n && bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
             key_list_add(out, all[i], strlen(all[i]));
         free(part);
     }

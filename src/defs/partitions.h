@@ -69,6 +69,17 @@ int eider__mapping_keys(const eider_partitions *down, const eider_partitions *up
                         const eider_partition_mapping *m, char *const *keys, size_t n,
                         char ***up_keys, size_t *n_up, int *all, eider__buf *err);
 
+/* Whether key may be a dynamic partition key: not empty, no "...", no '|', no control
+ * character. EIDER_OK, or EIDER_EINVAL with the reason in err. */
+int eider__partition_key_check(const char *key, eider__buf *err);
+
+/* The store's name of dynamic partitions p (or of p's dynamic dimension), or NULL. */
+const char *eider__partitions_dynamic_name(const eider_partitions *p);
+
+/* Set the keys of dynamic partitions p (defs's, which keeps the copies), in order. */
+void eider__partitions_set_keys(eider_defs *defs, const eider_partitions *p,
+                                char *const *keys, size_t n);
+
 /* A file name for key, safe on any file system: letters, digits, '-', '_' and '.'
  * kept, anything else %XX-escaped ("a|b" -> "a%7Cb"). Appended to out. */
 void eider__partition_file_name(const char *key, eider__buf *out);

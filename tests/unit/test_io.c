@@ -961,6 +961,9 @@ Test(io, an_asset_reads_its_own_previous_partition_without_a_cycle)
     }
     expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM public.running",
                  "2024-01-01=1,2024-01-02=2,2024-01-03=3");
+    cr_expect_eq(run_partition(defs, NULL, "2024-01-02...2024-01-04", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "asset 'running' reads its own earlier partitions, so "
+                     "a run materializes one of its partitions, not 3"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
 
@@ -1000,6 +1003,36 @@ Test(io, partitions_that_map_in_no_clear_way_are_refused_at_validation)
         "partitions differ (daily; static) and no mapping is clear: declare which partitions it "
         "reads on the input, e.g. .partition_mapping = { .kind = EIDER_MAP_ALL } (EIDER_MAP_ALL "
         "reads every partition)");
+    eider_defs_free(defs);
+}
+
+/* ---- dynamic partitions ---- */
+
+Test(io, dynamic_partitions_run_the_keys_added_to_the_store)
+{
+    enter_tmpdir();
+    eider_store *store = NULL;
+    cr_assert_eq(eider_store_open("store", &store), EIDER_OK, "%s", eider_store_errmsg(store));
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *regions = eider_dynamic_partitions(defs, "regions");
+    cr_assert_not_null(regions, "%s", eider_defs_errmsg(defs));
+    add(defs, &(eider_asset_def){ .key = "by_region", .compute = species_rows, .partitions = regions,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    eider_run_options o = { .partition = "eu", .store = store, .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "dynamic partitions 'regions' have no keys yet: add "
+                     "them with eider partitions add regions KEY..."), "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_store_add_partitions(store, "regions", EIDER_KEYS("us", "eu"), NULL), EIDER_OK);
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    o.partition = "asia";
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "add it with eider partitions add regions 'asia'"),
+              "%s", eider_defs_errmsg(defs));
+    o.partition = NULL;
+    o.all_partitions = 1;
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_store_close(store);
+    expect_query("SELECT string_agg(DISTINCT species, ',' ORDER BY species) FROM public.by_region", "eu,us");
     eider_defs_free(defs);
 }
 
