@@ -1126,12 +1126,13 @@ static int compare_int64(const void *a, const void *b)
 }
 
 /* The SQL literal of the start of wall-clock minute t of p's zone: the wall-clock time,
- * or with instants the TIMESTAMPTZ in UTC, which no session TimeZone changes. */
-static int put_bound(const eider_partitions *p, int64_t t, int instants, eider__buf *sql,
+ * or for EIDER__BOUNDS_INSTANTS the TIMESTAMPTZ in UTC, which no session TimeZone
+ * changes. */
+static int put_bound(const eider_partitions *p, int64_t t, eider__bounds bounds, eider__buf *sql,
                      eider__buf *err)
 {
     char text[WALL_LEN];
-    if (!instants) {
+    if (bounds != EIDER__BOUNDS_INSTANTS) {
         format_wall(t, WALL_SQL, text);
         eider__buf_printf(sql, "'%s'", text);
         return EIDER_OK;
@@ -1144,15 +1145,21 @@ static int put_bound(const eider_partitions *p, int64_t t, int instants, eider__
     return EIDER_OK;
 }
 
-/* ((expr) >= start of lo AND (expr) < end of hi) */
+/* ((expr) >= start of lo AND (expr) < end of hi); text is compared as the TIMESTAMP it
+ * spells, so that '2024-01-01' is in its day (as text it sorts before the day's start). */
 static int put_windows(const eider_partitions *p, eider__buf *sql, const char *expr, int64_t lo,
-                       int64_t hi, int instants, eider__buf *err)
+                       int64_t hi, eider__bounds bounds, eider__buf *err)
 {
-    eider__buf_printf(sql, "((%s) >= ", expr);
-    if (put_bound(p, window_start(p->unit, lo), instants, sql, err))
+    const char *as = bounds == EIDER__BOUNDS_TEXT ? "CAST((%s) AS TIMESTAMP)" : "(%s)";
+    eider__buf_putc(sql, '(');
+    eider__buf_printf(sql, as, expr);
+    eider__buf_puts(sql, " >= ");
+    if (put_bound(p, window_start(p->unit, lo), bounds, sql, err))
         return EIDER_EINVAL;
-    eider__buf_printf(sql, " AND (%s) < ", expr);
-    if (put_bound(p, window_start(p->unit, hi + 1), instants, sql, err))
+    eider__buf_puts(sql, " AND ");
+    eider__buf_printf(sql, as, expr);
+    eider__buf_puts(sql, " < ");
+    if (put_bound(p, window_start(p->unit, hi + 1), bounds, sql, err))
         return EIDER_EINVAL;
     eider__buf_putc(sql, ')');
     return EIDER_OK;
@@ -1160,7 +1167,7 @@ static int put_windows(const eider_partitions *p, eider__buf *sql, const char *e
 
 /* The sorted, distinct windows w[0..n) as ranges of consecutive windows, OR-ed. */
 static int put_window_runs(const eider_partitions *p, eider__buf *sql, const char *expr,
-                           const int64_t *w, size_t n, int instants, eider__buf *err)
+                           const int64_t *w, size_t n, eider__bounds bounds, eider__buf *err)
 {
     size_t runs = 0;
     int rc = EIDER_OK;
@@ -1173,7 +1180,7 @@ static int put_window_runs(const eider_partitions *p, eider__buf *sql, const cha
             ;
         if (i)
             eider__buf_puts(sql, " OR ");
-        rc = put_windows(p, sql, expr, w[i], w[j], instants, err);
+        rc = put_windows(p, sql, expr, w[i], w[j], bounds, err);
     }
     if (runs > 1)
         eider__buf_putc(sql, ')');
@@ -1181,7 +1188,7 @@ static int put_window_runs(const eider_partitions *p, eider__buf *sql, const cha
 }
 
 static int time_where(const eider_partitions *p, const char *expr, char *const *keys, size_t n,
-                      int instants, eider__buf *sql, eider__buf *err)
+                      eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     int64_t *w = eider__xmalloc(n * sizeof(*w));
     size_t m = 0;
@@ -1199,18 +1206,18 @@ static int time_where(const eider_partitions *p, const char *expr, char *const *
     for (size_t i = 0; i < n; i++)
         if (m == 0 || w[i] != w[m - 1])
             w[m++] = w[i];
-    rc = put_window_runs(p, sql, expr, w, m, instants, err);
+    rc = put_window_runs(p, sql, expr, w, m, bounds, err);
 out:
     free(w);
     return rc;
 }
 
 static int leaf_where(const eider_partitions *p, const char *expr, char *const *keys, size_t n,
-                      int instants, eider__buf *sql, eider__buf *err)
+                      eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     if (p->kind == KIND_STATIC)
         return static_where(p, expr, keys, n, sql, err);
-    return time_where(p, expr, keys, n, instants, sql, err);
+    return time_where(p, expr, keys, n, bounds, sql, err);
 }
 
 /* A name in the metadata that is not a dimension is an error (a typo, most likely). */
@@ -1345,7 +1352,7 @@ out:
 
 /* (dimension 1's condition AND dimension 2's ...) for group gi. */
 static int put_group(const eider_partitions *p, const char *const *exprs, grouping *g,
-                     size_t gi, int instants, eider__buf *sql, eider__buf *err)
+                     size_t gi, eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     size_t nd = p->n_dims, first = g->first[gi], m = 0;
     for (size_t i = first; i != SIZE_MAX; i = g->next[i])
@@ -1356,7 +1363,7 @@ static int put_group(const eider_partitions *p, const char *const *exprs, groupi
         if (d)
             eider__buf_puts(sql, " AND ");
         int rc = leaf_where(p->dims[d], exprs[d], is_free ? g->scratch : &g->part[first * nd + d],
-                            is_free ? m : 1, instants, sql, err);
+                            is_free ? m : 1, bounds, sql, err);
         if (rc)
             return rc;
     }
@@ -1365,7 +1372,7 @@ static int put_group(const eider_partitions *p, const char *const *exprs, groupi
 }
 
 static int multi_where(const eider_partitions *p, const char *partition_expr, char *const *keys,
-                       size_t n, int instants, eider__buf *sql, eider__buf *err)
+                       size_t n, eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     json_t *root = NULL;
     const char *exprs[MAX_DIMS] = { 0 };
@@ -1380,7 +1387,7 @@ static int multi_where(const eider_partitions *p, const char *partition_expr, ch
     for (size_t gi = 0; gi < g.n_groups && !rc; gi++) {
         if (gi)
             eider__buf_puts(sql, " OR ");
-        rc = put_group(p, exprs, &g, gi, instants, sql, err);
+        rc = put_group(p, exprs, &g, gi, bounds, sql, err);
     }
     if (g.n_groups > 1)
         eider__buf_putc(sql, ')');
@@ -1391,7 +1398,7 @@ out:
 }
 
 int eider__partitions_where_at(const eider_partitions *p, const char *partition_expr,
-                               char *const *keys, size_t n, int instants, eider__buf *sql,
+                               char *const *keys, size_t n, eider__bounds bounds, eider__buf *sql,
                                eider__buf *err)
 {
     eider__buf out = { 0 };
@@ -1399,11 +1406,11 @@ int eider__partitions_where_at(const eider_partitions *p, const char *partition_
     if (!p || (n && !keys))
         return EIDER_EINVAL;
     if (p->kind == KIND_MULTI)
-        rc = multi_where(p, partition_expr, keys, n, instants, &out, err);
+        rc = multi_where(p, partition_expr, keys, n, bounds, &out, err);
     else if (!partition_expr || !*partition_expr)
         rc = missing_expr(p, err);
     else if (n)
-        rc = leaf_where(p, partition_expr, keys, n, instants, &out, err);
+        rc = leaf_where(p, partition_expr, keys, n, bounds, &out, err);
     if (!rc)
         eider__buf_puts(sql, n ? eider__buf_str(&out) : "FALSE");
     eider__buf_release(&out);
