@@ -525,7 +525,7 @@ static void run_load(bench *b, const char *path)
 {
     eider_defs *defs = defs_with_io(path);
     eider_asset(defs, &(eider_asset_def){ .key = "src", .compute = never_runs });
-    eider_asset(defs, &(eider_asset_def){ .key = "load", .compute = load_src,
+    eider_asset(defs, &(eider_asset_def){ .key = "load", .compute = load_src, .output = EIDER_OUTPUT_NONE,
                                           .deps = EIDER_KEYS("src"), .user_data = &b->data.n });
     run_eider_or_die(defs, "load", "load");
 }
@@ -556,12 +556,13 @@ static char *run_one_handle(void)
     eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "./sub/../x.duckdb" });
     eider_asset(defs, &(eider_asset_def){ .key = "made", .compute = resource_sql,
                                           .resources = EIDER_KEYS("duckdb"), .user_data = MADE_SQL });
-    eider_asset(defs, &(eider_asset_def){ .key = "seen", .compute = expect_made,
+    eider_asset(defs, &(eider_asset_def){ .key = "seen", .compute = expect_made, .output = EIDER_OUTPUT_NONE,
                                           .deps = EIDER_KEYS("made"), .user_data = (void *)&first });
     eider_asset(defs, &(eider_asset_def){ .key = "grown", .compute = resource_sql,
                                           .deps = EIDER_KEYS("seen"), .resources = EIDER_KEYS("duckdb"),
                                           .user_data = GROW_SQL });
     eider_asset(defs, &(eider_asset_def){ .key = "seen_again", .compute = expect_made,
+                                          .output = EIDER_OUTPUT_NONE,
                                           .deps = EIDER_KEYS("made", "grown"),
                                           .user_data = (void *)&second });
     return run_eider(defs, NULL);

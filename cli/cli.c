@@ -23,6 +23,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_logs,
     &cli_cmd_asset,
     &cli_cmd_gc,
+    &cli_cmd_partitions,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -53,6 +53,7 @@ extern const cli_command cli_cmd_run;
 extern const cli_command cli_cmd_logs;
 extern const cli_command cli_cmd_asset;
 extern const cli_command cli_cmd_gc;
+extern const cli_command cli_cmd_partitions;
 
 /* How a command uses the instance store. */
 enum cli_store_use {

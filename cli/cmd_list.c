@@ -17,7 +17,8 @@ static const char help[] =
     "External assets (never materialized by Eider) are marked 'external'. The status\n"
     "comes from the instance store: never (materialized), fresh, stale (its code_version\n"
     "changed, or an upstream is newer or stale), failed (its latest run failed); '-'\n"
-    "(null in JSON) when EIDER_STORAGE=none keeps no store.\n"
+    "(null in JSON) when EIDER_STORAGE=none keeps no store. Then the dynamic partitions\n"
+    "the assets use, with their keys.\n"
     "\n"
     CLI_DEFS_HELP
     "  -s, --select SEL      only the assets SEL selects (see 'eider materialize --help')\n"
@@ -93,13 +94,60 @@ static void print_table(eider_defs *defs, const unsigned char *sel, const eider_
     }
 }
 
-static void print_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st)
+/* {"name": ..., "keys": [...]} of the asset's dynamic partitions (keys from the store,
+ * none without one), or null. */
+static json_t *dynamic_json(eider_store *store, const eider_asset_info *a)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    if (!a->dynamic_partitions)
+        return json_null();
+    json_t *list = json_array();
+    if (store && eider_store_partition_keys(store, a->dynamic_partitions, &keys, &n) == EIDER_OK)
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, cli_json_string(keys[i]));
+    eider_keys_free(keys, n);
+    return json_pack("{s:o, s:o}", "name", cli_json_string(a->dynamic_partitions), "keys", list);
+}
+
+/* The dynamic partitions the selected assets use, each once, with their keys. */
+static void print_dynamic(eider_defs *defs, const unsigned char *sel, eider_store *store)
+{
+    const char *shown[64];
+    size_t n_shown = 0;
+    for (size_t i = 0; i < eider_defs_count(defs) && n_shown < 64; i++) {
+        eider_asset_info a;
+        size_t s = 0, n = 0;
+        char **keys = NULL;
+        if (!sel[i] || eider_defs_info(defs, i, &a) || !a.dynamic_partitions)
+            continue;
+        while (s < n_shown && strcmp(shown[s], a.dynamic_partitions) != 0)
+            s++;
+        if (s < n_shown)
+            continue;
+        printf("%s  %s:", n_shown ? "" : "\ndynamic partitions (eider partitions add NAME KEY...):\n",
+               a.dynamic_partitions);
+        shown[n_shown++] = a.dynamic_partitions;
+        if (store)
+            eider_store_partition_keys(store, a.dynamic_partitions, &keys, &n);
+        for (size_t k = 0; k < n && k < 20; k++)
+            printf("%s %s", k ? "," : "", keys[k]);
+        printf("%s\n", n > 20 ? ", ..." : n ? "" : " (no keys yet)");
+        eider_keys_free(keys, n);
+    }
+}
+
+static void print_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st,
+                       eider_store *store)
 {
     json_t *all = json_array();
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
         eider_asset_info a;
-        if (sel[i] && !eider_defs_info(defs, i, &a))
-            json_array_append_new(all, asset_json(&a, st ? &st[i] : NULL));
+        if (!sel[i] || eider_defs_info(defs, i, &a))
+            continue;
+        json_t *o = asset_json(&a, st ? &st[i] : NULL);
+        json_object_set_new(o, "dynamic_partitions", dynamic_json(store, &a));
+        json_array_append_new(all, o);
     }
     json_dumpf(all, stdout, JSON_INDENT(2));
     putchar('\n');
@@ -149,9 +197,11 @@ static int run(cli_env *env)
     else if (env->store && (rc = eider_store_status(env->store, env->defs, st)))
         cli_error("%s", eider_store_errmsg(env->store));
     else if (as_json)
-        print_json(env->defs, sel, env->store ? st : NULL);
+        print_json(env->defs, sel, env->store ? st : NULL, env->store);
     else
         print_table(env->defs, sel, env->store ? st : NULL);
+    if (!rc && !as_json)
+        print_dynamic(env->defs, sel, env->store);
     free(sel);
     free(st);
     return rc ? cli_exit_for(rc) : EXIT_OK;

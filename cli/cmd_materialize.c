@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -46,7 +47,8 @@ static const char help[] =
     "                        not stop the others\n"
     "      --resume          a backfill of only the partitions that failed or never ran\n"
     "                        (as the instance store says), in one run per span of them\n"
-    "                        (per partition with --per-partition)\n"
+    "                        (per partition with --per-partition); with --json, one\n"
+    "                        document per run\n"
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
@@ -107,6 +109,21 @@ static void clear_status(printer *p)
         fputs("\r\033[K", stdout);
 }
 
+/* Append to line (of size bytes, *n used) what fits of fmt. */
+static void add_to_line(char *line, size_t size, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add_to_line(char *line, size_t size, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    if (*n + 1 >= size)
+        return;
+    va_start(ap, fmt);
+    int len = vsnprintf(line + *n, size - *n, fmt, ap);
+    va_end(ap);
+    if (len > 0)
+        *n = *n + (size_t)len < size ? *n + (size_t)len : size - 1;
+}
+
 /* "  [3/10] 1200 rows written, running: a 2.1 s, b 0.4 s", cut to the terminal's width. */
 static void draw_status(printer *p)
 {
@@ -115,14 +132,13 @@ static void draw_status(printer *p)
     double now = mono_s();
     if (!p->term.live || !p->n_running)
         return;
-    n += (size_t)snprintf(line + n, sizeof(line) - n, "  [%d/%d]", p->done, p->total);
+    add_to_line(line, sizeof(line), &n, "  [%d/%d]", p->done, p->total);
     if (p->has_rows)
-        n += (size_t)snprintf(line + n, sizeof(line) - n, " %lld rows written,", p->rows);
-    n += (size_t)snprintf(line + n, sizeof(line) - n, " running:");
-    for (size_t i = 0; i < p->n_running && n < sizeof(line); i++)
-        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %s", i ? "," : "",
-                              cli_safe(p->running[i].key),
-                              cli_human_duration(now - p->running[i].started, dur, sizeof(dur)));
+        add_to_line(line, sizeof(line), &n, " %lld rows written,", p->rows);
+    add_to_line(line, sizeof(line), &n, " running:");
+    for (size_t i = 0; i < p->n_running; i++)
+        add_to_line(line, sizeof(line), &n, "%s %s %s", i ? "," : "", cli_safe(p->running[i].key),
+                    cli_human_duration(now - p->running[i].started, dur, sizeof(dur)));
     if (n >= room && room > 4)
         memcpy(line + room - 4, "...", 4);
     printf("%s%s%s", p->term.color ? "\033[2m" : "", line, p->term.color ? "\033[0m" : "");
@@ -614,7 +630,8 @@ static int backfill_done(cli_env *env, const eider_run_options *o, backfill *b)
         if (!sel[i] || eider_defs_info(env->defs, i, &a) || !a.partitioned || a.external)
             continue;
         rc = eider_store_assets(env->store, a.key, collect_ok, &ok);
-        qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
+        if (ok.n)
+            qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
         for (size_t k = 0; k < b->n; k++)
             if (!ok.n || !bsearch(&b->keys[k], ok.v, ok.n, sizeof(*ok.v), compare_str))
                 b->done[k] = 0;

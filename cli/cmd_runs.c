@@ -22,6 +22,8 @@ static const char runs_help[] =
     "(local time), duration, the assets' outcomes, the selection and the partition.\n"
     "The store is $EIDER_STORAGE, else the folder $EIDER_HOME, else .eider beside the\n"
     "definitions (-f/-l, which are only read for their folder), else in this folder.\n"
+    "It is only read (so is it by run show and logs): never made where there is none,\n"
+    "and read even where you may not write it.\n"
     "\n"
     CLI_DEFS_HELP
     "      --status S        only runs with status S: queued, started, success, failure,\n"

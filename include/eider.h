@@ -41,7 +41,7 @@ extern "C" {
  * Definition structs only grow at the end, each growth with a new version: Eider reads
  * from an older library's structs only the fields its version had, and the newer
  * fields take their defaults. */
-#define EIDER_API_VERSION 2
+#define EIDER_API_VERSION 3
 
 /* An int that threads (and a signal handler) may share: C11's atomic_int, or
  * std::atomic<int> in C++, which has its layout. */
@@ -261,6 +261,8 @@ typedef struct eider_asset_info {
     const char *const *resources;
     const eider_meta *metadata;      /* terminated by a NULL key */
     int partitioned;                 /* 1 when it has .partitions */
+    const char *dynamic_partitions;  /* the name of its dynamic partitions (or of its
+                                        dynamic dimension), or NULL */
 } eider_asset_info;
 
 /* The partition keys of asset i (see eider_defs_find) that request names, in order:
@@ -278,7 +280,9 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
 /* Resolve a selection (Dagster's syntax: "key", "a/b", "*key", "key+", "group:g",
  * "tag:k=v", "kind:k", "owner:o", and/or/not, parentheses, "roots()", "sinks()", comma
  * lists; NULL or "*" selects everything). selected must hold eider_defs_count()
- * bytes; each is set to 1 or 0. On a syntax error, the message points at the column. */
+ * bytes; each is set to 1 or 0. On a syntax error, the message points at the column.
+ * A key, group, tag (or tag value), kind or owner that no asset has is an error too
+ * (EIDER_ESELECT, with the nearest known one), never an empty selection. */
 int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *selected);
 
 /* ---------------------------------------------------------------------------------
@@ -709,6 +713,13 @@ const eider_partitions *eider_time_partitions(eider_defs *defs,
 const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *const *names,
                                                const eider_partitions *const *dimensions);
 
+/* Partitions whose keys are added at run time (Dagster's DynamicPartitionsDefinition),
+ * kept in the instance store under name: `eider partitions add NAME KEY...` or
+ * eider_store_add_partitions(). Keys are strings in the order they were added (no
+ * "...", no '|'). A run reads them from its store (eider_run_options.store, else the one
+ * given to eider_defs_use_store()) when it starts; without a store there are none. */
+const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *name);
+
 /* Which partitions of a partitioned upstream a partition of an asset reads (Dagster's
  * partition mappings), set on the input: .ins = EIDER_INPUTS({ .key = "events",
  * .partition_mapping = { .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1,
@@ -781,7 +792,7 @@ typedef struct eider_input_def {
     const char *key;
     const char *const *columns;
     /* Which partitions of a partitioned upstream each partition loads (see
-     * eider_partition_mapping). Zero: inferred, or refused when ambiguous. */
+     * eider_partition_mapping). Zero: inferred, or refused when ambiguous. Since API 3. */
     eider_partition_mapping partition_mapping;
 } eider_input_def;
 #define EIDER_INPUTS(...) ((const struct eider_input_def[]){ __VA_ARGS__, { 0 } })
@@ -985,8 +996,19 @@ const char *eider_asset_status_name(eider_asset_status status);
 int eider_store_status(eider_store *store, eider_defs *defs, eider_asset_status *out);
 
 /* Let selections on defs use the store: "stale()" selects stale, failed and never
- * materialized assets. store is borrowed; NULL forgets it. */
+ * materialized assets; the keys of its dynamic partitions are read from it (now, and
+ * again as each run starts). store is borrowed; NULL forgets it. */
 void eider_defs_use_store(eider_defs *defs, eider_store *store);
+
+/* Add keys (NULL-terminated) to the dynamic partitions called name, after those it
+ * has; a key it has already is kept once. *n_added (may be NULL) gets how many were
+ * new. All or none are added: a bad key (empty, with "...", '|' or a control
+ * character) is EIDER_EINVAL, the message in eider_store_errmsg(). */
+int eider_store_add_partitions(eider_store *store, const char *name, const char *const *keys,
+                               size_t *n_added);
+/* The keys of dynamic partitions name, in the order they were added: *keys is
+ * malloc'd, each key too; free with eider_keys_free(). */
+int eider_store_partition_keys(eider_store *store, const char *name, char ***keys, size_t *n);
 
 /* ---------------------------------------------------------------------------------
  * Programs that link libeider: build defs, then let Eider be their command line

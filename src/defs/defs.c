@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "defs.h"
+#include "partitions.h"
 
 #define ERR_NAME(name, code, msg) case code: return "EIDER_E" #name;
 #define ERR_MSG(name, code, msg) case code: return msg;
@@ -44,8 +45,10 @@ void eider_defs_free(eider_defs *defs)
     for (size_t i = 0; i < defs->n_assets; i++) {
         free(defs->assets[i].up);
         free(defs->assets[i].down);
+        free(defs->assets[i].up_maps);
     }
     free(defs->assets);
+    free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++)
         free(defs->resources[i].handlers);
     free(defs->resources);
@@ -169,23 +172,64 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
     return EIDER_OK;
 }
 
+/* The size of each definition struct in each API version. Structs only grow at the
+ * end, so what a library built against an older eider.h passes is a prefix of today's
+ * struct: as_current() copies that prefix into a zeroed struct of today's layout, and
+ * the fields the library never knew read as their defaults; an array of structs
+ * (.ins) is walked with the stride of the library's version. When a struct grows, bump
+ * EIDER_API_VERSION and add a row with the new sizes (the assert checks the count). */
+static const struct {
+    size_t asset_def, asset_spec_def, input_def;
+} struct_size[] = {
+    [1] = { offsetof(eider_asset_def, ins), offsetof(eider_asset_spec_def, io_manager_key),
+            offsetof(eider_input_def, partition_mapping) },
+    [2] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
+            offsetof(eider_input_def, partition_mapping) },
+    [3] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def) },
+};
+_Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
+               "a new EIDER_API_VERSION needs its row of struct sizes");
+
+/* The API version of the caller adding definitions now. */
+static int caller_api(const eider_defs *defs)
+{
+    int v = defs->caller_api;
+    return v >= 1 && v < EIDER_API_VERSION ? v : EIDER_API_VERSION;
+}
+
+/* def as a struct of today's layout: def itself when its caller's version has all of
+ * it, else the old_size bytes it has copied into a zeroed *full. */
+static const void *as_current(const void *def, size_t old_size, void *full, size_t full_size)
+{
+    if (old_size >= full_size)
+        return def;
+    memset(full, 0, full_size);
+    memcpy(full, def, old_size);
+    return full;
+}
+
 /* Copy the inputs' options, and add their keys to the deps they are missing from. */
 static void copy_inputs(eider_defs *defs, eider__asset *a, const eider_input_def *ins)
 {
-    size_t n = 0, extra = 0;
-    while (ins && ins[n].key)
+    size_t n = 0, extra = 0, stride = struct_size[caller_api(defs)].input_def;
+    eider_input_def full;
+#define INPUT(i) ((const eider_input_def *)as_current((const char *)ins + (i) * stride, stride, \
+                                                     &full, sizeof(full)))
+    while (ins && INPUT(n)->key)
         n++;
     a->ins = eider__arena_alloc(&defs->arena, (n + 1) * sizeof(*a->ins));
     for (size_t i = 0; i < n; i++) {
-        a->ins[i].key = eider__arena_strdup(&defs->arena, ins[i].key);
-        a->ins[i].columns = ins[i].columns
-            ? (const char *const *)eider__arena_strv(&defs->arena, ins[i].columns, NULL) : NULL;
+        const eider_input_def *in = INPUT(i);
+        a->ins[i].key = eider__arena_strdup(&defs->arena, in->key);
+        a->ins[i].columns = in->columns
+            ? (const char *const *)eider__arena_strv(&defs->arena, in->columns, NULL) : NULL;
         eider_partition_mapping *m = &a->ins[i].partition_mapping;
-        *m = ins[i].partition_mapping;
+        *m = in->partition_mapping;
         m->dimension = m->dimension ? eider__arena_strdup(&defs->arena, m->dimension) : NULL;
         m->pairs = m->pairs ? (const char *const *)eider__arena_strv(&defs->arena, m->pairs, NULL)
                             : NULL;
     }
+#undef INPUT
     a->n_ins = n;
     char **deps = eider__arena_alloc(&defs->arena, (a->n_deps + n + 1) * sizeof(*deps));
     memcpy(deps, a->deps, a->n_deps * sizeof(*deps));
@@ -211,38 +255,6 @@ static int check_retry(eider_defs *defs, const char *key, const eider_retry_poli
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': retry backoff "
             "must be 0 to 100 (a multiplier) and jitter 0 to 10 (a fraction)", key));
     return EIDER_OK;
-}
-
-/* The size of each definition struct in each API version. Structs only grow at the
- * end, so what a library built against an older eider.h passes is a prefix of today's
- * struct: as_current() copies that prefix into a zeroed struct of today's layout, and
- * the fields the library never knew read as their defaults. When a struct grows, bump
- * EIDER_API_VERSION and add a row with the new sizes (the assert checks the count). */
-static const struct {
-    size_t asset_def, asset_spec_def;
-} struct_size[] = {
-    [1] = { offsetof(eider_asset_def, ins), offsetof(eider_asset_spec_def, io_manager_key) },
-    [2] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def) },
-};
-_Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
-               "a new EIDER_API_VERSION needs its row of struct sizes");
-
-/* The API version of the caller adding definitions now. */
-static int caller_api(const eider_defs *defs)
-{
-    int v = defs->caller_api;
-    return v >= 1 && v < EIDER_API_VERSION ? v : EIDER_API_VERSION;
-}
-
-/* def as a struct of today's layout: def itself when its caller's version has all of
- * it, else the old_size bytes it has copied into a zeroed *full. */
-static const void *as_current(const void *def, size_t old_size, void *full, size_t full_size)
-{
-    if (old_size >= full_size)
-        return def;
-    memset(full, 0, full_size);
-    memcpy(full, def, old_size);
-    return full;
 }
 
 int eider_asset(eider_defs *defs, const eider_asset_def *def)
@@ -452,6 +464,7 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info)
         .kinds = (const char *const *)a->kinds, .owners = (const char *const *)a->owners,
         .resources = (const char *const *)a->resources, .metadata = a->metadata,
         .partitioned = a->partitions != NULL,
+        .dynamic_partitions = eider__partitions_dynamic_name(a->partitions),
     };
     return EIDER_OK;
 }

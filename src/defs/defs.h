@@ -79,6 +79,8 @@ struct eider_defs {
      * eider_defs_use_store() (the store layer), NULL when no store is in use. */
     int (*status)(void *store, const eider_defs *defs, eider_asset_status *out);
     void *status_store;
+    const eider_partitions **dynamic;   /* dynamic partitions, their keys from the store */
+    size_t n_dynamic, cap_dynamic;
 };
 
 /* Set the message of defs's last error; returns code. */

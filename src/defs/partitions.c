@@ -44,6 +44,7 @@ struct eider_partitions {
     int64_t end;                     /* the end in wall-clock minutes, when has_end, */
     int has_end;
     const char *timezone;            /* and the zone, never NULL */
+    const char *dynamic;             /* dynamic (a static kind): the store's name for it */
     char **names;                    /* multi: the dimensions' names and definitions */
     const eider_partitions **dims;
     size_t n_dims;
@@ -448,6 +449,69 @@ const eider_partitions *eider_static_partitions(eider_defs *defs, const char *co
             return NULL;
         }
     return p;
+}
+
+/* ---- dynamic partitions: static keys kept in the instance store ---- */
+
+int eider__partition_key_check(const char *key, eider__buf *err)
+{
+    if (!key || !*key) {
+        eider__buf_puts(err, "a partition key is empty: give every partition a name");
+        return EIDER_EINVAL;
+    }
+    if (strstr(key, "...") || strchr(key, '|')) {
+        eider__buf_printf(err, "partition key '%s' contains '%s', which %s: rename it", key,
+                          strchr(key, '|') ? "|" : "...", strchr(key, '|')
+                          ? "joins the keys of several dimensions" : "marks a range ('A...B')");
+        return EIDER_EINVAL;
+    }
+    for (const char *c = key; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            eider__buf_puts(err, "a partition key contains a control character: use printable "
+                            "characters");
+            return EIDER_EINVAL;
+        }
+    return EIDER_OK;
+}
+
+const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *name)
+{
+    eider__buf err = { 0 };
+    if (!defs)
+        return NULL;
+    if (eider__partition_key_check(name, &err)) {
+        def_error(defs, EIDER_EINVAL, "dynamic partitions need a name (%s)", eider__buf_str(&err));
+        eider__buf_release(&err);
+        return NULL;
+    }
+    eider_partitions *p = partitions_new(defs, KIND_STATIC);
+    p->dynamic = eider__arena_strdup(&defs->arena, name);
+    EIDER__GROW(defs->dynamic, defs->cap_dynamic, defs->n_dynamic + 1);
+    defs->dynamic[defs->n_dynamic++] = p;
+    return p;
+}
+
+const char *eider__partitions_dynamic_name(const eider_partitions *p)
+{
+    for (size_t d = 0; p && p->kind == KIND_MULTI && d < p->n_dims; d++)
+        if (p->dims[d]->dynamic)
+            return p->dims[d]->dynamic;
+    return p ? p->dynamic : NULL;
+}
+
+void eider__partitions_set_keys(eider_defs *defs, const eider_partitions *dynamic,
+                                char *const *keys, size_t n)
+{
+    eider_partitions *p = (eider_partitions *)dynamic;    /* defs owns it */
+    p->keys = eider__arena_alloc(&defs->arena, (n + 1) * sizeof(*p->keys));
+    p->sorted = eider__arena_alloc(&defs->arena, (n + 1) * sizeof(*p->sorted));
+    for (size_t i = 0; i < n; i++) {
+        p->keys[i] = eider__arena_strdup(&defs->arena, keys[i]);
+        p->sorted[i] = (sorted_key){ p->keys[i], i };
+    }
+    p->keys[n] = NULL;
+    qsort(p->sorted, n, sizeof(*p->sorted), compare_sorted);
+    p->n_keys = n;
 }
 
 /* The message for a start that parses but is not a key of the unit. */
@@ -867,6 +931,12 @@ static int suggest(const eider_partitions *p, const shape *s, const char *key, e
 /* "its partitions run from 'a' to 'z'", or that there are none yet. */
 static void put_span(const eider_partitions *p, const shape *s, eider__buf *out)
 {
+    if (s->total == 0 && p->dynamic) {
+        eider__buf_printf(out, "dynamic partitions '%s' have no keys yet: add them with "
+                          "eider partitions add %s KEY... (or eider_store_add_partitions())",
+                          p->dynamic, p->dynamic);
+        return;
+    }
     if (s->total == 0) {
         eider__buf_puts(out, "it has no partitions yet (time windows count once they end)");
         return;
@@ -901,6 +971,8 @@ static int find_key(const eider_partitions *p, const shape *s, const char *asset
         eider__buf_printf(err, " (did you mean '%s'?)", eider__buf_str(&near));
     eider__buf_puts(err, "; ");
     put_span(p, s, err);
+    if (p->dynamic && s->total)
+        eider__buf_printf(err, "; add it with eider partitions add %s '%s'", p->dynamic, key);
     if (p->kind == KIND_MULTI && split_key(p, key, &k) != 0) {
         eider__buf_puts(err, " (a key joins one key per dimension with '|': ");
         put_key_shape(p, err);
@@ -1054,12 +1126,13 @@ static int compare_int64(const void *a, const void *b)
 }
 
 /* The SQL literal of the start of wall-clock minute t of p's zone: the wall-clock time,
- * or with instants the TIMESTAMPTZ in UTC, which no session TimeZone changes. */
-static int put_bound(const eider_partitions *p, int64_t t, int instants, eider__buf *sql,
+ * or for EIDER__BOUNDS_INSTANTS the TIMESTAMPTZ in UTC, which no session TimeZone
+ * changes. */
+static int put_bound(const eider_partitions *p, int64_t t, eider__bounds bounds, eider__buf *sql,
                      eider__buf *err)
 {
     char text[WALL_LEN];
-    if (!instants) {
+    if (bounds != EIDER__BOUNDS_INSTANTS) {
         format_wall(t, WALL_SQL, text);
         eider__buf_printf(sql, "'%s'", text);
         return EIDER_OK;
@@ -1072,15 +1145,21 @@ static int put_bound(const eider_partitions *p, int64_t t, int instants, eider__
     return EIDER_OK;
 }
 
-/* ((expr) >= start of lo AND (expr) < end of hi) */
+/* ((expr) >= start of lo AND (expr) < end of hi); text is compared as the TIMESTAMP it
+ * spells, so that '2024-01-01' is in its day (as text it sorts before the day's start). */
 static int put_windows(const eider_partitions *p, eider__buf *sql, const char *expr, int64_t lo,
-                       int64_t hi, int instants, eider__buf *err)
+                       int64_t hi, eider__bounds bounds, eider__buf *err)
 {
-    eider__buf_printf(sql, "((%s) >= ", expr);
-    if (put_bound(p, window_start(p->unit, lo), instants, sql, err))
+    const char *as = bounds == EIDER__BOUNDS_TEXT ? "CAST((%s) AS TIMESTAMP)" : "(%s)";
+    eider__buf_putc(sql, '(');
+    eider__buf_printf(sql, as, expr);
+    eider__buf_puts(sql, " >= ");
+    if (put_bound(p, window_start(p->unit, lo), bounds, sql, err))
         return EIDER_EINVAL;
-    eider__buf_printf(sql, " AND (%s) < ", expr);
-    if (put_bound(p, window_start(p->unit, hi + 1), instants, sql, err))
+    eider__buf_puts(sql, " AND ");
+    eider__buf_printf(sql, as, expr);
+    eider__buf_puts(sql, " < ");
+    if (put_bound(p, window_start(p->unit, hi + 1), bounds, sql, err))
         return EIDER_EINVAL;
     eider__buf_putc(sql, ')');
     return EIDER_OK;
@@ -1088,7 +1167,7 @@ static int put_windows(const eider_partitions *p, eider__buf *sql, const char *e
 
 /* The sorted, distinct windows w[0..n) as ranges of consecutive windows, OR-ed. */
 static int put_window_runs(const eider_partitions *p, eider__buf *sql, const char *expr,
-                           const int64_t *w, size_t n, int instants, eider__buf *err)
+                           const int64_t *w, size_t n, eider__bounds bounds, eider__buf *err)
 {
     size_t runs = 0;
     int rc = EIDER_OK;
@@ -1101,7 +1180,7 @@ static int put_window_runs(const eider_partitions *p, eider__buf *sql, const cha
             ;
         if (i)
             eider__buf_puts(sql, " OR ");
-        rc = put_windows(p, sql, expr, w[i], w[j], instants, err);
+        rc = put_windows(p, sql, expr, w[i], w[j], bounds, err);
     }
     if (runs > 1)
         eider__buf_putc(sql, ')');
@@ -1109,7 +1188,7 @@ static int put_window_runs(const eider_partitions *p, eider__buf *sql, const cha
 }
 
 static int time_where(const eider_partitions *p, const char *expr, char *const *keys, size_t n,
-                      int instants, eider__buf *sql, eider__buf *err)
+                      eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     int64_t *w = eider__xmalloc(n * sizeof(*w));
     size_t m = 0;
@@ -1127,18 +1206,18 @@ static int time_where(const eider_partitions *p, const char *expr, char *const *
     for (size_t i = 0; i < n; i++)
         if (m == 0 || w[i] != w[m - 1])
             w[m++] = w[i];
-    rc = put_window_runs(p, sql, expr, w, m, instants, err);
+    rc = put_window_runs(p, sql, expr, w, m, bounds, err);
 out:
     free(w);
     return rc;
 }
 
 static int leaf_where(const eider_partitions *p, const char *expr, char *const *keys, size_t n,
-                      int instants, eider__buf *sql, eider__buf *err)
+                      eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     if (p->kind == KIND_STATIC)
         return static_where(p, expr, keys, n, sql, err);
-    return time_where(p, expr, keys, n, instants, sql, err);
+    return time_where(p, expr, keys, n, bounds, sql, err);
 }
 
 /* A name in the metadata that is not a dimension is an error (a typo, most likely). */
@@ -1273,7 +1352,7 @@ out:
 
 /* (dimension 1's condition AND dimension 2's ...) for group gi. */
 static int put_group(const eider_partitions *p, const char *const *exprs, grouping *g,
-                     size_t gi, int instants, eider__buf *sql, eider__buf *err)
+                     size_t gi, eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     size_t nd = p->n_dims, first = g->first[gi], m = 0;
     for (size_t i = first; i != SIZE_MAX; i = g->next[i])
@@ -1284,7 +1363,7 @@ static int put_group(const eider_partitions *p, const char *const *exprs, groupi
         if (d)
             eider__buf_puts(sql, " AND ");
         int rc = leaf_where(p->dims[d], exprs[d], is_free ? g->scratch : &g->part[first * nd + d],
-                            is_free ? m : 1, instants, sql, err);
+                            is_free ? m : 1, bounds, sql, err);
         if (rc)
             return rc;
     }
@@ -1293,7 +1372,7 @@ static int put_group(const eider_partitions *p, const char *const *exprs, groupi
 }
 
 static int multi_where(const eider_partitions *p, const char *partition_expr, char *const *keys,
-                       size_t n, int instants, eider__buf *sql, eider__buf *err)
+                       size_t n, eider__bounds bounds, eider__buf *sql, eider__buf *err)
 {
     json_t *root = NULL;
     const char *exprs[MAX_DIMS] = { 0 };
@@ -1308,7 +1387,7 @@ static int multi_where(const eider_partitions *p, const char *partition_expr, ch
     for (size_t gi = 0; gi < g.n_groups && !rc; gi++) {
         if (gi)
             eider__buf_puts(sql, " OR ");
-        rc = put_group(p, exprs, &g, gi, instants, sql, err);
+        rc = put_group(p, exprs, &g, gi, bounds, sql, err);
     }
     if (g.n_groups > 1)
         eider__buf_putc(sql, ')');
@@ -1319,7 +1398,7 @@ out:
 }
 
 int eider__partitions_where_at(const eider_partitions *p, const char *partition_expr,
-                               char *const *keys, size_t n, int instants, eider__buf *sql,
+                               char *const *keys, size_t n, eider__bounds bounds, eider__buf *sql,
                                eider__buf *err)
 {
     eider__buf out = { 0 };
@@ -1327,11 +1406,11 @@ int eider__partitions_where_at(const eider_partitions *p, const char *partition_
     if (!p || (n && !keys))
         return EIDER_EINVAL;
     if (p->kind == KIND_MULTI)
-        rc = multi_where(p, partition_expr, keys, n, instants, &out, err);
+        rc = multi_where(p, partition_expr, keys, n, bounds, &out, err);
     else if (!partition_expr || !*partition_expr)
         rc = missing_expr(p, err);
     else if (n)
-        rc = leaf_where(p, partition_expr, keys, n, instants, &out, err);
+        rc = leaf_where(p, partition_expr, keys, n, bounds, &out, err);
     if (!rc)
         eider__buf_puts(sql, n ? eider__buf_str(&out) : "FALSE");
     eider__buf_release(&out);
@@ -1397,6 +1476,8 @@ static int same_leaf(const eider_partitions *a, const eider_partitions *b)
         return 0;
     if (a->kind == KIND_TIME)
         return a->unit == b->unit && strcmp(a->timezone, b->timezone) == 0;
+    if (a->dynamic || b->dynamic)
+        return a->dynamic && b->dynamic && strcmp(a->dynamic, b->dynamic) == 0;
     for (size_t i = 0; a->n_keys == b->n_keys && i < a->n_keys; i++)
         if (strcmp(a->keys[i], b->keys[i]) != 0)
             return 0;
@@ -1587,6 +1668,8 @@ static int compare_str(const void *a, const void *b)
 static void key_list_unique(key_list *l)
 {
     size_t m = 0;
+    if (!l->n)
+        return;
     qsort(l->v, l->n, sizeof(*l->v), compare_str);
     for (size_t i = 0; i < l->n; i++) {
         if (m && strcmp(l->v[i], l->v[m - 1]) == 0)
@@ -1670,7 +1753,7 @@ static int map_dimension(const eider_partitions *down, const eider_partitions *u
         size_t len = 0;
         part_of(up, dim_named(up, m->dimension), all[i], &at, &len);
         char *part = dup_n(at, len);
-        if (bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
+        if (want.n && bsearch(&part, want.v, want.n, sizeof(*want.v), compare_str))
             key_list_add(out, all[i], strlen(all[i]));
         free(part);
     }

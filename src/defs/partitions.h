@@ -36,14 +36,22 @@ int eider__partitions_has(const eider_partitions *p, const char *key);
 int eider__partitions_where(const eider_partitions *p, const char *partition_expr,
                             char *const *keys, size_t n, eider__buf *sql, eider__buf *err);
 
-/* The same, with instants set: a time window's bounds are TIMESTAMPTZ literals in UTC
- * ((expr) >= TIMESTAMPTZ '2023-12-31 23:00:00+00' AND ...), the instants its wall-clock
- * bounds are in the definition's zone, so that the condition selects the same rows
- * whatever the connection's TimeZone. Use it when the time expression is a
- * TIMESTAMPTZ (wall-clock literals suit a TIMESTAMP, a DATE or text). */
+/* How a time window's bounds meet the time expression, by the expression's type. */
+typedef enum eider__bounds {
+    EIDER__BOUNDS_WALL,              /* a TIMESTAMP or DATE: wall-clock literals */
+    /* a TIMESTAMPTZ: TIMESTAMPTZ literals in UTC ((expr) >= TIMESTAMPTZ '2023-12-31
+     * 23:00:00+00' AND ...), the instants the wall-clock bounds are in the definition's
+     * zone, so that the condition selects the same rows whatever the session TimeZone */
+    EIDER__BOUNDS_INSTANTS,
+    /* text: the expression cast to TIMESTAMP, so that '2024-01-01' is in its day (and a
+     * value that is no time fails the query rather than falling out of every window) */
+    EIDER__BOUNDS_TEXT,
+} eider__bounds;
+
+/* The same, with the bounds chosen for the time expression's type. */
 int eider__partitions_where_at(const eider_partitions *p, const char *partition_expr,
-                               char *const *keys, size_t n, int instants, eider__buf *sql,
-                               eider__buf *err);
+                               char *const *keys, size_t n, eider__bounds bounds,
+                               eider__buf *sql, eider__buf *err);
 
 /* Append to out the SQL expression of p's time dimension, from the asset's metadata
  * partition_expr; returns 1, or 0 (nothing appended) when p has no time dimension or
@@ -68,6 +76,17 @@ int eider__mapping_check(const eider_partitions *down, const eider_partitions *u
 int eider__mapping_keys(const eider_partitions *down, const eider_partitions *up,
                         const eider_partition_mapping *m, char *const *keys, size_t n,
                         char ***up_keys, size_t *n_up, int *all, eider__buf *err);
+
+/* Whether key may be a dynamic partition key: not empty, no "...", no '|', no control
+ * character. EIDER_OK, or EIDER_EINVAL with the reason in err. */
+int eider__partition_key_check(const char *key, eider__buf *err);
+
+/* The store's name of dynamic partitions p (or of p's dynamic dimension), or NULL. */
+const char *eider__partitions_dynamic_name(const eider_partitions *p);
+
+/* Set the keys of dynamic partitions p (defs's, which keeps the copies), in order. */
+void eider__partitions_set_keys(eider_defs *defs, const eider_partitions *p,
+                                char *const *keys, size_t n);
 
 /* A file name for key, safe on any file system: letters, digits, '-', '_' and '.'
  * kept, anything else %XX-escaped ("a|b" -> "a%7Cb"). Appended to out. */

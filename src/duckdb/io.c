@@ -344,11 +344,35 @@ static int session_settings(duckdb_connection con, const eider__write *w, int se
     return rc;
 }
 
-int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
+/* A partitioned write's rows, each checked to lie in the partitions written: a row
+ * outside would be inserted beside another partition's rows and never deleted with
+ * them, so the write fails instead (DuckDB's error() stops the statement at the first
+ * such row, and the transaction rolls back). */
+static void checked_source(const eider__write *w, eider__buf *out)
+{
+    eider__buf msg = { 0 };
+    eider__buf_printf(&msg, "asset '%s': a row of the output lies outside the partitions this "
+        "run writes (its partition_expr is NULL or names another partition): give only the "
+        "rows of eider_partition_keys()", w->asset_key);
+    eider__buf_printf(out, "SELECT * FROM (%s) WHERE CASE WHEN %s THEN true ELSE error(",
+                      w->source, w->where);
+    eider__buf_sql_literal(out, eider__buf_str(&msg));
+    eider__buf_puts(out, ") END");
+    eider__buf_release(&msg);
+}
+
+int eider__io_write(duckdb_connection con, const eider__write *given, int64_t *rows,
                     eider__buf *err, eider__buf *sql)
 {
-    eider__buf ignored = { 0 };
+    eider__buf ignored = { 0 }, source = { 0 };
+    eider__write checked = *given;
+    const eider__write *w = given;
     *rows = 0;
+    if (given->where) {
+        checked_source(given, &source);
+        checked.source = eider__buf_str(&source);
+        w = &checked;
+    }
     /* The schema is made before the write's transaction, in one of its own: created
      * inside, it would conflict with every other step's write into the same new schema. */
     int rc = eider__ensure_schema(con, w->table, err);
@@ -367,6 +391,7 @@ int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
 out:
     session_settings(con, w, 0, &ignored);
     eider__buf_release(&ignored);
+    eider__buf_release(&source);
     return rc;
 }
 

@@ -20,7 +20,7 @@ struct eider_io {
     eider__table table;
     int kind;                        /* an input's: 'T' a table, 'V' a view, 0 a file */
     char *where;                     /* the partitions' condition, or NULL */
-    int instants;                    /* its time windows are TIMESTAMPTZ instants */
+    eider__bounds bounds;            /* how its time windows meet the time column */
     int input;                       /* it is an input of the step, not its output */
     char **keys;                     /* an input's partitions the step reads (mapped), */
     size_t n_keys;
@@ -85,25 +85,30 @@ static const eider__resource *manager_of(eider_context *ctx, const eider__asset 
     return NULL;
 }
 
-/* Whether the time expression of a's partitions, over relation, is a TIMESTAMPTZ: its
- * windows are then written as instants, so that every reader selects the same rows
- * whatever its session's TimeZone (which comes from TZ). 0 when it cannot say (no
- * time dimension, no table yet). */
-static int is_instant(duckdb_connection con, const eider__asset *a, const char *relation)
+/* How the time expression of a's partitions, over relation, meets a window's bounds
+ * (its type decides): a TIMESTAMPTZ as instants, so that every reader selects the same
+ * rows whatever its session's TimeZone (which comes from TZ); text cast to a TIMESTAMP;
+ * anything else, or when it cannot say (no time dimension, no table yet), as wall-clock
+ * time. */
+static eider__bounds time_bounds(duckdb_connection con, const eider__asset *a,
+                                 const char *relation)
 {
     eider__buf expr = { 0 }, sql = { 0 };
     duckdb_prepared_statement stmt = NULL;
-    int yes = 0;
+    eider__bounds bounds = EIDER__BOUNDS_WALL;
     if (con && eider__partitions_time_expr(a->partitions, eider__asset_meta(a, "partition_expr"),
                                            &expr)) {
         eider__buf_printf(&sql, "SELECT (%s) FROM %s", eider__buf_str(&expr), relation);
-        if (duckdb_prepare(con, eider__buf_str(&sql), &stmt) == DuckDBSuccess)
-            yes = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
+        if (duckdb_prepare(con, eider__buf_str(&sql), &stmt) == DuckDBSuccess) {
+            duckdb_type type = duckdb_prepared_statement_column_type(stmt, 0);
+            bounds = type == DUCKDB_TYPE_TIMESTAMP_TZ ? EIDER__BOUNDS_INSTANTS
+                   : type == DUCKDB_TYPE_VARCHAR ? EIDER__BOUNDS_TEXT : EIDER__BOUNDS_WALL;
+        }
         duckdb_destroy_prepare(&stmt);
     }
     eider__buf_release(&expr);
     eider__buf_release(&sql);
-    return yes;
+    return bounds;
 }
 
 /* The mapping through which the step's asset reads its input up (validation chose
@@ -149,9 +154,9 @@ static int partition_where(eider_context *ctx, const eider__asset *a, eider_io *
     io->where = NULL;
     if (!a->partitions || (io->input ? io->all_keys : !n))
         return EIDER_OK;
-    io->instants = is_instant(io->con, a, relation);
+    io->bounds = time_bounds(io->con, a, relation);
     rc = eider__partitions_where_at(a->partitions, eider__asset_meta(a, "partition_expr"),
-                                    keys, n, io->instants, &sql, &err);
+                                    keys, n, io->bounds, &sql, &err);
     if (rc)
         eider__ctx_fail(ctx, NULL, "asset '%s': %s", a->key, eider__buf_str(&err));
     else
@@ -551,7 +556,7 @@ static void partition_counts(eider_io *io)
     for (size_t i = 0; i < s->n_partitions; i++) {
         eider__buf_puts(&sql, i ? ", count(*) FILTER (WHERE " : "count(*) FILTER (WHERE ");
         eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
-                                   io->instants, &sql, &err);
+                                   io->bounds, &sql, &err);
         eider__buf_puts(&sql, ")");
     }
     eider__buf_printf(&sql, " FROM %s WHERE %s", io->table.quoted, io->where);
@@ -631,7 +636,8 @@ static int store_parquet(eider_io *io, const char *source)
             "each, so the Parquet I/O manager needs metadata \"partition_expr\" to split the "
             "output", ctx->asset->key, n);
     eider__buf_printf(&rel, "(%s)", source);
-    int instants = n > 1 && is_instant(io->con, ctx->asset, eider__buf_str(&rel));
+    eider__bounds bounds = n > 1 ? time_bounds(io->con, ctx->asset, eider__buf_str(&rel))
+                                 : EIDER__BOUNDS_WALL;
     eider__buf_reset(&rel);
     for (size_t i = 0; i < n && !rc; i++) {
         eider__buf_reset(&path);
@@ -645,7 +651,7 @@ static int store_parquet(eider_io *io, const char *source)
         if (n > 1) {
             eider__buf cond = { 0 };
             rc = eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
-                                            instants, &cond, &err);
+                                            bounds, &cond, &err);
             eider__buf_printf(&part, "SELECT * FROM (%s) WHERE %s", source, eider__buf_str(&cond));
             eider__buf_release(&cond);
         } else {

@@ -222,6 +222,20 @@ static int unpartitioned_run(eider_defs *defs, const char *request, const eider_
     return rc;
 }
 
+/* An asset that reads its own earlier partitions builds each on the one before: one
+ * run of several would read them before they are written. */
+static int own_past_one_at_a_time(eider_defs *defs, const eider_result *r)
+{
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const eider__asset *a = &defs->assets[r->steps[i].asset];
+        if (a->reads_own_past && r->steps[i].n_partitions > 1)
+            return eider__defs_error(defs, EIDER_ESELECT, "asset '%s' reads its own earlier "
+                "partitions, so a run materializes one of its partitions, not %zu: backfill them "
+                "in order with --per-partition", a->key, r->steps[i].n_partitions);
+    }
+    return EIDER_OK;
+}
+
 /* Give each partitioned step the keys the run asked for; a partitioned asset with no
  * partition asked for, an unknown key, or a partition asked for when no step is
  * partitioned stops the run before it starts. */
@@ -263,7 +277,7 @@ static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_r
         if (rc)
             return rc;   /* what to run was wrong: a selection error, as for --select */
     }
-    return EIDER_OK;
+    return own_past_one_at_a_time(defs, r);
 }
 
 /* A run of every asset without a partition leaves the partitioned assets out (they
@@ -292,6 +306,10 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
         return eider__defs_error(defs, EIDER_EINVAL, "run id '%s' is %s: choose one of 1 to "
             "%d characters, or leave eider_run_options.run_id NULL for a new random id",
             o->run_id, *o->run_id ? "too long" : "empty", EIDER_RUN_ID_MAX);
+    eider_store *store = o && o->store ? o->store : defs->status_store;
+    if (defs->n_dynamic && store && (rc = eider__store_load_dynamic(store, defs)))
+        return eider__defs_error(defs, rc, "cannot read the keys of dynamic partitions: %s",
+                                 eider_store_errmsg(store));
     selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
     rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
     if (!rc)

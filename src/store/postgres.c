@@ -62,6 +62,9 @@ static const char *const migrations[] = {
     "INSERT INTO id_counters SELECT 'materializations', GREATEST(COALESCE(max(id), 0),"
     " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM materializations_id_seq))"
     " FROM materializations;",
+    /* 3: the keys of dynamic partitions, in the order they were added */
+    "CREATE TABLE dynamic_partitions (name TEXT NOT NULL, key TEXT NOT NULL,"
+    " position BIGINT NOT NULL, added_us BIGINT NOT NULL, PRIMARY KEY (name, key));",
     NULL,
 };
 

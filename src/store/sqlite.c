@@ -79,6 +79,9 @@ static const char *const migrations[] = {
     "INSERT INTO id_counters SELECT 'materializations', max(COALESCE(max(id), 0),"
     " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'materializations'), 0))"
     " FROM materializations;",
+    /* 3: the keys of dynamic partitions, in the order they were added */
+    "CREATE TABLE dynamic_partitions (name TEXT NOT NULL, key TEXT NOT NULL,"
+    " position INTEGER NOT NULL, added_us INTEGER NOT NULL, PRIMARY KEY (name, key));",
     NULL,
 };
 

@@ -100,4 +100,5 @@ void eider_defs_use_store(eider_defs *defs, eider_store *store)
         return;
     defs->status = store ? status_callback : NULL;
     defs->status_store = store;
+    eider__store_load_dynamic(store, defs);
 }

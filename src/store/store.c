@@ -1,7 +1,7 @@
 /*
  * store.c — the instance store: opening a backend, migrating its schema, marking runs
- * whose process died as crashed, and the queries behind `eider runs`, `run show`,
- * `logs`, `asset show`, `asset wipe` and `gc`.
+ * whose process died as crashed, the queries behind `eider runs`, `run show`,
+ * `logs`, `asset show`, `asset wipe` and `gc`, and the keys of dynamic partitions.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "../defs/partitions.h"
 
 #define SCHEMA_VERSION 1
 
@@ -803,5 +804,97 @@ int eider_store_gc(eider_store *s, double keep_days, size_t *n)
         rc = store_transaction(s, gc, EIDER__ARRAY_LEN(gc));
     if (n)
         *n = rc ? 0 : count;
+    return rc;
+}
+
+/* ---- dynamic partitions ---- */
+
+int eider_store_add_partitions(eider_store *s, const char *name, const char *const *keys,
+                               size_t *n_added)
+{
+    eider__buf err = { 0 };
+    size_t n = 0, count = 0;
+    char now[24];
+    while (keys && keys[n])
+        n++;
+    if (n_added)
+        *n_added = 0;
+    if (!s || !name)
+        return EIDER_EINVAL;
+    for (size_t i = 0; i <= n; i++)
+        if (eider__partition_key_check(i < n ? keys[i] : name, &err)) {
+            int rc = eider__store_error(s, EIDER_EINVAL, "dynamic partitions '%s': %s", name,
+                                        eider__buf_str(&err));
+            eider__buf_release(&err);
+            return rc;
+        }
+    snprintf(now, sizeof(now), "%" PRId64, eider__now_us());
+    const char **params = eider__xmalloc((n + 1) * 4 * sizeof(*params));
+    store_stmt *add = eider__xmalloc((n + 1) * sizeof(*add));
+    add[0] = (store_stmt){ LOCK_WRITERS, NULL, 0, NULL, NULL };
+    for (size_t i = 0; i < n; i++) {
+        const char **p = &params[i * 4];
+        p[0] = name;
+        p[1] = keys[i];
+        p[2] = now;
+        p[3] = name;
+        add[i + 1] = (store_stmt){ "INSERT INTO dynamic_partitions (name, key, position, added_us) "
+            "SELECT ?, ?, COALESCE(max(position), 0) + 1, ? FROM dynamic_partitions WHERE name = ? "
+            "ON CONFLICT (name, key) DO NOTHING RETURNING 1", p, 4, &count, NULL };
+    }
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = store_transaction(s, add, n + 1);
+    if (n_added)
+        *n_added = rc ? 0 : count;
+    free(params);
+    free(add);
+    return rc;
+}
+
+typedef struct key_rows {
+    char **v;
+    size_t n, cap;
+} key_rows;
+
+static int key_row(void *ud, const char *const *c, size_t n)
+{
+    key_rows *k = ud;
+    EIDER__GROW(k->v, k->cap, k->n + 1);
+    k->v[k->n++] = eider__xstrdup(c[0] ? c[0] : "");
+    return 0;
+}
+
+int eider_store_partition_keys(eider_store *s, const char *name, char ***keys, size_t *n)
+{
+    key_rows k = { 0 };
+    const char *params[] = { name ? name : "" };
+    *keys = NULL;
+    *n = 0;
+    if (!s)
+        return EIDER_EINVAL;
+    int rc = eider__store_query(s, "SELECT key FROM dynamic_partitions WHERE name = ? "
+                                "ORDER BY position, key", params, 1, key_row, &k);
+    if (rc) {
+        eider__strv_free(k.v, k.n);
+        return rc;
+    }
+    *keys = k.v;
+    *n = k.n;
+    return EIDER_OK;
+}
+
+int eider__store_load_dynamic(eider_store *s, eider_defs *defs)
+{
+    int rc = EIDER_OK;
+    for (size_t i = 0; s && defs && i < defs->n_dynamic && !rc; i++) {
+        char **keys = NULL;
+        size_t n = 0;
+        rc = eider_store_partition_keys(s, eider__partitions_dynamic_name(defs->dynamic[i]),
+                                        &keys, &n);
+        if (!rc)
+            eider__partitions_set_keys(defs, defs->dynamic[i], keys, n);
+        eider__strv_free(keys, n);
+    }
     return rc;
 }

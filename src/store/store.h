@@ -111,6 +111,8 @@ int eider__read_i64(void *ud, const char *const *cols, size_t n);
 /* Run one statement under the store's lock; on error the message on the store. */
 int eider__store_query(eider_store *s, const char *sql, const char *const *params, size_t n,
                        eider__row_fn row, void *user_data);
+/* Read the keys of defs's dynamic partitions from s into them. */
+int eider__store_load_dynamic(eider_store *s, eider_defs *defs);
 /* Mark the started runs of this host whose process is gone as crashed. */
 int eider__store_mark_crashed(eider_store *s);
 /* The start time of process pid as /proc/PID/stat tells it ("" when it is gone):

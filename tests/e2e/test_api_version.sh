@@ -52,6 +52,70 @@ EOF
         fail "cannot build old.so"
 }
 
+# A library of API version 2: its eider_input_def has no partition_mapping, so its
+# .ins array has a shorter stride than today's; the array ends where an unreadable page
+# starts. Two inputs with columns: reading them at today's stride crashes or misreads.
+write_version_2_library() {
+    cat >v2.c <<'EOF'
+#define EIDER_BUILDING_LIBRARY     /* stamp the version by hand below */
+#include <eider.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+__attribute__((visibility("default"))) const int eider_definitions_api_version = 2;
+
+struct input_v2 { const char *key; const char *const *columns; };
+
+static int source(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT 1 AS a, 2 AS b, 3 AS c");
+}
+
+static int both(eider_context *ctx)
+{
+    const eider_frame *l = eider_input_frame(ctx, "left"), *r = eider_input_frame(ctx, "right");
+    if (!l || !r)
+        return 1;
+    eider_add_meta_int(ctx, "left_columns", (int64_t)eider_frame_columns(l));
+    eider_add_meta_int(ctx, "right_columns", (int64_t)eider_frame_columns(r));
+    return eider_output_sql(ctx, "SELECT 1 AS done");
+}
+
+static const void *at_page_end(const void *data, size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || mprotect(p + page, page, PROT_NONE))
+        return NULL;
+    memcpy(p + page - size, data, size);
+    return p + page - size;
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    const struct input_v2 ins[] = {
+        { "left", EIDER_KEYS("a") }, { "right", EIDER_KEYS("b", "c") }, { 0 },
+    };
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "v2.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "left", .compute = source });
+    eider_asset(defs, &(eider_asset_def){ .key = "right", .compute = source });
+    eider_asset(defs, &(eider_asset_def){ .key = "both", .compute = both,
+        .ins = at_page_end(ins, sizeof(ins)) });
+}
+EOF
+    cc -shared -fPIC -I"$SRC/include" -I"$(duckdb_include)" -o v2.so v2.c ||
+        fail "cannot build v2.so"
+}
+
+library_of_version_2_has_its_inputs_read_at_their_stride() {
+    write_version_2_library
+    run "$EIDER" materialize -l v2.so
+    expect_rc 0
+    expect_in out.txt "left_columns=1"
+    expect_in out.txt "right_columns=2"
+}
+
 library_of_the_previous_version_loads_and_runs() {
     write_version_1_library
     run "$EIDER" list -l old.so
@@ -94,6 +158,7 @@ EOF
 }
 
 run_case library_of_the_previous_version_loads_and_runs
+run_case library_of_version_2_has_its_inputs_read_at_their_stride
 run_case library_of_a_newer_version_is_refused_saying_to_upgrade
 run_case library_of_version_0_is_refused
 finish

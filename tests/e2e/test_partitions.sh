@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_partitions.sh — partitioned runs by the real `eider` binary: backfills of every
-# partition or a range, in one run or one per partition, and --resume, which redoes
-# only the partitions that failed or never ran, as the instance store says.
+# partition or a range, in one run or one per partition, --resume, which redoes only
+# the partitions that failed or never ran, as the instance store says, and dynamic
+# partitions added with `eider partitions add`.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A daily asset over 2024-01-01..2024-01-05 that fails on the days listed in the file
@@ -118,8 +119,58 @@ backfill_flags_are_checked() {
     expect_in err.txt "EIDER_STORAGE=none"
 }
 
+dynamic_partitions_are_added_listed_and_materialized() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+#include <stdio.h>
+
+static int by_region(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS region, 1 AS one", keys[0]);
+    return eider_output_sql(ctx, sql);
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "by_region", .compute = by_region,
+        .partitions = eider_dynamic_partitions(defs, "regions"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+    run "$EIDER" list -f definitions.c
+    expect_rc 0
+    expect_in out.txt "regions: (no keys yet)"
+    run "$EIDER" partitions add regions eu us -f definitions.c
+    expect_rc 0
+    expect_in out.txt "added 2 keys to dynamic partitions 'regions', which now have 2:"
+    run "$EIDER" partitions add regions us asia -f definitions.c --json
+    expect_rc 0
+    check_json out.txt 'd["added"] == 1 and d["keys"] == ["eu", "us", "asia"]'
+    run "$EIDER" partitions add regions 'a...b' -f definitions.c
+    expect_rc 2
+    expect_in err.txt "contains '...'"
+    run "$EIDER" list -f definitions.c
+    expect_in out.txt "regions: eu, us, asia"
+    run "$EIDER" list -f definitions.c --json
+    check_json out.txt 'd[0]["dynamic_partitions"] == {"name": "regions", "keys": ["eu", "us", "asia"]}'
+    run "$EIDER" materialize -f definitions.c --partition us
+    expect_rc 0
+    run "$EIDER" materialize -f definitions.c --partition mars
+    expect_rc 4
+    expect_in err.txt "add it with eider partitions add regions 'mars'"
+    run "$EIDER" partitions list regions -f definitions.c
+    expect_rc 0
+    expect_eq "$(tr '\n' ' ' <out.txt)" "eu us asia " "keys listed"
+    expect_eq "$(dq p.duckdb "SELECT string_agg(region, ',') FROM public.by_region")" "us" "regions stored"
+}
+
 run_case all_partitions_backfills_in_one_run
 run_case per_partition_runs_each_day_and_goes_on_after_a_failure
 run_case resume_redoes_only_what_failed_or_never_ran
 run_case backfill_flags_are_checked
+run_case dynamic_partitions_are_added_listed_and_materialized
 finish

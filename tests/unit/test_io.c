@@ -734,11 +734,16 @@ Test(io, a_run_of_every_asset_without_a_partition_leaves_the_partitioned_ones_ou
     eider_defs_free(defs);
 }
 
+/* The rows of input by_species counted, with the step's partition (if any) as column
+ * "part", so that a partitioned write finds its rows in its partition. */
 static int count_input(eider_context *ctx)
 {
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[128];
     const eider_frame *f = eider_input_frame(ctx, "by_species");
-    return f ? eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "f", f }),
-                                                       "SELECT count(*) AS n FROM f")) : EIDER_ESTEP;
+    snprintf(sql, sizeof(sql), "SELECT count(*) AS n, '%s' AS part FROM f", n ? keys[0] : "");
+    return f ? eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "f", f }), sql)) : EIDER_ESTEP;
 }
 
 Test(io, downstream_loads_the_mapped_partitions_or_all_when_unpartitioned)
@@ -749,7 +754,7 @@ Test(io, downstream_loads_the_mapped_partitions_or_all_when_unpartitioned)
     eider_asset(defs, &(eider_asset_def){ .key = "by_species", .compute = species_rows, .partitions = p,
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
     eider_asset(defs, &(eider_asset_def){ .key = "same", .compute = count_input, .partitions = p,
-        .deps = EIDER_KEYS("by_species"), .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "1")) });
+        .deps = EIDER_KEYS("by_species"), .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "part")) });
     eider_asset(defs, &(eider_asset_def){ .key = "whole", .compute = count_input, .deps = EIDER_KEYS("by_species") });
     cr_assert_eq(run_partition(defs, "by_species", "a...c", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
     eider_result *r = NULL;
@@ -794,6 +799,84 @@ Test(io, daily_partitions_write_their_days_only)
     eider_result_free(r);
     expect_query("SELECT string_agg(day || '=' || c, ',' ORDER BY day) FROM (SELECT day, count(*) AS c "
                  "FROM public.daily GROUP BY day)", "2024-02-27=3,2024-02-28=3,2024-02-29=10,2024-03-01=2");
+    eider_defs_free(defs);
+}
+
+/* The run's day and, when user_data is set, a row of the day after too; or, with
+ * metadata "text", the day as text ('2024-01-02'). */
+static int day_rows_maybe_spilling(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT DATE '%s' + (i %% %d)::INTEGER AS day, i FROM range(4) t(i)",
+             keys[0], eider_user_data(ctx) ? 2 : 1);
+    return eider_output_frame(ctx, eider_frame_sql(NULL, sql));
+}
+
+static eider_defs *spill_defs(int spill)
+{
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05" });
+    cr_assert_not_null(days, "%s", eider_defs_errmsg(defs));
+    add(defs, &(eider_asset_def){ .key = "daily", .compute = day_rows_maybe_spilling,
+        .user_data = spill ? "spill" : NULL, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    return defs;
+}
+
+Test(io, a_partitioned_write_with_a_row_outside_its_partition_fails_and_keeps_the_table)
+{
+    enter_tmpdir();
+    eider_defs *defs = spill_defs(0);
+    cr_assert_eq(run_partition(defs, NULL, "2024-01-02", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+    defs = spill_defs(1);
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, NULL, "2024-01-01", &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "daily"), "lies outside the partitions this run writes"), "%s",
+              error_of(r, "daily"));
+    eider_result_free(r);
+    expect_query("SELECT string_agg(day || '=' || c, ',' ORDER BY day) FROM (SELECT day, count(*) AS c "
+                 "FROM public.daily GROUP BY day)", "2024-01-02=4");
+    eider_defs_free(defs);
+}
+
+static int text_day_rows(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS day, i FROM range(3) t(i)", keys[0]);
+    return eider_output_sql(ctx, sql);
+}
+
+static int count_daily(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "daily");
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS day, count(*) AS n FROM f", keys[0]);
+    return f ? eider_output_frame(ctx, eider_frame_sql(EIDER_FRAMES({ "f", f }), sql)) : EIDER_ESTEP;
+}
+
+Test(io, a_day_written_as_text_is_in_its_own_partition)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05" });
+    const eider_meta *by_day = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day"));
+    add(defs, &(eider_asset_def){ .key = "daily", .compute = text_day_rows, .partitions = days,
+                                  .metadata = by_day });
+    add(defs, &(eider_asset_def){ .key = "counted", .compute = count_daily, .partitions = days,
+                                  .deps = EIDER_KEYS("daily"), .metadata = by_day });
+    cr_assert_eq(run_partition(defs, NULL, "2024-01-02", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, NULL, "2024-01-02", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    expect_query("SELECT count(*)::VARCHAR FROM public.daily", "3");
+    expect_query("SELECT n::VARCHAR FROM public.counted", "3");
     eider_defs_free(defs);
 }
 
@@ -961,6 +1044,9 @@ Test(io, an_asset_reads_its_own_previous_partition_without_a_cycle)
     }
     expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM public.running",
                  "2024-01-01=1,2024-01-02=2,2024-01-03=3");
+    cr_expect_eq(run_partition(defs, NULL, "2024-01-02...2024-01-04", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "asset 'running' reads its own earlier partitions, so "
+                     "a run materializes one of its partitions, not 3"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
 
@@ -1000,6 +1086,36 @@ Test(io, partitions_that_map_in_no_clear_way_are_refused_at_validation)
         "partitions differ (daily; static) and no mapping is clear: declare which partitions it "
         "reads on the input, e.g. .partition_mapping = { .kind = EIDER_MAP_ALL } (EIDER_MAP_ALL "
         "reads every partition)");
+    eider_defs_free(defs);
+}
+
+/* ---- dynamic partitions ---- */
+
+Test(io, dynamic_partitions_run_the_keys_added_to_the_store)
+{
+    enter_tmpdir();
+    eider_store *store = NULL;
+    cr_assert_eq(eider_store_open("store", &store), EIDER_OK, "%s", eider_store_errmsg(store));
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *regions = eider_dynamic_partitions(defs, "regions");
+    cr_assert_not_null(regions, "%s", eider_defs_errmsg(defs));
+    add(defs, &(eider_asset_def){ .key = "by_region", .compute = species_rows, .partitions = regions,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    eider_run_options o = { .partition = "eu", .store = store, .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "dynamic partitions 'regions' have no keys yet: add "
+                     "them with eider partitions add regions KEY..."), "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_store_add_partitions(store, "regions", EIDER_KEYS("us", "eu"), NULL), EIDER_OK);
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    o.partition = "asia";
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "add it with eider partitions add regions 'asia'"),
+              "%s", eider_defs_errmsg(defs));
+    o.partition = NULL;
+    o.all_partitions = 1;
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_store_close(store);
+    expect_query("SELECT string_agg(DISTINCT species, ',' ORDER BY species) FROM public.by_region", "eu,us");
     eider_defs_free(defs);
 }
 

@@ -38,7 +38,7 @@ static eider_store *fresh_store(void)
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK, "%s", eider__buf_str(&err));
         cr_assert_eq(eider__postgres_methods.query(conn, "DROP TABLE IF EXISTS events, event_blocks, "
-                     "id_counters, materializations, asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
+                     "id_counters, materializations, asset_state, runs, dynamic_partitions, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
                      "%s", eider__buf_str(&err));
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
@@ -143,10 +143,10 @@ static int64_t query_int(eider_store *s, const char *sql)
 Test(store, open_makes_the_store_and_reopening_keeps_it)
 {
     eider_store *s = fresh_store();
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 2);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 3);
     eider_store_close(s);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 2, "each version once");
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 3, "each version once");
     if (!is_postgres()) {
         cr_expect_eq(access("store/eider.sqlite3", F_OK), 0);
         cr_expect(strstr(eider_store_location(s), "/store/eider.sqlite3"), "%s", eider_store_location(s));
@@ -232,7 +232,7 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK);
         eider__postgres_methods.query(conn, "DROP TABLE event_blocks, id_counters, materializations, "
-                                      "asset_state, runs, eider_schema", NULL, 0, NULL, NULL, &err);
+                                      "asset_state, runs, dynamic_partitions, eider_schema", NULL, 0, NULL, NULL, &err);
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
     } else {
@@ -240,7 +240,7 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     }
     make_version_1_store();
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 2);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 3);
     migrated_events e = { 0 };
     cr_assert_eq(eider_store_events(s, "old-run", 0, see_migrated, &e), EIDER_OK, "%s", eider_store_errmsg(s));
     cr_assert_eq(e.n, is_postgres() ? 5 : 6);
@@ -504,6 +504,49 @@ Test(store, each_partition_of_a_run_keeps_its_own_row_count)
     events_seen ev = { 0 };
     cr_assert_eq(eider_store_events(s, "parts", 0, see_event, &ev), EIDER_OK);
     cr_expect_eq(ev.row_count[1], 3, "the run's event keeps the run's row count");
+    eider_store_close(s);
+}
+
+/* ---- dynamic partitions ---- */
+
+static void expect_keys_of(eider_store *s, const char *name, const char *want)
+{
+    char **keys = NULL, got[256] = "";
+    size_t n = 0;
+    cr_assert_eq(eider_store_partition_keys(s, name, &keys, &n), EIDER_OK, "%s", eider_store_errmsg(s));
+    for (size_t i = 0; i < n; i++)
+        snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? "," : "", keys[i]);
+    eider_keys_free(keys, n);
+    cr_expect_str_eq(got, want, "keys of '%s'", name);
+}
+
+Test(store, dynamic_partition_keys_are_kept_in_order_once_and_survive_reopening)
+{
+    eider_store *s = fresh_store();
+    size_t added = 0;
+    cr_assert_eq(eider_store_add_partitions(s, "regions", EIDER_KEYS("us", "eu"), &added), EIDER_OK,
+                 "%s", eider_store_errmsg(s));
+    cr_expect_eq(added, 2);
+    cr_assert_eq(eider_store_add_partitions(s, "regions", EIDER_KEYS("eu", "asia", "asia"), &added),
+                 EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_expect_eq(added, 1, "eu is there already, asia is given twice");
+    cr_assert_eq(eider_store_add_partitions(s, "shops", EIDER_KEYS("a"), NULL), EIDER_OK);
+    eider_store_close(s);
+    cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
+    expect_keys_of(s, "regions", "us,eu,asia");
+    expect_keys_of(s, "shops", "a");
+    expect_keys_of(s, "none", "");
+    eider_store_close(s);
+}
+
+Test(store, a_bad_dynamic_partition_key_adds_none)
+{
+    eider_store *s = fresh_store();
+    cr_expect_eq(eider_store_add_partitions(s, "regions", EIDER_KEYS("ok", "a...b"), NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_store_errmsg(s), "'a...b' contains '...'"), "%s", eider_store_errmsg(s));
+    cr_expect_eq(eider_store_add_partitions(s, "regions", EIDER_KEYS("x|y"), NULL), EIDER_EINVAL);
+    cr_expect_eq(eider_store_add_partitions(s, "regions", EIDER_KEYS(""), NULL), EIDER_EINVAL);
+    expect_keys_of(s, "regions", "");
     eider_store_close(s);
 }
 
