@@ -122,39 +122,6 @@ EOF
     expect_in out.txt "nothing to materialize"
 }
 
-# ---- partitions hold exactly their rows (issue 9, 2) ----
-
-# A one-partition run whose output also holds rows of other days: the write deletes
-# that partition's rows and inserts the whole output, so the other days' rows are
-# duplicated, silently, at each run. Expected: a partition's write stores only that
-# partition's rows (or fails naming the stray rows); never a duplicate.
-a_partition_write_never_duplicates_other_partitions() {
-    cat >definitions.c <<'EOF'
-#include <eider.h>
-static int f(eider_context *ctx)
-{
-    return eider_output_sql(ctx, "SELECT DATE '2024-01-01' + (range % 3)::INTEGER AS day, range AS v FROM range(6)");
-}
-void eider_definitions(eider_defs *defs)
-{
-    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
-    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
-        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-04" });
-    eider_asset(defs, &(eider_asset_def){ .key = "f", .compute = f, .partitions = days,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
-}
-EOF
-    run "$EIDER" materialize --select f --partition 2024-01-01
-    local rc1=$RC
-    run "$EIDER" materialize --select f --partition 2024-01-02
-    local rc2=$RC
-    if [[ $rc1 == 0 || $rc2 == 0 ]]; then
-        local dups
-        dups=$(dq p.duckdb "SELECT count(*) FROM (SELECT day, v FROM public.f GROUP BY ALL HAVING count(*) > 1)")
-        expect_eq "$dups" 0 "rows stored twice in public.f after two one-partition runs"
-    fi
-}
-
 # ---- an asset that reads its own previous partition (issue 9, 2: mappings) ----
 
 # The README: "A time window that ends before the asset's own may name the asset
@@ -216,11 +183,58 @@ EOF
     expect_in out.txt 'col\x1b[2J'
 }
 
+# ---- dynamic partitions (issue 9, 2) ----
+
+write_dynamic_defs() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <eider.h>
+static int sales(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS region", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "sales", .compute = sales,
+        .partitions = eider_dynamic_partitions(defs, "regions"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+}
+
+# A typo in the name: `eider partitions add region eu` (the definitions say "regions")
+# succeeds and keeps the key under a name no asset uses, so the user's next
+# `materialize --partition eu` fails with "no partition 'eu'". An unknown name is an
+# error with a did-you-mean, as an unknown asset key is (exit 4), and adds nothing.
+partitions_add_refuses_a_name_no_definition_has() {
+    write_dynamic_defs
+    run "$EIDER" partitions add region eu
+    expect_rc 4
+    expect_in err.txt "did you mean 'regions'"
+    run "$EIDER" partitions list region
+    expect_not_in out.txt "eu"
+}
+
+# `eider partitions list` only reads: like runs, run show, logs and asset show it must
+# not make an instance store where there is none.
+partitions_list_makes_no_store() {
+    write_dynamic_defs
+    run "$EIDER" partitions list regions
+    expect_rc 0
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
+}
+
 run_case another_user_reads_a_store_just_after_a_run
 run_case plain_materialize_of_only_partitioned_assets_is_not_an_error
 run_case plain_materialize_does_not_fail_downstream_of_what_it_left_out
 run_case empty_stale_backfill_says_nothing_to_materialize
-run_case a_partition_write_never_duplicates_other_partitions
 run_case a_self_dependent_sql_asset_runs_on_a_fresh_database
 run_case asset_show_escapes_the_preview_header
+run_case partitions_add_refuses_a_name_no_definition_has
+run_case partitions_list_makes_no_store
 finish
