@@ -122,6 +122,31 @@ EOF
     expect_in out.txt "nothing to materialize"
 }
 
+# `--select 'stale()'` is what a user runs every day; in a project with one partitioned
+# asset it exits 4 ("asset 'daily' is partitioned ... leave it out of the selection")
+# and runs nothing, so stale() is unusable there. Expected: as a plain materialize,
+# the stale unpartitioned assets run and the partitioned ones are named as left out.
+stale_runs_the_unpartitioned_assets_of_a_mixed_project() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int daily(eider_context *ctx) { return eider_output_sql(ctx, "SELECT DATE '2024-01-01' AS day"); }
+static int plain(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = daily, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "plain", .compute = plain });
+}
+EOF
+    run "$EIDER" materialize --select 'stale()'
+    expect_rc 0
+    expect_in out.txt "plain"
+    expect_in err.txt "daily"
+}
+
 # ---- an asset that reads its own previous partition (issue 9, 2: mappings) ----
 
 # The README: "A time window that ends before the asset's own may name the asset
@@ -233,6 +258,7 @@ run_case another_user_reads_a_store_just_after_a_run
 run_case plain_materialize_of_only_partitioned_assets_is_not_an_error
 run_case plain_materialize_does_not_fail_downstream_of_what_it_left_out
 run_case empty_stale_backfill_says_nothing_to_materialize
+run_case stale_runs_the_unpartitioned_assets_of_a_mixed_project
 run_case a_self_dependent_sql_asset_runs_on_a_fresh_database
 run_case asset_show_escapes_the_preview_header
 run_case partitions_add_refuses_a_name_no_definition_has
