@@ -147,6 +147,67 @@ EOF
     expect_in err.txt "daily"
 }
 
+# Two partitioned assets with different partitions (colours, days): one run of
+# --all-partitions works, but the same command with --resume (what a failed backfill
+# tells the user to run) and with --per-partition exit 4 with "asset 'days' has no
+# partition 'red'". Each asset's partitions are its own: a backfill resumes and splits
+# per asset's partitions, or refuses the combination before it starts, naming it.
+backfill_of_two_partitionings_resumes() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[512] = "SELECT * FROM (VALUES ";
+    for (size_t i = 0; i < n; i++)
+        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s('%s')", i ? ", " : "", k[i]);
+    strncat(sql, ") t(p)", sizeof(sql) - strlen(sql) - 1);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p::DATE")) });
+}
+EOF
+    run "$EIDER" materialize --select 'colours, days' --all-partitions
+    expect_rc 0
+    run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
+    expect_not_in err.txt "has no partition 'red'"
+    expect_rc 0
+}
+
+# `eider runs` shows the partition of a run; a run of --all-partitions shows '-' (JSON:
+# null), as a run of an unpartitioned asset does, so the history cannot tell a
+# backfill from a plain run. Expected: the run records which partitions it ran.
+runs_show_the_partitions_of_an_all_partitions_run() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'red' AS c UNION ALL SELECT 'blue'"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "c")) });
+}
+EOF
+    run "$EIDER" materialize --select colours --all-partitions
+    expect_rc 0
+    run "$EIDER" runs --json
+    expect_rc 0
+    check_json out.txt 'd[0]["partition"] is not None'
+}
+
 # ---- an asset that reads its own previous partition (issue 9, 2: mappings) ----
 
 # The README: "A time window that ends before the asset's own may name the asset
@@ -259,6 +320,8 @@ run_case plain_materialize_of_only_partitioned_assets_is_not_an_error
 run_case plain_materialize_does_not_fail_downstream_of_what_it_left_out
 run_case empty_stale_backfill_says_nothing_to_materialize
 run_case stale_runs_the_unpartitioned_assets_of_a_mixed_project
+run_case backfill_of_two_partitionings_resumes
+run_case runs_show_the_partitions_of_an_all_partitions_run
 run_case a_self_dependent_sql_asset_runs_on_a_fresh_database
 run_case asset_show_escapes_the_preview_header
 run_case partitions_add_refuses_a_name_no_definition_has
