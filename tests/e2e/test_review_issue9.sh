@@ -42,6 +42,42 @@ EOF
     expect_in out.txt "asset one"
 }
 
+# A team folder: .eider may be written by everyone (777). Another user's `eider runs`
+# leaves eider.sqlite3-wal and -shm behind, owned by that user and not writable by the
+# owner, whose next `eider materialize` then fails with exit 5: "cannot migrate the
+# instance store ...: attempt to write a readonly database". A command that only reads
+# must leave the store as the owner can still write it.
+another_users_read_leaves_the_store_writable_for_its_owner() {
+    if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
+        return 0    # needs root to act as two users
+    fi
+    local dir="$WORK/team"
+    chmod 711 "$WORK"      # so that the other users may reach the project's folder
+    mkdir -p "$dir"
+    cat >"$dir/definitions.c" <<'EOF'
+#include <eider.h>
+static int one(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "r.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "one", .compute = one });
+}
+EOF
+    chown -R 1:1 "$dir"
+    chmod 777 "$dir"
+    cd "$dir"
+    local as_owner=(setpriv --reuid=1 --regid=1 --clear-groups)
+    local as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    run "${as_owner[@]}" "$EIDER" materialize
+    expect_rc 0
+    chmod 777 .eider
+    run "${as_other[@]}" "$EIDER" runs
+    expect_rc 0
+    run "${as_owner[@]}" "$EIDER" materialize
+    expect_not_in err.txt "readonly database"
+    expect_rc 0
+}
+
 # ---- a plain materialize leaves out partitioned assets (issue 9, 2) ----
 
 # Every asset is partitioned: a plain `eider materialize` has nothing it can run. It
@@ -316,6 +352,7 @@ partitions_list_makes_no_store() {
 }
 
 run_case another_user_reads_a_store_just_after_a_run
+run_case another_users_read_leaves_the_store_writable_for_its_owner
 run_case plain_materialize_of_only_partitioned_assets_is_not_an_error
 run_case plain_materialize_does_not_fail_downstream_of_what_it_left_out
 run_case empty_stale_backfill_says_nothing_to_materialize
