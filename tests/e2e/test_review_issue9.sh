@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# test_review_issue9.sh — issue 9 tried as a new user would, after its branches were
+# merged: each case is a defect a user trips over, and states the behaviour expected.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# ---- the store commands read another user's store (issue 9, 3: read-only commands) ----
+
+# The store as it is after a run: `eider materialize` closes it cleanly, so SQLite
+# removed the -wal and -shm files. Another user (no write access to .eider, the
+# default 755 folder) runs `eider runs`: the runs are there and must be listed, never
+# "no runs yet: there is no instance store".
+another_user_reads_a_store_just_after_a_run() {
+    if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
+        return 0    # needs root to become a user who may not write the store
+    fi
+    local dir="$WORK/ro"
+    chmod 711 "$WORK"      # so that the other user may reach the project's folder
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    cd "$dir"
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int one(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "r.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "one", .compute = one });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 0
+    [[ ! -e .eider/eider.sqlite3-wal ]] || fail "expected no -wal file after a clean run"
+    local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    run "${as_nobody[@]}" "$EIDER" runs
+    expect_not_in out.txt "no runs yet"
+    expect_rc 0
+    expect_in out.txt "success"
+    run "${as_nobody[@]}" "$EIDER" runs --json
+    check_json out.txt 'len(d) == 1'
+    run "${as_nobody[@]}" "$EIDER" asset show one
+    expect_rc 0
+    expect_in out.txt "asset one"
+}
+
+# A team folder: .eider may be written by everyone (777). Another user's `eider runs`
+# leaves eider.sqlite3-wal and -shm behind, owned by that user and not writable by the
+# owner, whose next `eider materialize` then fails with exit 5: "cannot migrate the
+# instance store ...: attempt to write a readonly database". A command that only reads
+# must leave the store as the owner can still write it.
+another_users_read_leaves_the_store_writable_for_its_owner() {
+    if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
+        return 0    # needs root to act as two users
+    fi
+    local dir="$WORK/team"
+    chmod 711 "$WORK"      # so that the other users may reach the project's folder
+    mkdir -p "$dir"
+    cat >"$dir/definitions.c" <<'EOF'
+#include <eider.h>
+static int one(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "r.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "one", .compute = one });
+}
+EOF
+    chown -R 1:1 "$dir"
+    chmod 777 "$dir"
+    cd "$dir"
+    local as_owner=(setpriv --reuid=1 --regid=1 --clear-groups)
+    local as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    run "${as_owner[@]}" "$EIDER" materialize
+    expect_rc 0
+    chmod 777 .eider
+    run "${as_other[@]}" "$EIDER" runs
+    expect_rc 0
+    run "${as_owner[@]}" "$EIDER" materialize
+    expect_not_in err.txt "readonly database"
+    expect_rc 0
+}
+
+# ---- a plain materialize leaves out partitioned assets (issue 9, 2) ----
+
+# Every asset is partitioned: a plain `eider materialize` has nothing it can run. It
+# must say which partitioned assets it left out and how to include them, and exit 0
+# like any valid selection with nothing to run — not exit 4 telling the user to
+# "leave it out of the selection", a selection they never gave.
+plain_materialize_of_only_partitioned_assets_is_not_an_error() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'red' AS c"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "c")) });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in err.txt "left out the partitioned assets 'colours'"
+    expect_not_in err.txt "leave it out of the selection"
+}
+
+# A plain `eider materialize` on a fresh project leaves out the partitioned `daily`,
+# and then runs `summary` (unpartitioned, downstream of it), which fails with "materialize
+# 'daily' first (eider materialize --select 'daily')" — a command that itself fails
+# (exit 4, daily is partitioned). What cannot run because its upstream was left out
+# and never materialized must be left out too (or skipped), and the run succeed.
+plain_materialize_does_not_fail_downstream_of_what_it_left_out() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int daily(eider_context *ctx) { return eider_output_sql(ctx, "SELECT DATE '2024-01-01' AS day"); }
+static int summary(eider_context *ctx) { return eider_output_sql(ctx, "SELECT count(*) AS n FROM {daily}"); }
+static int plain(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = daily, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "summary", .compute = summary, .deps = EIDER_KEYS("daily") });
+    eider_asset(defs, &(eider_asset_def){ .key = "plain", .compute = plain });
+}
+EOF
+    run "$EIDER" materialize
+    expect_in err.txt "left out the partitioned assets 'daily'"
+    expect_not_in out.txt "FAIL"
+    expect_rc 0
+    expect_in out.txt "plain"
+}
+
+# `stale()` with nothing stale says "nothing to materialize" and exits 0; adding
+# --all-partitions (a backfill of whatever is stale) must say the same, not exit 4 with
+# "partition '(all)' was given, but no asset is selected, so none is  not partitioned".
+empty_stale_backfill_says_nothing_to_materialize() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int daily(eider_context *ctx) { return eider_output_sql(ctx, "SELECT DATE '2024-01-01' AS day"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-02" });
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = daily, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+}
+EOF
+    run "$EIDER" materialize --select daily --all-partitions
+    expect_rc 0
+    run "$EIDER" materialize --select 'stale()'
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+    run "$EIDER" materialize --select 'stale()' --all-partitions
+    expect_not_in err.txt "none is  not"
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+}
+
+# `--select 'stale()'` is what a user runs every day; in a project with one partitioned
+# asset it exits 4 ("asset 'daily' is partitioned ... leave it out of the selection")
+# and runs nothing, so stale() is unusable there. Expected: as a plain materialize,
+# the stale unpartitioned assets run and the partitioned ones are named as left out.
+stale_runs_the_unpartitioned_assets_of_a_mixed_project() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int daily(eider_context *ctx) { return eider_output_sql(ctx, "SELECT DATE '2024-01-01' AS day"); }
+static int plain(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = daily, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "plain", .compute = plain });
+}
+EOF
+    run "$EIDER" materialize --select 'stale()'
+    expect_rc 0
+    expect_in out.txt "plain"
+    expect_in err.txt "daily"
+}
+
+# Two partitioned assets with different partitions (colours, days): one run of
+# --all-partitions works, but the same command with --resume (what a failed backfill
+# tells the user to run) and with --per-partition exit 4 with "asset 'days' has no
+# partition 'red'". Each asset's partitions are its own: a backfill resumes and splits
+# per asset's partitions, or refuses the combination before it starts, naming it.
+backfill_of_two_partitionings_resumes() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[512] = "SELECT * FROM (VALUES ";
+    for (size_t i = 0; i < n; i++)
+        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s('%s')", i ? ", " : "", k[i]);
+    strncat(sql, ") t(p)", sizeof(sql) - strlen(sql) - 1);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p::DATE")) });
+}
+EOF
+    run "$EIDER" materialize --select 'colours, days' --all-partitions
+    expect_rc 0
+    run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
+    expect_not_in err.txt "has no partition 'red'"
+    expect_rc 0
+}
+
+# `eider runs` shows the partition of a run; a run of --all-partitions shows '-' (JSON:
+# null), as a run of an unpartitioned asset does, so the history cannot tell a
+# backfill from a plain run. Expected: the run records which partitions it ran.
+runs_show_the_partitions_of_an_all_partitions_run() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'red' AS c UNION ALL SELECT 'blue'"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "c")) });
+}
+EOF
+    run "$EIDER" materialize --select colours --all-partitions
+    expect_rc 0
+    run "$EIDER" runs --json
+    expect_rc 0
+    check_json out.txt 'd[0]["partition"] is not None'
+}
+
+# ---- an asset that reads its own previous partition (issue 9, 2: mappings) ----
+
+# The README: "A time window that ends before the asset's own may name the asset
+# itself ... while its table does not exist yet, that input is an empty frame." An SQL
+# output naming itself ({running}) fails on the first run because its table does not
+# exist, so the asset can never start.
+a_self_dependent_sql_asset_runs_on_a_fresh_database() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <eider.h>
+static int running(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT DATE '%s' AS day, (SELECT count(*) FROM {running}) AS before", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-04" });
+    eider_asset(defs, &(eider_asset_def){ .key = "running", .compute = running, .partitions = days,
+        .ins = EIDER_INPUTS({ .key = "running", .partition_mapping = {
+            .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1, .end_offset = -1 } }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+}
+EOF
+    run "$EIDER" materialize --select running --partition 2024-01-01
+    expect_rc 0
+    run "$EIDER" materialize --select running --partition 2024-01-02
+    expect_rc 0
+    expect_eq "$(dq p.duckdb "SELECT string_agg(before::VARCHAR, ',' ORDER BY day) FROM public.running")" "0,1" \
+        "rows of the previous partition each partition saw"
+}
+
+# ---- control characters in what Eider prints (issue 9, 4) ----
+
+# `asset show` escapes ESC in the preview's values and in the columns table, but prints
+# the preview's header (the column names) raw.
+asset_show_escapes_the_preview_header() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS \"col\x1b[2J\""); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "f", .compute = f });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 0
+    run "$EIDER" asset show f
+    expect_rc 0
+    if grep -q $'\x1b' out.txt; then
+        fail "asset show printed a raw ESC: $(grep -n $'\x1b' out.txt | cat -v)"
+    fi
+    expect_in out.txt 'col\x1b[2J'
+}
+
+# ---- dynamic partitions (issue 9, 2) ----
+
+write_dynamic_defs() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <eider.h>
+static int sales(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS region", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "sales", .compute = sales,
+        .partitions = eider_dynamic_partitions(defs, "regions"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+}
+
+# A typo in the name: `eider partitions add region eu` (the definitions say "regions")
+# succeeds and keeps the key under a name no asset uses, so the user's next
+# `materialize --partition eu` fails with "no partition 'eu'". An unknown name is an
+# error with a did-you-mean, as an unknown asset key is (exit 4), and adds nothing.
+partitions_add_refuses_a_name_no_definition_has() {
+    write_dynamic_defs
+    run "$EIDER" partitions add region eu
+    expect_rc 4
+    expect_in err.txt "did you mean 'regions'"
+    run "$EIDER" partitions list region
+    expect_not_in out.txt "eu"
+}
+
+# `eider partitions list` only reads: like runs, run show, logs and asset show it must
+# not make an instance store where there is none.
+partitions_list_makes_no_store() {
+    write_dynamic_defs
+    run "$EIDER" partitions list regions
+    expect_rc 0
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
+}
+
+run_case another_user_reads_a_store_just_after_a_run
+run_case another_users_read_leaves_the_store_writable_for_its_owner
+run_case plain_materialize_of_only_partitioned_assets_is_not_an_error
+run_case plain_materialize_does_not_fail_downstream_of_what_it_left_out
+run_case empty_stale_backfill_says_nothing_to_materialize
+run_case stale_runs_the_unpartitioned_assets_of_a_mixed_project
+run_case backfill_of_two_partitionings_resumes
+run_case runs_show_the_partitions_of_an_all_partitions_run
+run_case a_self_dependent_sql_asset_runs_on_a_fresh_database
+run_case asset_show_escapes_the_preview_header
+run_case partitions_add_refuses_a_name_no_definition_has
+run_case partitions_list_makes_no_store
+finish
