@@ -8,35 +8,43 @@ duckdb_include() {
     dirname "$(find "$SRC/third_party/duckdb/" -name duckdb.h | head -1)"
 }
 
+# page_end.h: at_page_end(data, size) copies size bytes of data to end where an
+# unreadable page starts, so that reading one byte past them crashes.
+write_page_end_header() {
+    cat >page_end.h <<'EOF'
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const void *at_page_end(const void *data, size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || mprotect(p + page, page, PROT_NONE))
+        return NULL;
+    memcpy(p + page - size, data, size);
+    return p + page - size;
+}
+EOF
+}
+
 # A library of API version 1: its eider_asset_def ends before .ins and its
 # eider_asset_spec_def before .io_manager_key. Each struct it passes is the prefix of
 # today's struct that version 1 had, placed at the very end of a page that is followed
 # by an unreadable one, so reading one byte past what version 1 had crashes.
 write_version_1_library() {
+    write_page_end_header
     cat >old.c <<'EOF'
 #define EIDER_BUILDING_LIBRARY     /* stamp the version by hand below */
 #include <eider.h>
 #include <stddef.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include "page_end.h"
 
 __attribute__((visibility("default"))) const int eider_definitions_api_version = 1;
 
 static int compute(eider_context *ctx)
 {
     return eider_add_meta_int(ctx, "answer", 42);
-}
-
-/* size bytes of def, ending where an unreadable page starts. */
-static const void *at_page_end(const void *def, size_t size)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || mprotect(p + page, page, PROT_NONE))
-        return NULL;
-    memcpy(p + page - size, def, size);
-    return p + page - size;
 }
 
 void eider_definitions(eider_defs *defs)
@@ -56,12 +64,11 @@ EOF
 # .ins array has a shorter stride than today's; the array ends where an unreadable page
 # starts. Two inputs with columns: reading them at today's stride crashes or misreads.
 write_version_2_library() {
+    write_page_end_header
     cat >v2.c <<'EOF'
 #define EIDER_BUILDING_LIBRARY     /* stamp the version by hand below */
 #include <eider.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include "page_end.h"
 
 __attribute__((visibility("default"))) const int eider_definitions_api_version = 2;
 
@@ -80,16 +87,6 @@ static int both(eider_context *ctx)
     eider_add_meta_int(ctx, "left_columns", (int64_t)eider_frame_columns(l));
     eider_add_meta_int(ctx, "right_columns", (int64_t)eider_frame_columns(r));
     return eider_output_sql(ctx, "SELECT 1 AS done");
-}
-
-static const void *at_page_end(const void *data, size_t size)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || mprotect(p + page, page, PROT_NONE))
-        return NULL;
-    memcpy(p + page - size, data, size);
-    return p + page - size;
 }
 
 void eider_definitions(eider_defs *defs)

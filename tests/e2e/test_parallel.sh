@@ -8,16 +8,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FRESH_RUNS=8
 
-# fresh_runs DB ARGS...: materialize on a fresh DB FRESH_RUNS times; each must succeed.
-fresh_runs() {
-    local db=$1 i
-    shift
+# fresh_runs RC DB ARGS...: materialize on a fresh DB FRESH_RUNS times; each must exit
+# with RC and never show a conflict. The output of the last run stays in out.txt.
+fresh_runs_exit() {
+    local rc=$1 db=$2 i
+    shift 2
     for ((i = 1; i <= FRESH_RUNS; i++)); do
         rm -f "$db" "$db.wal"
         run "$EIDER" materialize -f definitions.c "$@"
-        expect_rc 0
+        expect_rc "$rc"
         expect_not_in out.txt "conflict"
     done
+}
+
+fresh_runs() {
+    fresh_runs_exit 0 "$@"
 }
 
 io_manager_assets_create_their_schemas_on_the_first_parallel_run() {
@@ -82,15 +87,9 @@ void eider_definitions(eider_defs *defs)
     eider_asset(defs, &(eider_asset_def){ .key = "s2", .compute = make_schema, .resources = EIDER_KEYS("duckdb") });
 }
 EOF
-    local i
-    for ((i = 1; i <= FRESH_RUNS; i++)); do
-        rm -f w.duckdb w.duckdb.wal
-        run "$EIDER" materialize -f definitions.c --jobs 2
-        expect_rc 1
-        expect_in out.txt "1 materialized, 1 failed"
-        expect_in out.txt 'already exists'
-        expect_not_in out.txt "conflict"
-    done
+    fresh_runs_exit 1 w.duckdb --jobs 2
+    expect_in out.txt "1 materialized, 1 failed"
+    expect_in out.txt 'already exists'
 }
 
 schema_named_like_the_database_file_is_not_ambiguous() {
