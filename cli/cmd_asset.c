@@ -308,7 +308,9 @@ static void print_preview(const json_t *preview)
     if (!cells)
         return;
     json_object_foreach(first, name, v) {
-        cells[c] = strdup(name);
+        json_t *header = json_string(name);
+        cells[c] = cell_text(header);        /* escaped and cut as the values are */
+        json_decref(header);
         for (size_t r = 0; r < shown; r++)
             cells[(r + 1) * n_cols + c] = cell_text(json_object_get(json_array_get(preview, r), name));
         c++;
