@@ -855,6 +855,18 @@ struct ArrowArrayStream *eider_input_arrow(eider_context *ctx, const char *key);
 const char *eider_input_table(eider_context *ctx, const char *key);
 /* An input of a registered handler's type (type NULL: a frame). */
 void *eider_input(eider_context *ctx, const char *key, const char *type);
+/* 1 when the table (or Parquet file) of input `key` exists, so that loading it reads
+ * what an earlier run stored; 0 when it does not yet, or when the asset has no input
+ * `key` (then the step's failure is set). Loads nothing. Made for an asset that reads
+ * its own earlier partitions (an EIDER_MAP_TIME_WINDOW input naming itself), as dbt's
+ * is_incremental(): on its first run its table does not exist, so
+ *   eider_input_frame()  gives an empty frame with no columns, which
+ *                        eider_frame_sql() refuses: test this first;
+ *   "{key}" in SQL       fails the step, since no empty relation can have the columns
+ *                        the table will have: give SQL without it.
+ * Once the table exists, a partition with nothing earlier (the first of the range)
+ * reads an empty relation with the table's columns. Since API 3. */
+int eider_input_exists(eider_context *ctx, const char *key);
 
 /* The step's output, stored by the asset's I/O manager when the compute function
  * returns successfully.
