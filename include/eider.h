@@ -464,7 +464,10 @@ const char *eider_current_asset(void);
 duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
 
 /* Run one or more SQL statements on con, one by one. On error, records DuckDB's message
- * and the failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. A
+ * and the failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. In
+ * a script of several statements, the message starts "statement 2 of 3: " and the SQL
+ * recorded is that statement's text (the whole script when Eider cannot split it as
+ * DuckDB did, e.g. around a $tag$ string). A
  * CREATE statement that loses a race on DuckDB's catalog to another step ("write-write
  * conflict on create", e.g. two steps running CREATE SCHEMA IF NOT EXISTS at once) is
  * run again alone, a few times: the retry sees the other step's commit. No other
