@@ -271,9 +271,8 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
     }
     if (io->manager->kind == EIDER__IO_PARQUET) {
         eider__buf rel = { 0 };
-        if (!io->empty && !io->all_keys && !io->n_keys)
-            return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': none of its Parquet "
-                "partitions maps to the partitions of the run", up->key, ctx->asset->key);
+        if (!io->all_keys && !io->n_keys)    /* (the day before the first): no rows, */
+            io->where = eider__xstrdup("FALSE");   /* the columns of its files */
         parquet_relation(io, io->keys, io->all_keys ? 0 : io->n_keys, &rel);
         free(io->table.quoted);
         io->table.quoted = eider__buf_detach(&rel);
@@ -513,9 +512,11 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
         int rc = input_open(ctx, &in, up->key);
         if (!rc && in.empty)
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} reads its own earlier partitions, "
-                "but its table %s does not exist yet (this is its first run): give SQL without "
+                "but its %s %s does not exist yet (this is its first run): give SQL without "
                 "{%s} when eider_input_exists(ctx, \"%s\") is 0, as dbt's is_incremental()",
-                ctx->asset->key, up->key, in.table.quoted, up->key, up->key);
+                ctx->asset->key, up->key, in.manager->kind == EIDER__IO_PARQUET ? "folder" : "table",
+                in.manager->kind == EIDER__IO_PARQUET ? in.table.path : in.table.quoted,
+                up->key, up->key);
         if (!rc && in.manager->kind == EIDER__IO_DUCKDB &&
             !eider__dbs_same(&ctx->run->dbs, in.manager->name, io->manager->name))
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} is stored in another database ('%s'): "

@@ -1086,6 +1086,29 @@ Test(io, an_sql_asset_naming_itself_before_its_table_exists_fails_saying_so)
     eider_defs_free(defs);
 }
 
+Test(io, a_parquet_stored_asset_reads_its_own_previous_partition_from_its_first_run)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    cr_assert_eq(eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "files" }), EIDER_OK);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05" });
+    add(defs, &(eider_asset_def){ .key = "running", .compute = running_total, .partitions = days,
+        .io_manager_key = "pq", .ins = EIDER_INPUTS({ .key = "running", .partition_mapping = {
+            .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1, .end_offset = -1 } }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    const char *order[] = { "2024-01-01", "2024-01-02", "2024-01-01" };
+    for (size_t i = 0; i < 3; i++) {
+        eider_result *r = NULL;
+        cr_assert_eq(run_partition(defs, NULL, order[i], &r), EIDER_OK, "%s: %s", order[i],
+                     r ? error_of(r, "running") : eider_defs_errmsg(defs));
+        eider_result_free(r);
+    }
+    expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM "
+                 "read_parquet('files/running/*.parquet')", "2024-01-01=1,2024-01-02=2");
+    eider_defs_free(defs);
+}
+
 Test(io, input_exists_of_an_input_the_asset_lacks_fails_the_step)
 {
     enter_tmpdir();
