@@ -741,7 +741,8 @@ typedef enum eider_mapping_kind {
                                         (its start) and end_offset (its end) windows of
                                         the asset's unit; -1, -1 is the previous window,
                                         and may name the asset itself (its own previous
-                                        partition: no cycle) */
+                                        partition: no cycle; its first run has none, see
+                                        eider_input_exists) */
     EIDER_MAP_DIMENSION,             /* a multi-partitioned side: keys agree on the part
                                         of dimension `dimension`; the other parts are all
                                         read */
