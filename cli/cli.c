@@ -346,13 +346,20 @@ eider_defs *cli_quiet_defs(cli_env *env)
 {
     const char *path = env->defs_real ? env->defs_real : env->defs_path ? env->defs_path
                      : default_defs();
-    if (env->defs)
-        return eider_defs_validate(env->defs) == EIDER_OK ? env->defs : NULL;
+    if (env->defs) {
+        if (eider_defs_validate(env->defs) == EIDER_OK)
+            return env->defs;
+        free(env->defs_error);
+        env->defs_error = strdup(eider_defs_errmsg(env->defs));
+        return NULL;
+    }
     if (!path)
         return NULL;
     env->owned = env->defs = eider_defs_new();
     if (eider_defs_load(env->defs, path, NULL) == EIDER_OK)
         return env->defs;
+    free(env->defs_error);
+    env->defs_error = strdup(eider_defs_errmsg(env->defs));
     eider_defs_free(env->owned);
     env->owned = env->defs = NULL;
     return NULL;
@@ -375,6 +382,7 @@ static int run_command(eider_defs *given, const cli_command *cmd, int argc, char
     eider_store_close(env.store);
     eider_defs_free(env.owned);
     free(env.defs_real);
+    free(env.defs_error);
     return code;
 }
 

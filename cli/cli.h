@@ -34,6 +34,7 @@ typedef struct cli_env {
     eider_store *store;     /* what cli_open_store() opened, closed after the command */
     char *defs_real;        /* -f/-l made absolute by cli_open_store(), freed after it */
     int store_missing;      /* CLI_STORE_READ found no store: nothing is recorded yet */
+    char *defs_error;       /* why cli_quiet_defs() found none though there are some */
     int argc;
     char **argv;
 } cli_env;
@@ -128,7 +129,7 @@ int cli_check_selection(const char *selection);
 /* For the commands that only read the store: the definitions if they can be had
  * without a word (given by the program, or -f/-l or definitions.c loaded with nothing
  * printed), to tell an unknown asset from one never materialized. NULL when there
- * are none or they fail to load. */
+ * are none, or they fail to load or validate: then env->defs_error says why. */
 eider_defs *cli_quiet_defs(cli_env *env);
 
 /* Parse an option's value strictly, or print why not and return EXIT_USAGE. */

@@ -23,9 +23,11 @@ static const char help[] =
     "      its metadata, the columns and first rows the I/O manager recorded, and the\n"
     "      row-count history, newest first. The store is only read. Without a record\n"
     "      of KEY, the definitions (if any) tell a key that is not defined (exit 4)\n"
-    "      from an external asset and one never materialized (exit 2).\n"
+    "      from an external asset and one never materialized (exit 2); definitions\n"
+    "      that fail to load are named with their error (exit 3).\n"
     "wipe  forget the asset's state and materializations (of one partition with\n"
-    "      --partition), so that it counts as never materialized. Its tables are\n"
+    "      --partition; for an asset not partitioned, or a partition with no record:\n"
+    "      exit 4), so that it counts as never materialized. Its tables are\n"
     "      untouched; the runs stay.\n"
     "\n"
     "The store is $EIDER_STORAGE, else the folder $EIDER_HOME, else .eider beside the\n"
@@ -204,7 +206,12 @@ static int never_materialized(cli_env *env, const char *key)
     else if (defs)
         cli_error("asset '%s' was never materialized: the instance store %s has no record of it "
                   "(eider materialize --select '%s')", key, eider_store_location(env->store), key);
-    else
+    else if (env->defs_error) {
+        cli_error("the instance store %s has no record of asset '%s', and the definitions, "
+                  "which would tell whether it is an asset, failed to load: %s",
+                  eider_store_location(env->store), key, env->defs_error);
+        return EXIT_DEFS;
+    } else
         cli_error("asset '%s' was never materialized, or is not an asset: the instance store %s has "
                   "no record of it, and there are no definitions here to tell (pass -f FILE.c)", key,
                   eider_store_location(env->store));
@@ -308,7 +315,9 @@ static void print_preview(const json_t *preview)
     if (!cells)
         return;
     json_object_foreach(first, name, v) {
-        cells[c] = strdup(name);
+        json_t *header = json_string(name);
+        cells[c] = cell_text(header);        /* escaped and cut as the values are */
+        json_decref(header);
         for (size_t r = 0; r < shown; r++)
             cells[(r + 1) * n_cols + c] = cell_text(json_object_get(json_array_get(preview, r), name));
         c++;
@@ -483,7 +492,8 @@ static int asset_show(cli_env *env, const asset_args *a)
 
 typedef struct record_count {
     const char *partition;   /* NULL: any */
-    size_t n;
+    size_t n;                /* records of that partition */
+    size_t all;              /* records of any partition */
     int partitioned;         /* a record names a partition */
 } record_count;
 
@@ -492,35 +502,53 @@ static int count_record(const eider_asset_record *rec, void *user_data)
     record_count *c = user_data;
     if (!c->partition || !strcmp(rec->partition ? rec->partition : "", c->partition))
         c->n++;
+    c->all++;
     c->partitioned |= rec->partition && *rec->partition;
     return 0;
 }
 
-/* How many records the store holds about the asset (or that partition of it), and
- * whether they are of partitions. */
-static int has_records(cli_env *env, const asset_args *a, size_t *n, int *partitioned)
+/* How many records the store holds about the asset (or that partition of it). */
+static int has_records(cli_env *env, const asset_args *a, record_count *c)
 {
-    record_count c = { a->partition, 0, 0 };
-    int rc = eider_store_assets(env->store, a->key, count_record, &c);
-    if (!rc && !c.n)
-        rc = eider_store_history(env->store, a->key, 0, count_record, &c);
-    *n = c.n;
-    *partitioned = c.partitioned;
+    *c = (record_count){ .partition = a->partition };
+    int rc = eider_store_assets(env->store, a->key, count_record, c);
+    if (!rc && !c->n)
+        rc = eider_store_history(env->store, a->key, 0, count_record, c);
     return rc;
+}
+
+/* wipe --partition P found no record of P: say whether the asset is unknown, not
+ * partitioned (by its definition, else by its records), never materialized, or
+ * lacks that partition. */
+static int no_record_of_partition(cli_env *env, const asset_args *a, const record_count *c)
+{
+    eider_defs *defs = cli_quiet_defs(env);
+    long i = defs ? eider_defs_find(defs, a->key) : -1;
+    eider_asset_info info;
+    if (defs && i < 0)
+        return unknown_asset(defs, a->key);
+    int defined = defs && eider_defs_info(defs, (size_t)i, &info) == EIDER_OK;
+    if (defined ? !info.partitioned && !info.external : c->all && !c->partitioned) {
+        cli_error("asset '%s' is not partitioned, so it has no partition '%s': leave out "
+                  "--partition to wipe its records (eider asset wipe %s)", a->key, a->partition,
+                  a->key);
+        return EXIT_SELECT;
+    }
+    if (!c->all)
+        return never_materialized(env, a->key);
+    cli_error("asset '%s' has no record of partition '%s': see 'eider asset show %s' for its "
+              "partitions", a->key, a->partition, a->key);
+    return EXIT_SELECT;
 }
 
 static int asset_wipe(cli_env *env, const asset_args *a)
 {
-    size_t found = 0, wiped = 0;
-    int partitioned = 0;
-    int rc = has_records(env, a, &found, &partitioned);
-    if (!rc && !found) {
-        if (!a->partition)
-            return never_materialized(env, a->key);
-        cli_error("asset '%s' has no record of partition '%s': see 'eider asset show %s' for its "
-                  "partitions", a->key, a->partition, a->key);
-        return EXIT_USAGE;
-    }
+    size_t wiped = 0;
+    record_count found;
+    int rc = has_records(env, a, &found), partitioned = found.partitioned;
+    if (!rc && !found.n)
+        return a->partition ? no_record_of_partition(env, a, &found)
+                            : never_materialized(env, a->key);
     if (!rc)
         rc = eider_store_wipe(env->store, a->key, a->partition, &wiped);
     if (rc)

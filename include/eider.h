@@ -464,7 +464,10 @@ const char *eider_current_asset(void);
 duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
 
 /* Run one or more SQL statements on con, one by one. On error, records DuckDB's message
- * and the failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. A
+ * and the failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. In
+ * a script of several statements, the message starts "statement 2 of 3: " and the SQL
+ * recorded is that statement's text (the whole script when Eider cannot split it as
+ * DuckDB did, e.g. around a $tag$ string). A
  * CREATE statement that loses a race on DuckDB's catalog to another step ("write-write
  * conflict on create", e.g. two steps running CREATE SCHEMA IF NOT EXISTS at once) is
  * run again alone, a few times: the retry sees the other step's commit. No other
@@ -738,7 +741,8 @@ typedef enum eider_mapping_kind {
                                         (its start) and end_offset (its end) windows of
                                         the asset's unit; -1, -1 is the previous window,
                                         and may name the asset itself (its own previous
-                                        partition: no cycle) */
+                                        partition: no cycle; its first run has none, see
+                                        eider_input_exists) */
     EIDER_MAP_DIMENSION,             /* a multi-partitioned side: keys agree on the part
                                         of dimension `dimension`; the other parts are all
                                         read */
@@ -855,6 +859,18 @@ struct ArrowArrayStream *eider_input_arrow(eider_context *ctx, const char *key);
 const char *eider_input_table(eider_context *ctx, const char *key);
 /* An input of a registered handler's type (type NULL: a frame). */
 void *eider_input(eider_context *ctx, const char *key, const char *type);
+/* 1 when the table (or Parquet file) of input `key` exists, so that loading it reads
+ * what an earlier run stored; 0 when it does not yet, or when the asset has no input
+ * `key` (then the step's failure is set). Loads nothing. Made for an asset that reads
+ * its own earlier partitions (an EIDER_MAP_TIME_WINDOW input naming itself), as dbt's
+ * is_incremental(): on its first run its table does not exist, so
+ *   eider_input_frame()  gives an empty frame with no columns, which
+ *                        eider_frame_sql() refuses: test this first;
+ *   "{key}" in SQL       fails the step, since no empty relation can have the columns
+ *                        the table will have: give SQL without it.
+ * Once the table exists, a partition with nothing earlier (the first of the range)
+ * reads an empty relation with the table's columns. Since API 3. */
+int eider_input_exists(eider_context *ctx, const char *key);
 
 /* The step's output, stored by the asset's I/O manager when the compute function
  * returns successfully.

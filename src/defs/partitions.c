@@ -904,13 +904,44 @@ out:
     return best;
 }
 
-/* A key of p close to key, appended to near: each part that is not a key of its
- * dimension replaced by the closest one. Returns 1, or 0 when there is none. */
+/* The parts of k in the dimensions' order, appended to out, when they were given in
+ * another (dimensions swapped): in the order found, each is a key of its dimension.
+ * Returns 1, or 0 when they are in order already or no order fits. */
+static int reorder_parts(const eider_partitions *p, const shape *s, const parts *k, eider__buf *out)
+{
+    int used[MAX_DIMS] = { 0 }, moved = 0;
+    size_t pick[MAX_DIMS];
+    for (size_t d = 0; d < s->n; d++) {
+        size_t i = 0;
+        for (; i < k->n; i++) {
+            int64_t pos = used[i] ? -1 : leaf_pos(dim_of(p, d), k->at[i], k->len[i]);
+            if (pos >= 0 && pos < s->count[d])
+                break;
+        }
+        if (i == k->n)
+            return 0;
+        used[i] = 1;
+        pick[d] = i;
+        moved |= i != d;
+    }
+    for (size_t d = 0; moved && d < s->n; d++) {
+        if (d)
+            eider__buf_putc(out, '|');
+        eider__buf_add(out, k->at[pick[d]], k->len[pick[d]]);
+    }
+    return moved;
+}
+
+/* A key of p close to key, appended to near: its parts in the dimensions' order when
+ * they were given in another (returns 2), else each part that is not a key of its
+ * dimension replaced by the closest one (returns 1). Returns 0 when there is none. */
 static int suggest(const eider_partitions *p, const shape *s, const char *key, eider__buf *near)
 {
     eider__buf out = { 0 };
     parts k;
     int found = split_key(p, key, &k) == 0;
+    if (found && p->kind == KIND_MULTI && reorder_parts(p, s, &k, near))
+        return 2;
     for (size_t d = 0; found && d < s->n; d++) {
         const eider_partitions *dim = dim_of(p, d);
         int64_t pos = leaf_pos(dim, k.at[d], k.len[d]);
@@ -967,14 +998,15 @@ static int find_key(const eider_partitions *p, const shape *s, const char *asset
     if (*number >= 0)
         return EIDER_OK;
     eider__buf_printf(err, "asset '%s' has no partition '%s'", asset, key);
-    if (suggest(p, s, key, &near))
+    int near_kind = suggest(p, s, key, &near);
+    if (near_kind)
         eider__buf_printf(err, " (did you mean '%s'?)", eider__buf_str(&near));
     eider__buf_puts(err, "; ");
     put_span(p, s, err);
     if (p->dynamic && s->total)
         eider__buf_printf(err, "; add it with eider partitions add %s '%s'", p->dynamic, key);
-    if (p->kind == KIND_MULTI && split_key(p, key, &k) != 0) {
-        eider__buf_puts(err, " (a key joins one key per dimension with '|': ");
+    if (p->kind == KIND_MULTI && (near_kind == 2 || split_key(p, key, &k) != 0)) {
+        eider__buf_puts(err, " (a key joins one key per dimension with '|', in order: ");
         put_key_shape(p, err);
         eider__buf_putc(err, ')');
     }

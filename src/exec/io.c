@@ -239,7 +239,23 @@ static int missing_input(eider_io *io)
                   : eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key, io->asset->key);
 }
 
-/* Open io on input key and build its load query. */
+/* Whether the table (or Parquet file, or folder of a partitioned asset's files) of the
+ * opened io exists; sets io->kind for a DuckDB table. */
+static int input_exists(eider_io *io)
+{
+    eider__buf path = { 0 };
+    int exists = 0;
+    if (io->manager->kind != EIDER__IO_PARQUET)
+        return (io->kind = eider__io_table_kind(io->con, &io->table)) != 0;
+    eider__buf_printf(&path, "%s%s", io->table.path, io->asset->partitions ? "" : ".parquet");
+    exists = access(eider__buf_str(&path), F_OK) == 0;
+    eider__buf_release(&path);
+    return exists;
+}
+
+/* Open io on input key and build its load query. A missing table fails the step,
+ * but the asset's own (it reads its earlier partitions, and this is its first run):
+ * that input is empty (io->empty). */
 static int input_open(eider_context *ctx, eider_io *io, const char *key)
 {
     memset(io, 0, sizeof(*io));
@@ -248,27 +264,31 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
     if (!up || io_open(ctx, io, up, 1))
         return EIDER_EINVAL;
     io->columns = opt ? opt->columns : NULL;
-    if (io->manager->kind == EIDER__IO_PARQUET) {
-        eider__buf rel = { 0 };
-        if (!io->all_keys && !io->n_keys)
-            return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': none of its Parquet "
-                "partitions maps to the partitions of the run", up->key, ctx->asset->key);
-        parquet_relation(io, io->keys, io->all_keys ? 0 : io->n_keys, &rel);
-        free(io->table.quoted);
-        io->table.quoted = eider__buf_detach(&rel);
-        eider__buf path = { 0 };
-        eider__buf_printf(&path, "%s%s", io->table.path, up->partitions ? "" : ".parquet");
-        int exists = access(eider__buf_str(&path), F_OK) == 0;
-        eider__buf_release(&path);
-        if (!exists)
-            return missing_input(io);
-    } else if (!(io->kind = eider__io_table_kind(io->con, &io->table))) {
+    if (!input_exists(io)) {
         if (up != ctx->asset)
             return missing_input(io);
         io->empty = 1;               /* its first partition: nothing earlier yet */
     }
+    if (io->manager->kind == EIDER__IO_PARQUET) {
+        eider__buf rel = { 0 };
+        if (!io->all_keys && !io->n_keys)    /* (the day before the first): no rows, */
+            io->where = eider__xstrdup("FALSE");   /* the columns of its files */
+        parquet_relation(io, io->keys, io->all_keys ? 0 : io->n_keys, &rel);
+        free(io->table.quoted);
+        io->table.quoted = eider__buf_detach(&rel);
+    }
     eider__io_load_sql(&io->table, io->columns, io->where, &io->load_sql);
     return EIDER_OK;
+}
+
+int eider_input_exists(eider_context *ctx, const char *key)
+{
+    eider_io io;
+    memset(&io, 0, sizeof(io));
+    const eider__asset *up = upstream(ctx, key);
+    int exists = up && io_open(ctx, &io, up, 1) == EIDER_OK && input_exists(&io);
+    io_release(&io);
+    return exists;
 }
 
 static void *find_loaded(eider_context *ctx, const char *key, const char *type)
@@ -490,6 +510,13 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
         const char *close = p + n + 1;
         eider_io in;
         int rc = input_open(ctx, &in, up->key);
+        if (!rc && in.empty)
+            rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} reads its own earlier partitions, "
+                "but its %s %s does not exist yet (this is its first run): give SQL without "
+                "{%s} when eider_input_exists(ctx, \"%s\") is 0, as dbt's is_incremental()",
+                ctx->asset->key, up->key, in.manager->kind == EIDER__IO_PARQUET ? "folder" : "table",
+                in.manager->kind == EIDER__IO_PARQUET ? in.table.path : in.table.quoted,
+                up->key, up->key);
         if (!rc && in.manager->kind == EIDER__IO_DUCKDB &&
             !eider__dbs_same(&ctx->run->dbs, in.manager->name, io->manager->name))
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} is stored in another database ('%s'): "

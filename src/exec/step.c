@@ -138,13 +138,80 @@ static int first_int64(eider_context *ctx, duckdb_result *res, const char *sql, 
     return rc ? EIDER_ESQL : EIDER_OK;
 }
 
+/* The end of the quoted text, comment or dollar-quoted string that starts at p (past
+ * its closing mark), or p itself when none starts there. */
+static const char *skip_quoted(const char *p)
+{
+    const char *end = NULL;
+    if (*p == '\'' || *p == '"') {
+        for (end = p + 1; *end && !(*end == *p && end[1] != *p); end += *end == *p ? 2 : 1)
+            ;
+    } else if (p[0] == '-' && p[1] == '-') {
+        end = p + strcspn(p, "\n");
+    } else if (p[0] == '/' && p[1] == '*') {
+        end = strstr(p + 2, "*/");
+        end = end ? end + 1 : p + strlen(p) - 1;
+    } else if (p[0] == '$' && p[1] == '$') {
+        end = strstr(p + 2, "$$");
+        end = end ? end + 1 : p + strlen(p) - 1;
+    }
+    return end && *end ? end + 1 : end ? end : p;
+}
+
+/* The text of statement i of the n that sql holds, into out, to show which failed:
+ * sql split at the semicolons outside quotes and comments. DuckDB does not give a
+ * statement's text, so this is for display only, and only when the split finds the n
+ * statements DuckDB found (else out stays empty). */
+static void statement_text(const char *sql, idx_t i, idx_t n, eider__buf *out)
+{
+    const char *start = sql, *p = sql;
+    idx_t found = 0;
+    int code = 0;                    /* the piece holds more than blanks and comments */
+    eider__buf piece = { 0 };
+    for (;;) {
+        const char *next = skip_quoted(p);
+        if (next != p) {
+            code |= *p == '\'' || *p == '"' || *p == '$';
+            p = next;
+            continue;
+        }
+        if (*p && *p != ';') {
+            code |= !strchr(" \t\r\n", *p++);
+            continue;
+        }
+        const char *a = start + strspn(start, " \t\r\n"), *b = p;
+        while (b > a && strchr(" \t\r\n", b[-1]))
+            b--;
+        if (code && found++ == i)
+            eider__buf_add(&piece, a, (size_t)(b - a));
+        code = 0;
+        if (!*p)
+            break;
+        start = ++p;
+    }
+    if (found == n)
+        eider__buf_puts(out, eider__buf_str(&piece));
+    eider__buf_release(&piece);
+}
+
+/* Statement i of the n of sql failed with msg: say which, and show its text. */
+static int statement_failed(eider_context *ctx, const char *sql, idx_t i, idx_t n, const char *msg)
+{
+    eider__buf text = { 0 };
+    statement_text(sql, i, n, &text);
+    set_failure(ctx, text.len ? eider__buf_str(&text) : sql, "statement %llu of %llu: %s",
+                (unsigned long long)i + 1, (unsigned long long)n, msg);
+    eider__buf_release(&text);
+    return EIDER_ESQL;
+}
+
 /* Prepare and run statement i of stmts into *res (which the caller destroys, also on
  * error). A CREATE that loses a race on the catalog to another step (two assets
  * running CREATE SCHEMA IF NOT EXISTS at once) is run again alone: it failed in its
  * own transaction, and the retry sees the winner's commit, so it does what it would
  * have done had the two run one after the other. Nothing else is retried. */
 static int run_statement(eider_context *ctx, duckdb_connection con,
-                         duckdb_extracted_statements stmts, idx_t i, const char *sql,
+                         duckdb_extracted_statements stmts, idx_t i, idx_t n, const char *sql,
                          duckdb_result *res)
 {
     duckdb_prepared_statement stmt = NULL;
@@ -152,14 +219,15 @@ static int run_statement(eider_context *ctx, duckdb_connection con,
     memset(res, 0, sizeof(*res));
     if (duckdb_prepare_extracted_statement(con, stmts, i, &stmt) == DuckDBError) {
         const char *msg = stmt ? duckdb_prepare_error(stmt) : NULL;
-        set_failure(ctx, sql, "%s", msg ? msg : "the statement could not be prepared");
+        statement_failed(ctx, sql, i, n, msg ? msg : "the statement could not be prepared");
         duckdb_destroy_prepare(&stmt);
         return EIDER_ESQL;
     }
     int create = duckdb_prepared_statement_type(stmt) == DUCKDB_STATEMENT_TYPE_CREATE;
     for (int attempt = 1; duckdb_execute_prepared(stmt, res) == DuckDBError; attempt++) {
         if (!create || !eider__lost_catalog_race(res) || !eider__catalog_race_backoff(attempt)) {
-            rc = query_failed(ctx, res, sql);
+            const char *msg = duckdb_result_error(res);
+            rc = statement_failed(ctx, sql, i, n, msg ? msg : "unknown DuckDB error");
             break;
         }
         duckdb_destroy_result(res);
@@ -236,7 +304,7 @@ static int run_statements(eider_context *ctx, duckdb_connection con, const char 
             rc = EIDER_ESQL;
             break;
         }
-        rc = run_statement(ctx, con, stmts, i, sql, &res);
+        rc = run_statement(ctx, con, stmts, i, n, sql, &res);
         if (!rc && i + 1 == n && last)
             *last = res;
         else

@@ -119,6 +119,44 @@ asset_show_tells_unknown_external_and_never_materialized_apart() {
     expect_in err.txt "no definitions here to tell"
 }
 
+# Definitions that fail to compile cannot tell an unknown asset from one never
+# materialized: say that they failed and why, not "there are no definitions here".
+asset_show_with_broken_definitions_says_they_failed_to_load() {
+    write_io_defs
+    run "$EIDER" materialize --select fine
+    expect_rc 0
+    echo 'this is no C;' >>definitions.c
+    run "$EIDER" asset show fiine
+    expect_rc 3
+    expect_not_in err.txt "no definitions here"
+    expect_in err.txt "has no record of asset 'fiine', and the definitions, which would tell"
+    expect_in err.txt "failed to load"
+    expect_in err.txt "this is no C"
+    run "$EIDER" asset show fine
+    expect_rc 0
+}
+
+# `asset wipe KEY --partition P` of an asset that is not partitioned says so, with
+# the exit code of every other partition error (4), whether the definitions or only
+# the records tell.
+asset_wipe_of_a_partition_of_an_unpartitioned_asset_says_it_is_not_partitioned() {
+    write_io_defs
+    run "$EIDER" materialize --select fine
+    expect_rc 0
+    run "$EIDER" asset wipe fine --partition x
+    expect_rc 4
+    expect_in err.txt "asset 'fine' is not partitioned, so it has no partition 'x': leave out --partition"
+    run "$EIDER" asset wipe down --partition x
+    expect_rc 4
+    expect_in err.txt "asset 'down' is not partitioned"
+    mkdir elsewhere && cd elsewhere
+    run env EIDER_HOME=../.eider "$EIDER" asset wipe fine --partition x
+    expect_rc 4
+    expect_in err.txt "asset 'fine' is not partitioned"
+    run env EIDER_HOME=../.eider "$EIDER" asset show fine
+    expect_rc 0
+}
+
 # ---- 4. logs ----
 
 logs_print_the_runs_real_selection() {
@@ -248,6 +286,8 @@ run_case an_unknown_group_tag_kind_or_owner_is_an_error
 run_case a_valid_empty_selection_says_so_and_records_no_run
 run_case list_and_materialize_agree_on_an_empty_select
 run_case asset_show_tells_unknown_external_and_never_materialized_apart
+run_case asset_show_with_broken_definitions_says_they_failed_to_load
+run_case asset_wipe_of_a_partition_of_an_unpartitioned_asset_says_it_is_not_partitioned
 run_case logs_print_the_runs_real_selection
 run_case runs_status_takes_the_word_list_prints
 run_case read_only_commands_make_no_store

@@ -1014,14 +1014,113 @@ static int running_total(eider_context *ctx)
 {
     size_t n = 0;
     const char *const *keys = eider_partition_keys(ctx, &n);
+    int exists = eider_input_exists(ctx, "running");
     const eider_frame *prev = eider_input_frame(ctx, "running");
     char sql[256];
     if (!prev)
         return EIDER_ESTEP;
+    if (!exists != !eider_frame_columns(prev))      /* its first run: a frame of no columns */
+        return eider_fail(ctx, "eider_input_exists() is %d, but the frame has %zu columns",
+                          exists, eider_frame_columns(prev));
     snprintf(sql, sizeof(sql), "SELECT DATE '%s' AS day, %s AS total", keys[0],
-             eider_frame_columns(prev) ? "(SELECT max(total) + 1 FROM prev)" : "1");
-    return eider_output_frame(ctx, eider_frame_sql(eider_frame_columns(prev) ?
-                                                   EIDER_FRAMES({ "prev", prev }) : NULL, sql));
+             exists ? "(SELECT coalesce(max(total), 0) + 1 FROM prev)" : "1");
+    return eider_output_frame(ctx, eider_frame_sql(exists ? EIDER_FRAMES({ "prev", prev }) : NULL, sql));
+}
+
+/* The same in SQL, dbt's is_incremental() way: {running} only once its table exists. */
+static int running_total_sql(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT DATE '%s' AS day, %s AS total", keys[0],
+             eider_input_exists(ctx, "running") || eider_user_data(ctx)
+             ? "(SELECT coalesce(max(total), 0) + 1 FROM {running})" : "1::BIGINT");
+    return eider_output_sql(ctx, sql);
+}
+
+static int exists_of_unknown_input(eider_context *ctx)
+{
+    return eider_input_exists(ctx, "nope") ? eider_fail(ctx, "1 for an unknown input") : EIDER_OK;
+}
+
+static eider_defs *running_defs(int (*compute)(eider_context *), void *user_data)
+{
+    eider_defs *defs = new_defs(NULL);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05" });
+    add(defs, &(eider_asset_def){ .key = "running", .compute = compute, .partitions = days,
+        .user_data = user_data, .ins = EIDER_INPUTS({ .key = "running", .partition_mapping = {
+            .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1, .end_offset = -1 } }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    return defs;
+}
+
+Test(io, an_sql_asset_reads_its_own_previous_partition_once_its_table_exists)
+{
+    enter_tmpdir();
+    eider_defs *defs = running_defs(running_total_sql, NULL);
+    const char *order[] = { "2024-01-02", "2024-01-03", "2024-01-01", "2024-01-02" };
+    for (size_t i = 0; i < 4; i++) {
+        eider_result *r = NULL;
+        cr_assert_eq(run_partition(defs, NULL, order[i], &r), EIDER_OK, "%s: %s", order[i],
+                     r ? error_of(r, "running") : eider_defs_errmsg(defs));
+        eider_result_free(r);
+    }
+    expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM public.running",
+                 "2024-01-01=1,2024-01-02=2,2024-01-03=2");
+    eider_defs_free(defs);
+}
+
+Test(io, an_sql_asset_naming_itself_before_its_table_exists_fails_saying_so)
+{
+    enter_tmpdir();
+    eider_defs *defs = running_defs(running_total_sql, "naive");
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, NULL, "2024-01-01", &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "running"), "asset 'running': {running} reads its own earlier "
+        "partitions, but its table \"io\".\"public\".\"running\" does not exist yet (this is its "
+        "first run): give SQL without {running} when eider_input_exists(ctx, \"running\") is 0"),
+        "%s", error_of(r, "running"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io, a_parquet_stored_asset_reads_its_own_previous_partition_from_its_first_run)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    cr_assert_eq(eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "files" }), EIDER_OK);
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-05" });
+    add(defs, &(eider_asset_def){ .key = "running", .compute = running_total, .partitions = days,
+        .io_manager_key = "pq", .ins = EIDER_INPUTS({ .key = "running", .partition_mapping = {
+            .kind = EIDER_MAP_TIME_WINDOW, .start_offset = -1, .end_offset = -1 } }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+    const char *order[] = { "2024-01-01", "2024-01-02", "2024-01-01" };
+    for (size_t i = 0; i < 3; i++) {
+        eider_result *r = NULL;
+        cr_assert_eq(run_partition(defs, NULL, order[i], &r), EIDER_OK, "%s: %s", order[i],
+                     r ? error_of(r, "running") : eider_defs_errmsg(defs));
+        eider_result_free(r);
+    }
+    expect_query("SELECT string_agg(day || '=' || total, ',' ORDER BY day) FROM "
+                 "read_parquet('files/running/*.parquet')", "2024-01-01=1,2024-01-02=2");
+    eider_defs_free(defs);
+}
+
+Test(io, input_exists_of_an_input_the_asset_lacks_fails_the_step)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "lonely", .compute = exists_of_unknown_input,
+                                  .output = EIDER_OUTPUT_OPTIONAL });
+    eider_result *r = NULL;
+    cr_assert_eq(run(defs, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "lonely"), "asset 'lonely' has no input 'nope'"), "%s",
+              error_of(r, "lonely"));
+    eider_result_free(r);
+    eider_defs_free(defs);
 }
 
 Test(io, an_asset_reads_its_own_previous_partition_without_a_cycle)

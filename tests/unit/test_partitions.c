@@ -615,7 +615,16 @@ Test(partitions, resolve_multi_key_with_too_few_parts_explains_the_shape)
     expect_resolve(species_by_day(), "setosa", EIDER_ENOTFOUND, NULL,
                    "asset 'iris' has no partition 'setosa'; its partitions run from "
                    "'setosa|2024-01-01' to 'virginica|2024-01-03' (a key joins one key per "
-                   "dimension with '|': species|day)");
+                   "dimension with '|', in order: species|day)");
+}
+
+Test(partitions, resolve_multi_key_with_its_dimensions_swapped_suggests_them_in_order)
+{
+    expect_resolve(species_by_day(), "2024-01-02|setosa", EIDER_ENOTFOUND, NULL,
+                   "asset 'iris' has no partition '2024-01-02|setosa' (did you mean "
+                   "'setosa|2024-01-02'?); its partitions run from 'setosa|2024-01-01' to "
+                   "'virginica|2024-01-03' (a key joins one key per dimension with '|', in "
+                   "order: species|day)");
 }
 
 /* ---- the SQL condition ---- */

@@ -255,6 +255,45 @@ Test(run, first_sql_error_is_the_one_reported)
     eider_defs_free(defs);
 }
 
+static int user_sql(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "db"), eider_user_data(ctx));
+}
+
+/* Run the script sql through eider_sql; expect the step's message to start with
+ * message and its recorded SQL to be failed_sql. */
+static void expect_script_failure(const char *sql, const char *message, const char *failed_sql)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    resource(defs, "db", ":memory:");
+    add(defs, &(eider_asset_def){ .key = "a", .compute = user_sql, .user_data = (void *)sql });
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_ERUNFAILED);
+    cr_expect(strncmp(eider_result_error(r, 0), message, strlen(message)) == 0, "%s",
+              eider_result_error(r, 0));
+    cr_expect_str_eq(eider_result_sql(r, 0), failed_sql);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(run, eider_sql_of_a_script_shows_the_statement_that_failed)
+{
+    expect_script_failure("CREATE TABLE t (x VARCHAR); -- a comment; with a semicolon\n"
+                          "INSERT INTO t VALUES ('a;b'), ('it''s;');\n"
+                          "  /* ; */ INSERT INTO t SELECT * FROM \"no;such\";\n"
+                          "SELECT 1",
+                          "statement 3 of 4: Catalog Error",
+                          "/* ; */ INSERT INTO t SELECT * FROM \"no;such\"");
+    expect_script_failure("SELECT 1; SELECT 2; SELECT nope", "statement 3 of 3: Binder Error",
+                          "SELECT nope");
+}
+
+Test(run, eider_sql_of_a_script_it_cannot_split_names_the_statement_and_shows_it_all)
+{
+    const char *sql = "SELECT $x$a;b$x$; SELECT * FROM missing";
+    expect_script_failure(sql, "statement 2 of 2: Catalog Error", sql);
+}
+
 static int fail_without_sql(eider_context *ctx)
 {
     return eider_fail(ctx, "no rows for %d", 42);
