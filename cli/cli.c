@@ -287,8 +287,13 @@ int cli_load_defs(cli_env *env)
 
 /* A store only read is never written, with one exception worth making when it can be
  * written: the runs of this host whose process died are marked crashed (by a second,
- * writing handle, that also brings an older schema up to date). Errors are ignored:
- * a store this process may not write is read as it is. */
+ * writing handle, that also brings an older schema up to date). That handle is opened
+ * only when eider_store_writable() says so: by the store's owner (or root), who may
+ * write it and its folder. It is safe then: opening to write makes no file but the
+ * store's -wal and -shm, and those are the owner's (SQLite gives root's to the owner),
+ * so the owner can always write the store afterwards; another user's handle would
+ * make them as that user and break the owner's next run. Errors are ignored: a store
+ * this process may not write is read as it is. */
 static int open_for_reading(cli_env *env)
 {
     eider_store *writer = NULL;
@@ -297,7 +302,7 @@ static int open_for_reading(cli_env *env)
         env->store_missing = 1;
         return EIDER_OK;
     }
-    if (rc && rc != EIDER_EAPIVERSION)
+    if ((rc && rc != EIDER_EAPIVERSION) || !eider_store_writable(NULL))
         return rc;
     if (eider_store_open(NULL, &writer) == EIDER_OK && rc) {
         eider_store_close(env->store);
