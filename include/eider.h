@@ -719,6 +719,11 @@ const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *con
  * "...", no '|'). A run reads them from its store (eider_run_options.store, else the one
  * given to eider_defs_use_store()) when it starts; without a store there are none. */
 const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *name);
+/* Whether defs declares dynamic partitions called name (with eider_dynamic_partitions()):
+ * EIDER_OK, else EIDER_ESELECT with a message in eider_defs_errmsg() that gives the
+ * name it likely meant ("did you mean 'regions'?") or the names declared. Keys are
+ * added by name, so `eider partitions` checks the name here first. */
+int eider_defs_find_dynamic(eider_defs *defs, const char *name);
 
 /* Which partitions of a partitioned upstream a partition of an asset reads (Dagster's
  * partition mappings), set on the input: .ins = EIDER_INPUTS({ .key = "events",

@@ -491,6 +491,38 @@ const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *n
     return p;
 }
 
+int eider_defs_find_dynamic(eider_defs *defs, const char *name)
+{
+    size_t limit = (name ? strlen(name) : 0) / 3 + 1, best = limit + 1;
+    const char *near = NULL;
+    eider__buf names = { 0 };
+    if (!defs || !name)
+        return EIDER_EINVAL;
+    for (size_t i = 0; i < defs->n_dynamic; i++) {
+        const char *have = defs->dynamic[i]->dynamic;
+        size_t d = eider__edit_distance(name, have, limit);
+        if (strcmp(have, name) == 0)
+            return EIDER_OK;
+        if (d < best) {
+            best = d;
+            near = have;
+        }
+        eider__buf_printf(&names, "%s'%s'", names.len ? ", " : "", have);
+    }
+    if (near)
+        eider__defs_error(defs, EIDER_ESELECT, "no definition declares dynamic partitions '%s' "
+                          "(did you mean '%s'?)", name, near);
+    else if (names.len)
+        eider__defs_error(defs, EIDER_ESELECT, "no definition declares dynamic partitions '%s': "
+                          "they declare %s", name, eider__buf_str(&names));
+    else
+        eider__defs_error(defs, EIDER_ESELECT, "no definition declares dynamic partitions '%s': "
+                          "they declare none: declare them with eider_dynamic_partitions(defs, \"%s\")",
+                          name, name);
+    eider__buf_release(&names);
+    return EIDER_ESELECT;
+}
+
 const char *eider__partitions_dynamic_name(const eider_partitions *p)
 {
     for (size_t d = 0; p && p->kind == KIND_MULTI && d < p->n_dims; d++)

@@ -338,16 +338,39 @@ partitions_add_refuses_a_name_no_definition_has() {
     run "$EIDER" partitions add region eu
     expect_rc 4
     expect_in err.txt "did you mean 'regions'"
+    run "$EIDER" partitions add region eu --json
+    expect_rc 4
+    check_json out.txt '"did you mean" in d["error"]["message"] and d["error"]["exit_code"] == 4'
+    run "$EIDER" partitions add regions eu
+    expect_rc 0
     run "$EIDER" partitions list region
+    expect_rc 4
     expect_not_in out.txt "eu"
+    # Definitions that do not compile: their error, and nothing added.
+    echo 'this does not compile' >>definitions.c
+    run "$EIDER" partitions add regions us
+    expect_rc 3
+    expect_in err.txt "definitions.c"
+    sed -i '$d' definitions.c
+    run "$EIDER" partitions list regions
+    expect_rc 0
+    expect_eq "$(tr '\n' ' ' <out.txt)" "eu " "keys after the refused add"
 }
 
 # `eider partitions list` only reads: like runs, run show, logs and asset show it must
-# not make an instance store where there is none.
+# not make an instance store where there is none. An unknown name is an error with a
+# did-you-mean when the definitions load.
 partitions_list_makes_no_store() {
     write_dynamic_defs
     run "$EIDER" partitions list regions
     expect_rc 0
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
+    run "$EIDER" partitions list regions --json
+    expect_rc 0
+    check_json out.txt 'd == {"name": "regions", "keys": []}'
+    run "$EIDER" partitions list region
+    expect_rc 4
+    expect_in err.txt "did you mean 'regions'"
     [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
 }
 
