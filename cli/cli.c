@@ -319,8 +319,9 @@ int cli_open_store(cli_env *env, enum cli_store_use use)
     if (storage && strcmp(storage, "none") == 0) {
         if (use == CLI_STORE_OPTIONAL)
             return EXIT_OK;
-        cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is nothing to show: "
-                  "unset it to use the store in .eider beside the definitions");
+        cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is %s: unset it "
+                  "to use the store in .eider beside the definitions",
+                  use == CLI_STORE_WRITE ? "no store to change" : "nothing to show");
         return EXIT_USAGE;
     }
     if (!env->owned && !env->defs && env->defs_path && !realpath(env->defs_path, real)) {

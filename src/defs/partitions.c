@@ -963,6 +963,18 @@ static int suggest(const eider_partitions *p, const shape *s, const char *key, e
 /* "its partitions run from 'a' to 'z'", or that there are none yet. */
 static void put_span(const eider_partitions *p, const shape *s, eider__buf *out)
 {
+    const char *storage = getenv("EIDER_STORAGE");
+    if (s->total == 0 && p->dynamic && !p->keys) {     /* no store was read: none in use */
+        eider__buf_printf(out, "dynamic partitions '%s' have no keys: they are kept in the "
+                          "instance store, and this run has none", p->dynamic);
+        if (storage && !strcmp(storage, "none"))
+            eider__buf_printf(out, " (EIDER_STORAGE is 'none'): unset EIDER_STORAGE to use the "
+                              "store in .eider, add keys with eider partitions add %s KEY..., "
+                              "then run again", p->dynamic);
+        else
+            eider__buf_puts(out, ": run with a store that has them (eider_run_options.store)");
+        return;
+    }
     if (s->total == 0 && p->dynamic) {
         eider__buf_printf(out, "dynamic partitions '%s' have no keys yet: add them with "
                           "eider partitions add %s KEY... (or eider_store_add_partitions())",

@@ -374,6 +374,27 @@ partitions_list_makes_no_store() {
     [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
 }
 
+# With EIDER_STORAGE=none there is no store to keep dynamic keys: the error for a
+# missing key says so, not "add them with eider partitions add", which that mode
+# refuses.
+storage_none_says_dynamic_keys_need_a_store() {
+    write_dynamic_defs
+    EIDER_STORAGE=none run "$EIDER" materialize --partition eu
+    expect_rc 4
+    expect_in err.txt "EIDER_STORAGE is 'none'): unset EIDER_STORAGE"
+    expect_not_in err.txt "have no keys yet: add them"
+    EIDER_STORAGE=none run "$EIDER" partitions add regions eu
+    expect_rc 2
+    expect_in err.txt "EIDER_STORAGE is 'none', so nothing is recorded and there is no store to change"
+    EIDER_STORAGE=none run "$EIDER" list
+    expect_rc 0
+    expect_in out.txt "regions: (none: EIDER_STORAGE is 'none'"
+    expect_not_in out.txt "no keys yet"
+    run "$EIDER" materialize --partition eu
+    expect_rc 4
+    expect_in err.txt "have no keys yet: add them with eider partitions add regions KEY..."
+}
+
 run_case another_user_reads_a_store_just_after_a_run
 run_case another_users_read_leaves_the_store_writable_for_its_owner
 run_case plain_materialize_of_only_partitioned_assets_is_not_an_error
@@ -386,4 +407,5 @@ run_case a_self_dependent_sql_asset_runs_on_a_fresh_database
 run_case asset_show_escapes_the_preview_header
 run_case partitions_add_refuses_a_name_no_definition_has
 run_case partitions_list_makes_no_store
+run_case storage_none_says_dynamic_keys_need_a_store
 finish
