@@ -187,7 +187,7 @@ static int run(cli_env *env)
     if (!code)
         code = cli_load_defs(env);
     if (!code)
-        code = cli_open_store(env, CLI_STORE_OPTIONAL);
+        code = cli_open_store(env, CLI_STORE_SHOW);
     if (code)
         return code;
     size_t n = eider_defs_count(env->defs);

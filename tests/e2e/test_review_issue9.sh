@@ -73,6 +73,24 @@ EOF
     chmod 777 .eider
     run "${as_other[@]}" "$EIDER" runs
     expect_rc 0
+    expect_in out.txt "success"
+    # Every other command another user may type leaves the store as it was: those that
+    # only read read it; one that would write it is refused before SQLite makes a file.
+    local cmd
+    for cmd in "list" "asset show one" "partitions list regions" "runs --json"; do
+        # shellcheck disable=SC2086
+        run "${as_other[@]}" "$EIDER" $cmd
+        [[ $RC != 5 ]] || fail "eider $cmd as another user: exit 5"
+    done
+    run "${as_other[@]}" "$EIDER" list
+    expect_rc 0
+    expect_in out.txt "fresh"
+    run "${as_other[@]}" "$EIDER" materialize
+    expect_rc 5
+    expect_in err.txt "cannot write the instance store '$dir/.eider/eider.sqlite3': this user"
+    if find .eider -maxdepth 1 -user 65534 | grep -q .; then
+        fail "another user left files in the store's folder: $(ls -la .eider)"
+    fi
     run "${as_owner[@]}" "$EIDER" materialize
     expect_not_in err.txt "readonly database"
     expect_rc 0

@@ -337,11 +337,21 @@ static int other_reads(void)
     return rc ? 1 : eider_store_writable("store") ? 2 : n_runs;
 }
 
+/* The other user's open to write is refused before SQLite makes a file. */
+static int other_opens_to_write(void)
+{
+    eider_store *s = NULL;
+    int rc = eider_store_open("store", &s);
+    int told = strstr(eider_store_errmsg(s), "cannot write the instance store") != NULL;
+    eider_store_close(s);
+    return rc == EIDER_EIO && told ? 0 : 1;
+}
+
 /* The store as it is after a run (closed cleanly: no -wal, no -shm), read by another
  * user: in a folder that user may not write, SQLite could not make the -shm it reads
  * through; in one everybody may write, it made them as that user, and the owner's
- * next run failed on them. Either way the runs are read, no file is made, and the
- * owner still writes. */
+ * next run failed on them. Either way the runs are read, no file is made (nor by an
+ * attempt to write, which is refused), and the owner still writes. */
 Test(store, another_user_reads_a_cleanly_closed_store_and_makes_no_file)
 {
     if (is_postgres() || geteuid() != 0)
@@ -355,6 +365,7 @@ Test(store, another_user_reads_a_cleanly_closed_store_and_makes_no_file)
         cr_assert_eq(chmod("store", shared ? 0777 : 0755), 0);
         cr_expect_eq(as_user(OTHER, other_reads), 1 + shared, "folder %o: every run, read-only",
                      shared ? 0777 : 0755);
+        cr_expect_eq(as_user(OTHER, other_opens_to_write), 0, "a write is refused, and said so");
         cr_expect_neq(access("store/eider.sqlite3-wal", F_OK), 0, "the reader made a -wal");
         cr_expect_neq(access("store/eider.sqlite3-shm", F_OK), 0, "the reader made a -shm");
         cr_expect_eq(as_user(OWNER, owner_materializes), 0, "the owner writes afterwards");
