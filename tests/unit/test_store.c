@@ -372,6 +372,46 @@ Test(store, another_user_reads_a_cleanly_closed_store_and_makes_no_file)
     }
 }
 
+/* The owner's process dies with the store open: its -wal and -shm stay. */
+static int owner_dies_with_the_store_open(void)
+{
+    eider_store *s = NULL;
+    eider_defs *defs = eider_defs_new();
+    eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = noop });
+    if (eider_store_open("store", &s) || materialize(defs, s, NULL) || eider__store_flush(s))
+        return 1;
+    _exit(0);
+}
+
+static int other_cannot_read(void)
+{
+    eider_store *s = NULL;
+    int rc = eider_store_open_readonly("store", &s);
+    int told = strstr(eider_store_errmsg(s), "not closed cleanly") != NULL;
+    eider_store_close(s);
+    return rc == EIDER_EIO && told ? 0 : 1;
+}
+
+/* A -wal without its -shm (a process died, and the -shm was removed): another user
+ * could read it only by making a -shm of theirs, so the read fails and says what to
+ * do; the owner's next command tidies it, and the other user reads it then. */
+Test(store, a_store_left_open_is_an_error_for_another_user_until_its_owner_tidies_it)
+{
+    if (is_postgres() || geteuid() != 0)
+        cr_skip_test("needs SQLite and root, to act as two users");
+    enter_tmpdir_tagged("store");
+    cr_assert_eq(chmod(test_tmpdir, 0755), 0);
+    cr_assert_eq(chown(test_tmpdir, OWNER, OWNER), 0);
+    cr_assert_eq(as_user(OWNER, owner_dies_with_the_store_open), 0);
+    cr_assert_eq(access("store/eider.sqlite3-wal", F_OK), 0, "the -wal stays");
+    cr_assert_eq(unlink("store/eider.sqlite3-shm"), 0);
+    cr_assert_eq(chmod("store", 0777), 0);
+    cr_expect_eq(as_user(OTHER, other_cannot_read), 0, "an error that says why");
+    cr_expect_neq(access("store/eider.sqlite3-shm", F_OK), 0, "the reader made a -shm");
+    cr_expect_eq(as_user(OWNER, owner_materializes), 0, "the owner writes, and tidies");
+    cr_expect_eq(as_user(OTHER, other_reads), 2, "both runs read afterwards");
+}
+
 /* A file there that is no store (or one SQLite cannot read) is an error naming it,
  * never "nothing is recorded yet". */
 Test(store, a_store_that_cannot_be_read_is_an_error_not_an_empty_store)
