@@ -274,9 +274,11 @@ static char *readonly_uri(const char *path, int immutable)
 
 static int exists_beside(const char *path, const char *suffix)
 {
-    char name[4200];
-    snprintf(name, sizeof(name), "%s%s", path, suffix);
-    return access(name, F_OK) == 0;
+    eider__buf name = { 0 };
+    eider__buf_printf(&name, "%s%s", path, suffix);
+    int found = access(eider__buf_str(&name), F_OK) == 0;
+    eider__buf_release(&name);
+    return found;
 }
 
 /* Open path as a process that must make no file beside it. */
@@ -284,10 +286,11 @@ static int open_without_making(const char *path, void **out, eider__buf *err)
 {
     int wal = exists_beside(path, "-wal");
     if (wal && !exists_beside(path, "-shm")) {
-        eider__buf_printf(err, "cannot read the instance store '%s' as another user: it was not "
-                          "closed cleanly (its -wal file is there without its -shm file), and "
-                          "reading it would make a file its owner could not write; run any eider "
-                          "command as its owner, which tidies it, then try again", path);
+        eider__buf_printf(err, "cannot read the instance store '%s' here: it was not closed "
+                          "cleanly (its -wal file is there without its -shm file), and reading it "
+                          "would make a -shm file that this user may not make, or that its owner "
+                          "could not write; run any eider command as its owner, which tidies it, "
+                          "then try again", path);
         return EIDER_EIO;
     }
     pthread_once(&readonly_vfs_once, readonly_vfs_register);
