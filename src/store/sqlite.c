@@ -193,9 +193,9 @@ int eider__sqlite_open(const char *path, void **out, eider__buf *err)
     if (stat(path, &st) == 0 && eaccess(path, W_OK) != 0) {
         *out = NULL;
         eider__buf_printf(err, "cannot write the instance store '%s': this user (uid %u) may not "
-                          "write it (its owner is uid %u); run as its owner, or point EIDER_HOME "
-                          "(or EIDER_STORAGE) at a store of your own", path, (unsigned)geteuid(),
-                          (unsigned)st.st_uid);
+                          "write it (%s; its owner is uid %u); run as its owner, or point "
+                          "EIDER_HOME (or EIDER_STORAGE) at a store of your own", path,
+                          (unsigned)geteuid(), strerror(errno), (unsigned)st.st_uid);
         return EIDER_EIO;
     }
     return open_db(path, 0, out, err);
