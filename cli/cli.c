@@ -105,7 +105,8 @@ static void usage(FILE *out)
         "    2  usage: an unknown command or option, or a bad argument\n"
         "    3  definitions: they failed to load, compile or validate\n"
         "    4  selection: the --select expression is malformed or names an unknown asset,\n"
-        "       group, tag, kind or owner; 'asset show/wipe' names an unknown asset; or\n"
+        "       group, tag, kind or owner; 'asset show/wipe' names an unknown asset;\n"
+        "       'partitions add/list' names dynamic partitions no definition declares; or\n"
         "       --partition names no partition (or is missing for a partitioned asset)\n"
         "    5  internal: out of memory, or an I/O error outside a run\n"
         "  130  canceled: Ctrl-C or SIGTERM stopped the run (press Ctrl-C twice to quit at once)\n"
@@ -287,8 +288,13 @@ int cli_load_defs(cli_env *env)
 
 /* A store only read is never written, with one exception worth making when it can be
  * written: the runs of this host whose process died are marked crashed (by a second,
- * writing handle, that also brings an older schema up to date). Errors are ignored:
- * a store this process may not write is read as it is. */
+ * writing handle, that also brings an older schema up to date). That handle is opened
+ * only when eider_store_writable() says so: by the store's owner (or root), who may
+ * write it and its folder. It is safe then: opening to write makes no file but the
+ * store's -wal and -shm, and those are the owner's (SQLite gives root's to the owner),
+ * so the owner can always write the store afterwards; another user's handle would
+ * make them as that user and break the owner's next run. Errors are ignored: a store
+ * this process may not write is read as it is. */
 static int open_for_reading(cli_env *env)
 {
     eider_store *writer = NULL;
@@ -297,7 +303,7 @@ static int open_for_reading(cli_env *env)
         env->store_missing = 1;
         return EIDER_OK;
     }
-    if (rc && rc != EIDER_EAPIVERSION)
+    if ((rc && rc != EIDER_EAPIVERSION) || !eider_store_writable(NULL))
         return rc;
     if (eider_store_open(NULL, &writer) == EIDER_OK && rc) {
         eider_store_close(env->store);
@@ -307,15 +313,32 @@ static int open_for_reading(cli_env *env)
     return rc;
 }
 
+/* For eider list: as a command that records, unless the store is there and another
+ * user's, which is only read (opening it to write would fail). */
+static int open_for_showing(cli_env *env)
+{
+    if (eider_store_writable(NULL))
+        return eider_store_open(NULL, &env->store);
+    int rc = open_for_reading(env);
+    if (!rc && env->store_missing) {        /* none yet: made as a recording command does */
+        eider_store_close(env->store);
+        env->store = NULL;
+        env->store_missing = 0;
+        rc = eider_store_open(NULL, &env->store);
+    }
+    return rc;
+}
+
 int cli_open_store(cli_env *env, enum cli_store_use use)
 {
     char real[PATH_MAX];
     const char *storage = getenv("EIDER_STORAGE");
     if (storage && strcmp(storage, "none") == 0) {
-        if (use == CLI_STORE_OPTIONAL)
+        if (use == CLI_STORE_OPTIONAL || use == CLI_STORE_SHOW)
             return EXIT_OK;
-        cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is nothing to show: "
-                  "unset it to use the store in .eider beside the definitions");
+        cli_error("EIDER_STORAGE is 'none', so nothing is recorded and there is %s: unset it "
+                  "to use the store in .eider beside the definitions",
+                  use == CLI_STORE_WRITE ? "no store to change" : "nothing to show");
         return EXIT_USAGE;
     }
     if (!env->owned && !env->defs && env->defs_path && !realpath(env->defs_path, real)) {
@@ -331,7 +354,8 @@ int cli_open_store(cli_env *env, enum cli_store_use use)
             return EXIT_INTERNAL;
         }
     }
-    int rc = use == CLI_STORE_READ ? open_for_reading(env) : eider_store_open(NULL, &env->store);
+    int rc = use == CLI_STORE_READ ? open_for_reading(env)
+           : use == CLI_STORE_SHOW ? open_for_showing(env) : eider_store_open(NULL, &env->store);
     if (rc) {
         cli_error("%s", eider_store_errmsg(env->store));
         eider_store_close(env->store);

@@ -63,6 +63,8 @@ enum cli_store_use {
     CLI_STORE_READ,         /* only reads it: opened read-only, never made; when there is
                              * none yet, env->store_missing is set and env->store is a
                              * handle for eider_store_location() alone */
+    CLI_STORE_SHOW,         /* reads it (list): as OPTIONAL, but another user's store
+                             * (eider_store_writable() is 0) is opened read-only */
 };
 
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder

@@ -125,14 +125,16 @@ static void print_dynamic(eider_defs *defs, const unsigned char *sel, eider_stor
             s++;
         if (s < n_shown)
             continue;
-        printf("%s  %s:", n_shown ? "" : "\ndynamic partitions (eider partitions add NAME KEY...):\n",
+        printf("%s%s  %s:", n_shown ? "" : "\ndynamic partitions ", n_shown ? "" : store
+               ? "(eider partitions add NAME KEY...):\n" : "(kept in the instance store):\n",
                a.dynamic_partitions);
         shown[n_shown++] = a.dynamic_partitions;
         if (store)
             eider_store_partition_keys(store, a.dynamic_partitions, &keys, &n);
         for (size_t k = 0; k < n && k < 20; k++)
             printf("%s %s", k ? "," : "", keys[k]);
-        printf("%s\n", n > 20 ? ", ..." : n ? "" : " (no keys yet)");
+        printf("%s\n", n > 20 ? ", ..." : n ? "" : store ? " (no keys yet)"
+               : " (none: EIDER_STORAGE is 'none', so there is no store to keep them)");
         eider_keys_free(keys, n);
     }
 }
@@ -185,7 +187,7 @@ static int run(cli_env *env)
     if (!code)
         code = cli_load_defs(env);
     if (!code)
-        code = cli_open_store(env, CLI_STORE_OPTIONAL);
+        code = cli_open_store(env, CLI_STORE_SHOW);
     if (code)
         return code;
     size_t n = eider_defs_count(env->defs);

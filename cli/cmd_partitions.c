@@ -18,10 +18,14 @@ static const char help[] =
     "add   add keys to the dynamic partitions NAME (eider_dynamic_partitions(defs, NAME)),\n"
     "      after the keys it has; a key it has already is kept once. Runs that start\n"
     "      afterwards can materialize them: eider materialize --partition KEY.\n"
-    "list  its keys, in the order they were added.\n"
+    "      The definitions must load and declare NAME: an unknown NAME is refused (exit\n"
+    "      code 4, with the name it likely meant) and nothing is added.\n"
+    "list  its keys, in the order they were added. The store is only read (never made\n"
+    "      where there is none); when the definitions load, an unknown NAME is refused\n"
+    "      as by add.\n"
     "A key is not empty and holds no '...', '|' or control character. The keys live in\n"
     "the instance store ($EIDER_STORAGE, else $EIDER_HOME, else .eider beside the\n"
-    "definitions, which -f/-l are only read for).\n"
+    "definitions), so EIDER_STORAGE=none has none.\n"
     "\n"
     CLI_DEFS_HELP
     "      --json            print the outcome as JSON\n";
@@ -74,22 +78,46 @@ static void print_keys(const char *name, char **keys, size_t n, size_t added, in
         printf("%s\n", keys[i]);
 }
 
+/* Whether the definitions declare dynamic partitions name; prints why not. */
+static int check_name(eider_defs *defs, const char *name)
+{
+    int rc = eider_defs_find_dynamic(defs, name);
+    if (!rc)
+        return EXIT_OK;
+    cli_error("%s", eider_defs_errmsg(defs));
+    return cli_exit_for(rc);
+}
+
+/* add: the definitions must load and declare name, so that no key is kept under a
+ * name no asset reads (a typo); the store is changed, made if missing. list: the
+ * store is only read (never made), and the name checked when definitions load. */
 static int run(cli_env *env)
 {
     int json = 0;
     size_t added = 0, n = 0;
     char **keys = NULL;
     int code = parse_args(env, &json);
-    if (!code)
-        code = cli_open_store(env, 1);
     if (code)
         return code;
     int adding = !strcmp(env->argv[optind], "add");
     const char *name = env->argv[optind + 1];
-    int rc = adding ? eider_store_add_partitions(env->store, name,
-                                                 (const char *const *)&env->argv[optind + 2], &added)
-                    : EIDER_OK;
-    if (!rc)
+    const char *const *new_keys = (const char *const *)&env->argv[optind + 2];
+    if (adding) {
+        code = cli_load_defs(env);
+        if (!code)
+            code = check_name(env->defs, name);
+        if (!code)
+            code = cli_open_store(env, CLI_STORE_WRITE);
+    } else {
+        code = cli_open_store(env, CLI_STORE_READ);
+        eider_defs *defs = code ? NULL : cli_quiet_defs(env);
+        if (defs)
+            code = check_name(defs, name);
+    }
+    if (code)
+        return code;
+    int rc = adding ? eider_store_add_partitions(env->store, name, new_keys, &added) : EIDER_OK;
+    if (!rc && !env->store_missing)
         rc = eider_store_partition_keys(env->store, name, &keys, &n);
     if (rc) {
         cli_error("%s", eider_store_errmsg(env->store));

@@ -23,7 +23,8 @@ static const char runs_help[] =
     "The store is $EIDER_STORAGE, else the folder $EIDER_HOME, else .eider beside the\n"
     "definitions (-f/-l, which are only read for their folder), else in this folder.\n"
     "It is only read (so is it by run show and logs): never made where there is none,\n"
-    "and read even where you may not write it.\n"
+    "and read even where you may not write it (another user's store is read without\n"
+    "making any file beside it, which would stop its owner's next run).\n"
     "\n"
     CLI_DEFS_HELP
     "      --status S        only runs with status S: queued, started, success, failure,\n"

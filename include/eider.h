@@ -722,6 +722,11 @@ const eider_partitions *eider_multi_partitions(eider_defs *defs, const char *con
  * "...", no '|'). A run reads them from its store (eider_run_options.store, else the one
  * given to eider_defs_use_store()) when it starts; without a store there are none. */
 const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *name);
+/* Whether defs declares dynamic partitions called name (with eider_dynamic_partitions()):
+ * EIDER_OK, else EIDER_ESELECT with a message in eider_defs_errmsg() that gives the
+ * name it likely meant ("did you mean 'regions'?") or the names declared. Keys are
+ * added by name, so `eider partitions` checks the name here first. */
+int eider_defs_find_dynamic(eider_defs *defs, const char *name);
 
 /* Which partitions of a partitioned upstream a partition of an asset reads (Dagster's
  * partition mappings), set on the input: .ins = EIDER_INPUTS({ .key = "events",
@@ -918,11 +923,21 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
 int eider_store_open(const char *location, eider_store **out);
 /* Open the store at location (as eider_store_open() finds it) to read it only:
  * nothing is created, migrated or marked, and a store this process may not write is
- * read all the same. EIDER_ENOTFOUND when there is none yet (nothing was recorded);
- * EIDER_EAPIVERSION when its schema is another Eider's. For eider_store_runs(),
+ * read all the same (a SQLite store of another user's is read without making any file
+ * beside it, also when it was closed cleanly). EIDER_ENOTFOUND when there is none yet
+ * (nothing was recorded); EIDER_EAPIVERSION when its schema is another Eider's;
+ * EIDER_EIO when it is there but cannot be read (the message says why). For eider_store_runs(),
  * _events(), _assets(), _history() and _status(); writing through it fails. *out is
  * set as by eider_store_open(). */
 int eider_store_open_readonly(const char *location, eider_store **out);
+/* Whether eider_store_open() may open the store at location (found as it finds it)
+ * without harm to the store's owner: 1 for PostgreSQL (the server decides what this
+ * user may do); for SQLite, 1 when the store exists, this process may write it and its
+ * folder, and is its owner or root, since a file SQLite makes beside it (its -wal and
+ * -shm) belongs to the user who made it (to the store's owner when root made it), and
+ * one another user made leaves the store unwritable for its owner. 0 otherwise, and
+ * for "none". A read-only open of a store this process may not write makes no file. */
+int eider_store_writable(const char *location);
 /* Close the store, writing what is buffered. NULL is a no-op. */
 void eider_store_close(eider_store *store);
 /* The message of the last error on store, "" when none. */

@@ -491,6 +491,38 @@ const eider_partitions *eider_dynamic_partitions(eider_defs *defs, const char *n
     return p;
 }
 
+int eider_defs_find_dynamic(eider_defs *defs, const char *name)
+{
+    size_t limit = (name ? strlen(name) : 0) / 3 + 1, best = limit + 1;
+    const char *near = NULL;
+    eider__buf names = { 0 };
+    if (!defs || !name)
+        return EIDER_EINVAL;
+    for (size_t i = 0; i < defs->n_dynamic; i++) {
+        const char *have = defs->dynamic[i]->dynamic;
+        size_t d = eider__edit_distance(name, have, limit);
+        if (strcmp(have, name) == 0)
+            return EIDER_OK;
+        if (d < best) {
+            best = d;
+            near = have;
+        }
+        eider__buf_printf(&names, "%s'%s'", names.len ? ", " : "", have);
+    }
+    if (near)
+        eider__defs_error(defs, EIDER_ESELECT, "no definition declares dynamic partitions '%s' "
+                          "(did you mean '%s'?)", name, near);
+    else if (names.len)
+        eider__defs_error(defs, EIDER_ESELECT, "no definition declares dynamic partitions '%s': "
+                          "they declare %s", name, eider__buf_str(&names));
+    else
+        eider__defs_error(defs, EIDER_ESELECT, "no definition declares dynamic partitions '%s': "
+                          "they declare none: declare them with eider_dynamic_partitions(defs, \"%s\")",
+                          name, name);
+    eider__buf_release(&names);
+    return EIDER_ESELECT;
+}
+
 const char *eider__partitions_dynamic_name(const eider_partitions *p)
 {
     for (size_t d = 0; p && p->kind == KIND_MULTI && d < p->n_dims; d++)
@@ -962,6 +994,18 @@ static int suggest(const eider_partitions *p, const shape *s, const char *key, e
 /* "its partitions run from 'a' to 'z'", or that there are none yet. */
 static void put_span(const eider_partitions *p, const shape *s, eider__buf *out)
 {
+    const char *storage = getenv("EIDER_STORAGE");
+    if (s->total == 0 && p->dynamic && !p->keys) {     /* no store was read: none in use */
+        eider__buf_printf(out, "dynamic partitions '%s' have no keys: they are kept in the "
+                          "instance store, and this run has none", p->dynamic);
+        if (storage && !strcmp(storage, "none"))
+            eider__buf_printf(out, " (EIDER_STORAGE is 'none'): unset EIDER_STORAGE to use the "
+                              "store in .eider, add keys with eider partitions add %s KEY..., "
+                              "then run again", p->dynamic);
+        else
+            eider__buf_puts(out, ": run with a store that has them (eider_run_options.store)");
+        return;
+    }
     if (s->total == 0 && p->dynamic) {
         eider__buf_printf(out, "dynamic partitions '%s' have no keys yet: add them with "
                           "eider partitions add %s KEY... (or eider_store_add_partitions())",

@@ -187,16 +187,144 @@ static int open_db(const char *path, int read_only, void **out, eider__buf *err)
 
 int eider__sqlite_open(const char *path, void **out, eider__buf *err)
 {
+    struct stat st;
+    /* SQLite would open it read-only all the same, and make its -wal and -shm as this
+     * user before the first write fails: files that stop its owner's next write. */
+    if (stat(path, &st) == 0 && eaccess(path, W_OK) != 0) {
+        *out = NULL;
+        eider__buf_printf(err, "cannot write the instance store '%s': this user (uid %u) may not "
+                          "write it (%s; its owner is uid %u); run as its owner, or point "
+                          "EIDER_HOME (or EIDER_STORAGE) at a store of your own", path,
+                          (unsigned)geteuid(), strerror(errno), (unsigned)st.st_uid);
+        return EIDER_EIO;
+    }
     return open_db(path, 0, out, err);
+}
+
+/* ---- reading another user's store ----
+ * SQLite reads a database in WAL mode through its -wal and -shm files, and makes them
+ * when they are missing, even on a read-only connection (a store closed cleanly has
+ * neither). A file made by another user is that user's, with the database's mode: its
+ * owner could no longer write the store ("attempt to write a readonly database"), and
+ * in a folder the reader may not write, the read fails instead. So a process that is
+ * neither the store's owner nor root (whose files SQLite gives to the database's
+ * owner) never makes a file beside it: it reads through a VFS that opens the
+ * database and its -wal read-only and never creates them, with readonly_shm=1 (the
+ * -shm is never made either), and with immutable=1 when there is no -wal, since then
+ * the database file holds every commit (as documented for read-only WAL databases).
+ * Such a reader takes no lock: one that overlaps the owner's next checkpoint may read a
+ * page half copied (an error, or an odd answer once), and never harms the store. */
+
+static void close_conn(void *conn);
+
+int eider__sqlite_may_make_files(const char *path)
+{
+    struct stat st;
+    char *dir = eider__xstrdup(path), *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    int ok = stat(path, &st) == 0 && (geteuid() == 0 || geteuid() == st.st_uid)
+          && eaccess(path, W_OK) == 0 && eaccess(slash ? dir : ".", W_OK) == 0;
+    free(dir);
+    return ok;
+}
+
+static sqlite3_vfs *base_vfs;
+static sqlite3_vfs readonly_vfs;
+static pthread_once_t readonly_vfs_once = PTHREAD_ONCE_INIT;
+
+/* Open the database, its journal or its -wal read-only, never made; temporary files
+ * (a large sort's) as asked. */
+static int readonly_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+                         int *out_flags)
+{
+    (void)vfs;
+    if (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_WAL))
+        flags = (flags & ~(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_READONLY;
+    return base_vfs->xOpen(base_vfs, name, f, flags, out_flags);
+}
+
+static void readonly_vfs_register(void)
+{
+    base_vfs = sqlite3_vfs_find(NULL);
+    if (!base_vfs)
+        return;
+    readonly_vfs = *base_vfs;        /* its methods, and its pAppData, which they read */
+    readonly_vfs.zName = "eider-readonly";
+    readonly_vfs.pNext = NULL;
+    readonly_vfs.xOpen = readonly_open;
+    sqlite3_vfs_register(&readonly_vfs, 0);
+}
+
+/* "file:PATH?mode=ro&readonly_shm=1[&immutable=1]", the path %-encoded. */
+static char *readonly_uri(const char *path, int immutable)
+{
+    eider__buf uri = { 0 };
+    eider__buf_printf(&uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+            || strchr("/._~-", *p))
+            eider__buf_printf(&uri, "%c", *p);
+        else
+            eider__buf_printf(&uri, "%%%02X", *p);
+    }
+    eider__buf_printf(&uri, "?mode=ro&readonly_shm=1%s", immutable ? "&immutable=1" : "");
+    return eider__buf_detach(&uri);
+}
+
+static int exists_beside(const char *path, const char *suffix)
+{
+    eider__buf name = { 0 };
+    eider__buf_printf(&name, "%s%s", path, suffix);
+    int found = access(eider__buf_str(&name), F_OK) == 0;
+    eider__buf_release(&name);
+    return found;
+}
+
+/* Open path as a process that must make no file beside it. */
+static int open_without_making(const char *path, void **out, eider__buf *err)
+{
+    int wal = exists_beside(path, "-wal");
+    if (wal && !exists_beside(path, "-shm")) {
+        eider__buf_printf(err, "cannot read the instance store '%s' here: it was not closed "
+                          "cleanly (its -wal file is there without its -shm file), and reading it "
+                          "would make a -shm file that this user may not make, or that its owner "
+                          "could not write; run any eider command as its owner, which tidies it, "
+                          "then try again", path);
+        return EIDER_EIO;
+    }
+    pthread_once(&readonly_vfs_once, readonly_vfs_register);
+    sqlite_conn *c = eider__xcalloc(1, sizeof(*c));
+    char *uri = readonly_uri(path, !wal);
+    int rc = EIDER_OK;
+    c->ckpt.path = eider__xstrdup(path);
+    pthread_mutex_init(&c->ckpt.lock, NULL);
+    pthread_cond_init(&c->ckpt.wake, NULL);
+    if (sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                        base_vfs ? readonly_vfs.zName : NULL) != SQLITE_OK) {
+        eider__buf_printf(err, "cannot open the instance store '%s': %s", path,
+                          c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        rc = EIDER_EIO;
+    }
+    free(uri);
+    if (rc) {
+        close_conn(c);
+        return rc;
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    *out = c;
+    return EIDER_OK;
 }
 
 int eider__sqlite_open_readonly(const char *path, void **out, eider__buf *err)
 {
+    *out = NULL;
     if (access(path, F_OK) != 0) {
         eider__buf_printf(err, "there is no instance store at '%s'", path);
         return EIDER_ENOTFOUND;
     }
-    return open_db(path, 1, out, err);
+    return eider__sqlite_may_make_files(path) ? open_db(path, 1, out, err)
+                                              : open_without_making(path, out, err);
 }
 
 /* A prepared statement for sql, from the cache (keyed by the text) or new. */

@@ -166,6 +166,13 @@ static int check_schema(eider_store *s)
         known++;
     int rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, eider__read_i64,
                          &version, &err);
+    /* Only a missing table means nothing is recorded: any other error is told. */
+    if (rc && !strstr(eider__buf_str(&err), "eider_schema")) {
+        rc = eider__store_error(s, EIDER_EIO, "cannot read the instance store %s: %s; check that "
+                                "this user may read it and its folder", s->location, eider__buf_str(&err));
+        eider__buf_release(&err);
+        return rc;
+    }
     eider__buf_release(&err);
     if (rc || version == 0)
         return eider__store_error(s, EIDER_ENOTFOUND, "nothing is recorded in the instance store %s "
@@ -213,6 +220,9 @@ static int open_store(const char *location, int read_only, eider_store **out)
     free(where);
     if (rc == EIDER_ENOTFOUND)
         eider__store_error(s, rc, "nothing is recorded yet: %s", eider__buf_str(&err));
+    else if (rc && read_only && !postgres)
+        eider__store_error(s, rc, "%s; check that this user may read it and its folder",
+                           eider__buf_str(&err));
     else if (rc)
         eider__store_error(s, rc, "%s", eider__buf_str(&err));
     eider__buf_release(&err);
@@ -233,6 +243,21 @@ int eider_store_open(const char *location, eider_store **out)
 int eider_store_open_readonly(const char *location, eider_store **out)
 {
     return open_store(location, 1, out);
+}
+
+/* Opening to write may make the -wal and -shm files of a SQLite store: only its owner
+ * (or root, whose files SQLite gives to the owner) makes them so that the owner can
+ * still write the store. */
+int eider_store_writable(const char *location)
+{
+    int postgres = 0;
+    const char *storage = getenv("EIDER_STORAGE");
+    if (!strcmp(location && *location ? location : storage ? storage : "", "none"))
+        return 0;
+    char *where = resolve(location, &postgres);
+    int ok = postgres || eider__sqlite_may_make_files(where);
+    free(where);
+    return ok;
 }
 
 void eider_store_close(eider_store *s)

@@ -39,8 +39,14 @@ typedef struct eider__store_methods {
 
 /* Open a backend; on error the message in err. */
 int eider__sqlite_open(const char *path, void **conn, eider__buf *err);
-/* Open an existing SQLite store to read it only (EIDER_ENOTFOUND when there is none). */
+/* Open an existing SQLite store to read it only (EIDER_ENOTFOUND when there is none).
+ * A process that may not make files beside it (below) makes none, and still reads it. */
 int eider__sqlite_open_readonly(const char *path, void **conn, eider__buf *err);
+/* Whether this process may make files beside the SQLite store at path (its -wal and
+ * -shm) without harm: it exists, this process may write it and its folder, and is its
+ * owner or root (SQLite gives root's files to the database's owner), so that what it
+ * makes stays writable by the owner. */
+int eider__sqlite_may_make_files(const char *path);
 int eider__postgres_open(const char *url, void **conn, eider__buf *err);
 /* The URL as it may be shown: without "user:password@"'s password or a password=
  * parameter. malloc'd. */

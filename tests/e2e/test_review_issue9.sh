@@ -73,6 +73,24 @@ EOF
     chmod 777 .eider
     run "${as_other[@]}" "$EIDER" runs
     expect_rc 0
+    expect_in out.txt "success"
+    # Every other command another user may type leaves the store as it was: those that
+    # only read read it; one that would write it is refused before SQLite makes a file.
+    local cmd
+    for cmd in "list" "asset show one" "partitions list regions" "runs --json"; do
+        # shellcheck disable=SC2086
+        run "${as_other[@]}" "$EIDER" $cmd
+        [[ $RC != 5 ]] || fail "eider $cmd as another user: exit 5"
+    done
+    run "${as_other[@]}" "$EIDER" list
+    expect_rc 0
+    expect_in out.txt "fresh"
+    run "${as_other[@]}" "$EIDER" materialize
+    expect_rc 5
+    expect_in err.txt "cannot write the instance store '$dir/.eider/eider.sqlite3': this user"
+    if find .eider -maxdepth 1 -user 65534 | grep -q .; then
+        fail "another user left files in the store's folder: $(ls -la .eider)"
+    fi
     run "${as_owner[@]}" "$EIDER" materialize
     expect_not_in err.txt "readonly database"
     expect_rc 0
@@ -348,17 +366,61 @@ partitions_add_refuses_a_name_no_definition_has() {
     run "$EIDER" partitions add region eu
     expect_rc 4
     expect_in err.txt "did you mean 'regions'"
+    run "$EIDER" partitions add region eu --json
+    expect_rc 4
+    check_json out.txt '"did you mean" in d["error"]["message"] and d["error"]["exit_code"] == 4'
+    run "$EIDER" partitions add regions eu
+    expect_rc 0
     run "$EIDER" partitions list region
+    expect_rc 4
     expect_not_in out.txt "eu"
+    # Definitions that do not compile: their error, and nothing added.
+    echo 'this does not compile' >>definitions.c
+    run "$EIDER" partitions add regions us
+    expect_rc 3
+    expect_in err.txt "definitions.c"
+    sed -i '$d' definitions.c
+    run "$EIDER" partitions list regions
+    expect_rc 0
+    expect_eq "$(tr '\n' ' ' <out.txt)" "eu " "keys after the refused add"
 }
 
 # `eider partitions list` only reads: like runs, run show, logs and asset show it must
-# not make an instance store where there is none.
+# not make an instance store where there is none. An unknown name is an error with a
+# did-you-mean when the definitions load.
 partitions_list_makes_no_store() {
     write_dynamic_defs
     run "$EIDER" partitions list regions
     expect_rc 0
     [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
+    run "$EIDER" partitions list regions --json
+    expect_rc 0
+    check_json out.txt 'd == {"name": "regions", "keys": []}'
+    run "$EIDER" partitions list region
+    expect_rc 4
+    expect_in err.txt "did you mean 'regions'"
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider partitions list made a store"
+}
+
+# With EIDER_STORAGE=none there is no store to keep dynamic keys: the error for a
+# missing key says so, not "add them with eider partitions add", which that mode
+# refuses.
+storage_none_says_dynamic_keys_need_a_store() {
+    write_dynamic_defs
+    EIDER_STORAGE=none run "$EIDER" materialize --partition eu
+    expect_rc 4
+    expect_in err.txt "EIDER_STORAGE is 'none'): unset EIDER_STORAGE"
+    expect_not_in err.txt "have no keys yet: add them"
+    EIDER_STORAGE=none run "$EIDER" partitions add regions eu
+    expect_rc 2
+    expect_in err.txt "EIDER_STORAGE is 'none', so nothing is recorded and there is no store to change"
+    EIDER_STORAGE=none run "$EIDER" list
+    expect_rc 0
+    expect_in out.txt "regions: (none: EIDER_STORAGE is 'none'"
+    expect_not_in out.txt "no keys yet"
+    run "$EIDER" materialize --partition eu
+    expect_rc 4
+    expect_in err.txt "have no keys yet: add them with eider partitions add regions KEY..."
 }
 
 run_case another_user_reads_a_store_just_after_a_run
@@ -373,4 +435,5 @@ run_case a_self_dependent_sql_asset_runs_on_a_fresh_database
 run_case asset_show_escapes_the_preview_header
 run_case partitions_add_refuses_a_name_no_definition_has
 run_case partitions_list_makes_no_store
+run_case storage_none_says_dynamic_keys_need_a_store
 finish

@@ -946,3 +946,21 @@ Test(partitions, mapping_declared_wrong_is_refused_with_what_to_write)
     cr_expect_str_eq(used.dimension, "species");
     eider__buf_release(&err);
 }
+
+/* `eider partitions add` checks the name first: a typo gets the name it meant, and
+ * definitions without dynamic partitions say how to declare them. */
+Test(partitions, a_dynamic_partitions_name_is_found_or_refused_with_the_one_meant)
+{
+    cr_expect_eq(eider_defs_find_dynamic(defs, "regions"), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "they declare none"), "%s", eider_defs_errmsg(defs));
+    cr_assert_not_null(eider_dynamic_partitions(defs, "regions"));
+    cr_assert_not_null(eider_dynamic_partitions(defs, "shops"));
+    cr_expect_eq(eider_defs_find_dynamic(defs, "regions"), EIDER_OK);
+    cr_expect_eq(eider_defs_find_dynamic(defs, "shops"), EIDER_OK);
+    cr_expect_eq(eider_defs_find_dynamic(defs, "region"), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "dynamic partitions 'region' (did you mean 'regions'?)"),
+              "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_defs_find_dynamic(defs, "colours"), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "they declare 'regions', 'shops'"), "%s",
+              eider_defs_errmsg(defs));
+}

@@ -7,7 +7,9 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -277,6 +279,158 @@ Test(store, a_read_only_open_makes_nothing_and_reads_what_is_there)
     cr_expect_neq(eider_store_wipe(ro, "a", NULL, &n), EIDER_OK, "a read-only store was written");
     eider_store_close(ro);
     eider_defs_free(defs);
+}
+
+/* ---- another user's store (SQLite) ---- */
+
+#define OWNER 1
+#define OTHER 65534
+
+/* Run fn as the user uid, in a child process (the test must run as root); its exit
+ * status, 0 when fn succeeded. */
+static int as_user(uid_t uid, int (*fn)(void))
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
+            _exit(99);
+        _exit(fn());
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
+static int owner_materializes(void)
+{
+    eider_store *s = NULL;
+    eider_defs *defs = eider_defs_new();
+    eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = noop });
+    int rc = eider_store_open("store", &s);
+    if (rc)
+        fprintf(stderr, "%s\n", eider_store_errmsg(s));
+    if (!rc)
+        rc = materialize(defs, s, NULL);
+    eider_store_close(s);
+    eider_defs_free(defs);
+    return rc ? 1 : 0;
+}
+
+static int n_runs;
+
+static int count_run(const eider_run_record *r, void *ud)
+{
+    n_runs++;
+    return 0;
+}
+
+/* The other user reads every run, and is told it may not write the store. */
+static int other_reads(void)
+{
+    eider_store *s = NULL;
+    int rc = eider_store_open_readonly("store", &s);
+    if (rc)
+        fprintf(stderr, "%s\n", eider_store_errmsg(s));
+    if (!rc)
+        rc = eider_store_runs(s, -1, NULL, 0, count_run, NULL);
+    eider_store_close(s);
+    return rc ? 1 : eider_store_writable("store") ? 2 : n_runs;
+}
+
+/* The other user's open to write is refused before SQLite makes a file. */
+static int other_opens_to_write(void)
+{
+    eider_store *s = NULL;
+    int rc = eider_store_open("store", &s);
+    int told = strstr(eider_store_errmsg(s), "cannot write the instance store") != NULL;
+    eider_store_close(s);
+    return rc == EIDER_EIO && told ? 0 : 1;
+}
+
+/* The store as it is after a run (closed cleanly: no -wal, no -shm), read by another
+ * user: in a folder that user may not write, SQLite could not make the -shm it reads
+ * through; in one everybody may write, it made them as that user, and the owner's
+ * next run failed on them. Either way the runs are read, no file is made (nor by an
+ * attempt to write, which is refused), and the owner still writes. */
+Test(store, another_user_reads_a_cleanly_closed_store_and_makes_no_file)
+{
+    if (is_postgres() || geteuid() != 0)
+        cr_skip_test("needs SQLite and root, to act as two users");
+    enter_tmpdir_tagged("store");
+    cr_assert_eq(chmod(test_tmpdir, 0755), 0);
+    cr_assert_eq(chown(test_tmpdir, OWNER, OWNER), 0);
+    cr_assert_eq(as_user(OWNER, owner_materializes), 0);
+    cr_assert_neq(access("store/eider.sqlite3-wal", F_OK), 0, "closed cleanly");
+    for (int shared = 0; shared < 2; shared++) {
+        cr_assert_eq(chmod("store", shared ? 0777 : 0755), 0);
+        cr_expect_eq(as_user(OTHER, other_reads), 1 + shared, "folder %o: every run, read-only",
+                     shared ? 0777 : 0755);
+        cr_expect_eq(as_user(OTHER, other_opens_to_write), 0, "a write is refused, and said so");
+        cr_expect_neq(access("store/eider.sqlite3-wal", F_OK), 0, "the reader made a -wal");
+        cr_expect_neq(access("store/eider.sqlite3-shm", F_OK), 0, "the reader made a -shm");
+        cr_expect_eq(as_user(OWNER, owner_materializes), 0, "the owner writes afterwards");
+    }
+}
+
+/* The owner's process dies with the store open: its -wal and -shm stay. */
+static int owner_dies_with_the_store_open(void)
+{
+    eider_store *s = NULL;
+    eider_defs *defs = eider_defs_new();
+    eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = noop });
+    if (eider_store_open("store", &s) || materialize(defs, s, NULL) || eider__store_flush(s))
+        return 1;
+    _exit(0);
+}
+
+static int other_cannot_read(void)
+{
+    eider_store *s = NULL;
+    int rc = eider_store_open_readonly("store", &s);
+    int told = strstr(eider_store_errmsg(s), "not closed cleanly") != NULL;
+    eider_store_close(s);
+    return rc == EIDER_EIO && told ? 0 : 1;
+}
+
+/* A -wal without its -shm (a process died, and the -shm was removed): another user
+ * could read it only by making a -shm of theirs, so the read fails and says what to
+ * do; the owner's next command tidies it, and the other user reads it then. */
+Test(store, a_store_left_open_is_an_error_for_another_user_until_its_owner_tidies_it)
+{
+    if (is_postgres() || geteuid() != 0)
+        cr_skip_test("needs SQLite and root, to act as two users");
+    enter_tmpdir_tagged("store");
+    cr_assert_eq(chmod(test_tmpdir, 0755), 0);
+    cr_assert_eq(chown(test_tmpdir, OWNER, OWNER), 0);
+    cr_assert_eq(as_user(OWNER, owner_dies_with_the_store_open), 0);
+    cr_assert_eq(access("store/eider.sqlite3-wal", F_OK), 0, "the -wal stays");
+    cr_assert_eq(unlink("store/eider.sqlite3-shm"), 0);
+    cr_assert_eq(chmod("store", 0777), 0);
+    cr_expect_eq(as_user(OTHER, other_cannot_read), 0, "an error that says why");
+    cr_expect_neq(access("store/eider.sqlite3-shm", F_OK), 0, "the reader made a -shm");
+    cr_expect_eq(as_user(OWNER, owner_materializes), 0, "the owner writes, and tidies");
+    cr_expect_eq(as_user(OTHER, other_reads), 2, "both runs read afterwards");
+}
+
+/* A file there that is no store (or one SQLite cannot read) is an error naming it,
+ * never "nothing is recorded yet". */
+Test(store, a_store_that_cannot_be_read_is_an_error_not_an_empty_store)
+{
+    eider_store *ro = NULL;
+    if (is_postgres())
+        cr_skip_test("a SQLite file");
+    enter_tmpdir_tagged("store");
+    cr_assert_eq(mkdir("store", 0755), 0);
+    FILE *f = fopen("store/eider.sqlite3", "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 512; i++)
+        fputs("not a database ", f);
+    fclose(f);
+    cr_expect_eq(eider_store_open_readonly("store", &ro), EIDER_EIO);
+    cr_expect(strstr(eider_store_errmsg(ro), "cannot read the instance store sqlite:"),
+              "%s", eider_store_errmsg(ro));
+    cr_expect(strstr(eider_store_errmsg(ro), "store/eider.sqlite3"), "%s", eider_store_errmsg(ro));
+    eider_store_close(ro);
 }
 
 Test(store, a_run_status_parses_in_either_spelling)
