@@ -36,6 +36,11 @@ struct eider_result {
     eider__step *steps;
     size_t n_steps;
     long *step_of;                   /* asset index -> step index, or -1 */
+    /* The selected assets the run left out (eider_result_left_out), in a topological
+     * order, and why: -1 partitioned, else the upstream left out and never materialized. */
+    uint32_t *left_out;
+    long *left_out_because;
+    size_t n_left_out;
 };
 
 typedef struct eider__run {

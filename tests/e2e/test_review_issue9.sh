@@ -98,8 +98,18 @@ void eider_definitions(eider_defs *defs)
 EOF
     run "$EIDER" materialize
     expect_rc 0
-    expect_in err.txt "left out the partitioned assets 'colours'"
+    expect_in out.txt "nothing to materialize"
+    expect_in err.txt "left out the partitioned asset 'colours'"
+    expect_in err.txt "--all-partitions"
     expect_not_in err.txt "leave it out of the selection"
+    run "$EIDER" materialize --json
+    expect_rc 0
+    check_json out.txt 'd["status"] == "nothing" and [x["key"] for x in d["left_out"]] == ["colours"]'
+    # named by key, it needs a partition: the error says how to give one
+    run "$EIDER" materialize --select colours
+    expect_rc 4
+    expect_in err.txt "asset 'colours' is partitioned: choose its partitions"
+    expect_in err.txt "--all-partitions"
 }
 
 # A plain `eider materialize` on a fresh project leaves out the partitioned `daily`,
@@ -125,10 +135,26 @@ void eider_definitions(eider_defs *defs)
 }
 EOF
     run "$EIDER" materialize
-    expect_in err.txt "left out the partitioned assets 'daily'"
+    expect_in err.txt "left out the partitioned asset 'daily'"
+    expect_in err.txt "'summary' (reads 'daily')"
     expect_not_in out.txt "FAIL"
     expect_rc 0
     expect_in out.txt "plain"
+    run "$EIDER" materialize --json
+    expect_rc 0
+    check_json out.txt '[(x["key"], x["upstream"]) for x in d["left_out"]] == [("daily", None), ("summary", "daily")]'
+    # the run's log says what was left out of its selection
+    run "$EIDER" logs "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' out.txt)"
+    expect_rc 0
+    expect_in out.txt "left out (no partition was given): 'daily' (partitioned), 'summary'"
+    # once daily has a partition, summary reads what is there
+    run "$EIDER" materialize --select daily --partition 2024-01-01
+    expect_rc 0
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "summary"
+    expect_not_in err.txt "'summary' (reads"
+    expect_in err.txt "left out the partitioned asset 'daily'"
 }
 
 # `stale()` with nothing stale says "nothing to materialize" and exits 0; adding
