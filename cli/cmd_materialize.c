@@ -624,6 +624,24 @@ static void add_to_partitioning(backfill *b, size_t n_assets, size_t i, char **k
     set->assets[i] = 1;
 }
 
+/* Key as the selection syntax reads it: bare when it can be, else quoted. */
+static void put_selection_key(FILE *out, const char *key)
+{
+    static const char *const words[] = { "and", "or", "not", "roots", "sinks", "stale" };
+    int bare = *key && strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_-./") == strlen(key);
+    for (size_t i = 0; bare && i < sizeof(words) / sizeof(words[0]); i++)
+        bare = strcmp(key, words[i]) != 0;
+    if (bare) {
+        fputs(key, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *c = key; *c; c++)
+        fprintf(out, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+    fputc('"', out);
+}
+
 /* The selection of a partitioning's runs, when the user's does not fit: its assets and
  * the selection's unpartitioned ones, by key. The user's fits when it holds only one
  * partitioning and does not depend on state (stale() changes as the backfill goes). */
@@ -640,10 +658,8 @@ static void freeze_selections(eider_defs *defs, const eider_run_options *o, back
             if (!b->selected[i] || eider_defs_info(defs, i, &a) || a.external ||
                 (a.partitioned && !b->sets[s].assets[i]))
                 continue;
-            fputs(listed++ ? ", \"" : "\"", sel);
-            for (const char *c = a.key; *c; c++)
-                fprintf(sel, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
-            fputc('"', sel);
+            fputs(listed++ ? ", " : "", sel);
+            put_selection_key(sel, a.key);
         }
         if (sel)
             fclose(sel);

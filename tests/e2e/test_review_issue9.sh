@@ -246,6 +246,23 @@ EOF
     run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
     expect_not_in err.txt "has no partition 'red'"
     expect_rc 0
+    expect_in out.txt "backfill of 'colours' and 'days': 0 partitions succeeded, 0 failed, 4 already done"
+    # one run per partition: each partitioning in turn, each run with the assets that
+    # have its partition
+    run "$EIDER" materialize --select 'colours, days' --all-partitions --per-partition
+    expect_rc 0
+    expect_in out.txt "backfill of 'colours' and 'days': 4 partitions succeeded, 0 failed"
+    run "$EIDER" runs --json
+    check_json out.txt '[(r["selection"], r["partition"]) for r in d[:4]] == [("days", "2024-01-02"), ("days", "2024-01-01"), ("colours", "blue"), ("colours", "red")]'
+    expect_eq "$(dq p.duckdb "SELECT string_agg(p, ',' ORDER BY p) FROM public.colours")" "blue,red" "colours"
+    expect_eq "$(dq p.duckdb "SELECT count(*) FROM public.days")" "2" "days"
+    # a failed partition of one partitioning is redone alone
+    run "$EIDER" asset wipe days --partition 2024-01-02
+    expect_rc 0
+    run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
+    expect_rc 0
+    expect_in out.txt "partition 2024-01-02"
+    expect_in out.txt "1 partition succeeded, 0 failed, 3 already done"
 }
 
 # `eider runs` shows the partition of a run; a run of --all-partitions shows '-' (JSON:
@@ -267,7 +284,14 @@ EOF
     expect_rc 0
     run "$EIDER" runs --json
     expect_rc 0
-    check_json out.txt 'd[0]["partition"] is not None'
+    check_json out.txt 'd[0]["partition"] == "all (2)"'
+    run "$EIDER" run show "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["run_id"])' out.txt)"
+    expect_rc 0
+    expect_in out.txt "partition    all (2)"
+    run "$EIDER" materialize --select colours --partition-range red...blue
+    expect_rc 0
+    run "$EIDER" runs
+    expect_in out.txt "red...blue"
 }
 
 # ---- an asset that reads its own previous partition (issue 9, 2: mappings) ----
