@@ -380,7 +380,8 @@ typedef struct eider_run_options {
      * "daily+", "key:daily") fails with EIDER_ESELECT. The other partitioned assets
      * (selected by "*", a group, a tag, stale(), a traversal, or no selection) are left
      * out, and so is each asset that reads one left out that was never materialized
-     * (one partition is enough; without an instance store nothing is known to be): its
+     * (one partition is enough, as .store says, else the store eider_defs_use_store()
+     * gave; without one, nothing is known to be): its
      * input would not exist. An asset reading one left out that was materialized runs on
      * what is there. eider_result_left_out() lists them; the run succeeds when what ran
      * did, also when everything was left out (a result of 0 steps). */

@@ -319,16 +319,16 @@ static int named_partitioned(eider_defs *defs, const unsigned char *named,
 
 #define LEFT_IN (-2L)
 
-/* Whether asset i has been materialized (one partition is enough), as the store that
- * gives stale() its statuses says; *st caches them. Without a store, nothing is known
- * to be. */
-static int materialized(const eider_defs *defs, eider_asset_status **st, size_t i)
+/* Whether asset i has been materialized (one partition is enough), as store says; *st
+ * caches what it says. Without a store, nothing is known to be. */
+static int materialized(const eider_defs *defs, eider_store *store, eider_asset_status **st,
+                        size_t i)
 {
-    if (!defs->status)
+    if (!store)
         return 0;
     if (!*st) {
         *st = eider__xcalloc(defs->n_assets + 1, sizeof(**st));
-        if (defs->status(defs->status_store, defs, *st))
+        if (eider__store_status(store, defs, *st))
             for (size_t k = 0; k < defs->n_assets; k++)
                 (*st)[k] = EIDER_ASSET_NEVER;
     }
@@ -337,10 +337,12 @@ static int materialized(const eider_defs *defs, eider_asset_status **st, size_t 
 
 /* A run without a partition runs what it can of the selection: it leaves out each
  * partitioned asset (which needs a partition), and each asset that reads one left out
- * which has never been materialized (its table would not exist); an asset reading one
- * left out that has been materialized runs on what is there. why[i] gets, for each
+ * which has never been materialized (its table would not exist), as store says (the
+ * run's, else the one eider_defs_use_store() gave); an asset reading one left out that
+ * has been materialized runs on what is there. why[i] gets, for each
  * asset left out, -1 (partitioned) or that upstream; LEFT_IN for the others. */
-static void leave_out(const eider_defs *defs, unsigned char *selected, long *why)
+static void leave_out(const eider_defs *defs, eider_store *store, unsigned char *selected,
+                      long *why)
 {
     eider_asset_status *st = NULL;
     for (size_t t = 0; t < defs->n_assets; t++) {
@@ -352,7 +354,7 @@ static void leave_out(const eider_defs *defs, unsigned char *selected, long *why
         if (a->partitions)
             why[i] = -1;
         for (size_t u = 0; why[i] == LEFT_IN && u < a->n_up; u++)
-            if (why[a->up[u]] != LEFT_IN && !materialized(defs, &st, a->up[u]))
+            if (why[a->up[u]] != LEFT_IN && !materialized(defs, store, &st, a->up[u]))
                 why[i] = (long)a->up[u];
         if (why[i] != LEFT_IN)
             selected[i] = 0;
@@ -376,7 +378,8 @@ static void note_left_out(const eider_defs *defs, const long *why, eider_result 
 
 /* Which steps the run has: the selection, less what a run without a partition leaves
  * out (see leave_out), each partitioned step with its keys. */
-static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_result **out)
+static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store *store,
+                      eider_result **out)
 {
     unsigned char *selected = eider__xmalloc(defs->n_assets + 1);
     eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1) };
@@ -386,7 +389,7 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_result
     if (rc)
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
     else if (!partition_given(o) && !(rc = named_partitioned(defs, info.named, selected)))
-        leave_out(defs, selected, why);
+        leave_out(defs, store, selected, why);
     if (!rc) {
         *out = eider__result_new(defs, selected);
         if (partition_given(o))
@@ -419,7 +422,7 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
         return eider__defs_error(defs, rc, "cannot read the keys of dynamic partitions: %s",
                                  eider_store_errmsg(store));
     *out = NULL;
-    if ((rc = plan_steps(defs, o, out)))
+    if ((rc = plan_steps(defs, o, store, out)))
         return rc;
     if (o && o->run_id)
         snprintf((*out)->run_id, sizeof((*out)->run_id), "%s", o->run_id);

@@ -206,7 +206,22 @@ EOF
     run "$EIDER" materialize --select 'stale()'
     expect_rc 0
     expect_in out.txt "plain"
-    expect_in err.txt "daily"
+    expect_in err.txt "left out the partitioned asset 'daily'"
+    # a daily job: what is stale, with today's partition; daily is stale, plain is not
+    run "$EIDER" materialize --select 'stale()' --partition 2024-01-01
+    expect_rc 0
+    expect_in out.txt "daily"
+    expect_not_in out.txt "plain"
+    # the same once daily is not stale but plain is: the partition is no error, plain runs
+    run "$EIDER" asset wipe plain
+    run "$EIDER" materialize --select 'stale()' --partition 2024-01-01
+    expect_rc 0
+    expect_in out.txt "plain"
+    # --all-partitions for assets that are not partitioned says so, without "(all)"
+    run "$EIDER" materialize --select plain --all-partitions
+    expect_rc 4
+    expect_in err.txt "--all-partitions was given, but 'plain' is not partitioned: leave out --all-partitions"
+    expect_not_in err.txt "(all)"
 }
 
 # Two partitioned assets with different partitions (colours, days): one run of
