@@ -417,8 +417,8 @@ static void print_nothing(const printer *p, const char *selection, const eider_r
     char why[512];
     const char *shown = selection ? cli_safe(selection) : "*";
     if (eider_result_left_out_count(r))
-        snprintf(why, sizeof(why), "what '%s' selects needs a partition (see the note below)",
-                 shown);
+        snprintf(why, sizeof(why), "'%s' selects only what a run without a partition leaves "
+                 "out (see the note)", shown);
     else if (p->n_external)
         snprintf(why, sizeof(why), "'%s' selects only external assets (%d), which Eider never "
                  "materializes", shown, p->n_external);
