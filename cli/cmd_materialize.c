@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -670,8 +671,52 @@ static void freeze_selections(eider_defs *defs, const eider_run_options *o, back
     }
 }
 
+/* How far asset i lies from the roots of the graph: 0 for a root, else one more than its
+ * farthest upstream (an asset reading its own past is no upstream of itself). depth
+ * holds -1 for what is not known yet. */
+static long depth_of(eider_defs *defs, size_t i, long *depth)
+{
+    eider_asset_info a;
+    if (depth[i] >= 0 || eider_defs_info(defs, i, &a))
+        return depth[i] < 0 ? 0 : depth[i];
+    depth[i] = 0;
+    for (size_t d = 0; a.deps && a.deps[d]; d++) {
+        long up = eider_defs_find(defs, a.deps[d]);
+        if (up >= 0 && (size_t)up != i && depth_of(defs, (size_t)up, depth) + 1 > depth[i])
+            depth[i] = depth[up] + 1;
+    }
+    return depth[i];
+}
+
+/* Put the partitionings in dependency order: by the depth of their shallowest asset (a
+ * downstream partitioning after its upstream one), else as defined. */
+static void order_partitionings(eider_defs *defs, backfill *b)
+{
+    size_t n = eider_defs_count(defs);
+    long *depth = malloc((n + 1) * sizeof(*depth)), *set_depth = calloc(b->n_sets + 1, sizeof(long));
+    for (size_t i = 0; depth && i < n; i++)
+        depth[i] = -1;
+    for (size_t s = 0; depth && set_depth && s < b->n_sets; s++) {
+        set_depth[s] = LONG_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (b->sets[s].assets[i] && depth_of(defs, i, depth) < set_depth[s])
+                set_depth[s] = depth[i];
+    }
+    for (size_t s = 1; depth && set_depth && s < b->n_sets; s++)   /* insertion sort: stable */
+        for (size_t t = s; t > 0 && set_depth[t] < set_depth[t - 1]; t--) {
+            partitioning p = b->sets[t];
+            long d = set_depth[t];
+            b->sets[t] = b->sets[t - 1];
+            set_depth[t] = set_depth[t - 1];
+            b->sets[t - 1] = p;
+            set_depth[t - 1] = d;
+        }
+    free(depth);
+    free(set_depth);
+}
+
 /* The partitionings the backfill goes through: the selected partitioned assets grouped
- * by the keys it names of each, in the order their first asset is defined. */
+ * by the keys it names of each, a downstream partitioning after its upstream one. */
 static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b)
 {
     size_t n = eider_defs_count(defs);
@@ -696,6 +741,7 @@ static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill 
                   "them with --select", b->resume ? "resume" : "per-partition");
         return EIDER_ESELECT;
     }
+    order_partitionings(defs, b);
     freeze_selections(defs, o, b);
     return EIDER_OK;
 }
