@@ -387,14 +387,16 @@ static void note_left_out(const eider_result *r)
         const char *key = eider_result_left_out(r, i, &up);
         if (!up || shown++ >= 5)
             continue;
-        fprintf(stderr, "%s'%s' (reads '%s')", shown == 1 ? "note: left out, as their input "
-                "was left out and never materialized: " : ", ", cli_safe(key), cli_safe(up));
+        if (shown == 1)
+            fprintf(stderr, "note: also left out, as %s never materialized: ", downs == 1
+                    ? "it reads an asset left out and" : "they read assets left out and");
+        fprintf(stderr, "%s'%s' (reads '%s')", shown == 1 ? "" : ", ", cli_safe(key), cli_safe(up));
     }
     if (downs > 5)
         fprintf(stderr, " and %zu more", downs - 5);
     if (downs)
-        fprintf(stderr, "; %s once %s upstream is materialized\n", downs == 1 ? "it runs"
-                : "they run", downs == 1 ? "its" : "their");
+        fprintf(stderr, "; a run without a partition includes %s once %s materialized\n",
+                downs == 1 ? "it" : "them", downs == 1 ? "that asset is" : "those are");
 }
 
 /* The left-out list of --json: [{"key": K, "upstream": U or null}], null upstream for

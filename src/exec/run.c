@@ -259,7 +259,7 @@ static int partition_given(const eider_run_options *o)
 }
 
 /* Give each partitioned step the keys the run asked for (a run with a partition: see
- * prepare). An unknown key stops the run before it starts; so does a partition when no
+ * plan_steps). An unknown key stops the run before it starts; so does a partition when no
  * step is partitioned, unless the selection depends on the assets' state (stale()),
  * which a partitioned asset may or may not be in today. */
 static int plan_partitions(eider_defs *defs, const eider_run_options *o, int by_state,
