@@ -309,6 +309,8 @@ static void on_event(const eider_event *ev, void *user_data)
     }
     pthread_mutex_lock(&p->lock);
     clear_status(p);
+    if (ev->type == EIDER_EVENT_RUN_START)   /* what runs, without what was left out */
+        p->total = (int)ev->n_steps;
     if (ev->type == EIDER_EVENT_STEP_START)
         set_running(p, ev->asset_key, 1);
     else if (ev->type == EIDER_EVENT_LOG)
@@ -585,8 +587,9 @@ static void catch_crashes(void)
         signal(signals[i], on_crash);
 }
 
-/* Count the steps the selection plans and their longest key, for the live display. A
- * bad selection is left for eider_materialize() to report. */
+/* Count the selection's assets (the run start gives the steps it plans) and their
+ * longest key, for the live display. A bad selection is left for eider_materialize()
+ * to report. */
 static void size_up(printer *p, eider_defs *defs, const char *selection)
 {
     size_t n = eider_defs_count(defs);

@@ -341,6 +341,7 @@ typedef struct eider_event {
     const char *partition;           /* RUN_START: the run's --partition; "all (N)" for
                                         every partition (N keys), "all" when its assets
                                         have different counts */
+    size_t n_steps;                  /* RUN_START: the steps the run plans */
 } eider_event;
 
 /* Where a run's events go. Eider calls on_event from worker threads but never two

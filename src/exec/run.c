@@ -484,7 +484,8 @@ static void run_steps(eider__run *run, const eider_run_options *o)
     eider__buf partition = { 0 };
     run_partition(run->result, o, &partition);
     eider_event start = { .type = EIDER_EVENT_RUN_START, .selection = o ? o->selection : NULL,
-                          .partition = partition.len ? eider__buf_str(&partition) : NULL };
+                          .partition = partition.len ? eider__buf_str(&partition) : NULL,
+                          .n_steps = run->result->n_steps };
     eider__emit(run, &start);
     eider__buf_release(&partition);
     log_left_out(run);

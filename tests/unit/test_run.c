@@ -1412,6 +1412,7 @@ Test(run, step_statuses_have_their_json_names)
 /* ---- what a run records of its partitions ---- */
 
 typedef struct start_seen {
+    size_t n_steps;
     char partition[64];
     char left_out[512];              /* the run's log line of what it left out */
 } start_seen;
@@ -1419,8 +1420,10 @@ typedef struct start_seen {
 static void on_start(const eider_event *ev, void *user_data)
 {
     start_seen *s = user_data;
-    if (ev->type == EIDER_EVENT_RUN_START)
+    if (ev->type == EIDER_EVENT_RUN_START) {
         snprintf(s->partition, sizeof(s->partition), "%s", ev->partition ? ev->partition : "-");
+        s->n_steps = ev->n_steps;
+    }
     if (ev->type == EIDER_EVENT_LOG && !ev->asset_key && strstr(ev->message, "left out"))
         snprintf(s->left_out, sizeof(s->left_out), "%s", ev->message);
 }
@@ -1461,6 +1464,7 @@ Test(run, a_run_without_a_partition_logs_what_it_left_out)
     cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .sink = &sink }, &r),
                  EIDER_OK, "%s", eider_defs_errmsg(defs));
     cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_eq(seen.n_steps, 1, "the run start counts what runs, not what was left out");
     cr_expect_str_eq(seen.partition, "-");
     cr_expect_str_eq(seen.left_out, "left out (no partition was given): 'part' (partitioned), "
                      "'reads_part' (reads 'part', left out and never materialized)");
