@@ -39,10 +39,10 @@ static const char help[] =
     "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
     "  -p, --partition KEY   the partition of the partitioned assets to materialize\n"
     "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions).\n"
-    "                        Without a partition, a run leaves out the partitioned assets\n"
-    "                        (those --select names by key are an error) and what reads\n"
-    "                        one of them never materialized, and names them (--json:\n"
-    "                        \"left_out\")\n"
+    "                        Without a partition, a run leaves out the partitioned assets;\n"
+    "                        with one, the partitioned assets that lack it (either is an\n"
+    "                        error for those --select names by key); and what reads one\n"
+    "                        of them never materialized. It names them (--json: \"left_out\")\n"
     "      --partition-range FIRST...LAST\n"
     "                        every partition from FIRST to LAST, both included\n"
     "      --all-partitions  every partition of each partitioned asset (a backfill)\n"
@@ -362,55 +362,75 @@ static void print_summary(const eider_result *r, double seconds, int recorded)
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");
 }
 
-/* What a run without a partition left out (see eider_run_options.partition): the
- * partitioned assets, with how to include them, and what reads one of them that was
- * never materialized. On stderr, so that --json stays one document. */
-static void note_left_out(const eider_result *r)
+/* The start of a note on the assets left out for why, which are n (singular or plural). */
+static void start_note(eider_left_out_why why, size_t n)
 {
-    size_t n = eider_result_left_out_count(r), parts = 0, downs = 0;
-    const char *up = NULL;
-    for (size_t i = 0; i < n; i++) {
-        eider_result_left_out(r, i, &up);
-        *(up ? &downs : &parts) += 1;
-    }
-    for (size_t i = 0, shown = 0; parts && i < n; i++) {
-        const char *key = eider_result_left_out(r, i, &up);
-        if (up || shown++ >= 5)
-            continue;
-        fprintf(stderr, "%s'%s'", shown == 1 ? (parts == 1 ? "note: left out the partitioned "
-                "asset " : "note: left out the partitioned assets ") : ", ", cli_safe(key));
-    }
-    if (parts > 5)
-        fprintf(stderr, " and %zu more", parts - 5);
-    if (parts)
-        fprintf(stderr, ": materialize %s with --select and --partition KEY, --partition-range "
-                "FIRST...LAST or --all-partitions\n", parts == 1 ? "it" : "them");
-    for (size_t i = 0, shown = 0; downs && i < n; i++) {
-        const char *key = eider_result_left_out(r, i, &up);
-        if (!up || shown++ >= 5)
-            continue;
-        if (shown == 1)
-            fprintf(stderr, "note: also left out, as %s never materialized: ", downs == 1
-                    ? "it reads an asset left out and" : "they read assets left out and");
-        fprintf(stderr, "%s'%s' (reads '%s')", shown == 1 ? "" : ", ", cli_safe(key), cli_safe(up));
-    }
-    if (downs > 5)
-        fprintf(stderr, " and %zu more", downs - 5);
-    if (downs)
-        fprintf(stderr, "; a run without a partition includes %s once %s materialized\n",
-                downs == 1 ? "it" : "them", downs == 1 ? "that asset is" : "those are");
+    if (why == EIDER_LEFT_OUT_UPSTREAM)
+        fprintf(stderr, "note: also left out, as %s never materialized: ", n == 1
+                ? "it reads an asset left out and" : "they read assets left out and");
+    else
+        fprintf(stderr, "note: left out the partitioned %s ", n == 1 ? "asset" : "assets");
 }
 
-/* The left-out list of --json: [{"key": K, "upstream": U or null}], null upstream for
- * a partitioned asset. */
+/* The end of that note: how to include them. */
+static void end_note(eider_left_out_why why, size_t n, const char *partition)
+{
+    const char *them = n == 1 ? "it" : "them";
+    if (why == EIDER_LEFT_OUT_NO_PARTITION)
+        fprintf(stderr, ": materialize %s with --select and --partition KEY, --partition-range "
+                "FIRST...LAST or --all-partitions\n", them);
+    else if (why == EIDER_LEFT_OUT_NOT_ITS_PARTITION)
+        fprintf(stderr, ", which %s no partition '%s': materialize %s with --select and a "
+                "partition of %s own\n", n == 1 ? "has" : "have", cli_safe(partition), them,
+                n == 1 ? "its" : "their");
+    else
+        fprintf(stderr, "; a run includes %s once %s materialized\n", them,
+                n == 1 ? "that asset is" : "those are");
+}
+
+/* What the run left out of its selection (see eider_run_options.partition), a note per
+ * reason, each naming the assets (five at most) and saying how to include them. On
+ * stderr, so that --json stays one document. */
+static void note_left_out(const eider_result *r, const char *partition)
+{
+    static const eider_left_out_why order[] = { EIDER_LEFT_OUT_NO_PARTITION,
+        EIDER_LEFT_OUT_NOT_ITS_PARTITION, EIDER_LEFT_OUT_UPSTREAM };
+    size_t n = eider_result_left_out_count(r);
+    for (size_t w = 0; w < sizeof(order) / sizeof(order[0]); w++) {
+        size_t count = 0, shown = 0;
+        eider_left_out_why why;
+        const char *up = NULL;
+        for (size_t i = 0; i < n; i++)
+            count += eider_result_left_out(r, i, &why, NULL) && why == order[w];
+        for (size_t i = 0; count && i < n; i++) {
+            const char *key = eider_result_left_out(r, i, &why, &up);
+            if (why != order[w] || shown >= 5)
+                continue;
+            if (!shown++)
+                start_note(why, count);
+            fprintf(stderr, "%s'%s'", shown == 1 ? "" : ", ", cli_safe(key));
+            if (up)
+                fprintf(stderr, " (reads '%s')", cli_safe(up));
+        }
+        if (count > shown)
+            fprintf(stderr, " and %zu more", count - shown);
+        if (count)
+            end_note(order[w], count, partition);
+    }
+}
+
+/* The left-out list of --json: [{"key": K, "why": W, "upstream": U or null}]. */
 static json_t *left_out_json(const eider_result *r)
 {
+    static const char *const whys[] = { [EIDER_LEFT_OUT_NO_PARTITION] = "no_partition",
+        [EIDER_LEFT_OUT_NOT_ITS_PARTITION] = "not_its_partition",
+        [EIDER_LEFT_OUT_UPSTREAM] = "upstream_never_materialized" };
     json_t *list = json_array();
     for (size_t i = 0; i < eider_result_left_out_count(r); i++) {
-        const char *up = NULL, *key = eider_result_left_out(r, i, &up);
+        eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+        const char *up = NULL, *key = eider_result_left_out(r, i, &why, &up);
         json_array_append_new(list, json_pack("{s:o, s:s, s:o}", "key", cli_json_string(key),
-            "why", up ? "upstream_never_materialized" : "partitioned", "upstream",
-            cli_json_string(up)));
+            "why", whys[why], "upstream", cli_json_string(up)));
     }
     return list;
 }
@@ -851,7 +871,7 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
             print_summary(r, p->run_seconds, env->store != NULL);
     }
     if (r)
-        note_left_out(r);
+        note_left_out(r, o->partition);
     eider_result_free(r);
     return rc;
 }

@@ -373,19 +373,23 @@ typedef struct eider_run_options {
     const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
      * keys (both included); each selected unpartitioned asset runs whole beside them.
-     * A partition given when no selected asset is partitioned fails with EIDER_ESELECT,
-     * unless the selection depends on the assets' state (stale()); with nothing
-     * selected, nothing runs (EIDER_OK).
+     * A selected partitioned asset without that partition is left out
+     * (EIDER_LEFT_OUT_NOT_ITS_PARTITION) unless the selection names it by key; when no
+     * selected asset has it, the run fails with EIDER_ESELECT (a typo, most likely),
+     * unless the selection depends on the assets' state (stale()). A partition given
+     * when no selected asset is partitioned fails too, with the same exception; with
+     * nothing selected, nothing runs (EIDER_OK).
      * NULL (and all_partitions 0), a run without a partition: it runs what it can of
      * the selection. A partitioned asset the selection names by key ("daily",
      * "daily+", "key:daily") fails with EIDER_ESELECT. The other partitioned assets
      * (selected by "*", a group, a tag, stale(), a traversal, or no selection) are left
-     * out, and so is each asset that reads one left out that was never materialized
-     * (one partition is enough, as .store says, else the store eider_defs_use_store()
-     * gave; without one, nothing is known to be): its
-     * input would not exist. An asset reading one left out that was materialized runs on
-     * what is there. eider_result_left_out() lists them; the run succeeds when what ran
-     * did, also when everything was left out (a result of 0 steps). */
+     * out (EIDER_LEFT_OUT_NO_PARTITION).
+     * In both, each asset that reads one left out that was never materialized (one
+     * partition is enough, as .store says, else the store eider_defs_use_store() gave;
+     * without one, nothing is known to be) is left out too (EIDER_LEFT_OUT_UPSTREAM):
+     * its input would not exist. An asset reading one left out that was materialized
+     * runs on what is there. eider_result_left_out() lists them; the run succeeds when
+     * what ran did, also when everything was left out (a result of 0 steps). */
     const char *partition;
     /* The instance store that records the run (NULL: not recorded), how it was
      * launched ("cli", "api", ...; NULL: "api") and its tags, EIDER_TAGS(k, v, ...). */
@@ -449,13 +453,20 @@ int eider_result_attempts(const eider_result *result, size_t i);
 const char *eider_result_log(const eider_result *result, size_t i);
 /* Metadata reported by the step; *n gets the count. Valid until the result is freed. */
 const eider_meta *eider_result_metadata(const eider_result *result, size_t i, size_t *n);
-/* The selected assets a run without a partition left out (see
- * eider_run_options.partition), in a topological order: their count, and the key of
- * the i-th (NULL when i is out of range). *upstream (may be NULL) gets NULL when the
- * asset is partitioned, else the key of the upstream it reads that was left out and
- * never materialized. The result has them also when it has 0 steps. */
+/* Why a run left a selected asset out (see eider_run_options.partition). */
+typedef enum eider_left_out_why {
+    EIDER_LEFT_OUT_NO_PARTITION,     /* partitioned, and the run gave no partition */
+    EIDER_LEFT_OUT_NOT_ITS_PARTITION,/* partitioned, without the run's partition */
+    EIDER_LEFT_OUT_UPSTREAM,         /* it reads an asset left out, never materialized */
+} eider_left_out_why;
+
+/* The selected assets the run left out, in a topological order: their count, and the
+ * key of the i-th (NULL when i is out of range). *why (may be NULL) gets why;
+ * *upstream (may be NULL) the key of the asset left out that it reads, for
+ * EIDER_LEFT_OUT_UPSTREAM, else NULL. The result has them also when it has 0 steps. */
 size_t eider_result_left_out_count(const eider_result *result);
-const char *eider_result_left_out(const eider_result *result, size_t i, const char **upstream);
+const char *eider_result_left_out(const eider_result *result, size_t i, eider_left_out_why *why,
+                                  const char **upstream);
 
 /* ---------------------------------------------------------------------------------
  * The step context: what a compute function may use. Everything returned is valid

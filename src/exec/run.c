@@ -317,8 +317,6 @@ static int named_partitioned(eider_defs *defs, const unsigned char *named,
     return rc;
 }
 
-#define LEFT_IN (-2L)
-
 /* Whether asset i has been materialized (one partition is enough), as store says; *st
  * caches what it says. Without a store, nothing is known to be. */
 static int materialized(const eider_defs *defs, eider_store *store, eider_asset_status **st,
@@ -335,12 +333,11 @@ static int materialized(const eider_defs *defs, eider_store *store, eider_asset_
     return (*st)[i] != EIDER_ASSET_NEVER;
 }
 
-/* A run without a partition runs what it can of the selection: it leaves out each
- * partitioned asset (which needs a partition), and each asset that reads one left out
- * which has never been materialized (its table would not exist), as store says (the
- * run's, else the one eider_defs_use_store() gave); an asset reading one left out that
- * has been materialized runs on what is there. why[i] gets, for each
- * asset left out, -1 (partitioned) or that upstream; LEFT_IN for the others. */
+/* Leave out the selected partitioned assets why marks, and each asset that reads one
+ * left out which has never been materialized (its table would not exist), as store
+ * says (the run's, else the one eider_defs_use_store() gave); an asset reading one left
+ * out that has been materialized runs on what is there. why[i] gets that upstream for
+ * those, EIDER__LEFT_IN for the assets that stay. */
 static void leave_out(const eider_defs *defs, eider_store *store, unsigned char *selected,
                       long *why)
 {
@@ -348,18 +345,56 @@ static void leave_out(const eider_defs *defs, eider_store *store, unsigned char 
     for (size_t t = 0; t < defs->n_assets; t++) {
         size_t i = defs->topo[t];
         const eider__asset *a = &defs->assets[i];
-        why[i] = LEFT_IN;
-        if (!selected[i] || a->external)
+        if (!selected[i] || a->external) {
+            why[i] = EIDER__LEFT_IN;
             continue;
-        if (a->partitions)
-            why[i] = -1;
-        for (size_t u = 0; why[i] == LEFT_IN && u < a->n_up; u++)
-            if (why[a->up[u]] != LEFT_IN && !materialized(defs, store, &st, a->up[u]))
+        }
+        for (size_t u = 0; why[i] == EIDER__LEFT_IN && u < a->n_up; u++)
+            if (why[a->up[u]] != EIDER__LEFT_IN && !materialized(defs, store, &st, a->up[u]))
                 why[i] = (long)a->up[u];
-        if (why[i] != LEFT_IN)
+        if (why[i] != EIDER__LEFT_IN)
             selected[i] = 0;
     }
     free(st);
+}
+
+/* A run without a partition: each selected partitioned asset is left out, but one the
+ * selection names by key is refused. */
+static int mark_unpartitioned_run(eider_defs *defs, const eider__select_info *info,
+                                  const unsigned char *selected, long *why)
+{
+    int rc = named_partitioned(defs, info->named, selected);
+    for (size_t i = 0; !rc && i < defs->n_assets; i++)
+        why[i] = selected[i] && defs->assets[i].partitions ? EIDER__LEFT_OUT_NO_PARTITION : EIDER__LEFT_IN;
+    return rc;
+}
+
+/* A run of partition request: each selected partitioned asset without that partition
+ * is left out (one named by key is not: planning refuses it), when another has it or the
+ * selection depends on state; when none has it, none is, and planning says why the
+ * first does not. */
+static void mark_partition_run(const eider_defs *defs, const char *request,
+                               const eider__select_info *info, const unsigned char *selected,
+                               long *why)
+{
+    size_t having = 0;
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        const eider__asset *a = &defs->assets[i];
+        char **keys = NULL;
+        size_t n = 0;
+        eider__buf err = { 0 };
+        why[i] = EIDER__LEFT_IN;
+        if (!selected[i] || !a->partitions || a->external)
+            continue;
+        if (eider__partitions_resolve(a->partitions, a->key, request, &keys, &n, &err))
+            why[i] = info->named[i] ? EIDER__LEFT_IN : EIDER__LEFT_OUT_NOT_ITS_PARTITION;
+        else
+            having++;
+        eider_keys_free(keys, n);
+        eider__buf_release(&err);
+    }
+    for (size_t i = 0; !having && !info->by_state && i < defs->n_assets; i++)
+        why[i] = EIDER__LEFT_IN;
 }
 
 /* Keep in r what leave_out() left out, in a topological order. */
@@ -369,15 +404,15 @@ static void note_left_out(const eider_defs *defs, const long *why, eider_result 
     r->left_out_because = eider__xmalloc((defs->n_assets + 1) * sizeof(*r->left_out_because));
     for (size_t t = 0; t < defs->n_assets; t++) {
         uint32_t i = defs->topo[t];
-        if (why[i] == LEFT_IN)
+        if (why[i] == EIDER__LEFT_IN)
             continue;
         r->left_out[r->n_left_out] = i;
         r->left_out_because[r->n_left_out++] = why[i];
     }
 }
 
-/* Which steps the run has: the selection, less what a run without a partition leaves
- * out (see leave_out), each partitioned step with its keys. */
+/* Which steps the run has: the selection, less what it cannot run (see mark_*() and
+ * leave_out()), each partitioned step with its keys. */
 static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store *store,
                       eider_result **out)
 {
@@ -388,14 +423,19 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store 
     int rc = eider__select_with(defs, o ? o->selection : NULL, selected, &info, &err);
     if (rc)
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
-    else if (!partition_given(o) && !(rc = named_partitioned(defs, info.named, selected)))
-        leave_out(defs, store, selected, why);
+    else if (!partition_given(o))
+        rc = mark_unpartitioned_run(defs, &info, selected, why);
+    else if (!o->all_partitions)
+        mark_partition_run(defs, o->partition, &info, selected, why);
+    else
+        for (size_t i = 0; i < defs->n_assets; i++)
+            why[i] = EIDER__LEFT_IN;
     if (!rc) {
+        leave_out(defs, store, selected, why);
         *out = eider__result_new(defs, selected);
+        note_left_out(defs, why, *out);
         if (partition_given(o))
             rc = plan_partitions(defs, o, info.by_state, *out);
-        else
-            note_left_out(defs, why, *out);
     }
     if (rc && *out) {
         eider_result_free(*out);
@@ -452,7 +492,7 @@ static void run_partition(const eider_result *r, const eider_run_options *o, eid
         eider__buf_puts(out, "all");
 }
 
-/* What a run without a partition left out, as a line of the run's log: the recorded
+/* What a run left out of its selection, as a line of the run's log: the recorded
  * selection says what was asked, this what was not run of it. */
 static void log_left_out(eider__run *run)
 {
@@ -460,12 +500,14 @@ static void log_left_out(eider__run *run)
     eider__buf msg = { 0 };
     if (!r->n_left_out)
         return;
-    eider__buf_puts(&msg, "left out (no partition was given):");
+    eider__buf_puts(&msg, "left out:");
     for (size_t i = 0; i < r->n_left_out; i++) {
         long because = r->left_out_because[i];
         eider__buf_printf(&msg, "%s '%s'", i ? "," : "", run->defs->assets[r->left_out[i]].key);
-        if (because < 0)
-            eider__buf_puts(&msg, " (partitioned)");
+        if (because == EIDER__LEFT_OUT_NO_PARTITION)
+            eider__buf_puts(&msg, " (partitioned, and no partition was given)");
+        else if (because == EIDER__LEFT_OUT_NOT_ITS_PARTITION)
+            eider__buf_puts(&msg, " (without the run's partition)");
         else
             eider__buf_printf(&msg, " (reads '%s', left out and never materialized)",
                               run->defs->assets[because].key);

@@ -146,7 +146,7 @@ EOF
     # the run's log says what was left out of its selection
     run "$EIDER" logs "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' out.txt)"
     expect_rc 0
-    expect_in out.txt "left out (no partition was given): 'daily' (partitioned), 'summary'"
+    expect_in out.txt "left out: 'daily' (partitioned, and no partition was given), 'summary' (reads 'daily', left out and never materialized)"
     # once daily has a partition, summary reads what is there
     run "$EIDER" materialize --select daily --partition 2024-01-01
     expect_rc 0
@@ -278,6 +278,15 @@ EOF
     expect_rc 0
     expect_in out.txt "partition 2024-01-02"
     expect_in out.txt "1 partition succeeded, 0 failed, 3 already done"
+    # one partition, no selection: the assets that have it run, the others are named
+    run "$EIDER" materialize --partition red --json
+    expect_rc 0
+    check_json out.txt '[s["key"] for s in d["steps"]] == ["colours"] and d["left_out"] == [{"key": "days", "why": "not_its_partition", "upstream": None}]'
+    expect_in err.txt "left out the partitioned asset 'days', which has no partition 'red'"
+    # ... but a partition no asset has is a typo
+    run "$EIDER" materialize --partition rde
+    expect_rc 4
+    expect_in err.txt "no partition 'rde'"
 }
 
 # `eider runs` shows the partition of a run; a run of --all-partitions shows '-' (JSON:

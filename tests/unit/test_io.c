@@ -741,12 +741,14 @@ Test(io, a_run_without_a_partition_of_only_partitioned_assets_runs_nothing_and_s
     eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
     eider_result *r = NULL;
     const char *up = "x";
+    eider_left_out_why why = EIDER_LEFT_OUT_UPSTREAM;
     cr_assert_eq(run_partition(defs, NULL, NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
     cr_expect_eq(eider_result_count(r), 0);
     cr_assert_eq(eider_result_left_out_count(r), 1);
-    cr_expect_str_eq(eider_result_left_out(r, 0, &up), "by_species");
+    cr_expect_str_eq(eider_result_left_out(r, 0, &why, &up), "by_species");
+    cr_expect_eq(why, EIDER_LEFT_OUT_NO_PARTITION);
     cr_expect_null(up);
-    cr_expect_null(eider_result_left_out(r, 1, NULL));
+    cr_expect_null(eider_result_left_out(r, 1, NULL, NULL));
     eider_result_free(r);
     /* a selection that does not name it by key leaves it out as well */
     cr_assert_eq(run_partition(defs, "key:by_*", NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
@@ -775,13 +777,15 @@ Test(io, a_run_without_a_partition_leaves_out_what_reads_an_asset_never_material
     eider_run_options o = { .store = store, .jobs = 1 };
     eider_result *r = NULL;
     const char *up = NULL;
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
     cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
     cr_expect_eq(eider_result_count(r), 1);
     cr_expect_str_eq(eider_result_key(r, 0), "plain");
     cr_assert_eq(eider_result_left_out_count(r), 3);
-    cr_expect_str_eq(eider_result_left_out(r, 1, &up), "summary");
+    cr_expect_str_eq(eider_result_left_out(r, 1, &why, &up), "summary");
+    cr_expect_eq(why, EIDER_LEFT_OUT_UPSTREAM);
     cr_expect_str_eq(up, "by_species");
-    cr_expect_str_eq(eider_result_left_out(r, 2, &up), "report");
+    cr_expect_str_eq(eider_result_left_out(r, 2, NULL, &up), "report");
     cr_expect_str_eq(up, "summary");
     eider_result_free(r);
     o.partition = "setosa";
@@ -811,6 +815,32 @@ Test(io, without_a_store_what_reads_an_asset_left_out_is_left_out)
     cr_expect_eq(eider_result_count(r), 0);
     cr_expect_eq(eider_result_left_out_count(r), 2);
     eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* A run of one partition runs it for the selected assets that have it; the others are
+ * left out, unless named by key; when none has it, the run is refused (a typo). */
+Test(io, a_run_of_a_partition_leaves_out_the_assets_without_it)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
+    add(defs, &(eider_asset_def){ .key = "colours", .compute = species_rows,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("red", "blue")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    eider_result *r = NULL;
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+    cr_assert_eq(run_partition(defs, NULL, "red", &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_str_eq(eider_result_key(r, 0), "colours");
+    cr_assert_eq(eider_result_left_out_count(r), 1);
+    cr_expect_str_eq(eider_result_left_out(r, 0, &why, NULL), "by_species");
+    cr_expect_eq(why, EIDER_LEFT_OUT_NOT_ITS_PARTITION);
+    eider_result_free(r);
+    cr_assert_eq(run_partition(defs, "by_species, colours", "red", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "asset 'by_species' has no partition 'red'"), "%s",
+              eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, NULL, "rde", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "no partition 'rde'"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
 

@@ -1466,7 +1466,7 @@ Test(run, a_run_without_a_partition_logs_what_it_left_out)
     cr_expect_eq(eider_result_count(r), 1);
     cr_expect_eq(seen.n_steps, 1, "the run start counts what runs, not what was left out");
     cr_expect_str_eq(seen.partition, "-");
-    cr_expect_str_eq(seen.left_out, "left out (no partition was given): 'part' (partitioned), "
+    cr_expect_str_eq(seen.left_out, "left out: 'part' (partitioned, and no partition was given), "
                      "'reads_part' (reads 'part', left out and never materialized)");
     eider_result_free(r);
     eider_defs_free(defs);
