@@ -844,6 +844,32 @@ Test(io, a_run_of_a_partition_leaves_out_the_assets_without_it)
     eider_defs_free(defs);
 }
 
+/* stale() holds a partitioned asset one day and not the next: a daily job's partition
+ * that no stale asset has is no error, the unpartitioned stale ones run. */
+Test(io, a_stale_run_of_a_partition_no_stale_asset_has_runs_the_others)
+{
+    enter_tmpdir();
+    eider_store *store = NULL;
+    cr_assert_eq(eider_store_open("store", &store), EIDER_OK, "%s", eider_store_errmsg(store));
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    eider_defs_use_store(defs, store);
+    eider_run_options o = { .selection = "stale()", .partition = "2024-01-01", .store = store,
+                            .jobs = 1 };
+    eider_result *r = NULL;
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_str_eq(eider_result_key(r, 0), "plain");
+    cr_expect_str_eq(eider_result_left_out(r, 0, &why, NULL), "by_species");
+    cr_expect_eq(why, EIDER_LEFT_OUT_NOT_ITS_PARTITION);
+    eider_result_free(r);
+    o.selection = "*";   /* not by state: a partition no asset has is a typo */
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    eider_defs_free(defs);
+    eider_store_close(store);
+}
+
 Test(io, a_partition_for_an_empty_selection_runs_nothing)
 {
     enter_tmpdir();
