@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,14 +38,18 @@ static const char help[] =
     "                                   failed or never materialized (in SEL)\n"
     "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
     "  -p, --partition KEY   the partition of the partitioned assets to materialize\n"
-    "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions);\n"
-    "                        without it and without --select, partitioned assets are left out\n"
+    "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions).\n"
+    "                        Without a partition, a run leaves out the partitioned assets;\n"
+    "                        with one, the partitioned assets that lack it (either is an\n"
+    "                        error for those --select names by key); and what reads one\n"
+    "                        of them never materialized. It names them (--json: \"left_out\")\n"
     "      --partition-range FIRST...LAST\n"
     "                        every partition from FIRST to LAST, both included\n"
     "      --all-partitions  every partition of each partitioned asset (a backfill)\n"
-    "      --per-partition   a backfill as one run per partition (of the first partitioned\n"
-    "                        asset selected) instead of one run; a failed partition does\n"
-    "                        not stop the others\n"
+    "      --per-partition   a backfill as one run per partition instead of one run; a\n"
+    "                        failed partition does not stop the others. Assets with\n"
+    "                        different partitions are backfilled one partitioning after\n"
+    "                        the other\n"
     "      --resume          a backfill of only the partitions that failed or never ran\n"
     "                        (as the instance store says), in one run per span of them\n"
     "                        (per partition with --per-partition); with --json, one\n"
@@ -67,13 +72,23 @@ typedef struct running_step {
     double started;                  /* monotonic seconds */
 } running_step;
 
-/* A backfill run as several runs: the keys of its first partitioned asset. */
-typedef struct backfill {
-    int per_partition, resume;
-    long driver;                     /* that asset, or -1 */
+/* One partitioning of a backfill: the selected partitioned assets whose partitions
+ * (as the backfill names them) are the same keys, which its runs take in turn. */
+typedef struct partitioning {
     char **keys;
     size_t n;
-    unsigned char *done;             /* --resume: keys already materialized */
+    size_t first;                    /* its first asset, to name it */
+    unsigned char *assets;           /* its assets: one byte per asset */
+    char *selection;                 /* its runs' selection; NULL: the user's own */
+    unsigned char *done;             /* --resume: keys all its assets succeeded for */
+} partitioning;
+
+/* A backfill run as several runs, one partitioning after another. */
+typedef struct backfill {
+    int per_partition, resume;
+    partitioning *sets;
+    size_t n_sets;
+    unsigned char *selected;         /* the user's selection, one byte per asset */
 } backfill;
 
 typedef struct printer {
@@ -294,6 +309,8 @@ static void on_event(const eider_event *ev, void *user_data)
     }
     pthread_mutex_lock(&p->lock);
     clear_status(p);
+    if (ev->type == EIDER_EVENT_RUN_START)   /* what runs, without what was left out */
+        p->total = (int)ev->n_steps;
     if (ev->type == EIDER_EVENT_STEP_START)
         set_running(p, ev->asset_key, 1);
     else if (ev->type == EIDER_EVENT_LOG)
@@ -345,13 +362,89 @@ static void print_summary(const eider_result *r, double seconds, int recorded)
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");
 }
 
+/* The start of a note on the assets left out for why, which are n (singular or plural). */
+static void start_note(eider_left_out_why why, size_t n)
+{
+    if (why == EIDER_LEFT_OUT_UPSTREAM)
+        fprintf(stderr, "note: also left out, as %s never materialized: ", n == 1
+                ? "it reads an asset left out and" : "they read assets left out and");
+    else
+        fprintf(stderr, "note: left out the partitioned %s ", n == 1 ? "asset" : "assets");
+}
+
+/* The end of that note: how to include them. */
+static void end_note(eider_left_out_why why, size_t n, const char *partition)
+{
+    const char *them = n == 1 ? "it" : "them";
+    if (why == EIDER_LEFT_OUT_NO_PARTITION)
+        fprintf(stderr, ": materialize %s with --select and --partition KEY, --partition-range "
+                "FIRST...LAST or --all-partitions\n", them);
+    else if (why == EIDER_LEFT_OUT_NOT_ITS_PARTITION)
+        fprintf(stderr, ", which %s no partition '%s': materialize %s with --select and a "
+                "partition of %s own\n", n == 1 ? "has" : "have", cli_safe(partition), them,
+                n == 1 ? "its" : "their");
+    else
+        fprintf(stderr, "; a run includes %s once %s materialized\n", them,
+                n == 1 ? "that asset is" : "those are");
+}
+
+/* What the run left out of its selection (see eider_run_options.partition), a note per
+ * reason, each naming the assets (five at most) and saying how to include them. On
+ * stderr, so that --json stays one document. */
+static void note_left_out(const eider_result *r, const char *partition)
+{
+    static const eider_left_out_why order[] = { EIDER_LEFT_OUT_NO_PARTITION,
+        EIDER_LEFT_OUT_NOT_ITS_PARTITION, EIDER_LEFT_OUT_UPSTREAM };
+    size_t n = eider_result_left_out_count(r);
+    for (size_t w = 0; w < sizeof(order) / sizeof(order[0]); w++) {
+        size_t count = 0, shown = 0;
+        eider_left_out_why why;
+        const char *up = NULL;
+        for (size_t i = 0; i < n; i++)
+            count += eider_result_left_out(r, i, &why, NULL) && why == order[w];
+        for (size_t i = 0; count && i < n; i++) {
+            const char *key = eider_result_left_out(r, i, &why, &up);
+            if (why != order[w] || shown >= 5)
+                continue;
+            if (!shown++)
+                start_note(why, count);
+            fprintf(stderr, "%s'%s'", shown == 1 ? "" : ", ", cli_safe(key));
+            if (up)
+                fprintf(stderr, " (reads '%s')", cli_safe(up));
+        }
+        if (count > shown)
+            fprintf(stderr, " and %zu more", count - shown);
+        if (count)
+            end_note(order[w], count, partition);
+    }
+}
+
+/* The left-out list of --json: [{"key": K, "why": W, "upstream": U or null}]. */
+static json_t *left_out_json(const eider_result *r)
+{
+    static const char *const whys[] = { [EIDER_LEFT_OUT_NO_PARTITION] = "no_partition",
+        [EIDER_LEFT_OUT_NOT_ITS_PARTITION] = "not_its_partition",
+        [EIDER_LEFT_OUT_UPSTREAM] = "upstream_never_materialized" };
+    json_t *list = json_array();
+    for (size_t i = 0; i < eider_result_left_out_count(r); i++) {
+        eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+        const char *up = NULL, *key = eider_result_left_out(r, i, &why, &up);
+        json_array_append_new(list, json_pack("{s:o, s:s, s:o}", "key", cli_json_string(key),
+            "why", whys[why], "upstream", cli_json_string(up)));
+    }
+    return list;
+}
+
 /* A valid selection with no step to run: say why in words that fit, as text or JSON.
  * Nothing was run, so nothing was recorded. */
-static void print_nothing(const printer *p, const char *selection)
+static void print_nothing(const printer *p, const char *selection, const eider_result *r)
 {
     char why[512];
     const char *shown = selection ? cli_safe(selection) : "*";
-    if (p->n_external)
+    if (eider_result_left_out_count(r))
+        snprintf(why, sizeof(why), "'%s' selects only what a run without a partition leaves "
+                 "out (see the note)", shown);
+    else if (p->n_external)
         snprintf(why, sizeof(why), "'%s' selects only external assets (%d), which Eider never "
                  "materializes", shown, p->n_external);
     else if (selection && strcasestr(selection, "stale("))
@@ -363,8 +456,9 @@ static void print_nothing(const printer *p, const char *selection)
         printf("nothing to materialize: %s; no run was started or recorded\n", why);
         return;
     }
-    json_t *doc = json_pack("{s:n, s:s, s:f, s:b, s:[], s:o}", "run_id", "status", "nothing",
-                            "duration_s", 0.0, "recorded", 0, "steps", "message", cli_json_string(why));
+    json_t *doc = json_pack("{s:n, s:s, s:f, s:b, s:[], s:o, s:o}", "run_id", "status", "nothing",
+                            "duration_s", 0.0, "recorded", 0, "steps", "message", cli_json_string(why),
+                            "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(doc);
@@ -387,9 +481,9 @@ static void print_json(const eider_result *r, int rc, double seconds, int record
     json_t *steps = json_array();
     for (size_t i = 0; i < eider_result_count(r); i++)
         json_array_append_new(steps, step_json(r, i));
-    json_t *doc = json_pack("{s:s, s:s, s:f, s:b, s:o}", "run_id", eider_result_run_id(r),
+    json_t *doc = json_pack("{s:s, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
         "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled" : "failure",
-        "duration_s", seconds, "recorded", recorded, "steps", steps);
+        "duration_s", seconds, "recorded", recorded, "steps", steps, "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(doc);
@@ -513,8 +607,9 @@ static void catch_crashes(void)
         signal(signals[i], on_crash);
 }
 
-/* Count the steps the selection plans and their longest key, for the live display. A
- * bad selection is left for eider_materialize() to report. */
+/* Count the selection's assets (the run start gives the steps it plans) and their
+ * longest key, for the live display. A bad selection is left for eider_materialize()
+ * to report. */
 static void size_up(printer *p, eider_defs *defs, const char *selection)
 {
     size_t n = eider_defs_count(defs);
@@ -536,54 +631,144 @@ static void size_up(printer *p, eider_defs *defs, const char *selection)
     free(sel);
 }
 
-/* A run of every asset without a partition leaves the partitioned ones out: name them
- * and say how to include them (on stderr, so --json stays one document). */
-static void note_left_out(eider_defs *defs, const eider_run_options *o, const eider_result *r)
+static int same_keys(char **a, size_t na, char **b, size_t nb)
 {
-    size_t n = eider_defs_count(defs), shown = 0, left = 0;
-    if (o->selection || o->partition || !r)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        eider_asset_info a;
-        if (eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
-            continue;
-        if (!left++)
-            fputs("note: left out the partitioned assets", stderr);
-        if (shown < 5)
-            fprintf(stderr, "%s '%s'", shown++ ? "," : "", a.key);
-    }
-    if (left > shown)
-        fprintf(stderr, " and %zu more", left - shown);
-    if (left)
-        fputs(": materialize them with --select and --partition KEY, --partition-range "
-              "FIRST...LAST or --all-partitions\n", stderr);
+    for (size_t i = 0; na == nb && i < na; i++)
+        if (strcmp(a[i], b[i]))
+            return 0;
+    return na == nb;
 }
 
-/* The keys the backfill names, of the first partitioned asset selected. */
+/* Add asset i, whose keys the backfill names are keys (taken), to its partitioning. */
+static void add_to_partitioning(backfill *b, size_t n_assets, size_t i, char **keys, size_t n)
+{
+    for (size_t s = 0; s < b->n_sets; s++)
+        if (same_keys(b->sets[s].keys, b->sets[s].n, keys, n)) {
+            b->sets[s].assets[i] = 1;
+            eider_keys_free(keys, n);
+            return;
+        }
+    b->sets = realloc(b->sets, (b->n_sets + 1) * sizeof(*b->sets));
+    partitioning *set = &b->sets[b->n_sets++];
+    *set = (partitioning){ .keys = keys, .n = n, .first = i, .assets = calloc(n_assets + 1, 1) };
+    set->assets[i] = 1;
+}
+
+/* Key as the selection syntax reads it: bare when it can be, else quoted. */
+static void put_selection_key(FILE *out, const char *key)
+{
+    static const char *const words[] = { "and", "or", "not", "roots", "sinks", "stale" };
+    int bare = *key && strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_-./") == strlen(key);
+    for (size_t i = 0; bare && i < sizeof(words) / sizeof(words[0]); i++)
+        bare = strcmp(key, words[i]) != 0;
+    if (bare) {
+        fputs(key, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *c = key; *c; c++)
+        fprintf(out, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+    fputc('"', out);
+}
+
+/* The selection of a partitioning's runs, when the user's does not fit: its assets and
+ * the selection's unpartitioned ones, by key. The user's fits when it holds only one
+ * partitioning and does not depend on state (stale() changes as the backfill goes). */
+static void freeze_selections(eider_defs *defs, const eider_run_options *o, backfill *b)
+{
+    size_t n = eider_defs_count(defs);
+    if (b->n_sets == 1 && !(o->selection && strcasestr(o->selection, "stale(")))
+        return;
+    for (size_t s = 0; s < b->n_sets; s++) {
+        size_t len = 0, listed = 0;
+        FILE *sel = open_memstream(&b->sets[s].selection, &len);
+        for (size_t i = 0; sel && i < n; i++) {
+            eider_asset_info a;
+            if (!b->selected[i] || eider_defs_info(defs, i, &a) || a.external ||
+                (a.partitioned && !b->sets[s].assets[i]))
+                continue;
+            fputs(listed++ ? ", " : "", sel);
+            put_selection_key(sel, a.key);
+        }
+        if (sel)
+            fclose(sel);
+    }
+}
+
+/* How far asset i lies from the roots of the graph: 0 for a root, else one more than its
+ * farthest upstream (an asset reading its own past is no upstream of itself). depth
+ * holds -1 for what is not known yet. */
+static long depth_of(eider_defs *defs, size_t i, long *depth)
+{
+    eider_asset_info a;
+    if (depth[i] >= 0 || eider_defs_info(defs, i, &a))
+        return depth[i] < 0 ? 0 : depth[i];
+    depth[i] = 0;
+    for (size_t d = 0; a.deps && a.deps[d]; d++) {
+        long up = eider_defs_find(defs, a.deps[d]);
+        if (up >= 0 && (size_t)up != i && depth_of(defs, (size_t)up, depth) + 1 > depth[i])
+            depth[i] = depth[up] + 1;
+    }
+    return depth[i];
+}
+
+/* Put the partitionings in dependency order: by the depth of their shallowest asset (a
+ * downstream partitioning after its upstream one), else as defined. */
+static void order_partitionings(eider_defs *defs, backfill *b)
+{
+    size_t n = eider_defs_count(defs);
+    long *depth = malloc((n + 1) * sizeof(*depth)), *set_depth = calloc(b->n_sets + 1, sizeof(long));
+    for (size_t i = 0; depth && i < n; i++)
+        depth[i] = -1;
+    for (size_t s = 0; depth && set_depth && s < b->n_sets; s++) {
+        set_depth[s] = LONG_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (b->sets[s].assets[i] && depth_of(defs, i, depth) < set_depth[s])
+                set_depth[s] = depth[i];
+    }
+    for (size_t s = 1; depth && set_depth && s < b->n_sets; s++)   /* insertion sort: stable */
+        for (size_t t = s; t > 0 && set_depth[t] < set_depth[t - 1]; t--) {
+            partitioning p = b->sets[t];
+            long d = set_depth[t];
+            b->sets[t] = b->sets[t - 1];
+            set_depth[t] = set_depth[t - 1];
+            b->sets[t - 1] = p;
+            set_depth[t - 1] = d;
+        }
+    free(depth);
+    free(set_depth);
+}
+
+/* The partitionings the backfill goes through: the selected partitioned assets grouped
+ * by the keys it names of each, a downstream partitioning after its upstream one. */
 static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b)
 {
     size_t n = eider_defs_count(defs);
-    unsigned char *sel = malloc(n + 1);
-    int rc = sel ? eider_defs_select(defs, o->selection, sel) : EIDER_ENOMEM;
-    b->driver = -1;
-    for (size_t i = 0; !rc && i < n && b->driver < 0; i++) {
+    int rc = (b->selected = malloc(n + 1)) ? eider_defs_select(defs, o->selection, b->selected)
+                                           : EIDER_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
         eider_asset_info a;
-        if (sel[i] && !eider_defs_info(defs, i, &a) && a.partitioned && !a.external)
-            b->driver = (long)i;
+        char **keys = NULL;
+        size_t nk = 0;
+        if (!b->selected[i] || eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
+            continue;
+        rc = eider_defs_partition_keys(defs, i, o->all_partitions ? NULL : o->partition, &keys, &nk);
+        if (rc)
+            fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
+        else
+            add_to_partitioning(b, n, i, keys, nk);
     }
-    free(sel);
     if (rc)
         return rc;
-    if (b->driver < 0) {
+    if (!b->n_sets) {
         cli_error("--%s backfills partitioned assets, and the selection holds none: select "
                   "them with --select", b->resume ? "resume" : "per-partition");
         return EIDER_ESELECT;
     }
-    rc = eider_defs_partition_keys(defs, (size_t)b->driver, o->all_partitions ? NULL : o->partition,
-                                   &b->keys, &b->n);
-    if (rc)
-        fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
-    return rc;
+    order_partitionings(defs, b);
+    freeze_selections(defs, o, b);
+    return EIDER_OK;
 }
 
 /* Partitions of one asset whose latest materialization succeeded and was not followed
@@ -615,40 +800,46 @@ static int compare_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* --resume: mark done the keys every partitioned asset selected has succeeded for. */
-static int backfill_done(cli_env *env, const eider_run_options *o, backfill *b)
+/* --resume: mark done, in each partitioning, the keys all its assets succeeded for. */
+static int backfill_done(cli_env *env, backfill *b)
 {
     size_t n = eider_defs_count(env->defs);
-    unsigned char *sel = malloc(n + 1);
-    int rc = sel ? eider_defs_select(env->defs, o->selection, sel) : EIDER_ENOMEM;
-    b->done = calloc(b->n + 1, 1);
-    for (size_t k = 0; b->done && k < b->n; k++)
-        b->done[k] = 1;
-    for (size_t i = 0; !rc && b->done && i < n; i++) {
-        eider_asset_info a;
-        ok_list ok = { 0 };
-        if (!sel[i] || eider_defs_info(env->defs, i, &a) || !a.partitioned || a.external)
-            continue;
-        rc = eider_store_assets(env->store, a.key, collect_ok, &ok);
-        if (ok.n)
-            qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
-        for (size_t k = 0; k < b->n; k++)
-            if (!ok.n || !bsearch(&b->keys[k], ok.v, ok.n, sizeof(*ok.v), compare_str))
-                b->done[k] = 0;
-        for (size_t k = 0; k < ok.n; k++)
-            free(ok.v[k]);
-        free(ok.v);
+    int rc = EIDER_OK;
+    for (size_t s = 0; !rc && s < b->n_sets; s++) {
+        partitioning *set = &b->sets[s];
+        if (!(set->done = malloc(set->n + 1)))
+            return EIDER_ENOMEM;
+        memset(set->done, 1, set->n + 1);
+        for (size_t i = 0; !rc && i < n; i++) {
+            ok_list ok = { 0 };
+            if (!set->assets[i])
+                continue;
+            rc = eider_store_assets(env->store, eider_defs_key(env->defs, i), collect_ok, &ok);
+            if (ok.n)
+                qsort(ok.v, ok.n, sizeof(*ok.v), compare_str);
+            for (size_t k = 0; k < set->n; k++)
+                if (!ok.n || !bsearch(&set->keys[k], ok.v, ok.n, sizeof(*ok.v), compare_str))
+                    set->done[k] = 0;
+            for (size_t k = 0; k < ok.n; k++)
+                free(ok.v[k]);
+            free(ok.v);
+        }
     }
-    free(sel);
     if (rc)
         fprintf(stderr, "error: reading the instance store: %s\n", eider_store_errmsg(env->store));
-    return rc ? rc : b->done ? EIDER_OK : EIDER_ENOMEM;
+    return rc;
 }
 
 static void backfill_release(backfill *b)
 {
-    eider_keys_free(b->keys, b->n);
-    free(b->done);
+    for (size_t s = 0; s < b->n_sets; s++) {
+        eider_keys_free(b->sets[s].keys, b->sets[s].n);
+        free(b->sets[s].assets);
+        free(b->sets[s].selection);
+        free(b->sets[s].done);
+    }
+    free(b->sets);
+    free(b->selected);
 }
 
 static void release_printer(printer *p)
@@ -672,59 +863,85 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
     if (!r) {
         cli_error("%s", eider_defs_errmsg(env->defs));
     } else if (eider_result_count(r) == 0) {
-        print_nothing(p, o->selection);
+        print_nothing(p, o->selection, r);
     } else {
         if (p->json)
             print_json(r, rc, p->run_seconds, env->store != NULL);
         else
             print_summary(r, p->run_seconds, env->store != NULL);
     }
-    note_left_out(env->defs, o, r);
+    if (r)
+        note_left_out(r, o->partition);
     eider_result_free(r);
     return rc;
 }
 
-/* A backfill in several runs: one per partition, or per span of partitions not done.
+/* Counts of a backfill, over its partitions. */
+typedef struct backfill_counts {
+    size_t ok, failed, done, runs;
+} backfill_counts;
+
+/* The runs of one partitioning: one per partition, or per span of partitions not done.
  * A failed run does not stop the others; a canceled one, or one that cannot start,
- * does. */
-static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill *b)
+ * does: its code is returned. */
+static int run_partitioning(cli_env *env, eider_run_options *o, printer *p, const backfill *b,
+                            const partitioning *set, backfill_counts *c)
 {
-    size_t ok = 0, failed = 0, done = 0, runs = 0;
     char *range = NULL;
     int rc = EIDER_OK;
-    o->all_partitions = 0;
-    for (size_t i = 0, j = 0; i < b->n && rc != EIDER_ECANCELED; i = j + 1) {
+    for (size_t i = 0, j = 0; i < set->n && rc != EIDER_ECANCELED; i = j + 1) {
         j = i;
-        if (b->done && b->done[i]) {
-            done++;
+        if (set->done && set->done[i]) {
+            c->done++;
             continue;
         }
-        while (!b->per_partition && j + 1 < b->n && !(b->done && b->done[j + 1]))
+        while (!b->per_partition && j + 1 < set->n && !(set->done && set->done[j + 1]))
             j++;
         free(range);
         range = NULL;
-        if (i != j && asprintf(&range, "%s...%s", b->keys[i], b->keys[j]) < 0)
-            return EXIT_INTERNAL;
-        o->partition = i == j ? b->keys[i] : range;
+        if (i != j && asprintf(&range, "%s...%s", set->keys[i], set->keys[j]) < 0)
+            return EIDER_ENOMEM;
+        o->partition = i == j ? set->keys[i] : range;
         if (!p->json)
-            printf("%spartition%s %s\n", runs++ ? "\n" : "", i == j ? "" : "s", o->partition);
+            printf("%spartition%s %s\n", c->runs++ ? "\n" : "", i == j ? "" : "s",
+                   cli_safe(o->partition));
         rc = materialize_once(env, o, p);
         if (rc != EIDER_OK && rc != EIDER_ERUNFAILED && rc != EIDER_ECANCELED)
             break;
-        *(rc == EIDER_OK ? &ok : &failed) += j - i + 1;
+        *(rc == EIDER_OK ? &c->ok : &c->failed) += j - i + 1;
     }
     free(range);
-    if (rc != EIDER_OK && rc != EIDER_ERUNFAILED)
+    o->partition = NULL;
+    return rc == EIDER_ERUNFAILED ? EIDER_OK : rc;
+}
+
+/* A backfill in several runs, one partitioning after another (each run materializes
+ * the selection's unpartitioned assets too). */
+static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill *b)
+{
+    backfill_counts c = { 0 };
+    const char *user_selection = o->selection;
+    FILE *out = p->json ? stderr : stdout;
+    int rc = EIDER_OK;
+    o->all_partitions = 0;
+    for (size_t s = 0; s < b->n_sets && rc == EIDER_OK; s++) {
+        o->selection = b->sets[s].selection ? b->sets[s].selection : user_selection;
+        rc = run_partitioning(env, o, p, b, &b->sets[s], &c);
+    }
+    o->selection = user_selection;
+    if (rc != EIDER_OK)
         return cli_exit_for(rc);
-    fprintf(p->json ? stderr : stdout, "\nbackfill of '%s': %zu partitions succeeded, %zu "
-            "failed%s", eider_defs_key(env->defs, (size_t)b->driver), ok, failed,
-            b->resume ? "" : "\n");
+    fputs("\nbackfill of ", out);
+    for (size_t s = 0; s < b->n_sets; s++)
+        fprintf(out, "%s'%s'", !s ? "" : s + 1 == b->n_sets ? " and " : ", ",
+                cli_safe(eider_defs_key(env->defs, b->sets[s].first)));
+    fprintf(out, ": %zu partition%s succeeded, %zu failed", c.ok, c.ok == 1 ? "" : "s", c.failed);
     if (b->resume)
-        fprintf(p->json ? stderr : stdout, ", %zu already done\n", done);
-    if (failed)
-        fprintf(p->json ? stderr : stdout, "redo the failed ones with the same command and "
-                "--resume\n");
-    return failed ? EXIT_RUN_FAILED : EXIT_OK;
+        fprintf(out, ", %zu already done", c.done);
+    fputc('\n', out);
+    if (c.failed)
+        fputs("redo the failed ones with the same command and --resume\n", out);
+    return c.failed ? EXIT_RUN_FAILED : EXIT_OK;
 }
 
 static int run(cli_env *env)
@@ -733,7 +950,7 @@ static int run(cli_env *env)
     eider_event_sink sink = { on_event, &p };
     eider_run_options o = { .sink = &sink, .launched_by = "cli",
                             .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT };
-    backfill b = { .driver = -1 };
+    backfill b = { 0 };
     int code = parse_args(env, &o, &p, &b);
     if (!code)
         code = cli_load_defs(env);
@@ -753,7 +970,7 @@ static int run(cli_env *env)
     if (b.per_partition || b.resume) {
         int rc = backfill_keys(env->defs, &o, &b);
         if (!rc && b.resume)
-            rc = backfill_done(env, &o, &b);
+            rc = backfill_done(env, &b);
         code = rc ? cli_exit_for(rc) : run_backfill(env, &o, &p, &b);
     } else {
         code = cli_exit_for(materialize_once(env, &o, &p));

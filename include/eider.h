@@ -338,7 +338,10 @@ typedef struct eider_event {
     const char *const *partitions;   /* MATERIALIZATION: the keys written, or NULL */
     size_t n_partitions;
     const char *selection;           /* RUN_START */
-    const char *partition;           /* RUN_START: the run's --partition */
+    const char *partition;           /* RUN_START: the run's --partition; "all (N)" for
+                                        every partition (N keys), "all" when its assets
+                                        have different counts */
+    size_t n_steps;                  /* RUN_START: the steps the run plans */
 } eider_event;
 
 /* Where a run's events go. Eider calls on_event from worker threads but never two
@@ -369,10 +372,24 @@ typedef struct eider_run_options {
      * read from several threads while the run lasts. May be NULL. */
     const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
-     * keys (both included). NULL: a partitioned asset in the selection fails, except
-     * that with no selection either the partitioned assets are left out and the others
-     * run (eider_asset_info.partitioned tells which). A partition given when no
-     * selected asset is partitioned fails with EIDER_ESELECT. */
+     * keys (both included); each selected unpartitioned asset runs whole beside them.
+     * A selected partitioned asset without that partition is left out
+     * (EIDER_LEFT_OUT_NOT_ITS_PARTITION) unless the selection names it by key; when no
+     * selected asset has it, the run fails with EIDER_ESELECT (a typo, most likely),
+     * unless the selection depends on the assets' state (stale()). A partition given
+     * when no selected asset is partitioned fails too, with the same exception; with
+     * nothing selected, nothing runs (EIDER_OK).
+     * NULL (and all_partitions 0), a run without a partition: it runs what it can of
+     * the selection. A partitioned asset the selection names by key ("daily",
+     * "daily+", "key:daily") fails with EIDER_ESELECT. The other partitioned assets
+     * (selected by "*", a group, a tag, stale(), a traversal, or no selection) are left
+     * out (EIDER_LEFT_OUT_NO_PARTITION).
+     * In both, each asset that reads one left out that was never materialized (one
+     * partition is enough, as .store says, else the store eider_defs_use_store() gave;
+     * without one, nothing is known to be) is left out too (EIDER_LEFT_OUT_UPSTREAM):
+     * its input would not exist. An asset reading one left out that was materialized
+     * runs on what is there. eider_result_left_out() lists them; the run succeeds when
+     * what ran did, also when everything was left out (a result of 0 steps). */
     const char *partition;
     /* The instance store that records the run (NULL: not recorded), how it was
      * launched ("cli", "api", ...; NULL: "api") and its tags, EIDER_TAGS(k, v, ...). */
@@ -406,7 +423,8 @@ typedef struct eider_result eider_result;
  * or invalid definitions; the message
  * in eider_defs_errmsg()). *result (may be NULL) gets
  * the per-asset outcome whenever steps ran; free it with eider_result_free(). A valid
- * selection with no step to run (it selects nothing, or external assets only) runs
+ * selection with no step to run (it selects nothing, external assets only, or only what a
+ * run without a partition leaves out) runs
  * nothing: EIDER_OK, a result of 0 steps, no event sent and no run recorded. */
 int eider_materialize(eider_defs *defs, const eider_run_options *options,
                       eider_result **result);
@@ -435,6 +453,20 @@ int eider_result_attempts(const eider_result *result, size_t i);
 const char *eider_result_log(const eider_result *result, size_t i);
 /* Metadata reported by the step; *n gets the count. Valid until the result is freed. */
 const eider_meta *eider_result_metadata(const eider_result *result, size_t i, size_t *n);
+/* Why a run left a selected asset out (see eider_run_options.partition). */
+typedef enum eider_left_out_why {
+    EIDER_LEFT_OUT_NO_PARTITION,     /* partitioned, and the run gave no partition */
+    EIDER_LEFT_OUT_NOT_ITS_PARTITION,/* partitioned, without the run's partition */
+    EIDER_LEFT_OUT_UPSTREAM,         /* it reads an asset left out, never materialized */
+} eider_left_out_why;
+
+/* The selected assets the run left out, in a topological order: their count, and the
+ * key of the i-th (NULL when i is out of range). *why (may be NULL) gets why;
+ * *upstream (may be NULL) the key of the asset left out that it reads, for
+ * EIDER_LEFT_OUT_UPSTREAM, else NULL. The result has them also when it has 0 steps. */
+size_t eider_result_left_out_count(const eider_result *result);
+const char *eider_result_left_out(const eider_result *result, size_t i, eider_left_out_why *why,
+                                  const char **upstream);
 
 /* ---------------------------------------------------------------------------------
  * The step context: what a compute function may use. Everything returned is valid

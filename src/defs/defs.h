@@ -120,4 +120,16 @@ const char *eider__asset_meta(const eider__asset *a, const char *key);
 int eider__select(const eider_defs *defs, const char *expr, unsigned char *selected,
                   eider__buf *err);
 
+/* What a selection expression says beyond the set it selects: the assets it names by
+ * key ("daily", "daily+", "key:daily"; not through a group, tag, glob, traversal or
+ * function), and whether it depends on the assets' state (stale()). */
+typedef struct eider__select_info {
+    unsigned char *named;            /* n_assets bytes of 0/1, the caller's */
+    int by_state;
+} eider__select_info;
+
+/* eider__select(), filling *info (may be NULL) as well. */
+int eider__select_with(const eider_defs *defs, const char *expr, unsigned char *selected,
+                       eider__select_info *info, eider__buf *err);
+
 #endif

@@ -59,6 +59,7 @@ typedef struct parser {
     eider__buf *err;
     eider__buf text[2];         /* decoded strings */
     uint32_t *queue;            /* for traversals, n entries */
+    eider__select_info *info;   /* what the expression names, or NULL */
 } parser;
 
 /* ---- characters and the tokenizer ---- */
@@ -540,6 +541,8 @@ static int stale_of(parser *p, const unsigned char *in, unsigned char *out, size
                     "keeps none)");
         return -1;
     }
+    if (p->info)
+        p->info->by_state = 1;
     st = eider__xcalloc(p->n + 1, sizeof(*st));
     if (p->defs->status(p->defs->status_store, p->defs, st)) {
         fail(p, at, "stale(): the instance store could not be read");
@@ -592,6 +595,8 @@ static int select_key(parser *p, const token *t, unsigned char *out)
     }
     set_fill(p, out, 0);
     out[i] = 1;
+    if (p->info)
+        p->info->named[i] = 1;
     return 0;
 }
 
@@ -937,9 +942,20 @@ static int parse_all(parser *p, unsigned char *selected)
 int eider__select(const eider_defs *defs, const char *expr, unsigned char *selected,
                   eider__buf *err)
 {
+    return eider__select_with(defs, expr, selected, NULL, err);
+}
+
+int eider__select_with(const eider_defs *defs, const char *expr, unsigned char *selected,
+                       eider__select_info *info, eider__buf *err)
+{
     if (!defs || !selected)
         return EIDER_EINVAL;
-    parser p = { .defs = defs, .s = expr ? expr : "", .n = defs->n_assets, .err = err };
+    parser p = { .defs = defs, .s = expr ? expr : "", .n = defs->n_assets, .err = err,
+                 .info = info };
+    if (info) {
+        memset(info->named, 0, defs->n_assets);
+        info->by_state = 0;
+    }
     p.len = strlen(p.s);
     int rc = EIDER_OK;
     if (is_blank(p.s)) {

@@ -36,7 +36,19 @@ struct eider_result {
     eider__step *steps;
     size_t n_steps;
     long *step_of;                   /* asset index -> step index, or -1 */
+    /* The selected assets the run left out (eider_result_left_out), in a topological
+     * order, and why: EIDER__LEFT_OUT_*, else the upstream left out and never
+     * materialized. */
+    uint32_t *left_out;
+    long *left_out_because;
+    size_t n_left_out;
 };
+
+/* Why an asset is left out of a run (eider_result.left_out_because); a value >= 0 is
+ * the upstream left out and never materialized that it reads. */
+#define EIDER__LEFT_IN (-1L)
+#define EIDER__LEFT_OUT_NO_PARTITION (-2L)
+#define EIDER__LEFT_OUT_NOT_ITS_PARTITION (-3L)
 
 typedef struct eider__run {
     eider_defs *defs;

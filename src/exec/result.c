@@ -61,7 +61,31 @@ void eider_result_free(eider_result *result)
         eider__step_release(&result->steps[i]);
     free(result->steps);
     free(result->step_of);
+    free(result->left_out);
+    free(result->left_out_because);
     free(result);
+}
+
+size_t eider_result_left_out_count(const eider_result *result)
+{
+    return result ? result->n_left_out : 0;
+}
+
+const char *eider_result_left_out(const eider_result *result, size_t i, eider_left_out_why *why,
+                                  const char **upstream)
+{
+    if (upstream)
+        *upstream = NULL;
+    if (!result || i >= result->n_left_out)
+        return NULL;
+    long because = result->left_out_because[i];
+    if (why)
+        *why = because >= 0 ? EIDER_LEFT_OUT_UPSTREAM
+             : because == EIDER__LEFT_OUT_NOT_ITS_PARTITION ? EIDER_LEFT_OUT_NOT_ITS_PARTITION
+             : EIDER_LEFT_OUT_NO_PARTITION;
+    if (upstream && because >= 0)
+        *upstream = result->defs->assets[because].key;
+    return result->defs->assets[result->left_out[i]].key;
 }
 
 const char *eider_result_run_id(const eider_result *result)

@@ -205,20 +205,37 @@ static int default_jobs(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* "'a'", "'a' and 'b'", "'a', 'b' and 3 more": the assets listed, for a message. */
+static void name_assets(eider__buf *out, const eider_defs *defs, const uint32_t *assets, size_t n)
+{
+    for (size_t i = 0; i < n && i < 3; i++)
+        eider__buf_printf(out, "%s'%s'", !i ? "" : i + 1 == n ? " and " : ", ",
+                          defs->assets[assets[i]].key);
+    if (n > 3)
+        eider__buf_printf(out, " and %zu more", n - 3);
+}
+
 /* A partition asked for when no step is partitioned is a mistake (a wrong selection,
  * most likely): say which assets were selected instead of recording it. */
-static int unpartitioned_run(eider_defs *defs, const char *request, const eider_result *r)
+static int unpartitioned_run(eider_defs *defs, const eider_run_options *o, const eider_result *r)
 {
-    eider__buf names = { 0 };
-    for (size_t i = 0; i < r->n_steps && i < 3; i++)
-        eider__buf_printf(&names, "%s'%s'", i ? ", " : "", defs->assets[r->steps[i].asset].key);
-    if (r->n_steps > 3)
-        eider__buf_printf(&names, " and %zu more", r->n_steps - 3);
-    int rc = eider__defs_error(defs, EIDER_ESELECT, "partition '%s' was given, but %s %s not "
-        "partitioned: leave out --partition (eider_run_options.partition), or select the "
-        "partitioned assets to materialize", request, r->n_steps ? eider__buf_str(&names)
-        : "no asset is selected, so none is", r->n_steps == 1 ? "is" : r->n_steps ? "are" : "");
+    eider__buf names = { 0 }, given = { 0 };
+    uint32_t *assets = eider__xmalloc((r->n_steps + 1) * sizeof(*assets));
+    for (size_t i = 0; i < r->n_steps; i++)
+        assets[i] = r->steps[i].asset;
+    name_assets(&names, defs, assets, r->n_steps);
+    if (o->all_partitions)
+        eider__buf_puts(&given, "--all-partitions was given");
+    else
+        eider__buf_printf(&given, "partition '%s' was given", o->partition);
+    int rc = eider__defs_error(defs, EIDER_ESELECT, "%s, but %s %s not partitioned: leave out "
+        "%s (eider_run_options.%s), or select the partitioned assets to materialize",
+        eider__buf_str(&given), eider__buf_str(&names), r->n_steps == 1 ? "is" : "are",
+        o->all_partitions ? "--all-partitions" : "--partition",
+        o->all_partitions ? "all_partitions" : "partition");
+    free(assets);
     eider__buf_release(&names);
+    eider__buf_release(&given);
     return rc;
 }
 
@@ -236,42 +253,37 @@ static int own_past_one_at_a_time(eider_defs *defs, const eider_result *r)
     return EIDER_OK;
 }
 
-/* Give each partitioned step the keys the run asked for; a partitioned asset with no
- * partition asked for, an unknown key, or a partition asked for when no step is
- * partitioned stops the run before it starts. */
-static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_result *r)
+static int partition_given(const eider_run_options *o)
 {
-    const char *request = o ? o->partition : NULL;
-    int all = o && o->all_partitions;
+    return o && ((o->partition && *o->partition) || o->all_partitions);
+}
+
+/* Give each partitioned step the keys the run asked for (a run with a partition: see
+ * plan_steps). An unknown key stops the run before it starts; so does a partition when no
+ * step is partitioned, unless the selection depends on the assets' state (stale()),
+ * which a partitioned asset may or may not be in today. */
+static int plan_partitions(eider_defs *defs, const eider_run_options *o, int by_state,
+                           eider_result *r)
+{
     size_t partitioned = 0;
-    for (size_t i = 0; i < r->n_steps; i++)
-        partitioned += defs->assets[r->steps[i].asset].partitions != NULL;
-    if (all && request)
+    if (o->all_partitions && o->partition)
         return eider__defs_error(defs, EIDER_ESELECT, "a run of every partition names no "
             "partition: give --all-partitions or --partition, not both");
-    if (((request && *request) || all) && !partitioned)
-        return unpartitioned_run(defs, all ? "(all)" : request, r);
+    for (size_t i = 0; i < r->n_steps; i++)
+        partitioned += defs->assets[r->steps[i].asset].partitions != NULL;
+    if (!partitioned)
+        return r->n_steps && !by_state ? unpartitioned_run(defs, o, r) : EIDER_OK;
     for (size_t i = 0; i < r->n_steps; i++) {
         eider__step *s = &r->steps[i];
         const eider__asset *a = &defs->assets[s->asset];
         eider__buf err = { 0 };
+        int rc = EIDER_OK;
         if (!a->partitions)
             continue;
-        if (all) {
-            int rc = eider_defs_partition_keys(defs, s->asset, NULL, &s->partitions,
-                                               &s->n_partitions);
-            if (rc)
-                return rc;
-            continue;
-        }
-        if (!request || !*request)
-            return eider__defs_error(defs, EIDER_ESELECT, "asset '%s' is partitioned: choose "
-                "the partitions to materialize with --partition KEY or --partition-range "
-                "FIRST...LAST (eider_run_options.partition), or leave it out of the selection",
-                a->key);
-        int rc = eider__partitions_resolve(a->partitions, a->key, request, &s->partitions,
-                                           &s->n_partitions, &err);
-        if (rc)
+        if (o->all_partitions)
+            rc = eider_defs_partition_keys(defs, s->asset, NULL, &s->partitions, &s->n_partitions);
+        else if (eider__partitions_resolve(a->partitions, a->key, o->partition, &s->partitions,
+                                           &s->n_partitions, &err))
             rc = eider__defs_error(defs, EIDER_ESELECT, "%s", eider__buf_str(&err));
         eider__buf_release(&err);
         if (rc)
@@ -280,25 +292,164 @@ static int plan_partitions(eider_defs *defs, const eider_run_options *o, eider_r
     return own_past_one_at_a_time(defs, r);
 }
 
-/* A run of every asset without a partition leaves the partitioned assets out (they
- * need one) and runs the others; when every asset is partitioned, none is left out,
- * and planning says to choose a partition. */
-static void leave_out_partitioned(const eider_defs *defs, const eider_run_options *o,
-                                  unsigned char *selected)
+/* A partitioned asset the selection names by key, in a run without a partition: the
+ * user asked for it, so say how to choose its partitions rather than leave it out. */
+static int named_partitioned(eider_defs *defs, const unsigned char *named,
+                             const unsigned char *selected)
 {
-    size_t others = 0;
-    if ((o && o->selection) || (o && o->partition && *o->partition) || (o && o->all_partitions))
-        return;
+    uint32_t *assets = eider__xmalloc((defs->n_assets + 1) * sizeof(*assets));
+    size_t n = 0;
+    int rc = EIDER_OK;
     for (size_t i = 0; i < defs->n_assets; i++)
-        others += selected[i] && !defs->assets[i].partitions && !defs->assets[i].external;
-    for (size_t i = 0; others && i < defs->n_assets; i++)
-        if (defs->assets[i].partitions)
+        if (named[i] && selected[i] && defs->assets[i].partitions && !defs->assets[i].external)
+            assets[n++] = (uint32_t)i;
+    if (n) {
+        eider__buf names = { 0 };
+        name_assets(&names, defs, assets, n);
+        rc = eider__defs_error(defs, EIDER_ESELECT, "%s %s %s partitioned: choose %s partitions "
+            "with --partition KEY, --partition-range FIRST...LAST or --all-partitions "
+            "(eider_run_options.partition, .all_partitions), or leave %s out of the selection",
+            n == 1 ? "asset" : "assets", eider__buf_str(&names), n == 1 ? "is" : "are",
+            n == 1 ? "its" : "their", n == 1 ? "it" : "them");
+        eider__buf_release(&names);
+    }
+    free(assets);
+    return rc;
+}
+
+/* Whether asset i has been materialized (one partition is enough), as store says; *st
+ * caches what it says. Without a store, nothing is known to be. */
+static int materialized(const eider_defs *defs, eider_store *store, eider_asset_status **st,
+                        size_t i)
+{
+    if (!store)
+        return 0;
+    if (!*st) {
+        *st = eider__xcalloc(defs->n_assets + 1, sizeof(**st));
+        if (eider__store_status(store, defs, *st))
+            for (size_t k = 0; k < defs->n_assets; k++)
+                (*st)[k] = EIDER_ASSET_NEVER;
+    }
+    return (*st)[i] != EIDER_ASSET_NEVER;
+}
+
+/* Leave out the selected partitioned assets why marks, and each asset that reads one
+ * left out which has never been materialized (its table would not exist), as store
+ * says (the run's, else the one eider_defs_use_store() gave); an asset reading one left
+ * out that has been materialized runs on what is there. why[i] gets that upstream for
+ * those, EIDER__LEFT_IN for the assets that stay. */
+static void leave_out(const eider_defs *defs, eider_store *store, unsigned char *selected,
+                      long *why)
+{
+    eider_asset_status *st = NULL;
+    for (size_t t = 0; t < defs->n_assets; t++) {
+        size_t i = defs->topo[t];
+        const eider__asset *a = &defs->assets[i];
+        if (!selected[i] || a->external) {
+            why[i] = EIDER__LEFT_IN;
+            continue;
+        }
+        for (size_t u = 0; why[i] == EIDER__LEFT_IN && u < a->n_up; u++)
+            if (why[a->up[u]] != EIDER__LEFT_IN && !materialized(defs, store, &st, a->up[u]))
+                why[i] = (long)a->up[u];
+        if (why[i] != EIDER__LEFT_IN)
             selected[i] = 0;
+    }
+    free(st);
+}
+
+/* A run without a partition: each selected partitioned asset is left out, but one the
+ * selection names by key is refused. */
+static int mark_unpartitioned_run(eider_defs *defs, const eider__select_info *info,
+                                  const unsigned char *selected, long *why)
+{
+    int rc = named_partitioned(defs, info->named, selected);
+    for (size_t i = 0; !rc && i < defs->n_assets; i++)
+        why[i] = selected[i] && defs->assets[i].partitions ? EIDER__LEFT_OUT_NO_PARTITION : EIDER__LEFT_IN;
+    return rc;
+}
+
+/* A run of partition request: each selected partitioned asset without that partition
+ * is left out (one named by key is not: planning refuses it), when another has it or the
+ * selection depends on state; when none has it, none is, and planning says why the
+ * first does not. */
+static void mark_partition_run(const eider_defs *defs, const char *request,
+                               const eider__select_info *info, const unsigned char *selected,
+                               long *why)
+{
+    size_t having = 0;
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        const eider__asset *a = &defs->assets[i];
+        char **keys = NULL;
+        size_t n = 0;
+        eider__buf err = { 0 };
+        why[i] = EIDER__LEFT_IN;
+        if (!selected[i] || !a->partitions || a->external)
+            continue;
+        if (eider__partitions_resolve(a->partitions, a->key, request, &keys, &n, &err))
+            why[i] = info->named[i] ? EIDER__LEFT_IN : EIDER__LEFT_OUT_NOT_ITS_PARTITION;
+        else
+            having++;
+        eider_keys_free(keys, n);
+        eider__buf_release(&err);
+    }
+    for (size_t i = 0; !having && !info->by_state && i < defs->n_assets; i++)
+        why[i] = EIDER__LEFT_IN;
+}
+
+/* Keep in r what leave_out() left out, in a topological order. */
+static void note_left_out(const eider_defs *defs, const long *why, eider_result *r)
+{
+    r->left_out = eider__xmalloc((defs->n_assets + 1) * sizeof(*r->left_out));
+    r->left_out_because = eider__xmalloc((defs->n_assets + 1) * sizeof(*r->left_out_because));
+    for (size_t t = 0; t < defs->n_assets; t++) {
+        uint32_t i = defs->topo[t];
+        if (why[i] == EIDER__LEFT_IN)
+            continue;
+        r->left_out[r->n_left_out] = i;
+        r->left_out_because[r->n_left_out++] = why[i];
+    }
+}
+
+/* Which steps the run has: the selection, less what it cannot run (see mark_*() and
+ * leave_out()), each partitioned step with its keys. */
+static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store *store,
+                      eider_result **out)
+{
+    unsigned char *selected = eider__xmalloc(defs->n_assets + 1);
+    eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1) };
+    long *why = eider__xmalloc((defs->n_assets + 1) * sizeof(*why));
+    eider__buf err = { 0 };
+    int rc = eider__select_with(defs, o ? o->selection : NULL, selected, &info, &err);
+    if (rc)
+        eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+    else if (!partition_given(o))
+        rc = mark_unpartitioned_run(defs, &info, selected, why);
+    else if (!o->all_partitions)
+        mark_partition_run(defs, o->partition, &info, selected, why);
+    else
+        for (size_t i = 0; i < defs->n_assets; i++)
+            why[i] = EIDER__LEFT_IN;
+    if (!rc) {
+        leave_out(defs, store, selected, why);
+        *out = eider__result_new(defs, selected);
+        note_left_out(defs, why, *out);
+        if (partition_given(o))
+            rc = plan_partitions(defs, o, info.by_state, *out);
+    }
+    if (rc && *out) {
+        eider_result_free(*out);
+        *out = NULL;
+    }
+    eider__buf_release(&err);
+    free(why);
+    free(info.named);
+    free(selected);
+    return rc;
 }
 
 static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
 {
-    unsigned char *selected = NULL;
     int rc = defs->validated ? EIDER_OK : eider_defs_validate(defs);
     if (rc)
         return rc;
@@ -310,21 +461,60 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     if (defs->n_dynamic && store && (rc = eider__store_load_dynamic(store, defs)))
         return eider__defs_error(defs, rc, "cannot read the keys of dynamic partitions: %s",
                                  eider_store_errmsg(store));
-    selected = eider__xmalloc(defs->n_assets ? defs->n_assets : 1);
-    rc = eider_defs_select(defs, o ? o->selection : NULL, selected);
-    if (!rc)
-        leave_out_partitioned(defs, o, selected);
-    if (!rc) {
-        *out = eider__result_new(defs, selected);
-        if (o && o->run_id)
-            snprintf((*out)->run_id, sizeof((*out)->run_id), "%s", o->run_id);
-        if ((rc = plan_partitions(defs, o, *out))) {
-            eider_result_free(*out);
-            *out = NULL;
-        }
+    *out = NULL;
+    if ((rc = plan_steps(defs, o, store, out)))
+        return rc;
+    if (o && o->run_id)
+        snprintf((*out)->run_id, sizeof((*out)->run_id), "%s", o->run_id);
+    return EIDER_OK;
+}
+
+/* The run's partitions as recorded: its --partition, or for every partition "all (N)"
+ * (N keys, when its partitioned steps agree on how many; "all" when they do not); none
+ * when no step is partitioned. */
+static void run_partition(const eider_result *r, const eider_run_options *o, eider__buf *out)
+{
+    size_t n = 0;
+    int agree = 1, partitioned = 0;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        if (!r->steps[i].partitions)
+            continue;
+        agree &= !partitioned++ || r->steps[i].n_partitions == n;
+        n = r->steps[i].n_partitions;
     }
-    free(selected);
-    return rc;
+    if (!partitioned)               /* a stale() run that found no partitioned asset */
+        return;
+    if (o->partition)
+        eider__buf_puts(out, o->partition);
+    else if (agree)
+        eider__buf_printf(out, "all (%zu)", n);
+    else
+        eider__buf_puts(out, "all");
+}
+
+/* What a run left out of its selection, as a line of the run's log: the recorded
+ * selection says what was asked, this what was not run of it. */
+static void log_left_out(eider__run *run)
+{
+    const eider_result *r = run->result;
+    eider__buf msg = { 0 };
+    if (!r->n_left_out)
+        return;
+    eider__buf_puts(&msg, "left out:");
+    for (size_t i = 0; i < r->n_left_out; i++) {
+        long because = r->left_out_because[i];
+        eider__buf_printf(&msg, "%s '%s'", i ? "," : "", run->defs->assets[r->left_out[i]].key);
+        if (because == EIDER__LEFT_OUT_NO_PARTITION)
+            eider__buf_puts(&msg, " (partitioned, and no partition was given)");
+        else if (because == EIDER__LEFT_OUT_NOT_ITS_PARTITION)
+            eider__buf_puts(&msg, " (without the run's partition)");
+        else
+            eider__buf_printf(&msg, " (reads '%s', left out and never materialized)",
+                              run->defs->assets[because].key);
+    }
+    eider_event ev = { .type = EIDER_EVENT_LOG, .level = EIDER_LOG_INFO, .message = eider__buf_str(&msg) };
+    eider__emit(run, &ev);
+    eider__buf_release(&msg);
 }
 
 static void run_steps(eider__run *run, const eider_run_options *o)
@@ -333,9 +523,14 @@ static void run_steps(eider__run *run, const eider_run_options *o)
     pthread_mutex_init(&run->lock, NULL);
     pthread_cond_init(&run->changed, NULL);
     pthread_mutex_init(&run->sink_lock, NULL);
+    eider__buf partition = { 0 };
+    run_partition(run->result, o, &partition);
     eider_event start = { .type = EIDER_EVENT_RUN_START, .selection = o ? o->selection : NULL,
-                          .partition = o ? o->partition : NULL };
+                          .partition = partition.len ? eider__buf_str(&partition) : NULL,
+                          .n_steps = run->result->n_steps };
     eider__emit(run, &start);
+    eider__buf_release(&partition);
+    log_left_out(run);
     plan(run);
     eider__watch_start(run);
     if (run->jobs <= 1)

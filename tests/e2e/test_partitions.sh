@@ -168,9 +168,49 @@ EOF
     expect_eq "$(dq p.duckdb "SELECT string_agg(region, ',') FROM public.by_region")" "us" "regions stored"
 }
 
+# Two partitionings where one reads the other (days reads every colour): a backfill run
+# per partition takes the upstream partitioning first, whatever the order of definition,
+# so that each day reads both colours.
+a_backfill_takes_the_upstream_partitioning_first() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int colours(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    return eider_output_sql(ctx, n && k[0][0] == 'r' ? "SELECT 'red' AS c" : "SELECT 'blue' AS c");
+}
+static int days(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    return eider_output_sql(ctx, n && k[0][9] == '1'
+        ? "SELECT DATE '2024-01-01' AS d, count(*) AS n FROM {colours}"
+        : "SELECT DATE '2024-01-02' AS d, count(*) AS n FROM {colours}");
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    const eider_partitions *ds = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = days, .partitions = ds,
+        .ins = EIDER_INPUTS({ .key = "colours", .partition_mapping = { .kind = EIDER_MAP_ALL } }),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "d")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = colours, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "c")) });
+}
+EOF
+    run "$EIDER" materialize -f definitions.c --all-partitions --per-partition
+    expect_rc 0
+    expect_in out.txt "backfill of 'colours' and 'days': 4 partitions succeeded, 0 failed"
+    expect_eq "$(dq p.duckdb "SELECT string_agg(n::VARCHAR, ',' ORDER BY d) FROM public.days")" "2,2" "colours read by each day"
+}
+
 run_case all_partitions_backfills_in_one_run
 run_case per_partition_runs_each_day_and_goes_on_after_a_failure
 run_case resume_redoes_only_what_failed_or_never_ran
 run_case backfill_flags_are_checked
 run_case dynamic_partitions_are_added_listed_and_materialized
+run_case a_backfill_takes_the_upstream_partitioning_first
 finish

@@ -116,8 +116,18 @@ void eider_definitions(eider_defs *defs)
 EOF
     run "$EIDER" materialize
     expect_rc 0
-    expect_in err.txt "left out the partitioned assets 'colours'"
+    expect_in out.txt "nothing to materialize"
+    expect_in err.txt "left out the partitioned asset 'colours'"
+    expect_in err.txt "--all-partitions"
     expect_not_in err.txt "leave it out of the selection"
+    run "$EIDER" materialize --json
+    expect_rc 0
+    check_json out.txt 'd["status"] == "nothing" and [x["key"] for x in d["left_out"]] == ["colours"]'
+    # named by key, it needs a partition: the error says how to give one
+    run "$EIDER" materialize --select colours
+    expect_rc 4
+    expect_in err.txt "asset 'colours' is partitioned: choose its partitions"
+    expect_in err.txt "--all-partitions"
 }
 
 # A plain `eider materialize` on a fresh project leaves out the partitioned `daily`,
@@ -143,10 +153,26 @@ void eider_definitions(eider_defs *defs)
 }
 EOF
     run "$EIDER" materialize
-    expect_in err.txt "left out the partitioned assets 'daily'"
+    expect_in err.txt "left out the partitioned asset 'daily'"
+    expect_in err.txt "'summary' (reads 'daily')"
     expect_not_in out.txt "FAIL"
     expect_rc 0
     expect_in out.txt "plain"
+    run "$EIDER" materialize --json
+    expect_rc 0
+    check_json out.txt '[(x["key"], x["upstream"]) for x in d["left_out"]] == [("daily", None), ("summary", "daily")]'
+    # the run's log says what was left out of its selection
+    run "$EIDER" logs "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' out.txt)"
+    expect_rc 0
+    expect_in out.txt "left out: 'daily' (partitioned, and no partition was given), 'summary' (reads 'daily', left out and never materialized)"
+    # once daily has a partition, summary reads what is there
+    run "$EIDER" materialize --select daily --partition 2024-01-01
+    expect_rc 0
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "summary"
+    expect_not_in err.txt "'summary' (reads"
+    expect_in err.txt "left out the partitioned asset 'daily'"
 }
 
 # `stale()` with nothing stale says "nothing to materialize" and exits 0; adding
@@ -198,7 +224,22 @@ EOF
     run "$EIDER" materialize --select 'stale()'
     expect_rc 0
     expect_in out.txt "plain"
-    expect_in err.txt "daily"
+    expect_in err.txt "left out the partitioned asset 'daily'"
+    # a daily job: what is stale, with today's partition; daily is stale, plain is not
+    run "$EIDER" materialize --select 'stale()' --partition 2024-01-01
+    expect_rc 0
+    expect_in out.txt "daily"
+    expect_not_in out.txt "plain"
+    # the same once daily is not stale but plain is: the partition is no error, plain runs
+    run "$EIDER" asset wipe plain
+    run "$EIDER" materialize --select 'stale()' --partition 2024-01-01
+    expect_rc 0
+    expect_in out.txt "plain"
+    # --all-partitions for assets that are not partitioned says so, without "(all)"
+    run "$EIDER" materialize --select plain --all-partitions
+    expect_rc 4
+    expect_in err.txt "--all-partitions was given, but 'plain' is not partitioned: leave out --all-partitions"
+    expect_not_in err.txt "(all)"
 }
 
 # Two partitioned assets with different partitions (colours, days): one run of
@@ -238,6 +279,32 @@ EOF
     run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
     expect_not_in err.txt "has no partition 'red'"
     expect_rc 0
+    expect_in out.txt "backfill of 'colours' and 'days': 0 partitions succeeded, 0 failed, 4 already done"
+    # one run per partition: each partitioning in turn, each run with the assets that
+    # have its partition
+    run "$EIDER" materialize --select 'colours, days' --all-partitions --per-partition
+    expect_rc 0
+    expect_in out.txt "backfill of 'colours' and 'days': 4 partitions succeeded, 0 failed"
+    run "$EIDER" runs --json
+    check_json out.txt '[(r["selection"], r["partition"]) for r in d[:4]] == [("days", "2024-01-02"), ("days", "2024-01-01"), ("colours", "blue"), ("colours", "red")]'
+    expect_eq "$(dq p.duckdb "SELECT string_agg(p, ',' ORDER BY p) FROM public.colours")" "blue,red" "colours"
+    expect_eq "$(dq p.duckdb "SELECT count(*) FROM public.days")" "2" "days"
+    # a failed partition of one partitioning is redone alone
+    run "$EIDER" asset wipe days --partition 2024-01-02
+    expect_rc 0
+    run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
+    expect_rc 0
+    expect_in out.txt "partition 2024-01-02"
+    expect_in out.txt "1 partition succeeded, 0 failed, 3 already done"
+    # one partition, no selection: the assets that have it run, the others are named
+    run "$EIDER" materialize --partition red --json
+    expect_rc 0
+    check_json out.txt '[s["key"] for s in d["steps"]] == ["colours"] and d["left_out"] == [{"key": "days", "why": "not_its_partition", "upstream": None}]'
+    expect_in err.txt "left out the partitioned asset 'days', which has no partition 'red'"
+    # ... but a partition no asset has is a typo
+    run "$EIDER" materialize --partition rde
+    expect_rc 4
+    expect_in err.txt "no partition 'rde'"
 }
 
 # `eider runs` shows the partition of a run; a run of --all-partitions shows '-' (JSON:
@@ -259,7 +326,14 @@ EOF
     expect_rc 0
     run "$EIDER" runs --json
     expect_rc 0
-    check_json out.txt 'd[0]["partition"] is not None'
+    check_json out.txt 'd[0]["partition"] == "all (2)"'
+    run "$EIDER" run show "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["run_id"])' out.txt)"
+    expect_rc 0
+    expect_in out.txt "partition    all (2)"
+    run "$EIDER" materialize --select colours --partition-range red...blue
+    expect_rc 0
+    run "$EIDER" runs
+    expect_in out.txt "red...blue"
 }
 
 # ---- an asset that reads its own previous partition (issue 9, 2: mappings) ----

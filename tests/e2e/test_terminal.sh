@@ -48,6 +48,28 @@ a_terminal_gets_color_and_live_progress() {
     expect_in tty.txt "run succeeded"
 }
 
+# A plain run leaves out the partitioned `daily`: the live line counts the steps that
+# run (2), not the 3 assets selected.
+the_live_line_counts_what_runs_not_what_was_left_out() {
+    have_script || return 0
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+#include <unistd.h>
+static int fast(eider_context *ctx) { eider_add_meta_int(ctx, "row_count", 150); return 0; }
+static int slow(eider_context *ctx) { usleep(1200000); (void)ctx; return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "fast", .compute = fast });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow", .compute = slow, .deps = EIDER_KEYS("fast") });
+    eider_asset(defs, &(eider_asset_def){ .key = "daily", .compute = fast,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("a", "b")) });
+}
+EOF
+    on_terminal -u NO_COLOR TERM=xterm -- "$EIDER" materialize
+    expect_in tty.txt "[1/2] 150 rows written, running: slow"
+    expect_in tty.txt "left out the partitioned asset 'daily'"
+}
+
 no_color_keeps_the_live_line_without_color() {
     have_script || return 0
     write_slow_defs
@@ -161,6 +183,7 @@ help_and_messages_say_what_is_true() {
 }
 
 run_case a_terminal_gets_color_and_live_progress
+run_case the_live_line_counts_what_runs_not_what_was_left_out
 run_case no_color_keeps_the_live_line_without_color
 run_case term_dumb_gets_plain_lines
 run_case json_and_pipes_get_no_live_line

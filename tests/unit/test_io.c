@@ -695,12 +695,14 @@ Test(io, a_partitioned_asset_without_partition_expr_is_refused_with_an_explanati
     eider_defs_free(defs);
 }
 
-Test(io, a_run_without_a_partition_or_with_an_unknown_one_does_not_start)
+Test(io, a_run_naming_a_partitioned_asset_without_a_partition_or_with_an_unknown_one_does_not_start)
 {
     enter_tmpdir();
     eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
-    cr_assert_eq(run_partition(defs, NULL, NULL, NULL), EIDER_ESELECT);
-    cr_expect(strstr(eider_defs_errmsg(defs), "--partition"), "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, "by_species", NULL, NULL), EIDER_ESELECT);
+    cr_expect_str_eq(eider_defs_errmsg(defs), "asset 'by_species' is partitioned: choose its "
+        "partitions with --partition KEY, --partition-range FIRST...LAST or --all-partitions "
+        "(eider_run_options.partition, .all_partitions), or leave it out of the selection");
     cr_assert_eq(run_partition(defs, NULL, "setsoa", NULL), EIDER_ESELECT);
     cr_expect(strstr(eider_defs_errmsg(defs), "did you mean 'setosa'"), "%s", eider_defs_errmsg(defs));
     expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
@@ -717,6 +719,172 @@ Test(io, a_partition_given_when_no_selected_asset_is_partitioned_is_refused)
         "partitioned: leave out --partition (eider_run_options.partition), or select the "
         "partitioned assets to materialize");
     expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
+    eider_defs_free(defs);
+}
+
+Test(io, assets_named_without_a_partition_are_refused_in_the_plural)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "again", .compute = species_rows,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("a")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    cr_assert_eq(run_partition(defs, "by_species, again+", NULL, NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "assets 'by_species' and 'again' are partitioned: "
+        "choose their partitions"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
+
+Test(io, a_run_without_a_partition_of_only_partitioned_assets_runs_nothing_and_succeeds)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    eider_result *r = NULL;
+    const char *up = "x";
+    eider_left_out_why why = EIDER_LEFT_OUT_UPSTREAM;
+    cr_assert_eq(run_partition(defs, NULL, NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 0);
+    cr_assert_eq(eider_result_left_out_count(r), 1);
+    cr_expect_str_eq(eider_result_left_out(r, 0, &why, &up), "by_species");
+    cr_expect_eq(why, EIDER_LEFT_OUT_NO_PARTITION);
+    cr_expect_null(up);
+    cr_expect_null(eider_result_left_out(r, 1, NULL, NULL));
+    eider_result_free(r);
+    /* a selection that does not name it by key leaves it out as well */
+    cr_assert_eq(run_partition(defs, "key:by_*", NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_left_out_count(r), 1);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+static int count_by_species(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT count(*) AS n FROM {by_species}");
+}
+
+/* What reads a partitioned asset left out runs only once that asset has a table: before,
+ * it is left out too (named, with why), after, it runs on what is there. */
+Test(io, a_run_without_a_partition_leaves_out_what_reads_an_asset_never_materialized)
+{
+    enter_tmpdir();
+    eider_store *store = NULL;
+    cr_assert_eq(eider_store_open("store", &store), EIDER_OK, "%s", eider_store_errmsg(store));
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
+    add(defs, &(eider_asset_def){ .key = "summary", .compute = count_by_species,
+                                  .deps = EIDER_KEYS("by_species") });
+    add(defs, &(eider_asset_def){ .key = "report", .compute = iris_dataset, .deps = EIDER_KEYS("summary") });
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    eider_run_options o = { .store = store, .jobs = 1 };
+    eider_result *r = NULL;
+    const char *up = NULL;
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_str_eq(eider_result_key(r, 0), "plain");
+    cr_assert_eq(eider_result_left_out_count(r), 3);
+    cr_expect_str_eq(eider_result_left_out(r, 1, &why, &up), "summary");
+    cr_expect_eq(why, EIDER_LEFT_OUT_UPSTREAM);
+    cr_expect_str_eq(up, "by_species");
+    cr_expect_str_eq(eider_result_left_out(r, 2, NULL, &up), "report");
+    cr_expect_str_eq(up, "summary");
+    eider_result_free(r);
+    o.partition = "setosa";
+    o.selection = "by_species";
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    o.partition = NULL;
+    o.selection = NULL;
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 3);
+    cr_expect_eq(eider_result_left_out_count(r), 1);
+    eider_result_free(r);
+    expect_query("SELECT n::VARCHAR FROM public.summary", "3");
+    eider_defs_free(defs);
+    eider_store_close(store);
+}
+
+/* Without a store, nothing is known to have been materialized: what reads an asset left
+ * out is left out too, rather than fail on a table that may not exist. */
+Test(io, without_a_store_what_reads_an_asset_left_out_is_left_out)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "summary", .compute = count_by_species,
+                                  .deps = EIDER_KEYS("by_species") });
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, NULL, NULL, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 0);
+    cr_expect_eq(eider_result_left_out_count(r), 2);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* A run of one partition runs it for the selected assets that have it; the others are
+ * left out, unless named by key; when none has it, the run is refused (a typo). */
+Test(io, a_run_of_a_partition_leaves_out_the_assets_without_it)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
+    add(defs, &(eider_asset_def){ .key = "colours", .compute = species_rows,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("red", "blue")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "species")) });
+    eider_result *r = NULL;
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+    cr_assert_eq(run_partition(defs, NULL, "red", &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_str_eq(eider_result_key(r, 0), "colours");
+    cr_assert_eq(eider_result_left_out_count(r), 1);
+    cr_expect_str_eq(eider_result_left_out(r, 0, &why, NULL), "by_species");
+    cr_expect_eq(why, EIDER_LEFT_OUT_NOT_ITS_PARTITION);
+    eider_result_free(r);
+    cr_assert_eq(run_partition(defs, "by_species, colours", "red", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "asset 'by_species' has no partition 'red'"), "%s",
+              eider_defs_errmsg(defs));
+    cr_assert_eq(run_partition(defs, NULL, "rde", NULL), EIDER_ESELECT);
+    cr_expect(strstr(eider_defs_errmsg(defs), "no partition 'rde'"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
+
+/* stale() holds a partitioned asset one day and not the next: a daily job's partition
+ * that no stale asset has is no error, the unpartitioned stale ones run. */
+Test(io, a_stale_run_of_a_partition_no_stale_asset_has_runs_the_others)
+{
+    enter_tmpdir();
+    eider_store *store = NULL;
+    cr_assert_eq(eider_store_open("store", &store), EIDER_OK, "%s", eider_store_errmsg(store));
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    eider_defs_use_store(defs, store);
+    eider_run_options o = { .selection = "stale()", .partition = "2024-01-01", .store = store,
+                            .jobs = 1 };
+    eider_result *r = NULL;
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_str_eq(eider_result_key(r, 0), "plain");
+    cr_expect_str_eq(eider_result_left_out(r, 0, &why, NULL), "by_species");
+    cr_expect_eq(why, EIDER_LEFT_OUT_NOT_ITS_PARTITION);
+    eider_result_free(r);
+    o.selection = "*";   /* not by state: a partition no asset has is a typo */
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    eider_defs_free(defs);
+    eider_store_close(store);
+}
+
+Test(io, a_partition_for_an_empty_selection_runs_nothing)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
+    eider_run_options o = { .selection = "plain and by_species", .all_partitions = 1, .jobs = 1 };
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 0);
+    eider_result_free(r);
+    o.selection = "plain";
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
+    cr_expect_str_eq(eider_defs_errmsg(defs), "--all-partitions was given, but 'plain' is not "
+        "partitioned: leave out --all-partitions (eider_run_options.all_partitions), or select "
+        "the partitioned assets to materialize");
     eider_defs_free(defs);
 }
 

@@ -1447,3 +1447,66 @@ Test(run, step_statuses_have_their_json_names)
     cr_expect_str_eq(eider_step_status_name(EIDER_STEP_CANCELED), "canceled");
     cr_expect_str_eq(eider_step_status_name((eider_step_status)9), "unknown");
 }
+
+/* ---- what a run records of its partitions ---- */
+
+typedef struct start_seen {
+    size_t n_steps;
+    char partition[64];
+    char left_out[512];              /* the run's log line of what it left out */
+} start_seen;
+
+static void on_start(const eider_event *ev, void *user_data)
+{
+    start_seen *s = user_data;
+    if (ev->type == EIDER_EVENT_RUN_START) {
+        snprintf(s->partition, sizeof(s->partition), "%s", ev->partition ? ev->partition : "-");
+        s->n_steps = ev->n_steps;
+    }
+    if (ev->type == EIDER_EVENT_LOG && !ev->asset_key && strstr(ev->message, "left out"))
+        snprintf(s->left_out, sizeof(s->left_out), "%s", ev->message);
+}
+
+static eider_defs *partitioned_defs(void)
+{
+    eider_defs *defs = eider_defs_new();
+    resource(defs, "db", ":memory:");
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("a", "b", "c"));
+    add(defs, &(eider_asset_def){ .key = "part", .compute = run_sql, .user_data = "SELECT 1",
+                                  .partitions = p });
+    add(defs, &(eider_asset_def){ .key = "reads_part", .compute = run_sql, .user_data = "SELECT 1",
+                                  .deps = EIDER_KEYS("part") });
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = run_sql, .user_data = "SELECT 1" });
+    return defs;
+}
+
+Test(run, a_run_of_every_partition_records_all_and_how_many)
+{
+    start_seen seen = { 0 };
+    eider_event_sink sink = { on_start, &seen };
+    eider_defs *defs = partitioned_defs();
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .sink = &sink,
+                 .selection = "part", .all_partitions = 1 }, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_str_eq(seen.partition, "all (3)");
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .sink = &sink,
+                 .selection = "part", .partition = "a...b" }, NULL), EIDER_OK);
+    cr_expect_str_eq(seen.partition, "a...b");
+    eider_defs_free(defs);
+}
+
+Test(run, a_run_without_a_partition_logs_what_it_left_out)
+{
+    start_seen seen = { 0 };
+    eider_event_sink sink = { on_start, &seen };
+    eider_defs *defs = partitioned_defs();
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .sink = &sink }, &r),
+                 EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 1);
+    cr_expect_eq(seen.n_steps, 1, "the run start counts what runs, not what was left out");
+    cr_expect_str_eq(seen.partition, "-");
+    cr_expect_str_eq(seen.left_out, "left out: 'part' (partitioned, and no partition was given), "
+                     "'reads_part' (reads 'part', left out and never materialized)");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
