@@ -754,10 +754,17 @@ static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill 
         if (!b->selected[i] || eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
             continue;
         rc = eider_defs_partition_keys(defs, i, o->all_partitions ? NULL : o->partition, &keys, &nk);
-        if (rc)
-            fprintf(stderr, "error: %s\n", eider_defs_errmsg(defs));
-        else
+        if (!rc && !nk) {
+            eider_keys_free(keys, nk);
+            cli_error("asset '%s' has no partition to backfill yet: dynamic partitions get "
+                      "their keys with eider partitions add NAME KEY..., time partitions a "
+                      "key once a window has ended", a.key);
+            rc = EIDER_ESELECT;
+        } else if (rc) {
+            cli_error("%s", eider_defs_errmsg(defs));
+        } else {
             add_to_partitioning(b, n, i, keys, nk);
+        }
     }
     if (rc)
         return rc;

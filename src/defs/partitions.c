@@ -1023,6 +1023,17 @@ static void put_span(const eider_partitions *p, const shape *s, eider__buf *out)
     eider__buf_putc(out, '\'');
 }
 
+void eider__partitions_span(const eider_partitions *p, eider__buf *out)
+{
+    shape s;
+    eider__buf ignored = { 0 };
+    if (shape_init(p, &s, &ignored) == EIDER_OK)
+        put_span(p, &s, out);
+    else
+        eider__buf_puts(out, eider__buf_str(&ignored));
+    eider__buf_release(&ignored);
+}
+
 /* The dimensions' names joined by '|', the shape of a multi key. */
 static void put_key_shape(const eider_partitions *p, eider__buf *out)
 {

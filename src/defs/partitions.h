@@ -81,6 +81,10 @@ int eider__mapping_keys(const eider_partitions *down, const eider_partitions *up
  * character. EIDER_OK, or EIDER_EINVAL with the reason in err. */
 int eider__partition_key_check(const char *key, eider__buf *err);
 
+/* What keys p has, for a message: "its partitions run from 'A' to 'B'", or why it
+ * has none yet (dynamic partitions without keys say how to add them). */
+void eider__partitions_span(const eider_partitions *p, eider__buf *out);
+
 /* The store's name of dynamic partitions p (or of p's dynamic dimension), or NULL. */
 const char *eider__partitions_dynamic_name(const eider_partitions *p);
 

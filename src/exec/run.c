@@ -280,9 +280,14 @@ static int plan_partitions(eider_defs *defs, const eider_run_options *o, int by_
         int rc = EIDER_OK;
         if (!a->partitions)
             continue;
-        if (o->all_partitions)
+        if (o->all_partitions) {
             rc = eider_defs_partition_keys(defs, s->asset, NULL, &s->partitions, &s->n_partitions);
-        else if (eider__partitions_resolve(a->partitions, a->key, o->partition, &s->partitions,
+            if (!rc && !s->n_partitions) {       /* never a step of no partition */
+                eider__partitions_span(a->partitions, &err);
+                rc = eider__defs_error(defs, EIDER_ESELECT, "asset '%s' has no partition to "
+                    "materialize: %s", a->key, eider__buf_str(&err));
+            }
+        } else if (eider__partitions_resolve(a->partitions, a->key, o->partition, &s->partitions,
                                            &s->n_partitions, &err))
             rc = eider__defs_error(defs, EIDER_ESELECT, "%s", eider__buf_str(&err));
         eider__buf_release(&err);

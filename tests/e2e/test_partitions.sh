@@ -144,6 +144,13 @@ EOF
     run "$EIDER" list -f definitions.c
     expect_rc 0
     expect_in out.txt "regions: (no keys yet)"
+    run "$EIDER" materialize -f definitions.c --all-partitions      # no key: no step runs
+    expect_rc 4
+    expect_in err.txt "asset 'by_region' has no partition to materialize"
+    expect_in err.txt "eider partitions add regions KEY"
+    run "$EIDER" materialize -f definitions.c --all-partitions --per-partition
+    expect_rc 4
+    expect_in err.txt "asset 'by_region' has no partition to backfill yet"
     run "$EIDER" partitions add regions eu us -f definitions.c
     expect_rc 0
     expect_in out.txt "added 2 keys to dynamic partitions 'regions', which now have 2:"
