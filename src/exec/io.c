@@ -234,9 +234,10 @@ static int missing_input(eider_io *io)
             io->asset->key, ctx->asset->key, what, name,
             eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key);
     return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
-        "materialize '%s' first (eider materialize --select '%s')", io->asset->key, ctx->asset->key,
-        what, name, io->manager->kind == EIDER__IO_PARQUET ? "the file system"
-                  : eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key, io->asset->key);
+        "materialize '%s' first (eider materialize --select '%s'%s)", io->asset->key,
+        ctx->asset->key, what, name, io->manager->kind == EIDER__IO_PARQUET ? "the file system"
+                  : eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key,
+        io->asset->key, io->asset->partitions ? " --partition KEY, or --all-partitions" : "");
 }
 
 /* Whether the table (or Parquet file, or folder of a partitioned asset's files) of the

@@ -934,6 +934,20 @@ Test(io, downstream_loads_the_mapped_partitions_or_all_when_unpartitioned)
     eider_defs_free(defs);
 }
 
+Test(io, a_missing_partitioned_input_says_to_give_a_partition)
+{
+    enter_tmpdir();
+    eider_defs *defs = species_defs(EIDER_KEYS("setosa"), 1);
+    add(defs, &(eider_asset_def){ .key = "whole", .compute = count_input, .deps = EIDER_KEYS("by_species") });
+    eider_result *r = NULL;
+    cr_assert_eq(run_partition(defs, "whole", NULL, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "whole"), "materialize 'by_species' first (eider materialize "
+                     "--select 'by_species' --partition KEY, or --all-partitions)"),
+              "%s", error_of(r, "whole"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
 static int day_rows(eider_context *ctx)
 {
     size_t n = 0;
