@@ -83,6 +83,28 @@ dq() {
     "$DQ" "$1" "$2"
 }
 
+# let_others_run_eider: make eider runnable by other users (a case that runs it as
+# another user calls this first, as root). The build, the sources (eider.h, for the
+# compile cache's check) and DuckDB's library may sit where other users cannot reach: a
+# fresh root's /root is 0700. The folders on those paths get the search bit a normal /
+# has (o+x only: nothing becomes readable or listable that was not), as pg_server.sh
+# does for its server.
+let_others_run_eider() {
+    local path dir
+    for path in "$(dirname "$EIDER")" "$SRC/include" "$SRC/third_party/duckdb/lib" "$WORK"; do
+        dir=$(readlink -f "$path")
+        while [[ -n "$dir" ]]; do
+            if [[ -d "$dir" ]] && ! (( $(stat -c '%#a' "$dir") & 1 )); then
+                chmod o+x "$dir"
+            fi
+            [[ "$dir" == / ]] && break
+            dir=$(dirname "$dir")
+        done
+    done
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$EIDER" --version >/dev/null ||
+        fail "user nobody cannot run $EIDER"
+}
+
 # A copy of the example definitions folder in the current folder, without any
 # database or compile cache it may carry.
 copy_example() {

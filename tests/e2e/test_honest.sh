@@ -218,6 +218,7 @@ read_only_commands_read_a_store_they_cannot_write() {
     if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
         return 0    # needs root to become a user who may not write the store
     fi
+    let_others_run_eider
     local dir
     dir=$(mktemp -d /tmp/eider-ro-XXXXXX)
     chmod 755 "$dir"

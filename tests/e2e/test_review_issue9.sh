@@ -13,6 +13,7 @@ another_user_reads_a_store_just_after_a_run() {
     if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
         return 0    # needs root to become a user who may not write the store
     fi
+    let_others_run_eider
     local dir="$WORK/ro"
     chmod 711 "$WORK"      # so that the other user may reach the project's folder
     mkdir -p "$dir"
@@ -51,6 +52,7 @@ another_users_read_leaves_the_store_writable_for_its_owner() {
     if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
         return 0    # needs root to act as two users
     fi
+    let_others_run_eider
     local dir="$WORK/team"
     chmod 711 "$WORK"      # so that the other users may reach the project's folder
     mkdir -p "$dir"
