@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# test_review2_issue9.sh — a second pass over issue 9 as a new user, on main after the
+# first review's fixes: each case is a defect found, and states the behaviour expected.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The recorded preview is `to_json(list(p)) FROM (SELECT * ... ) p`: a table with a
+# column named `p` makes `p` the column, not the row, so the preview is a list of that
+# column's values and `eider asset show` prints "preview: no rows" for a table with rows.
+asset_show_previews_a_table_with_a_column_named_p() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int one(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'a' AS name, 3 AS p"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "r.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "prices", .compute = one });
+}
+EOF
+    run "$EIDER" materialize --json
+    expect_rc 0
+    check_json out.txt 'd["steps"][0]["metadata"]["preview"] == [{"name": "a", "p": 3}]'
+    run "$EIDER" asset show prices
+    expect_rc 0
+    expect_not_in out.txt "preview: no rows"
+    expect_in out.txt "preview (first 1 of the 1 rows"
+}
+
+# Dynamic partitions with no keys yet: `--all-partitions` runs the asset with no
+# partition at all (eider_partition_keys gives 0 keys), records a successful run of
+# "all (0)" and the asset as materialized, unpartitioned. A backfill of no partitions
+# did nothing: it must say so (nothing to materialize, with the way to add keys) and
+# record no run, as `--per-partition` does ("0 partitions succeeded").
+all_partitions_of_no_dynamic_keys_runs_nothing() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    eider_partition_keys(ctx, &n);
+    eider_log(ctx, EIDER_LOG_INFO, "keys: %zu", n);
+    return eider_output_sql(ctx, "SELECT 'eu' AS region WHERE false");
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *regions = eider_dynamic_partitions(defs, "regions");
+    eider_asset(defs, &(eider_asset_def){ .key = "regional", .compute = f, .partitions = regions,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+    run "$EIDER" materialize --all-partitions -v
+    expect_not_in out.txt "keys: 0"
+    expect_rc 0
+    cat out.txt err.txt >all.txt
+    expect_in all.txt "nothing to materialize"
+    expect_in all.txt "eider partitions add regions"
+    run "$EIDER" runs --json
+    check_json out.txt 'len(d) == 0'
+    run "$EIDER" asset show regional
+    expect_in out.txt "never materialized"
+}
+
+run_case asset_show_previews_a_table_with_a_column_named_p
+run_case all_partitions_of_no_dynamic_keys_runs_nothing
+finish
