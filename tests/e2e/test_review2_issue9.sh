@@ -60,6 +60,47 @@ EOF
     expect_in out.txt "never materialized"
 }
 
+# The hints to materialize a partitioned asset name a command that is refused: `asset
+# show colours` (never materialized) says "(eider materialize --select 'colours')",
+# and so does the failure of a downstream selected alone ("materialize 'colours' first
+# (eider materialize --select 'colours')"); that command exits 4, "asset 'colours' is
+# partitioned". A hint for a partitioned asset names its partitions (--partition KEY,
+# --partition-range or --all-partitions), as the note of a plain run does.
+hints_to_materialize_a_partitioned_asset_work() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    return eider_output_sql(ctx, k[0][0] == 'r' ? "SELECT 'red' AS p" : "SELECT 'blue' AS p");
+}
+static int summary(eider_context *ctx) { return eider_output_sql(ctx, "SELECT count(*) AS n FROM {colours}"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "summary", .compute = summary,
+        .deps = EIDER_KEYS("colours") });
+}
+EOF
+    run "$EIDER" asset show colours
+    expect_rc 2
+    expect_not_in err.txt "(eider materialize --select 'colours')"
+    expect_in err.txt "--all-partitions"
+    run "$EIDER" materialize --select summary
+    expect_rc 1
+    expect_not_in out.txt "(eider materialize --select 'colours')"
+    expect_in out.txt "--all-partitions"
+    # the hint of a downstream that is not partitioned stays a plain --select
+    run "$EIDER" asset show summary
+    expect_rc 2
+    expect_in err.txt "eider materialize --select 'summary'"
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
+run_case hints_to_materialize_a_partitioned_asset_work
 finish
