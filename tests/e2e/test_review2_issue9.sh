@@ -100,7 +100,50 @@ EOF
     expect_in err.txt "eider materialize --select 'summary'"
 }
 
+# `materialize --json` prints one document per run of a backfill (--per-partition,
+# --resume), but no document says which partition it ran: the keys are run_id, status,
+# duration_s, recorded, steps, left_out. A script reading them cannot tell which
+# partition failed without a second command. Each document carries the run's partition
+# as `eider runs --json` does ("partition": "2024-01-02", "A...B" or "all (N)").
+materialize_json_names_the_partition_of_each_run() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT DATE '%s' AS day", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+}
+EOF
+    run "$EIDER" materialize --partition 2024-01-02 --json
+    expect_rc 0
+    check_json out.txt 'd.get("partition") == "2024-01-02"'
+    run "$EIDER" materialize --all-partitions --per-partition --json
+    expect_rc 0
+    python3 - out.txt <<'PY2' || fail "each document of a --per-partition --json backfill names its partition"
+import json, sys
+t = open(sys.argv[1]).read(); dec = json.JSONDecoder(); i = 0; parts = []
+while t[i:].strip():
+    i += len(t[i:]) - len(t[i:].lstrip())
+    o, j = dec.raw_decode(t, i); i = j
+    parts.append(o.get("partition"))
+sys.exit(0 if sorted(parts) == ["2024-01-01", "2024-01-02"] else 1)
+PY2
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
+run_case materialize_json_names_the_partition_of_each_run
 finish
