@@ -142,8 +142,36 @@ sys.exit(0 if sorted(parts) == ["2024-01-01", "2024-01-02"] else 1)
 PY2
 }
 
+# `eider partitions list NAME` when definitions.c does not compile: a misspelt name
+# prints nothing and exits 0, with not a word about the definitions, while `partitions
+# add` refuses with exit 3 and `list` of a name no definition declares is exit 4 when
+# they compile. A list that cannot tell whether the name exists must say so (the
+# definitions error, exit 3), never answer "no keys" in silence.
+partitions_list_says_when_definitions_fail() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'eu' AS region"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "regional", .compute = f,
+        .partitions = eider_dynamic_partitions(defs, "regions"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+    run "$EIDER" partitions add regions eu
+    expect_rc 0
+    echo 'syntax error' >>definitions.c
+    run "$EIDER" partitions add regionz us
+    expect_rc 3
+    run "$EIDER" partitions list regionz
+    [[ $RC != 0 ]] || fail "a name the store does not know, with definitions that fail, exits 0"
+    expect_in err.txt "failed to compile"
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
 run_case materialize_json_names_the_partition_of_each_run
+run_case partitions_list_says_when_definitions_fail
 finish
