@@ -169,9 +169,60 @@ EOF
     expect_in err.txt "failed to compile"
 }
 
+# A project with two partitionings (colours, days) and no --select: a range of days as
+# one run leaves out 'colours' ("which has no partition '2024-01-01...2024-01-02'") and
+# succeeds; the same range with --per-partition, or with --resume (which a failed
+# backfill tells you to add), exits 4 with "asset 'colours' has no partition
+# '2024-01-01'"; so does --partition 2024-01-01 with --resume. A backfill leaves out the
+# assets without its partitions as the one run does.
+range_backfill_leaves_out_other_partitionings() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[512] = "SELECT * FROM (VALUES ";
+    for (size_t i = 0; i < n; i++)
+        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s('%s')", i ? ", " : "", k[i]);
+    strncat(sql, ") t(p)", sizeof(sql) - strlen(sql) - 1);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-04" });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p::DATE")) });
+}
+EOF
+    run "$EIDER" materialize --partition-range 2024-01-01...2024-01-02
+    expect_rc 0
+    expect_in err.txt "left out the partitioned asset 'colours'"
+    run "$EIDER" materialize --partition-range 2024-01-01...2024-01-03 --per-partition
+    expect_not_in err.txt "has no partition '2024-01-01'"
+    expect_rc 0
+    expect_in out.txt "3 partitions succeeded"
+    run "$EIDER" asset wipe days --partition 2024-01-02
+    expect_rc 0
+    run "$EIDER" materialize --partition-range 2024-01-01...2024-01-03 --resume
+    expect_not_in err.txt "has no partition '2024-01-01'"
+    expect_rc 0
+    expect_in out.txt "1 partition succeeded, 0 failed, 2 already done"
+    run "$EIDER" materialize --partition 2024-01-01 --resume
+    expect_not_in err.txt "asset 'colours' has no partition"
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
 run_case materialize_json_names_the_partition_of_each_run
 run_case partitions_list_says_when_definitions_fail
+run_case range_backfill_leaves_out_other_partitionings
 finish
