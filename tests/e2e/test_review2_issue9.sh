@@ -219,10 +219,52 @@ EOF
     expect_not_in err.txt "asset 'colours' has no partition"
 }
 
+# `--select 'stale()' --all-partitions` when nothing is stale says "nothing to
+# materialize" and exits 0 (the first review's case 7), but the same with
+# --per-partition or --resume, the daily job's natural form, exits 4: "--per-partition
+# backfills partitioned assets, and the selection holds none: select them with
+# --select". An empty stale() selection is not an error, whatever the backfill's form.
+empty_stale_per_partition_backfill_says_nothing_to_materialize() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT DATE '%s' AS day", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+}
+EOF
+    run "$EIDER" materialize --all-partitions
+    expect_rc 0
+    run "$EIDER" materialize --select 'stale()' --all-partitions
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+    local how
+    for how in --per-partition --resume; do
+        run "$EIDER" materialize --select 'stale()' --all-partitions $how
+        expect_not_in err.txt "the selection holds none"
+        expect_rc 0
+        cat out.txt err.txt >all.txt
+        expect_in all.txt "nothing to materialize"
+    done
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
 run_case materialize_json_names_the_partition_of_each_run
 run_case partitions_list_says_when_definitions_fail
 run_case range_backfill_leaves_out_other_partitionings
+run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
 finish
