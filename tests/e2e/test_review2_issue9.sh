@@ -260,6 +260,46 @@ EOF
     done
 }
 
+# The README's daily job, `eider materialize --select 'stale()' --partition
+# "$(date -I)"`, never materializes the new day: once one partition of 'days' is
+# materialized, the asset counts as fresh, so stale() leaves it out of the run of a
+# partition it never had ("nothing to materialize ... none is stale, failed or never
+# materialized"), and `eider list` shows it fresh. With a partition, stale() selects an
+# asset whose partition was never materialized (or failed).
+stale_with_a_partition_selects_its_missing_partition() {
+    cat >definitions.c <<'EOF'
+#include <stdio.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT DATE '%s' AS day", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
+}
+EOF
+    run "$EIDER" materialize --partition 2024-01-01
+    expect_rc 0
+    run "$EIDER" materialize --select 'stale()' --partition 2024-01-02
+    expect_rc 0
+    expect_not_in out.txt "nothing to materialize"
+    expect_in out.txt "days"
+    expect_eq "$(dq p.duckdb "SELECT count(*) FROM public.days")" "2" "rows of days"
+    # the same partition again: now it is up to date
+    run "$EIDER" materialize --select 'stale()' --partition 2024-01-02
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
@@ -267,4 +307,5 @@ run_case materialize_json_names_the_partition_of_each_run
 run_case partitions_list_says_when_definitions_fail
 run_case range_backfill_leaves_out_other_partitionings
 run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
+run_case stale_with_a_partition_selects_its_missing_partition
 finish
