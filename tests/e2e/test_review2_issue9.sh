@@ -300,6 +300,30 @@ EOF
     expect_in out.txt "nothing to materialize"
 }
 
+# `eider list` only reads the store (statuses), yet on a fresh project it makes
+# .eider/eider.sqlite3 (and with EIDER_HOME=/new/folder, that folder and a store in
+# it), as the read-only commands did before issue 9 (runs, asset show and partitions
+# list no longer do). A listing makes no store; every asset is "never" without one.
+list_makes_no_store() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int one(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "r.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "one", .compute = one });
+}
+EOF
+    run "$EIDER" list
+    expect_rc 0
+    expect_in out.txt "never"
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider list made the store .eider/eider.sqlite3"
+    EIDER_HOME="$PWD/home" run "$EIDER" list --json
+    expect_rc 0
+    check_json out.txt 'd[0]["status"] == "never"'
+    [[ ! -e home ]] || fail "eider list made EIDER_HOME and a store in it"
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
@@ -308,4 +332,5 @@ run_case partitions_list_says_when_definitions_fail
 run_case range_backfill_leaves_out_other_partitionings
 run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
 run_case stale_with_a_partition_selects_its_missing_partition
+run_case list_makes_no_store
 finish
