@@ -321,6 +321,38 @@ EOF
     [[ ! -e home ]] || fail "eider list made EIDER_HOME and a store in it"
 }
 
+# The first review's case 4, after a failed backfill: every partition of 'up' failed,
+# so 'up' was never materialized, yet a plain `eider materialize` (which leaves 'up'
+# out) runs 'down' and fails it: "table "p"."public"."up" does not exist ...: materialize
+# 'up' first". A failed partition is no materialization: 'down' is left out and named,
+# and the run does not fail.
+plain_materialize_leaves_out_what_reads_only_failed_partitions() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int none(eider_context *ctx) { return eider_fail(ctx, "not today"); }
+static int down(eider_context *ctx) { return eider_output_sql(ctx, "SELECT * FROM {up}"); }
+static int other(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 1 AS x"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    eider_asset(defs, &(eider_asset_def){ .key = "up", .compute = none, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "down", .compute = down, .deps = EIDER_KEYS("up") });
+    eider_asset(defs, &(eider_asset_def){ .key = "other", .compute = other });
+}
+EOF
+    run "$EIDER" materialize --select up --all-partitions
+    expect_rc 1
+    run "$EIDER" materialize
+    expect_not_in out.txt "does not exist"
+    expect_rc 0
+    expect_in err.txt "also left out, as it reads an asset left out and never materialized: 'down'"
+    run "$EIDER" materialize --json
+    expect_rc 0
+    check_json out.txt '[s["key"] for s in d["steps"]] == ["other"]'
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
@@ -330,4 +362,5 @@ run_case range_backfill_leaves_out_other_partitionings
 run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
 run_case stale_with_a_partition_selects_its_missing_partition
 run_case list_makes_no_store
+run_case plain_materialize_leaves_out_what_reads_only_failed_partitions
 finish
