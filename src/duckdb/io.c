@@ -495,8 +495,11 @@ void eider__io_metadata(duckdb_connection con, const eider__table *t, const char
     add_text(add, ud, "columns", EIDER_META_JSON, text);
     free(text);
     eider__buf_reset(&sql);
-    eider__buf_printf(&sql, "SELECT CAST(to_json(list(p)) AS VARCHAR) FROM (SELECT * FROM %s%s%s "
-                            "LIMIT 10) p", relation, where ? " WHERE " : "", where ? where : "");
+    /* The rows as structs, by the subquery's alias: a column of that name would win over
+     * it (a column "p" once gave [3] for a preview), so the alias is one no table has. */
+    eider__buf_printf(&sql, "SELECT CAST(to_json(list(\"eider preview row\")) AS VARCHAR) FROM "
+                            "(SELECT * FROM %s%s%s LIMIT 10) \"eider preview row\"", relation,
+                      where ? " WHERE " : "", where ? where : "");
     text = eider__query_text(con, eider__buf_str(&sql));
     add_text(add, ud, "preview", EIDER_META_JSON, text ? text : "[]");
     free(text);
