@@ -25,11 +25,11 @@ EOF
     expect_in out.txt "preview (first 1 of the 1 rows"
 }
 
-# Dynamic partitions with no keys yet: `--all-partitions` runs the asset with no
-# partition at all (eider_partition_keys gives 0 keys), records a successful run of
-# "all (0)" and the asset as materialized, unpartitioned. A backfill of no partitions
-# did nothing: it must say so (nothing to materialize, with the way to add keys) and
-# record no run, as `--per-partition` does ("0 partitions succeeded").
+# Dynamic partitions with no keys yet: `--all-partitions` ran the asset with no
+# partition at all (eider_partition_keys gave 0 keys), recorded a successful run of
+# "all (0)" and the asset as materialized, unpartitioned. All the partitions of an asset
+# that has none is a request that cannot be met: it is refused (exit 4) before anything
+# runs, saying how to add keys, and records no run.
 all_partitions_of_no_dynamic_keys_runs_nothing() {
     cat >definitions.c <<'EOF'
 #include <eider.h>
@@ -50,9 +50,9 @@ void eider_definitions(eider_defs *defs)
 EOF
     run "$EIDER" materialize --all-partitions -v
     expect_not_in out.txt "keys: 0"
-    expect_rc 0
+    expect_rc 4
     cat out.txt err.txt >all.txt
-    expect_in all.txt "nothing to materialize"
+    expect_in all.txt "asset 'regional' has no partition to materialize"
     expect_in all.txt "eider partitions add regions"
     run "$EIDER" runs --json
     check_json out.txt 'len(d) == 0'
