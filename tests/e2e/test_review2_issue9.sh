@@ -319,6 +319,17 @@ EOF
     expect_rc 0
     check_json out.txt 'd[0]["status"] == "never"'
     [[ ! -e home ]] || fail "eider list made EIDER_HOME and a store in it"
+    # with no store, stale() selects what was never materialized, and still makes none
+    run "$EIDER" list --select 'stale()'
+    expect_rc 0
+    expect_in out.txt "never"
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider list --select 'stale()' made the store"
+    # a run still makes it, and list then reads it
+    run "$EIDER" materialize
+    expect_rc 0
+    [[ -e .eider/eider.sqlite3 ]] || fail "eider materialize made no store"
+    run "$EIDER" list
+    expect_in out.txt "fresh"
 }
 
 # The first review's case 4, after a failed backfill: every partition of 'up' failed,
