@@ -190,6 +190,27 @@ static int unknown_asset(eider_defs *defs, const char *key)
     return EXIT_SELECT;
 }
 
+/* The command that materializes asset i of defs: with a partition of it (its first key
+ * when it has one), or all of them, when it is partitioned. */
+static void materialize_hint(eider_defs *defs, size_t i, const eider_asset_info *a, char *out,
+                             size_t size)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    int len = snprintf(out, size, "eider materialize --select '%s'", a->key);
+    if (!a->partitioned || len < 0 || (size_t)len >= size)
+        return;
+    if (eider_defs_partition_keys(defs, i, NULL, &keys, &n) == EIDER_OK && n > 0)
+        snprintf(out + len, size - (size_t)len, " --partition %s, or --all-partitions",
+                 cli_shell_word(keys[0]));
+    else if (a->dynamic_partitions)
+        snprintf(out + len, size - (size_t)len, " --partition KEY, once added by eider partitions "
+                 "add %s KEY", cli_shell_word(a->dynamic_partitions));
+    else
+        snprintf(out + len, size - (size_t)len, " --partition KEY, or --all-partitions");
+    eider_keys_free(keys, n);
+}
+
 /* The store has no record of key: say why. With the definitions at hand, an unknown
  * key (and the nearest one), an external asset, and one never materialized differ. */
 static int never_materialized(cli_env *env, const char *key)
@@ -199,13 +220,18 @@ static int never_materialized(cli_env *env, const char *key)
     eider_asset_info a;
     if (defs && i < 0)
         return unknown_asset(defs, key);
+    if (defs && env->store)
+        eider_defs_use_store(defs, env->store);     /* the keys of its dynamic partitions */
     if (defs && eider_defs_info(defs, (size_t)i, &a) == EIDER_OK && a.external)
         cli_error("asset '%s' is external: something outside Eider produces it, so Eider never "
                   "materializes it, and the instance store %s holds no observation of it", key,
                   eider_store_location(env->store));
-    else if (defs)
+    else if (defs) {
+        char hint[512];
+        materialize_hint(defs, (size_t)i, &a, hint, sizeof(hint));
         cli_error("asset '%s' was never materialized: the instance store %s has no record of it "
-                  "(eider materialize --select '%s')", key, eider_store_location(env->store), key);
+                  "(%s)", key, eider_store_location(env->store), hint);
+    }
     else if (env->defs_error) {
         cli_error("the instance store %s has no record of asset '%s', and the definitions, "
                   "which would tell whether it is an asset, failed to load: %s",

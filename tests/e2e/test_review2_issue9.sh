@@ -90,11 +90,16 @@ EOF
     run "$EIDER" asset show colours
     expect_rc 2
     expect_not_in err.txt "(eider materialize --select 'colours')"
-    expect_in err.txt "--all-partitions"
+    expect_in err.txt "(eider materialize --select 'colours' --partition red, or --all-partitions)"
     run "$EIDER" materialize --select summary
     expect_rc 1
     expect_not_in out.txt "(eider materialize --select 'colours')"
-    expect_in out.txt "--all-partitions"
+    expect_in out.txt "(eider materialize --select 'colours' --partition KEY, or --all-partitions)"
+    # what the hints say works
+    run "$EIDER" materialize --select 'colours' --partition red
+    expect_rc 0
+    run "$EIDER" materialize --select 'colours' --all-partitions
+    expect_rc 0
 }
 
 # `materialize --json` prints one document per run of a backfill (--per-partition,
