@@ -169,6 +169,13 @@ EOF
     expect_rc 3
     run "$EIDER" partitions list regionz
     expect_in err.txt "failed to compile"
+    # listed all the same, with a warning: the keys are the store's
+    expect_rc 0
+    expect_in err.txt "warning: the definitions failed to load, so whether they declare dynamic partitions 'regionz' is not checked"
+    run "$EIDER" partitions list regions
+    expect_rc 0
+    expect_in err.txt "failed to compile"
+    expect_eq "$(cat out.txt)" "eu" "keys listed"
 }
 
 # A project with two partitionings (colours, days) and no --select: a range of days as
