@@ -376,6 +376,35 @@ EOF
     check_json out.txt '[s["key"] for s in d["steps"]] == ["other"]'
 }
 
+# s5: a partition key not added yet is hinted as `eider partitions add regions
+# 'o'brien'` for the key o'brien: broken shell (the quote ends the word). The hint is
+# quoted for a POSIX shell, and typing it adds the key.
+hint_to_add_a_dynamic_key_is_shell_quoted() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'eu' AS region"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "regional", .compute = f,
+        .partitions = eider_dynamic_partitions(defs, "regions"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+    run "$EIDER" partitions add regions eu
+    expect_rc 0
+    run "$EIDER" materialize --partition "o'brien"
+    expect_rc 4
+    expect_in err.txt "add it with eider partitions add regions 'o'\''brien'"
+    local hint
+    hint=$(sed -n "s/.*add it with eider partitions add \(regions 'o.*brien'\).*/\1/p" err.txt)
+    [[ -n "$hint" ]] || fail "no hint to add the key"
+    run eval "\"\$EIDER\" partitions add $hint"
+    expect_rc 0
+    run "$EIDER" partitions list regions
+    expect_eq "$(cat out.txt)" "$(printf "eu\no'brien")" "keys after the hint"
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
@@ -385,5 +414,6 @@ run_case range_backfill_leaves_out_other_partitionings
 run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
 run_case stale_with_a_partition_selects_its_missing_partition
 run_case list_makes_no_store
+run_case hint_to_add_a_dynamic_key_is_shell_quoted
 run_case plain_materialize_leaves_out_what_reads_only_failed_partitions
 finish
