@@ -26,8 +26,9 @@ static const char help[] =
     "      from an external asset and one never materialized (exit 2); definitions\n"
     "      that fail to load are named with their error (exit 3).\n"
     "wipe  forget the asset's state and materializations (of one partition with\n"
-    "      --partition; for an asset not partitioned, or a partition with no record:\n"
-    "      exit 4), so that it counts as never materialized. Its tables are\n"
+    "      --partition; for an asset not partitioned, a key not among its partitions\n"
+    "      (with the nearest one), or a partition with no record: exit 4), so that it\n"
+    "      counts as never materialized. Its tables are\n"
     "      untouched; the runs stay.\n"
     "\n"
     "The store is $EIDER_STORAGE, else the folder $EIDER_HOME, else .eider beside the\n"
@@ -543,9 +544,23 @@ static int has_records(cli_env *env, const asset_args *a, record_count *c)
     return rc;
 }
 
+/* Whether key is a partition of asset i of defs (dynamic keys as the store holds them);
+ * prints why not, with the nearest key. */
+static int is_partition_of(cli_env *env, eider_defs *defs, size_t i, const char *key)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    eider_defs_use_store(defs, env->store);
+    int rc = eider_defs_partition_keys(defs, i, key, &keys, &n);
+    eider_keys_free(keys, n);
+    if (rc == EIDER_ESELECT)
+        cli_error("%s", eider_defs_errmsg(defs));
+    return rc != EIDER_ESELECT;
+}
+
 /* wipe --partition P found no record of P: say whether the asset is unknown, not
- * partitioned (by its definition, else by its records), never materialized, or
- * lacks that partition. */
+ * partitioned (by its definition, else by its records), without partition P (by its
+ * definition), never materialized, or without a record of P. */
 static int no_record_of_partition(cli_env *env, const asset_args *a, const record_count *c)
 {
     eider_defs *defs = cli_quiet_defs(env);
@@ -560,6 +575,8 @@ static int no_record_of_partition(cli_env *env, const asset_args *a, const recor
                   a->key);
         return EXIT_SELECT;
     }
+    if (defined && info.partitioned && !is_partition_of(env, defs, (size_t)i, a->partition))
+        return EXIT_SELECT;
     if (!c->all)
         return never_materialized(env, a->key);
     cli_error("asset '%s' has no record of partition '%s': see 'eider asset show %s' for its "

@@ -405,6 +405,38 @@ EOF
     expect_eq "$(cat out.txt)" "$(printf "eu\no'brien")" "keys after the hint"
 }
 
+# s6: `asset wipe colours --partition green`, green not a key of colours, said "no
+# record of partition 'green'", as if it were one never materialized. A key the asset's
+# partitions do not hold is named so, with the nearest key (exit 4).
+wipe_of_a_partition_the_asset_lacks_says_so() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'red' AS p"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("red", "blue")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+}
+EOF
+    run "$EIDER" materialize --select colours --partition red
+    expect_rc 0
+    run "$EIDER" asset wipe colours --partition green
+    expect_rc 4
+    expect_in err.txt "asset 'colours' has no partition 'green'"
+    expect_not_in err.txt "no record"
+    run "$EIDER" asset wipe colours --partition blu
+    expect_rc 4
+    expect_in err.txt "asset 'colours' has no partition 'blu' (did you mean 'blue'?)"
+    # a key it has, never materialized: no record of it
+    run "$EIDER" asset wipe colours --partition blue
+    expect_rc 4
+    expect_in err.txt "has no record of partition 'blue'"
+    run "$EIDER" asset wipe colours --partition red
+    expect_rc 0
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
@@ -415,5 +447,6 @@ run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
 run_case stale_with_a_partition_selects_its_missing_partition
 run_case list_makes_no_store
 run_case hint_to_add_a_dynamic_key_is_shell_quoted
+run_case wipe_of_a_partition_the_asset_lacks_says_so
 run_case plain_materialize_leaves_out_what_reads_only_failed_partitions
 finish
