@@ -313,22 +313,6 @@ static int open_for_reading(cli_env *env)
     return rc;
 }
 
-/* For eider list: as a command that records, unless the store is there and another
- * user's, which is only read (opening it to write would fail). */
-static int open_for_showing(cli_env *env)
-{
-    if (eider_store_writable(NULL))
-        return eider_store_open(NULL, &env->store);
-    int rc = open_for_reading(env);
-    if (!rc && env->store_missing) {        /* none yet: made as a recording command does */
-        eider_store_close(env->store);
-        env->store = NULL;
-        env->store_missing = 0;
-        rc = eider_store_open(NULL, &env->store);
-    }
-    return rc;
-}
-
 int cli_open_store(cli_env *env, enum cli_store_use use)
 {
     char real[PATH_MAX];
@@ -354,8 +338,8 @@ int cli_open_store(cli_env *env, enum cli_store_use use)
             return EXIT_INTERNAL;
         }
     }
-    int rc = use == CLI_STORE_READ ? open_for_reading(env)
-           : use == CLI_STORE_SHOW ? open_for_showing(env) : eider_store_open(NULL, &env->store);
+    int rc = use == CLI_STORE_READ || use == CLI_STORE_SHOW ? open_for_reading(env)
+           : eider_store_open(NULL, &env->store);
     if (rc) {
         cli_error("%s", eider_store_errmsg(env->store));
         eider_store_close(env->store);

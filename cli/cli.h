@@ -61,10 +61,10 @@ enum cli_store_use {
     CLI_STORE_OPTIONAL,     /* records into it if there is one (made if missing) */
     CLI_STORE_WRITE,        /* changes it (wipe, gc): made if missing, refused when none */
     CLI_STORE_READ,         /* only reads it: opened read-only, never made; when there is
-                             * none yet, env->store_missing is set and env->store is a
-                             * handle for eider_store_location() alone */
-    CLI_STORE_SHOW,         /* reads it (list): as OPTIONAL, but another user's store
-                             * (eider_store_writable() is 0) is opened read-only */
+                             * none yet, env->store_missing is set and env->store reads
+                             * as an empty store (nothing recorded) */
+    CLI_STORE_SHOW,         /* only reads it (list): as READ, but EIDER_STORAGE=none is no
+                             * error (env->store stays NULL: no status to show) */
 };
 
 /* Open the instance store into env->store: $EIDER_STORAGE, else the folder

@@ -26,8 +26,9 @@ static const char help[] =
     "      from an external asset and one never materialized (exit 2); definitions\n"
     "      that fail to load are named with their error (exit 3).\n"
     "wipe  forget the asset's state and materializations (of one partition with\n"
-    "      --partition; for an asset not partitioned, or a partition with no record:\n"
-    "      exit 4), so that it counts as never materialized. Its tables are\n"
+    "      --partition; for an asset not partitioned, a key not among its partitions\n"
+    "      (with the nearest one), or a partition with no record: exit 4), so that it\n"
+    "      counts as never materialized. Its tables are\n"
     "      untouched; the runs stay.\n"
     "\n"
     "The store is $EIDER_STORAGE, else the folder $EIDER_HOME, else .eider beside the\n"
@@ -190,6 +191,27 @@ static int unknown_asset(eider_defs *defs, const char *key)
     return EXIT_SELECT;
 }
 
+/* The command that materializes asset i of defs: with a partition of it (its first key
+ * when it has one), or all of them, when it is partitioned. */
+static void materialize_hint(eider_defs *defs, size_t i, const eider_asset_info *a, char *out,
+                             size_t size)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    int len = snprintf(out, size, "eider materialize --select '%s'", a->key);
+    if (!a->partitioned || len < 0 || (size_t)len >= size)
+        return;
+    if (eider_defs_partition_keys(defs, i, NULL, &keys, &n) == EIDER_OK && n > 0)
+        snprintf(out + len, size - (size_t)len, " --partition %s, or --all-partitions",
+                 cli_shell_word(keys[0]));
+    else if (a->dynamic_partitions)
+        snprintf(out + len, size - (size_t)len, " --partition KEY, once added by eider partitions "
+                 "add %s KEY", cli_shell_word(a->dynamic_partitions));
+    else
+        snprintf(out + len, size - (size_t)len, " --partition KEY, or --all-partitions");
+    eider_keys_free(keys, n);
+}
+
 /* The store has no record of key: say why. With the definitions at hand, an unknown
  * key (and the nearest one), an external asset, and one never materialized differ. */
 static int never_materialized(cli_env *env, const char *key)
@@ -199,13 +221,18 @@ static int never_materialized(cli_env *env, const char *key)
     eider_asset_info a;
     if (defs && i < 0)
         return unknown_asset(defs, key);
+    if (defs && env->store)
+        eider_defs_use_store(defs, env->store);     /* the keys of its dynamic partitions */
     if (defs && eider_defs_info(defs, (size_t)i, &a) == EIDER_OK && a.external)
         cli_error("asset '%s' is external: something outside Eider produces it, so Eider never "
                   "materializes it, and the instance store %s holds no observation of it", key,
                   eider_store_location(env->store));
-    else if (defs)
+    else if (defs) {
+        char hint[512];
+        materialize_hint(defs, (size_t)i, &a, hint, sizeof(hint));
         cli_error("asset '%s' was never materialized: the instance store %s has no record of it "
-                  "(eider materialize --select '%s')", key, eider_store_location(env->store), key);
+                  "(%s)", key, eider_store_location(env->store), hint);
+    }
     else if (env->defs_error) {
         cli_error("the instance store %s has no record of asset '%s', and the definitions, "
                   "which would tell whether it is an asset, failed to load: %s",
@@ -517,9 +544,23 @@ static int has_records(cli_env *env, const asset_args *a, record_count *c)
     return rc;
 }
 
+/* Whether key is a partition of asset i of defs (dynamic keys as the store holds them);
+ * prints why not, with the nearest key. */
+static int is_partition_of(cli_env *env, eider_defs *defs, size_t i, const char *key)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    eider_defs_use_store(defs, env->store);
+    int rc = eider_defs_partition_keys(defs, i, key, &keys, &n);
+    eider_keys_free(keys, n);
+    if (rc == EIDER_ESELECT)
+        cli_error("%s", eider_defs_errmsg(defs));
+    return rc != EIDER_ESELECT;
+}
+
 /* wipe --partition P found no record of P: say whether the asset is unknown, not
- * partitioned (by its definition, else by its records), never materialized, or
- * lacks that partition. */
+ * partitioned (by its definition, else by its records), without partition P (by its
+ * definition), never materialized, or without a record of P. */
 static int no_record_of_partition(cli_env *env, const asset_args *a, const record_count *c)
 {
     eider_defs *defs = cli_quiet_defs(env);
@@ -534,6 +575,8 @@ static int no_record_of_partition(cli_env *env, const asset_args *a, const recor
                   a->key);
         return EXIT_SELECT;
     }
+    if (defined && info.partitioned && !is_partition_of(env, defs, (size_t)i, a->partition))
+        return EXIT_SELECT;
     if (!c->all)
         return never_materialized(env, a->key);
     cli_error("asset '%s' has no record of partition '%s': see 'eider asset show %s' for its "

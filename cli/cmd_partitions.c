@@ -22,7 +22,9 @@ static const char help[] =
     "      code 4, with the name it likely meant) and nothing is added.\n"
     "list  its keys, in the order they were added. The store is only read (never made\n"
     "      where there is none); when the definitions load, an unknown NAME is refused\n"
-    "      as by add.\n"
+    "      as by add. When they fail to load (or compile), the keys the store holds for\n"
+    "      NAME are listed all the same, after a warning with the definitions' error,\n"
+    "      since NAME cannot be checked.\n"
     "A key is not empty and holds no '...', '|' or control character. The keys live in\n"
     "the instance store ($EIDER_STORAGE, else $EIDER_HOME, else .eider beside the\n"
     "definitions), so EIDER_STORAGE=none has none.\n"
@@ -88,9 +90,22 @@ static int check_name(eider_defs *defs, const char *name)
     return cli_exit_for(rc);
 }
 
+/* list of a name the definitions could not check, as they failed to load: why. */
+static void warn_unchecked(const char *name, const char *defs_error)
+{
+    const char *why = cli_message(defs_error);
+    size_t len = strlen(why);
+    while (len && why[len - 1] == '\n')
+        len--;
+    fprintf(stderr, "warning: the definitions failed to load, so whether they declare dynamic "
+            "partitions '%s' is not checked; listing the keys the store holds for it: %.*s\n",
+            cli_safe(name), (int)len, why);
+}
+
 /* add: the definitions must load and declare name, so that no key is kept under a
  * name no asset reads (a typo); the store is changed, made if missing. list: the
- * store is only read (never made), and the name checked when definitions load. */
+ * store is only read (never made), and the name checked when definitions load; when
+ * they fail to, a warning says so (and why) before the keys. */
 static int run(cli_env *env)
 {
     int json = 0;
@@ -113,6 +128,8 @@ static int run(cli_env *env)
         eider_defs *defs = code ? NULL : cli_quiet_defs(env);
         if (defs)
             code = check_name(defs, name);
+        else if (!code && env->defs_error)      /* listed all the same: the keys are the store's */
+            warn_unchecked(name, env->defs_error);
     }
     if (code)
         return code;

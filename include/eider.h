@@ -960,7 +960,8 @@ int eider_store_open(const char *location, eider_store **out);
  * (nothing was recorded); EIDER_EAPIVERSION when its schema is another Eider's;
  * EIDER_EIO when it is there but cannot be read (the message says why). For eider_store_runs(),
  * _events(), _assets(), _history() and _status(); writing through it fails. *out is
- * set as by eider_store_open(). */
+ * set as by eider_store_open(); after EIDER_ENOTFOUND it reads as an empty store (no
+ * run, every asset never materialized, no dynamic partition key). */
 int eider_store_open_readonly(const char *location, eider_store **out);
 /* Whether eider_store_open() may open the store at location (found as it finds it)
  * without harm to the store's owner: 1 for PostgreSQL (the server decides what this

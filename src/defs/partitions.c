@@ -998,18 +998,21 @@ static void put_span(const eider_partitions *p, const shape *s, eider__buf *out)
     if (s->total == 0 && p->dynamic && !p->keys) {     /* no store was read: none in use */
         eider__buf_printf(out, "dynamic partitions '%s' have no keys: they are kept in the "
                           "instance store, and this run has none", p->dynamic);
-        if (storage && !strcmp(storage, "none"))
-            eider__buf_printf(out, " (EIDER_STORAGE is 'none'): unset EIDER_STORAGE to use the "
-                              "store in .eider, add keys with eider partitions add %s KEY..., "
-                              "then run again", p->dynamic);
-        else
+        if (storage && !strcmp(storage, "none")) {
+            eider__buf_puts(out, " (EIDER_STORAGE is 'none'): unset EIDER_STORAGE to use the "
+                            "store in .eider, add keys with eider partitions add ");
+            eider__buf_shell_word(out, p->dynamic);
+            eider__buf_puts(out, " KEY..., then run again");
+        } else {
             eider__buf_puts(out, ": run with a store that has them (eider_run_options.store)");
+        }
         return;
     }
     if (s->total == 0 && p->dynamic) {
         eider__buf_printf(out, "dynamic partitions '%s' have no keys yet: add them with "
-                          "eider partitions add %s KEY... (or eider_store_add_partitions())",
-                          p->dynamic, p->dynamic);
+                          "eider partitions add ", p->dynamic);
+        eider__buf_shell_word(out, p->dynamic);
+        eider__buf_puts(out, " KEY... (or eider_store_add_partitions())");
         return;
     }
     if (s->total == 0) {
@@ -1058,8 +1061,12 @@ static int find_key(const eider_partitions *p, const shape *s, const char *asset
         eider__buf_printf(err, " (did you mean '%s'?)", eider__buf_str(&near));
     eider__buf_puts(err, "; ");
     put_span(p, s, err);
-    if (p->dynamic && s->total)
-        eider__buf_printf(err, "; add it with eider partitions add %s '%s'", p->dynamic, key);
+    if (p->dynamic && s->total) {
+        eider__buf_puts(err, "; add it with eider partitions add ");
+        eider__buf_shell_word(err, p->dynamic);
+        eider__buf_putc(err, ' ');
+        eider__buf_shell_quote(err, key);
+    }
     if (p->kind == KIND_MULTI && (near_kind == 2 || split_key(p, key, &k) != 0)) {
         eider__buf_puts(err, " (a key joins one key per dimension with '|', in order: ");
         put_key_shape(p, err);

@@ -226,8 +226,12 @@ static int open_store(const char *location, int read_only, eider_store **out)
     else if (rc)
         eider__store_error(s, rc, "%s", eider__buf_str(&err));
     eider__buf_release(&err);
+    if (read_only && !rc)
+        rc = check_schema(s);
+    if (read_only && rc == EIDER_ENOTFOUND)
+        s->missing = 1;
     if (read_only)
-        return rc ? rc : check_schema(s);
+        return rc;
     if (!rc)
         rc = migrate(s);
     if (!rc)
@@ -287,6 +291,8 @@ int eider__store_query(eider_store *s, const char *sql, const char *const *param
                        eider__row_fn row, void *ud)
 {
     eider__buf err = { 0 };
+    if (s && s->missing)             /* nothing is recorded yet: no row to read */
+        return EIDER_OK;
     if (!s || !s->conn)
         return EIDER_EINVAL;
     pthread_mutex_lock(&s->lock);

@@ -88,6 +88,7 @@ struct eider_store {
     void *conn;
     char *location;
     eider__buf errmsg;
+    int missing;                     /* read-only, and none there yet: reads find nothing */
     pthread_mutex_t lock;            /* one caller at a time on conn */
 
     /* Recording (recorder.c): events wait in pending[] and a writer thread writes them

@@ -121,6 +121,27 @@ void eider__buf_sql_literal(eider__buf *b, const char *s)
     buf_quoted(b, s, '\'');
 }
 
+void eider__buf_shell_quote(eider__buf *b, const char *s)
+{
+    eider__buf_putc(b, '\'');
+    for (; s && *s; s++) {
+        if (*s == '\'')             /* close, an escaped quote, open again */
+            eider__buf_puts(b, "'\\''");
+        else
+            eider__buf_putc(b, *s);
+    }
+    eider__buf_putc(b, '\'');
+}
+
+void eider__buf_shell_word(eider__buf *b, const char *s)
+{
+    if (s && *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789_-./+,:@%") == strlen(s))
+        eider__buf_puts(b, s);
+    else
+        eider__buf_shell_quote(b, s);
+}
+
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
 static size_t utf8_length(const unsigned char *s)
 {

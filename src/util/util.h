@@ -49,6 +49,10 @@ char *eider__buf_detach(eider__buf *b);
 /* Append s as an SQL identifier "s" / literal 's', quotes doubled. */
 void eider__buf_sql_ident(eider__buf *b, const char *s);
 void eider__buf_sql_literal(eider__buf *b, const char *s);
+/* Append s as one word for a POSIX shell, in a hint to type: quoted always, in single
+ * quotes ('it'\''s'), or (_word) as it is when that is safe. */
+void eider__buf_shell_quote(eider__buf *b, const char *s);
+void eider__buf_shell_word(eider__buf *b, const char *s);
 /* Append s (at most its first max bytes) as a JSON string, quoted and escaped; a byte
  * that is not valid UTF-8 becomes U+FFFD, so that what is written always parses. */
 void eider__buf_json_string(eider__buf *b, const char *s, size_t max);

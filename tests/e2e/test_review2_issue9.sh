@@ -90,11 +90,16 @@ EOF
     run "$EIDER" asset show colours
     expect_rc 2
     expect_not_in err.txt "(eider materialize --select 'colours')"
-    expect_in err.txt "--all-partitions"
+    expect_in err.txt "(eider materialize --select 'colours' --partition red, or --all-partitions)"
     run "$EIDER" materialize --select summary
     expect_rc 1
     expect_not_in out.txt "(eider materialize --select 'colours')"
-    expect_in out.txt "--all-partitions"
+    expect_in out.txt "(eider materialize --select 'colours' --partition KEY, or --all-partitions)"
+    # what the hints say works
+    run "$EIDER" materialize --select 'colours' --partition red
+    expect_rc 0
+    run "$EIDER" materialize --select 'colours' --all-partitions
+    expect_rc 0
 }
 
 # `materialize --json` prints one document per run of a backfill (--per-partition,
@@ -164,6 +169,13 @@ EOF
     expect_rc 3
     run "$EIDER" partitions list regionz
     expect_in err.txt "failed to compile"
+    # listed all the same, with a warning: the keys are the store's
+    expect_rc 0
+    expect_in err.txt "warning: the definitions failed to load, so whether they declare dynamic partitions 'regionz' is not checked"
+    run "$EIDER" partitions list regions
+    expect_rc 0
+    expect_in err.txt "failed to compile"
+    expect_eq "$(cat out.txt)" "eu" "keys listed"
 }
 
 # A project with two partitionings (colours, days) and no --select: a range of days as
@@ -319,6 +331,17 @@ EOF
     expect_rc 0
     check_json out.txt 'd[0]["status"] == "never"'
     [[ ! -e home ]] || fail "eider list made EIDER_HOME and a store in it"
+    # with no store, stale() selects what was never materialized, and still makes none
+    run "$EIDER" list --select 'stale()'
+    expect_rc 0
+    expect_in out.txt "never"
+    [[ ! -e .eider/eider.sqlite3 ]] || fail "eider list --select 'stale()' made the store"
+    # a run still makes it, and list then reads it
+    run "$EIDER" materialize
+    expect_rc 0
+    [[ -e .eider/eider.sqlite3 ]] || fail "eider materialize made no store"
+    run "$EIDER" list
+    expect_in out.txt "fresh"
 }
 
 # The first review's case 4, after a failed backfill: every partition of 'up' failed,
@@ -353,6 +376,67 @@ EOF
     check_json out.txt '[s["key"] for s in d["steps"]] == ["other"]'
 }
 
+# s5: a partition key not added yet is hinted as `eider partitions add regions
+# 'o'brien'` for the key o'brien: broken shell (the quote ends the word). The hint is
+# quoted for a POSIX shell, and typing it adds the key.
+hint_to_add_a_dynamic_key_is_shell_quoted() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'eu' AS region"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "regional", .compute = f,
+        .partitions = eider_dynamic_partitions(defs, "regions"),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "region")) });
+}
+EOF
+    run "$EIDER" partitions add regions eu
+    expect_rc 0
+    run "$EIDER" materialize --partition "o'brien"
+    expect_rc 4
+    expect_in err.txt "add it with eider partitions add regions 'o'\''brien'"
+    local hint
+    hint=$(sed -n "s/.*add it with eider partitions add \(regions 'o.*brien'\).*/\1/p" err.txt)
+    [[ -n "$hint" ]] || fail "no hint to add the key"
+    run eval "\"\$EIDER\" partitions add $hint"
+    expect_rc 0
+    run "$EIDER" partitions list regions
+    expect_eq "$(cat out.txt)" "$(printf "eu\no'brien")" "keys after the hint"
+}
+
+# s6: `asset wipe colours --partition green`, green not a key of colours, said "no
+# record of partition 'green'", as if it were one never materialized. A key the asset's
+# partitions do not hold is named so, with the nearest key (exit 4).
+wipe_of_a_partition_the_asset_lacks_says_so() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'red' AS p"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("red", "blue")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+}
+EOF
+    run "$EIDER" materialize --select colours --partition red
+    expect_rc 0
+    run "$EIDER" asset wipe colours --partition green
+    expect_rc 4
+    expect_in err.txt "asset 'colours' has no partition 'green'"
+    expect_not_in err.txt "no record"
+    run "$EIDER" asset wipe colours --partition blu
+    expect_rc 4
+    expect_in err.txt "asset 'colours' has no partition 'blu' (did you mean 'blue'?)"
+    # a key it has, never materialized: no record of it
+    run "$EIDER" asset wipe colours --partition blue
+    expect_rc 4
+    expect_in err.txt "has no record of partition 'blue'"
+    run "$EIDER" asset wipe colours --partition red
+    expect_rc 0
+}
+
 run_case asset_show_previews_a_table_with_a_column_named_p
 run_case all_partitions_of_no_dynamic_keys_runs_nothing
 run_case hints_to_materialize_a_partitioned_asset_work
@@ -362,5 +446,7 @@ run_case range_backfill_leaves_out_other_partitionings
 run_case empty_stale_per_partition_backfill_says_nothing_to_materialize
 run_case stale_with_a_partition_selects_its_missing_partition
 run_case list_makes_no_store
+run_case hint_to_add_a_dynamic_key_is_shell_quoted
+run_case wipe_of_a_partition_the_asset_lacks_says_so
 run_case plain_materialize_leaves_out_what_reads_only_failed_partitions
 finish

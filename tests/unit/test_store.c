@@ -781,6 +781,27 @@ static eider_defs *chain(const char *b_version)
     return defs;
 }
 
+Test(store, a_read_only_open_of_no_store_reads_as_an_empty_one)
+{
+    eider_store *ro = NULL;
+    char **keys = NULL;
+    size_t n = 1;
+    if (is_postgres())
+        return;
+    eider_defs *defs = chain(NULL);
+    cr_assert_eq(eider_store_open_readonly("missing", &ro), EIDER_ENOTFOUND);
+    cr_expect_eq(status_of(ro, defs, "a"), EIDER_ASSET_NEVER);
+    cr_expect_eq(status_of(ro, defs, "ext"), EIDER_ASSET_EXTERNAL);
+    cr_expect_eq(runs_of(ro, -1).n, 0);
+    cr_expect_eq(eider_store_partition_keys(ro, "regions", &keys, &n), EIDER_OK);
+    cr_expect_eq(n, 0);
+    eider_keys_free(keys, n);
+    cr_expect_neq(eider_store_wipe(ro, "a", NULL, &n), EIDER_OK, "a missing store was written");
+    eider_store_close(ro);
+    cr_expect_neq(access("missing", F_OK), 0, "reading made the store");
+    eider_defs_free(defs);
+}
+
 Test(store, damaged_events_are_told_as_an_error_line_and_the_rest_is_left_alone)
 {
     eider_store *s = fresh_store();

@@ -125,6 +125,20 @@ Test(sql, empty_string_quotes_to_an_empty_pair)
     eider__buf_release(&b);
 }
 
+Test(shell, a_word_with_a_quote_is_single_quoted_with_the_quote_escaped)
+{
+    eider__buf b = { 0 };
+    eider__buf_shell_quote(&b, "o'brien");
+    eider__buf_putc(&b, ' ');
+    eider__buf_shell_word(&b, "it's here");
+    eider__buf_putc(&b, ' ');
+    eider__buf_shell_word(&b, "eu-west_1");
+    eider__buf_putc(&b, ' ');
+    eider__buf_shell_quote(&b, "eu");
+    cr_expect_str_eq(eider__buf_str(&b), "'o'\\''brien' 'it'\\''s here' eu-west_1 'eu'");
+    eider__buf_release(&b);
+}
+
 /* ---- eider__index ---- */
 
 /* ---- JSON strings ---- */
