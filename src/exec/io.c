@@ -233,11 +233,15 @@ static int missing_input(eider_io *io)
             "and '%s' is an external asset: whatever produces it outside Eider must create it first",
             io->asset->key, ctx->asset->key, what, name,
             eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key);
-    return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
-        "materialize '%s' first (eider materialize --select '%s'%s)", io->asset->key,
+    eider__buf word = { 0 };         /* the key as one shell word, for the command */
+    eider__buf_shell_quote(&word, io->asset->key);
+    eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
+        "materialize '%s' first (eider materialize --select %s%s)", io->asset->key,
         ctx->asset->key, what, name, io->manager->kind == EIDER__IO_PARQUET ? "the file system"
                   : eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key,
-        io->asset->key, io->asset->partitions ? " --partition KEY, or --all-partitions" : "");
+        eider__buf_str(&word), io->asset->partitions ? " --partition KEY, or --all-partitions" : "");
+    eider__buf_release(&word);
+    return EIDER_ESTEP;
 }
 
 /* Whether the table (or Parquet file, or folder of a partitioned asset's files) of the

@@ -948,6 +948,26 @@ Test(io, a_missing_partitioned_input_says_to_give_a_partition)
     eider_defs_free(defs);
 }
 
+static int read_quoted(eider_context *ctx)
+{
+    return eider_input_frame(ctx, "o'brien") ? eider_output_sql(ctx, "SELECT 1 AS x") : EIDER_ESTEP;
+}
+
+Test(io, a_missing_input_names_a_command_the_shell_takes_whole)
+{
+    enter_tmpdir();
+    eider_defs *defs = new_defs(NULL);
+    add(defs, &(eider_asset_def){ .key = "o'brien", .compute = iris_dataset });
+    add(defs, &(eider_asset_def){ .key = "reader", .compute = read_quoted, .deps = EIDER_KEYS("o'brien") });
+    eider_result *r = NULL;
+    eider_run_options o = { .selection = "reader", .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_ERUNFAILED);
+    cr_expect(strstr(error_of(r, "reader"), "(eider materialize --select 'o'\\''brien')"), "%s",
+              error_of(r, "reader"));
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
 static int day_rows(eider_context *ctx)
 {
     size_t n = 0;
