@@ -384,9 +384,10 @@ typedef struct eider_run_options {
      * "daily+", "key:daily") fails with EIDER_ESELECT. The other partitioned assets
      * (selected by "*", a group, a tag, stale(), a traversal, or no selection) are left
      * out (EIDER_LEFT_OUT_NO_PARTITION).
-     * In both, each asset that reads one left out that was never materialized (one
-     * partition is enough, as .store says, else the store eider_defs_use_store() gave;
-     * without one, nothing is known to be) is left out too (EIDER_LEFT_OUT_UPSTREAM):
+     * In both, each asset that reads one left out that was never materialized
+     * successfully (one partition is enough; a try that failed is none), as .store
+     * says, else the store eider_defs_use_store() gave; without one, nothing is known
+     * to be) is left out too (EIDER_LEFT_OUT_UPSTREAM):
      * its input would not exist. An asset reading one left out that was materialized
      * runs on what is there. eider_result_left_out() lists them; the run succeeds when
      * what ran did, also when everything was left out (a result of 0 steps). */
@@ -1059,7 +1060,9 @@ const char *eider_asset_status_name(eider_asset_status status);
 int eider_store_status(eider_store *store, eider_defs *defs, eider_asset_status *out);
 
 /* Let selections on defs use the store: "stale()" selects stale, failed and never
- * materialized assets; the keys of its dynamic partitions are read from it (now, and
+ * materialized assets (in a run with a partition, a range or all_partitions, a
+ * partitioned asset that has those partitions is also selected when one of them was
+ * never materialized or its latest try failed); the keys of its dynamic partitions are read from it (now, and
  * again as each run starts). store is borrowed; NULL forgets it. */
 void eider_defs_use_store(eider_defs *defs, eider_store *store);
 

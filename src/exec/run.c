@@ -322,31 +322,30 @@ static int named_partitioned(eider_defs *defs, const unsigned char *named,
     return rc;
 }
 
-/* Whether asset i has been materialized (one partition is enough), as store says; *st
- * caches what it says. Without a store, nothing is known to be. */
-static int materialized(const eider_defs *defs, eider_store *store, eider_asset_status **st,
+/* Whether asset i has been materialized successfully (one partition is enough: its
+ * table exists), as store says; *done caches what it says. Without a store, nothing is
+ * known to be. */
+static int materialized(const eider_defs *defs, eider_store *store, unsigned char **done,
                         size_t i)
 {
     if (!store)
         return 0;
-    if (!*st) {
-        *st = eider__xcalloc(defs->n_assets + 1, sizeof(**st));
-        if (eider__store_status(store, defs, *st))
-            for (size_t k = 0; k < defs->n_assets; k++)
-                (*st)[k] = EIDER_ASSET_NEVER;
+    if (!*done) {
+        *done = eider__xcalloc(defs->n_assets + 1, 1);
+        eider__store_materialized(store, defs, *done);   /* unread: none is */
     }
-    return (*st)[i] != EIDER_ASSET_NEVER;
+    return (*done)[i];
 }
 
 /* Leave out the selected partitioned assets why marks, and each asset that reads one
- * left out which has never been materialized (its table would not exist), as store
- * says (the run's, else the one eider_defs_use_store() gave); an asset reading one left
- * out that has been materialized runs on what is there. why[i] gets that upstream for
+ * left out which has never been materialized successfully (its table would not exist),
+ * as store says (the run's, else the one eider_defs_use_store() gave); an asset reading
+ * one left out that has been materialized runs on what is there. why[i] gets that upstream for
  * those, EIDER__LEFT_IN for the assets that stay. */
 static void leave_out(const eider_defs *defs, eider_store *store, unsigned char *selected,
                       long *why)
 {
-    eider_asset_status *st = NULL;
+    unsigned char *st = NULL;
     for (size_t t = 0; t < defs->n_assets; t++) {
         size_t i = defs->topo[t];
         const eider__asset *a = &defs->assets[i];
@@ -422,7 +421,9 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store 
                       eider_result **out)
 {
     unsigned char *selected = eider__xmalloc(defs->n_assets + 1);
-    eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1) };
+    eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1),
+                                .partition = o ? o->partition : NULL,
+                                .all_partitions = o && o->all_partitions };
     long *why = eider__xmalloc((defs->n_assets + 1) * sizeof(*why));
     eider__buf err = { 0 };
     int rc = eider__select_with(defs, o ? o->selection : NULL, selected, &info, &err);
