@@ -457,7 +457,8 @@ static void print_nothing(const printer *p, const char *selection, const eider_r
         printf("nothing to materialize: %s; no run was started or recorded\n", why);
         return;
     }
-    json_t *doc = json_pack("{s:n, s:s, s:f, s:b, s:[], s:o, s:o}", "run_id", "status", "nothing",
+    json_t *doc = json_pack("{s:n, s:n, s:s, s:f, s:b, s:[], s:o, s:o}", "run_id", "partition",
+                            "status", "nothing",
                             "duration_s", 0.0, "recorded", 0, "steps", "message", cli_json_string(why),
                             "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
@@ -482,7 +483,8 @@ static void print_json(const eider_result *r, int rc, double seconds, int record
     json_t *steps = json_array();
     for (size_t i = 0; i < eider_result_count(r); i++)
         json_array_append_new(steps, step_json(r, i));
-    json_t *doc = json_pack("{s:s, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
+    json_t *doc = json_pack("{s:s, s:o, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
+        "partition", cli_json_string(eider_result_partition(r)),
         "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled" : "failure",
         "duration_s", seconds, "recorded", recorded, "steps", steps, "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));

@@ -433,6 +433,10 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options,
 void eider_result_free(eider_result *result);
 /* The run's id: eider_run_options.run_id, else a random UUID ("5600c0de-..."). */
 const char *eider_result_run_id(const eider_result *result);
+/* The run's partitions as the run records them (eider_run_record.partition): the key,
+ * the range "A...B", or "all (N)" for all_partitions; NULL when no step of the run is
+ * partitioned. Valid until the result is freed. */
+const char *eider_result_partition(const eider_result *result);
 /* Steps in the order they were planned (a topological order). */
 size_t eider_result_count(const eider_result *result);
 const char *eider_result_key(const eider_result *result, size_t i);

@@ -531,9 +531,10 @@ static void run_steps(eider__run *run, const eider_run_options *o)
     pthread_mutex_init(&run->sink_lock, NULL);
     eider__buf partition = { 0 };
     run_partition(run->result, o, &partition);
+    if (partition.len)
+        run->result->partition = eider__xstrdup(eider__buf_str(&partition));
     eider_event start = { .type = EIDER_EVENT_RUN_START, .selection = o ? o->selection : NULL,
-                          .partition = partition.len ? eider__buf_str(&partition) : NULL,
-                          .n_steps = run->result->n_steps };
+                          .partition = run->result->partition, .n_steps = run->result->n_steps };
     eider__emit(run, &start);
     eider__buf_release(&partition);
     log_left_out(run);

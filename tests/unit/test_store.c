@@ -935,6 +935,43 @@ Test(store, stale_with_a_partition_selects_an_asset_lacking_it_or_whose_try_fail
     eider_store_close(s);
 }
 
+/* The partitions of a run of options, as its result gives them (copied). */
+static char *result_partition(eider_defs *defs, eider_run_options *o)
+{
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    const char *p = eider_result_partition(r);
+    char *copy = p ? strdup(p) : NULL;
+    eider_result_free(r);
+    return copy;
+}
+
+Test(store, a_result_names_the_partitions_its_run_records)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("x", "y", "z"));
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "parted", .compute = partition_meta,
+                                                       .partitions = p }), EIDER_OK);
+    add(defs, "plain", noop, NULL, NULL);
+    eider_run_options o = { .store = s, .selection = "parted", .partition = "x...y", .jobs = 1 };
+    char *got = result_partition(defs, &o);
+    cr_expect_str_eq(got, "x...y");
+    free(got);
+    o = (eider_run_options){ .store = s, .selection = "parted", .all_partitions = 1, .jobs = 1 };
+    got = result_partition(defs, &o);
+    cr_expect_str_eq(got, "all (3)");
+    free(got);
+    o = (eider_run_options){ .store = s, .selection = "plain", .jobs = 1 };
+    got = result_partition(defs, &o);
+    cr_expect_null(got, "no step is partitioned");
+    free(got);
+    runs_seen runs = runs_of(s, -1);
+    cr_expect_eq(runs.n, 3);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
 static int fail_always(eider_context *ctx)
 {
     return eider_fail(ctx, "no");
