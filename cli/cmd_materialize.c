@@ -90,6 +90,7 @@ typedef struct backfill {
     partitioning *sets;
     size_t n_sets;
     unsigned char *selected;         /* the user's selection, one byte per asset */
+    unsigned char *lacking;          /* its partitioned assets without the range's keys */
 } backfill;
 
 typedef struct printer {
@@ -675,13 +676,24 @@ static void put_selection_key(FILE *out, const char *key)
     fputc('"', out);
 }
 
+/* Whether selection depends on the assets' state (stale()), so may hold a
+ * partitioned asset one day and none the next. */
+static int by_state(const char *selection)
+{
+    return selection && strcasestr(selection, "stale(");
+}
+
 /* The selection of a partitioning's runs, when the user's does not fit: its assets and
  * the selection's unpartitioned ones, by key. The user's fits when it holds only one
- * partitioning and does not depend on state (stale() changes as the backfill goes). */
+ * partitioning, no asset lacking the range's partitions (each run would name it) and
+ * does not depend on state (stale() changes as the backfill goes). */
 static void freeze_selections(eider_defs *defs, const eider_run_options *o, backfill *b)
 {
     size_t n = eider_defs_count(defs);
-    if (b->n_sets == 1 && !(o->selection && strcasestr(o->selection, "stale(")))
+    int lacking = 0;
+    for (size_t i = 0; i < n; i++)
+        lacking |= b->lacking[i];
+    if (b->n_sets == 1 && !lacking && !by_state(o->selection))
         return;
     for (size_t s = 0; s < b->n_sets; s++) {
         size_t len = 0, listed = 0;
@@ -743,42 +755,90 @@ static void order_partitionings(eider_defs *defs, backfill *b)
     free(set_depth);
 }
 
-/* The partitionings the backfill goes through: the selected partitioned assets grouped
- * by the keys it names of each, a downstream partitioning after its upstream one. */
-static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b)
+/* The partitioned assets a backfill of a range leaves out, for lacking those
+ * partitions, as one note (the runs of a frozen selection do not see them). */
+static void note_lacking(eider_defs *defs, const backfill *b, const char *partition)
 {
-    size_t n = eider_defs_count(defs);
-    int rc = (b->selected = malloc(n + 1)) ? eider_defs_select(defs, o->selection, b->selected)
-                                           : EIDER_ENOMEM;
-    for (size_t i = 0; !rc && i < n; i++) {
-        eider_asset_info a;
-        char **keys = NULL;
-        size_t nk = 0;
-        if (!b->selected[i] || eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
+    size_t n = eider_defs_count(defs), count = 0, shown = 0;
+    for (size_t i = 0; i < n; i++)
+        count += b->lacking[i];
+    for (size_t i = 0; i < n && count; i++) {
+        if (!b->lacking[i] || shown >= 5)
             continue;
-        rc = eider_defs_partition_keys(defs, i, o->all_partitions ? NULL : o->partition, &keys, &nk);
-        if (!rc && !nk) {
-            eider_keys_free(keys, nk);
-            cli_error("asset '%s' has no partition to backfill yet: dynamic partitions get "
-                      "their keys with eider partitions add NAME KEY..., time partitions a "
-                      "key once a window has ended", a.key);
-            rc = EIDER_ESELECT;
-        } else if (rc) {
-            cli_error("%s", eider_defs_errmsg(defs));
-        } else {
-            add_to_partitioning(b, n, i, keys, nk);
-        }
+        if (!shown++)
+            start_note(EIDER_LEFT_OUT_NOT_ITS_PARTITION, count);
+        fprintf(stderr, "%s'%s'", shown == 1 ? "" : ", ", cli_safe(eider_defs_key(defs, i)));
     }
-    if (rc)
-        return rc;
-    if (!b->n_sets) {
-        cli_error("--%s backfills partitioned assets, and the selection holds none: select "
-                  "them with --select", b->resume ? "resume" : "per-partition");
+    if (count > shown)
+        fprintf(stderr, " and %zu more", count - shown);
+    if (count)
+        end_note(EIDER_LEFT_OUT_NOT_ITS_PARTITION, count, partition);
+}
+
+/* Asset i's keys of the backfill into its partitioning. Without those partitions it is
+ * marked lacking (left out, as in one run) and *first_error keeps the first such error,
+ * for when no asset has them (a typo). */
+static int partitioning_of(eider_defs *defs, const eider_run_options *o, backfill *b, size_t i,
+                           char **first_error)
+{
+    eider_asset_info a;
+    char **keys = NULL;
+    size_t nk = 0;
+    if (!b->selected[i] || eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
+        return EIDER_OK;
+    int rc = eider_defs_partition_keys(defs, i, o->all_partitions ? NULL : o->partition, &keys, &nk);
+    if (rc == EIDER_ESELECT && !o->all_partitions) {
+        b->lacking[i] = 1;
+        if (!*first_error)
+            *first_error = strdup(eider_defs_errmsg(defs));
+        return EIDER_OK;
+    }
+    if (!rc && !nk) {
+        eider_keys_free(keys, nk);
+        cli_error("asset '%s' has no partition to backfill yet: dynamic partitions get "
+                  "their keys with eider partitions add NAME KEY..., time partitions a "
+                  "key once a window has ended", a.key);
         return EIDER_ESELECT;
     }
-    order_partitionings(defs, b);
-    freeze_selections(defs, o, b);
+    if (rc) {
+        cli_error("%s", eider_defs_errmsg(defs));
+        return rc;
+    }
+    add_to_partitioning(b, eider_defs_count(defs), i, keys, nk);
     return EIDER_OK;
+}
+
+/* The partitionings the backfill goes through: the selected partitioned assets grouped
+ * by the keys it names of each, a downstream partitioning after its upstream one. The
+ * assets without the range's partitions are left out, as in one run. *one_run is set
+ * (and nothing else done) when a stale() selection holds no partitioned asset today:
+ * that backfill is the one run of the same options, which says what it finds. */
+static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b, int *one_run)
+{
+    size_t n = eider_defs_count(defs);
+    char *first_error = NULL;
+    int rc = (b->selected = malloc(n + 1)) && (b->lacking = calloc(n + 1, 1))
+           ? eider_defs_select_partitions(defs, o->selection, o->partition, o->all_partitions,
+                                          b->selected)
+           : EIDER_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = partitioning_of(defs, o, b, i, &first_error);
+    if (!rc && !b->n_sets && by_state(o->selection)) {
+        *one_run = 1;
+    } else if (!rc && !b->n_sets && first_error) {   /* none has them: a typo, most likely */
+        cli_error("%s", first_error);
+        rc = EIDER_ESELECT;
+    } else if (!rc && !b->n_sets) {
+        cli_error("--%s backfills partitioned assets, and the selection holds none: select "
+                  "them with --select", b->resume ? "resume" : "per-partition");
+        rc = EIDER_ESELECT;
+    } else if (!rc) {
+        order_partitionings(defs, b);
+        freeze_selections(defs, o, b);
+        note_lacking(defs, b, o->partition);
+    }
+    free(first_error);
+    return rc;
 }
 
 /* Partitions of one asset whose latest materialization succeeded and was not followed
@@ -850,6 +910,7 @@ static void backfill_release(backfill *b)
     }
     free(b->sets);
     free(b->selected);
+    free(b->lacking);
 }
 
 static void release_printer(printer *p)
@@ -978,10 +1039,11 @@ static int run(cli_env *env)
     catch_crashes();
     catch_cancel(&o);
     if (b.per_partition || b.resume) {
-        int rc = backfill_keys(env->defs, &o, &b);
-        if (!rc && b.resume)
+        int one_run = 0, rc = backfill_keys(env->defs, &o, &b, &one_run);
+        if (!rc && !one_run && b.resume)
             rc = backfill_done(env, &b);
-        code = rc ? cli_exit_for(rc) : run_backfill(env, &o, &p, &b);
+        code = rc ? cli_exit_for(rc) : one_run ? cli_exit_for(materialize_once(env, &o, &p))
+                                             : run_backfill(env, &o, &p, &b);
     } else {
         code = cli_exit_for(materialize_once(env, &o, &p));
     }

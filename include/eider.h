@@ -284,6 +284,11 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
  * A key, group, tag (or tag value), kind or owner that no asset has is an error too
  * (EIDER_ESELECT, with the nearest known one), never an empty selection. */
 int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *selected);
+/* The same for a run of partition (a key or a range "A...B"; NULL: none) or, with
+ * all_partitions, of every partition: "stale()" looks at those partitions, as in
+ * eider_materialize() (see eider_defs_use_store()). */
+int eider_defs_select_partitions(eider_defs *defs, const char *selection, const char *partition,
+                                 int all_partitions, unsigned char *selected);
 
 /* ---------------------------------------------------------------------------------
  * Runs.

@@ -214,10 +214,26 @@ EOF
     expect_eq "$(dq p.duckdb "SELECT string_agg(n::VARCHAR, ',' ORDER BY d) FROM public.days")" "2,2" "colours read by each day"
 }
 
+# A stale() backfill looks at the range's partitions: a day that never ran (or failed)
+# makes the asset stale for that backfill, though another day was materialized.
+a_stale_backfill_runs_each_day_missing_from_the_range() {
+    write_defs
+    run "$EIDER" materialize -f definitions.c --select daily --partition 2024-01-02
+    expect_rc 0
+    run "$EIDER" materialize -f definitions.c --select 'stale()' --partition-range 2024-01-01...2024-01-03 --per-partition
+    expect_rc 0
+    expect_in out.txt "backfill of 'daily': 3 partitions succeeded, 0 failed"
+    expect_eq "$(days_in_table)" "01,02,03" "days stored"
+    run "$EIDER" materialize -f definitions.c --select 'stale()' --partition-range 2024-01-01...2024-01-03 --resume
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+}
+
 run_case all_partitions_backfills_in_one_run
 run_case per_partition_runs_each_day_and_goes_on_after_a_failure
 run_case resume_redoes_only_what_failed_or_never_ran
 run_case backfill_flags_are_checked
 run_case dynamic_partitions_are_added_listed_and_materialized
 run_case a_backfill_takes_the_upstream_partitioning_first
+run_case a_stale_backfill_runs_each_day_missing_from_the_range
 finish

@@ -930,6 +930,14 @@ Test(store, stale_with_a_partition_selects_an_asset_lacking_it_or_whose_try_fail
     cr_expect_eq(steps_of_run(defs, s, "stale()", "x...z", 0), 1, "y never was");
     cr_expect_eq(steps_of_run(defs, s, "stale()", "y", 0), 1, "y failed");
     cr_expect_eq(steps_of_run(defs, s, "stale()", NULL, 1), 1, "y failed, of all");
+    unsigned char sel[2] = { 0 };
+    cr_assert_eq(eider_defs_select_partitions(defs, "stale()", "x", 0, sel), EIDER_OK);
+    cr_expect(sel[0], "the range's failure is x's latest try");
+    cr_assert_eq(steps_of_run(defs, s, "parted", "x", 0), 1);
+    cr_assert_eq(eider_defs_select_partitions(defs, "stale()", "x", 0, sel), EIDER_OK);
+    cr_expect(!sel[0], "x is done again");
+    cr_assert_eq(eider_defs_select_partitions(defs, "stale()", "x...y", 0, sel), EIDER_OK);
+    cr_expect(sel[0], "y is not");
     eider_defs_use_store(defs, NULL);
     eider_defs_free(defs);
     eider_store_close(s);
