@@ -224,15 +224,16 @@ static int unpartitioned_run(eider_defs *defs, const eider_run_options *o, const
     for (size_t i = 0; i < r->n_steps; i++)
         assets[i] = r->steps[i].asset;
     name_assets(&names, defs, assets, r->n_steps);
+    int range = !o->all_partitions && strstr(o->partition, "...") != NULL;
     if (o->all_partitions)
         eider__buf_puts(&given, "--all-partitions was given");
     else
-        eider__buf_printf(&given, "partition '%s' was given", o->partition);
+        eider__buf_printf(&given, "%s '%s' %s given", range ? "partitions" : "partition",
+                          o->partition, range ? "were" : "was");
     int rc = eider__defs_error(defs, EIDER_ESELECT, "%s, but %s %s not partitioned: leave out "
-        "%s (eider_run_options.%s), or select the partitioned assets to materialize",
-        eider__buf_str(&given), eider__buf_str(&names), r->n_steps == 1 ? "is" : "are",
-        o->all_partitions ? "--all-partitions" : "--partition",
-        o->all_partitions ? "all_partitions" : "partition");
+        "%s, or select the partitioned assets to materialize", eider__buf_str(&given),
+        eider__buf_str(&names), r->n_steps == 1 ? "is" : "are",
+        o->all_partitions ? "--all-partitions" : range ? "--partition-range" : "--partition");
     free(assets);
     eider__buf_release(&names);
     eider__buf_release(&given);
@@ -312,8 +313,8 @@ static int named_partitioned(eider_defs *defs, const unsigned char *named,
         eider__buf names = { 0 };
         name_assets(&names, defs, assets, n);
         rc = eider__defs_error(defs, EIDER_ESELECT, "%s %s %s partitioned: choose %s partitions "
-            "with --partition KEY, --partition-range FIRST...LAST or --all-partitions "
-            "(eider_run_options.partition, .all_partitions), or leave %s out of the selection",
+            "with --partition KEY, --partition-range FIRST...LAST or --all-partitions, or "
+            "leave %s out of the selection",
             n == 1 ? "asset" : "assets", eider__buf_str(&names), n == 1 ? "is" : "are",
             n == 1 ? "its" : "their", n == 1 ? "it" : "them");
         eider__buf_release(&names);
