@@ -78,7 +78,6 @@ typedef struct running_step {
 typedef struct partitioning {
     char **keys;
     size_t n;
-    size_t first;                    /* its first asset, to name it */
     unsigned char *assets;           /* its assets: one byte per asset */
     char *selection;                 /* its runs' selection; NULL: the user's own */
     unsigned char *done;             /* --resume: keys all its assets succeeded for */
@@ -441,19 +440,24 @@ static json_t *left_out_json(const eider_result *r)
  * Nothing was run, so nothing was recorded. */
 static void print_nothing(const printer *p, const char *selection, const eider_result *r)
 {
-    char why[512];
-    const char *shown = selection ? cli_safe(selection) : "*";
-    if (eider_result_left_out_count(r))
-        snprintf(why, sizeof(why), "'%s' selects only what a run without a partition leaves "
-                 "out (see the note)", shown);
+    char why[512], what[256];
+    const char *shown = selection && *selection ? cli_safe(selection) : NULL;
+    if (shown)                       /* what was selected: the user's words, else all */
+        snprintf(what, sizeof(what), "'%s' selects", shown);
+    else
+        snprintf(what, sizeof(what), "the definitions hold");
+    if (eider_result_left_out_count(r) && !shown)
+        snprintf(why, sizeof(why), "this run leaves out every asset (see the note)");
+    else if (eider_result_left_out_count(r))
+        snprintf(why, sizeof(why), "%s only what this run leaves out (see the note)", what);
     else if (p->n_external)
-        snprintf(why, sizeof(why), "'%s' selects only external assets (%d), which Eider never "
-                 "materializes", shown, p->n_external);
-    else if (selection && strcasestr(selection, "stale("))
+        snprintf(why, sizeof(why), "%s only external assets (%d), which Eider never "
+                 "materializes", what, p->n_external);
+    else if (shown && strcasestr(selection, "stale("))
         snprintf(why, sizeof(why), "everything '%s' looks at is up to date (none is stale, "
                  "failed or never materialized)", shown);
     else
-        snprintf(why, sizeof(why), "'%s' selects no asset", shown);
+        snprintf(why, sizeof(why), "%s no asset", what);
     if (!p->json) {
         printf("nothing to materialize: %s; no run was started or recorded\n", why);
         return;
@@ -654,7 +658,7 @@ static void add_to_partitioning(backfill *b, size_t n_assets, size_t i, char **k
         }
     b->sets = realloc(b->sets, (b->n_sets + 1) * sizeof(*b->sets));
     partitioning *set = &b->sets[b->n_sets++];
-    *set = (partitioning){ .keys = keys, .n = n, .first = i, .assets = calloc(n_assets + 1, 1) };
+    *set = (partitioning){ .keys = keys, .n = n, .assets = calloc(n_assets + 1, 1) };
     set->assets[i] = 1;
 }
 
@@ -986,6 +990,26 @@ static int run_partitioning(cli_env *env, eider_run_options *o, printer *p, cons
     return rc == EIDER_ERUNFAILED ? EIDER_OK : rc;
 }
 
+/* The partitioned assets the backfill went through, partitioning after partitioning:
+ * "'a'", "'a' and 'b'", "'a', 'b', 'c', 'd', 'e' and 2 more". */
+static void name_backfilled(FILE *out, eider_defs *defs, const backfill *b)
+{
+    size_t n = eider_defs_count(defs), total = 0, shown = 0;
+    for (size_t s = 0; s < b->n_sets; s++)
+        for (size_t i = 0; i < n; i++)
+            total += b->sets[s].assets[i];
+    for (size_t s = 0; s < b->n_sets; s++)
+        for (size_t i = 0; i < n && shown < 5; i++) {
+            if (!b->sets[s].assets[i])
+                continue;
+            shown++;
+            fprintf(out, "%s'%s'", shown == 1 ? "" : shown == total ? " and " : ", ",
+                    cli_safe(eider_defs_key(defs, i)));
+        }
+    if (total > shown)
+        fprintf(out, " and %zu more", total - shown);
+}
+
 /* A backfill in several runs, one partitioning after another (each run materializes
  * the selection's unpartitioned assets too). */
 static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill *b)
@@ -1003,9 +1027,7 @@ static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill
     if (rc != EIDER_OK)
         return cli_exit_for(rc);
     fputs("\nbackfill of ", out);
-    for (size_t s = 0; s < b->n_sets; s++)
-        fprintf(out, "%s'%s'", !s ? "" : s + 1 == b->n_sets ? " and " : ", ",
-                cli_safe(eider_defs_key(env->defs, b->sets[s].first)));
+    name_backfilled(out, env->defs, b);
     fprintf(out, ": %zu partition%s succeeded, %zu failed", c.ok, c.ok == 1 ? "" : "s", c.failed);
     if (b->resume)
         fprintf(out, ", %zu already done", c.done);
