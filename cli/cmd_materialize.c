@@ -161,24 +161,27 @@ static void draw_status(printer *p)
     fflush(stdout);
 }
 
-static void set_running(printer *p, const char *key, int on)
+/* Note that step key runs (on) or has ended; returns 1 when it ended now (so that it
+ * is counted once, at its first end event). */
+static int set_running(printer *p, const char *key, int on)
 {
     if (!p->term.live)
-        return;
+        return 0;
     if (on) {
         if (p->n_running == p->cap_running) {
             p->cap_running = p->cap_running ? p->cap_running * 2 : 8;
             p->running = realloc(p->running, p->cap_running * sizeof(*p->running));
         }
         p->running[p->n_running++] = (running_step){ strdup(key), mono_s() };
-        return;
+        return 0;
     }
     for (size_t i = 0; i < p->n_running; i++)
         if (!strcmp(p->running[i].key, key)) {
             free(p->running[i].key);
             p->running[i] = p->running[--p->n_running];
-            return;
+            return 1;
         }
+    return 0;
 }
 
 /* The ticker: redraws the live line while steps run, so that their times go on. */
@@ -318,8 +321,12 @@ static void on_event(const eider_event *ev, void *user_data)
         on_log(p, ev);
     else
         on_step_end(p, ev);
+    /* a step ends at its first end event: its line is printed at its materialization,
+     * so the live line drops it there; a skipped (or canceled) step may never have run */
     if (ev->type == EIDER_EVENT_STEP_SUCCESS || ev->type == EIDER_EVENT_STEP_FAILURE ||
-        ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
+        ev->type == EIDER_EVENT_MATERIALIZATION)
+        p->done += set_running(p, ev->asset_key, 0);
+    else if (ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
         set_running(p, ev->asset_key, 0);
         p->done++;
     }
