@@ -25,18 +25,23 @@ typedef struct collect {
     known *k;
 } collect;
 
-/* Whether partition is in k's scope; *at gets its index among the keys. */
+static int compare_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether partition is in k's scope (its keys are sorted); *at gets its index among
+ * the keys. */
 static int in_scope(const known *k, const char *partition, size_t *at)
 {
     *at = 0;
     if (!k->keys)
         return 1;
-    for (size_t i = 0; partition && i < k->n_keys; i++)
-        if (strcmp(k->keys[i], partition) == 0) {
-            *at = i;
-            return 1;
-        }
-    return 0;
+    char **found = partition ? bsearch(&partition, k->keys, k->n_keys, sizeof(*k->keys),
+                                       compare_key) : NULL;
+    if (found)
+        *at = (size_t)(found - k->keys);
+    return found != NULL;
 }
 
 static int collect_row(void *ud, const char *const *c, size_t n)
@@ -81,6 +86,7 @@ static void scope(const eider_defs *defs, const char *partition, int all, known 
             k[i].n_keys = 0;
             continue;
         }
+        qsort(k[i].keys, k[i].n_keys, sizeof(*k[i].keys), compare_key);
         k[i].have = eider__xcalloc(k[i].n_keys + 1, 1);
     }
 }
