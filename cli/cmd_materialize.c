@@ -35,7 +35,8 @@ static const char help[] =
     "                          group:G  tag:K=V  tag:K  kind:K  owner:O  key:GLOB\n"
     "                          roots(), sinks(), roots(SEL), sinks(SEL)\n"
     "                          stale(), stale(SEL)  what needs materializing: stale,\n"
-    "                                   failed or never materialized (in SEL)\n"
+    "                                   failed or never materialized (in SEL); with a\n"
+    "                                   partition, also what lacks it or failed it\n"
     "                          and, or, not, ( ), and comma lists (a, b = a or b)\n"
     "  -p, --partition KEY   the partition of the partitioned assets to materialize\n"
     "                        (\"2024-01-31\", \"setosa\", \"setosa|2024-01-31\" for two dimensions).\n"
@@ -77,7 +78,6 @@ typedef struct running_step {
 typedef struct partitioning {
     char **keys;
     size_t n;
-    size_t first;                    /* its first asset, to name it */
     unsigned char *assets;           /* its assets: one byte per asset */
     char *selection;                 /* its runs' selection; NULL: the user's own */
     unsigned char *done;             /* --resume: keys all its assets succeeded for */
@@ -89,6 +89,7 @@ typedef struct backfill {
     partitioning *sets;
     size_t n_sets;
     unsigned char *selected;         /* the user's selection, one byte per asset */
+    unsigned char *lacking;          /* its partitioned assets without the range's keys */
 } backfill;
 
 typedef struct printer {
@@ -160,24 +161,27 @@ static void draw_status(printer *p)
     fflush(stdout);
 }
 
-static void set_running(printer *p, const char *key, int on)
+/* Note that step key runs (on) or has ended; returns 1 when it ended now (so that it
+ * is counted once, at its first end event). */
+static int set_running(printer *p, const char *key, int on)
 {
     if (!p->term.live)
-        return;
+        return 0;
     if (on) {
         if (p->n_running == p->cap_running) {
             p->cap_running = p->cap_running ? p->cap_running * 2 : 8;
             p->running = realloc(p->running, p->cap_running * sizeof(*p->running));
         }
         p->running[p->n_running++] = (running_step){ strdup(key), mono_s() };
-        return;
+        return 0;
     }
     for (size_t i = 0; i < p->n_running; i++)
         if (!strcmp(p->running[i].key, key)) {
             free(p->running[i].key);
             p->running[i] = p->running[--p->n_running];
-            return;
+            return 1;
         }
+    return 0;
 }
 
 /* The ticker: redraws the live line while steps run, so that their times go on. */
@@ -317,8 +321,12 @@ static void on_event(const eider_event *ev, void *user_data)
         on_log(p, ev);
     else
         on_step_end(p, ev);
+    /* a step ends at its first end event: its line is printed at its materialization,
+     * so the live line drops it there; a skipped (or canceled) step may never have run */
     if (ev->type == EIDER_EVENT_STEP_SUCCESS || ev->type == EIDER_EVENT_STEP_FAILURE ||
-        ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
+        ev->type == EIDER_EVENT_MATERIALIZATION)
+        p->done += set_running(p, ev->asset_key, 0);
+    else if (ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
         set_running(p, ev->asset_key, 0);
         p->done++;
     }
@@ -439,24 +447,30 @@ static json_t *left_out_json(const eider_result *r)
  * Nothing was run, so nothing was recorded. */
 static void print_nothing(const printer *p, const char *selection, const eider_result *r)
 {
-    char why[512];
-    const char *shown = selection ? cli_safe(selection) : "*";
-    if (eider_result_left_out_count(r))
-        snprintf(why, sizeof(why), "'%s' selects only what a run without a partition leaves "
-                 "out (see the note)", shown);
+    char why[512], what[256];
+    const char *shown = selection && *selection ? cli_safe(selection) : NULL;
+    if (shown)                       /* what was selected: the user's words, else all */
+        snprintf(what, sizeof(what), "'%s' selects", shown);
+    else
+        snprintf(what, sizeof(what), "the definitions hold");
+    if (eider_result_left_out_count(r) && !shown)
+        snprintf(why, sizeof(why), "this run leaves out every asset (see the note)");
+    else if (eider_result_left_out_count(r))
+        snprintf(why, sizeof(why), "%s only what this run leaves out (see the note)", what);
     else if (p->n_external)
-        snprintf(why, sizeof(why), "'%s' selects only external assets (%d), which Eider never "
-                 "materializes", shown, p->n_external);
-    else if (selection && strcasestr(selection, "stale("))
+        snprintf(why, sizeof(why), "%s only external assets (%d), which Eider never "
+                 "materializes", what, p->n_external);
+    else if (shown && strcasestr(selection, "stale("))
         snprintf(why, sizeof(why), "everything '%s' looks at is up to date (none is stale, "
                  "failed or never materialized)", shown);
     else
-        snprintf(why, sizeof(why), "'%s' selects no asset", shown);
+        snprintf(why, sizeof(why), "%s no asset", what);
     if (!p->json) {
         printf("nothing to materialize: %s; no run was started or recorded\n", why);
         return;
     }
-    json_t *doc = json_pack("{s:n, s:s, s:f, s:b, s:[], s:o, s:o}", "run_id", "status", "nothing",
+    json_t *doc = json_pack("{s:n, s:n, s:s, s:f, s:b, s:[], s:o, s:o}", "run_id", "partition",
+                            "status", "nothing",
                             "duration_s", 0.0, "recorded", 0, "steps", "message", cli_json_string(why),
                             "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
@@ -481,7 +495,8 @@ static void print_json(const eider_result *r, int rc, double seconds, int record
     json_t *steps = json_array();
     for (size_t i = 0; i < eider_result_count(r); i++)
         json_array_append_new(steps, step_json(r, i));
-    json_t *doc = json_pack("{s:s, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
+    json_t *doc = json_pack("{s:s, s:o, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
+        "partition", cli_json_string(eider_result_partition(r)),
         "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled" : "failure",
         "duration_s", seconds, "recorded", recorded, "steps", steps, "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
@@ -650,7 +665,7 @@ static void add_to_partitioning(backfill *b, size_t n_assets, size_t i, char **k
         }
     b->sets = realloc(b->sets, (b->n_sets + 1) * sizeof(*b->sets));
     partitioning *set = &b->sets[b->n_sets++];
-    *set = (partitioning){ .keys = keys, .n = n, .first = i, .assets = calloc(n_assets + 1, 1) };
+    *set = (partitioning){ .keys = keys, .n = n, .assets = calloc(n_assets + 1, 1) };
     set->assets[i] = 1;
 }
 
@@ -672,13 +687,24 @@ static void put_selection_key(FILE *out, const char *key)
     fputc('"', out);
 }
 
+/* Whether selection depends on the assets' state (stale()), so may hold a
+ * partitioned asset one day and none the next. */
+static int by_state(const char *selection)
+{
+    return selection && strcasestr(selection, "stale(");
+}
+
 /* The selection of a partitioning's runs, when the user's does not fit: its assets and
  * the selection's unpartitioned ones, by key. The user's fits when it holds only one
- * partitioning and does not depend on state (stale() changes as the backfill goes). */
+ * partitioning, no asset lacking the range's partitions (each run would name it) and
+ * does not depend on state (stale() changes as the backfill goes). */
 static void freeze_selections(eider_defs *defs, const eider_run_options *o, backfill *b)
 {
     size_t n = eider_defs_count(defs);
-    if (b->n_sets == 1 && !(o->selection && strcasestr(o->selection, "stale(")))
+    int lacking = 0;
+    for (size_t i = 0; i < n; i++)
+        lacking |= b->lacking[i];
+    if (b->n_sets == 1 && !lacking && !by_state(o->selection))
         return;
     for (size_t s = 0; s < b->n_sets; s++) {
         size_t len = 0, listed = 0;
@@ -740,42 +766,90 @@ static void order_partitionings(eider_defs *defs, backfill *b)
     free(set_depth);
 }
 
-/* The partitionings the backfill goes through: the selected partitioned assets grouped
- * by the keys it names of each, a downstream partitioning after its upstream one. */
-static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b)
+/* The partitioned assets a backfill of a range leaves out, for lacking those
+ * partitions, as one note (the runs of a frozen selection do not see them). */
+static void note_lacking(eider_defs *defs, const backfill *b, const char *partition)
 {
-    size_t n = eider_defs_count(defs);
-    int rc = (b->selected = malloc(n + 1)) ? eider_defs_select(defs, o->selection, b->selected)
-                                           : EIDER_ENOMEM;
-    for (size_t i = 0; !rc && i < n; i++) {
-        eider_asset_info a;
-        char **keys = NULL;
-        size_t nk = 0;
-        if (!b->selected[i] || eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
+    size_t n = eider_defs_count(defs), count = 0, shown = 0;
+    for (size_t i = 0; i < n; i++)
+        count += b->lacking[i];
+    for (size_t i = 0; i < n && count; i++) {
+        if (!b->lacking[i] || shown >= 5)
             continue;
-        rc = eider_defs_partition_keys(defs, i, o->all_partitions ? NULL : o->partition, &keys, &nk);
-        if (!rc && !nk) {
-            eider_keys_free(keys, nk);
-            cli_error("asset '%s' has no partition to backfill yet: dynamic partitions get "
-                      "their keys with eider partitions add NAME KEY..., time partitions a "
-                      "key once a window has ended", a.key);
-            rc = EIDER_ESELECT;
-        } else if (rc) {
-            cli_error("%s", eider_defs_errmsg(defs));
-        } else {
-            add_to_partitioning(b, n, i, keys, nk);
-        }
+        if (!shown++)
+            start_note(EIDER_LEFT_OUT_NOT_ITS_PARTITION, count);
+        fprintf(stderr, "%s'%s'", shown == 1 ? "" : ", ", cli_safe(eider_defs_key(defs, i)));
     }
-    if (rc)
-        return rc;
-    if (!b->n_sets) {
-        cli_error("--%s backfills partitioned assets, and the selection holds none: select "
-                  "them with --select", b->resume ? "resume" : "per-partition");
+    if (count > shown)
+        fprintf(stderr, " and %zu more", count - shown);
+    if (count)
+        end_note(EIDER_LEFT_OUT_NOT_ITS_PARTITION, count, partition);
+}
+
+/* Asset i's keys of the backfill into its partitioning. Without those partitions it is
+ * marked lacking (left out, as in one run) and *first_error keeps the first such error,
+ * for when no asset has them (a typo). */
+static int partitioning_of(eider_defs *defs, const eider_run_options *o, backfill *b, size_t i,
+                           char **first_error)
+{
+    eider_asset_info a;
+    char **keys = NULL;
+    size_t nk = 0;
+    if (!b->selected[i] || eider_defs_info(defs, i, &a) || !a.partitioned || a.external)
+        return EIDER_OK;
+    int rc = eider_defs_partition_keys(defs, i, o->all_partitions ? NULL : o->partition, &keys, &nk);
+    if (rc == EIDER_ESELECT && !o->all_partitions) {
+        b->lacking[i] = 1;
+        if (!*first_error)
+            *first_error = strdup(eider_defs_errmsg(defs));
+        return EIDER_OK;
+    }
+    if (!rc && !nk) {
+        eider_keys_free(keys, nk);
+        cli_error("asset '%s' has no partition to backfill yet: dynamic partitions get "
+                  "their keys with eider partitions add NAME KEY..., time partitions a "
+                  "key once a window has ended", a.key);
         return EIDER_ESELECT;
     }
-    order_partitionings(defs, b);
-    freeze_selections(defs, o, b);
+    if (rc) {
+        cli_error("%s", eider_defs_errmsg(defs));
+        return rc;
+    }
+    add_to_partitioning(b, eider_defs_count(defs), i, keys, nk);
     return EIDER_OK;
+}
+
+/* The partitionings the backfill goes through: the selected partitioned assets grouped
+ * by the keys it names of each, a downstream partitioning after its upstream one. The
+ * assets without the range's partitions are left out, as in one run. *one_run is set
+ * (and nothing else done) when a stale() selection holds no partitioned asset today:
+ * that backfill is the one run of the same options, which says what it finds. */
+static int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b, int *one_run)
+{
+    size_t n = eider_defs_count(defs);
+    char *first_error = NULL;
+    int rc = (b->selected = malloc(n + 1)) && (b->lacking = calloc(n + 1, 1))
+           ? eider_defs_select_partitions(defs, o->selection, o->partition, o->all_partitions,
+                                          b->selected)
+           : EIDER_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = partitioning_of(defs, o, b, i, &first_error);
+    if (!rc && !b->n_sets && by_state(o->selection)) {
+        *one_run = 1;
+    } else if (!rc && !b->n_sets && first_error) {   /* none has them: a typo, most likely */
+        cli_error("%s", first_error);
+        rc = EIDER_ESELECT;
+    } else if (!rc && !b->n_sets) {
+        cli_error("--%s backfills partitioned assets, and the selection holds none: select "
+                  "them with --select", b->resume ? "resume" : "per-partition");
+        rc = EIDER_ESELECT;
+    } else if (!rc) {
+        order_partitionings(defs, b);
+        freeze_selections(defs, o, b);
+        note_lacking(defs, b, o->partition);
+    }
+    free(first_error);
+    return rc;
 }
 
 /* Partitions of one asset whose latest materialization succeeded and was not followed
@@ -847,6 +921,7 @@ static void backfill_release(backfill *b)
     }
     free(b->sets);
     free(b->selected);
+    free(b->lacking);
 }
 
 static void release_printer(printer *p)
@@ -922,6 +997,26 @@ static int run_partitioning(cli_env *env, eider_run_options *o, printer *p, cons
     return rc == EIDER_ERUNFAILED ? EIDER_OK : rc;
 }
 
+/* The partitioned assets the backfill went through, partitioning after partitioning:
+ * "'a'", "'a' and 'b'", "'a', 'b', 'c', 'd', 'e' and 2 more". */
+static void name_backfilled(FILE *out, eider_defs *defs, const backfill *b)
+{
+    size_t n = eider_defs_count(defs), total = 0, shown = 0;
+    for (size_t s = 0; s < b->n_sets; s++)
+        for (size_t i = 0; i < n; i++)
+            total += b->sets[s].assets[i];
+    for (size_t s = 0; s < b->n_sets; s++)
+        for (size_t i = 0; i < n && shown < 5; i++) {
+            if (!b->sets[s].assets[i])
+                continue;
+            shown++;
+            fprintf(out, "%s'%s'", shown == 1 ? "" : shown == total ? " and " : ", ",
+                    cli_safe(eider_defs_key(defs, i)));
+        }
+    if (total > shown)
+        fprintf(out, " and %zu more", total - shown);
+}
+
 /* A backfill in several runs, one partitioning after another (each run materializes
  * the selection's unpartitioned assets too). */
 static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill *b)
@@ -939,9 +1034,7 @@ static int run_backfill(cli_env *env, eider_run_options *o, printer *p, backfill
     if (rc != EIDER_OK)
         return cli_exit_for(rc);
     fputs("\nbackfill of ", out);
-    for (size_t s = 0; s < b->n_sets; s++)
-        fprintf(out, "%s'%s'", !s ? "" : s + 1 == b->n_sets ? " and " : ", ",
-                cli_safe(eider_defs_key(env->defs, b->sets[s].first)));
+    name_backfilled(out, env->defs, b);
     fprintf(out, ": %zu partition%s succeeded, %zu failed", c.ok, c.ok == 1 ? "" : "s", c.failed);
     if (b->resume)
         fprintf(out, ", %zu already done", c.done);
@@ -975,10 +1068,11 @@ static int run(cli_env *env)
     catch_crashes();
     catch_cancel(&o);
     if (b.per_partition || b.resume) {
-        int rc = backfill_keys(env->defs, &o, &b);
-        if (!rc && b.resume)
+        int one_run = 0, rc = backfill_keys(env->defs, &o, &b, &one_run);
+        if (!rc && !one_run && b.resume)
             rc = backfill_done(env, &b);
-        code = rc ? cli_exit_for(rc) : run_backfill(env, &o, &p, &b);
+        code = rc ? cli_exit_for(rc) : one_run ? cli_exit_for(materialize_once(env, &o, &p))
+                                             : run_backfill(env, &o, &p, &b);
     } else {
         code = cli_exit_for(materialize_once(env, &o, &p));
     }

@@ -284,6 +284,11 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
  * A key, group, tag (or tag value), kind or owner that no asset has is an error too
  * (EIDER_ESELECT, with the nearest known one), never an empty selection. */
 int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *selected);
+/* The same for a run of partition (a key or a range "A...B"; NULL: none) or, with
+ * all_partitions, of every partition: "stale()" looks at those partitions, as in
+ * eider_materialize() (see eider_defs_use_store()). */
+int eider_defs_select_partitions(eider_defs *defs, const char *selection, const char *partition,
+                                 int all_partitions, unsigned char *selected);
 
 /* ---------------------------------------------------------------------------------
  * Runs.
@@ -384,9 +389,10 @@ typedef struct eider_run_options {
      * "daily+", "key:daily") fails with EIDER_ESELECT. The other partitioned assets
      * (selected by "*", a group, a tag, stale(), a traversal, or no selection) are left
      * out (EIDER_LEFT_OUT_NO_PARTITION).
-     * In both, each asset that reads one left out that was never materialized (one
-     * partition is enough, as .store says, else the store eider_defs_use_store() gave;
-     * without one, nothing is known to be) is left out too (EIDER_LEFT_OUT_UPSTREAM):
+     * In both, each asset that reads one left out that was never materialized
+     * successfully (one partition is enough; a try that failed is none), as .store
+     * says, else the store eider_defs_use_store() gave; without one, nothing is known
+     * to be) is left out too (EIDER_LEFT_OUT_UPSTREAM):
      * its input would not exist. An asset reading one left out that was materialized
      * runs on what is there. eider_result_left_out() lists them; the run succeeds when
      * what ran did, also when everything was left out (a result of 0 steps). */
@@ -432,6 +438,10 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options,
 void eider_result_free(eider_result *result);
 /* The run's id: eider_run_options.run_id, else a random UUID ("5600c0de-..."). */
 const char *eider_result_run_id(const eider_result *result);
+/* The run's partitions as the run records them (eider_run_record.partition): the key,
+ * the range "A...B", or "all (N)" for all_partitions; NULL when no step of the run is
+ * partitioned. Valid until the result is freed. */
+const char *eider_result_partition(const eider_result *result);
 /* Steps in the order they were planned (a topological order). */
 size_t eider_result_count(const eider_result *result);
 const char *eider_result_key(const eider_result *result, size_t i);
@@ -1060,7 +1070,9 @@ const char *eider_asset_status_name(eider_asset_status status);
 int eider_store_status(eider_store *store, eider_defs *defs, eider_asset_status *out);
 
 /* Let selections on defs use the store: "stale()" selects stale, failed and never
- * materialized assets; the keys of its dynamic partitions are read from it (now, and
+ * materialized assets (in a run with a partition, a range or all_partitions, a
+ * partitioned asset that has those partitions is also selected when one of them was
+ * never materialized or its latest try failed); the keys of its dynamic partitions are read from it (now, and
  * again as each run starts). store is borrowed; NULL forgets it. */
 void eider_defs_use_store(eider_defs *defs, eider_store *store);
 

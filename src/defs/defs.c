@@ -471,6 +471,12 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info)
 
 int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *selected)
 {
+    return eider_defs_select_partitions(defs, selection, NULL, 0, selected);
+}
+
+int eider_defs_select_partitions(eider_defs *defs, const char *selection, const char *partition,
+                                 int all_partitions, unsigned char *selected)
+{
     if (!defs || !selected)
         return EIDER_EINVAL;
     if (!defs->validated) {
@@ -479,7 +485,10 @@ int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *se
             return rc;
     }
     eider__buf err = { 0 };
-    int rc = eider__select(defs, selection, selected, &err);
+    eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1),
+                                .partition = partition, .all_partitions = all_partitions };
+    int rc = eider__select_with(defs, selection, selected, &info, &err);
+    free(info.named);
     if (rc)
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
     eider__buf_release(&err);

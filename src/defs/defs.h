@@ -75,9 +75,11 @@ struct eider_defs {
     /* The API version of the definitions library whose eider_definitions() is running
      * (load.c), so that its structs are read at that version's size; 0: this header's. */
     int caller_api;
-    /* The status of every asset, for the selection's stale(): set by
+    /* The status of every asset, for the selection's stale(), for a run's partitions
+     * (partition, or all; neither: over every partition): set by
      * eider_defs_use_store() (the store layer), NULL when no store is in use. */
-    int (*status)(void *store, const eider_defs *defs, eider_asset_status *out);
+    int (*status)(void *store, const eider_defs *defs, const char *partition, int all,
+                  eider_asset_status *out);
     void *status_store;
     const eider_partitions **dynamic;   /* dynamic partitions, their keys from the store */
     size_t n_dynamic, cap_dynamic;
@@ -126,6 +128,10 @@ int eider__select(const eider_defs *defs, const char *expr, unsigned char *selec
 typedef struct eider__select_info {
     unsigned char *named;            /* n_assets bytes of 0/1, the caller's */
     int by_state;
+    /* In: the run's partitions, which stale() looks at (see eider__store_status_at):
+     * a key or range, or every partition with all_partitions; neither: all of them. */
+    const char *partition;
+    int all_partitions;
 } eider__select_info;
 
 /* eider__select(), filling *info (may be NULL) as well. */

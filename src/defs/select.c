@@ -544,7 +544,8 @@ static int stale_of(parser *p, const unsigned char *in, unsigned char *out, size
     if (p->info)
         p->info->by_state = 1;
     st = eider__xcalloc(p->n + 1, sizeof(*st));
-    if (p->defs->status(p->defs->status_store, p->defs, st)) {
+    if (p->defs->status(p->defs->status_store, p->defs, p->info ? p->info->partition : NULL,
+                        p->info && p->info->all_partitions, st)) {
         fail(p, at, "stale(): the instance store could not be read");
         free(st);
         return -1;

@@ -42,6 +42,7 @@ struct eider_result {
     uint32_t *left_out;
     long *left_out_because;
     size_t n_left_out;
+    char *partition;                 /* eider_result_partition(): as recorded, or NULL */
 };
 
 /* Why an asset is left out of a run (eider_result.left_out_because); a value >= 0 is

@@ -63,6 +63,7 @@ void eider_result_free(eider_result *result)
     free(result->step_of);
     free(result->left_out);
     free(result->left_out_because);
+    free(result->partition);
     free(result);
 }
 
@@ -91,6 +92,11 @@ const char *eider_result_left_out(const eider_result *result, size_t i, eider_le
 const char *eider_result_run_id(const eider_result *result)
 {
     return result ? result->run_id : NULL;
+}
+
+const char *eider_result_partition(const eider_result *result)
+{
+    return result ? result->partition : NULL;
 }
 
 size_t eider_result_count(const eider_result *result)

@@ -224,15 +224,16 @@ static int unpartitioned_run(eider_defs *defs, const eider_run_options *o, const
     for (size_t i = 0; i < r->n_steps; i++)
         assets[i] = r->steps[i].asset;
     name_assets(&names, defs, assets, r->n_steps);
+    int range = !o->all_partitions && strstr(o->partition, "...") != NULL;
     if (o->all_partitions)
         eider__buf_puts(&given, "--all-partitions was given");
     else
-        eider__buf_printf(&given, "partition '%s' was given", o->partition);
+        eider__buf_printf(&given, "%s '%s' %s given", range ? "partitions" : "partition",
+                          o->partition, range ? "were" : "was");
     int rc = eider__defs_error(defs, EIDER_ESELECT, "%s, but %s %s not partitioned: leave out "
-        "%s (eider_run_options.%s), or select the partitioned assets to materialize",
-        eider__buf_str(&given), eider__buf_str(&names), r->n_steps == 1 ? "is" : "are",
-        o->all_partitions ? "--all-partitions" : "--partition",
-        o->all_partitions ? "all_partitions" : "partition");
+        "%s, or select the partitioned assets to materialize", eider__buf_str(&given),
+        eider__buf_str(&names), r->n_steps == 1 ? "is" : "are",
+        o->all_partitions ? "--all-partitions" : range ? "--partition-range" : "--partition");
     free(assets);
     eider__buf_release(&names);
     eider__buf_release(&given);
@@ -312,8 +313,8 @@ static int named_partitioned(eider_defs *defs, const unsigned char *named,
         eider__buf names = { 0 };
         name_assets(&names, defs, assets, n);
         rc = eider__defs_error(defs, EIDER_ESELECT, "%s %s %s partitioned: choose %s partitions "
-            "with --partition KEY, --partition-range FIRST...LAST or --all-partitions "
-            "(eider_run_options.partition, .all_partitions), or leave %s out of the selection",
+            "with --partition KEY, --partition-range FIRST...LAST or --all-partitions, or "
+            "leave %s out of the selection",
             n == 1 ? "asset" : "assets", eider__buf_str(&names), n == 1 ? "is" : "are",
             n == 1 ? "its" : "their", n == 1 ? "it" : "them");
         eider__buf_release(&names);
@@ -322,31 +323,30 @@ static int named_partitioned(eider_defs *defs, const unsigned char *named,
     return rc;
 }
 
-/* Whether asset i has been materialized (one partition is enough), as store says; *st
- * caches what it says. Without a store, nothing is known to be. */
-static int materialized(const eider_defs *defs, eider_store *store, eider_asset_status **st,
+/* Whether asset i has been materialized successfully (one partition is enough: its
+ * table exists), as store says; *done caches what it says. Without a store, nothing is
+ * known to be. */
+static int materialized(const eider_defs *defs, eider_store *store, unsigned char **done,
                         size_t i)
 {
     if (!store)
         return 0;
-    if (!*st) {
-        *st = eider__xcalloc(defs->n_assets + 1, sizeof(**st));
-        if (eider__store_status(store, defs, *st))
-            for (size_t k = 0; k < defs->n_assets; k++)
-                (*st)[k] = EIDER_ASSET_NEVER;
+    if (!*done) {
+        *done = eider__xcalloc(defs->n_assets + 1, 1);
+        eider__store_materialized(store, defs, *done);   /* unread: none is */
     }
-    return (*st)[i] != EIDER_ASSET_NEVER;
+    return (*done)[i];
 }
 
 /* Leave out the selected partitioned assets why marks, and each asset that reads one
- * left out which has never been materialized (its table would not exist), as store
- * says (the run's, else the one eider_defs_use_store() gave); an asset reading one left
- * out that has been materialized runs on what is there. why[i] gets that upstream for
+ * left out which has never been materialized successfully (its table would not exist),
+ * as store says (the run's, else the one eider_defs_use_store() gave); an asset reading
+ * one left out that has been materialized runs on what is there. why[i] gets that upstream for
  * those, EIDER__LEFT_IN for the assets that stay. */
 static void leave_out(const eider_defs *defs, eider_store *store, unsigned char *selected,
                       long *why)
 {
-    eider_asset_status *st = NULL;
+    unsigned char *st = NULL;
     for (size_t t = 0; t < defs->n_assets; t++) {
         size_t i = defs->topo[t];
         const eider__asset *a = &defs->assets[i];
@@ -422,7 +422,9 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store 
                       eider_result **out)
 {
     unsigned char *selected = eider__xmalloc(defs->n_assets + 1);
-    eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1) };
+    eider__select_info info = { .named = eider__xmalloc(defs->n_assets + 1),
+                                .partition = o ? o->partition : NULL,
+                                .all_partitions = o && o->all_partitions };
     long *why = eider__xmalloc((defs->n_assets + 1) * sizeof(*why));
     eider__buf err = { 0 };
     int rc = eider__select_with(defs, o ? o->selection : NULL, selected, &info, &err);
@@ -530,9 +532,10 @@ static void run_steps(eider__run *run, const eider_run_options *o)
     pthread_mutex_init(&run->sink_lock, NULL);
     eider__buf partition = { 0 };
     run_partition(run->result, o, &partition);
+    if (partition.len)
+        run->result->partition = eider__xstrdup(eider__buf_str(&partition));
     eider_event start = { .type = EIDER_EVENT_RUN_START, .selection = o ? o->selection : NULL,
-                          .partition = partition.len ? eider__buf_str(&partition) : NULL,
-                          .n_steps = run->result->n_steps };
+                          .partition = run->result->partition, .n_steps = run->result->n_steps };
     eider__emit(run, &start);
     eider__buf_release(&partition);
     log_left_out(run);

@@ -152,4 +152,15 @@ void eider__batch_release(eider__batch *b);
 /* Status of every asset (status.c), for eider list and the selection's stale(). */
 int eider__store_status(eider_store *s, const eider_defs *defs, eider_asset_status *out);
 
+/* The same for a run's partitions: partition (a key or a range "A...B"), or every
+ * partition with all. A partitioned asset that has them is never materialized when one
+ * of them has no materialization, failed when one's latest try failed; an asset that
+ * does not have them, and every unpartitioned one, as eider__store_status() says. */
+int eider__store_status_at(eider_store *s, const eider_defs *defs, const char *partition,
+                           int all, eider_asset_status *out);
+
+/* out[i] (n_assets bytes) gets 1 when asset i has a successful materialization (of
+ * one partition at least), 0 when it never had one or every try failed. */
+int eider__store_materialized(eider_store *s, const eider_defs *defs, unsigned char *out);
+
 #endif

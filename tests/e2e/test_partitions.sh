@@ -206,12 +206,53 @@ void eider_definitions(eider_defs *defs)
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "d")) });
     eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = colours, .partitions = cols,
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "c")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "shades", .compute = colours, .partitions = cols,
+        .deps = EIDER_KEYS("colours"), .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "c")) });
 }
 EOF
     run "$EIDER" materialize -f definitions.c --all-partitions --per-partition
     expect_rc 0
-    expect_in out.txt "backfill of 'colours' and 'days': 4 partitions succeeded, 0 failed"
+    expect_in out.txt "backfill of 'colours', 'shades' and 'days': 4 partitions succeeded, 0 failed"
     expect_eq "$(dq p.duckdb "SELECT string_agg(n::VARCHAR, ',' ORDER BY d) FROM public.days")" "2,2" "colours read by each day"
+}
+
+# A stale() backfill looks at the range's partitions: a day that never ran (or failed)
+# makes the asset stale for that backfill, though another day was materialized.
+a_stale_backfill_runs_each_day_missing_from_the_range() {
+    write_defs
+    run "$EIDER" materialize -f definitions.c --select daily --partition 2024-01-02
+    expect_rc 0
+    run "$EIDER" materialize -f definitions.c --select 'stale()' --partition-range 2024-01-01...2024-01-03 --per-partition
+    expect_rc 0
+    expect_in out.txt "backfill of 'daily': 3 partitions succeeded, 0 failed"
+    expect_eq "$(days_in_table)" "01,02,03" "days stored"
+    run "$EIDER" materialize -f definitions.c --select 'stale()' --partition-range 2024-01-01...2024-01-03 --resume
+    expect_rc 0
+    expect_in out.txt "nothing to materialize"
+}
+
+# A plain run of a project whose assets are all partitioned: nothing runs, and the
+# words say so without quoting a selection the user never gave.
+a_plain_run_of_partitioned_assets_only_quotes_no_selection() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return eider_output_sql(ctx, "SELECT 'red' AS p"); }
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "nothing to materialize: this run leaves out every asset (see the note)"
+    expect_not_in out.txt "'*'"
+    run "$EIDER" materialize --select 'key:col*'
+    expect_rc 0
+    expect_in out.txt "'key:col*' selects only what this run leaves out"
+    expect_not_in out.txt "without a partition"
 }
 
 run_case all_partitions_backfills_in_one_run
@@ -220,4 +261,6 @@ run_case resume_redoes_only_what_failed_or_never_ran
 run_case backfill_flags_are_checked
 run_case dynamic_partitions_are_added_listed_and_materialized
 run_case a_backfill_takes_the_upstream_partitioning_first
+run_case a_stale_backfill_runs_each_day_missing_from_the_range
+run_case a_plain_run_of_partitioned_assets_only_quotes_no_selection
 finish

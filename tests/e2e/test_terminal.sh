@@ -46,6 +46,13 @@ a_terminal_gets_color_and_live_progress() {
     times=$(grep -aoE 'running: slow [0-9.]+ (ms|s)' tty.txt | sort -u | wc -l)
     ((times >= 3)) || fail "the live line was not redrawn while slow ran ($times distinct times)"
     expect_in tty.txt "run succeeded"
+    # once a step's line is printed, the live line no longer shows it running
+    python3 - tty.txt <<'PY' || fail "the live line showed 'slow' running after its line"
+import sys
+t = open(sys.argv[1], "rb").read()
+i = t.rfind(b"\x1b[0m slow ")
+sys.exit(0 if i >= 0 and b"running: slow" not in t[i:] else 1)
+PY
 }
 
 # A plain run leaves out the partitioned `daily`: the live line counts the steps that

@@ -701,8 +701,8 @@ Test(io, a_run_naming_a_partitioned_asset_without_a_partition_or_with_an_unknown
     eider_defs *defs = species_defs(EIDER_KEYS("setosa", "virginica"), 1);
     cr_assert_eq(run_partition(defs, "by_species", NULL, NULL), EIDER_ESELECT);
     cr_expect_str_eq(eider_defs_errmsg(defs), "asset 'by_species' is partitioned: choose its "
-        "partitions with --partition KEY, --partition-range FIRST...LAST or --all-partitions "
-        "(eider_run_options.partition, .all_partitions), or leave it out of the selection");
+        "partitions with --partition KEY, --partition-range FIRST...LAST or --all-partitions, "
+        "or leave it out of the selection");
     cr_assert_eq(run_partition(defs, NULL, "setsoa", NULL), EIDER_ESELECT);
     cr_expect(strstr(eider_defs_errmsg(defs), "did you mean 'setosa'"), "%s", eider_defs_errmsg(defs));
     expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
@@ -716,8 +716,11 @@ Test(io, a_partition_given_when_no_selected_asset_is_partitioned_is_refused)
     add(defs, &(eider_asset_def){ .key = "plain", .compute = iris_dataset });
     cr_assert_eq(run_partition(defs, "plain", "setosa", NULL), EIDER_ESELECT);
     cr_expect_str_eq(eider_defs_errmsg(defs), "partition 'setosa' was given, but 'plain' is not "
-        "partitioned: leave out --partition (eider_run_options.partition), or select the "
-        "partitioned assets to materialize");
+        "partitioned: leave out --partition, or select the partitioned assets to materialize");
+    cr_assert_eq(run_partition(defs, "plain", "setosa...setosa", NULL), EIDER_ESELECT);
+    cr_expect_str_eq(eider_defs_errmsg(defs), "partitions 'setosa...setosa' were given, but "
+        "'plain' is not partitioned: leave out --partition-range, or select the partitioned "
+        "assets to materialize");
     expect_query("SELECT count(*)::VARCHAR FROM information_schema.tables", "0");
     eider_defs_free(defs);
 }
@@ -883,8 +886,8 @@ Test(io, a_partition_for_an_empty_selection_runs_nothing)
     o.selection = "plain";
     cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ESELECT);
     cr_expect_str_eq(eider_defs_errmsg(defs), "--all-partitions was given, but 'plain' is not "
-        "partitioned: leave out --all-partitions (eider_run_options.all_partitions), or select "
-        "the partitioned assets to materialize");
+        "partitioned: leave out --all-partitions, or select the partitioned assets to "
+        "materialize");
     eider_defs_free(defs);
 }
 

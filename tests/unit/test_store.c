@@ -911,6 +911,127 @@ Test(store, asset_state_is_kept_per_partition_and_wipe_forgets_it)
     eider_store_close(s);
 }
 
+static int fail_on_y(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k[i], "y"))
+            return eider_fail(ctx, "not y");
+    return EIDER_OK;
+}
+
+/* The steps a run of selection over partition would have (0: none), run now. */
+static size_t steps_of_run(eider_defs *defs, eider_store *s, const char *selection,
+                           const char *partition, int all)
+{
+    eider_run_options o = { .store = s, .selection = selection, .partition = partition,
+                            .all_partitions = all, .jobs = 1 };
+    eider_result *r = NULL;
+    eider_materialize(defs, &o, &r);
+    cr_assert(r, "%s", eider_defs_errmsg(defs));
+    size_t n = eider_result_count(r);
+    eider_result_free(r);
+    return n;
+}
+
+Test(store, stale_with_a_partition_selects_an_asset_lacking_it_or_whose_try_failed)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("x", "y", "z"));
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "parted", .compute = fail_on_y,
+                                                       .partitions = p }), EIDER_OK);
+    eider_defs_use_store(defs, s);
+    cr_expect_eq(steps_of_run(defs, s, "stale()", "x", 0), 1, "never materialized");
+    cr_expect_eq(status_of(s, defs, "parted"), EIDER_ASSET_FRESH, "over all its partitions");
+    cr_expect_eq(steps_of_run(defs, s, "stale()", "x", 0), 0, "partition x is done");
+    cr_expect_eq(steps_of_run(defs, s, "stale()", "z", 0), 1, "partition z never was");
+    cr_expect_eq(steps_of_run(defs, s, "stale()", "z", 0), 0, "now it is");
+    cr_expect_eq(steps_of_run(defs, s, "stale()", "x...z", 0), 1, "y never was");
+    cr_expect_eq(steps_of_run(defs, s, "stale()", "y", 0), 1, "y failed");
+    cr_expect_eq(steps_of_run(defs, s, "stale()", NULL, 1), 1, "y failed, of all");
+    unsigned char sel[2] = { 0 };
+    cr_assert_eq(eider_defs_select_partitions(defs, "stale()", "x", 0, sel), EIDER_OK);
+    cr_expect(sel[0], "the range's failure is x's latest try");
+    cr_assert_eq(steps_of_run(defs, s, "parted", "x", 0), 1);
+    cr_assert_eq(eider_defs_select_partitions(defs, "stale()", "x", 0, sel), EIDER_OK);
+    cr_expect(!sel[0], "x is done again");
+    cr_assert_eq(eider_defs_select_partitions(defs, "stale()", "x...y", 0, sel), EIDER_OK);
+    cr_expect(sel[0], "y is not");
+    eider_defs_use_store(defs, NULL);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* The partitions of a run of options, as its result gives them (copied). */
+static char *result_partition(eider_defs *defs, eider_run_options *o)
+{
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    const char *p = eider_result_partition(r);
+    char *copy = p ? strdup(p) : NULL;
+    eider_result_free(r);
+    return copy;
+}
+
+Test(store, a_result_names_the_partitions_its_run_records)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("x", "y", "z"));
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "parted", .compute = partition_meta,
+                                                       .partitions = p }), EIDER_OK);
+    add(defs, "plain", noop, NULL, NULL);
+    eider_run_options o = { .store = s, .selection = "parted", .partition = "x...y", .jobs = 1 };
+    char *got = result_partition(defs, &o);
+    cr_expect_str_eq(got, "x...y");
+    free(got);
+    o = (eider_run_options){ .store = s, .selection = "parted", .all_partitions = 1, .jobs = 1 };
+    got = result_partition(defs, &o);
+    cr_expect_str_eq(got, "all (3)");
+    free(got);
+    o = (eider_run_options){ .store = s, .selection = "plain", .jobs = 1 };
+    got = result_partition(defs, &o);
+    cr_expect_null(got, "no step is partitioned");
+    free(got);
+    runs_seen runs = runs_of(s, -1);
+    cr_expect_eq(runs.n, 3);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+static int fail_always(eider_context *ctx)
+{
+    return eider_fail(ctx, "no");
+}
+
+Test(store, a_plain_run_leaves_out_what_reads_an_asset_whose_every_try_failed)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    const eider_partitions *p = eider_static_partitions(defs, EIDER_KEYS("x", "y"));
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "up", .compute = fail_always,
+                                                       .partitions = p }), EIDER_OK);
+    add(defs, "down", noop, EIDER_KEYS("up"), NULL);
+    eider_run_options o = { .store = s, .selection = "up", .all_partitions = 1, .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_ERUNFAILED);
+    cr_expect_eq(status_of(s, defs, "up"), EIDER_ASSET_FAILED);
+    eider_result *r = NULL;
+    o = (eider_run_options){ .store = s, .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_count(r), 0, "down is left out too");
+    eider_left_out_why why = EIDER_LEFT_OUT_NO_PARTITION;
+    const char *upstream = NULL;
+    cr_assert_eq(eider_result_left_out_count(r), 2);
+    cr_expect_str_eq(eider_result_left_out(r, 1, &why, &upstream), "down");
+    cr_expect_eq(why, EIDER_LEFT_OUT_UPSTREAM);
+    cr_expect_str_eq(upstream, "up");
+    eider_result_free(r);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
 /* ---- crashed runs, gc ---- */
 
 Test(store, a_started_run_whose_process_is_gone_is_marked_crashed)
