@@ -105,6 +105,50 @@ let_others_run_eider() {
         fail "user nobody cannot run $EIDER"
 }
 
+# bare_library NAME VERSION: NAME.so, a definitions library built without eider.h that
+# declares API version VERSION (an expression) and defines nothing.
+bare_library() {
+    cat >"$1.c" <<EOF
+struct eider_defs;
+__attribute__((visibility("default"))) const int eider_definitions_api_version = $2;
+void eider_definitions(struct eider_defs *defs);
+void eider_definitions(struct eider_defs *defs) { (void)defs; }
+EOF
+    cc -shared -fPIC -o "$1.so" "$1.c" || fail "cannot build $1.so"
+}
+
+# write_colours_and_days LAST_DAY: definitions.c of two assets of two partitionings,
+# "colours" (static: red, blue) and "days" (daily from 2024-01-01 to LAST_DAY), each
+# writing one row per partition of its run, the key in column p, into p.duckdb.
+write_colours_and_days() {
+    cat >definitions.c <<EOF
+#include <stdio.h>
+#include <string.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[512] = "SELECT * FROM (VALUES ";
+    for (size_t i = 0; i < n; i++)
+        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s('%s')", i ? ", " : "", k[i]);
+    strncat(sql, ") t(p)", sizeof(sql) - strlen(sql) - 1);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
+    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
+        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "$1" });
+    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
+    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p::DATE")) });
+}
+EOF
+}
+
 # A copy of the example definitions folder in the current folder, without any
 # database or compile cache it may carry.
 copy_example() {

@@ -125,14 +125,8 @@ library_of_the_previous_version_loads_and_runs() {
 }
 
 library_of_a_newer_version_is_refused_saying_to_upgrade() {
-    cat >future.c <<EOF
-struct eider_defs;
-__attribute__((visibility("default"))) const int eider_definitions_api_version = $(
-    sed -n 's/^#define EIDER_API_VERSION \([0-9]*\)$/\1/p' "$SRC/include/eider.h") + 1;
-void eider_definitions(struct eider_defs *defs);
-void eider_definitions(struct eider_defs *defs) { (void)defs; }
-EOF
-    cc -shared -fPIC -o future.so future.c || fail "cannot build future.so"
+    bare_library future "$(sed -n 's/^#define EIDER_API_VERSION \([0-9]*\)$/\1/p' \
+        "$SRC/include/eider.h") + 1"
     run "$EIDER" list -l future.so
     expect_rc 3
     expect_in err.txt "future.so'"
@@ -141,13 +135,7 @@ EOF
 }
 
 library_of_version_0_is_refused() {
-    cat >zero.c <<'EOF'
-struct eider_defs;
-__attribute__((visibility("default"))) const int eider_definitions_api_version = 0;
-void eider_definitions(struct eider_defs *defs);
-void eider_definitions(struct eider_defs *defs) { (void)defs; }
-EOF
-    cc -shared -fPIC -o zero.so zero.c || fail "cannot build zero.so"
+    bare_library zero 0
     run "$EIDER" list -l zero.so
     expect_rc 3
     expect_in err.txt "API version 0"

@@ -216,13 +216,7 @@ no_definitions_at_all_says_what_to_pass() {
 
 # A library that declares another API version, built without eider.h.
 library_of_another_api_version_is_refused_naming_it() {
-    cat >future.c <<'EOF'
-struct eider_defs;
-__attribute__((visibility("default"))) const int eider_definitions_api_version = 999;
-void eider_definitions(struct eider_defs *defs);
-void eider_definitions(struct eider_defs *defs) { (void)defs; }
-EOF
-    cc -shared -fPIC -o future.so future.c || fail "cannot build future.so"
+    bare_library future 999
     run "$EIDER" list -l future.so
     expect_rc 3
     expect_in err.txt "API version 999"

@@ -102,12 +102,9 @@ EOF
     expect_rc 0
 }
 
-# `materialize --json` prints one document per run of a backfill (--per-partition,
-# --resume), but no document says which partition it ran: the keys are run_id, status,
-# duration_s, recorded, steps, left_out. A script reading them cannot tell which
-# partition failed without a second command. Each document carries the run's partition
-# as `eider runs --json` does ("partition": "2024-01-02", "A...B" or "all (N)").
-materialize_json_names_the_partition_of_each_run() {
+# write_days: definitions.c of one daily asset "days" (2024-01-01 to 2024-01-03), a
+# row of its day per run, into p.duckdb.
+write_days() {
     cat >definitions.c <<'EOF'
 #include <stdio.h>
 #include <eider.h>
@@ -128,6 +125,15 @@ void eider_definitions(eider_defs *defs)
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
 }
 EOF
+}
+
+# `materialize --json` prints one document per run of a backfill (--per-partition,
+# --resume), but no document says which partition it ran: the keys are run_id, status,
+# duration_s, recorded, steps, left_out. A script reading them cannot tell which
+# partition failed without a second command. Each document carries the run's partition
+# as `eider runs --json` does ("partition": "2024-01-02", "A...B" or "all (N)").
+materialize_json_names_the_partition_of_each_run() {
+    write_days
     run "$EIDER" materialize --partition 2024-01-02 --json
     expect_rc 0
     check_json out.txt 'd.get("partition") == "2024-01-02"'
@@ -185,32 +191,7 @@ EOF
 # '2024-01-01'"; so does --partition 2024-01-01 with --resume. A backfill leaves out the
 # assets without its partitions as the one run does.
 range_backfill_leaves_out_other_partitionings() {
-    cat >definitions.c <<'EOF'
-#include <stdio.h>
-#include <string.h>
-#include <eider.h>
-static int f(eider_context *ctx)
-{
-    size_t n = 0;
-    const char *const *k = eider_partition_keys(ctx, &n);
-    char sql[512] = "SELECT * FROM (VALUES ";
-    for (size_t i = 0; i < n; i++)
-        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s('%s')", i ? ", " : "", k[i]);
-    strncat(sql, ") t(p)", sizeof(sql) - strlen(sql) - 1);
-    return eider_output_sql(ctx, sql);
-}
-void eider_definitions(eider_defs *defs)
-{
-    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
-    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
-    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
-        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-04" });
-    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
-    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p::DATE")) });
-}
-EOF
+    write_colours_and_days 2024-01-04
     run "$EIDER" materialize --partition-range 2024-01-01...2024-01-02
     expect_rc 0
     expect_in err.txt "left out the partitioned asset 'colours'"
@@ -234,26 +215,7 @@ EOF
 # backfills partitioned assets, and the selection holds none: select them with
 # --select". An empty stale() selection is not an error, whatever the backfill's form.
 empty_stale_per_partition_backfill_says_nothing_to_materialize() {
-    cat >definitions.c <<'EOF'
-#include <stdio.h>
-#include <eider.h>
-static int f(eider_context *ctx)
-{
-    size_t n = 0;
-    const char *const *k = eider_partition_keys(ctx, &n);
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT DATE '%s' AS day", k[0]);
-    return eider_output_sql(ctx, sql);
-}
-void eider_definitions(eider_defs *defs)
-{
-    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
-    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
-        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
-    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
-}
-EOF
+    write_days
     run "$EIDER" materialize --all-partitions
     expect_rc 0
     run "$EIDER" materialize --select 'stale()' --all-partitions
@@ -276,26 +238,7 @@ EOF
 # materialized"), and `eider list` shows it fresh. With a partition, stale() selects an
 # asset whose partition was never materialized (or failed).
 stale_with_a_partition_selects_its_missing_partition() {
-    cat >definitions.c <<'EOF'
-#include <stdio.h>
-#include <eider.h>
-static int f(eider_context *ctx)
-{
-    size_t n = 0;
-    const char *const *k = eider_partition_keys(ctx, &n);
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT DATE '%s' AS day", k[0]);
-    return eider_output_sql(ctx, sql);
-}
-void eider_definitions(eider_defs *defs)
-{
-    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
-    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
-        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
-    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "day")) });
-}
-EOF
+    write_days
     run "$EIDER" materialize --partition 2024-01-01
     expect_rc 0
     run "$EIDER" materialize --select 'stale()' --partition 2024-01-02

@@ -250,32 +250,7 @@ EOF
 # partition 'red'". Each asset's partitions are its own: a backfill resumes and splits
 # per asset's partitions, or refuses the combination before it starts, naming it.
 backfill_of_two_partitionings_resumes() {
-    cat >definitions.c <<'EOF'
-#include <stdio.h>
-#include <string.h>
-#include <eider.h>
-static int f(eider_context *ctx)
-{
-    size_t n = 0;
-    const char *const *k = eider_partition_keys(ctx, &n);
-    char sql[512] = "SELECT * FROM (VALUES ";
-    for (size_t i = 0; i < n; i++)
-        snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s('%s')", i ? ", " : "", k[i]);
-    strncat(sql, ") t(p)", sizeof(sql) - strlen(sql) - 1);
-    return eider_output_sql(ctx, sql);
-}
-void eider_definitions(eider_defs *defs)
-{
-    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
-    const eider_partitions *cols = eider_static_partitions(defs, EIDER_KEYS("red", "blue"));
-    const eider_partitions *days = eider_time_partitions(defs, &(eider_time_partitions_def){
-        .unit = EIDER_DAILY, .start = "2024-01-01", .end = "2024-01-03" });
-    eider_asset(defs, &(eider_asset_def){ .key = "colours", .compute = f, .partitions = cols,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")) });
-    eider_asset(defs, &(eider_asset_def){ .key = "days", .compute = f, .partitions = days,
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p::DATE")) });
-}
-EOF
+    write_colours_and_days 2024-01-03
     run "$EIDER" materialize --select 'colours, days' --all-partitions
     expect_rc 0
     run "$EIDER" materialize --select 'colours, days' --all-partitions --resume
