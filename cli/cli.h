@@ -138,6 +138,51 @@ eider_defs *cli_quiet_defs(cli_env *env);
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out);
 int cli_parse_seconds(const char *option, const char *value, double max, double *out);
 
+/* ---- backfills (backfill.c): --per-partition and --resume, as several runs ---- */
+
+/* One partitioning of a backfill: the selected partitioned assets whose partitions
+ * (as the backfill names them) are the same keys, which its runs take in turn. */
+typedef struct partitioning {
+    char **keys;
+    size_t n;
+    unsigned char *assets;           /* its assets: one byte per asset */
+    char *selection;                 /* its runs' selection; NULL: the user's own */
+    unsigned char *done;             /* --resume: keys all its assets succeeded for */
+} partitioning;
+
+/* A backfill run as several runs, one partitioning after another. */
+typedef struct backfill {
+    int per_partition, resume;
+    partitioning *sets;
+    size_t n_sets;
+    unsigned char *selected;         /* the user's selection, one byte per asset */
+    unsigned char *lacking;          /* its partitioned assets without the range's keys */
+} backfill;
+
+/* The note that a run left assets out of its selection, on stderr, in two halves around
+ * the assets' names (cmd_materialize.c): n of them, left out for why. */
+void left_out_note_start(eider_left_out_why why, size_t n);
+void left_out_note_end(eider_left_out_why why, size_t n, const char *partition);
+
+/* How a backfill runs one of its runs: once() materializes with o (its partition and
+ * selection set) and prints the outcome, returning the library's code; json says where
+ * the backfill's own lines go (stderr under --json). */
+typedef struct backfill_runner {
+    int (*once)(eider_run_options *o, void *user_data);
+    void *user_data;
+    int json;
+} backfill_runner;
+
+/* Group the selected partitioned assets into partitionings; *one_run is set when the
+ * backfill is better run as one run (nothing partitioned to split). Prints errors. */
+int backfill_keys(eider_defs *defs, const eider_run_options *o, backfill *b, int *one_run);
+/* --resume: mark done the keys every asset of a partitioning succeeded for. */
+int backfill_done(cli_env *env, backfill *b);
+/* Run the partitionings in turn and print the backfill's summary; an exit code. */
+int run_backfill(eider_defs *defs, eider_run_options *o, backfill *b,
+                 const backfill_runner *runner);
+void backfill_release(backfill *b);
+
 /* JSON for the CLI's --json outputs. */
 json_t *cli_json_string(const char *s);
 json_t *cli_meta_json(const eider_meta *m, size_t n);
