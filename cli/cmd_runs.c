@@ -792,8 +792,8 @@ static int probe_status(const eider_run_record *rec, void *user_data)
     return 1;
 }
 
-/* Opening a store marks the runs of this host whose process is gone as crashed: a run
- * killed while followed would otherwise stay "started" for as long as nobody opens it. */
+/* Opening a store marks the runs whose lease ran out as crashed: a run killed while
+ * followed would otherwise stay "started" for as long as nobody opens it. */
 static void mark_dead_runs(void)
 {
     eider_store *s = NULL;

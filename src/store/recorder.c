@@ -924,10 +924,11 @@ static void tell_missing(eider__recorder *r, const eider_event *ev, int events_r
     eider__buf msg = { 0 };
     eider__missing *m = &r->unkept;
     take_run(s, ev->run_id, m);
-    eider__buf_printf(&msg, "instance store %s: run %s is recorded only in part", s->location,
-                      ev->run_id);
+    eider__buf_printf(&msg, "run %s is recorded only in part", ev->run_id);
     if (events_rc || end_rc)
         eider__buf_printf(&msg, " (%s; retried for %.0f s)", eider_store_errmsg(s), waited);
+    else
+        eider__buf_printf(&msg, " in the instance store %s", s->location);
     eider__buf_puts(&msg, ": missing from the store are ");
     if (m->n_events)
         missing_describe(m, &msg);
