@@ -28,8 +28,10 @@ static const char runs_help[] =
     "\n"
     CLI_DEFS_HELP
     "      --status S        only runs with status S: queued, started, success, failure,\n"
-    "                        canceled or crashed (its process died); running, succeeded,\n"
-    "                        failed and cancelled are taken too\n"
+    "                        canceled or crashed (its lease ran out: its process died,\n"
+    "                        or was stopped or cut off from the store for longer than\n"
+    "                        its lease); running, succeeded, failed and cancelled are\n"
+    "                        taken too\n"
     "  -n, --limit N         at most N runs (default 20)\n"
     "      --json            one JSON array with every field of every run\n";
 

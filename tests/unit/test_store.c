@@ -184,6 +184,8 @@ static void make_version_1_store(void)
         m->migrations[0],
         "INSERT INTO eider_schema (version) VALUES (1)",
         "INSERT INTO runs (run_id, status, start_us, end_us, n_succeeded) VALUES ('old-run', 'success', 10, 20, 1)",
+        /* a run that was going on as the store was migrated: it has no lease */
+        "INSERT INTO runs (run_id, status, start_us) VALUES ('old-started', 'started', 30)",
         "INSERT INTO events (run_id, type, time_us, asset_key, attempt) VALUES ('old-run', 'step_start', 11, 'a', 1)",
         "INSERT INTO events (run_id, type, time_us, asset_key, attempt, level, message) VALUES "
         "('old-run', 'log', 12, 'a', 1, 'warn', 'it''s \"odd\"\nand long')",
@@ -243,6 +245,10 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     make_version_1_store();
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
     cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 4);
+    cr_expect_eq(runs_of(s, eider_run_status_parse("started")).n, 1,
+                 "a run an older Eider started is not marked crashed as the store migrates");
+    cr_expect_gt(query_int(s, "SELECT lease_until_us FROM runs WHERE run_id = 'old-started'"),
+                 eider__now_us() + 500000000, "it has ten minutes to end");
     migrated_events e = { 0 };
     cr_assert_eq(eider_store_events(s, "old-run", 0, see_migrated, &e), EIDER_OK, "%s", eider_store_errmsg(s));
     cr_assert_eq(e.n, is_postgres() ? 5 : 6);
