@@ -542,19 +542,22 @@ static void take_back(eider_store *s, const char *run_id, const char *until, dou
 }
 
 /* Renew run_id's lease for lease_s from now. A run marked crashed meanwhile (its lease
- * ran out while its process was stopped, or the store was out of reach) is taken back. */
-static void renew_lease(eider_store *s, const char *run_id, double lease_s)
+ * ran out while its process was stopped, or the store was out of reach) is taken back.
+ * Nonzero when the store was written. */
+static int renew_lease(eider_store *s, const char *run_id, double lease_s)
 {
     char until[24], *note = NULL;
     int64_t renewed = 0;
     const char *p[] = { decimal(until, eider__now_us() + (int64_t)(lease_s * 1e6)), run_id };
-    if (lease_query(s, "UPDATE runs SET lease_until_us = CAST(? AS BIGINT) WHERE run_id = ? AND "
-                       "status = 'started' RETURNING 1", p, 2, eider__read_i64, &renewed) || renewed)
-        return;
+    int rc = lease_query(s, "UPDATE runs SET lease_until_us = CAST(? AS BIGINT) WHERE run_id = ? "
+                            "AND status = 'started' RETURNING 1", p, 2, eider__read_i64, &renewed);
+    if (rc || renewed)
+        return !rc;
     if (!lease_query(s, "SELECT note FROM runs WHERE run_id = ? AND status = 'crashed'", p + 1, 1,
                      read_text, &note) && note)
         take_back(s, run_id, p[0], lease_s, note);
     free(note);
+    return 1;
 }
 
 /* A run whose lease is due for renewal, marked renewed now, or NULL. With queue_lock. */
@@ -580,9 +583,12 @@ static int renew_due(eider_store *s, double now)
     char *run_id = eider__xstrdup(r->run_id);
     double lease_s = r->lease_s;
     pthread_mutex_unlock(&s->queue_lock);
-    renew_lease(s, run_id, lease_s);
+    int ok = renew_lease(s, run_id, lease_s);
     free(run_id);
     pthread_mutex_lock(&s->queue_lock);
+    for (size_t i = 0; ok && i < s->n_leases; i++)      /* r, unless its run ended meanwhile */
+        if (s->leases[i] == r)
+            r->renewed_ok = now;
     return 1;
 }
 
@@ -590,7 +596,7 @@ static void lease_add(eider__recorder *r)
 {
     eider_store *s = r->store;
     pthread_mutex_lock(&s->queue_lock);
-    r->renewed = eider__mono_s();
+    r->renewed = r->renewed_ok = eider__mono_s();
     EIDER__GROW(s->leases, s->cap_leases, s->n_leases + 1);
     s->leases[s->n_leases++] = r;
     pthread_mutex_unlock(&s->queue_lock);
@@ -947,16 +953,28 @@ static void tell_missing(eider__recorder *r, const eider_event *ev, int events_r
     eider__buf_release(&msg);
 }
 
+/* Whether the run's lease may have lapsed: it was last renewed half a lease ago or more
+ * (the other half covers clocks of hosts that differ). */
+static int lease_in_doubt(eider__recorder *r)
+{
+    pthread_mutex_lock(&r->store->queue_lock);
+    int doubt = eider__mono_s() - r->renewed_ok >= r->lease_s / 2;
+    pthread_mutex_unlock(&r->store->queue_lock);
+    return doubt;
+}
+
 /* The run's end: its events and its row written, retried with a growing pause for up to
- * $EIDER_STORE_RETRY_S while the store fails; then what is missing is told. A lapsed
- * lease is found first, so that its note comes before the end. */
+ * $EIDER_STORE_RETRY_S while the store fails; then what is missing is told. A lease
+ * that may have lapsed is renewed first, so that a note that it lapsed comes before the
+ * end. */
 static void finish_run(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
     double start = eider__mono_s(), pause = RETRY_FIRST_S;
     double deadline = start + env_seconds("EIDER_STORE_RETRY_S", END_RETRY_S, 1);
     int events_rc, end_rc = -1;
-    renew_lease(s, r->run_id, r->lease_s);
+    if (lease_in_doubt(r))
+        renew_lease(s, r->run_id, r->lease_s);
     enqueue(r, ev);
     for (;;) {
         events_rc = eider__store_flush(s);

@@ -165,7 +165,8 @@ typedef struct eider__recorder {
     const char *const *tags;
     int failed;                      /* a write failed: told to next once */
     char *run_id;                    /* while it runs */
-    double lease_s, renewed;         /* the lease's length, and when it was last renewed */
+    double lease_s, renewed;         /* the lease's length, and when its renewal was last due */
+    double renewed_ok;               /* when it was last renewed (eider__mono_s(), queue_lock) */
     eider__missing unkept;           /* events dropped with HOLD_BYTES held (under queue_lock) */
     int incomplete;                  /* after its end: its record lacks something */
 } eider__recorder;
