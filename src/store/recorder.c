@@ -793,8 +793,13 @@ static void take_run(eider_store *s, const char *run_id, eider__missing *m)
 {
     pthread_mutex_lock(&s->write_lock);
     pthread_mutex_lock(&s->queue_lock);
-    for (size_t h = 0; h < s->n_held; h++)
+    for (size_t h = 0; h < s->n_held; h++) {
         batch_take_run(&s->held[h], run_id, m);
+        if (!s->held[h].n_blocks) {  /* nothing left in it: it no longer counts */
+            s->held_bytes -= s->held[h].bytes;
+            s->held[h].bytes = 0;
+        }
+    }
     batch_take_run(&s->pending, run_id, m);
     pthread_mutex_unlock(&s->queue_lock);
     pthread_mutex_unlock(&s->write_lock);
@@ -1028,6 +1033,16 @@ static void on_event(const eider_event *ev, void *user_data)
     record(r, ev);
     if (r->next && r->next->on_event)
         r->next->on_event(ev, r->next->user_data);
+}
+
+void eider__recorder_release(eider__recorder *r)
+{
+    if (!r || !r->run_id)
+        return;
+    lease_remove(r);
+    missing_release(&r->unkept);
+    free(r->run_id);
+    r->run_id = NULL;
 }
 
 void eider__recorder_sink(eider__recorder *r, eider_event_sink *out)

@@ -173,6 +173,9 @@ typedef struct eider__recorder {
 
 /* A sink that records through r (which must outlive the run). */
 void eider__recorder_sink(eider__recorder *r, eider_event_sink *out);
+/* After the run: what r still holds, when its run_end never came (its lease is no
+ * longer renewed; the run shows as crashed once it runs out). */
+void eider__recorder_release(eider__recorder *r);
 /* Write buffered events now. */
 int eider__store_flush(eider_store *s);
 /* Stop the writer thread, writing what is buffered (eider_store_close). */
