@@ -6,6 +6,12 @@
  * materialized asset and partition, and the state of each asset it touched. One row
  * per asset is the least that keeps each asset's history and state queryable; events
  * cost a few bytes of a shared row.
+ *
+ * A batch that cannot be written (a full disk, PostgreSQL down) is held and tried
+ * again, before anything newer, while the run goes on and at its end; what is still
+ * missing then is told. The same thread renews the lease of each run being recorded,
+ * by which the run proves that it is alive (store.c marks a run whose lease ran out
+ * as crashed).
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -351,7 +357,6 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     free(keys.hash);
     return rc;
 }
-
 
 /* ---- writing, and holding what could not be written ---- */
 

@@ -1,6 +1,6 @@
 /*
  * store.c — the instance store: opening a backend, migrating its schema, marking runs
- * whose process died as crashed, the queries behind `eider runs`, `run show`,
+ * whose lease ran out as crashed, the queries behind `eider runs`, `run show`,
  * `logs`, `asset show`, `asset wipe` and `gc`, and the keys of dynamic partitions.
  */
 #define _GNU_SOURCE
