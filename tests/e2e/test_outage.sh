@@ -92,7 +92,7 @@ a_disk_full_past_the_end_says_exactly_what_is_missing() {
     mount_small_disk || return 0
     export EIDER_STORAGE=$PWD/small/store EIDER_STORE_RETRY_S=1 EIDER_RUN_LEASE_S=1
     write_slow_defs
-    TICKS=20 "$EIDER" materialize -f defs.c >run.out 2>run.err &
+    TICKS=40 "$EIDER" materialize -f defs.c >run.out 2>run.err &
     local pid=$!
     BACKGROUND_PIDS+=("$pid")
     wait_started
