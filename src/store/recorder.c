@@ -963,6 +963,20 @@ static void tell_missing(eider__recorder *r, const eider_event *ev, int events_r
     eider__buf_release(&msg);
 }
 
+/* Events dropped while HOLD_BYTES waited, told among the run's events once the store
+ * took what was held (before the run's end, the last event). */
+static void queue_unkept_note(eider__recorder *r, const eider_event *ev)
+{
+    eider__buf msg = { 0 };
+    missing_describe(&r->unkept, &msg);      /* sorts its ranges: the same events still */
+    eider__buf_printf(&msg, " of this run were not kept while the instance store was out of reach "
+                      "(more than %u MiB waited): they are missing here", HOLD_BYTES >> 20);
+    eider_event note = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                         .level = EIDER_LOG_ERROR, .message = eider__buf_str(&msg) };
+    enqueue(r, &note);
+    eider__buf_release(&msg);
+}
+
 /* Whether the run's lease may have lapsed: it was last renewed half a lease ago or more
  * (the other half covers clocks of hosts that differ). */
 static int lease_in_doubt(eider__recorder *r)
@@ -985,6 +999,8 @@ static void finish_run(eider__recorder *r, const eider_event *ev)
     int events_rc, end_rc = -1;
     if (lease_in_doubt(r))
         renew_lease(s, r->run_id, r->lease_s);
+    if (r->unkept.n_events && eider__store_flush(s) == EIDER_OK)     /* the steps are done */
+        queue_unkept_note(r, ev);
     enqueue(r, ev);
     for (;;) {
         events_rc = eider__store_flush(s);

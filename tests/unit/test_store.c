@@ -1364,6 +1364,57 @@ Test(store, a_write_that_fails_for_a_while_loses_nothing)
     eider_store_close(s);
 }
 
+/* Logs 80 lines of a MiB each while the store fails, then mends it. */
+static int chatty(eider_context *ctx)
+{
+    size_t n = (1u << 20) - 1;
+    char *line = malloc(n + 1);
+    memset(line, 'x', n);
+    line[n] = '\0';
+    eider__sleep_ms(300);            /* the run's first batch has failed by now */
+    for (int i = 0; i < 80; i++)
+        eider_log_info(ctx, "%s", line);
+    free(line);
+    break_event_blocks(mending_store, 0);
+    return EIDER_OK;
+}
+
+static int count_unkept_note(int64_t id, const eider_event *ev, void *ud)
+{
+    if (ev->message && strstr(ev->message, "of this run were not kept while the instance store "
+                                           "was out of reach (more than 64 MiB waited)"))
+        (*(int *)ud)++;
+    return 0;
+}
+
+/* While a failing store holds 64 MiB, what comes next is not kept but counted: once the
+ * store is back, the run's events say which are missing (before its end), and so does
+ * its sink. */
+Test(store, past_64_mib_held_events_are_dropped_and_named)
+{
+    eider_store *s = mending_store = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "chatty", chatty, NULL, NULL);
+    break_event_blocks(s, 1);
+    store_notes notes = { 0 };
+    eider_event_sink sink = { .on_event = see_store_note, .user_data = &notes };
+    eider_run_options o = { .store = s, .jobs = 1, .sink = &sink };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK);
+    cr_expect_eq(notes.missing, 1);
+    cr_expect(strstr(notes.last, "were not kept while the store was out of reach (more than 64 MiB "
+                                 "waited)") && !strstr(notes.last, "run's end"), "%s", notes.last);
+    event_tally t = tally_newest_run(s, 1);
+    int stored_notes = 0;
+    runs_seen one = { 0 };
+    cr_assert_eq(eider_store_runs(s, -1, NULL, 1, see_last_run, &one), EIDER_OK);
+    cr_assert_eq(eider_store_events(s, one.run_id, 0, count_unkept_note, &stored_notes), EIDER_OK);
+    cr_expect_eq(stored_notes, 1, "the note is stored with the run's events");
+    cr_expect(t.n > 60 && t.n < 80, "about 64 of the 80 lines kept: %d events", t.n);
+    cr_expect_eq(runs_of(s, eider_run_status_parse("success")).n, 1);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
 /* ---- observations ---- */
 
 static int observe_source(eider_context *ctx)
