@@ -589,11 +589,11 @@ static int renew_due(eider_store *s, double now)
     double lease_s = r->lease_s;
     pthread_mutex_unlock(&s->queue_lock);
     int ok = renew_lease(s, run_id, lease_s);
-    free(run_id);
     pthread_mutex_lock(&s->queue_lock);
     for (size_t i = 0; ok && i < s->n_leases; i++)      /* r, unless its run ended meanwhile */
-        if (s->leases[i] == r)
+        if (s->leases[i] == r && strcmp(r->run_id, run_id) == 0)
             r->renewed_ok = now;
+    free(run_id);
     return 1;
 }
 
