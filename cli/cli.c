@@ -287,7 +287,7 @@ int cli_load_defs(cli_env *env)
 }
 
 /* A store only read is never written, with one exception worth making when it can be
- * written: the runs of this host whose process died are marked crashed (by a second,
+ * written: the runs whose lease ran out are marked crashed (by a second,
  * writing handle, that also brings an older schema up to date). That handle is opened
  * only when eider_store_writable() says so: by the store's owner (or root), who may
  * write it and its folder. It is safe then: opening to write makes no file but the

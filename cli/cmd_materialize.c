@@ -63,6 +63,13 @@ static const char help[] =
     "\n"
     "The run is recorded in the instance store ($EIDER_STORAGE, else the folder\n"
     "$EIDER_HOME, else .eider beside the definitions); EIDER_STORAGE=none records nothing.\n"
+    "The run proves it is alive by renewing its lease there every EIDER_RUN_LEASE_S / 12\n"
+    "seconds (default 60 / 12); a run whose lease runs out shows as crashed. When the store\n"
+    "fails mid-run (a full disk, PostgreSQL down), the run goes on: its events wait in\n"
+    "memory (up to 64 MiB) and are written when it is back, retried at the run's end for\n"
+    "up to EIDER_STORE_RETRY_S seconds (default 60); then eider prints an error that\n"
+    "names the events, materializations and end the store lacks (the exit code stays the\n"
+    "run's own).\n"
     "\n"
     "Ctrl-C (or SIGTERM) cancels the run: running queries are interrupted, nothing new\n"
     "starts, and eider exits 130. A second Ctrl-C quits at once.\n";

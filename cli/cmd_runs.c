@@ -28,8 +28,10 @@ static const char runs_help[] =
     "\n"
     CLI_DEFS_HELP
     "      --status S        only runs with status S: queued, started, success, failure,\n"
-    "                        canceled or crashed (its process died); running, succeeded,\n"
-    "                        failed and cancelled are taken too\n"
+    "                        canceled or crashed (its lease ran out: its process died,\n"
+    "                        or was stopped or cut off from the store for longer than\n"
+    "                        its lease); running, succeeded, failed and cancelled are\n"
+    "                        taken too\n"
     "  -n, --limit N         at most N runs (default 20)\n"
     "      --json            one JSON array with every field of every run\n";
 
@@ -792,8 +794,8 @@ static int probe_status(const eider_run_record *rec, void *user_data)
     return 1;
 }
 
-/* Opening a store marks the runs of this host whose process is gone as crashed: a run
- * killed while followed would otherwise stay "started" for as long as nobody opens it. */
+/* Opening a store marks the runs whose lease ran out as crashed: a run killed while
+ * followed would otherwise stay "started" for as long as nobody opens it. */
 static void mark_dead_runs(void)
 {
     eider_store *s = NULL;

@@ -960,7 +960,9 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
  *   "none" (or EIDER_STORAGE=none)              refused with EIDER_EINVAL: nothing is to
  *                                               be recorded (the CLI runs unrecorded).
  * Migrates the schema to this Eider's version; a store written by a newer Eider is
- * refused. Marks as crashed the runs whose process is gone. *out is always set (NULL
+ * refused. Marks as crashed the started runs whose lease ran out (a recording run renews
+ * its lease every $EIDER_RUN_LEASE_S / 12 seconds; it lasts $EIDER_RUN_LEASE_S, default
+ * 60), on any host. *out is always set (NULL
  * only when memory ran out): on error read eider_store_errmsg(), then close it. */
 int eider_store_open(const char *location, eider_store **out);
 /* Open the store at location (as eider_store_open() finds it) to read it only:
@@ -994,7 +996,8 @@ typedef enum eider_run_status {
     EIDER_RUN_SUCCESS,
     EIDER_RUN_FAILURE,
     EIDER_RUN_CANCELED,
-    EIDER_RUN_CRASHED,               /* its process died (killed, or a crash in user code) */
+    EIDER_RUN_CRASHED,               /* its lease ran out: its process died (killed, or a
+                                      * crash in user code), or stopped renewing it */
 } eider_run_status;
 
 /* "queued", "started", "success", "failure", "canceled", "crashed"; static storage.
@@ -1022,7 +1025,9 @@ int eider_store_runs(eider_store *store, int status, const char *run_id, size_t 
                      eider_run_fn fn, void *user_data);
 
 /* The events of run_id with an id above after_id, in order; fn gets each with its id
- * (pass the last one as after_id to follow a live run). */
+ * (pass the last one as after_id to follow a live run). A run marked crashed ends with
+ * a run_end event (level error) whose message says why; its fields are valid during
+ * the call only, as every event's. */
 typedef int (*eider_stored_event_fn)(int64_t id, const eider_event *event, void *user_data);
 int eider_store_events(eider_store *store, const char *run_id, int64_t after_id,
                        eider_stored_event_fn fn, void *user_data);

@@ -598,6 +598,7 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
         return rc;
     }
     run_steps(&run, options);
+    eider__recorder_release(&recorder);
     rc = run.n_canceled ? EIDER_ECANCELED
        : run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
     if (out)

@@ -65,6 +65,10 @@ static const char *const migrations[] = {
     /* 3: the keys of dynamic partitions, in the order they were added */
     "CREATE TABLE dynamic_partitions (name TEXT NOT NULL, key TEXT NOT NULL,"
     " position BIGINT NOT NULL, added_us BIGINT NOT NULL, PRIMARY KEY (name, key));",
+    /* 4: a run's lease and a note on its row (as sqlite.c's) */
+    "ALTER TABLE runs ADD COLUMN lease_until_us BIGINT, ADD COLUMN note TEXT;"
+    "UPDATE runs SET lease_until_us = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+    " + 600000000 WHERE status = 'started';",
     NULL,
 };
 

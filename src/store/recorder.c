@@ -6,6 +6,12 @@
  * materialized asset and partition, and the state of each asset it touched. One row
  * per asset is the least that keeps each asset's history and state queryable; events
  * cost a few bytes of a shared row.
+ *
+ * A batch that cannot be written (a full disk, PostgreSQL down) is held and tried
+ * again, before anything newer, while the run goes on and at its end; what is still
+ * missing then is told. The same thread renews the lease of each run being recorded,
+ * by which the run proves that it is alive (store.c marks a run whose lease ran out
+ * as crashed).
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -131,6 +137,7 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
     int adds_rows = ev->asset_key && (ev->type == EIDER_EVENT_MATERIALIZATION ||
                                       ev->type == EIDER_EVENT_STEP_FAILURE);
     eider__buf *j = &k->json;
+    size_t before = j->len;
     if (k->n++)
         eider__buf_putc(j, ',');
     eider__buf_puts(j, "{\"type\":\"");
@@ -174,6 +181,7 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         add_row(b, block, ev, ev->n_partitions ? ev->partitions[i] : NULL,
                 n_rows > 1 && metadata ? partition_metadata(b, ev, ev->partitions[i]) : metadata,
                 ev->type == EIDER_EVENT_STEP_FAILURE);
+    b->bytes += j->len - before + (adds_rows ? n_rows * (64 + (metadata ? strlen(metadata) : 0)) : 0);
     b->n_events++;
 }
 
@@ -282,8 +290,8 @@ static int same_state(const void *ud, size_t i, size_t j)
  * s->lock held. */
 static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
 {
-    eider__arena *a = &b->arena;
-    size_t n_mats = 0;
+    eider__arena texts = { 0 }, *a = &texts;         /* this try's: a batch may be tried again */
+    size_t n_mats = 0, closed = 0;
     const char **blocks = eider__xmalloc((b->n_blocks * BLOCK_COLS + 1) * sizeof(char *));
     const char **mats = eider__xmalloc((b->n_rows * MAT_COLS + 1) * sizeof(char *));
     const char **state = eider__xmalloc((b->n_rows * STATE_COLS + 1) * sizeof(char *));
@@ -292,7 +300,7 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     int rc = s->m->begin(s->conn, err);
     if (!rc)
         rc = number_materializations(s, b, err);
-    for (size_t i = 0; !rc && i < b->n_blocks; i++) {
+    for (size_t i = 0; !rc && i < b->n_blocks; i++, closed++) {
         eider__block *k = &b->blocks[i];
         eider__buf_putc(&k->json, ']');
         if (k->json.truncated) {     /* cannot happen within the limits above; never store it cut */
@@ -339,6 +347,9 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
         rc = s->m->commit(s->conn, err);
     if (rc)
         s->m->rollback(s->conn);
+    for (size_t i = 0; i < closed; i++)      /* open again, for another try */
+        b->blocks[i].json.data[--b->blocks[i].json.len] = '\0';
+    eider__arena_release(&texts);
     free(blocks);
     free(mats);
     free(state);
@@ -347,37 +358,120 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     return rc;
 }
 
-/* Take what is buffered and write it; batches are written one at a time, in the order
- * they were taken. */
+/* ---- writing, and holding what could not be written ---- */
+
+#define HOLD_BYTES (64u << 20)      /* kept for a store that fails, with what waits */
+#define RETRY_FIRST_S 0.1           /* the pause before a failed write is tried again */
+#define RETRY_MAX_S 5.0             /* it doubles up to this */
+#define END_RETRY_S 60.0            /* $EIDER_STORE_RETRY_S unset: retrying at a run's end */
+#define LEASE_S 60.0                /* $EIDER_RUN_LEASE_S unset: a run's lease */
+#define RENEWALS_PER_LEASE 12       /* renewed every 5 s of a 60 s lease */
+#define MISSING_NAMES 10            /* materializations named in what is missing */
+
+/* The seconds in $name (a positive number; 0 too when zero_ok), else fallback. */
+static double env_seconds(const char *name, double fallback, int zero_ok)
+{
+    const char *text = getenv(name);
+    char *end = NULL;
+    double v = text && *text ? strtod(text, &end) : -1;
+    if (!end || *end || !(v > 0 || (zero_ok && v == 0)) || v > 1e6)
+        return fallback;
+    return v;
+}
+
+/* Whether a batch tried before was written after all (PostgreSQL: the connection
+ * dropped after its COMMIT was sent): its first block is there. A block's key is its
+ * run's, numbered by the run alone, so no other writer puts it there. */
+static int already_written(eider_store *s, const eider__batch *b)
+{
+    eider__buf err = { 0 };
+    int64_t found = 0;
+    char first[24];
+    if (!b->n_blocks)
+        return 1;
+    const char *p[] = { b->blocks[0].run_id, decimal(first, b->blocks[0].first) };
+    int rc = s->m->query(s->conn, "SELECT count(*) FROM event_blocks WHERE run_id = ? AND first = "
+                         "CAST(? AS BIGINT)", p, 2, eider__read_i64, &found, &err);
+    eider__buf_release(&err);
+    return !rc && found > 0;
+}
+
+/* Write the oldest held batch; written, it leaves the queue. Called with write_lock. */
+static int write_held(eider_store *s, eider__buf *err)
+{
+    eider__batch *b = &s->held[0];
+    int rc = EIDER_OK;
+    if (s->conn && b->n_blocks) {
+        pthread_mutex_lock(&s->lock);
+        if (!(b->tries && already_written(s, b)))
+            rc = write_batch(s, b, err);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (rc) {
+        b->tries++;
+        return rc;
+    }
+    pthread_mutex_lock(&s->queue_lock);
+    s->held_bytes -= b->bytes;
+    eider__batch_release(b);
+    memmove(s->held, s->held + 1, --s->n_held * sizeof(*s->held));
+    pthread_mutex_unlock(&s->queue_lock);
+    return EIDER_OK;
+}
+
+/* Called with queue_lock. */
+static void remember_failed_run(eider_store *s, const char *run_id)
+{
+    for (size_t i = 0; i < s->n_failed_runs; i++)
+        if (strcmp(s->failed_runs[i], run_id) == 0)
+            return;
+    EIDER__GROW(s->failed_runs, s->cap_failed_runs, s->n_failed_runs + 1);
+    s->failed_runs[s->n_failed_runs++] = eider__xstrdup(run_id);
+}
+
+/* A write failed: the runs whose events wait learn it in take_failure(), and the next
+ * try waits a pause twice the last one's (up to RETRY_MAX_S). Called with write_lock. */
+static void note_failure(eider_store *s, const eider__buf *err)
+{
+    pthread_mutex_lock(&s->queue_lock);
+    eider__buf_reset(&s->write_err);
+    eider__buf_printf(&s->write_err, "instance store %s: recording events failed: %s",
+                      s->location, eider__buf_str(err));
+    for (size_t h = 0; h < s->n_held; h++)
+        for (size_t i = 0; i < s->held[h].n_blocks; i++)
+            remember_failed_run(s, s->held[h].blocks[i].run_id);
+    s->backoff = s->backoff ? s->backoff * 2 : RETRY_FIRST_S;
+    if (s->backoff > RETRY_MAX_S)
+        s->backoff = RETRY_MAX_S;
+    s->retry_at = eider__mono_s() + s->backoff;
+    atomic_fetch_add_explicit(&s->write_failures, 1, memory_order_release);  /* after the rest */
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Take what is buffered, behind what is held, and write it all, oldest first, one
+ * transaction a batch; what a failed write leaves stays held for the next try. */
 static int write_pending(eider_store *s, eider__buf *err)
 {
-    eider__batch batch;
     int rc = EIDER_OK;
     pthread_mutex_lock(&s->write_lock);
     pthread_mutex_lock(&s->queue_lock);
-    batch = s->pending;
-    memset(&s->pending, 0, sizeof(s->pending));
+    if (s->pending.n_events) {
+        EIDER__GROW(s->held, s->cap_held, s->n_held + 1);
+        s->held[s->n_held++] = s->pending;
+        s->held_bytes += s->pending.bytes;
+        memset(&s->pending, 0, sizeof(s->pending));
+    }
     s->last_flush = eider__mono_s();
     pthread_mutex_unlock(&s->queue_lock);
-    if (batch.n_events && s->conn) {
-        pthread_mutex_lock(&s->lock);
-        rc = write_batch(s, &batch, err);
-        pthread_mutex_unlock(&s->lock);
-    }
-    if (rc) {                        /* the runs whose events it held learn it in take_failure() */
-        pthread_mutex_lock(&s->queue_lock);
-        eider__buf_reset(&s->write_err);
-        eider__buf_printf(&s->write_err, "instance store %s: recording events failed: %s",
-                          s->location, eider__buf_str(err));
-        for (size_t i = 0; i < batch.n_blocks; i++) {
-            EIDER__GROW(s->failed_runs, s->cap_failed_runs, s->n_failed_runs + 1);
-            s->failed_runs[s->n_failed_runs++] = eider__xstrdup(batch.blocks[i].run_id);
-        }
-        atomic_fetch_add_explicit(&s->write_failures, 1, memory_order_release);  /* after the rest */
-        pthread_mutex_unlock(&s->queue_lock);
-    }
+    while (!rc && s->n_held)         /* changed only under write_lock, which this holds */
+        rc = write_held(s, err);
+    if (rc)
+        note_failure(s, err);
+    pthread_mutex_lock(&s->queue_lock);
+    if (!rc)
+        s->backoff = 0;
+    pthread_mutex_unlock(&s->queue_lock);
     pthread_mutex_unlock(&s->write_lock);
-    eider__batch_release(&batch);
     return rc;
 }
 
@@ -394,16 +488,160 @@ int eider__store_flush(eider_store *s)
     return rc;
 }
 
-/* The writer thread: writes a batch when BATCH_EVENTS are waiting or BATCH_SECONDS
- * have passed, until the store closes. */
+/* ---- leases ---- */
+
+/* One statement of a lease's, under the store's lock; its message is not kept (the
+ * writer thread's errors must not replace the message a caller reads). */
+static int lease_query(eider_store *s, const char *sql, const char *const *p, size_t n,
+                       eider__row_fn row, void *ud)
+{
+    eider__buf err = { 0 };
+    if (!s->conn)
+        return EIDER_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    int rc = s->m->query(s->conn, sql, p, n, row, ud, &err);
+    pthread_mutex_unlock(&s->lock);
+    eider__buf_release(&err);
+    return rc;
+}
+
+static int read_text(void *ud, const char *const *cols, size_t n)
+{
+    char **out = ud;
+    if (!*out)
+        *out = eider__xstrdup(n && cols[0] ? cols[0] : "");
+    return 0;
+}
+
+/* Queue a warning as run_id's next event, while this process records it. */
+static void queue_note(eider_store *s, const char *run_id, const char *message)
+{
+    eider_event ev = { .type = EIDER_EVENT_LOG, .run_id = run_id, .time_us = eider__now_us(),
+                       .level = EIDER_LOG_WARN, .message = message };
+    pthread_mutex_lock(&s->queue_lock);
+    for (size_t i = 0; i < s->n_leases; i++)
+        if (strcmp(s->leases[i]->run_id, run_id) == 0) {
+            batch_event(&s->pending, &ev, ++s->leases[i]->n_events);
+            break;
+        }
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* The run was marked crashed (note: why) while it was alive: started again, its lease
+ * renewed, and a note in its events and on its row. */
+static void take_back(eider_store *s, const char *run_id, const char *until, double lease_s,
+                      const char *note)
+{
+    eider__buf msg = { 0 };
+    int64_t taken = 0;
+    eider__buf_printf(&msg, "this run's lease lapsed: it was not renewed for longer than its %g s "
+                      "(the process was stopped, or the instance store was out of reach), and the "
+                      "run was marked crashed (\"%s\"); it was alive all along, and goes on as "
+                      "'started'", lease_s, note);
+    const char *p[] = { until, eider__buf_str(&msg), run_id };
+    if (!lease_query(s, "UPDATE runs SET status = 'started', end_us = NULL, lease_until_us = "
+                        "CAST(? AS BIGINT), note = ? WHERE run_id = ? AND status = 'crashed' "
+                        "RETURNING 1", p, 3, eider__read_i64, &taken) && taken)
+        queue_note(s, run_id, eider__buf_str(&msg));
+    eider__buf_release(&msg);
+}
+
+/* Renew run_id's lease for lease_s from now. A run marked crashed meanwhile (its lease
+ * ran out while its process was stopped, or the store was out of reach) is taken back.
+ * Nonzero when the store was written. */
+static int renew_lease(eider_store *s, const char *run_id, double lease_s)
+{
+    char until[24], *note = NULL;
+    int64_t renewed = 0;
+    const char *p[] = { decimal(until, eider__now_us() + (int64_t)(lease_s * 1e6)), run_id };
+    int rc = lease_query(s, "UPDATE runs SET lease_until_us = CAST(? AS BIGINT) WHERE run_id = ? "
+                            "AND status = 'started' RETURNING 1", p, 2, eider__read_i64, &renewed);
+    if (rc || renewed)
+        return !rc;
+    if (!lease_query(s, "SELECT note FROM runs WHERE run_id = ? AND status = 'crashed'", p + 1, 1,
+                     read_text, &note) && note)
+        take_back(s, run_id, p[0], lease_s, note);
+    free(note);
+    return 1;
+}
+
+/* A run whose lease is due for renewal, marked renewed now, or NULL. With queue_lock. */
+static eider__recorder *lease_due(eider_store *s, double now)
+{
+    for (size_t i = 0; i < s->n_leases; i++) {
+        eider__recorder *r = s->leases[i];
+        if (now - r->renewed >= r->lease_s / RENEWALS_PER_LEASE) {
+            r->renewed = now;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* Renew a lease that is due; nonzero when one was. Called with queue_lock, which it
+ * lets go of meanwhile. */
+static int renew_due(eider_store *s, double now)
+{
+    eider__recorder *r = lease_due(s, now);
+    if (!r)
+        return 0;
+    char *run_id = eider__xstrdup(r->run_id);
+    double lease_s = r->lease_s;
+    pthread_mutex_unlock(&s->queue_lock);
+    int ok = renew_lease(s, run_id, lease_s);
+    pthread_mutex_lock(&s->queue_lock);
+    for (size_t i = 0; ok && i < s->n_leases; i++)      /* r, unless its run ended meanwhile */
+        if (s->leases[i] == r && strcmp(r->run_id, run_id) == 0)
+            r->renewed_ok = now;
+    free(run_id);
+    return 1;
+}
+
+static void lease_add(eider__recorder *r)
+{
+    eider_store *s = r->store;
+    pthread_mutex_lock(&s->queue_lock);
+    r->renewed = r->renewed_ok = eider__mono_s();
+    EIDER__GROW(s->leases, s->cap_leases, s->n_leases + 1);
+    s->leases[s->n_leases++] = r;
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+static void lease_remove(eider__recorder *r)
+{
+    eider_store *s = r->store;
+    pthread_mutex_lock(&s->queue_lock);
+    for (size_t i = 0; i < s->n_leases; i++)
+        if (s->leases[i] == r) {
+            s->leases[i] = s->leases[--s->n_leases];
+            break;
+        }
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* ---- the writer thread ---- */
+
+/* Whether a write is due: BATCH_EVENTS waiting or BATCH_SECONDS passed, or, while a
+ * failed batch is held, its pause over. With queue_lock. */
+static int write_due(const eider_store *s, double now)
+{
+    size_t n = s->pending.n_events;
+    if (s->n_held)
+        return now >= s->retry_at;
+    return n && (n >= BATCH_EVENTS || now - s->last_flush >= BATCH_SECONDS);
+}
+
+/* The writer thread: renews the leases of the runs being recorded, and writes a batch
+ * when one is due, until the store closes. */
 static void *writer_main(void *arg)
 {
     eider_store *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     while (!s->stopping) {
-        double waited = eider__mono_s() - s->last_flush;
-        size_t n = s->pending.n_events;
-        if (n && (n >= BATCH_EVENTS || waited >= BATCH_SECONDS)) {
+        double now = eider__mono_s();
+        if (renew_due(s, now))
+            continue;
+        if (write_due(s, now)) {
             eider__buf err = { 0 };
             pthread_mutex_unlock(&s->queue_lock);
             write_pending(s, &err);
@@ -439,12 +677,152 @@ void eider__store_stop_writer(eider_store *s)
     pthread_mutex_unlock(&s->queue_lock);
 }
 
-/* Queue the run's next event for the writer (started on the first one). */
+void eider__store_release_held(eider_store *s)
+{
+    for (size_t i = 0; i < s->n_held; i++)
+        eider__batch_release(&s->held[i]);
+    free(s->held);
+    free(s->leases);
+    s->held = NULL;
+    s->leases = NULL;
+    s->n_held = s->n_leases = s->held_bytes = 0;
+}
+
+/* ---- what is missing ---- */
+
+static void missing_range(eider__missing *m, int64_t first, int64_t n)
+{
+    if (m->n_ranges && m->ranges[m->n_ranges - 1][1] + 1 == first) {
+        m->ranges[m->n_ranges - 1][1] += n;
+    } else {
+        EIDER__GROW(m->ranges, m->cap_ranges, m->n_ranges + 1);
+        m->ranges[m->n_ranges][0] = first;
+        m->ranges[m->n_ranges++][1] = first + n - 1;
+    }
+    m->n_events += (size_t)n;
+}
+
+static void missing_mat(eider__missing *m, const char *key, const char *partition)
+{
+    if (m->n_mats++ >= MISSING_NAMES)
+        return;
+    eider__buf_printf(&m->names, "%s'%s'", m->n_named++ ? ", " : "", key);
+    if (partition && *partition)
+        eider__buf_printf(&m->names, " [%s]", partition);
+}
+
+static void missing_event(eider__missing *m, int64_t number, const eider_event *ev)
+{
+    size_t n = ev->n_partitions ? ev->n_partitions : 1;
+    missing_range(m, number, 1);
+    for (size_t i = 0; ev->type == EIDER_EVENT_MATERIALIZATION && ev->asset_key && i < n; i++)
+        missing_mat(m, ev->asset_key, ev->n_partitions ? ev->partitions[i] : NULL);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* "events 3-9 and 12 (8 events, with the materializations of 'a', 'b' [p] and 3 more)":
+ * the ranges sorted and joined where they touch. */
+static void missing_describe(eider__missing *m, eider__buf *out)
+{
+    size_t n = 0;
+    qsort(m->ranges, m->n_ranges, sizeof(*m->ranges), cmp_range);
+    for (size_t i = 0; i < m->n_ranges; i++)
+        if (n && m->ranges[n - 1][1] + 1 >= m->ranges[i][0])
+            m->ranges[n - 1][1] = m->ranges[i][1];
+        else
+            memcpy(m->ranges[n++], m->ranges[i], sizeof(*m->ranges));
+    m->n_ranges = n;
+    eider__buf_puts(out, n == 1 && m->n_events == 1 ? "event " : "events ");
+    for (size_t i = 0; i < n; i++) {
+        eider__buf_puts(out, i == 0 ? "" : i + 1 == n ? " and " : ", ");
+        put_int(out, m->ranges[i][0]);
+        if (m->ranges[i][1] > m->ranges[i][0]) {
+            eider__buf_putc(out, '-');
+            put_int(out, m->ranges[i][1]);
+        }
+    }
+    eider__buf_printf(out, " (%zu event%s", m->n_events, m->n_events == 1 ? "" : "s");
+    if (m->n_mats)
+        eider__buf_printf(out, ", with the materialization%s of %s", m->n_mats == 1 ? "" : "s",
+                          eider__buf_str(&m->names));
+    if (m->n_mats > m->n_named)
+        eider__buf_printf(out, " and %zu more", m->n_mats - m->n_named);
+    eider__buf_putc(out, ')');
+}
+
+static void missing_release(eider__missing *m)
+{
+    free(m->ranges);
+    eider__buf_release(&m->names);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Take run_id's blocks out of batch b, adding what they held to m. */
+static void batch_take_run(eider__batch *b, const char *run_id, eider__missing *m)
+{
+    size_t kept = 0, n_rows = 0, *at = eider__xmalloc((b->n_blocks + 1) * sizeof(*at));
+    for (size_t i = 0; i < b->n_blocks; i++) {
+        eider__block *k = &b->blocks[i];
+        at[i] = kept;
+        if (strcmp(k->run_id, run_id) != 0) {
+            b->blocks[kept++] = *k;
+            continue;
+        }
+        at[i] = SIZE_MAX;
+        missing_range(m, k->first, (int64_t)k->n);
+        b->n_events -= k->n;
+        eider__buf_release(&k->json);
+    }
+    for (size_t r = 0; r < b->n_rows; r++) {
+        eider__asset_row w = b->rows[r];
+        if (at[w.block] == SIZE_MAX) {
+            if (!w.failed)
+                missing_mat(m, w.asset_key, w.partition);
+            continue;
+        }
+        w.block = at[w.block];
+        b->rows[n_rows++] = w;
+    }
+    b->n_blocks = kept;
+    b->n_rows = n_rows;
+    free(at);
+}
+
+/* Give up on run_id's events that wait: out of every batch, into m. */
+static void take_run(eider_store *s, const char *run_id, eider__missing *m)
+{
+    pthread_mutex_lock(&s->write_lock);
+    pthread_mutex_lock(&s->queue_lock);
+    for (size_t h = 0; h < s->n_held; h++) {
+        batch_take_run(&s->held[h], run_id, m);
+        if (!s->held[h].n_blocks) {  /* nothing left in it: it no longer counts */
+            s->held_bytes -= s->held[h].bytes;
+            s->held[h].bytes = 0;
+        }
+    }
+    batch_take_run(&s->pending, run_id, m);
+    pthread_mutex_unlock(&s->queue_lock);
+    pthread_mutex_unlock(&s->write_lock);
+}
+
+/* ---- recording a run ---- */
+
+/* Queue the run's next event for the writer (started on the first one). While a
+ * failed batch is held and HOLD_BYTES wait, the event is not kept, but counted. */
 static void enqueue(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
     pthread_mutex_lock(&s->queue_lock);
-    batch_event(&s->pending, ev, ++r->n_events);
+    int64_t number = ++r->n_events;
+    if (s->n_held && s->held_bytes + s->pending.bytes >= HOLD_BYTES)
+        missing_event(&r->unkept, number, ev);
+    else
+        batch_event(&s->pending, ev, number);
     if (!s->writer_started && !s->stopping) {
         s->last_flush = eider__mono_s();     /* a first batch waits as long as the others */
         s->writer_started = pthread_create(&s->writer, NULL, writer_main, s) == 0;
@@ -482,50 +860,65 @@ static char *tags_json(const char *const *tags)
     return out;
 }
 
-/* The run's row, written at once so that `eider runs` shows it while it runs. */
+/* The run's row, written at once so that `eider runs` shows it while it runs, with its
+ * first lease. host and pid tell a person where it ran; nothing reads them. */
 static int start_run(eider__recorder *r, const eider_event *ev)
 {
-    char pid[24], start[32], host[256] = "", time_us[32];
+    char pid[24], host[256] = "", time_us[24], until[24];
     char *tags = tags_json(r->tags);
-    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-    eider__process_start((long)getpid(), start, sizeof(start));
+    r->lease_s = env_seconds("EIDER_RUN_LEASE_S", LEASE_S, 0);
     gethostname(host, sizeof(host) - 1);
-    snprintf(time_us, sizeof(time_us), "%" PRId64, ev->time_us);
     const char *p[] = { ev->run_id, ev->selection, ev->partition, r->launched_by ? r->launched_by : "api",
-                        tags, host, pid, start, time_us };
+                        tags, host, decimal(pid, getpid()), decimal(time_us, ev->time_us),
+                        decimal(until, eider__now_us() + (int64_t)(r->lease_s * 1e6)) };
     int rc = eider__store_query(r->store, "INSERT INTO runs (run_id, status, selection, partition, "
-        "launched_by, tags, host, pid, pid_start, start_us) VALUES (?, 'started', ?, ?, ?, ?, ?, ?, ?, ?)",
-        p, 9, NULL, NULL);
+        "launched_by, tags, host, pid, start_us, lease_until_us) VALUES (?, 'started', ?, ?, ?, ?, ?, "
+        "?, ?, ?)", p, 9, NULL, NULL);
     free(tags);
+    if (!rc) {
+        r->run_id = eider__xstrdup(ev->run_id);
+        lease_add(r);
+    }
     return rc;
 }
 
 /* The run's row: its status and counts. */
+static const char *end_status(const eider_event *ev)
+{
+    return ev->n_canceled ? "canceled" : ev->n_failed || ev->n_skipped ? "failure" : "success";
+}
+
 static int end_run(eider__recorder *r, const eider_event *ev)
 {
     char counts[4][16], end[32];
-    const char *status = ev->n_canceled ? "canceled" : ev->n_failed || ev->n_skipped ? "failure" : "success";
     int values[4] = { ev->n_succeeded, ev->n_failed, ev->n_skipped, ev->n_canceled };
     for (int i = 0; i < 4; i++)
         snprintf(counts[i], sizeof(counts[i]), "%d", values[i]);
     snprintf(end, sizeof(end), "%" PRId64, ev->time_us);
-    const char *p[] = { status, end, counts[0], counts[1], counts[2], counts[3], ev->run_id };
+    const char *p[] = { end_status(ev), end, counts[0], counts[1], counts[2], counts[3], ev->run_id };
     return eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
         "n_failed = ?, n_skipped = ?, n_canceled = ? WHERE run_id = ?", p, 7, NULL, NULL);
 }
 
-/* Tell the next sink, once, that recording failed. */
+/* Tell the next sink. */
+static void tell(eider__recorder *r, const eider_event *ev, eider_log_level level, const char *msg)
+{
+    eider_event w = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                      .level = level, .message = msg };
+    if (r->next && r->next->on_event)
+        r->next->on_event(&w, r->next->user_data);
+}
+
+/* Tell the next sink, once, that a write failed. */
 static void warn(eider__recorder *r, const eider_event *ev, const char *why)
 {
     eider__buf msg = { 0 };
     if (r->failed)
         return;
     r->failed = 1;
-    eider__buf_printf(&msg, "%s; the rest of this run's events are not recorded", why);
-    eider_event w = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
-                      .level = EIDER_LOG_WARN, .message = eider__buf_str(&msg) };
-    if (r->next && r->next->on_event)
-        r->next->on_event(&w, r->next->user_data);
+    eider__buf_printf(&msg, "%s; the run goes on, and its events are kept (up to %u MiB) and "
+                      "written when the store is back", why, HOLD_BYTES >> 20);
+    tell(r, ev, EIDER_LOG_WARN, eider__buf_str(&msg));
     eider__buf_release(&msg);
 }
 
@@ -538,30 +931,98 @@ static void check_writes(eider__recorder *r, const eider_event *ev)
     free(failure);
 }
 
-/* The run's end: what is queued written first (its failure is this run's to tell),
- * then the end event, after a note when events went missing, and once more if that
- * write fails; then the run's row, whatever became of its events. */
-static void finish_run(eider__recorder *r, const eider_event *ev)
+/* What could not be recorded of the run, told to the next sink, as an error: which
+ * events and materializations, and its end when end_rc says it is not written. */
+static void tell_missing(eider__recorder *r, const eider_event *ev, int events_rc, int end_rc,
+                         double waited)
 {
-    eider_event note = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
-                         .level = EIDER_LOG_WARN, .message = "recording this run's events failed "
-                         "part-way: some of them are missing here" };
-    eider__store_flush(r->store);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        check_writes(r, ev);
-        if (r->failed)
-            enqueue(r, &note);
-        enqueue(r, ev);
-        if (eider__store_flush(r->store) == EIDER_OK)
-            break;
-    }
-    check_writes(r, ev);
-    if (end_run(r, ev))
-        warn(r, ev, eider_store_errmsg(r->store));
+    eider_store *s = r->store;
+    eider__buf msg = { 0 };
+    eider__missing *m = &r->unkept;
+    take_run(s, ev->run_id, m);
+    eider__buf_printf(&msg, "run %s is recorded only in part", ev->run_id);
+    if (events_rc || end_rc)
+        eider__buf_printf(&msg, " (%s; retried for %.0f s)", eider_store_errmsg(s), waited);
+    else
+        eider__buf_printf(&msg, " in the instance store %s", s->location);
+    eider__buf_puts(&msg, ": missing from the store are ");
+    if (m->n_events)
+        missing_describe(m, &msg);
+    if (m->n_events && end_rc)
+        eider__buf_puts(&msg, " and ");
+    if (end_rc)
+        eider__buf_printf(&msg, "the run's end (%s: %d succeeded, %d failed, %d skipped, %d "
+                          "canceled), so it shows as 'started' until its lease runs out, then as "
+                          "'crashed'", end_status(ev), ev->n_succeeded, ev->n_failed, ev->n_skipped,
+                          ev->n_canceled);
+    if (m->n_events && !events_rc)
+        eider__buf_printf(&msg, "; they were not kept while the store was out of reach (more than "
+                          "%u MiB waited)", HOLD_BYTES >> 20);
+    r->incomplete = 1;
+    tell(r, ev, EIDER_LOG_ERROR, eider__buf_str(&msg));
+    eider__buf_release(&msg);
 }
 
-/* Record ev. After a failed write the run's events are no longer queued, but its end
- * still is (finish_run). */
+/* Events dropped while HOLD_BYTES waited, told among the run's events once the store
+ * took what was held (before the run's end, the last event). */
+static void queue_unkept_note(eider__recorder *r, const eider_event *ev)
+{
+    eider__buf msg = { 0 };
+    missing_describe(&r->unkept, &msg);      /* sorts its ranges: the same events still */
+    eider__buf_printf(&msg, " of this run were not kept while the instance store was out of reach "
+                      "(more than %u MiB waited): they are missing here", HOLD_BYTES >> 20);
+    eider_event note = { .type = EIDER_EVENT_LOG, .run_id = ev->run_id, .time_us = ev->time_us,
+                         .level = EIDER_LOG_ERROR, .message = eider__buf_str(&msg) };
+    enqueue(r, &note);
+    eider__buf_release(&msg);
+}
+
+/* Whether the run's lease may have lapsed: it was last renewed half a lease ago or more
+ * (the other half covers clocks of hosts that differ). */
+static int lease_in_doubt(eider__recorder *r)
+{
+    pthread_mutex_lock(&r->store->queue_lock);
+    int doubt = eider__mono_s() - r->renewed_ok >= r->lease_s / 2;
+    pthread_mutex_unlock(&r->store->queue_lock);
+    return doubt;
+}
+
+/* The run's end: its events and its row written, retried with a growing pause for up to
+ * $EIDER_STORE_RETRY_S while the store fails; then what is missing is told. A lease
+ * that may have lapsed is renewed first, so that a note that it lapsed comes before the
+ * end. */
+static void finish_run(eider__recorder *r, const eider_event *ev)
+{
+    eider_store *s = r->store;
+    double start = eider__mono_s(), pause = RETRY_FIRST_S;
+    double deadline = start + env_seconds("EIDER_STORE_RETRY_S", END_RETRY_S, 1);
+    int events_rc, end_rc = -1;
+    if (lease_in_doubt(r))
+        renew_lease(s, r->run_id, r->lease_s);
+    if (r->unkept.n_events && eider__store_flush(s) == EIDER_OK)     /* the steps are done */
+        queue_unkept_note(r, ev);
+    enqueue(r, ev);
+    for (;;) {
+        events_rc = eider__store_flush(s);
+        if (end_rc)
+            end_rc = end_run(r, ev);
+        if ((!events_rc && !end_rc) || eider__mono_s() + pause > deadline)
+            break;
+        eider__sleep_ms(pause * 1e3);
+        pause = pause * 2 > RETRY_MAX_S ? RETRY_MAX_S : pause * 2;
+    }
+    lease_remove(r);
+    check_writes(r, ev);
+    if (events_rc || end_rc || r->unkept.n_events)
+        tell_missing(r, ev, events_rc, end_rc, eider__mono_s() - start);
+    else if (r->failed)
+        tell(r, ev, EIDER_LOG_INFO, "the instance store is back: every event of this run is recorded");
+    missing_release(&r->unkept);
+    free(r->run_id);
+    r->run_id = NULL;
+}
+
+/* Record ev. A run whose row could not be written is not recorded. */
 static void record(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
@@ -570,8 +1031,12 @@ static void record(eider__recorder *r, const eider_event *ev)
         r->failures_seen = atomic_load(&s->write_failures);
         pthread_mutex_unlock(&s->queue_lock);
         r->started = start_run(r, ev) == EIDER_OK;
-        if (!r->started)
-            warn(r, ev, eider_store_errmsg(s));
+        if (!r->started) {
+            eider__buf msg = { 0 };
+            eider__buf_printf(&msg, "%s; this run is not recorded", eider_store_errmsg(s));
+            tell(r, ev, EIDER_LOG_WARN, eider__buf_str(&msg));
+            eider__buf_release(&msg);
+        }
     }
     if (!r->started)
         return;
@@ -580,8 +1045,7 @@ static void record(eider__recorder *r, const eider_event *ev)
         return;
     }
     check_writes(r, ev);
-    if (!r->failed)
-        enqueue(r, ev);
+    enqueue(r, ev);
 }
 
 static void on_event(const eider_event *ev, void *user_data)
@@ -590,6 +1054,16 @@ static void on_event(const eider_event *ev, void *user_data)
     record(r, ev);
     if (r->next && r->next->on_event)
         r->next->on_event(ev, r->next->user_data);
+}
+
+void eider__recorder_release(eider__recorder *r)
+{
+    if (!r || !r->run_id)
+        return;
+    lease_remove(r);
+    missing_release(&r->unkept);
+    free(r->run_id);
+    r->run_id = NULL;
 }
 
 void eider__recorder_sink(eider__recorder *r, eider_event_sink *out)

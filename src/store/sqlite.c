@@ -82,6 +82,13 @@ static const char *const migrations[] = {
     /* 3: the keys of dynamic partitions, in the order they were added */
     "CREATE TABLE dynamic_partitions (name TEXT NOT NULL, key TEXT NOT NULL,"
     " position INTEGER NOT NULL, added_us INTEGER NOT NULL, PRIMARY KEY (name, key));",
+    /* 4: a run's lease (until when its process is known alive: the recorder renews it)
+     * and a note on its row (why it was marked crashed). A run started before has none:
+     * it gets ten minutes from now to end or be marked crashed, as store.c says. */
+    "ALTER TABLE runs ADD COLUMN lease_until_us INTEGER;"
+    "ALTER TABLE runs ADD COLUMN note TEXT;"
+    "UPDATE runs SET lease_until_us = CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
+    " + 600000000 WHERE status = 'started';",
     NULL,
 };
 

@@ -1,6 +1,6 @@
 /*
  * store.c — the instance store: opening a backend, migrating its schema, marking runs
- * whose process died as crashed, the queries behind `eider runs`, `run show`,
+ * whose lease ran out as crashed, the queries behind `eider runs`, `run show`,
  * `logs`, `asset show`, `asset wipe` and `gc`, and the keys of dynamic partitions.
  */
 #define _GNU_SOURCE
@@ -273,6 +273,7 @@ void eider_store_close(eider_store *s)
     if (s->conn)
         s->m->close(s->conn);
     eider__batch_release(&s->pending);
+    eider__store_release_held(s);
     free(s->location);
     eider__buf_release(&s->errmsg);
     eider__buf_release(&s->write_err);
@@ -348,85 +349,35 @@ static int store_transaction(eider_store *s, const store_stmt *stmts, size_t n)
 
 /* ---- crashed runs ---- */
 
-/* The start time of process pid (field 22 of /proc/PID/stat), or "" when it is gone. */
-void eider__process_start(long pid, char *out, size_t size)
-{
-    char path[64], buf[1024];
-    FILE *f = NULL;
-    out[0] = '\0';
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if (!(f = fopen(path, "r")))
-        return;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');      /* the command may hold spaces */
-    for (int field = 2; p && *p && field < 22; field++)
-        p = strchr(p + 1, ' ');
-    if (p)
-        snprintf(out, size, "%.*s", (int)strcspn(p + 1, " "), p + 1);
-}
-
-typedef struct started_run {
-    char *run_id;
-    long pid;
-    char *pid_start;
-} started_run;
-
-typedef struct started_runs {
-    started_run *v;
-    size_t n, cap;
-} started_runs;
-
-static int collect_started(void *ud, const char *const *cols, size_t n)
-{
-    started_runs *runs = ud;
-    EIDER__GROW(runs->v, runs->cap, runs->n + 1);
-    runs->v[runs->n].run_id = eider__xstrdup(cols[0]);
-    runs->v[runs->n].pid = cols[1] ? strtol(cols[1], NULL, 10) : 0;
-    runs->v[runs->n].pid_start = eider__xstrdup(cols[2] ? cols[2] : "");
-    runs->n++;
-    return 0;
-}
-
-static int process_alive(const started_run *r)
-{
-    char now[32];
-    eider__process_start(r->pid, now, sizeof(now));
-    return now[0] && strcmp(now, r->pid_start) == 0;
-}
+/* A run proves that it is alive by renewing its lease (recorder.c); one whose lease
+ * ran out is crashed, whatever host, container or PID namespace it ran in, and whoever
+ * looks. A run left without a lease (started by an Eider before schema version 4,
+ * still running as this one migrated) is given LEGACY_LEASE_US from its start. The
+ * note goes on the run's row, never into its events: the run may be alive after all
+ * (stopped, or cut off from the store), and its next events keep their numbers. */
+#define LEGACY_LEASE_US "600000000"
+#define LAPSED "status = 'started' AND COALESCE(lease_until_us, start_us + " LEGACY_LEASE_US ") < CAST(? AS BIGINT)"
 
 int eider__store_mark_crashed(eider_store *s)
 {
-    started_runs runs = { 0 };
-    char host[256] = "";
+    char now_us[32], host[256] = "";
+    eider__buf note = { 0 };
+    int64_t lapsed = 0;
+    snprintf(now_us, sizeof(now_us), "%" PRId64, eider__now_us());
     gethostname(host, sizeof(host) - 1);
-    const char *params[] = { host };
-    int rc = eider__store_query(s, "SELECT run_id, pid, pid_start FROM runs WHERE status = 'started' "
-                                   "AND host = ?", params, 1, collect_started, &runs);
-    for (size_t i = 0; i < runs.n; i++) {
-        char now_us[32];
-        snprintf(now_us, sizeof(now_us), "%" PRId64, eider__now_us());
-        const char *p[] = { now_us, runs.v[i].run_id };
-        /* In one transaction, and only if the run is still started: two processes that
-         * find it at once mark it, and add its last event, once. */
-        size_t changed = 0;
-        const char *e[] = { runs.v[i].run_id, now_us, runs.v[i].run_id };
-        const store_stmt mark[] = {
-            { "UPDATE runs SET status = 'crashed', end_us = ? WHERE run_id = ? AND status = 'started' "
-              "RETURNING 1", p, 2, &changed, NULL },
-            { "INSERT INTO event_blocks (run_id, first, n, mat_base, events) SELECT ?, "
-              "COALESCE(max(first + n), 1), 1, 0, '[{\"type\":\"run_end\",\"time_us\":' || ? || "
-              "',\"level\":\"error\",\"message\":\"the run''s process is gone: it was killed or "
-              "crashed; the run is marked crashed\"}]' FROM event_blocks WHERE run_id = ?", e, 3, NULL,
-              &changed },
-        };
-        if (!rc && !process_alive(&runs.v[i]))
-            rc = store_transaction(s, mark, EIDER__ARRAY_LEN(mark));
-        free(runs.v[i].run_id);
-        free(runs.v[i].pid_start);
-    }
-    free(runs.v);
+    eider__buf_printf(&note, "the run's lease ran out: its process stopped proving that it is alive "
+                      "(it was killed or crashed, or was stopped or cut off from the store for "
+                      "longer than its lease); marked crashed by eider on host '%s' (pid %ld)",
+                      host, (long)getpid());
+    const char *when[] = { now_us };
+    const char *mark[] = { now_us, eider__buf_str(&note), now_us };
+    /* Read first, so that a store with nothing to mark is not written (or locked). */
+    int rc = eider__store_query(s, "SELECT count(*) FROM runs WHERE " LAPSED, when, 1,
+                                eider__read_i64, &lapsed);
+    if (!rc && lapsed > 0)
+        rc = eider__store_query(s, "UPDATE runs SET status = 'crashed', end_us = ?, note = ? WHERE "
+                                LAPSED, mark, 3, NULL, NULL);
+    eider__buf_release(&note);
     return rc;
 }
 
@@ -719,6 +670,43 @@ static int replay_block(eider_store *s, const char *run_id, stored_block *b, int
     return stop || *rc;
 }
 
+/* A run marked crashed: its row's note and when. */
+typedef struct crash_note {
+    char *note;
+    int64_t end_us, last;            /* last: the number of its last stored event */
+} crash_note;
+
+static int crash_note_row(void *ud, const char *const *c, size_t n)
+{
+    crash_note *k = ud;
+    if (c[0] && !strcmp(c[0], "crashed") && c[1])
+        k->note = eider__xstrdup(c[1]);
+    k->end_us = to_i64(c[2]);
+    k->last = to_i64(c[3]);
+    return 0;
+}
+
+/* A run marked crashed ends with its row's note, told as its run_end event after its
+ * stored events (numbered after the last; never stored, so the run, were it alive
+ * after all, keeps its next numbers). Nonzero when fn stopped. */
+static int replay_crash_note(eider_store *s, const char *run_id, int64_t after_id,
+                             eider_stored_event_fn fn, void *ud, int *rc)
+{
+    crash_note k = { 0 };
+    const char *p[] = { run_id, run_id };
+    int stop = 0;
+    *rc = eider__store_query(s, "SELECT status, note, end_us, (SELECT max(first + n) - 1 FROM "
+                                "event_blocks WHERE run_id = ?) FROM runs WHERE run_id = ?", p, 2,
+                             crash_note_row, &k);
+    if (!*rc && k.note && k.last + 1 > after_id) {
+        eider_event ev = { .type = EIDER_EVENT_RUN_END, .run_id = run_id, .time_us = k.end_us,
+                           .level = EIDER_LOG_ERROR, .message = k.note };
+        stop = fn(k.last + 1, &ev, ud);
+    }
+    free(k.note);
+    return stop;
+}
+
 int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
                        eider_stored_event_fn fn, void *ud)
 {
@@ -738,6 +726,8 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
         free(blocks.v[i].events);
     }
     free(blocks.v);
+    if (!rc && !stop)
+        replay_crash_note(s, params[0], after_id, fn, ud, &rc);
     return rc;
 }
 

@@ -62,7 +62,7 @@ typedef struct eider__block {
     size_t n;                        /* events */
     size_t n_mats;                   /* materialization rows its events made */
     int64_t mat_base;                /* their ids are mat_base + 1.. (set when written) */
-    eider__buf json;
+    eider__buf json;                 /* without its closing bracket */
 } eider__block;
 
 /* A row the batch adds to materializations, or a failure: both update asset_state. */
@@ -80,8 +80,20 @@ typedef struct eider__batch {
     eider__asset_row *rows;
     size_t n_rows, cap_rows;
     size_t n_events;
+    size_t bytes;                    /* about what it holds in memory */
+    unsigned tries;                  /* writes that failed */
     eider__arena arena;
 } eider__batch;
+
+/* What of a run could not be recorded: its events' numbers (sorted ranges once
+ * eider__missing_sort() ran) and its materializations, the first few named. */
+typedef struct eider__missing {
+    int64_t (*ranges)[2];
+    size_t n_ranges, cap_ranges;
+    size_t n_events, n_mats;
+    eider__buf names;                /* "'a', 'b' [2024-01-01]" */
+    size_t n_named;
+} eider__missing;
 
 struct eider_store {
     const eider__store_methods *m;
@@ -105,6 +117,18 @@ struct eider_store {
     eider__buf write_err;            /* the latest one's message (under queue_lock) */
     char **failed_runs;              /* the runs whose events they held (under queue_lock) */
     size_t n_failed_runs, cap_failed_runs;
+
+    /* Batches whose write failed, oldest first: kept (up to HOLD_BYTES with pending)
+     * and written before anything newer, again and again with a growing pause
+     * (recorder.c). The array under write_lock; its count, bytes and the time of the
+     * next try also under queue_lock, which changes them with it. */
+    eider__batch *held;
+    size_t n_held, cap_held, held_bytes;
+    double retry_at, backoff;
+
+    /* The runs being recorded, whose leases the writer thread renews (under queue_lock). */
+    struct eider__recorder **leases;
+    size_t n_leases, cap_leases;
 };
 
 /* Set the store's message; returns code. */
@@ -120,32 +144,44 @@ int eider__store_query(eider_store *s, const char *sql, const char *const *param
                        eider__row_fn row, void *user_data);
 /* Read the keys of defs's dynamic partitions from s into them. */
 int eider__store_load_dynamic(eider_store *s, eider_defs *defs);
-/* Mark the started runs of this host whose process is gone as crashed. */
+/* Mark the started runs whose lease ran out as crashed, with a note on their row. */
 int eider__store_mark_crashed(eider_store *s);
-/* The start time of process pid as /proc/PID/stat tells it ("" when it is gone):
- * with the pid, it names a process even after the pid is reused. */
-void eider__process_start(long pid, char *out, size_t size);
 /* Metadata as JSON {"key": {"type": "int", "value": 3}}; free() it. */
 char *eider__meta_to_json(const eider_meta *m, size_t n);
 
-/* Records one run into a store, then passes each event on to next (recorder.c). */
+/* Records one run into a store, then passes each event on to next (recorder.c). Set
+ * store, next, launched_by and tags; the rest starts zeroed. While the run goes on,
+ * the store's writer thread renews its lease (runs.lease_until_us) every lease_s / 12
+ * seconds; it lasts lease_s ($EIDER_RUN_LEASE_S, default 60). A write that fails is
+ * retried while the run goes on and, at its end, for up to $EIDER_STORE_RETRY_S
+ * (default 60); then what is missing is told to next (one error line). */
 typedef struct eider__recorder {
     eider_store *store;
-    int64_t n_events;                /* queued so far: the next event's number - 1 */
+    int64_t n_events;                /* numbered so far: the next event's number - 1 */
     unsigned failures_seen;          /* the store's write_failures when last asked */
     int started;                     /* its runs row was written */
     const eider_event_sink *next;
     const char *launched_by;
     const char *const *tags;
-    int failed;                      /* a write failed: its events are no longer queued */
+    int failed;                      /* a write failed: told to next once */
+    char *run_id;                    /* while it runs */
+    double lease_s, renewed;         /* the lease's length, and when its renewal was last due */
+    double renewed_ok;               /* when it was last renewed (eider__mono_s(), queue_lock) */
+    eider__missing unkept;           /* events dropped with HOLD_BYTES held (under queue_lock) */
+    int incomplete;                  /* after its end: its record lacks something */
 } eider__recorder;
 
 /* A sink that records through r (which must outlive the run). */
 void eider__recorder_sink(eider__recorder *r, eider_event_sink *out);
+/* After the run: what r still holds, when its run_end never came (its lease is no
+ * longer renewed; the run shows as crashed once it runs out). */
+void eider__recorder_release(eider__recorder *r);
 /* Write buffered events now. */
 int eider__store_flush(eider_store *s);
 /* Stop the writer thread, writing what is buffered (eider_store_close). */
 void eider__store_stop_writer(eider_store *s);
+/* Free the batches still held (eider_store_close, after the last try) and the leases. */
+void eider__store_release_held(eider_store *s);
 /* Free what a batch holds and leave it empty. */
 void eider__batch_release(eider__batch *b);
 

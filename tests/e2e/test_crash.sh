@@ -5,6 +5,10 @@
 # such a run crashed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# A run's lease (the proof that it is alive) lasts a second here, so that a killed
+# run is marked crashed a second after it died.
+export EIDER_RUN_LEASE_S=1
+
 # first commits table a; second opens a transaction that writes b and changes a, then,
 # as CRASH_HOW says, writes through NULL, aborts, or sleeps to be killed, before it
 # could commit.
@@ -100,9 +104,11 @@ sigkill_mid_transaction_keeps_committed_tables() {
     expect_recorded_crashed 2
 }
 
-# The instance store: the killed (or crashed) run is marked crashed by the next eider
-# that opens the store, never left "started"; the next run is recorded as a success.
+# The instance store: the killed (or crashed) run is marked crashed by the first eider
+# that opens the store after its lease ran out, never left "started"; the next run is
+# recorded as a success.
 expect_recorded_crashed() {
+    sleep 1.2
     run "$EIDER" runs -f definitions.c --json
     expect_rc 0
     python3 - "$1" <<'PY' || fail "the runs recorded are not one crashed and one success: $(cat out.txt)"

@@ -145,10 +145,10 @@ static int64_t query_int(eider_store *s, const char *sql)
 Test(store, open_makes_the_store_and_reopening_keeps_it)
 {
     eider_store *s = fresh_store();
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 3);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 4);
     eider_store_close(s);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 3, "each version once");
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 4, "each version once");
     if (!is_postgres()) {
         cr_expect_eq(access("store/eider.sqlite3", F_OK), 0);
         cr_expect(strstr(eider_store_location(s), "/store/eider.sqlite3"), "%s", eider_store_location(s));
@@ -184,6 +184,8 @@ static void make_version_1_store(void)
         m->migrations[0],
         "INSERT INTO eider_schema (version) VALUES (1)",
         "INSERT INTO runs (run_id, status, start_us, end_us, n_succeeded) VALUES ('old-run', 'success', 10, 20, 1)",
+        /* a run that was going on as the store was migrated: it has no lease */
+        "INSERT INTO runs (run_id, status, start_us) VALUES ('old-started', 'started', 30)",
         "INSERT INTO events (run_id, type, time_us, asset_key, attempt) VALUES ('old-run', 'step_start', 11, 'a', 1)",
         "INSERT INTO events (run_id, type, time_us, asset_key, attempt, level, message) VALUES "
         "('old-run', 'log', 12, 'a', 1, 'warn', 'it''s \"odd\"\nand long')",
@@ -242,7 +244,11 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     }
     make_version_1_store();
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 3);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 4);
+    cr_expect_eq(runs_of(s, eider_run_status_parse("started")).n, 1,
+                 "a run an older Eider started is not marked crashed as the store migrates");
+    cr_expect_gt(query_int(s, "SELECT lease_until_us FROM runs WHERE run_id = 'old-started'"),
+                 eider__now_us() + 500000000, "it has ten minutes to end");
     migrated_events e = { 0 };
     cr_assert_eq(eider_store_events(s, "old-run", 0, see_migrated, &e), EIDER_OK, "%s", eider_store_errmsg(s));
     cr_assert_eq(e.n, is_postgres() ? 5 : 6);
@@ -1034,42 +1040,47 @@ Test(store, a_plain_run_leaves_out_what_reads_an_asset_whose_every_try_failed)
 
 /* ---- crashed runs, gc ---- */
 
-Test(store, a_started_run_whose_process_is_gone_is_marked_crashed)
+/* Crash marking reads only leases: a lease that ran out is a crash, whatever the pid
+ * says; one still good is a live run, even with a pid that no process has here (it
+ * may run in another PID namespace or on another host). A run without a lease (an
+ * older Eider's) is given ten minutes from its start. */
+Test(store, a_started_run_is_marked_crashed_only_when_its_lease_ran_out)
 {
     eider_store *s = fresh_store();
-    pid_t child = fork();
-    if (child == 0)
-        _exit(0);
-    waitpid(child, NULL, 0);         /* its pid is now free: nobody runs under it */
-    char host[256] = "", pid[24];
-    gethostname(host, sizeof(host) - 1);
-    snprintf(pid, sizeof(pid), "%d", (int)child);
-    const char *p[] = { host, pid };
-    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, pid_start, start_us) "
-                                       "VALUES ('dead-run', 'started', ?, ?, '12345', 1)", p, 2, NULL, NULL),
+    char past[32], future[32], old[32], recent[32];
+    int64_t now = eider__now_us();
+    snprintf(past, sizeof(past), "%" PRId64, now - 1000000);
+    snprintf(future, sizeof(future), "%" PRId64, now + 60000000);
+    snprintf(old, sizeof(old), "%" PRId64, now - (int64_t)3600000000);
+    snprintf(recent, sizeof(recent), "%" PRId64, now - 1000000);
+    const char *lapsed[] = { past }, *live[] = { future }, *legacy_old[] = { old },
+               *legacy_new[] = { recent };
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, start_us, lease_until_us) "
+                                       "VALUES ('lapsed', 'started', 'elsewhere', 1, 1, ?)", lapsed, 1, NULL, NULL),
                  EIDER_OK, "%s", eider_store_errmsg(s));
-    char start[32], me[24];
-    eider__process_start((long)getpid(), start, sizeof(start));
-    snprintf(me, sizeof(me), "%d", (int)getpid());
-    const char *alive[] = { host, me, start };
-    const char *reused[] = { host, me };
-    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, pid_start, start_us) "
-                                       "VALUES ('live-run', 'started', ?, ?, ?, 2)", alive, 3, NULL, NULL),
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, start_us, lease_until_us) "
+                                       "VALUES ('live', 'started', 'elsewhere', 999999999, 2, ?)", live, 1, NULL, NULL),
                  EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, host, pid, pid_start, start_us) "
-                                       "VALUES ('reused-pid', 'started', ?, ?, '1', 3)", reused, 2, NULL, NULL),
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, start_us) "
+                                       "VALUES ('legacy-old', 'started', ?)", legacy_old, 1, NULL, NULL),
+                 EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_assert_eq(eider__store_query(s, "INSERT INTO runs (run_id, status, start_us) "
+                                       "VALUES ('legacy-new', 'started', ?)", legacy_new, 1, NULL, NULL),
                  EIDER_OK, "%s", eider_store_errmsg(s));
     eider_store_close(s);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
     runs_seen crashed = runs_of(s, eider_run_status_parse("crashed"));
-    cr_expect_eq(crashed.n, 2, "the dead pid, and a live pid whose process started at another time");
+    cr_expect_eq(crashed.n, 2, "the lapsed lease, and the old run without one");
     runs_seen started = runs_of(s, eider_run_status_parse("started"));
-    cr_expect_eq(started.n, 1);
-    cr_expect_str_eq(started.run_id, "live-run");
+    cr_expect_eq(started.n, 2, "the live lease (a pid unknown here), and the new run without one");
     events_seen ev = { 0 };
-    eider_store_events(s, "dead-run", 0, see_event, &ev);
-    cr_assert_eq(ev.n, 1);
-    cr_expect(strstr(ev.messages[0], "crashed"), "%s", ev.messages[0]);
+    eider_store_events(s, "lapsed", 0, see_event, &ev);
+    cr_assert_eq(ev.n, 1, "the row's note, told as the run's end");
+    cr_expect(strstr(ev.messages[0], "lease ran out"), "%s", ev.messages[0]);
+    int64_t blocks = -1;
+    cr_assert_eq(eider__store_query(s, "SELECT count(*) FROM event_blocks", NULL, 0, eider__read_i64,
+                                    &blocks), EIDER_OK);
+    cr_expect_eq(blocks, 0, "the marker takes no event number of the run's");
     eider_store_close(s);
 }
 
@@ -1265,58 +1276,140 @@ static int slow(eider_context *ctx)
     return EIDER_OK;
 }
 
-/* A run whose first batch could not be written still ends (it never stays started)
- * and says that events are missing; the next run on the same store handle is recorded
- * whole. */
-Test(store, a_failed_write_spoils_only_the_runs_it_held)
+/* The run's sink's messages about the store, at warning level and above. */
+typedef struct store_notes {
+    int waiting, missing;
+    char last[2048];
+} store_notes;
+
+static void see_store_note(const eider_event *ev, void *ud)
+{
+    store_notes *n = ud;
+    if (ev->type != EIDER_EVENT_LOG || ev->level < EIDER_LOG_WARN || !ev->message)
+        return;
+    n->waiting += strstr(ev->message, "kept (up to 64 MiB) and written when the store is back") != NULL;
+    if (strstr(ev->message, "is recorded only in part")) {
+        n->missing++;
+        snprintf(n->last, sizeof(n->last), "%s", ev->message);
+    }
+}
+
+/* A run whose first batch can never be written is retried until
+ * EIDER_STORE_RETRY_S after its end, which is recorded; the run's sink is told exactly
+ * which events are missing, and the next run on the same handle is recorded whole. */
+Test(store, a_write_that_keeps_failing_is_retried_then_what_is_missing_is_told)
 {
     eider_store *s = fresh_store();
     eider_defs *defs = eider_defs_new();
     add(defs, "a", noop, NULL, NULL);
     add(defs, "b", slow, EIDER_KEYS("a"), NULL);
     add(defs, "c", noop, EIDER_KEYS("b"), NULL);
+    setenv("EIDER_STORE_RETRY_S", "0.5", 1);
     break_event_blocks(s, 1);
-    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK, "the run itself succeeds");
+    store_notes notes = { 0 };
+    eider_event_sink sink = { .on_event = see_store_note, .user_data = &notes };
+    eider_run_options o = { .store = s, .jobs = 1, .sink = &sink };
+    double start = eider__mono_s();
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "the run itself succeeds");
+    cr_expect(eider__mono_s() - start < 5, "retried for a bounded time");
     break_event_blocks(s, 0);
+    unsetenv("EIDER_STORE_RETRY_S");
+    cr_expect_eq(notes.waiting, 1, "told once that its events wait");
+    cr_expect_eq(notes.missing, 1);
+    cr_expect(strstr(notes.last, "missing from the store are events 1-11 (11 events, with the "
+                                 "materializations of 'a', 'b', 'c')"), "%s", notes.last);
+    cr_expect(!strstr(notes.last, "run's end"), "its end is recorded: %s", notes.last);
     cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
-    cr_expect_eq(runs_of(s, eider_run_status_parse("started")).n, 0, "the spoiled run ended");
     event_tally next = tally_newest_run(s, 1), spoiled = tally_newest_run(s, 2);
-    cr_expect_eq(next.lost, 0);
     cr_expect_eq(next.n, 2 + 3 * 3, "the next run whole: %d events", next.n);
-    cr_expect_eq(spoiled.lost, 1, "the spoiled run says events are missing");
-    /* The note and the run's end, and any event queued before the run heard of the
-     * failure; never all of them. */
-    cr_expect(spoiled.n >= 2 && spoiled.n < 2 + 3 * 3, "%d events", spoiled.n);
-    cr_expect_eq(runs_of(s, eider_run_status_parse("success")).n, 2);
+    cr_expect_eq(spoiled.n, 0, "%d events", spoiled.n);
+    cr_expect_eq(runs_of(s, eider_run_status_parse("success")).n, 2, "both ends recorded");
     eider_defs_free(defs);
     eider_store_close(s);
 }
 
-/* Counts the recorder's warnings that reach the run's sink. */
-static void count_warning(const eider_event *ev, void *ud)
+static eider_store *mending_store;
+
+/* Mends the store (that failed every write until now) half-way through the run. */
+static int mend(eider_context *ctx)
 {
-    if (ev->type == EIDER_EVENT_LOG && ev->level == EIDER_LOG_WARN && ev->message &&
-        strstr(ev->message, "not recorded"))
-        (*(int *)ud)++;
+    eider__sleep_ms(300);
+    break_event_blocks(mending_store, 0);
+    eider__sleep_ms(300);
+    return EIDER_OK;
 }
 
-/* A short run lands in one batch at its end; that write fails, so its end is written
- * again, after the note, and the run's sink hears of it once. */
-Test(store, when_the_last_write_fails_the_end_is_written_again_with_a_note)
+/* A store that fails for a while loses nothing: what it could not take is kept and
+ * written, in order, once it is back, before the run's end. */
+Test(store, a_write_that_fails_for_a_while_loses_nothing)
 {
-    eider_store *s = fresh_store();
+    eider_store *s = mending_store = fresh_store();
     eider_defs *defs = eider_defs_new();
     add(defs, "a", noop, NULL, NULL);
+    add(defs, "b", mend, EIDER_KEYS("a"), NULL);
+    add(defs, "c", noop, EIDER_KEYS("b"), NULL);
     break_event_blocks(s, 1);
-    int warnings = 0;
-    eider_event_sink sink = { .on_event = count_warning, .user_data = &warnings };
+    store_notes notes = { 0 };
+    eider_event_sink sink = { .on_event = see_store_note, .user_data = &notes };
     eider_run_options o = { .store = s, .jobs = 1, .sink = &sink };
     cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK);
-    break_event_blocks(s, 0);
+    cr_expect_eq(notes.waiting, 1, "told that its events wait");
+    cr_expect_eq(notes.missing, 0, "%s", notes.last);
     event_tally t = tally_newest_run(s, 1);
-    cr_expect_eq(warnings, 1);
-    cr_expect_eq(t.lost, 1, "the note is stored");
-    cr_expect(t.n >= 2 && t.n < 6, "the note and the run's end, not all 5: %d events", t.n);
+    cr_expect_eq(t.n, 2 + 3 * 3, "every event: %d", t.n);
+    cr_expect_eq(runs_of(s, eider_run_status_parse("success")).n, 1);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM materializations"), 3);
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM asset_state WHERE materialization_id IS NOT NULL"), 3);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* Logs 80 lines of a MiB each while the store fails, then mends it. */
+static int chatty(eider_context *ctx)
+{
+    size_t n = (1u << 20) - 1;
+    char *line = malloc(n + 1);
+    memset(line, 'x', n);
+    line[n] = '\0';
+    eider__sleep_ms(300);            /* the run's first batch has failed by now */
+    for (int i = 0; i < 80; i++)
+        eider_log_info(ctx, "%s", line);
+    free(line);
+    break_event_blocks(mending_store, 0);
+    return EIDER_OK;
+}
+
+static int count_unkept_note(int64_t id, const eider_event *ev, void *ud)
+{
+    if (ev->message && strstr(ev->message, "of this run were not kept while the instance store "
+                                           "was out of reach (more than 64 MiB waited)"))
+        (*(int *)ud)++;
+    return 0;
+}
+
+/* While a failing store holds 64 MiB, what comes next is not kept but counted: once the
+ * store is back, the run's events say which are missing (before its end), and so does
+ * its sink. */
+Test(store, past_64_mib_held_events_are_dropped_and_named)
+{
+    eider_store *s = mending_store = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "chatty", chatty, NULL, NULL);
+    break_event_blocks(s, 1);
+    store_notes notes = { 0 };
+    eider_event_sink sink = { .on_event = see_store_note, .user_data = &notes };
+    eider_run_options o = { .store = s, .jobs = 1, .sink = &sink };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK);
+    cr_expect_eq(notes.missing, 1);
+    cr_expect(strstr(notes.last, "were not kept while the store was out of reach (more than 64 MiB "
+                                 "waited)") && !strstr(notes.last, "run's end"), "%s", notes.last);
+    event_tally t = tally_newest_run(s, 1);
+    int stored_notes = 0;
+    runs_seen one = { 0 };
+    cr_assert_eq(eider_store_runs(s, -1, NULL, 1, see_last_run, &one), EIDER_OK);
+    cr_assert_eq(eider_store_events(s, one.run_id, 0, count_unkept_note, &stored_notes), EIDER_OK);
+    cr_expect_eq(stored_notes, 1, "the note is stored with the run's events");
+    cr_expect(t.n > 60 && t.n < 80, "about 64 of the 80 lines kept: %d events", t.n);
     cr_expect_eq(runs_of(s, eider_run_status_parse("success")).n, 1);
     eider_defs_free(defs);
     eider_store_close(s);
