@@ -954,11 +954,18 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
  */
 /* Open the store at location:
  *   "postgresql://..." (or "postgres://...")  a PostgreSQL database, through libpq;
- *   a folder                                    its eider.sqlite3 (both made if missing);
+ *   "host=... dbname=... user=..."              the same, as libpq key=value settings
+ *                                               (any string libpq parses as such);
+ *   a folder, or "sqlite:FOLDER"                its eider.sqlite3 (both made if missing);
  *   NULL                                        $EIDER_STORAGE if set, else the folder
  *                                               $EIDER_HOME, else ".eider";
  *   "none" (or EIDER_STORAGE=none)              refused with EIDER_EINVAL: nothing is to
  *                                               be recorded (the CLI runs unrecorded).
+ * Anything else (another scheme such as "mysql://...", a "name:..." or "name=..." that
+ * is none of these) is refused with EIDER_EINVAL before anything is made; a folder
+ * whose name starts so is written "./name:..." or "sqlite:name:...". A password is
+ * never shown: messages and eider_store_location() name the store as libpq parses it,
+ * without it.
  * Migrates the schema to this Eider's version; a store written by a newer Eider is
  * refused. Marks as crashed the runs whose process is gone. *out is always set (NULL
  * only when memory ran out): on error read eider_store_errmsg(), then close it. */
@@ -985,7 +992,8 @@ int eider_store_writable(const char *location);
 void eider_store_close(eider_store *store);
 /* The message of the last error on store, "" when none. */
 const char *eider_store_errmsg(const eider_store *store);
-/* "sqlite:/abs/path/eider.sqlite3" or the PostgreSQL URL without its password. */
+/* "sqlite:/abs/path/eider.sqlite3", or the PostgreSQL URL (or key=value settings)
+ * rebuilt without its password. */
 const char *eider_store_location(const eider_store *store);
 
 typedef enum eider_run_status {
