@@ -965,7 +965,8 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
  * is none of these) is refused with EIDER_EINVAL before anything is made; a folder
  * whose name starts so is written "./name:..." or "sqlite:name:...". A password is
  * never shown: messages and eider_store_location() name the store as libpq parses it,
- * without it.
+ * without it. A SQLite store is made private: the folders made for it 0700, the file
+ * 0600 (its -wal and -shm take the file's mode), less what the umask takes away.
  * Migrates the schema to this Eider's version; a store written by a newer Eider is
  * refused. Marks as crashed the runs whose process is gone. *out is always set (NULL
  * only when memory ran out): on error read eider_store_errmsg(), then close it. */

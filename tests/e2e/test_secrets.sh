@@ -144,6 +144,82 @@ postgres_password_is_not_in_a_live_store() {
 
 # ---- files ----
 
+# Another user may not read a private store, and is told so — never "no runs yet".
+another_user_is_told_the_store_is_private() {
+    if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
+        return 0    # needs root to become another user
+    fi
+    let_others_run_eider
+    chmod 711 "$WORK"
+    chmod 755 .
+    write_parquet_defs
+    run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    run setpriv --reuid=65534 --regid=65534 --clear-groups "$EIDER" runs
+    expect_rc 5
+    expect_in err.txt "cannot reach the instance store '$PWD/.eider/eider.sqlite3'"
+    expect_in err.txt "private"
+    expect_not_in out.txt "no runs yet"
+}
+
+# An asset that waits for the file "go" (at most 30 s), so that the run's store can be
+# looked at while it is open.
+write_waiting_defs() {
+    cat >definitions.c <<'EOF'
+#include <unistd.h>
+#include <eider.h>
+static int f(eider_context *ctx)
+{
+    for (int i = 0; i < 3000 && access("go", F_OK) != 0; i++)
+        usleep(10000);
+    return eider_output_sql(ctx, "SELECT 42 AS answer");
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_parquet_io_manager(defs, NULL, &(eider_parquet_io_config){ .base_path = "pq" });
+    eider_asset(defs, &(eider_asset_def){ .key = "one", .compute = f });
+}
+EOF
+}
+
+# expect_mode MODE PATH...: each exists with exactly these permission bits.
+expect_mode() {
+    local want=$1 path
+    shift
+    for path in "$@"; do
+        [[ -e "$path" ]] || fail "$path is missing"
+        [[ "$(stat -c %a "$path")" == "$want" ]] || fail "$path has mode $(stat -c %a "$path"), not $want"
+    done
+}
+
+# The store, its -wal and -shm while a run has them open, and the compile cache are
+# their owner's alone, whatever the umask.
+store_and_cache_are_private_under_umask() {
+    local mask f
+    for mask in 022 077 002; do
+        mkdir "u$mask" && cd "u$mask"
+        write_waiting_defs
+        (umask "$mask" && exec "$EIDER" materialize -f definitions.c >out.txt 2>err.txt) &
+        local pid=$!
+        for _ in $(seq 300); do
+            [[ -e .eider/eider.sqlite3-wal ]] && break
+            sleep 0.1
+        done
+        expect_mode 700 .eider .eider/cache
+        expect_mode 600 .eider/eider.sqlite3 .eider/eider.sqlite3-wal .eider/eider.sqlite3-shm
+        for f in .eider/cache/*; do
+            expect_mode 600 "$f"
+        done
+        touch go
+        wait "$pid" || fail "the run under umask $mask failed: $(cat err.txt)"
+        (umask "$mask" && exec env EIDER_STORAGE=sqlite:deep/er/store "$EIDER" materialize \
+            -f definitions.c >out.txt 2>err.txt) || fail "the run into deep/er/store failed"
+        expect_mode 700 deep deep/er deep/er/store
+        expect_mode 600 deep/er/store/eider.sqlite3
+        cd ..
+    done
+}
+
 key_parts_that_leave_base_path_are_refused() {
     local key
     for key in "../../../escaped" "a/../../escaped" "./one" "a/."; do
@@ -188,6 +264,8 @@ run_case storage_refuses_what_it_does_not_know_and_makes_nothing
 run_case storage_takes_sqlite_prefix_and_plain_paths
 run_case postgres_password_is_never_shown_however_spelt
 run_case postgres_password_is_not_in_a_live_store
+run_case store_and_cache_are_private_under_umask
+run_case another_user_is_told_the_store_is_private
 run_case key_parts_that_leave_base_path_are_refused
 run_case parquet_file_is_synced_before_its_rename_and_its_folder_after
 finish
