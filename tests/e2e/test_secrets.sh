@@ -142,6 +142,83 @@ postgres_password_is_not_in_a_live_store() {
     expect_secret_nowhere dump.sql
 }
 
+# ---- DuckDB secrets in failing SQL ----
+
+# Assets whose SQL holds the secret and fails: a CREATE SECRET DuckDB cannot parse
+# (its message quotes the line), one it refuses, one that succeeds followed by one
+# that fails and then a failing statement, and a resource whose secret setting DuckDB
+# refuses.
+write_secret_sql_defs() {
+    cat >definitions.c <<EOF
+#include <eider.h>
+static int sql(eider_context *ctx, const char *text)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "duckdb"), text);
+}
+static int typo(eider_context *ctx)
+{
+    return sql(ctx, "CREATE SECRET s1 (TYPE http BEARER_TOKEN '$SECRET')");
+}
+static int refused(eider_context *ctx)
+{
+    return sql(ctx, "CREATE OR REPLACE TEMPORARY SECRET s2 (TYPE http, BOGUS '$SECRET',"
+                    " BEARER_TOKEN '$SECRET')");
+}
+static int twice(eider_context *ctx)
+{
+    int rc = sql(ctx, "CREATE SECRET s3 (TYPE http, BEARER_TOKEN '$SECRET');\n"
+                      "CREATE SECRET s3 (TYPE http, BEARER_TOKEN '$SECRET')");
+    sql(ctx, "SELECT * FROM no_such_table");
+    return rc;
+}
+static int vault(eider_context *ctx)
+{
+    return eider_duckdb_connection(ctx, "vault") ? 0 : 1;
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_resource(defs, "duckdb", &(eider_duckdb_config){ .database = "w.duckdb" });
+    eider_duckdb_resource(defs, "vault", &(eider_duckdb_config){ .database = "v.duckdb",
+        .secret_config = EIDER_TAGS("memory_limit", "$SECRET") });
+    eider_asset(defs, &(eider_asset_def){ .key = "typo", .compute = typo,
+        .resources = EIDER_KEYS("duckdb") });
+    eider_asset(defs, &(eider_asset_def){ .key = "refused", .compute = refused,
+        .resources = EIDER_KEYS("duckdb") });
+    eider_asset(defs, &(eider_asset_def){ .key = "twice", .compute = twice,
+        .resources = EIDER_KEYS("duckdb") });
+    eider_asset(defs, &(eider_asset_def){ .key = "vault", .compute = vault,
+        .resources = EIDER_KEYS("vault") });
+}
+EOF
+}
+
+duckdb_secrets_of_failing_sql_are_shown_and_stored_nowhere() {
+    local id
+    write_secret_sql_defs
+    run "$EIDER" materialize -v
+    expect_rc 1
+    expect_in out.txt "4 failed"
+    expect_in out.txt "BEARER_TOKEN ***"
+    expect_in out.txt "left out: it holds a secret"
+    expect_in out.txt "'memory_limit' = '***' (in secret_config)"
+    expect_secret_nowhere out.txt err.txt
+    run "$EIDER" materialize --json
+    expect_rc 1
+    expect_in out.txt 'CREATE SECRET s3 (TYPE http, BEARER_TOKEN ***)'
+    expect_secret_nowhere out.txt err.txt
+    id=$("$EIDER" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["run_id"])')
+    for cmd in "runs" "runs --json" "run show $id" "run show $id --json" "logs $id" \
+               "logs $id --json" "list" "list --json" "asset show typo" "asset show twice"; do
+        # shellcheck disable=SC2086
+        run "$EIDER" $cmd
+        expect_secret_nowhere out.txt err.txt
+    done
+    run "$EIDER" run show "$id"
+    expect_in out.txt "BEARER_TOKEN ***"
+    expect_secret_nowhere .eider/eider.sqlite3 .eider/eider.sqlite3-wal
+    [[ -s .eider/eider.sqlite3 ]] || fail "no store was written"
+}
+
 # ---- files ----
 
 # Another user may not read a private store, and is told so — never "no runs yet".
@@ -264,6 +341,7 @@ run_case storage_refuses_what_it_does_not_know_and_makes_nothing
 run_case storage_takes_sqlite_prefix_and_plain_paths
 run_case postgres_password_is_never_shown_however_spelt
 run_case postgres_password_is_not_in_a_live_store
+run_case duckdb_secrets_of_failing_sql_are_shown_and_stored_nowhere
 run_case store_and_cache_are_private_under_umask
 run_case another_user_is_told_the_store_is_private
 run_case key_parts_that_leave_base_path_are_refused
