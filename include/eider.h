@@ -519,7 +519,8 @@ duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
  * DuckDB did, e.g. around a $tag$ string). DuckDB secrets are masked (***) in both the
  * SQL and the message before they are printed or stored: the option values of CREATE
  * SECRET statements (but a bare TYPE or PROVIDER name), the value of a SET of a secret
- * setting, and the values of the resources' secret settings (secret_config); a
+ * setting, an ATTACH's connection string that holds credentials, and the values of the
+ * resources' secret settings (secret_config); a
  * message's quoted statement line ("LINE 1: ...") is then left out. A
  * CREATE statement that loses a race on DuckDB's catalog to another step ("write-write
  * conflict on create", e.g. two steps running CREATE SCHEMA IF NOT EXISTS at once) is

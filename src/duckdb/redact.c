@@ -2,7 +2,8 @@
  * redact.c — DuckDB secrets kept out of what Eider prints and stores. A failing
  * statement's text and DuckDB's message go to the terminal, the JSON output and the
  * instance store; before they do, the values of CREATE SECRET's options and of SET
- * statements of secret settings are replaced by ***, and so are those values (and the
+ * statements of secret settings, and an ATTACH's connection string that holds
+ * credentials, are replaced by ***, and so are those values (and the
  * values of connection_config settings that are secret) where a message quotes them.
  * SQL is read token by token as DuckDB reads it: strings, quoted names, comments,
  * dollar quotes, several statements.
@@ -118,7 +119,7 @@ static int is_punct(tok t, char c)
 /* ---- statements ---- */
 
 typedef enum stmt_kind { S_START, S_CREATE, S_SECRET, S_SET, S_SET_NAMED, S_SET_SECRET,
-                         S_OTHER } stmt_kind;
+                         S_ATTACH, S_OTHER } stmt_kind;
 
 typedef struct redactor {
     eider__buf *out;
@@ -149,7 +150,8 @@ static void remember(redactor *r, tok t)
 static void classify(redactor *r, tok t)
 {
     if (r->kind == S_START)
-        r->kind = is_word(t, "CREATE") ? S_CREATE : is_word(t, "SET") ? S_SET : S_OTHER;
+        r->kind = is_word(t, "CREATE") ? S_CREATE : is_word(t, "SET") ? S_SET
+                : is_word(t, "ATTACH") ? S_ATTACH : S_OTHER;
     else if (r->kind == S_CREATE && is_word(t, "SECRET"))
         r->kind = S_SECRET;
     else if (r->kind == S_CREATE && !is_word(t, "OR") && !is_word(t, "REPLACE") &&
@@ -205,9 +207,32 @@ static void option_token(redactor *r, tok t)
     }
 }
 
+/* Whether a string holds credentials: a key=value "password=", "token=" or "secret=",
+ * or a URL's "user:password@". */
+static int holds_credentials(tok t)
+{
+    char lower[512];
+    size_t n = t.n < sizeof(lower) ? t.n : sizeof(lower) - 1;
+    const char *scheme = NULL, *at = NULL;
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)tolower((unsigned char)t.p[i]);
+    lower[n] = '\0';
+    if (strstr(lower, "password") || strstr(lower, "token") || strstr(lower, "secret"))
+        return 1;
+    scheme = strstr(lower, "://");
+    at = scheme ? strchr(scheme + 3, '@') : NULL;
+    return at && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) &&
+           !memchr(scheme + 3, '/', (size_t)(at - scheme - 3));
+}
+
 /* One token of a statement of kind r->kind. */
 static void statement_token(redactor *r, tok t)
 {
+    if (r->kind == S_ATTACH && t.kind == T_STRING && holds_credentials(t)) {
+        mask_from(r, t);             /* ATTACH 'host=... password=...' AS pg */
+        r->expect = 0;
+        return;
+    }
     if (r->kind == S_SECRET && r->depth > 0) {
         option_token(r, t);
         return;

@@ -20,8 +20,9 @@ void eider__secrets_release(eider__secrets *s);
 
 /* Append sql to out with the option values of each CREATE [OR REPLACE] [PERSISTENT |
  * TEMPORARY] SECRET statement replaced by *** (but for TYPE and PROVIDER given as a
- * bare name), and the value of each SET of a secret setting (eider__setting_is_secret)
- * too. Quotes, comments and several statements are read as DuckDB reads them. Each
+ * bare name), the value of each SET of a secret setting (eider__setting_is_secret),
+ * and each string of an ATTACH that holds credentials ("password", "token" or
+ * "secret" in it, or a URL's "user:password@") too. Quotes, comments and several statements are read as DuckDB reads them. Each
  * value replaced is added to found (when not NULL). Returns how many were replaced. */
 size_t eider__sql_redact(const char *sql, eider__buf *out, eider__secrets *found);
 

@@ -32,6 +32,12 @@ static const struct {
       "/* c */ CREATE /* d */ SECRET s (TYPE s3, SECRET ***)" },
     { "CREATE SECRET s (TYPE s3, SECRET 'unterminated",
       "CREATE SECRET s (TYPE s3, SECRET ***" },
+    { "ATTACH 'host=h dbname=d password=pw' AS pg (TYPE postgres); ATTACH 'x.duckdb' AS x",
+      "ATTACH *** AS pg (TYPE postgres); ATTACH 'x.duckdb' AS x" },
+    { "ATTACH IF NOT EXISTS 'postgres://u:pw@h/db' AS pg (TYPE postgres, READ_ONLY)",
+      "ATTACH IF NOT EXISTS *** AS pg (TYPE postgres, READ_ONLY)" },
+    { "ATTACH 'md:?motherduck_token=abc'", "ATTACH ***" },
+    { "ATTACH 's3://bucket/x@2024.duckdb' AS s", "ATTACH 's3://bucket/x@2024.duckdb' AS s" },
 };
 
 Test(redact, each_statement_shows_as_the_table_says)
