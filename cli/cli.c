@@ -99,10 +99,17 @@ static void usage(FILE *out)
         "under .eider/cache beside it) or -l FILE.so; without either, from definitions.c\n"
         "in the current folder. Relative paths inside them are relative to their folder.\n"
         "\n"
+        "Runs are recorded in the instance store: $EIDER_STORAGE, which is a folder for\n"
+        "SQLite (a path, or sqlite:PATH), a PostgreSQL URL (postgresql://... or\n"
+        "postgres://...), libpq key=value settings (host=... dbname=... user=...), or none\n"
+        "to record nothing; anything else is refused (exit code 2). Unset, the folder\n"
+        "$EIDER_HOME, else .eider beside the definitions. A password is never shown.\n"
+        "\n"
         "exit codes:\n"
         "    0  success\n"
         "    1  a run failed: an asset failed, or was skipped because its upstream failed\n"
-        "    2  usage: an unknown command or option, or a bad argument\n"
+        "    2  usage: an unknown command or option, a bad argument, or an EIDER_STORAGE\n"
+        "       that is none of the forms above\n"
         "    3  definitions: they failed to load, compile or validate\n"
         "    4  selection: the --select expression is malformed or names an unknown asset,\n"
         "       group, tag, kind or owner; 'asset show/wipe' names an unknown asset;\n"
@@ -347,6 +354,8 @@ int cli_open_store(cli_env *env, enum cli_store_use use)
     }
     if (!rc && env->defs)
         eider_defs_use_store(env->defs, env->store);    /* for stale() in --select */
+    if (rc == EIDER_EINVAL)
+        return EXIT_USAGE;           /* EIDER_STORAGE is no store Eider can use */
     return rc ? EXIT_INTERNAL : EXIT_OK;
 }
 

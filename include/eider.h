@@ -41,7 +41,7 @@ extern "C" {
  * Definition structs only grow at the end, each growth with a new version: Eider reads
  * from an older library's structs only the fields its version had, and the newer
  * fields take their defaults. */
-#define EIDER_API_VERSION 3
+#define EIDER_API_VERSION 4
 
 /* An int that threads (and a signal handler) may share: C11's atomic_int, or
  * std::atomic<int> in C++, which has its layout. */
@@ -197,11 +197,18 @@ typedef struct eider_asset_spec_def {
 /* The DuckDB resource. database: a file path (relative paths are relative to the
  * working directory) or ":memory:". connection_config: DuckDB settings as
  * EIDER_TAGS("threads", "2", "memory_limit", "1GB"); an unknown setting or value is
- * an error that names it when the database is opened. */
+ * an error that names it when the database is opened. secret_config: settings whose
+ * values are secret, EIDER_TAGS("s3_secret_access_key", key): set as connection_config's
+ * are, but a value is never shown — a message that would quote it (a refused setting,
+ * DuckDB's error, a failing step's) says *** instead; a connection_config setting whose
+ * name says it holds a secret (eider's rule: it contains "secret", "password",
+ * "token", "key_id", "access_key", "api_key" or "connection_string") is kept so too.
+ * Since API 4. */
 typedef struct eider_duckdb_config {
     const char *database;
     const char *const *connection_config;
     int read_only;
+    const char *const *secret_config;
 } eider_duckdb_config;
 
 /* A new, empty definitions object. Never NULL. */
@@ -509,7 +516,12 @@ duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
  * and the failing SQL as the step's failure and returns EIDER_ESQL; else EIDER_OK. In
  * a script of several statements, the message starts "statement 2 of 3: " and the SQL
  * recorded is that statement's text (the whole script when Eider cannot split it as
- * DuckDB did, e.g. around a $tag$ string). A
+ * DuckDB did, e.g. around a $tag$ string). DuckDB secrets are masked (***) in both the
+ * SQL and the message before they are printed or stored: the option values of CREATE
+ * SECRET statements (but a bare TYPE or PROVIDER name), the value of a SET of a secret
+ * setting, an ATTACH's connection string that holds credentials, and the values of the
+ * resources' secret settings (secret_config); a
+ * message's quoted statement line ("LINE 1: ...") is then left out. A
  * CREATE statement that loses a race on DuckDB's catalog to another step ("write-write
  * conflict on create", e.g. two steps running CREATE SCHEMA IF NOT EXISTS at once) is
  * run again alone, a few times: the retry sees the other step's commit. No other
@@ -852,6 +864,7 @@ typedef struct eider_duckdb_io_config {
     const char *database;            /* a file path or ":memory:" */
     const char *schema;              /* default: the key prefix, else "public" */
     const char *const *connection_config;
+    const char *const *secret_config;   /* as eider_duckdb_config's; since API 4 */
 } eider_duckdb_io_config;
 
 /* Add a DuckDB I/O manager under key (NULL: "io_manager"). A DuckDB resource and an
@@ -954,11 +967,19 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n);
  */
 /* Open the store at location:
  *   "postgresql://..." (or "postgres://...")  a PostgreSQL database, through libpq;
- *   a folder                                    its eider.sqlite3 (both made if missing);
+ *   "host=... dbname=... user=..."              the same, as libpq key=value settings
+ *                                               (any string libpq parses as such);
+ *   a folder, or "sqlite:FOLDER"                its eider.sqlite3 (both made if missing);
  *   NULL                                        $EIDER_STORAGE if set, else the folder
  *                                               $EIDER_HOME, else ".eider";
  *   "none" (or EIDER_STORAGE=none)              refused with EIDER_EINVAL: nothing is to
  *                                               be recorded (the CLI runs unrecorded).
+ * Anything else (another scheme such as "mysql://...", a "name:..." or "name=..." that
+ * is none of these) is refused with EIDER_EINVAL before anything is made; a folder
+ * whose name starts so is written "./name:..." or "sqlite:name:...". A password is
+ * never shown: messages and eider_store_location() name the store as libpq parses it,
+ * without it. A SQLite store is made private: the folders made for it 0700, the file
+ * 0600 (its -wal and -shm take the file's mode), less what the umask takes away.
  * Migrates the schema to this Eider's version; a store written by a newer Eider is
  * refused. Marks as crashed the started runs whose lease ran out (a recording run renews
  * its lease every $EIDER_RUN_LEASE_S / 12 seconds; it lasts $EIDER_RUN_LEASE_S, default
@@ -987,7 +1008,8 @@ int eider_store_writable(const char *location);
 void eider_store_close(eider_store *store);
 /* The message of the last error on store, "" when none. */
 const char *eider_store_errmsg(const eider_store *store);
-/* "sqlite:/abs/path/eider.sqlite3" or the PostgreSQL URL without its password. */
+/* "sqlite:/abs/path/eider.sqlite3", or the PostgreSQL URL (or key=value settings)
+ * rebuilt without its password. */
 const char *eider_store_location(const eider_store *store);
 
 typedef enum eider_run_status {

@@ -17,7 +17,7 @@ duckdb_hdr_pkg="duckdb@$duckdb_version"
 
 build_pkgs=(gcc make cmake pkg-config ca-certificates libsqlite3-dev libpq-dev
             libmicrohttpd-dev libjansson-dev)
-test_pkgs=(libcriterion-dev g++ postgresql python3 tzdata jq)
+test_pkgs=(libcriterion-dev g++ postgresql python3 tzdata jq strace)
 
 want_test=0
 for arg in "$@"; do

@@ -178,14 +178,19 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
  * the fields the library never knew read as their defaults; an array of structs
  * (.ins) is walked with the stride of the library's version. When a struct grows, bump
  * EIDER_API_VERSION and add a row with the new sizes (the assert checks the count). */
+#define DUCKDB_CONFIG_3 offsetof(eider_duckdb_config, secret_config)
+#define DUCKDB_IO_CONFIG_3 offsetof(eider_duckdb_io_config, secret_config)
 static const struct {
-    size_t asset_def, asset_spec_def, input_def;
+    size_t asset_def, asset_spec_def, input_def, duckdb_config, duckdb_io_config;
 } struct_size[] = {
     [1] = { offsetof(eider_asset_def, ins), offsetof(eider_asset_spec_def, io_manager_key),
-            offsetof(eider_input_def, partition_mapping) },
+            offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
     [2] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
-            offsetof(eider_input_def, partition_mapping) },
-    [3] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def) },
+            offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
+    [3] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
+            DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
+    [4] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
+            sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config) },
 };
 _Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
                "a new EIDER_API_VERSION needs its row of struct sizes");
@@ -340,9 +345,37 @@ const char *eider__asset_meta(const eider__asset *a, const char *key)
     return NULL;
 }
 
-/* Add a resource of kind called name over database, with a DuckDB connection config. */
+/* Whether a list of settings holds name/value pairs; if not, remembered as an error. */
+static int check_pairs(eider_defs *defs, const char *name, const char *field,
+                       const char *const *config)
+{
+    size_t n = 0;
+    while (config && config[n])
+        n++;
+    if (n % 2 == 0)
+        return EIDER_OK;
+    return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "resource '%s': %s must "
+        "be name/value pairs, but '%s' has no value", name, field, config[n - 1]));
+}
+
+/* config's settings followed by secret's, which r->config_shown marks. */
+static void copy_config(eider_defs *defs, eider__resource *r, const char *const *config,
+                        const char *const *secret)
+{
+    size_t n = 0, n_secret = 0;
+    char **shown = eider__arena_strv(&defs->arena, config, &n);
+    char **hidden = eider__arena_strv(&defs->arena, secret, &n_secret);
+    r->config = eider__arena_alloc(&defs->arena, (n + n_secret + 1) * sizeof(*r->config));
+    memcpy(r->config, shown, n * sizeof(*shown));
+    memcpy(r->config + n, hidden, (n_secret + 1) * sizeof(*hidden));
+    r->config_shown = n;
+}
+
+/* Add a resource of kind called name over database, with a DuckDB connection config
+ * and its secret settings. */
 static eider__resource *add_resource(eider_defs *defs, const char *name, eider__resource_kind kind,
-                                     const char *database, const char *const *config)
+                                     const char *database, const char *const *config,
+                                     const char *const *secret)
 {
     if (eider__defs_resource(defs, name)) {
         eider__defs_remember(defs, eider__defs_error(defs, EIDER_EDUPLICATE,
@@ -352,31 +385,29 @@ static eider__resource *add_resource(eider_defs *defs, const char *name, eider__
     }
     EIDER__GROW(defs->resources, defs->cap_resources, defs->n_resources + 1);
     eider__resource *r = &defs->resources[defs->n_resources++];
-    size_t n = 0;
     memset(r, 0, sizeof(*r));
     r->name = eider__arena_strdup(&defs->arena, name);
     r->kind = kind;
     r->database = eider__arena_strdup(&defs->arena, database && *database ? database : ":memory:");
-    r->config = eider__arena_strv(&defs->arena, config, &n);
+    copy_config(defs, r, config, secret);
     defs->validated = 0;
-    if (n % 2) {
-        eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
-            "resource '%s': connection_config must be name/value pairs, but '%s' has no value",
-            name, r->config[n - 1]));
+    if (check_pairs(defs, name, "connection_config", config) ||
+        check_pairs(defs, name, "secret_config", secret))
         return NULL;
-    }
     return r;
 }
 
 int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb_config *config)
 {
+    eider_duckdb_config full;
     if (!defs)
         return EIDER_EINVAL;
     if (!name || !*name || !config)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
                                                 "a DuckDB resource needs a name and a config"));
+    config = as_current(config, struct_size[caller_api(defs)].duckdb_config, &full, sizeof(full));
     eider__resource *r = add_resource(defs, name, EIDER__DUCKDB, config->database,
-                                      config->connection_config);
+                                      config->connection_config, config->secret_config);
     if (!r)
         return defs->first_error;
     r->read_only = config->read_only;
@@ -385,13 +416,16 @@ int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb
 
 int eider_duckdb_io_manager(eider_defs *defs, const char *key, const eider_duckdb_io_config *config)
 {
+    eider_duckdb_io_config full;
     if (!defs)
         return EIDER_EINVAL;
     if (!config)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "a DuckDB I/O manager needs a config with .database"));
+    config = as_current(config, struct_size[caller_api(defs)].duckdb_io_config, &full, sizeof(full));
     eider__resource *r = add_resource(defs, key && *key ? key : EIDER__DEFAULT_IO_MANAGER,
-                                      EIDER__IO_DUCKDB, config->database, config->connection_config);
+                                      EIDER__IO_DUCKDB, config->database, config->connection_config,
+                                      config->secret_config);
     if (!r)
         return defs->first_error;
     r->schema = eider__arena_strdup(&defs->arena, config->schema && *config->schema ? config->schema : NULL);
@@ -406,7 +440,7 @@ int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parq
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "a Parquet I/O manager needs a config with .base_path, the folder for its files"));
     eider__resource *r = add_resource(defs, key && *key ? key : EIDER__DEFAULT_IO_MANAGER,
-                                      EIDER__IO_PARQUET, ":memory:", NULL);
+                                      EIDER__IO_PARQUET, ":memory:", NULL, NULL);
     if (!r)
         return defs->first_error;
     r->base_path = eider__arena_strdup(&defs->arena, config->base_path);

@@ -50,6 +50,7 @@ typedef struct eider__resource {
     eider__resource_kind kind;
     char *database;
     char **config;                   /* NULL-terminated name/value pairs */
+    size_t config_shown;             /* config[i] for i >= this came from secret_config */
     int read_only;
     char *schema;                    /* I/O managers: the default schema, or NULL */
     char *base_path;                 /* the Parquet I/O manager's folder */

@@ -46,6 +46,8 @@ static int read_file(const char *path, eider__buf *out)
     return bad ? -1 : 0;
 }
 
+/* The cache folder and those it makes on the way (.eider) are private, as the store
+ * beside it: 0700 less the umask's bits. */
 static int mkdir_p(const char *path)
 {
     char tmp[PATH_MAX];
@@ -54,11 +56,20 @@ static int mkdir_p(const char *path)
     for (char *p = tmp + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
-            if (mkdir(tmp, 0755) && errno != EEXIST)
+            if (mkdir(tmp, 0700) && errno != EEXIST)
                 return -1;
             *p = '/';
         }
-    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+    return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/* Take from the file at path every permission bit beyond the owner's read and write:
+ * a compiled library needs no more to be loaded. The umask's bits stay off. */
+static void make_owner_only(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 07177))
+        chmod(path, st.st_mode & 0600);
 }
 
 /* The folder holding eider.h: $EIDER_INCLUDE, the installed prefix beside the running
@@ -155,10 +166,13 @@ static int compile(eider_defs *defs, const char *source, const char *so, const c
             "definitions '%s' failed to compile with '%s':\n%s", source, argv[0],
             eider__buf_str(&out));
         unlink(tmp_so);
-    } else if (rename(tmp_so, so)) {
-        rc = eider__defs_error(defs, EIDER_EIO, "cannot write '%s': %s", so, strerror(errno));
     } else {
-        eider__buf_puts(&defs->warnings, eider__buf_str(&out));
+        make_owner_only(tmp_so);
+        make_owner_only(deps);
+        if (rename(tmp_so, so))
+            rc = eider__defs_error(defs, EIDER_EIO, "cannot write '%s': %s", so, strerror(errno));
+        else
+            eider__buf_puts(&defs->warnings, eider__buf_str(&out));
     }
     eider__buf_release(&out);
     free(flag_copy);

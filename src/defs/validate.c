@@ -1,7 +1,8 @@
 /*
- * validate.c — checks definitions as a whole and builds the asset graph: unknown
- * dependencies (with a suggestion), unknown resources, how partitions map between
- * partitioned assets, cycles (printed), and a topological order for the executor.
+ * validate.c — checks definitions as a whole and builds the asset graph: key parts
+ * that name no file ("." or ".."), unknown dependencies (with a suggestion), unknown
+ * resources, how partitions map between partitioned assets, cycles (printed), and a
+ * topological order for the executor.
  */
 #include "defs.h"
 #include "partitions.h"
@@ -262,6 +263,35 @@ static int order_graph(eider_defs *defs)
     return rc;
 }
 
+/* The first part of key that names no file of its own ("", "." or ".."), or NULL. A
+ * part never holds '/' (it separates them) nor NUL (it ends the key). */
+static const char *bad_key_part(const char *key, size_t *len)
+{
+    for (const char *p = key;; p += *len + 1) {
+        *len = strcspn(p, "/");
+        if (*len == 0 || (p[0] == '.' && (*len == 1 || (*len == 2 && p[1] == '.'))))
+            return p;
+        if (!p[*len])
+            return NULL;
+    }
+}
+
+/* I/O managers make paths of the key's parts (base_path/a/b.parquet): a part that is
+ * empty, "." or ".." would write somewhere else, outside base_path even. */
+static int check_keys(eider_defs *defs)
+{
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        size_t len = 0;
+        const char *part = bad_key_part(defs->assets[i].key, &len);
+        if (part)
+            return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': key part '%.*s' is not "
+                "allowed: a part may not be empty, '.' or '..', nor hold '/' or NUL, since I/O "
+                "managers make file paths of the parts; rename the asset", defs->assets[i].key,
+                (int)len, part);
+    }
+    return EIDER_OK;
+}
+
 int eider_defs_validate(eider_defs *defs)
 {
     if (!defs)
@@ -270,7 +300,9 @@ int eider_defs_validate(eider_defs *defs)
         return eider__defs_error(defs, defs->first_error, "%s",
                                  eider__buf_str(&defs->first_errmsg));
     free_graph(defs);
-    int rc = link_graph(defs);
+    int rc = check_keys(defs);
+    if (!rc)
+        rc = link_graph(defs);
     if (!rc)
         rc = check_mappings(defs);
     if (!rc)

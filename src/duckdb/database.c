@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "database.h"
+#include "redact.h"
 #include "io.h"
 #include "scan.h"
 #include "value.h"
@@ -96,6 +97,21 @@ static eider__db *find_db(eider__dbs *dbs, const eider__resource *r)
     return &dbs->dbs[dbs->db_of[r - dbs->defs->resources]];
 }
 
+int eider__resource_secret(const eider__resource *r, size_t i)
+{
+    return i >= r->config_shown || eider__setting_is_secret(r->config[i]);
+}
+
+void eider__defs_secrets(const eider_defs *defs, eider__secrets *out)
+{
+    for (size_t k = 0; k < defs->n_resources; k++) {
+        const eider__resource *r = &defs->resources[k];
+        for (size_t i = 0; r->config[i] && r->config[i + 1]; i += 2)
+            if (eider__resource_secret(r, i))
+                eider__secrets_add(out, r->config[i + 1], strlen(r->config[i + 1]));
+    }
+}
+
 static int make_config(const eider__db *db, duckdb_config *config, eider__buf *err)
 {
     const eider__resource *r = db->resource;
@@ -105,12 +121,27 @@ static int make_config(const eider__db *db, duckdb_config *config, eider__buf *e
         duckdb_set_config(*config, "access_mode", "READ_ONLY");
     for (size_t i = 0; r->config[i] && r->config[i + 1]; i += 2)
         if (duckdb_set_config(*config, r->config[i], r->config[i + 1]) == DuckDBError) {
+            int secret = eider__resource_secret(r, i);
             eider__buf_printf(err, "resource '%s': DuckDB refused the setting '%s' = '%s' "
-                "(in connection_config): check its name and value against DuckDB's "
-                "configuration reference", r->name, r->config[i], r->config[i + 1]);
+                "(in %s): check its name and value against DuckDB's configuration reference",
+                r->name, r->config[i], secret ? "***" : r->config[i + 1],
+                i >= r->config_shown ? "secret_config" : "connection_config");
             return EIDER_EDUCKDB;
         }
     return EIDER_OK;
+}
+
+/* DuckDB's message about db, with the values of its resource's secret settings
+ * masked. */
+static void put_masked(eider__buf *err, const eider__db *db, const char *msg)
+{
+    eider__secrets secrets = { 0 };
+    const eider__resource *r = db->resource;
+    for (size_t i = 0; r->config[i] && r->config[i + 1]; i += 2)
+        if (eider__resource_secret(r, i))
+            eider__secrets_add(&secrets, r->config[i + 1], strlen(r->config[i + 1]));
+    eider__secrets_mask(&secrets, msg, err);
+    eider__secrets_release(&secrets);
 }
 
 /* "IO Error: Could not set lock on file ...: Conflicting lock is held in X (PID n)..." */
@@ -141,10 +172,11 @@ static int try_open(eider__db *db, duckdb_config config, int *locked, eider__buf
     if (duckdb_open_ext(path, &db->handle, config, &msg) == DuckDBSuccess)
         return EIDER_OK;
     *locked = is_lock_error(msg);
-    if (!*locked)
-        eider__buf_printf(err, "resource '%s': cannot open DuckDB database '%s': %s",
-                          db->resource->name, shown_name(db), msg ? msg : "unknown error");
-    else
+    if (!*locked) {
+        eider__buf_printf(err, "resource '%s': cannot open DuckDB database '%s': ",
+                          db->resource->name, shown_name(db));
+        put_masked(err, db, msg ? msg : "unknown error");
+    } else
         eider__buf_puts(err, msg);
     duckdb_free(msg);
     db->handle = NULL;

@@ -56,4 +56,11 @@ int eider__dbs_same(const eider__dbs *dbs, const char *a, const char *b);
 /* Close every database. */
 void eider__dbs_release(eider__dbs *dbs);
 
+struct eider__secrets;
+/* Whether setting i (a name's index in r->config) holds a secret: it came from
+ * secret_config, or its name says so (eider__setting_is_secret). */
+int eider__resource_secret(const eider__resource *r, size_t i);
+/* Add the values of every secret setting of defs's resources to out. */
+void eider__defs_secrets(const eider_defs *defs, struct eider__secrets *out);
+
 #endif

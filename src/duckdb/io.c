@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -395,9 +396,38 @@ out:
     return rc;
 }
 
+/* fsync the file (or folder) at path, so that what it holds survives a power loss;
+ * -1 with the message in err. */
+static int sync_path(const char *path, int folder, eider__buf *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+    int rc = fd < 0 ? -1 : fsync(fd);
+    if (rc)
+        eider__buf_printf(err, "cannot sync %s '%s' to disk: %s", folder ? "folder" : "file",
+                          path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* The folder of path, for sync_path(). Caller frees. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    eider__buf dir = { 0 };
+    if (!slash)
+        eider__buf_putc(&dir, '.');
+    else
+        eider__buf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
+    return eider__buf_detach(&dir);
+}
+
+/* Written to a temporary file, synced, renamed into place, and the folder synced: a
+ * power loss leaves the old file or the new one, never an empty or partial one. */
 int eider__parquet_write(duckdb_connection con, const char *source, const char *path,
                          int64_t *rows, eider__buf *err, eider__buf *sql)
 {
+    char *dir = folder_of(path);
     eider__buf tmp = { 0 };
     int rc = eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
     if (rc)
@@ -408,6 +438,8 @@ int eider__parquet_write(duckdb_connection con, const char *source, const char *
     eider__buf_sql_literal(sql, eider__buf_str(&tmp));
     eider__buf_puts(sql, " (FORMAT parquet)");
     rc = eider__query_int64(con, eider__buf_str(sql), rows, err);
+    if (!rc && sync_path(eider__buf_str(&tmp), 0, err))
+        rc = EIDER_EIO;
     if (!rc && rename(eider__buf_str(&tmp), path) != 0) {
         eider__buf_printf(err, "cannot move '%s' into place as '%s': %s", eider__buf_str(&tmp),
                           path, strerror(errno));
@@ -417,7 +449,10 @@ int eider__parquet_write(duckdb_connection con, const char *source, const char *
         unlink(eider__buf_str(&tmp));
     else
         eider__buf_reset(sql);
+    if (!rc && sync_path(dir, 1, err))
+        rc = EIDER_EIO;
     eider__buf_release(&tmp);
+    free(dir);
     return rc;
 }
 

@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "exec.h"
+#include "../duckdb/database.h"
 #include "../duckdb/io.h"
+#include "../duckdb/redact.h"
 #include "../duckdb/value.h"
 
 /* The step running on this thread, for crash reports. */
@@ -38,15 +40,24 @@ const char *eider_run_id(const eider_context *ctx)
     return ctx->run->result->run_id;
 }
 
-/* Set the step's failure; the first one wins, as it is usually the cause. */
+/* Set the step's failure; the first one wins, as it is usually the cause. Both the
+ * SQL and the message are printed and stored: DuckDB secrets in the SQL (CREATE SECRET's
+ * values, SET of a secret setting) are masked in both, and so are the values of the
+ * resources' secret settings. */
 static void vset_failure(eider_context *ctx, const char *sql, const char *fmt, va_list ap)
 {
+    eider__buf msg = { 0 };
+    eider__secrets secrets = { 0 };
     if (ctx->failed)
         return;
     ctx->failed = 1;
-    eider__buf_vprintf(&ctx->failure, fmt, ap);
+    eider__buf_vprintf(&msg, fmt, ap);
     if (sql)
-        eider__buf_puts(&ctx->failed_sql, sql);
+        eider__sql_redact(sql, &ctx->failed_sql, &secrets);
+    eider__defs_secrets(ctx->run->defs, &secrets);
+    eider__secrets_mask(&secrets, eider__buf_str(&msg), &ctx->failure);
+    eider__secrets_release(&secrets);
+    eider__buf_release(&msg);
 }
 
 static void set_failure(eider_context *ctx, const char *sql, const char *fmt, ...)

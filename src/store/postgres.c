@@ -109,76 +109,270 @@ static void put_error(eider__buf *err, PGconn *db, const PGresult *res)
     }
 }
 
-/* Does the parameter list of a URL or conninfo string start at the end of b? */
-static int at_param(const eider__buf *b)
+/* ---- connection strings, as libpq reads them ---- */
+
+static int is_url(const char *s)
 {
-    return b->len == 0 || strchr("?& ", b->data[b->len - 1]);
+    return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
 }
 
-/* The URL without its password: "user:secret@" becomes "user@" (split as libpq splits
- * it) and a password=... parameter is left out. Caller frees. */
-char *eider__postgres_redact(const char *url)
+/* libpq's reason for refusing a connection string, with what it quotes (a value, which
+ * may be a password) masked; only an unknown option's name is shown. */
+static void put_parse_error(eider__buf *err, const char *msg)
 {
-    eider__buf b = { 0 };
-    const char *scheme = strstr(url, "://");
-    const char *host = scheme ? scheme + 3 + strcspn(scheme + 3, "@/") : NULL;
-    if (host && *host == '@') {
-        eider__buf_add(&b, url, (size_t)(scheme + 3 - url) + strcspn(scheme + 3, ":@"));
-        url = host;
-    }
-    while (*url) {
-        if (!at_param(&b) || strncmp(url, "password=", 9) != 0) {
-            eider__buf_putc(&b, *url++);
+    int show = !strncmp(msg, "invalid connection option", 25);
+    for (int quoted = 0; *msg && *msg != '\n'; msg++) {
+        if (!quoted && !strncmp(msg, "\"=\"", 3)) {   /* missing "=" after ... */
+            eider__buf_puts(err, "\"=\"");
+            msg += 2;
             continue;
         }
-        url += 9 + strcspn(url + 9, "& ");
-        if (*url)
-            url++;                   /* its separator */
-        else if (b.len && strchr("?& ", b.data[b.len - 1]))
-            b.data[--b.len] = '\0';  /* it was the last: drop the separator before it */
+        if (*msg == '"' && (quoted = !quoted) && !show) {
+            eider__buf_puts(err, "\"***");
+            continue;
+        }
+        if (!quoted || show || *msg == '"')
+            eider__buf_putc(err, *msg);
     }
+}
+
+/* The options of conninfo (a URL or a key=value string) as libpq parses them, or NULL
+ * with the reason in why (if not NULL). Free with PQconninfoFree(). */
+static PQconninfoOption *parse(const char *conninfo, eider__buf *why)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
+    if (!opts && why && msg)
+        put_parse_error(why, msg);
+    else if (!opts && why)
+        eider__buf_puts(why, "out of memory");
+    PQfreemem(msg);
+    return opts;
+}
+
+int eider__postgres_accepts(const char *s, eider__buf *why)
+{
+    PQconninfoOption *opts = NULL;
+    int n = 0;
+    if (is_url(s))
+        return 1;
+    if (!strchr(s, '='))
+        return 0;
+    opts = parse(s, why);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        n += o->val != NULL;
+    PQconninfoFree(opts);
+    return n > 0;
+}
+
+/* A value libpq hides (a password) — its own mark for options not to show. */
+static int is_secret(const PQconninfoOption *o)
+{
+    return o->dispchar && o->dispchar[0] == '*';
+}
+
+static const PQconninfoOption *option(const PQconninfoOption *opts, const char *key)
+{
+    for (; opts->keyword; opts++)
+        if (!strcmp(opts->keyword, key))
+            return opts->val && *opts->val ? opts : NULL;
+    return NULL;
+}
+
+/* o's value as it may be shown, malloc'd: a dbname may itself be a connection string
+ * (libpq expands the first one), so it is redacted in turn. */
+static char *shown_value(const PQconninfoOption *o)
+{
+    if (!strcmp(o->keyword, "dbname") && (is_url(o->val) || strchr(o->val, '=')))
+        return eider__postgres_redact(o->val);
+    return eider__xstrdup(o->val);
+}
+
+/* Percent-encode what a URL part may not hold as it is. */
+static void put_pct(eider__buf *b, const char *s, const char *keep)
+{
+    for (; *s; s++) {
+        if (isalnum((unsigned char)*s) || strchr("-._~", *s) || strchr(keep, *s))
+            eider__buf_putc(b, *s);
+        else
+            eider__buf_printf(b, "%%%02X", (unsigned char)*s);
+    }
+}
+
+/* "user@host:port/dbname": host and port there when there is one host by name or
+ * address (an IPv6 one in brackets); *in_query set when they must go in the query. */
+static void put_authority(eider__buf *b, const PQconninfoOption *opts, int *in_query)
+{
+    const PQconninfoOption *user = option(opts, "user"), *host = option(opts, "host");
+    const PQconninfoOption *port = option(opts, "port"), *db = option(opts, "dbname");
+    *in_query = host && strpbrk(host->val, "/,");
+    if (user) {
+        put_pct(b, user->val, "");
+        eider__buf_putc(b, '@');
+    }
+    if (host && !*in_query)
+        eider__buf_printf(b, strchr(host->val, ':') ? "[%s]" : "%s", host->val);
+    if (port && !*in_query && !strchr(port->val, ','))
+        eider__buf_printf(b, ":%s", port->val);
+    *in_query = *in_query || (port && strchr(port->val, ','));
+    eider__buf_putc(b, '/');
+    if (db) {
+        char *v = shown_value(db);
+        put_pct(b, v, "");
+        free(v);
+    }
+}
+
+/* conninfo's options as a URL without its secrets, in the scheme it was given in. */
+static void put_url(eider__buf *b, const char *conninfo, const PQconninfoOption *opts)
+{
+    int in_query = 0;
+    char sep = '?';
+    eider__buf_add(b, conninfo, strstr(conninfo, "://") + 3 - conninfo);
+    put_authority(b, opts, &in_query);
+    for (const PQconninfoOption *o = opts; o->keyword; o++) {
+        int in_authority = !strcmp(o->keyword, "user") || !strcmp(o->keyword, "dbname") ||
+            (!in_query && (!strcmp(o->keyword, "host") || !strcmp(o->keyword, "port")));
+        if (!o->val || is_secret(o) || in_authority)
+            continue;
+        eider__buf_printf(b, "%c%s=", sep, o->keyword);
+        put_pct(b, o->val, "/:,");
+        sep = '&';
+    }
+}
+
+/* A key=value string's value, quoted when it must be. */
+static void put_value(eider__buf *b, const char *v)
+{
+    if (*v && !strpbrk(v, " \t\n'\\")) {
+        eider__buf_puts(b, v);
+        return;
+    }
+    eider__buf_putc(b, '\'');
+    for (; *v; v++) {
+        if (*v == '\'' || *v == '\\')
+            eider__buf_putc(b, '\\');
+        eider__buf_putc(b, *v);
+    }
+    eider__buf_putc(b, '\'');
+}
+
+/* conninfo's options as key=value pairs without its secrets: host, port, dbname and
+ * user first, then the others in libpq's order. */
+static void put_pairs(eider__buf *b, const PQconninfoOption *opts)
+{
+    static const char *const first[] = { "host", "port", "dbname", "user" };
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(first); i++) {
+        const PQconninfoOption *o = option(opts, first[i]);
+        if (o) {
+            char *v = shown_value(o);
+            eider__buf_printf(b, "%s%s=", b->len ? " " : "", o->keyword);
+            put_value(b, v);
+            free(v);
+        }
+    }
+    for (const PQconninfoOption *o = opts; o->keyword; o++) {
+        int shown = 0;
+        for (size_t i = 0; i < EIDER__ARRAY_LEN(first); i++)
+            shown |= !strcmp(o->keyword, first[i]);
+        if (!o->val || is_secret(o) || shown)
+            continue;
+        eider__buf_printf(b, "%s%s=", b->len ? " " : "", o->keyword);
+        put_value(b, o->val);
+    }
+}
+
+/* A URL libpq cannot parse (or another scheme's), shown as far as it is safe: the
+ * scheme, the user, the host and the path; the password and the query are left out. */
+static void put_unparsed_url(eider__buf *b, const char *url)
+{
+    const char *rest = strstr(url, "://") + 3;
+    size_t authority = strcspn(rest, "/?");
+    const char *at = memrchr(rest, '@', authority);
+    eider__buf_add(b, url, (size_t)(rest - url));
+    if (at) {
+        eider__buf_add(b, rest, strcspn(rest, ":@"));
+        eider__buf_putc(b, '@');
+        rest = at + 1;
+    }
+    eider__buf_add(b, rest, strcspn(rest, "?"));
+    if (strchr(rest, '?'))
+        eider__buf_puts(b, "?***");
+}
+
+/* Key=value text libpq cannot parse, with each value masked (quoted ones whole). */
+static void put_unparsed_pairs(eider__buf *b, const char *s)
+{
+    while (*s) {
+        eider__buf_putc(b, *s);
+        if (*s++ != '=')
+            continue;
+        eider__buf_puts(b, "***");
+        s += strspn(s, " \t\n");
+        if (*s == '\'') {
+            for (s++; *s && *s != '\''; s++)
+                s += *s == '\\' && s[1];
+            s += *s == '\'';
+        } else {
+            s += strcspn(s, " \t\n");
+        }
+    }
+}
+
+char *eider__postgres_redact(const char *conninfo)
+{
+    eider__buf b = { 0 };
+    PQconninfoOption *opts = strchr(conninfo, '=') || is_url(conninfo) ? parse(conninfo, NULL) : NULL;
+    const char *at = strrchr(conninfo, '@');
+    if (opts && is_url(conninfo))
+        put_url(&b, conninfo, opts);
+    else if (opts)
+        put_pairs(&b, opts);
+    else if (strstr(conninfo, "://"))
+        put_unparsed_url(&b, conninfo);
+    else if (strchr(conninfo, '='))
+        put_unparsed_pairs(&b, conninfo);
+    else if (at)                     /* user:password@host of an unknown form */
+        eider__buf_printf(&b, "***@%s", at + 1);
+    else
+        eider__buf_puts(&b, conninfo);
+    PQconninfoFree(opts);
     return eider__buf_detach(&b);
 }
 
-/* The password in a URL's "user:secret@", or NULL; *n gets its length. */
-static const char *url_password(const char *url, size_t *n)
-{
-    const char *scheme = strstr(url, "://"), *colon, *at;
-    if (!scheme)
-        return NULL;
-    at = scheme + 3 + strcspn(scheme + 3, "@/");
-    colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    if (*at != '@' || !colon || colon + 1 == at)
-        return NULL;
-    *n = (size_t)(at - colon - 1);
-    return colon + 1;
-}
-
-/* Append libpq's message about url, with the URL's password masked if it quotes it
- * (as "invalid percent-encoded token" does). */
-static void put_masked(eider__buf *err, const char *msg, const char *url)
+/* Append libpq's message msg on one line, with each secret value of opts in it
+ * masked (as "invalid percent-encoded token" would quote one). */
+static void put_masked(eider__buf *err, const char *msg, const PQconninfoOption *opts)
 {
     eider__buf line = { 0 };
-    size_t n = 0;
-    const char *secret = url_password(url, &n), *p = NULL, *s;
     put_line(&line, msg);
-    s = eider__buf_str(&line);
-    while (secret && (p = memmem(s, strlen(s), secret, n)) != NULL) {
-        eider__buf_add(err, s, (size_t)(p - s));
-        eider__buf_puts(err, "***");
-        s = p + n;
+    for (const PQconninfoOption *o = opts; o && o->keyword; o++) {
+        const char *p = NULL;
+        size_t n = o->val && is_secret(o) ? strlen(o->val) : 0;
+        while (n && (p = strstr(eider__buf_str(&line), o->val)) != NULL) {
+            eider__buf masked = { 0 };
+            eider__buf_add(&masked, line.data, (size_t)(p - line.data));
+            eider__buf_puts(&masked, "***");
+            eider__buf_puts(&masked, p + n);
+            eider__buf_release(&line);
+            line = masked;
+        }
     }
-    eider__buf_puts(err, s);
+    eider__buf_puts(err, eider__buf_str(&line));
     eider__buf_release(&line);
 }
 
-static void connect_error(eider__buf *err, const char *url, PGconn *db)
+static void connect_error(eider__buf *err, const char *conninfo, const char *msg,
+                          const PQconninfoOption *opts)
 {
-    char *shown = eider__postgres_redact(url);
+    char *shown = eider__postgres_redact(conninfo);
     eider__buf_printf(err, "cannot connect to the instance store '%s': ", shown);
-    put_masked(err, PQerrorMessage(db), url);
-    eider__buf_puts(err, " (check that the server is running, that the URL is right, and"
-                    " that the server's pg_hba.conf lets this user in)");
+    if (opts)
+        put_masked(err, msg, opts);
+    else
+        eider__buf_puts(err, msg);
+    eider__buf_puts(err, " (check that the server is running, that the connection string is "
+                    "right, and that the server's pg_hba.conf lets this user in)");
     free(shown);
 }
 
@@ -392,23 +586,32 @@ static void close_conn(void *conn)
     free(c);
 }
 
-int eider__postgres_open(const char *url, void **out, eider__buf *err)
+int eider__postgres_open(const char *conninfo, void **out, eider__buf *err)
 {
     static const char *const keys[] = { "connect_timeout", "fallback_application_name",
                                         "dbname", NULL };
-    const char *const values[] = { CONNECT_TIMEOUT, "eider", url, NULL };
+    const char *const values[] = { CONNECT_TIMEOUT, "eider", conninfo, NULL };
     pg_conn *c = eider__xcalloc(1, sizeof(*c));
+    eider__buf why = { 0 };
+    PQconninfoOption *opts = parse(conninfo, &why);
     int rc = EIDER_OK;
     *out = NULL;
-    c->db = PQconnectdbParams(keys, values, 1);   /* the URL's settings win */
+    if (!opts) {                     /* libpq's own message would quote the bad part */
+        connect_error(err, conninfo, eider__buf_str(&why), NULL);
+        rc = EIDER_EIO;
+        goto out;
+    }
+    c->db = PQconnectdbParams(keys, values, 1);   /* the string's settings win */
     if (PQstatus(c->db) != CONNECTION_OK) {
-        connect_error(err, url, c->db);
+        connect_error(err, conninfo, PQerrorMessage(c->db), opts);
         rc = EIDER_EIO;
         goto out;
     }
     PQsetNoticeProcessor(c->db, ignore_notice, NULL);
     rc = setup_session(c->db, err);
 out:
+    PQconninfoFree(opts);
+    eider__buf_release(&why);
     if (rc)
         close_conn(c);
     else

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -159,11 +160,29 @@ static void checkpointer_stop(checkpointer *k)
     free(k->path);
 }
 
+/* Make the store at path if it is missing, private to its owner (it holds previews
+ * of every table): its folders 0700 and the file 0600, less what the umask takes
+ * away. SQLite gives the -wal and -shm it makes beside it the file's mode. */
+static int make_private(const char *path, eider__buf *err)
+{
+    int fd = -1;
+    if (eider__mkdir_parents_mode(path, 0700, err))
+        return EIDER_EIO;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+        eider__buf_printf(err, "cannot create the instance store '%s': %s", path, strerror(errno));
+        return EIDER_EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+    return EIDER_OK;
+}
+
 /* Open path to write (made with its folder if missing), or to read only. */
 static int open_db(const char *path, int read_only, void **out, eider__buf *err)
 {
     sqlite_conn *c = eider__xcalloc(1, sizeof(*c));
-    int rc = !read_only && eider__mkdir_parents(path, err) ? EIDER_EIO : EIDER_OK;
+    int rc = read_only ? EIDER_OK : make_private(path, err);
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     c->ckpt.path = eider__xstrdup(path);
     pthread_mutex_init(&c->ckpt.lock, NULL);
@@ -326,6 +345,12 @@ static int open_without_making(const char *path, void **out, eider__buf *err)
 int eider__sqlite_open_readonly(const char *path, void **out, eider__buf *err)
 {
     *out = NULL;
+    if (access(path, F_OK) != 0 && errno != ENOENT) {
+        eider__buf_printf(err, "cannot reach the instance store '%s': %s (a store is private to "
+                          "the user who made it: its folder 0700, its files 0600)", path,
+                          strerror(errno));
+        return EIDER_EIO;
+    }
     if (access(path, F_OK) != 0) {
         eider__buf_printf(err, "there is no instance store at '%s'", path);
         return EIDER_ENOTFOUND;

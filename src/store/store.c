@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
@@ -134,16 +135,58 @@ static int migrate(eider_store *s)
     return rc;
 }
 
-/* Where the store is: the URL, or the SQLite file in the folder. */
-static char *resolve(const char *location, int *postgres)
+/* Whether s reads as a plain path: no scheme ("name:" first), no "://", and not a
+ * key=value string ("name=" first). */
+static int plain_path(const char *s)
 {
-    eider__buf path = { 0 };
+    static const char word[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    size_t scheme = isalpha((unsigned char)s[0]) ? strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") : 0;
+    const char *key = s + strspn(s, " \t\n");
+    size_t n = strspn(key, word);
+    if (strstr(s, "://") || (scheme && s[scheme] == ':'))
+        return 0;
+    return !(n && key[n + strspn(key + n, " \t\n")] == '=');
+}
+
+/* Refuse value (from EIDER_STORAGE, or the location given): named, masked, with what
+ * is accepted. */
+static int refuse(const char *value, int from_env, const eider__buf *why, eider__buf *err)
+{
+    char *shown = eider__postgres_redact(value);
+    eider__buf_printf(err, "%s '%s' is not an instance store Eider can use", from_env ?
+                      "EIDER_STORAGE" : "the instance store location", shown);
+    if (why->len)
+        eider__buf_printf(err, " (libpq: %s)", eider__buf_str(why));
+    eider__buf_puts(err, ": give a folder for SQLite (a path, or sqlite:PATH), a PostgreSQL URL "
+                    "(postgresql://... or postgres://...) or libpq key=value settings (host=... "
+                    "dbname=... user=...), or none to record nothing");
+    free(shown);
+    return EIDER_EINVAL;
+}
+
+/* Where the store is: a PostgreSQL connection string (*postgres set), or the SQLite
+ * file in the folder, into *where (malloc'd). EIDER_EINVAL with the message in err
+ * when the location (or EIDER_STORAGE) is none of the forms eider_store_open() takes. */
+static int resolve(const char *location, char **where, int *postgres, eider__buf *err)
+{
+    eider__buf path = { 0 }, why = { 0 };
     const char *home = getenv("EIDER_HOME");
-    if (!location || !*location)
+    int from_env = !location || !*location, rc = EIDER_OK;
+    *where = NULL;
+    if (from_env)
         location = getenv("EIDER_STORAGE");
-    *postgres = location && (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11));
-    if (*postgres)
-        return eider__xstrdup(location);
+    *postgres = location && *location && eider__postgres_accepts(location, &why);
+    if (*postgres) {
+        *where = eider__xstrdup(location);
+        goto out;
+    }
+    if (location && !strncmp(location, "sqlite:", 7) && location[7])
+        location += 7;
+    else if (location && *location && !plain_path(location)) {
+        rc = refuse(location, from_env, &why, err);
+        goto out;
+    }
     if (!location || !*location)
         location = home && *home ? home : ".eider";
     if (location[0] != '/') {
@@ -152,7 +195,10 @@ static char *resolve(const char *location, int *postgres)
             eider__buf_printf(&path, "%s/", cwd);
     }
     eider__buf_printf(&path, "%s/eider.sqlite3", location);
-    return eider__buf_detach(&path);
+    *where = eider__buf_detach(&path);
+out:
+    eider__buf_release(&why);
+    return rc;
 }
 
 /* For a read-only handle: the store must hold this Eider's schema, which it may not
@@ -203,8 +249,11 @@ static int open_store(const char *location, int read_only, eider_store **out)
                                   "recorded, so there is no store to open; run with no store "
                                   "(eider_run_options.store = NULL) instead");
     }
-    char *where = resolve(location, &postgres);
-    if (postgres) {
+    char *where = NULL;
+    rc = resolve(location, &where, &postgres, &err);
+    if (rc) {
+        s->location = eider__xstrdup("");
+    } else if (postgres) {
         s->m = &eider__postgres_methods;
         s->location = eider__postgres_redact(where);
         rc = eider__postgres_open(where, &s->conn, &err);
@@ -220,7 +269,7 @@ static int open_store(const char *location, int read_only, eider_store **out)
     free(where);
     if (rc == EIDER_ENOTFOUND)
         eider__store_error(s, rc, "nothing is recorded yet: %s", eider__buf_str(&err));
-    else if (rc && read_only && !postgres)
+    else if (rc == EIDER_EIO && read_only && !postgres)
         eider__store_error(s, rc, "%s; check that this user may read it and its folder",
                            eider__buf_str(&err));
     else if (rc)
@@ -258,8 +307,11 @@ int eider_store_writable(const char *location)
     const char *storage = getenv("EIDER_STORAGE");
     if (!strcmp(location && *location ? location : storage ? storage : "", "none"))
         return 0;
-    char *where = resolve(location, &postgres);
-    int ok = postgres || eider__sqlite_may_make_files(where);
+    char *where = NULL;
+    eider__buf err = { 0 };
+    int ok = resolve(location, &where, &postgres, &err) == EIDER_OK &&
+             (postgres || eider__sqlite_may_make_files(where));
+    eider__buf_release(&err);
     free(where);
     return ok;
 }

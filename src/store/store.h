@@ -47,10 +47,19 @@ int eider__sqlite_open_readonly(const char *path, void **conn, eider__buf *err);
  * owner or root (SQLite gives root's files to the database's owner), so that what it
  * makes stays writable by the owner. */
 int eider__sqlite_may_make_files(const char *path);
-int eider__postgres_open(const char *url, void **conn, eider__buf *err);
-/* The URL as it may be shown: without "user:password@"'s password or a password=
- * parameter. malloc'd. */
-char *eider__postgres_redact(const char *url);
+/* Connect to conninfo: a postgresql:// (or postgres://) URL or a key=value string. */
+int eider__postgres_open(const char *conninfo, void **conn, eider__buf *err);
+/* Whether s is a PostgreSQL connection string: a postgresql:// or postgres:// URL
+ * (parsed or not), or a key=value string that libpq parses. When a string with '=' is
+ * not one, libpq's reason goes to why (if not NULL), with the values it quotes masked. */
+int eider__postgres_accepts(const char *s, eider__buf *why);
+/* conninfo as it may be shown, rebuilt from what libpq parses in it (so that every
+ * spelling of a key counts): a URL stays a URL and key=value pairs stay pairs, with
+ * host, port, dbname, user and the other settings, but no password (nor any option
+ * libpq marks secret). Any other text is masked as well as can be: a URL libpq cannot
+ * parse (or of another scheme) keeps its user, host and path only; unparsed key=value
+ * text its keys; a "...@host" its host. malloc'd. */
+char *eider__postgres_redact(const char *conninfo);
 extern const eider__store_methods eider__sqlite_methods;
 extern const eider__store_methods eider__postgres_methods;
 

@@ -147,13 +147,18 @@ size_t eider__edit_distance(const char *a, const char *b, size_t limit)
 
 int eider__mkdir_parents(const char *path, eider__buf *err)
 {
+    return eider__mkdir_parents_mode(path, 0777, err);
+}
+
+int eider__mkdir_parents_mode(const char *path, unsigned mode, eider__buf *err)
+{
     char *dir = eider__xstrdup(path);
     int rc = 0;
     for (char *p = dir + 1; *p && !rc; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(dir, 0777) && errno != EEXIST) {
+        if (mkdir(dir, (mode_t)mode) && errno != EEXIST) {
             eider__buf_printf(err, "cannot create folder '%s': %s", dir, strerror(errno));
             rc = -1;
         }

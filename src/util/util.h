@@ -100,6 +100,9 @@ double eider__random(void);
 /* Make the folders leading to path (not path itself), as mkdir -p. Returns 0, or -1
  * with "cannot create folder 'X': reason" in err. */
 int eider__mkdir_parents(const char *path, eider__buf *err);
+/* The same with the folders it makes given mode (less the umask's bits): 0700 for
+ * what only their owner may read. */
+int eider__mkdir_parents_mode(const char *path, unsigned mode, eider__buf *err);
 
 /* Edit distance between a and b, stopping early above limit (returns limit + 1). */
 size_t eider__edit_distance(const char *a, const char *b, size_t limit);

@@ -105,6 +105,54 @@ EOF
         fail "cannot build v2.so"
 }
 
+# A library of API version 3: its eider_duckdb_config and eider_duckdb_io_config end
+# before .secret_config, each at the very end of a readable page.
+write_version_3_library() {
+    write_page_end_header
+    cat >v3.c <<'EOF'
+#define EIDER_BUILDING_LIBRARY     /* stamp the version by hand below */
+#include <eider.h>
+#include <stddef.h>
+#include "page_end.h"
+
+__attribute__((visibility("default"))) const int eider_definitions_api_version = 3;
+
+static int answer(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "duckdb"),
+                     "CREATE OR REPLACE TABLE t AS SELECT 42 AS answer");
+}
+
+static int stored(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT 1 AS one");
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_config c = { .database = "v3.duckdb",
+                              .connection_config = EIDER_TAGS("threads", "1") };
+    eider_duckdb_io_config io = { .database = "v3io.duckdb" };
+    eider_duckdb_resource(defs, "duckdb",
+        at_page_end(&c, offsetof(eider_duckdb_config, secret_config)));
+    eider_duckdb_io_manager(defs, NULL,
+        at_page_end(&io, offsetof(eider_duckdb_io_config, secret_config)));
+    eider_asset(defs, &(eider_asset_def){ .key = "answer", .compute = answer,
+        .resources = EIDER_KEYS("duckdb") });
+    eider_asset(defs, &(eider_asset_def){ .key = "stored", .compute = stored });
+}
+EOF
+    cc -shared -fPIC -I"$SRC/include" -I"$(duckdb_include)" -o v3.so v3.c ||
+        fail "cannot build v3.so"
+}
+
+library_of_version_3_has_its_duckdb_configs_read_at_their_size() {
+    write_version_3_library
+    run "$EIDER" materialize -l v3.so
+    expect_rc 0
+    expect_in out.txt "2 materialized"
+}
+
 library_of_version_2_has_its_inputs_read_at_their_stride() {
     write_version_2_library
     run "$EIDER" materialize -l v2.so
@@ -144,6 +192,7 @@ library_of_version_0_is_refused() {
 
 run_case library_of_the_previous_version_loads_and_runs
 run_case library_of_version_2_has_its_inputs_read_at_their_stride
+run_case library_of_version_3_has_its_duckdb_configs_read_at_their_size
 run_case library_of_a_newer_version_is_refused_saying_to_upgrade
 run_case library_of_version_0_is_refused
 finish

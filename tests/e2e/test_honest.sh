@@ -228,6 +228,7 @@ read_only_commands_read_a_store_they_cannot_write() {
     expect_rc 0
     local id
     id=$("$EIDER" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["run_id"])')
+    chmod -R go+rX .eider      # the store is its owner's alone until the owner shares it
     chmod -R a-w "$dir"
     local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     run "${as_nobody[@]}" "$EIDER" runs

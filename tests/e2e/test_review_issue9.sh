@@ -31,6 +31,7 @@ EOF
     run "$EIDER" materialize
     expect_rc 0
     [[ ! -e .eider/eider.sqlite3-wal ]] || fail "expected no -wal file after a clean run"
+    chmod -R go+rX .eider      # the store is its owner's alone until the owner shares it
     local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     run "${as_nobody[@]}" "$EIDER" runs
     expect_not_in out.txt "no runs yet"
@@ -73,6 +74,7 @@ EOF
     run "${as_owner[@]}" "$EIDER" materialize
     expect_rc 0
     chmod 777 .eider
+    chmod -R go+rX .eider/eider.sqlite3 .eider/cache   # shared: private until the owner says
     run "${as_other[@]}" "$EIDER" runs
     expect_rc 0
     expect_in out.txt "success"

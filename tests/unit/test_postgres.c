@@ -1,7 +1,8 @@
 /*
  * test_postgres.c — the PostgreSQL backend through its methods struct: '?' numbering,
  * NULLs both ways, many rows, error messages, transactions, the schema, RETURNING and
- * upserts, reconnection, and a connection error that never shows the password.
+ * upserts, reconnection, a connection error that never shows the password, and the
+ * redaction of URLs and key=value strings through libpq's parser.
  *
  * The server is the one at $EIDER_TEST_PG_URL (tests/tools/pg_server.sh starts one);
  * without it the tests that need one are skipped. Each test works in a schema of its
@@ -394,6 +395,95 @@ Test(postgres_open, password_quoted_by_libpq_is_masked)
     cr_expect_null(strstr(eider__buf_str(&e), "zzpass"), "%s", eider__buf_str(&e));
     cr_expect(strstr(eider__buf_str(&e), "eider@127.0.0.1:1"), "%s", eider__buf_str(&e));
     eider__buf_release(&e);
+}
+
+Test(postgres_open, key_value_string_fails_with_a_message_that_hides_the_password)
+{
+    eider__buf e = { 0 };
+    void *c = NULL;
+    cr_expect_eq(eider__postgres_open("host=127.0.0.1 port=1 dbname=db user=u password=hunter22",
+                                      &c, &e), EIDER_EIO);
+    cr_expect_null(strstr(eider__buf_str(&e), "hunter22"), "%s", eider__buf_str(&e));
+    cr_expect(strstr(eider__buf_str(&e), "'host=127.0.0.1 port=1 dbname=db user=u'"), "%s",
+              eider__buf_str(&e));
+    eider__buf_release(&e);
+}
+
+Test(postgres_open, bad_percent_encoding_in_the_query_is_not_quoted)
+{
+    eider__buf e = { 0 };
+    void *c = NULL;
+    cr_expect_eq(eider__postgres_open("postgresql://127.0.0.1:1/db?password=%zzhunter22", &c, &e),
+                 EIDER_EIO);
+    cr_expect_null(strstr(eider__buf_str(&e), "hunter22"), "%s", eider__buf_str(&e));
+    cr_expect(strstr(eider__buf_str(&e), "invalid percent-encoded token"), "%s", eider__buf_str(&e));
+    eider__buf_release(&e);
+}
+
+/* ---- redaction: through libpq's own parser, so every spelling of a key counts ---- */
+
+static void expect_redacted(const char *conninfo, const char *want)
+{
+    char *got = eider__postgres_redact(conninfo);
+    cr_expect_str_eq(got, want, "%s: got %s", conninfo, got);
+    free(got);
+}
+
+Test(postgres_redact, percent_encoded_password_key_is_a_password)
+{
+    expect_redacted("postgresql://alice@host/db?pass%77ord=secret", "postgresql://alice@host/db");
+}
+
+Test(postgres_redact, url_keeps_host_port_db_user_and_settings_but_not_the_password)
+{
+    expect_redacted("postgres://alice:pw@h:5433/db?sslmode=disable&password=x&application_name=a b",
+                    "postgres://alice@h:5433/db?application_name=a%20b&sslmode=disable");
+}
+
+Test(postgres_redact, key_value_string_stays_pairs_without_the_password)
+{
+    expect_redacted("password=secret dbname=d user=u host=h port=5 sslmode=require",
+                    "host=h port=5 dbname=d user=u sslmode=require");
+    expect_redacted("host=h password='se cret' user='o\\'k'", "host=h user='o\\'k'");
+}
+
+Test(postgres_redact, socket_folders_and_several_hosts_go_in_the_query)
+{
+    expect_redacted("postgresql:///db?host=/run/pg&password=x", "postgresql:///db?host=/run/pg");
+    expect_redacted("postgresql://[::1]:5432,h2:7/db", "postgresql:///db?host=::1,h2&port=5432,7");
+    expect_redacted("postgresql://[::1]:5432/db", "postgresql://[::1]:5432/db");
+}
+
+Test(postgres_redact, a_dbname_that_is_a_connection_string_is_redacted_too)
+{
+    expect_redacted("dbname=postgresql://u:pw@h/db", "dbname=postgresql://u@h/db");
+}
+
+Test(postgres_redact, what_libpq_cannot_parse_is_masked)
+{
+    expect_redacted("postgresql://u:bad%zzpw@h/db", "postgresql://u@h/db");
+    expect_redacted("postgresql://h/db?password=%zzpw", "postgresql://h/db?***");
+    expect_redacted("mysql://u:pw@h/db?k=v", "mysql://u@h/db?***");
+    expect_redacted("host=h pasword='p w' x=y", "host=*** pasword=*** x=***");
+    expect_redacted("postgres:/typo", "postgres:/typo");
+}
+
+Test(postgres_accepts, urls_and_key_value_strings_libpq_parses)
+{
+    eider__buf why = { 0 };
+    cr_expect(eider__postgres_accepts("postgresql://h/db", NULL));
+    cr_expect(eider__postgres_accepts("postgres://u:bad%zz@h/db", NULL));
+    cr_expect(eider__postgres_accepts("host=h dbname=d password=p", NULL));
+    cr_expect_not(eider__postgres_accepts("mysql://x", NULL));
+    cr_expect_not(eider__postgres_accepts("postgres:/typo", NULL));
+    cr_expect_not(eider__postgres_accepts("/var/lib/eider", NULL));
+    cr_expect_not(eider__postgres_accepts("host=h pasword=hunter22", &why));
+    cr_expect(strstr(eider__buf_str(&why), "\"pasword\""), "%s", eider__buf_str(&why));
+    eider__buf_reset(&why);
+    cr_expect_not(eider__postgres_accepts("host=h password=hunter22 junk", &why));
+    cr_expect_null(strstr(eider__buf_str(&why), "junk"), "%s", eider__buf_str(&why));
+    cr_expect(strstr(eider__buf_str(&why), "missing \"=\""), "%s", eider__buf_str(&why));
+    eider__buf_release(&why);
 }
 
 Test(postgres_open, close_of_null_is_a_no_op)

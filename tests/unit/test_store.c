@@ -367,6 +367,8 @@ Test(store, another_user_reads_a_cleanly_closed_store_and_makes_no_file)
     cr_assert_eq(chown(test_tmpdir, OWNER, OWNER), 0);
     cr_assert_eq(as_user(OWNER, owner_materializes), 0);
     cr_assert_neq(access("store/eider.sqlite3-wal", F_OK), 0, "closed cleanly");
+    /* a store is made private (0600): its owner shares it */
+    cr_assert_eq(chmod("store/eider.sqlite3", 0644), 0);
     for (int shared = 0; shared < 2; shared++) {
         cr_assert_eq(chmod("store", shared ? 0777 : 0755), 0);
         cr_expect_eq(as_user(OTHER, other_reads), 1 + shared, "folder %o: every run, read-only",
@@ -412,6 +414,9 @@ Test(store, a_store_left_open_is_an_error_for_another_user_until_its_owner_tidie
     cr_assert_eq(access("store/eider.sqlite3-wal", F_OK), 0, "the -wal stays");
     cr_assert_eq(unlink("store/eider.sqlite3-shm"), 0);
     cr_assert_eq(chmod("store", 0777), 0);
+    /* a store is made private (0600): its owner shares it */
+    cr_assert_eq(chmod("store/eider.sqlite3", 0644), 0);
+    cr_assert_eq(chmod("store/eider.sqlite3-wal", 0644), 0);
     cr_expect_eq(as_user(OTHER, other_cannot_read), 0, "an error that says why");
     cr_expect_neq(access("store/eider.sqlite3-shm", F_OK), 0, "the reader made a -shm");
     cr_expect_eq(as_user(OWNER, owner_materializes), 0, "the owner writes, and tidies");
