@@ -114,6 +114,14 @@ int eider__row_block(const eider__stored_block *b, int64_t next, eider__buf *why
     return -1;
 }
 
+int64_t eider__row_block_place(const eider__stored_block *b, int64_t next, int64_t *id, int64_t *n)
+{
+    int sound = b->n > 0 && b->first >= next && b->first >= 1 && b->first <= INT64_MAX - b->n;
+    *id = sound ? b->first : next;
+    *n = sound ? b->n : 1;
+    return *id > INT64_MAX - *n ? INT64_MAX : *id + *n;
+}
+
 json_t *eider__row_events(char *text, int64_t n, eider__buf *why)
 {
     json_t *events = NULL, *e;

@@ -40,6 +40,12 @@ typedef struct eider__stored_block {
  * with why's message. */
 int eider__row_block(const eider__stored_block *b, int64_t next, eider__buf *why);
 
+/* Where a block's events go in the run's numbering, given next (the number after the
+ * block before it): its own numbers *id and *n when they are sound, else the one number
+ * next, for the one error line in its place. Returns the next block's next, which
+ * never overflows. */
+int64_t eider__row_block_place(const eider__stored_block *b, int64_t next, int64_t *id, int64_t *n);
+
 /* A block's events: its text as a JSON array of n objects. Returns the array (free
  * with json_decref), or NULL with why's message. Repairs stray bytes in place first. */
 json_t *eider__row_events(char *text, int64_t n, eider__buf *why);

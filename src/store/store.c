@@ -735,20 +735,17 @@ static int replay_block(eider_store *s, const char *run_id, eider__stored_block 
     mat_meta mm = { .base = b->mat_base };
     size_t i;
     int stop = 0;
-    if (eider__row_block(b, *next, &why) || !(events = eider__row_events(b->events, b->n, &why))) {
-        int ok_numbers = why.len && b->n > 0 && b->first >= *next && b->first <= INT64_MAX - b->n;
-        int64_t id = ok_numbers ? b->first : *next, n = ok_numbers ? b->n : 1;
+    int64_t id = 0, n = 0;
+    *next = eider__row_block_place(b, *next, &id, &n);
+    if (eider__row_block(b, id, &why) || !(events = eider__row_events(b->events, b->n, &why))) {
         stop = id > after ? replay_damaged(s, run_id, id, n, &why, fn, ud) : 0;
-        *next = id + n;
         eider__buf_release(&why);
         return stop;
     }
-    *next = b->first + b->n;
     *rc = read_mat_meta(s, events, &mm);
     json_array_foreach(events, i, e) {
-        int64_t id = b->first + (int64_t)i;
-        if (!*rc && !stop && id > after)
-            stop = replay_event(s, run_id, id, e, &mm, fn, ud);
+        if (!*rc && !stop && id + (int64_t)i > after)
+            stop = replay_event(s, run_id, id + (int64_t)i, e, &mm, fn, ud);
     }
     for (size_t k = 0; k < mm.n; k++)
         free(mm.text[k]);
