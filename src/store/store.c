@@ -934,13 +934,16 @@ int eider_store_add_partitions(eider_store *s, const char *name, const char *con
 typedef struct key_rows {
     char **v;
     size_t n, cap;
+    eider__buf why;                  /* a damaged key: what is wrong with it */
 } key_rows;
 
 static int key_row(void *ud, const char *const *c, size_t n)
 {
     key_rows *k = ud;
+    if (n < 1 || eider__partition_key_check(c[0], &k->why))
+        return 1;
     EIDER__GROW(k->v, k->cap, k->n + 1);
-    k->v[k->n++] = eider__xstrdup(c[0] ? c[0] : "");
+    k->v[k->n++] = eider__xstrdup(c[0]);
     return 0;
 }
 
@@ -954,6 +957,9 @@ int eider_store_partition_keys(eider_store *s, const char *name, char ***keys, s
         return EIDER_EINVAL;
     int rc = eider__store_query(s, "SELECT key FROM dynamic_partitions WHERE name = ? "
                                 "ORDER BY position, key", params, 1, key_row, &k);
+    if (!rc && k.why.len)
+        rc = eider__store_damaged(s, "dynamic_partitions", name, eider__buf_str(&k.why));
+    eider__buf_release(&k.why);
     if (rc) {
         eider__strv_free(k.v, k.n);
         return rc;

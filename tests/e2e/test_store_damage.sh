@@ -152,6 +152,30 @@ a_damaged_asset_state_row_is_an_error() {
     expect_in err.txt "its last_failed is 'x'"
 }
 
+a_damaged_dynamic_partition_key_is_refused_and_listed_as_such() {
+    cat >defs.c <<'EOF'
+#include <eider.h>
+static int f(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    const eider_partitions *p = eider_dynamic_partitions(defs, "regions");
+    eider_asset(defs, &(eider_asset_def){ .key = "a", .compute = f, .partitions = p });
+}
+EOF
+    run "$EIDER" partitions add regions eu us -f defs.c
+    expect_rc 0
+    sql_edit "UPDATE dynamic_partitions SET key = 'x...y' WHERE key = 'eu'"
+    expect_store_error partitions list regions -f defs.c
+    expect_in err.txt "holds a damaged row in table dynamic_partitions (regions: partition key 'x...y' contains '...'"
+    expect_store_error materialize --all-partitions -f defs.c
+    run "$EIDER" list -f defs.c
+    expect_rc 0
+    expect_in out.txt "regions: (cannot be read: the instance store sqlite:$PWD/.eider/eider.sqlite3 holds a damaged row"
+    run "$EIDER" list -f defs.c --json
+    expect_rc 0
+    check_json out.txt '"damaged row" in d[0]["dynamic_partitions"]["error"]'
+}
+
 a_file_that_is_not_a_database_is_named_with_what_to_do() {
     mkdir .eider
     head -c 8192 /dev/urandom >.eider/eider.sqlite3
@@ -186,6 +210,7 @@ run_case a_damaged_event_block_is_a_note_and_the_rest_is_shown
 run_case event_numbers_that_overlap_or_miscount_are_notes
 run_case damaged_metadata_entries_say_so
 run_case a_damaged_asset_state_row_is_an_error
+run_case a_damaged_dynamic_partition_key_is_refused_and_listed_as_such
 run_case a_file_that_is_not_a_database_is_named_with_what_to_do
 run_case a_store_in_a_folder_nobody_may_write_is_named_with_what_to_do
 finish
