@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/rows.h"
 #include "tmpdir.h"
 
 /* ---- helpers ---- */
@@ -822,6 +823,22 @@ Test(store, damaged_events_are_told_as_an_error_line_and_the_rest_is_left_alone)
     cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_FRESH, "and the assets' state is whole");
     eider_defs_free(defs);
     eider_store_close(s);
+}
+
+static int advice_has(const char *msg, const char *want)
+{
+    const char *advice = eider__store_advice(msg);
+    return advice && strstr(advice, want);
+}
+
+/* SQLite's messages that name no cause a user can act on get what to do; others none. */
+Test(store, sqlite_errors_that_name_no_cause_get_what_to_do)
+{
+    cr_expect(advice_has("disk I/O error", "check that the disk"));
+    cr_expect(advice_has("file is not a database", "move it away"));
+    cr_expect(advice_has("attempt to write a readonly database", "fix their owner or mode"));
+    cr_expect(advice_has("database or disk is full", "free some space"));
+    cr_expect_null(eider__store_advice("UNIQUE constraint failed: runs.run_id"));
 }
 
 /* Anyone who may write a shared store may write anything in it: a version that is no
