@@ -451,6 +451,8 @@ typedef struct started_runs {
 static int collect_started(void *ud, const char *const *cols, size_t n)
 {
     started_runs *runs = ud;
+    if (n < 3 || !cols[0])
+        return 0;                    /* a damaged row: no run to mark (rows.c) */
     EIDER__GROW(runs->v, runs->cap, runs->n + 1);
     runs->v[runs->n].run_id = eider__xstrdup(cols[0]);
     runs->v[runs->n].pid = cols[1] ? strtol(cols[1], NULL, 10) : 0;

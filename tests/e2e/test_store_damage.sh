@@ -85,6 +85,15 @@ a_runs_row_without_an_id_is_an_error_not_a_crash() {
     expect_in err.txt "delete that row"
 }
 
+a_started_run_without_an_id_is_no_crash_when_runs_are_checked() {
+    from_base
+    sql_edit "UPDATE runs SET run_id = NULL, status = 'started', host = '$(hostname)'"
+    run "$EIDER" materialize -f defs.c
+    expect_rc 0
+    expect_store_error runs -f defs.c
+    expect_in err.txt "(run_id NULL: its run_id is NULL)"
+}
+
 run_numbers_and_statuses_out_of_range_are_refused() {
     from_base
     sql_edit "UPDATE runs SET n_succeeded = 99999999999999"
@@ -205,6 +214,7 @@ make_base
 run_case every_command_refuses_a_negative_schema_version
 run_case a_schema_version_that_is_no_number_is_damage_not_an_empty_store
 run_case a_runs_row_without_an_id_is_an_error_not_a_crash
+run_case a_started_run_without_an_id_is_no_crash_when_runs_are_checked
 run_case run_numbers_and_statuses_out_of_range_are_refused
 run_case a_damaged_event_block_is_a_note_and_the_rest_is_shown
 run_case event_numbers_that_overlap_or_miscount_are_notes
