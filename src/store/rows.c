@@ -27,13 +27,24 @@ int eider__row_int(const char *text, int64_t min, int64_t max, int null_ok, int6
     return 0;
 }
 
-/* Text quoted for a message, cut short: '…' or NULL. */
+/* Text quoted for a message, cut after 40 bytes, bytes other than printable ASCII as
+ * \xNN (it may be anything): '…', or NULL. */
 static void add_quoted(eider__buf *b, const char *text)
 {
-    if (!text)
+    size_t i;
+    if (!text) {
         eider__buf_puts(b, "NULL");
-    else
-        eider__buf_printf(b, "'%.40s%s'", text, strlen(text) > 40 ? "..." : "");
+        return;
+    }
+    eider__buf_puts(b, "'");
+    for (i = 0; text[i] && i < 40; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch >= 0x20 && ch < 0x7f)
+            eider__buf_add(b, (const char *)&ch, 1);
+        else
+            eider__buf_printf(b, "\\x%02x", ch);
+    }
+    eider__buf_puts(b, text[i] ? "...'" : "'");
 }
 
 int eider__row_version(const char *text, int64_t *out, eider__buf *why)

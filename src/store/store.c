@@ -240,6 +240,7 @@ static int check_schema(eider_store *s)
         rc = store_failed(s, EIDER_EIO, "read", eider__buf_str(&err), "check that this user may "
                           "read it and its folder");
         eider__buf_release(&err);
+        eider__buf_release(&v.why);
         return rc;
     }
     eider__buf_release(&err);
@@ -507,7 +508,7 @@ int eider__store_mark_crashed(eider_store *s)
 int eider__store_damaged(eider_store *s, const char *table, const char *row, const char *why)
 {
     return eider__store_error(s, EIDER_EIO, "the instance store %s holds a damaged row in table %s "
-        "(%s%s%s): Eider did not write it so; restore the store from a backup, or delete that row",
+        "(%s%s%s), which Eider never writes: restore the store from a backup, or delete that row",
         s->location, table, row ? row : "", row ? ": " : "", why);
 }
 
