@@ -470,7 +470,7 @@ static int parse_decimal(const char *s, int scale, int64_t *out)
  * (|x| <= 32767, as DuckDB's casts to whole numbers take) and the sign. */
 typedef struct number_text {
     const char *digits;
-    int n, frac, exp, neg;
+    int n, frac, exp, neg, has_exp;
 } number_text;
 
 /* s as number_text into *t. Returns 0, or -1 for other text. */
@@ -489,7 +489,7 @@ static int parse_number_text(const char *s, number_text *t)
     }
     if (!t->n)
         return -1;
-    if (*s == 'e' || *s == 'E') {
+    if ((t->has_exp = *s == 'e' || *s == 'E')) {
         int eneg = s[1] == '-';
         s += 1 + (s[1] == '-' || s[1] == '+');
         while (*s == '0' && isdigit((unsigned char)s[1]))
@@ -515,13 +515,21 @@ static int number_digit(const number_text *t, int i)
 }
 
 /* Text as a whole number, exactly, rounded half away from zero on the first digit cut
- * (as DuckDB casts "2.5" and "25e-1" to 3). 0, -1 for other text, -2 past int64. */
+ * (as DuckDB casts "2.5" and "25e-1" to 3). The digits before the point must fit int64
+ * before the exponent applies, as DuckDB reads them ("10000000000000000000e-1" does not cast). 0, -1
+ * for other text, -2 past int64. */
 static int parse_whole(const char *s, int64_t *out)
 {
     number_text t;
     int64_t v = 0;
-    if (parse_number_text(s, &t))
+    /* With an exponent, DuckDB misreads more than 18 digits after the point (it casts
+     * ".9223372036854775807e0" to -1): refused. */
+    if (parse_number_text(s, &t) || (t.has_exp && t.frac > 18))
         return -1;
+    for (int i = 0; i < t.n - t.frac; i++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, number_digit(&t, i), &v))
+            return -2;
+    v = 0;
     int keep = t.n - t.frac + t.exp;        /* the digits before the point, after the exponent */
     for (int i = 0; i < keep; i++)
         if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, number_digit(&t, i), &v))
