@@ -276,8 +276,22 @@ static int has_option(int argc, char **argv, const char *a, const char *b)
     return 0;
 }
 
+static int parse_only;
+
+void cli_set_parse_only(int on)
+{
+    parse_only = on;
+}
+
+int cli_parse_only(void)
+{
+    return parse_only;
+}
+
 int cli_load_defs(cli_env *env)
 {
+    if (parse_only)
+        return CLI_PARSED;
     if (env->defs && env->defs_path) {
         cli_error("'%s': this program builds its own definitions, so it takes no -f or -l",
                   env->defs_path);
@@ -324,6 +338,8 @@ int cli_open_store(cli_env *env, enum cli_store_use use)
 {
     char real[PATH_MAX];
     const char *storage = getenv("EIDER_STORAGE");
+    if (parse_only)
+        return CLI_PARSED;
     if (storage && strcmp(storage, "none") == 0) {
         if (use == CLI_STORE_OPTIONAL || use == CLI_STORE_SHOW)
             return EXIT_OK;

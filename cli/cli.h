@@ -13,7 +13,7 @@
 
 #include "eider.h"
 
-/* Exit codes, listed in `eider --help`. */
+/* Exit codes, listed in `eider --help`. CLI_PARSED is never one: see cli_set_parse_only(). */
 enum eider_exit {
     EXIT_OK = 0,
     EXIT_RUN_FAILED = 1,    /* an asset failed or was skipped */
@@ -22,7 +22,15 @@ enum eider_exit {
     EXIT_SELECT = 4,        /* a bad selection or partition */
     EXIT_INTERNAL = 5,      /* anything else: out of memory, I/O */
     EXIT_CANCELED = 130,    /* canceled by Ctrl-C (SIGINT) or SIGTERM, as shells report SIGINT */
+    CLI_PARSED = 200,       /* parse-only mode: the arguments were read, nothing was done */
 };
+
+/* Parse-only mode, for the fuzz target of the command line (tests/fuzz/fuzz_cli.c):
+ * eider_main() reads a command's arguments as always, then stops where the command
+ * would first load definitions, open the store or write a file, and returns
+ * CLI_PARSED. Not for two threads at once. */
+void cli_set_parse_only(int on);
+int cli_parse_only(void);
 
 /* What every command gets: its arguments (argv[0] is the command's name) and the
  * definitions — given by a program that called eider_main(), or loaded by

@@ -96,7 +96,7 @@ static void print_table(eider_defs *defs, const unsigned char *sel, const eider_
 }
 
 /* {"name": ..., "keys": [...]} of the asset's dynamic partitions (keys from the store,
- * none without one), or null. */
+ * none without one; "error" says why when the store's cannot be read), or null. */
 static json_t *dynamic_json(eider_store *store, const eider_asset_info *a)
 {
     char **keys = NULL;
@@ -104,11 +104,14 @@ static json_t *dynamic_json(eider_store *store, const eider_asset_info *a)
     if (!a->dynamic_partitions)
         return json_null();
     json_t *list = json_array();
-    if (store && eider_store_partition_keys(store, a->dynamic_partitions, &keys, &n) == EIDER_OK)
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, cli_json_string(keys[i]));
+    int rc = store ? eider_store_partition_keys(store, a->dynamic_partitions, &keys, &n) : EIDER_OK;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, cli_json_string(keys[i]));
     eider_keys_free(keys, n);
-    return json_pack("{s:o, s:o}", "name", cli_json_string(a->dynamic_partitions), "keys", list);
+    json_t *o = json_pack("{s:o, s:o}", "name", cli_json_string(a->dynamic_partitions), "keys", list);
+    if (rc)
+        json_object_set_new(o, "error", cli_json_string(eider_store_errmsg(store)));
+    return o;
 }
 
 /* The dynamic partitions the selected assets use, each once, with their keys. */
@@ -130,8 +133,10 @@ static void print_dynamic(eider_defs *defs, const unsigned char *sel, eider_stor
                ? "(eider partitions add NAME KEY...):\n" : "(kept in the instance store):\n",
                a.dynamic_partitions);
         shown[n_shown++] = a.dynamic_partitions;
-        if (store)
-            eider_store_partition_keys(store, a.dynamic_partitions, &keys, &n);
+        if (store && eider_store_partition_keys(store, a.dynamic_partitions, &keys, &n)) {
+            printf(" (cannot be read: %s)\n", cli_safe(eider_store_errmsg(store)));
+            continue;
+        }
         for (size_t k = 0; k < n && k < 20; k++)
             printf("%s %s", k ? "," : "", keys[k]);
         printf("%s\n", n > 20 ? ", ..." : n ? "" : store ? " (no keys yet)"

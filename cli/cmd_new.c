@@ -113,6 +113,8 @@ static int run(cli_env *env)
         cli_error("eider new takes no -f or -l: it writes a new definitions.c");
         return EXIT_USAGE;
     }
+    if (cli_parse_only())
+        return CLI_PARSED;
     if (!folder_is_usable(name)) {
         cli_error("'%s' already exists and is not an empty folder: choose a new name", name);
         return EXIT_USAGE;

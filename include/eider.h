@@ -599,8 +599,10 @@ int eider_frame_add_decimal_column(eider_frame *frame, const char *name, int wid
 
 /* Building by rows: append one value per column, left to right, then end the row.
  * A value of another type than the column's is converted when exact (an int into a
- * DOUBLE or BIGINT column, text into any column as DuckDB would cast it) and is an
- * error otherwise. */
+ * DOUBLE or BIGINT column, text into any column as DuckDB's CAST reads it) and is an
+ * error otherwise; so is text that DuckDB would read in a way Eider does not follow
+ * (a hex number, a zone after a time without seconds, an exponent in DECIMAL text
+ * that needs rounding), and a date or timestamp past DuckDB's range. */
 int eider_frame_append_null(eider_frame *frame);
 int eider_frame_append_bool(eider_frame *frame, int value);
 int eider_frame_append_int64(eider_frame *frame, int64_t value);

@@ -3,6 +3,7 @@
 #
 #   scripts/setup.sh            build dependencies and DuckDB
 #   scripts/setup.sh --test     also the packages the test suite needs
+#   scripts/setup.sh --fuzz     also clang and its libFuzzer runtime (scripts/fuzz)
 #
 # Debian packages come from apt-get by name; DuckDB 1.4.4 (libduckdb.so and duckdb.h)
 # comes from npm by package name, unpacked into third_party/duckdb/ (git-ignored).
@@ -18,12 +19,15 @@ duckdb_hdr_pkg="duckdb@$duckdb_version"
 build_pkgs=(gcc make cmake pkg-config ca-certificates libsqlite3-dev libpq-dev
             libmicrohttpd-dev libjansson-dev)
 test_pkgs=(libcriterion-dev g++ postgresql python3 tzdata jq strace)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want_test=0
+want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --fuzz) want_fuzz=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -115,6 +119,7 @@ use_hooks() {  # commit messages are checked (.githooks/commit-msg) in a git che
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")
+[ $want_fuzz = 1 ] && pkgs+=("${fuzz_pkgs[@]}")
 install_pkgs "${pkgs[@]}"
 fetch_duckdb
 use_hooks

@@ -293,24 +293,6 @@ static int days_in_month(int y, int m)
     return m == 2 && leap ? 29 : days[m - 1];
 }
 
-/* "+HH[[:]MM]" at *p (past the sign) in minutes; advances *p. -1 when malformed. */
-static int parse_offset(const char **p, int *minutes)
-{
-    int oh = 0, om = 0, m = 0;
-    if (!isdigit((unsigned char)**p) || sscanf(*p, "%2d%n", &oh, &m) != 1)
-        return -1;
-    *p += m;
-    if (**p == ':')
-        ++*p;
-    if (isdigit((unsigned char)**p)) {
-        if (sscanf(*p, "%2d%n", &om, &m) != 1 || om > 59)
-            return -1;
-        *p += m;
-    }
-    *minutes = oh * 60 + om;
-    return 0;
-}
-
 /* Up to max digits at *p as a number (at least one digit); advances *p. -1 if none. */
 static int parse_digits(const char **p, int max)
 {
@@ -320,60 +302,129 @@ static int parse_digits(const char **p, int max)
     return v;
 }
 
-/* "YYYY-MM-DD[(T| )HH:MM[:SS[.ffffff]]][Z| UTC|+HH[[:]MM]]" as DuckDB casts it: *days
- * is the date's, *us the whole text's microseconds since 1970-01-01. An offset moves
- * *us to UTC only when apply_offset (a TIMESTAMP drops it, as DuckDB does); digits
- * past microseconds are cut. Fields out of range (February 30, 25:00) are refused. */
-static int parse_time(const char *s, int apply_offset, int64_t *days, int64_t *us)
+/* Exactly two digits at *p; advances *p. -1 when there are not two. */
+static int parse_two_digits(const char **p)
 {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
-    int64_t micros = 0;
-    if (sscanf(s, "%d-%d-%d%n", &y, &mo, &d, &n) != 3 || mo < 1 || mo > 12 || d < 1 ||
-        d > days_in_month(y, mo))
+    if (!isdigit((unsigned char)(*p)[0]) || !isdigit((unsigned char)(*p)[1]))
         return -1;
-    const char *p = s + n;
-    if ((*p == ' ' || *p == 'T') && isdigit((unsigned char)p[1])) {
-        p++;
-        h = parse_digits(&p, 2);
-        if (*p++ != ':' || (mi = parse_digits(&p, 2)) < 0)
+    *p += 2;
+    return ((*p)[-2] - '0') * 10 + (*p)[-1] - '0';
+}
+
+/* Whether *p is at c; if so, past it. */
+static int skip_char(const char **p, char c)
+{
+    if (**p != c)
+        return 0;
+    ++*p;
+    return 1;
+}
+
+/* "HH[[:]MM]" at *p (past the sign), two digits each, in minutes; advances *p. -1 when
+ * malformed. */
+static int parse_offset(const char **p, int *minutes)
+{
+    int oh = parse_two_digits(p), om = 0;
+    if (oh < 0)
+        return -1;
+    if (skip_char(p, ':') || isdigit((unsigned char)**p))
+        if ((om = parse_two_digits(p)) < 0 || om > 59)
             return -1;
-        if (*p == ':') {
-            p++;
-            if ((sec = parse_digits(&p, 2)) < 0)
-                return -1;
-            if (*p == '.') {
-                p++;
-                for (int k = 0; k < 6; k++) {
-                    micros *= 10;
-                    if (isdigit((unsigned char)*p))
-                        micros += *p++ - '0';
-                }
-            }
-        }
-        while (isdigit((unsigned char)*p))      /* past the sixth fraction digit */
-            p++;
-        if (h > 24 || (h == 24 && (mi || sec || micros)) || mi > 59 || sec > 59)
-            return -1;
+    *minutes = oh * 60 + om;
+    return 0;
+}
+
+/* "[-]Y-M-D" at *p (up to 7 digits of year, 1 or 2 of month and day), a year before 1
+ * counted as DuckDB does (0 is 1 BC); advances *p. -1 when malformed or no such day. */
+static int parse_date(const char **p, int *y, int *mo, int *d)
+{
+    int neg = skip_char(p, '-');
+    if ((*y = parse_digits(p, 7)) < 0 || !skip_char(p, '-') || (*mo = parse_digits(p, 2)) < 0 ||
+        !skip_char(p, '-') || (*d = parse_digits(p, 2)) < 0)
+        return -1;
+    *y = neg ? -*y : *y;
+    return *mo < 1 || *mo > 12 || *d < 1 || *d > days_in_month(*y, *mo) ? -1 : 0;
+}
+
+/* "(T| )H:M[:S[.ffffff]]" at *p into *h, *mi, *sec, *micros (digits past the sixth are
+ * cut, as DuckDB cuts them); *has_sec says whether seconds were there. Advances *p. 0
+ * when there is no time, -1 when malformed. */
+static int parse_clock(const char **p, int *h, int *mi, int *sec, int64_t *micros, int *has_sec)
+{
+    if (!((**p == ' ' || **p == 'T') && isdigit((unsigned char)(*p)[1])))
+        return 0;
+    ++*p;
+    *h = parse_digits(p, 2);
+    if (!skip_char(p, ':') || (*mi = parse_digits(p, 2)) < 0)
+        return -1;
+    if ((*has_sec = skip_char(p, ':')) && (*sec = parse_digits(p, 2)) < 0)
+        return -1;
+    if (*has_sec && skip_char(p, '.')) {
+        for (int k = 0; k < 6; k++)
+            *micros = *micros * 10 + (isdigit((unsigned char)**p) ? *(*p)++ - '0' : 0);
+        while (isdigit((unsigned char)**p))
+            ++*p;
     }
-    int64_t offset_min = 0;
-    if (*p == 'Z') {
-        p++;
-    } else if (strncasecmp(p, " UTC", 4) == 0 || strncasecmp(p, "UTC", 3) == 0) {
-        p += (*p == ' ') + 3;
-    } else if (*p == '+' || *p == '-') {
-        /* Parse the offset exactly, so that text after it is refused below. */
-        int sign = *p == '-' ? -1 : 1, minutes = 0;
-        p++;
-        if (parse_offset(&p, &minutes))
-            return -1;
-        offset_min = apply_offset ? sign * minutes : 0;
+    if (*h > 24 || (*h == 24 && (*mi || *sec || *micros)) || *mi > 59 || *sec > 59)
+        return -1;
+    return 0;
+}
+
+/* A zone after a time with seconds, as DuckDB reads it: "Z", " UTC", or "+HH[[:]MM]"
+ * (or "-"), into *minutes east; advances *p. -1 when malformed. */
+static int parse_zone(const char **p, int *minutes)
+{
+    *minutes = 0;
+    if (skip_char(p, 'Z'))
+        return 0;
+    if (strncasecmp(*p, " UTC", 4) == 0) {
+        *p += 4;
+        return 0;
     }
+    if (**p != '+' && **p != '-')
+        return 0;
+    int sign = *(*p)++ == '-' ? -1 : 1;
+    if (parse_offset(p, minutes))
+        return -1;
+    *minutes *= sign;
+    return 0;
+}
+
+/* The range DuckDB keeps: dates and timestamps past it do not cast. */
+static int date_in_range(int64_t days)
+{
+    return days >= days_from_civil(-5877641, 6, 25) && days <= days_from_civil(5881580, 7, 10);
+}
+
+static int timestamp_in_range(int64_t us)
+{
+    return us >= days_from_civil(-290308, 12, 22) * INT64_C(86400000000) && us < INT64_MAX;
+}
+
+/* "[-]Y-M-D[(T| )H:M[:S[.ffffff][Z| UTC|+HH[[:]MM]]]]" after blanks, as DuckDB casts it
+ * to type (DATE, TIMESTAMP or TIMESTAMP_TZ): *days is the date's, *us the whole text's
+ * microseconds since 1970-01-01 (*us_ok 0 when it is past int64). An offset moves *us
+ * to UTC only for TIMESTAMP_TZ (a TIMESTAMP drops it, as DuckDB does). Refused: fields
+ * out of range (February 30, 25:00), a zone without seconds, and blanks after a
+ * timestamp (DuckDB takes some and not others), all of which DuckDB refuses at times. */
+static int parse_time(const char *s, eider_type type, int64_t *days, int64_t *us, int *us_ok)
+{
+    int apply_offset = type == EIDER_TYPE_TIMESTAMP_TZ;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, has_sec = 0, offset_min = 0;
+    int64_t micros = 0, secs = 0;
+    const char *p = s;
     while (isspace((unsigned char)*p))
+        p++;
+    if (parse_date(&p, &y, &mo, &d) || parse_clock(&p, &h, &mi, &sec, &micros, &has_sec) ||
+        (has_sec && parse_zone(&p, &offset_min)))
+        return -1;
+    while (type == EIDER_TYPE_DATE && isspace((unsigned char)*p))
         p++;
     if (*p)
         return -1;
     *days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *us = (*days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60) * 1000000 + micros;
+    secs = *days * 86400 + h * 3600 + mi * 60 + sec - (apply_offset ? offset_min * 60 : 0);
+    *us_ok = !__builtin_mul_overflow(secs, 1000000, us) && !__builtin_add_overflow(*us, micros, us);
     return 0;
 }
 
@@ -414,10 +465,121 @@ static int parse_decimal(const char *s, int scale, int64_t *out)
     return 0;
 }
 
+/* The digits of "[blanks][sign]D[.D][(e|E)[sign]D][blanks]": where they start in the
+ * text (dots among them), their count, how many follow the point, the exponent
+ * (|x| <= 32767, as DuckDB's casts to whole numbers take) and the sign. */
+typedef struct number_text {
+    const char *digits;
+    int n, frac, exp, neg, has_exp;
+} number_text;
+
+/* s as number_text into *t. Returns 0, or -1 for other text. */
+static int parse_number_text(const char *s, number_text *t)
+{
+    memset(t, 0, sizeof(*t));
+    while (isspace((unsigned char)*s))
+        s++;
+    t->neg = *s == '-';
+    s += *s == '-' || *s == '+';
+    t->digits = s;
+    for (int seen_dot = 0; isdigit((unsigned char)*s) || (*s == '.' && !seen_dot); s++) {
+        seen_dot |= *s == '.';
+        t->n += *s != '.';
+        t->frac += seen_dot && *s != '.';
+    }
+    if (!t->n)
+        return -1;
+    if ((t->has_exp = *s == 'e' || *s == 'E')) {
+        int eneg = s[1] == '-';
+        s += 1 + (s[1] == '-' || s[1] == '+');
+        while (*s == '0' && isdigit((unsigned char)s[1]))
+            s++;
+        if ((t->exp = parse_digits(&s, 5)) < 0 || t->exp > 32767)
+            return -1;
+        t->exp = eneg ? -t->exp : t->exp;
+    }
+    while (isspace((unsigned char)*s))
+        s++;
+    return *s ? -1 : 0;
+}
+
+/* Digit i (from 0, dots skipped) of t, or 0 outside them. */
+static int number_digit(const number_text *t, int i)
+{
+    const char *p = t->digits;
+    if (i < 0 || i >= t->n)
+        return 0;
+    for (int k = 0;; p++)
+        if (*p != '.' && k++ == i)
+            return *p - '0';
+}
+
+/* Text as a whole number, exactly, rounded half away from zero on the first digit cut
+ * (as DuckDB casts "2.5" and "25e-1" to 3). The digits before the point must fit int64
+ * before the exponent applies, as DuckDB reads them ("10000000000000000000e-1" does not cast). 0, -1
+ * for other text, -2 past int64. */
+static int parse_whole(const char *s, int64_t *out)
+{
+    number_text t;
+    int64_t v = 0;
+    /* With an exponent, DuckDB misreads more than 18 digits after the point (it casts
+     * ".9223372036854775807e0" to -1): refused. */
+    if (parse_number_text(s, &t) || (t.has_exp && t.frac > 18))
+        return -1;
+    for (int i = 0; i < t.n - t.frac; i++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, number_digit(&t, i), &v))
+            return -2;
+    v = 0;
+    int keep = t.n - t.frac + t.exp;        /* the digits before the point, after the exponent */
+    for (int i = 0; i < keep; i++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, number_digit(&t, i), &v))
+            return -2;
+    if (keep >= 0 && number_digit(&t, keep) >= 5 && __builtin_add_overflow(v, 1, &v))
+        return -2;
+    *out = t.neg ? -v : v;
+    return 0;
+}
+
+/* "M[eE][+]X" (M plain decimal text with at most scale digits after the point, X up
+ * to 18) as an unscaled value, exactly. DuckDB reads an exponent in ways of its own
+ * (rounding the digits before it first, and refusing them when they overflow the
+ * width): other text with an exponent is refused, as Eider cannot cast it as DuckDB
+ * does. -1 when refused. */
+static int parse_decimal_exponent(const char *s, int scale, int64_t *out)
+{
+    char mantissa[64];
+    const char *e = strpbrk(s, "eE"), *dot = strchr(s, '.');
+    int64_t v = 0;
+    if (!e || e == s || isspace((unsigned char)e[-1]) || (size_t)(e - s) >= sizeof(mantissa) ||
+        (dot && dot < e && e - dot - 1 > scale))
+        return -1;
+    memcpy(mantissa, s, (size_t)(e - s));
+    mantissa[e - s] = '\0';
+    const char *x = e + 1 + (e[1] == '+');
+    int exp = parse_digits(&x, 2);
+    while (isspace((unsigned char)*x))
+        x++;
+    if (exp < 0 || exp > 18 || *x || parse_decimal(mantissa, scale, &v))
+        return -1;
+    for (int i = 0; i < exp; i++)
+        if (__builtin_mul_overflow(v, 10, &v))
+            return -1;
+    *out = v;
+    return 0;
+}
+
+/* Whether strtod() would read s as DuckDB's cast to DOUBLE does: not "0x1p3", which
+ * strtod() reads as hex and DuckDB refuses. */
+static int like_duckdb(const char *s)
+{
+    return !strpbrk(s, "xX");
+}
+
 static int put_text(eider__column *c, size_t r, const char *s)
 {
     char *end = NULL;
     int64_t us = 0, days = 0;
+    int us_ok = 0;
     errno = 0;
     switch (c->type) {
     case EIDER_TYPE_VARCHAR:
@@ -433,40 +595,42 @@ static int put_text(eider__column *c, size_t r, const char *s)
         break;
     case EIDER_TYPE_INTEGER: case EIDER_TYPE_BIGINT: {
         long long v = strtoll(s, &end, 10);
-        int64_t rounded = 0;
+        int64_t exact = 0;
         if (*s && !*end && !errno)
             return put_int(c, r, v);
-        /* DuckDB rounds "2.5" to 3 and reads "1e2" as 100: so do we. */
-        if (parse_decimal(s, 0, &rounded) == 0)
-            return put_int(c, r, rounded);
-        double d = strtod(s, &end);
-        if (*s && !*end && fabs(round(d)) < 9.2e18)
-            return put_int(c, r, (int64_t)round(d));
-        if (*s && !*end && isfinite(d))
+        /* DuckDB rounds "2.5" to 3 and reads "1e2" as 100, exactly: so do we. */
+        int got = parse_whole(s, &exact);
+        if (got == 0)
+            return put_int(c, r, exact);
+        if (got == -2)
             return fail_code(EIDER_EINVAL, "column '%s': %s does not fit in %s", c->name, s,
                              eider_type_name(c->type));
         break;
     }
-    case EIDER_TYPE_DOUBLE: case EIDER_TYPE_DECIMAL: {
+    case EIDER_TYPE_DECIMAL: {
         int64_t unscaled = 0;
-        if (c->type == EIDER_TYPE_DECIMAL && parse_decimal(s, c->scale, &unscaled) == 0) {
-            if (!decimal_fits(c, unscaled))
-                return fail_code(EIDER_EINVAL, "column '%s': %s does not fit DECIMAL(%d,%d)",
-                                 c->name, s, c->width, c->scale);
-            ((int64_t *)c->data)[r] = unscaled;
-            return EIDER_OK;
-        }
+        if (parse_decimal(s, c->scale, &unscaled) && parse_decimal_exponent(s, c->scale, &unscaled))
+            break;
+        if (!decimal_fits(c, unscaled))
+            return fail_code(EIDER_EINVAL, "column '%s': %s does not fit DECIMAL(%d,%d)",
+                             c->name, s, c->width, c->scale);
+        ((int64_t *)c->data)[r] = unscaled;
+        return EIDER_OK;
+    }
+    case EIDER_TYPE_DOUBLE: {
         double v = strtod(s, &end);
+        end = like_duckdb(s) ? end : (char *)s;
         if (*s && !*end)
             return put_double(c, r, v);
         break;
     }
     case EIDER_TYPE_DATE:                      /* DuckDB keeps the date of a timestamp */
-        if (parse_time(s, 0, &days, &us) == 0)
+        if (parse_time(s, c->type, &days, &us, &us_ok) == 0 && date_in_range(days))
             return put_int(c, r, days);
         break;
     case EIDER_TYPE_TIMESTAMP: case EIDER_TYPE_TIMESTAMP_TZ:
-        if (parse_time(s, c->type == EIDER_TYPE_TIMESTAMP_TZ, &days, &us) == 0)
+        if (parse_time(s, c->type, &days, &us, &us_ok) == 0 && us_ok &&
+            timestamp_in_range(us))
             return put_int(c, r, us);
         break;
     }

@@ -7,6 +7,7 @@
  * asset that has them.
  */
 #define _GNU_SOURCE
+#include "rows.h"
 #include "store.h"
 #include "../defs/partitions.h"
 
@@ -23,6 +24,8 @@ typedef struct known {
 typedef struct collect {
     const eider_defs *defs;
     known *k;
+    eider__buf why;                  /* a damaged row: what is wrong, and its key */
+    char *row;
 } collect;
 
 static int compare_key(const void *a, const void *b)
@@ -44,18 +47,35 @@ static int in_scope(const known *k, const char *partition, size_t *at)
     return found != NULL;
 }
 
+/* Check a row as rows.c does; on damage, what and where into col. */
+static int collect_check(collect *col, const char *const *c, size_t n, int64_t *mat, int64_t *last)
+{
+    int64_t failed = 0;
+    if (n < 6 || !c[0])
+        eider__buf_puts(&col->why, "its asset_key is NULL");
+    else if (eider__row_int(c[1], 0, EIDER__ROW_MAX_US, 1, mat))
+        eider__buf_puts(&col->why, "its materialization's time_us is not a time");
+    else if (eider__row_int(c[3], 0, 1, 1, &failed) || eider__row_int(c[4], 0, EIDER__ROW_MAX_US, 1, last))
+        eider__buf_puts(&col->why, "its last_failed or last_us is not a number in range");
+    else
+        return 0;
+    col->row = eider__xstrdup(n && c[0] ? c[0] : "asset_key NULL");
+    return -1;
+}
+
 static int collect_row(void *ud, const char *const *c, size_t n)
 {
     collect *col = ud;
-    long i = eider__index_get(&col->defs->by_key, c[0]);
+    int64_t mat = 0, last = 0;
     size_t at = 0;
-    (void)n;
+    if (collect_check(col, c, n, &mat, &last))
+        return 1;
+    long i = eider__index_get(&col->defs->by_key, c[0]);
     if (i < 0)
         return 0;                    /* an asset the definitions no longer have */
     known *k = &col->k[i];
     if (!in_scope(k, c[5], &at))
         return 0;
-    int64_t mat = c[1] ? strtoll(c[1], NULL, 10) : 0, last = c[4] ? strtoll(c[4], NULL, 10) : 0;
     if (mat > k->materialized_us) {
         k->materialized_us = mat;
         free(k->code_version);
@@ -131,13 +151,17 @@ static eider_asset_status status_of(const eider_defs *defs, const known *k, cons
 static int known_of(eider_store *s, const eider_defs *defs, const char *partition, int all,
                     known **out)
 {
-    collect col = { defs, eider__xcalloc(defs->n_assets + 1, sizeof(known)) };
+    collect col = { defs, eider__xcalloc(defs->n_assets + 1, sizeof(known)), { 0 }, NULL };
     scope(defs, partition, all, col.k);
     int rc = eider__store_flush(s);
     if (!rc)
         rc = eider__store_query(s, "SELECT a.asset_key, m.time_us, m.code_version, a.last_failed, "
             "a.last_us, a.partition FROM asset_state a LEFT JOIN materializations m "
             "ON m.id = a.materialization_id", NULL, 0, collect_row, &col);
+    if (!rc && col.row)
+        rc = eider__store_damaged(s, "asset_state", col.row, eider__buf_str(&col.why));
+    eider__buf_release(&col.why);
+    free(col.row);
     *out = col.k;
     return rc;
 }

@@ -12,10 +12,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "rows.h"
 #include "store.h"
 #include "../defs/partitions.h"
-
-#define SCHEMA_VERSION 1
 
 int eider__store_error(eider_store *s, int code, const char *fmt, ...)
 {
@@ -69,6 +68,45 @@ const char *eider_asset_status_name(eider_asset_status status)
     return (unsigned)status < EIDER__ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
+/* ---- messages ---- */
+
+/* What to do, for the backends' messages that name no cause a user can act on. */
+static const char *const advice[][2] = {
+    { "file is not a database", "it is not a SQLite database (another file took its place, or "
+      "it was damaged): move it away to start a new store, or restore it from a backup" },
+    { "database disk image is malformed", "its file is damaged: restore it from a backup, or "
+      "move it away to start a new store" },
+    { "disk I/O error", "the system could not read or write its files: check that the disk is "
+      "neither full nor failing and that the folder is still there, then try again" },
+    { "attempt to write a readonly database", "this user may not write it, its folder, or its "
+      "-wal and -shm files beside it: fix their owner or mode, or point EIDER_HOME (or "
+      "EIDER_STORAGE) at a store of your own" },
+    { "unable to open database file", "check that its folder exists and that this user may "
+      "read and write the folder and the files in it" },
+    { "database or disk is full", "free some space on its disk, then try again" },
+};
+
+const char *eider__store_advice(const char *msg)
+{
+    for (size_t i = 0; msg && i < EIDER__ARRAY_LEN(advice); i++)
+        if (strstr(msg, advice[i][0]))
+            return advice[i][1];
+    return NULL;
+}
+
+/* The store's message for a backend's error msg while doing what ("open", "read"):
+ * named after the store unless msg names it, with what to do when that is known, else
+ * otherwise (which may be NULL). Returns code. */
+static int store_failed(eider_store *s, int code, const char *what, const char *msg,
+                        const char *otherwise)
+{
+    const char *todo = eider__store_advice(msg) ? eider__store_advice(msg) : otherwise;
+    if (strstr(msg, "instance store"))
+        return eider__store_error(s, code, "%s%s%s", msg, todo ? "; " : "", todo ? todo : "");
+    return eider__store_error(s, code, "cannot %s the instance store %s: %s%s%s", what, s->location,
+                              msg, todo ? "; " : "", todo ? todo : "");
+}
+
 /* ---- opening ---- */
 
 int eider__read_i64(void *ud, const char *const *cols, size_t n)
@@ -77,11 +115,36 @@ int eider__read_i64(void *ud, const char *const *cols, size_t n)
     return 0;
 }
 
+/* The schema version, read as rows.h checks it. */
+typedef struct version_read {
+    int64_t version;
+    int bad;
+    eider__buf why;
+} version_read;
+
+static int read_version_row(void *ud, const char *const *cols, size_t n)
+{
+    version_read *v = ud;
+    v->bad = eider__row_version(n ? cols[0] : NULL, &v->version, &v->why) != 0;
+    return 0;
+}
+
+/* The store's message for a version that is no version. */
+static int bad_version(eider_store *s, version_read *v)
+{
+    int rc = eider__store_error(s, EIDER_EIO, "the instance store %s is damaged: %s; restore it "
+        "from a backup, or point EIDER_HOME (or EIDER_STORAGE) at another store", s->location,
+        eider__buf_str(&v->why));
+    eider__buf_release(&v->why);
+    return rc;
+}
+
 /* Apply one migration if the store still lacks it: in a transaction that holds the
  * writer's lock, the version read again under it, so that two processes opening a new
  * store migrate one after the other. *done is set when nothing was left to apply. */
 static int migrate_step(eider_store *s, size_t known, int *done, eider__buf *err)
 {
+    version_read v = { 0 };
     int64_t version = 0;
     char next[24];
     const char *params[] = { next };
@@ -89,8 +152,14 @@ static int migrate_step(eider_store *s, size_t known, int *done, eider__buf *err
     if (!rc && s->m->migration_lock)
         rc = s->m->query(s->conn, s->m->migration_lock, NULL, 0, NULL, NULL, err);
     if (!rc)
-        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, eider__read_i64,
-                         &version, err);
+        rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, read_version_row,
+                         &v, err);
+    version = v.version;
+    if (!rc && v.bad) {
+        s->m->rollback(s->conn);
+        return bad_version(s, &v);
+    }
+    eider__buf_release(&v.why);
     if (!rc && version > (int64_t)known) {
         s->m->rollback(s->conn);
         return eider__store_error(s, EIDER_EAPIVERSION, "the instance store %s was written by a newer "
@@ -128,9 +197,8 @@ static int migrate(eider_store *s)
     }
     while (!rc && !done)
         rc = migrate_step(s, known, &done, &err);
-    if (rc && rc != EIDER_EAPIVERSION)
-        eider__store_error(s, rc, "cannot migrate the instance store %s: %s", s->location,
-                           eider__buf_str(&err));
+    if (rc && rc != EIDER_EAPIVERSION && !eider__buf_str(&s->errmsg)[0])
+        store_failed(s, rc, "migrate", eider__buf_str(&err), NULL);
     eider__buf_release(&err);
     return rc;
 }
@@ -206,20 +274,25 @@ out:
 static int check_schema(eider_store *s)
 {
     eider__buf err = { 0 };
-    int64_t version = 0;
+    version_read v = { 0 };
     size_t known = 0;
     while (s->m->migrations[known])
         known++;
-    int rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, eider__read_i64,
-                         &version, &err);
+    int rc = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0, read_version_row,
+                         &v, &err);
+    int64_t version = v.version;
     /* Only a missing table means nothing is recorded: any other error is told. */
     if (rc && !strstr(eider__buf_str(&err), "eider_schema")) {
-        rc = eider__store_error(s, EIDER_EIO, "cannot read the instance store %s: %s; check that "
-                                "this user may read it and its folder", s->location, eider__buf_str(&err));
+        rc = store_failed(s, EIDER_EIO, "read", eider__buf_str(&err), "check that this user may "
+                          "read it and its folder");
         eider__buf_release(&err);
+        eider__buf_release(&v.why);
         return rc;
     }
     eider__buf_release(&err);
+    if (!rc && v.bad)
+        return bad_version(s, &v);
+    eider__buf_release(&v.why);
     if (rc || version == 0)
         return eider__store_error(s, EIDER_ENOTFOUND, "nothing is recorded in the instance store %s "
                                   "yet", s->location);
@@ -269,11 +342,10 @@ static int open_store(const char *location, int read_only, eider_store **out)
     free(where);
     if (rc == EIDER_ENOTFOUND)
         eider__store_error(s, rc, "nothing is recorded yet: %s", eider__buf_str(&err));
-    else if (rc == EIDER_EIO && read_only && !postgres)
-        eider__store_error(s, rc, "%s; check that this user may read it and its folder",
-                           eider__buf_str(&err));
     else if (rc)
-        eider__store_error(s, rc, "%s", eider__buf_str(&err));
+        store_failed(s, rc, read_only ? "read" : "open", eider__buf_str(&err),
+                     rc == EIDER_EIO && read_only && !postgres
+                     ? "check that this user may read it and its folder" : NULL);
     eider__buf_release(&err);
     if (read_only && !rc)
         rc = check_schema(s);
@@ -352,7 +424,7 @@ int eider__store_query(eider_store *s, const char *sql, const char *const *param
     int rc = s->m->query(s->conn, sql, params, n, row, ud, &err);
     pthread_mutex_unlock(&s->lock);
     if (rc)
-        eider__store_error(s, rc, "instance store %s: %s", s->location, eider__buf_str(&err));
+        store_failed(s, rc, "use", eider__buf_str(&err), NULL);
     eider__buf_release(&err);
     return rc;
 }
@@ -390,7 +462,7 @@ static int store_transaction(eider_store *s, const store_stmt *stmts, size_t n)
         s->m->rollback(s->conn);
     pthread_mutex_unlock(&s->lock);
     if (rc)
-        eider__store_error(s, rc, "instance store %s: %s", s->location, eider__buf_str(&err));
+        store_failed(s, rc, "use", eider__buf_str(&err), NULL);
     eider__buf_release(&err);
     return rc;
 }
@@ -435,25 +507,30 @@ int eider__store_mark_crashed(eider_store *s)
 
 /* ---- queries ---- */
 
+int eider__store_damaged(eider_store *s, const char *table, const char *row, const char *why)
+{
+    return eider__store_error(s, EIDER_EIO, "the instance store %s holds a damaged row in table %s "
+        "(%s%s%s), which Eider never writes: restore the store from a backup, or delete that row",
+        s->location, table, row ? row : "", row ? ": " : "", why);
+}
+
 typedef struct run_query {
     eider_run_fn fn;
     void *ud;
+    int bad;                         /* a row was damaged: why says how, row which */
+    eider__buf why;
+    char *row;
 } run_query;
-
-static int64_t to_i64(const char *s)
-{
-    return s ? strtoll(s, NULL, 10) : 0;
-}
 
 static int run_row(void *ud, const char *const *c, size_t n)
 {
     run_query *q = ud;
-    eider_run_record r = {
-        .run_id = c[0], .status = (eider_run_status)eider_run_status_parse(c[1]),
-        .selection = c[2], .partition = c[3], .launched_by = c[4], .tags = c[5] ? c[5] : "{}",
-        .start_us = to_i64(c[6]), .end_us = to_i64(c[7]), .n_succeeded = (int)to_i64(c[8]),
-        .n_failed = (int)to_i64(c[9]), .n_skipped = (int)to_i64(c[10]), .n_canceled = (int)to_i64(c[11]),
-    };
+    eider_run_record r;
+    if (eider__row_run(c, n, &r, &q->why)) {
+        q->bad = 1;
+        q->row = eider__xstrdup(n && c[0] ? c[0] : "run_id NULL");
+        return 1;
+    }
     return q->fn(&r, q->ud);
 }
 
@@ -461,7 +538,7 @@ int eider_store_runs(eider_store *s, int status, const char *run_id, size_t limi
                      eider_run_fn fn, void *ud)
 {
     char lim[24];
-    run_query q = { fn, ud };
+    run_query q = { fn, ud, 0, { 0 }, NULL };
     const char *params[4];
     size_t n = 0;
     eider__buf sql = { 0 };
@@ -480,30 +557,12 @@ int eider_store_runs(eider_store *s, int status, const char *run_id, size_t limi
     eider__buf_puts(&sql, " ORDER BY start_us DESC LIMIT ?");
     params[n++] = lim;
     int rc = eider__store_query(s, eider__buf_str(&sql), params, n, run_row, &q);
+    if (!rc && q.bad)
+        rc = eider__store_damaged(s, "runs", q.row, eider__buf_str(&q.why));
     eider__buf_release(&sql);
+    eider__buf_release(&q.why);
+    free(q.row);
     return rc;
-}
-
-static const char *const event_names[] = {
-    [EIDER_EVENT_RUN_START] = "run_start", [EIDER_EVENT_RUN_END] = "run_end",
-    [EIDER_EVENT_STEP_START] = "step_start", [EIDER_EVENT_STEP_SUCCESS] = "step_success",
-    [EIDER_EVENT_STEP_FAILURE] = "step_failure", [EIDER_EVENT_STEP_SKIPPED] = "step_skipped",
-    [EIDER_EVENT_STEP_RETRY] = "step_retry", [EIDER_EVENT_LOG] = "log",
-    [EIDER_EVENT_MATERIALIZATION] = "materialization", [EIDER_EVENT_STEP_CANCELED] = "step_canceled",
-    [EIDER_EVENT_OBSERVATION] = "observation",
-};
-
-const char *eider_event_name(eider_event_type type)
-{
-    return (unsigned)type < EIDER__ARRAY_LEN(event_names) ? event_names[type] : "unknown";
-}
-
-static int event_type(const char *name)
-{
-    for (size_t i = 0; name && i < EIDER__ARRAY_LEN(event_names); i++)
-        if (strcmp(event_names[i], name) == 0)
-            return (int)i;
-    return -1;
 }
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
@@ -527,15 +586,6 @@ const char *eider_step_status_name(eider_step_status status)
     return (unsigned)status < EIDER__ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
-/* Metadata stored as JSON, {"key": {"type": "int", "value": ...}}, back into entries. */
-typedef struct meta_list {
-    eider_meta *v;
-    size_t n;
-    json_t *root;
-} meta_list;
-
-static const char *const meta_type_names[] = { "text", "int", "float", "bool", "json", "url", "markdown" };
-
 char *eider__meta_to_json(const eider_meta *m, size_t n)
 {
     json_t *obj = json_object();
@@ -544,59 +594,33 @@ char *eider__meta_to_json(const eider_meta *m, size_t n)
                   : m[i].type == EIDER_META_FLOAT ? json_real(m[i].f)
                   : json_string(m[i].text ? m[i].text : "");
         json_object_set_new(obj, m[i].key, json_pack("{s:s, s:o}", "type",
-            meta_type_names[(unsigned)m[i].type < 7 ? m[i].type : 0], "value", v ? v : json_null()));
+            eider__meta_type_names[(unsigned)m[i].type < 7 ? m[i].type : 0], "value",
+            v ? v : json_null()));
     }
     char *out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(obj);
     return out;
 }
 
-static void meta_parse(const char *text, meta_list *out)
-{
-    const char *key;
-    json_t *val;
-    memset(out, 0, sizeof(*out));
-    if (!text || !(out->root = json_loads(text, 0, NULL)) || !json_is_object(out->root))
-        return;
-    out->v = eider__xcalloc(json_object_size(out->root) + 1, sizeof(*out->v));
-    json_object_foreach(out->root, key, val) {
-        const char *type = json_string_value(json_object_get(val, "type"));
-        json_t *v = json_object_get(val, "value");
-        eider_meta *m = &out->v[out->n++];
-        m->key = key;
-        for (int t = 0; t < 7; t++)
-            if (type && strcmp(type, meta_type_names[t]) == 0)
-                m->type = (eider_meta_type)t;
-        m->i = json_integer_value(v);
-        m->f = json_is_real(v) ? json_real_value(v) : (double)json_integer_value(v);
-        m->text = json_string_value(v);
-    }
-}
-
-static void meta_release(meta_list *m)
-{
-    free(m->v);
-    json_decref(m->root);
-}
-
 /* A run's stored blocks of events, copied out of the query (the metadata of their
- * materializations is read with another). */
-typedef struct stored_block {
-    int64_t first, n, mat_base;
-    char *events;
-} stored_block;
-
+ * materializations is read with another). A row whose numbers do not read as numbers
+ * gets n = 0, which rows.c refuses. */
 typedef struct block_list {
-    stored_block *v;
+    eider__stored_block *v;
     size_t n, cap;
 } block_list;
 
 static int block_row(void *ud, const char *const *c, size_t n)
 {
     block_list *l = ud;
+    eider__stored_block b = { 0 };
     EIDER__GROW(l->v, l->cap, l->n + 1);
-    l->v[l->n++] = (stored_block){ to_i64(c[0]), to_i64(c[1]), to_i64(c[2]),
-                                   eider__xstrdup(c[3] ? c[3] : "[]") };
+    if (n < 4 || eider__row_int(c[0], INT64_MIN, INT64_MAX, 0, &b.first) ||
+        eider__row_int(c[1], INT64_MIN, INT64_MAX, 0, &b.n) ||
+        eider__row_int(c[2], INT64_MIN, INT64_MAX, 0, &b.mat_base))
+        b.n = 0;
+    b.events = n >= 4 && c[3] ? eider__xstrdup(c[3]) : NULL;
+    l->v[l->n++] = b;
     return 0;
 }
 
@@ -618,7 +642,10 @@ static int cmp_i64(const void *a, const void *b)
 static int mat_meta_row(void *ud, const char *const *c, size_t n)
 {
     mat_meta *m = ud;
-    int64_t want = to_i64(c[0]) - m->base;
+    int64_t id = 0;
+    if (n < 2 || eider__row_int(c[0], m->base, INT64_MAX, 0, &id))
+        return 0;                    /* the query asked for ids above base */
+    int64_t want = id - m->base;
     int64_t *at = bsearch(&want, m->ref, m->n, sizeof(*m->ref), cmp_i64);
     if (at && c[1] && !m->text[at - m->ref])
         m->text[at - m->ref] = eider__xstrdup(c[1]);
@@ -658,61 +685,72 @@ static const char *metadata_of(const mat_meta *mm, json_int_t m)
     return at ? mm->text[at - mm->ref] : NULL;
 }
 
-/* Give fn the event e, number id of run_id. */
-static int replay_event(const char *run_id, int64_t id, json_t *e, const mat_meta *mm,
-                        eider_stored_event_fn fn, void *ud)
+/* In place of events the store holds damaged: one error line (number id) that says
+ * which and why. Returns what fn returns. */
+static int replay_damaged(eider_store *s, const char *run_id, int64_t id, int64_t n,
+                          const eider__buf *why, eider_stored_event_fn fn, void *ud)
 {
-    const char *level = json_string_value(json_object_get(e, "level"));
-    int type = event_type(json_string_value(json_object_get(e, "type")));
-    eider_event ev = {
-        .type = (eider_event_type)(type < 0 ? EIDER_EVENT_LOG : type), .run_id = run_id,
-        .time_us = json_integer_value(json_object_get(e, "time_us")),
-        .asset_key = json_string_value(json_object_get(e, "asset_key")),
-        .attempt = (int)json_integer_value(json_object_get(e, "attempt")),
-        .duration_s = (double)json_integer_value(json_object_get(e, "duration_us")) / 1e6,
-        .message = json_string_value(json_object_get(e, "message")),
-        .sql = json_string_value(json_object_get(e, "sql")),
-    };
-    if (eider_log_level_parse(level) >= 0)
-        ev.level = (eider_log_level)eider_log_level_parse(level);
-    meta_list meta;
+    eider__buf msg = { 0 };
+    if (n > 1)
+        eider__buf_printf(&msg, "events %" PRId64 " to %" PRId64 " of this run are", id, id + n - 1);
+    else
+        eider__buf_printf(&msg, "event %" PRId64 " of this run is", id);
+    eider__buf_printf(&msg, " damaged in table event_blocks (%s) of the instance store %s, and "
+                      "cannot be shown", eider__buf_str(why), s->location);
+    eider_event ev = { .type = EIDER_EVENT_LOG, .run_id = run_id, .level = EIDER_LOG_ERROR,
+                       .message = eider__buf_str(&msg) };
+    int stop = fn(id, &ev, ud);
+    eider__buf_release(&msg);
+    return stop;
+}
+
+/* Give fn the event e, number id of run_id. */
+static int replay_event(eider_store *s, const char *run_id, int64_t id, json_t *e,
+                        const mat_meta *mm, eider_stored_event_fn fn, void *ud)
+{
+    eider_event ev;
+    eider__buf why = { 0 };
+    if (eider__row_event(e, &ev, &why)) {
+        int stop = replay_damaged(s, run_id, id, 1, &why, fn, ud);
+        eider__buf_release(&why);
+        return stop;
+    }
+    ev.run_id = run_id;
+    eider__meta_list meta;
     char *observed = json_is_object(json_object_get(e, "metadata"))
         ? json_dumps(json_object_get(e, "metadata"), JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     const char *stored = metadata_of(mm, json_integer_value(json_object_get(e, "materialization")));
-    meta_parse(observed ? observed : stored, &meta);
+    eider__row_meta(observed ? observed : stored, &meta);
     ev.metadata = meta.v;
     ev.n_metadata = meta.n;
     int stop = fn(id, &ev, ud);
-    meta_release(&meta);
+    eider__meta_list_release(&meta);
     free(observed);
     return stop;
 }
 
 /* Call fn for the block's events numbered above after; nonzero when fn stopped. A block
- * that does not parse is told as one error line in its place, and the rest goes on. */
-static int replay_block(eider_store *s, const char *run_id, stored_block *b, int64_t after,
-                        eider_stored_event_fn fn, void *ud, int *rc)
+ * that is damaged is told as one error line in its place (numbered next, the number
+ * after the block before it), and the rest goes on; *next moves past the block. */
+static int replay_block(eider_store *s, const char *run_id, eider__stored_block *b, int64_t *next,
+                        int64_t after, eider_stored_event_fn fn, void *ud, int *rc)
 {
-    eider__utf8_repair(b->events);   /* a version-1 row migrated by SQL may hold stray bytes */
-    json_t *events = json_loads(b->events, 0, NULL), *e;
+    eider__buf why = { 0 };
+    json_t *events = NULL, *e;
     mat_meta mm = { .base = b->mat_base };
     size_t i;
     int stop = 0;
-    if (!json_is_array(events)) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "events %" PRId64 " to %" PRId64 " of this run are damaged in the "
-                 "instance store (not a JSON array in table event_blocks) and cannot be shown",
-                 b->first, b->first + b->n - 1);
-        eider_event ev = { .type = EIDER_EVENT_LOG, .run_id = run_id, .level = EIDER_LOG_ERROR,
-                           .message = msg };
-        json_decref(events);
-        return b->first > after ? fn(b->first, &ev, ud) : 0;
+    int64_t id = 0, n = 0;
+    *next = eider__row_block_place(b, *next, &id, &n);
+    if (eider__row_block(b, id, &why) || !(events = eider__row_events(b->events, b->n, &why))) {
+        stop = id > after ? replay_damaged(s, run_id, id, n, &why, fn, ud) : 0;
+        eider__buf_release(&why);
+        return stop;
     }
     *rc = read_mat_meta(s, events, &mm);
     json_array_foreach(events, i, e) {
-        int64_t id = b->first + (int64_t)i;
-        if (!*rc && !stop && id > after)
-            stop = replay_event(run_id, id, e, &mm, fn, ud);
+        if (!*rc && !stop && id + (int64_t)i > after)
+            stop = replay_event(s, run_id, id + (int64_t)i, e, &mm, fn, ud);
     }
     for (size_t k = 0; k < mm.n; k++)
         free(mm.text[k]);
@@ -733,8 +771,9 @@ static int crash_note_row(void *ud, const char *const *c, size_t n)
     crash_note *k = ud;
     if (c[0] && !strcmp(c[0], "crashed") && c[1])
         k->note = eider__xstrdup(c[1]);
-    k->end_us = to_i64(c[2]);
-    k->last = to_i64(c[3]);
+    /* damaged numbers read as 0: the note is still told, after every stored event */
+    eider__row_int(c[2], 0, EIDER__ROW_MAX_US, 1, &k->end_us);
+    eider__row_int(c[3], 0, INT64_MAX - 1, 1, &k->last);
     return 0;
 }
 
@@ -764,6 +803,7 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
 {
     char after[24];
     block_list blocks = { 0 };
+    int64_t next = 1;
     snprintf(after, sizeof(after), "%" PRId64, after_id);
     const char *params[] = { run_id ? run_id : "", after };
     int rc = eider__store_flush(s);
@@ -774,7 +814,7 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
     int stop = 0;
     for (size_t i = 0; i < blocks.n; i++) {
         if (!rc && !stop)
-            stop = replay_block(s, params[0], &blocks.v[i], after_id, fn, ud, &rc);
+            stop = replay_block(s, params[0], &blocks.v[i], &next, after_id, fn, ud, &rc);
         free(blocks.v[i].events);
     }
     free(blocks.v);
@@ -786,53 +826,64 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
 typedef struct asset_query {
     eider_asset_fn fn;
     void *ud;
+    int bad;                         /* a row was damaged: why says how, row which */
+    eider__buf why;
+    char *row;
 } asset_query;
 
 static int asset_row(void *ud, const char *const *c, size_t n)
 {
     asset_query *q = ud;
-    meta_list meta;
-    meta_parse(c[5], &meta);
-    eider_asset_record r = {
-        .asset_key = c[0], .partition = c[1] ? c[1] : "", .run_id = c[2],
-        .materialized_us = to_i64(c[3]), .code_version = c[4], .metadata = meta.v,
-        .n_metadata = meta.n, .last_run_id = c[6], .last_failed = (int)to_i64(c[7]),
-        .last_us = to_i64(c[8]),
-    };
-    int stop = q->fn(&r, q->ud);
-    meta_release(&meta);
+    eider__meta_list meta;
+    eider_asset_record r;
+    int stop = 0;
+    if (eider__row_asset(c, n, &r, &meta, &q->why)) {
+        q->bad = stop = 1;
+        q->row = eider__xstrdup(n && c[0] ? c[0] : "asset_key NULL");
+    } else {
+        stop = q->fn(&r, q->ud);
+    }
+    eider__meta_list_release(&meta);
     return stop;
+}
+
+/* Run an asset query: the store's message when a row is damaged. */
+static int asset_query_run(eider_store *s, const char *table, const char *sql,
+                           const char *const *params, size_t n, asset_query *q)
+{
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = eider__store_query(s, sql, params, n, asset_row, q);
+    if (!rc && q->bad)
+        rc = eider__store_damaged(s, table, q->row, eider__buf_str(&q->why));
+    eider__buf_release(&q->why);
+    free(q->row);
+    return rc;
 }
 
 int eider_store_assets(eider_store *s, const char *key, eider_asset_fn fn, void *ud)
 {
-    asset_query q = { fn, ud };
+    asset_query q = { fn, ud, 0, { 0 }, NULL };
     const char *params[] = { key };
-    int rc = eider__store_flush(s);
-    if (!rc)
-        rc = eider__store_query(s, key
-            ? "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
-              "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
-              "ON m.id = a.materialization_id WHERE a.asset_key = ? ORDER BY a.partition"
-            : "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
-              "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
-              "ON m.id = a.materialization_id ORDER BY a.asset_key, a.partition",
-            params, key ? 1 : 0, asset_row, &q);
-    return rc;
+    return asset_query_run(s, "asset_state", key
+        ? "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
+          "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
+          "ON m.id = a.materialization_id WHERE a.asset_key = ? ORDER BY a.partition"
+        : "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
+          "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
+          "ON m.id = a.materialization_id ORDER BY a.asset_key, a.partition",
+        params, key ? 1 : 0, &q);
 }
 
 int eider_store_history(eider_store *s, const char *key, size_t limit, eider_asset_fn fn, void *ud)
 {
     char lim[24];
-    asset_query q = { fn, ud };
+    asset_query q = { fn, ud, 0, { 0 }, NULL };
     snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
     const char *params[] = { key ? key : "", lim };
-    int rc = eider__store_flush(s);
-    if (!rc)
-        rc = eider__store_query(s, "SELECT asset_key, partition, run_id, time_us, code_version, metadata, "
-            "run_id, 0, time_us FROM materializations WHERE asset_key = ? ORDER BY id DESC LIMIT ?",
-            params, 2, asset_row, &q);
-    return rc;
+    return asset_query_run(s, "materializations", "SELECT asset_key, partition, run_id, time_us, "
+        "code_version, metadata, run_id, 0, time_us FROM materializations WHERE asset_key = ? "
+        "ORDER BY id DESC LIMIT ?", params, 2, &q);
 }
 
 int eider_store_wipe(eider_store *s, const char *key, const char *partition, size_t *n)
@@ -928,13 +979,16 @@ int eider_store_add_partitions(eider_store *s, const char *name, const char *con
 typedef struct key_rows {
     char **v;
     size_t n, cap;
+    eider__buf why;                  /* a damaged key: what is wrong with it */
 } key_rows;
 
 static int key_row(void *ud, const char *const *c, size_t n)
 {
     key_rows *k = ud;
+    if (n < 1 || eider__partition_key_check(c[0], &k->why))
+        return 1;
     EIDER__GROW(k->v, k->cap, k->n + 1);
-    k->v[k->n++] = eider__xstrdup(c[0] ? c[0] : "");
+    k->v[k->n++] = eider__xstrdup(c[0]);
     return 0;
 }
 
@@ -948,6 +1002,9 @@ int eider_store_partition_keys(eider_store *s, const char *name, char ***keys, s
         return EIDER_EINVAL;
     int rc = eider__store_query(s, "SELECT key FROM dynamic_partitions WHERE name = ? "
                                 "ORDER BY position, key", params, 1, key_row, &k);
+    if (!rc && k.why.len)
+        rc = eider__store_damaged(s, "dynamic_partitions", name, eider__buf_str(&k.why));
+    eider__buf_release(&k.why);
     if (rc) {
         eider__strv_free(k.v, k.n);
         return rc;

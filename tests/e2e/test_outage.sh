@@ -100,7 +100,7 @@ a_disk_full_past_the_end_says_exactly_what_is_missing() {
     local rc=0
     wait "$pid" || rc=$?
     expect_eq "$rc" 0 "the exit code of a run that succeeded, recorded only in part"
-    expect_in run.out "is recorded only in part (instance store sqlite:$PWD/small/store/eider.sqlite3"
+    expect_in run.out "is recorded only in part (cannot use the instance store sqlite:$PWD/small/store/eider.sqlite3: database or disk is full; free some space"
     grep -qE "missing from the store are events [0-9]+-[0-9]+ \([0-9]+ events, with the materializations of 'slow', 'after'\) and the run's end \(success: 2 succeeded, 0 failed, 0 skipped, 0 canceled\)" run.out ||
         fail "the message does not name what is missing: $(cat run.out)"
     rm small/fill

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/rows.h"
 #include "tmpdir.h"
 
 /* ---- helpers ---- */
@@ -833,6 +834,46 @@ Test(store, damaged_events_are_told_as_an_error_line_and_the_rest_is_left_alone)
     cr_expect_eq(status_of(s, defs, "c"), EIDER_ASSET_FRESH, "and the assets' state is whole");
     eider_defs_free(defs);
     eider_store_close(s);
+}
+
+static int advice_has(const char *msg, const char *want)
+{
+    const char *advice = eider__store_advice(msg);
+    return advice && strstr(advice, want);
+}
+
+/* SQLite's messages that name no cause a user can act on get what to do; others none. */
+Test(store, sqlite_errors_that_name_no_cause_get_what_to_do)
+{
+    cr_expect(advice_has("disk I/O error", "check that the disk"));
+    cr_expect(advice_has("file is not a database", "move it away"));
+    cr_expect(advice_has("attempt to write a readonly database", "fix their owner or mode"));
+    cr_expect(advice_has("database or disk is full", "free some space"));
+    cr_expect_null(eider__store_advice("UNIQUE constraint failed: runs.run_id"));
+}
+
+/* Anyone who may write a shared store may write anything in it: a version that is no
+ * version, a run whose status is none. Every client refuses them with a message. */
+Test(store, a_damaged_schema_version_or_run_row_is_refused_with_a_message)
+{
+    eider_store *s = fresh_store(), *again = NULL;
+    eider_defs *defs = chain(NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    cr_assert_eq(eider__store_query(s, "UPDATE runs SET status = 'exploded'", NULL, 0, NULL, NULL), EIDER_OK);
+    runs_seen seen = { 0 };
+    cr_expect_eq(eider_store_runs(s, -1, NULL, 0, see_run, &seen), EIDER_EIO);
+    cr_expect(strstr(eider_store_errmsg(s), "damaged row in table runs"), "%s", eider_store_errmsg(s));
+    cr_expect(strstr(eider_store_errmsg(s), "its status is 'exploded'"), "%s", eider_store_errmsg(s));
+    cr_assert_eq(eider__store_query(s, "UPDATE eider_schema SET version = -1", NULL, 0, NULL, NULL), EIDER_OK);
+    eider_store_close(s);
+    cr_expect_eq(eider_store_open(location(), &again), EIDER_EIO);
+    cr_expect(strstr(eider_store_errmsg(again), "its schema version (table eider_schema) is '-1'"),
+              "%s", eider_store_errmsg(again));
+    eider_store_close(again);
+    cr_expect_eq(eider_store_open_readonly(location(), &again), EIDER_EIO);
+    cr_expect(strstr(eider_store_errmsg(again), "is damaged"), "%s", eider_store_errmsg(again));
+    eider_store_close(again);
+    eider_defs_free(defs);
 }
 
 Test(store, staleness_follows_code_versions_and_newer_upstreams_transitively)
