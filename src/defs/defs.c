@@ -185,7 +185,9 @@ static const struct {
             offsetof(eider_input_def, partition_mapping) },
     [2] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
             offsetof(eider_input_def, partition_mapping) },
-    [3] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def) },
+    [3] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
+            sizeof(eider_input_def) },
+    [4] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def) },
 };
 _Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
                "a new EIDER_API_VERSION needs its row of struct sizes");
@@ -278,6 +280,7 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
                                         ? def->io_manager_key : EIDER__DEFAULT_IO_MANAGER);
     a->output = (eider_output_kind)def->output;
     a->partitions = def->partitions;
+    a->timeout_s = def->timeout_s;
     copy_inputs(defs, a, def->ins);
     if ((unsigned)def->output > EIDER_OUTPUT_OPTIONAL)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': "
@@ -286,6 +289,9 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset '%s' has no compute function: set .compute, or declare it with "
             "eider_asset_spec() if something outside Eider produces it", a->key));
+    if (!isfinite(def->timeout_s) || def->timeout_s < 0 || def->timeout_s > 31 * 86400.0)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': "
+            "timeout_s must be 0 (no limit) or a number of seconds up to 31 days", a->key));
     return check_retry(defs, a->key, &def->retry);
 }
 

@@ -146,7 +146,7 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         eider__buf_puts(j, ",\"duration_us\":");
         put_int(j, (int64_t)(ev->duration_s * 1e6 + 0.5));
     }
-    if (ev->type == EIDER_EVENT_LOG)
+    if (ev->type == EIDER_EVENT_LOG || ev->crashed)
         put_field(j, "level", eider_log_level_name(ev->level));
     put_field(j, "message", ev->message);
     put_field(j, "sql", ev->sql);
@@ -504,7 +504,8 @@ static int start_run(eider__recorder *r, const eider_event *ev)
 static int end_run(eider__recorder *r, const eider_event *ev)
 {
     char counts[4][16], end[32];
-    const char *status = ev->n_canceled ? "canceled" : ev->n_failed || ev->n_skipped ? "failure" : "success";
+    const char *status = ev->crashed ? "crashed" : ev->n_canceled ? "canceled"
+                       : ev->n_failed || ev->n_skipped ? "failure" : "success";
     int values[4] = { ev->n_succeeded, ev->n_failed, ev->n_skipped, ev->n_canceled };
     for (int i = 0; i < 4; i++)
         snprintf(counts[i], sizeof(counts[i]), "%d", values[i]);
