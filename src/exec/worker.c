@@ -28,6 +28,8 @@
 
 #define RING_BYTES (4u << 20)        /* events in flight; a longer one passes in parts */
 #define WAIT_MS 20                   /* the longest either side sleeps without looking */
+#define NAP_MS 0.1                   /* the parent's nap while events come often ... */
+#define BUSY_S 0.002                 /* ... that is, within this time of the last one */
 #define GRACE_DEFAULT_S 5.0          /* eider_run_options.timeout_grace_s */
 #define FIELD_MAX (16u << 20)        /* a longer string of an event is cut */
 #define ALT_STACK_BYTES (64u << 10)
@@ -71,7 +73,9 @@ static void publish(ring *r, uint64_t head)
 }
 
 /* Write n bytes, waiting for room while the ring is full. Once it returns they are in
- * memory the parent keeps, whatever becomes of this process. */
+ * memory the parent keeps, whatever becomes of this process. The parent takes a record
+ * only once it is whole: one of up to half the ring always finds room once those
+ * before it are taken; a longer one the parent copies out as it comes. */
 static void ring_write(ring *r, const char *p, size_t n)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -97,23 +101,20 @@ static void ring_write(ring *r, const char *p, size_t n)
     publish(r, head);
 }
 
-/* Move what the worker wrote into `into`; returns whether there was any. */
-static int ring_read(ring *r, eider__buf *into)
+/* Copy n bytes at position pos of the stream out of the ring. */
+static void ring_copy(const ring *r, uint64_t pos, char *out, size_t n)
 {
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint64_t head = atomic_load(&r->head);
-    if (head == tail)
-        return 0;
-    while (tail < head) {
-        size_t at = (size_t)(tail % RING_BYTES), chunk = (size_t)(head - tail);
-        chunk = chunk < RING_BYTES - at ? chunk : RING_BYTES - at;
-        eider__buf_add(into, r->data + at, chunk);
-        tail += chunk;
-    }
+    size_t at = (size_t)(pos % RING_BYTES), first = n < RING_BYTES - at ? n : RING_BYTES - at;
+    memcpy(out, r->data + at, first);
+    memcpy(out + first, r->data, n - first);
+}
+
+/* Give the bytes before tail back to the worker, and wake it if it waits for room. */
+static void ring_release(ring *r, uint64_t tail)
+{
     atomic_store(&r->tail, tail);
     if (atomic_load(&r->writer_waits))
         bell_ring(&r->writer_bell);
-    return 1;
 }
 
 /* Sleep until the worker writes or dies, or ms pass. Returns 1 when it has hung up
@@ -258,8 +259,16 @@ static const char *get_str(reader *rd)
     return s;
 }
 
-/* Decode an event; its metadata and partitions arrays are malloc'd into *meta, *parts. */
-static int decode_event(reader *rd, eider_event *ev, eider_meta **meta, const char ***parts)
+/* Arrays a decoded event points into, kept from one event to the next. */
+typedef struct decoded {
+    eider_meta *meta;
+    size_t cap_meta;
+    const char **parts;
+    size_t cap_parts;
+} decoded;
+
+/* Decode an event into *ev, its metadata and partitions into d. */
+static int decode_event(reader *rd, eider_event *ev, decoded *d)
 {
     int32_t ints[9];
     get(rd, ints, sizeof(ints));
@@ -275,21 +284,26 @@ static int decode_event(reader *rd, eider_event *ev, eider_meta **meta, const ch
     for (size_t i = 0; i < EIDER__ARRAY_LEN(strs); i++)
         *strs[i] = get_str(rd);
     uint32_t n = get_u32(rd);
-    *meta = eider__xcalloc(n + 1, sizeof(**meta));
+    if (n > (size_t)(rd->end - rd->p))       /* each takes bytes: a bad count stops here */
+        return -1;
+    EIDER__GROW(d->meta, d->cap_meta, (size_t)n + 1);
     for (uint32_t i = 0; i < n && !rd->bad; i++) {
-        (*meta)[i].key = get_str(rd);
-        (*meta)[i].type = (eider_meta_type)get_u32(rd);
-        (*meta)[i].text = get_str(rd);
-        (*meta)[i].i = get_i64(rd);
-        (*meta)[i].f = get_f64(rd);
+        eider_meta *m = &d->meta[i];
+        m->key = get_str(rd);
+        m->type = (eider_meta_type)get_u32(rd);
+        m->text = get_str(rd);
+        m->i = get_i64(rd);
+        m->f = get_f64(rd);
     }
-    ev->metadata = *meta;
+    ev->metadata = d->meta;
     ev->n_metadata = rd->bad ? 0 : n;
     n = rd->bad ? 0 : get_u32(rd);
-    *parts = eider__xcalloc(n + 1, sizeof(**parts));
+    if (n > (size_t)(rd->end - rd->p))
+        return -1;
+    EIDER__GROW(d->parts, d->cap_parts, (size_t)n + 1);
     for (uint32_t i = 0; i < n && !rd->bad; i++)
-        (*parts)[i] = get_str(rd);
-    ev->partitions = n ? *parts : NULL;
+        d->parts[i] = get_str(rd);
+    ev->partitions = n ? d->parts : NULL;
     ev->n_partitions = rd->bad ? 0 : n;
     return rd->bad ? -1 : 0;
 }
@@ -381,7 +395,9 @@ typedef struct worker {
     ring *r;
     int bell;                        /* the parent's end of the worker's pipe */
     pid_t pid;
-    eider__buf in;                   /* bytes read, not yet a whole record */
+    eider__buf in;                   /* a record that lies in two pieces, or is long */
+    size_t need;                     /* the bytes of a long record still to come */
+    decoded dec;
     double t0;
     double *attempt_start;           /* per step: when its attempt began (monotonic) */
     double grace;
@@ -452,32 +468,67 @@ static void take_record(worker *w, const char *p, size_t n)
         return;
     }
     eider_event ev;
-    eider_meta *meta = NULL;
-    const char **parts = NULL;
-    if (n && *p == RECORD_EVENT && decode_event(&rd, &ev, &meta, &parts) == 0) {
+    if (n && *p == RECORD_EVENT && decode_event(&rd, &ev, &w->dec) == 0) {
         w->started |= ev.type == EIDER_EVENT_RUN_START;
         w->ended |= ev.type == EIDER_EVENT_RUN_END;
         apply_to_step(w, &ev);
         pass_on(w, &ev);
     }
-    free(meta);
-    free(parts);
 }
 
-/* Take every whole record that has come; keep the rest for later. */
-static void take_records(worker *w)
+/* Go on with a record longer than half the ring, which comes in parts: copy what has
+ * come of it, and take it once whole. Returns the new tail. */
+static uint64_t take_long(worker *w, uint64_t tail, uint64_t head)
 {
-    size_t at = 0;
-    uint32_t len;
-    while (w->in.len - at >= sizeof(len)) {
-        memcpy(&len, w->in.data + at, sizeof(len));
-        if (w->in.len - at - sizeof(len) < len)
-            break;
-        take_record(w, w->in.data + at + sizeof(len), len);
-        at += sizeof(len) + len;
+    size_t n = (size_t)(head - tail) < w->need ? (size_t)(head - tail) : w->need;
+    EIDER__GROW(w->in.data, w->in.cap, w->in.len + n + 1);
+    ring_copy(w->r, tail, w->in.data + w->in.len, n);
+    w->in.len += n;
+    if (!(w->need -= n)) {
+        take_record(w, w->in.data, w->in.len);
+        w->in.len = 0;
     }
-    memmove(w->in.data, w->in.data + at, w->in.len - at);
-    w->in.len -= at;
+    return tail + n;
+}
+
+/* Take every whole record the worker has written: in place in the ring when it lies
+ * in one piece, else copied out; the ring's room is given back after them all.
+ * Returns whether anything was read. */
+static int take_records(worker *w)
+{
+    ring *r = w->r;
+    uint64_t start = atomic_load_explicit(&r->tail, memory_order_relaxed), tail = start;
+    uint64_t head = atomic_load(&r->head);
+    uint32_t len;
+    while (head > tail) {
+        if (w->need) {
+            tail = take_long(w, tail, head);
+            continue;
+        }
+        if (head - tail < sizeof(len))
+            break;
+        ring_copy(r, tail, (char *)&len, sizeof(len));
+        if (len > RING_BYTES / 2) {  /* it cannot lie whole in the ring */
+            w->need = len;
+            w->in.len = 0;
+            tail += sizeof(len);
+            continue;
+        }
+        if (head - tail < sizeof(len) + len)
+            break;                   /* the rest is on its way (it fits: see ring_write) */
+        size_t at = (size_t)((tail + sizeof(len)) % RING_BYTES);
+        if (at + len <= RING_BYTES) {
+            take_record(w, r->data + at, len);
+        } else {
+            EIDER__GROW(w->in.data, w->in.cap, (size_t)len + 1);
+            ring_copy(r, tail + sizeof(len), w->in.data, len);
+            take_record(w, w->in.data, len);
+        }
+        tail += sizeof(len) + len;
+    }
+    if (tail != start)
+        ring_release(r, tail);
+    return tail != start;
 }
 
 /* A step that outran its timeout and the grace gets the worker killed. */
@@ -494,31 +545,75 @@ static void check_deadlines(worker *w)
     }
 }
 
-/* Read the worker's events until it has ended; returns its wait status. */
+/* Workers that sent their end and were still exiting (freeing their memory takes a
+ * millisecond or two): reaped later, so that the caller need not wait for it. Their
+ * databases are closed before the run's end is sent. */
+#define MAX_EXITING 64
+static pthread_mutex_t exiting_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t exiting[MAX_EXITING];
+static size_t n_exiting;
+
+static void reap_exiting(void)
+{
+    pthread_mutex_lock(&exiting_lock);
+    for (size_t i = 0; i < n_exiting;)
+        if (waitpid(exiting[i], NULL, WNOHANG) != 0)   /* reaped, or not ours any more */
+            exiting[i] = exiting[--n_exiting];
+        else
+            i++;
+    pthread_mutex_unlock(&exiting_lock);
+}
+
+static void reap_later(pid_t pid)
+{
+    pthread_mutex_lock(&exiting_lock);
+    if (n_exiting < MAX_EXITING)
+        exiting[n_exiting++] = pid;
+    else
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    pthread_mutex_unlock(&exiting_lock);
+}
+
+/* Whether the worker has ended (*status set): waited for when it hung up its pipe,
+ * else only looked at. */
+static int wait_worker(worker *w, int hung_up, int *status)
+{
+    pid_t got;
+    while ((got = waitpid(w->pid, status, hung_up ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        ;
+    return got == w->pid;
+}
+
+/* Read the worker's events until it has ended; returns its wait status. While events
+ * come often, the parent naps instead of sleeping until woken: the worker then writes
+ * without a system call, and the parent takes them in batches. Once the run's end (or
+ * the worker's error) is in, the worker is left to exit on its own (reap_later()). */
 static int pump(worker *w)
 {
     int status = 0, exited = 0;
+    double last = eider__mono_s();
     for (;;) {
-        int got = ring_read(w->r, &w->in);
-        if (got)
-            take_records(w);
+        int got = take_records(w);
         if (exited)
+            break;                   /* what it wrote before it died is taken above */
+        if (w->ended || w->error) {
+            if (!wait_worker(w, 0, &status))
+                reap_later(w->pid);
             break;
+        }
         if (w->o && w->o->cancel && atomic_load(w->o->cancel))
             atomic_store(&w->r->cancel, 1);
         check_deadlines(w);
-        if (w->ended || w->error) {       /* it ends now: wait for it */
-            while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            exited = 1;
-            continue;
-        }
+        double now = eider__mono_s();
         if (got)
-            continue;
-        int hung_up = ring_wait(w->r, w->bell, WAIT_MS);
-        while ((exited = waitpid(w->pid, &status, hung_up ? 0 : WNOHANG) == w->pid) == 0 &&
-               hung_up && errno == EINTR)
-            ;
+            last = now;
+        else if (now - last < BUSY_S) {
+            eider__sleep_ms(NAP_MS);
+            exited = wait_worker(w, 0, &status);
+        } else {
+            exited = wait_worker(w, ring_wait(w->r, w->bell, WAIT_MS), &status);
+        }
     }
     return status;
 }
@@ -676,6 +771,7 @@ static int make_ring(worker *w)
 static int run_in_worker(worker *w)
 {
     pid_t parent = getpid();
+    reap_exiting();
     w->no_run = 1;                   /* until the worker runs */
     w->bell = -1;
     int rc = make_ring(w);
@@ -737,13 +833,14 @@ int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
                  .attempt_start = eider__xcalloc(result->n_steps, sizeof(double)),
                  .grace = options && options->timeout_grace_s > 0 ? options->timeout_grace_s
                                                                   : GRACE_DEFAULT_S };
-    w.in.max = (size_t)1 << 40;
     for (size_t i = 0; i < result->n_steps; i++)
         w.has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;
     rc = run_in_worker(&w);
     free(w.attempt_start);
     free(w.error);
-    eider__buf_release(&w.in);
+    free(w.in.data);
+    free(w.dec.meta);
+    free(w.dec.parts);
     if (w.no_run || !out)           /* as eider_materialize() when the run cannot start */
         eider_result_free(result);
     else

@@ -1,0 +1,190 @@
+/*
+ * bench_worker.c — what the run worker costs (eider_materialize_worker(), the way
+ * `eider materialize` runs): the same run through the worker and in this process
+ * (eider_materialize()), interleaved, medians.
+ *
+ *   per run   small runs, unrecorded, many times: 1 no-op asset, 10 no-op assets, and
+ *             1 asset of one DDL statement on a DuckDB file (opened and closed by the
+ *             run, in the worker or here); the difference is the worker's overhead per
+ *             run (fork, the shared ring, waiting for the worker's exit); target <= 2 ms
+ *   10,000    bench_noop's graph of 10,000 no-op assets, recorded into a fresh SQLite
+ *             store (eider_store_open to eider_store_close), jobs=1 and jobs=2: every
+ *             event crosses the ring; target <= 1.2x the in-process run
+ *
+ *   bench_worker [--runs N] [--assets N] [--repeat R]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <eider.h>
+
+#include "bench_util.h"
+
+static int noop(eider_context *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static int ddl(eider_context *ctx)
+{
+    return eider_sql(ctx, eider_duckdb_connection(ctx, "db"),
+                     "CREATE OR REPLACE TABLE t AS SELECT 42 AS x");
+}
+
+typedef int (*materialize_fn)(eider_defs *, const eider_run_options *, eider_result **);
+
+static double timed_run(materialize_fn fn, eider_defs *defs, const eider_run_options *o)
+{
+    double t0 = bench_now();
+    int rc = fn(defs, o, NULL);
+    if (rc)
+        bench_die("run failed: %s: %s", eider_strerror(rc), eider_defs_errmsg(defs));
+    return bench_now() - t0;
+}
+
+static eider_defs *graph_defs(const bench_graph *g)
+{
+    eider_defs *defs = eider_defs_new();
+    for (size_t i = 0; i < g->n; i++)
+        eider_asset(defs, &(eider_asset_def){ .key = g->keys[i], .compute = noop,
+                                              .deps = g->deps[i] });
+    if (eider_defs_validate(defs))
+        bench_die("eider_defs_validate: %s", eider_defs_errmsg(defs));
+    return defs;
+}
+
+static eider_defs *small_defs(size_t n, const char *database)
+{
+    eider_defs *defs = eider_defs_new();
+    char key[32];
+    if (database)
+        eider_duckdb_resource(defs, "db", &(eider_duckdb_config){ .database = database });
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "a_%zu", i);
+        eider_asset(defs, &(eider_asset_def){ .key = key, .compute = database ? ddl : noop });
+    }
+    if (eider_defs_validate(defs))
+        bench_die("eider_defs_validate: %s", eider_defs_errmsg(defs));
+    return defs;
+}
+
+/* runs runs of defs each way, interleaved; one table row with the medians. */
+static void per_run(const char *name, eider_defs *defs, int runs)
+{
+    double *here = bench_xmalloc((size_t)runs * sizeof(double));
+    double *worker = bench_xmalloc((size_t)runs * sizeof(double));
+    eider_run_options o = { .jobs = 1 };
+    timed_run(eider_materialize_worker, defs, &o);       /* warm-up */
+    timed_run(eider_materialize, defs, &o);
+    for (int i = 0; i < runs; i++) {
+        here[i] = timed_run(eider_materialize, defs, &o);
+        worker[i] = timed_run(eider_materialize_worker, defs, &o);
+    }
+    double h = bench_median(here, (size_t)runs), w = bench_median(worker, (size_t)runs);
+    char *note = bench_strf("%.3f ms per run for the worker (target <= 2 ms)", (w - h) * 1e3);
+    bench_table_row(name, h, w, note);
+    free(note);
+    free(here);
+    free(worker);
+}
+
+static void bench_per_run(int runs)
+{
+    char *dir = bench_tmpdir("worker");
+    char *db = bench_strf("%s/w.duckdb", dir);
+    char *title = bench_strf("bench_worker per run: small unrecorded runs, %d times each way, "
+                             "jobs=1 (medians)", runs);
+    eider_defs *one = small_defs(1, NULL), *ten = small_defs(10, NULL), *sql = small_defs(1, db);
+    bench_table_header(title, "the same run in this process (eider_materialize)");
+    per_run("1 no-op asset", one, runs);
+    per_run("10 no-op assets", ten, runs);
+    per_run("1 DDL asset on a file", sql, runs);
+    eider_defs_free(one);
+    eider_defs_free(ten);
+    eider_defs_free(sql);
+    bench_remove_db(db);
+    bench_rmdir(dir);
+    free(db);
+    free(dir);
+    free(title);
+}
+
+/* One recorded run of defs into a fresh store, store_open to store_close. */
+static double recorded_run(materialize_fn fn, eider_defs *defs, int jobs)
+{
+    char *dir = bench_tmpdir("worker-store");
+    eider_store *store = NULL;
+    double t0 = bench_now();
+    if (eider_store_open(dir, &store))
+        bench_die("eider_store_open: %s", eider_store_errmsg(store));
+    int rc = fn(defs, &(eider_run_options){ .jobs = jobs, .store = store }, NULL);
+    eider_store_close(store);
+    double t = bench_now() - t0;
+    if (rc)
+        bench_die("run failed: %s: %s", eider_strerror(rc), eider_defs_errmsg(defs));
+    bench_rmdir(dir);
+    free(dir);
+    return t;
+}
+
+static void recorded_row(eider_defs *defs, size_t n, int jobs, int repeat)
+{
+    double *here = bench_xmalloc((size_t)repeat * sizeof(double));
+    double *worker = bench_xmalloc((size_t)repeat * sizeof(double));
+    recorded_run(eider_materialize_worker, defs, jobs);   /* warm-up */
+    for (int i = 0; i < repeat; i++) {
+        here[i] = recorded_run(eider_materialize, defs, jobs);
+        worker[i] = recorded_run(eider_materialize_worker, defs, jobs);
+    }
+    double h = bench_median(here, (size_t)repeat), w = bench_median(worker, (size_t)repeat);
+    char *name = bench_strf("recorded jobs=%d", jobs);
+    char *note = bench_strf("%.2f us/asset more (target ratio <= 1.20)", (w - h) / (double)n * 1e6);
+    bench_table_row(name, h, w, note);
+    free(name);
+    free(note);
+    free(here);
+    free(worker);
+}
+
+static void bench_recorded(size_t n, int repeat)
+{
+    bench_graph g;
+    bench_graph_init(&g, n, 20);
+    eider_defs *defs = graph_defs(&g);
+    char *title = bench_strf("bench_worker recorded: %zu no-op assets recorded into a fresh store, "
+                             "through the run worker (%d times, medians)", n, repeat);
+    bench_table_header(title, "the same recorded run in this process (eider_materialize)");
+    recorded_row(defs, n, 1, repeat);
+    recorded_row(defs, n, 2, repeat);
+    free(title);
+    eider_defs_free(defs);
+    bench_graph_release(&g);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 200, repeat = 5;
+    size_t n = 10000;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--assets") && i + 1 < argc)
+            n = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+            repeat = atoi(argv[++i]);
+        else
+            bench_die("usage: bench_worker [--runs N] [--assets N] [--repeat R]");
+    }
+    if (runs < 1 || runs > 100000 || repeat < 1 || repeat > 100)
+        bench_die("--runs must be 1 to 100000 and --repeat 1 to 100");
+    if (getenv("WARM")) {
+        duckdb_database db;
+        duckdb_open(NULL, &db);
+        duckdb_close(&db);
+    }
+    bench_per_run(runs);
+    bench_recorded(n, repeat);
+    return 0;
+}
