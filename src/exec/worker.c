@@ -26,7 +26,7 @@
 #include "exec.h"
 #include "../store/store.h"
 
-#define RING_BYTES (4u << 20)        /* events in flight; a longer one passes in parts */
+#define RING_BYTES (1u << 20)        /* events in flight; a longer one passes in parts */
 #define WAIT_MS 20                   /* the longest either side sleeps without looking */
 #define NAP_MS 0.1                   /* the parent's nap while events come often ... */
 #define BUSY_S 0.002                 /* ... that is, within this time of the last one */
@@ -158,10 +158,11 @@ static void put_str(eider__buf *b, const char *s)
     }
 }
 
-static void encode_event(eider__buf *b, const eider_event *ev)
+/* ev, whose asset is asset (an index into the definitions, or -1 when not known). */
+static void encode_event(eider__buf *b, const eider_event *ev, long asset)
 {
     int32_t ints[9] = { ev->type, ev->attempt, (int32_t)ev->level, ev->n_succeeded, ev->n_failed,
-                        ev->n_skipped, ev->n_canceled, ev->crashed, 0 };
+                        ev->n_skipped, ev->n_canceled, ev->crashed, (int32_t)asset };
     eider__buf_putc(b, RECORD_EVENT);
     put(b, ints, sizeof(ints));
     put_i64(b, ev->time_us);
@@ -189,6 +190,7 @@ static void encode_event(eider__buf *b, const eider_event *ev)
  * run calls it one event at a time. */
 typedef struct ring_sink {
     ring *r;
+    const eider_defs *defs;
     eider__buf enc;
 } ring_sink;
 
@@ -206,11 +208,19 @@ static void start_record(ring_sink *rs)
     put_u32(&rs->enc, 0);            /* the length, filled in by send_record() */
 }
 
+/* The index of ev's asset when it is the step that runs on this thread (most events),
+ * which saves the parent a lookup by key; else -1. */
+static long asset_of(const ring_sink *rs, const eider_event *ev)
+{
+    long a = eider__current_asset_index();
+    return a >= 0 && ev->asset_key == rs->defs->assets[a].key ? a : -1;
+}
+
 static void send_event(const eider_event *ev, void *user_data)
 {
     ring_sink *rs = user_data;
     start_record(rs);
-    encode_event(&rs->enc, ev);
+    encode_event(&rs->enc, ev, asset_of(rs, ev));
     send_record(rs);
 }
 
@@ -267,8 +277,9 @@ typedef struct decoded {
     size_t cap_parts;
 } decoded;
 
-/* Decode an event into *ev, its metadata and partitions into d. */
-static int decode_event(reader *rd, eider_event *ev, decoded *d)
+/* Decode an event into *ev (*asset: its asset's index, or -1), its metadata and
+ * partitions into d. */
+static int decode_event(reader *rd, eider_event *ev, long *asset, decoded *d)
 {
     int32_t ints[9];
     get(rd, ints, sizeof(ints));
@@ -276,6 +287,7 @@ static int decode_event(reader *rd, eider_event *ev, decoded *d)
                          .level = (eider_log_level)ints[2], .n_succeeded = ints[3],
                          .n_failed = ints[4], .n_skipped = ints[5], .n_canceled = ints[6],
                          .crashed = ints[7] };
+    *asset = ints[8];
     ev->time_us = get_i64(rd);
     ev->duration_s = get_f64(rd);
     ev->n_steps = (size_t)get_i64(rd);
@@ -371,7 +383,7 @@ static void worker_main(ring *r, pid_t parent, eider_defs *defs, const eider_run
                         eider_result *result)
 {
     eider__run run;
-    ring_sink rs = { .r = r };
+    ring_sink rs = { .r = r, .defs = defs };
     eider_event_sink sink = { send_event, &rs };
     eider__buf err = { 0 };
     worker_signals(r, parent);
@@ -428,12 +440,16 @@ static void end_step(eider__step *s, eider_step_status status, const eider_event
     s->running = 0;
 }
 
-/* Keep in the result what ev says of its step, as the run in the worker keeps it. */
-static void apply_to_step(worker *w, const eider_event *ev)
+/* Keep in the result what ev says of its step, as the run in the worker keeps it;
+ * asset is the index of its asset, when known, else -1. */
+static void apply_to_step(worker *w, const eider_event *ev, long asset)
 {
-    long i = ev->asset_key ? eider_result_find(w->result, ev->asset_key) : -1;
+    if (!ev->asset_key || ev->type == EIDER_EVENT_OBSERVATION || ev->type == EIDER_EVENT_STEP_RETRY)
+        return;
+    long i = asset >= 0 && (size_t)asset < w->defs->n_assets ? w->result->step_of[asset]
+                                                             : eider_result_find(w->result, ev->asset_key);
     eider__step *s = i >= 0 ? &w->result->steps[i] : NULL;
-    if (!s)
+    if (!s || strcmp(eider_result_key(w->result, (size_t)i), ev->asset_key) != 0)
         return;
     switch (ev->type) {
     case EIDER_EVENT_STEP_START:
@@ -468,10 +484,11 @@ static void take_record(worker *w, const char *p, size_t n)
         return;
     }
     eider_event ev;
-    if (n && *p == RECORD_EVENT && decode_event(&rd, &ev, &w->dec) == 0) {
+    long asset = -1;
+    if (n && *p == RECORD_EVENT && decode_event(&rd, &ev, &asset, &w->dec) == 0) {
         w->started |= ev.type == EIDER_EVENT_RUN_START;
         w->ended |= ev.type == EIDER_EVENT_RUN_END;
-        apply_to_step(w, &ev);
+        apply_to_step(w, &ev, asset);
         pass_on(w, &ev);
     }
 }
@@ -688,7 +705,7 @@ static void fail_running(worker *w, size_t i, long who, const char *death)
                        .time_us = eider__now_us(), .attempt = s->attempts,
                        .duration_s = eider__mono_s() - w->attempt_start[i],
                        .message = eider__buf_str(&why) };
-    apply_to_step(w, &ev);
+    apply_to_step(w, &ev, -1);
     pass_on(w, &ev);
     eider__buf_release(&why);
 }
@@ -699,7 +716,7 @@ static void skip_unrun(worker *w, size_t i, const char *death)
     eider__buf_printf(&why, "skipped: the run worker died before it started (%s)", death);
     eider_event ev = { .type = EIDER_EVENT_STEP_SKIPPED, .asset_key = eider_result_key(w->result, i),
                        .time_us = eider__now_us(), .message = eider__buf_str(&why) };
-    apply_to_step(w, &ev);
+    apply_to_step(w, &ev, -1);
     pass_on(w, &ev);
     eider__buf_release(&why);
 }

@@ -105,6 +105,40 @@ EOF
         fail "cannot build v2.so"
 }
 
+# A library of API version 3: its eider_asset_def ends before .timeout_s, at the end of
+# a page, so reading the field crashes; the asset runs without a timeout.
+write_version_3_library() {
+    write_page_end_header
+    cat >v3.c <<'EOF'
+#define EIDER_BUILDING_LIBRARY     /* stamp the version by hand below */
+#include <eider.h>
+#include <stddef.h>
+#include "page_end.h"
+
+__attribute__((visibility("default"))) const int eider_definitions_api_version = 3;
+
+static int compute(eider_context *ctx)
+{
+    return eider_add_meta_int(ctx, "answer", 3);
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset_def a = { .key = "v3_asset", .compute = compute };
+    eider_asset(defs, at_page_end(&a, offsetof(eider_asset_def, timeout_s)));
+}
+EOF
+    cc -shared -fPIC -I"$SRC/include" -I"$(duckdb_include)" -o v3.so v3.c ||
+        fail "cannot build v3.so"
+}
+
+library_of_version_3_has_no_timeout_read() {
+    write_version_3_library
+    run "$EIDER" materialize -l v3.so
+    expect_rc 0
+    expect_in out.txt "answer=3"
+}
+
 library_of_version_2_has_its_inputs_read_at_their_stride() {
     write_version_2_library
     run "$EIDER" materialize -l v2.so
@@ -142,6 +176,7 @@ library_of_version_0_is_refused() {
     expect_in err.txt "zero.so'"
 }
 
+run_case library_of_version_3_has_no_timeout_read
 run_case library_of_the_previous_version_loads_and_runs
 run_case library_of_version_2_has_its_inputs_read_at_their_stride
 run_case library_of_a_newer_version_is_refused_saying_to_upgrade
