@@ -201,16 +201,24 @@ static int terminal_width(void)
     return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col - 1 : 79;
 }
 
-/* A live line on a terminal that wants one (not with --json, never when piped). */
+/* A live line on a terminal that wants one (not with --json, never when piped). Its
+ * ticker starts at the run's start (start_ticker()): after the run worker is forked, so
+ * that the worker never inherits stdout's lock held by it. */
 static void start_printer(printer *p)
 {
     p->term = cli_term_of(stdout);
     if (p->json)
         p->term.live = 0;
     p->width = terminal_width();
+    p->stop = 0;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->tick, NULL);
-    if (p->term.live)
+}
+
+/* Called with p->lock held. */
+static void start_ticker(printer *p)
+{
+    if (p->term.live && !p->ticking)
         p->ticking = pthread_create(&p->ticker, NULL, tick, p) == 0;
 }
 
@@ -301,8 +309,10 @@ static void on_event(const eider_event *ev, void *user_data)
     }
     pthread_mutex_lock(&p->lock);
     clear_status(p);
-    if (ev->type == EIDER_EVENT_RUN_START)   /* what runs, without what was left out */
+    if (ev->type == EIDER_EVENT_RUN_START) {  /* what runs, without what was left out */
         p->total = (int)ev->n_steps;
+        start_ticker(p);
+    }
     if (ev->type == EIDER_EVENT_STEP_START)
         set_running(p, ev->asset_key, 1);
     else if (ev->type == EIDER_EVENT_LOG)

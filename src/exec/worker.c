@@ -323,13 +323,14 @@ static int decode_event(reader *rd, eider_event *ev, long *asset, decoded *d)
 /* ---- the run worker ---- */
 
 static ring *worker_ring;            /* for the worker's handlers */
+static pid_t worker_pid;             /* not a process the asset's code forked */
 
 /* A crash in the worker: note the asset of the thread that crashed, then die of the
  * same signal (the handler was reset), which the parent reads from waitpid(). */
 static void on_crash(int sig)
 {
     long a = eider__current_asset_index();
-    if (a >= 0)
+    if (a >= 0 && getpid() == worker_pid)
         atomic_store(&worker_ring->crash_asset, a + 1);
     raise(sig);
 }
@@ -340,6 +341,8 @@ static void on_exit_called(int status, void *arg)
 {
     (void)arg;
     long a = eider__current_asset_index();
+    if (getpid() != worker_pid)      /* a child of the asset's own: its exit is its own */
+        return;
     if (a >= 0)
         atomic_store(&worker_ring->crash_asset, a + 1);
     atomic_store(&worker_ring->exit_status, (status & 0xff) + 1);
@@ -362,6 +365,7 @@ static void worker_signals(ring *r, pid_t parent)
     struct sigaction crash = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK | SA_RESETHAND };
     struct sigaction term = { .sa_handler = on_term, .sa_flags = SA_RESTART };
     worker_ring = r;
+    worker_pid = getpid();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)         /* the parent died before the line above */
         _exit(1);
@@ -444,7 +448,7 @@ static void end_step(eider__step *s, eider_step_status status, const eider_event
  * asset is the index of its asset, when known, else -1. */
 static void apply_to_step(worker *w, const eider_event *ev, long asset)
 {
-    if (!ev->asset_key || ev->type == EIDER_EVENT_OBSERVATION || ev->type == EIDER_EVENT_STEP_RETRY)
+    if (!ev->asset_key || ev->type == EIDER_EVENT_OBSERVATION)
         return;
     long i = asset >= 0 && (size_t)asset < w->defs->n_assets ? w->result->step_of[asset]
                                                              : eider_result_find(w->result, ev->asset_key);
@@ -457,6 +461,9 @@ static void apply_to_step(worker *w, const eider_event *ev, long asset)
         s->attempts = ev->attempt;
         eider__step_drop_metadata(s);
         w->attempt_start[i] = eider__mono_s();
+        break;
+    case EIDER_EVENT_STEP_RETRY:     /* no deadline while it waits to retry */
+        w->attempt_start[i] = -1;
         break;
     case EIDER_EVENT_LOG:
         eider__log_line(&s->log, ev->time_us, ev->level, ev->message ? ev->message : "");
@@ -555,7 +562,8 @@ static void check_deadlines(worker *w)
     for (size_t i = 0; w->has_timeouts && w->killed < 0 && i < w->result->n_steps; i++) {
         eider__step *s = &w->result->steps[i];
         double t = w->defs->assets[s->asset].timeout_s;
-        if (s->running && !s->done && t > 0 && now >= w->attempt_start[i] + t + w->grace) {
+        if (s->running && !s->done && t > 0 && w->attempt_start[i] >= 0 &&
+            now >= w->attempt_start[i] + t + w->grace) {
             w->killed = (long)i;
             kill(w->pid, SIGKILL);
         }

@@ -270,3 +270,42 @@ Test(timeout, negative_timeout_is_refused)
     cr_expect(strstr(eider_defs_errmsg(defs), "timeout_s"));
     eider_defs_free(defs);
 }
+
+/* ---- timeouts in the worker ---- */
+
+static int sleeps(eider_context *ctx)
+{
+    (void)ctx;
+    eider__sleep_ms(3000);
+    return 0;
+}
+
+static int fails_first_quickly(eider_context *ctx)
+{
+    return eider_attempt(ctx) < 2 ? eider_fail(ctx, "not yet") : 0;
+}
+
+Test(worker, code_past_timeout_and_grace_gets_the_worker_killed)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "sleepy", .compute = sleeps, .timeout_s = 0.2 });
+    double t0 = eider__mono_s();
+    int rc = eider_materialize_worker(defs, &(eider_run_options){ .timeout_grace_s = 0.3 }, &r);
+    cr_expect_lt(eider__mono_s() - t0, 2.5);
+    cr_assert_eq(rc, EIDER_ECRASHED, "%s", eider_errname(rc));
+    cr_expect_str_eq(eider_result_error(r, 0), "asset 'sleepy' timed out after 0.2 s and did not "
+                     "return within the 0.3 s grace: the run worker was killed with SIGKILL (signal 9)");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(worker, the_pause_before_a_retry_is_not_past_the_timeout)
+{
+    eider_defs *defs = eider_defs_new();
+    add(defs, &(eider_asset_def){ .key = "patient", .compute = fails_first_quickly,
+                                  .timeout_s = 0.2, .retry = { .max_retries = 1, .delay_ms = 1200 } });
+    int rc = eider_materialize_worker(defs, &(eider_run_options){ .timeout_grace_s = 0.3 }, NULL);
+    cr_expect_eq(rc, EIDER_OK, "%s: %s", eider_errname(rc), eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
