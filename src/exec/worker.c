@@ -415,7 +415,9 @@ typedef struct worker {
     size_t need;                     /* the bytes of a long record still to come */
     decoded dec;
     double t0;
-    double *attempt_start;           /* per step: when its attempt began (monotonic) */
+    double *attempt_start;           /* per step: when its attempt began (monotonic), or -1
+                                        while it waits to retry */
+    double *first_start;             /* per step: when its first attempt began */
     double grace;
     int has_timeouts;
     int started, ended;              /* RUN_START and RUN_END came */
@@ -461,6 +463,8 @@ static void apply_to_step(worker *w, const eider_event *ev, long asset)
         s->attempts = ev->attempt;
         eider__step_drop_metadata(s);
         w->attempt_start[i] = eider__mono_s();
+        if (ev->attempt <= 1)
+            w->first_start[i] = w->attempt_start[i];
         break;
     case EIDER_EVENT_STEP_RETRY:     /* no deadline while it waits to retry */
         w->attempt_start[i] = -1;
@@ -645,7 +649,7 @@ static int pump(worker *w)
 
 /* ---- the end of a run whose worker died ---- */
 
-/* How the worker died: "SIGSEGV (signal 11)", "exit(3)" or "exit status 3". */
+/* How the worker died: "SIGSEGV (signal 11)", "exit(3)" (exit() called), or "status 3". */
 static void cause(const worker *w, int status, eider__buf *out)
 {
     if (WIFSIGNALED(status)) {
@@ -654,7 +658,7 @@ static void cause(const worker *w, int status, eider__buf *out)
     } else if (atomic_load(&w->r->exit_status)) {
         eider__buf_printf(out, "exit(%d)", atomic_load(&w->r->exit_status) - 1);
     } else {
-        eider__buf_printf(out, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        eider__buf_printf(out, "status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
 }
 
@@ -691,7 +695,8 @@ static void obituary(const worker *w, long who, int status, eider__buf *out)
     else if (key && sig)
         eider__buf_printf(out, "asset '%s' crashed the run worker with %s", key, eider__buf_str(&how));
     else if (key)
-        eider__buf_printf(out, "asset '%s' ended the run worker: it called %s", key,
+        eider__buf_printf(out, "asset '%s' ended the run worker: %s %s", key,
+                          atomic_load(&w->r->exit_status) ? "it called" : "it exited with",
                           eider__buf_str(&how));
     else
         eider__buf_printf(out, "the run worker %s %s before the run's end, while no single asset "
@@ -711,7 +716,7 @@ static void fail_running(worker *w, size_t i, long who, const char *death)
                           eider_result_key(w->result, i), death);
     eider_event ev = { .type = EIDER_EVENT_STEP_FAILURE, .asset_key = eider_result_key(w->result, i),
                        .time_us = eider__now_us(), .attempt = s->attempts,
-                       .duration_s = eider__mono_s() - w->attempt_start[i],
+                       .duration_s = eider__mono_s() - w->first_start[i],
                        .message = eider__buf_str(&why) };
     apply_to_step(w, &ev, -1);
     pass_on(w, &ev);
@@ -856,12 +861,14 @@ int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
     worker w = { .defs = defs, .o = options, .result = result, .killed = -1,
                  .sink = recorder.store ? &recording : recorder.next,
                  .attempt_start = eider__xcalloc(result->n_steps, sizeof(double)),
+                 .first_start = eider__xcalloc(result->n_steps, sizeof(double)),
                  .grace = options && options->timeout_grace_s > 0 ? options->timeout_grace_s
                                                                   : GRACE_DEFAULT_S };
     for (size_t i = 0; i < result->n_steps; i++)
         w.has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;
     rc = run_in_worker(&w);
     free(w.attempt_start);
+    free(w.first_start);
     free(w.error);
     free(w.in.data);
     free(w.dec.meta);

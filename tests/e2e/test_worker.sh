@@ -4,7 +4,7 @@
 # it: a segfault, exit(0), exit(3), abort(), a stack overflow, kill -9 from outside and
 # a self-inflicted SIGKILL (the out-of-memory killer's stand-in). Every event before
 # the death is in the store, the running asset failed with the signal or exit status,
-# the run is recorded crashed, eider exits 6 naming the asset. A segfault inside
+# the run is recorded crashed, eider exits 6 naming the asset (_exit() too). A segfault inside
 # eider_definitions() names the definitions and the signal. Per-asset timeouts: a
 # long DuckDB query is interrupted at its deadline; C code that does not return gets
 # the worker killed after the grace period.
@@ -60,6 +60,8 @@ static int second(eider_context *ctx)
         exit(0);
     if (!strcmp(h, "exit3"))
         exit(3);
+    if (!strcmp(h, "_exit5"))
+        _exit(5);
     if (!strcmp(h, "abort"))
         abort();
     if (!strcmp(h, "overflow"))
@@ -170,6 +172,10 @@ exit_3_in_an_asset_is_no_definitions_error() {
     crash_case exit3 "asset 'second' ended the run worker: it called exit(3)"
 }
 
+underscore_exit_is_recorded() {
+    crash_case _exit5 "asset 'second' ended the run worker: it exited with status 5"
+}
+
 abort_is_recorded() {
     crash_case abort "asset 'second' crashed the run worker with SIGABRT (signal 6)"
 }
@@ -247,6 +253,7 @@ timeout_kills_code_that_does_not_return() {
 run_case segfault_after_a_success_is_recorded_truly
 run_case exit_0_in_an_asset_is_no_success
 run_case exit_3_in_an_asset_is_no_definitions_error
+run_case underscore_exit_is_recorded
 run_case abort_is_recorded
 run_case stack_overflow_is_recorded
 run_case self_sigkill_is_recorded
