@@ -3,10 +3,15 @@
  * `eider materialize` runs): the same run through the worker and in this process
  * (eider_materialize()), interleaved, medians.
  *
+ *   first run one run of 1 asset of one DDL statement on a DuckDB file in a new process
+ *             (forked from this one before it ever ran DuckDB), as `eider materialize`
+ *             runs it: through the worker against in that process, fork to exit both
  *   per run   small runs, unrecorded, many times: 1 no-op asset, 10 no-op assets, and
  *             1 asset of one DDL statement on a DuckDB file (opened and closed by the
  *             run, in the worker or here); the difference is the worker's overhead per
- *             run (fork, the shared ring, waiting for the worker's exit); target <= 2 ms
+ *             run (fork, the shared ring, waiting for the worker's exit); target <= 2 ms.
+ *             A worker starts cold every time, where this process is warm after its
+ *             first run: DuckDB's code pages are faulted in and its symbols bound again
  *   10,000    bench_noop's graph of 10,000 no-op assets, recorded into a fresh SQLite
  *             store (eider_store_open to eider_store_close), jobs=1 and jobs=2: every
  *             event crosses the ring; target <= 1.2x the in-process run
@@ -22,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <eider.h>
 
@@ -114,18 +120,22 @@ static eider_defs *small_defs(size_t n, const char *database)
     return defs;
 }
 
-/* runs runs of defs each way, interleaved; one table row with the medians. */
-static void per_run(const char *name, eider_defs *defs, int runs)
+/* runs runs of defs each way, interleaved, or (apart) every worker run first; one table
+ * row with the medians. */
+static void per_run(const char *name, eider_defs *defs, int runs, int apart)
 {
     cost *here = bench_xmalloc((size_t)runs * sizeof(cost));
     cost *worker = bench_xmalloc((size_t)runs * sizeof(cost));
     eider_run_options o = { .jobs = 1 };
     double h, w, hc, wc;
     timed_run(eider_materialize_worker, defs, &o);       /* warm-up */
+    for (int i = 0; apart && i < runs; i++)
+        worker[i] = timed_run(eider_materialize_worker, defs, &o);
     timed_run(eider_materialize, defs, &o);
     for (int i = 0; i < runs; i++) {
         here[i] = timed_run(eider_materialize, defs, &o);
-        worker[i] = timed_run(eider_materialize_worker, defs, &o);
+        if (!apart)
+            worker[i] = timed_run(eider_materialize_worker, defs, &o);
     }
     medians(here, worker, (size_t)runs, &h, &w, &hc, &wc);
     char *note = bench_strf("%.3f ms per run for the worker (target <= 2 ms); cpu %.3f / %.3f ms",
@@ -136,6 +146,50 @@ static void per_run(const char *name, eider_defs *defs, int runs)
     free(worker);
 }
 
+/* A run in a new process, forked from this one, to its exit: wall seconds. */
+static double first_run(materialize_fn fn, eider_defs *defs)
+{
+    int status = 0;
+    double t0 = bench_now();
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_die("fork failed");
+    if (pid == 0)
+        _exit(fn(defs, &(eider_run_options){ .jobs = 1 }, NULL) ? 1 : 0);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+        bench_die("a first run failed");
+    return bench_now() - t0;
+}
+
+/* Before this process runs DuckDB itself: each first run starts as cold as a command. */
+static void bench_first_run(int runs)
+{
+    char *dir = bench_tmpdir("worker-first");
+    char *db = bench_strf("%s/w.duckdb", dir);
+    eider_defs *sql = small_defs(1, db);
+    double *here = bench_xmalloc((size_t)runs * sizeof(double));
+    double *worker = bench_xmalloc((size_t)runs * sizeof(double));
+    for (int i = 0; i < runs; i++) {
+        here[i] = first_run(eider_materialize, sql);
+        worker[i] = first_run(eider_materialize_worker, sql);
+    }
+    double h = bench_median(here, (size_t)runs), w = bench_median(worker, (size_t)runs);
+    char *title = bench_strf("bench_worker first run: 1 DDL asset on a file in a new process, "
+                             "fork to exit, %d times each way (medians)", runs);
+    char *note = bench_strf("%.3f ms per run for the worker (target <= 2 ms)", (w - h) * 1e3);
+    bench_table_header(title, "the same run in that process (eider_materialize)");
+    bench_table_row("1 DDL asset, first run", h, w, note);
+    eider_defs_free(sql);
+    bench_remove_db(db);
+    bench_rmdir(dir);
+    free(here);
+    free(worker);
+    free(note);
+    free(title);
+    free(db);
+    free(dir);
+}
+
 static void bench_per_run(int runs)
 {
     char *dir = bench_tmpdir("worker");
@@ -144,9 +198,12 @@ static void bench_per_run(int runs)
                              "jobs=1 (medians)", runs);
     eider_defs *one = small_defs(1, NULL), *ten = small_defs(10, NULL), *sql = small_defs(1, db);
     bench_table_header(title, "the same run in this process (eider_materialize)");
-    per_run("1 no-op asset", one, runs);
-    per_run("10 no-op assets", ten, runs);
-    per_run("1 DDL asset on a file", sql, runs);
+    per_run("1 no-op asset", one, runs, 0);
+    per_run("10 no-op assets", ten, runs, 0);
+    /* The workers run first, while this process has not run DuckDB in itself, as in
+     * `eider dev`: a worker forked from a process that did inherits DuckDB's freed memory
+     * and copies each page of it that it reuses. */
+    per_run("1 DDL asset on a file", sql, runs, 1);
     eider_defs_free(one);
     eider_defs_free(ten);
     eider_defs_free(sql);
@@ -230,6 +287,7 @@ int main(int argc, char **argv)
     }
     if (runs < 1 || runs > 100000 || repeat < 1 || repeat > 100)
         bench_die("--runs must be 1 to 100000 and --repeat 1 to 100");
+    bench_first_run(runs / 4 > 0 ? runs / 4 : 1);
     bench_per_run(runs);
     bench_recorded(n, repeat);
     return 0;
