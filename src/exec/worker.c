@@ -425,6 +425,7 @@ typedef struct worker {
     char *error;
     long killed;                     /* the step whose timeout got the worker killed, or -1 */
     int no_run;                      /* no run took place: the result is not handed out */
+    int lost;                        /* someone else reaped the worker: its status is lost */
 } worker;
 
 static void pass_on(worker *w, eider_event *ev)
@@ -605,12 +606,18 @@ static void reap_later(pid_t pid)
 }
 
 /* Whether the worker has ended (*status set): waited for when it hung up its pipe,
- * else only looked at. */
+ * else only looked at. A worker that another part of the program reaped (a SIGCHLD
+ * handler that waits for every child) has ended too, how is lost (w->lost). */
 static int wait_worker(worker *w, int hung_up, int *status)
 {
     pid_t got;
     while ((got = waitpid(w->pid, status, hung_up ? 0 : WNOHANG)) < 0 && errno == EINTR)
         ;
+    if (got < 0 && errno == ECHILD) {
+        w->lost = 1;
+        *status = 0;
+        return 1;
+    }
     return got == w->pid;
 }
 
@@ -688,6 +695,10 @@ static void obituary(const worker *w, long who, int status, eider__buf *out)
         eider__buf_printf(out, "asset '%s' timed out after %g s and did not return within the "
             "%g s grace: the run worker was killed with %s", key,
             w->defs->assets[w->result->steps[who].asset].timeout_s, w->grace, eider__buf_str(&how));
+    else if (w->lost)
+        eider__buf_printf(out, "the run worker ended before the run's end while %s%s%s ran, and "
+            "another part of this program reaped it (a SIGCHLD handler?): how it ended is lost",
+            key ? "asset '" : "no asset", key ? key : "", key ? "'" : "");
     else if (sig == SIGKILL)
         eider__buf_printf(out, "the run worker was killed with %s while %s%s%s ran: by kill -9, or "
             "by the out-of-memory killer", eider__buf_str(&how), key ? "asset '" : "no asset",

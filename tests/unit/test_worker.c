@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "defs/defs.h"
@@ -307,5 +308,29 @@ Test(worker, the_pause_before_a_retry_is_not_past_the_timeout)
                                   .timeout_s = 0.2, .retry = { .max_retries = 1, .delay_ms = 1200 } });
     int rc = eider_materialize_worker(defs, &(eider_run_options){ .timeout_grace_s = 0.3 }, NULL);
     cr_expect_eq(rc, EIDER_OK, "%s: %s", eider_errname(rc), eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
+
+/* A program whose SIGCHLD handler reaps every child takes the worker's status away:
+ * the run still ends, crashed, naming the asset, instead of waiting forever. */
+static void reap_all(int sig)
+{
+    (void)sig;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+Test(worker, a_worker_reaped_by_someone_else_still_ends_the_run, .timeout = 20)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    add(defs, &(eider_asset_def){ .key = "bad", .compute = segfaults });
+    signal(SIGCHLD, reap_all);
+    int rc = eider_materialize_worker(defs, NULL, &r);
+    signal(SIGCHLD, SIG_DFL);
+    cr_assert_eq(rc, EIDER_ECRASHED, "%s", eider_errname(rc));
+    cr_expect(strstr(eider_defs_errmsg(defs), "asset 'bad'"), "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_result_status(r, 0), EIDER_STEP_FAILED);
+    eider_result_free(r);
     eider_defs_free(defs);
 }
