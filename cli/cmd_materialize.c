@@ -628,6 +628,23 @@ static void release_printer(printer *p)
     pthread_cond_destroy(&p->tick);
 }
 
+/* The run worker died: which asset brought it down, with what, and what to do. Under
+ * --json the run's document (status "crashed") is stdout's only one, so this goes to
+ * stderr alone. */
+static void say_crashed(cli_env *env, int json)
+{
+    const char *how = env->store ? "is recorded crashed" : "crashed";
+    if (!json) {
+        cli_error("%s; the run %s, and the tables committed before are intact: fix the "
+                  "asset's code (or its timeout) and materialize again",
+                  eider_defs_errmsg(env->defs), how);
+        return;
+    }
+    fprintf(stderr, "error: %s; the run %s, and the tables committed before are intact: fix "
+            "the asset's code (or its timeout) and materialize again\n",
+            cli_safe(eider_defs_errmsg(env->defs)), how);
+}
+
 /* One run: materialize, then print its outcome. Returns the library's code. */
 static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
 {
@@ -648,9 +665,7 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
             print_summary(r, rc, p->run_seconds, env->store != NULL);
     }
     if (r && rc == EIDER_ECRASHED)
-        cli_error("%s; the run %s, and the tables committed before are intact: fix "
-                  "the asset's code (or its timeout) and materialize again",
-                  eider_defs_errmsg(env->defs), env->store ? "is recorded crashed" : "crashed");
+        say_crashed(env, p->json);
     if (r)
         note_left_out(r, o->partition);
     eider_result_free(r);

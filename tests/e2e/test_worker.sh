@@ -164,6 +164,15 @@ segfault_after_a_success_is_recorded_truly() {
     crash_case segv "asset 'second' crashed the run worker with SIGSEGV (signal 11)"
 }
 
+# --json prints the run's one document, status "crashed", and the error on stderr.
+segfault_with_json_prints_one_document() {
+    write_definitions
+    HOW=segv run "$EIDER" materialize --select 'group:default' --json
+    expect_rc 6
+    check_json out.txt 'd["status"] == "crashed" and [s["status"] for s in d["steps"]] == ["success", "failure", "skipped"]'
+    expect_in err.txt "asset 'second' crashed the run worker with SIGSEGV (signal 11)"
+}
+
 exit_0_in_an_asset_is_no_success() {
     crash_case exit0 "asset 'second' ended the run worker: it called exit(0)"
 }
@@ -251,6 +260,7 @@ timeout_kills_code_that_does_not_return() {
 }
 
 run_case segfault_after_a_success_is_recorded_truly
+run_case segfault_with_json_prints_one_document
 run_case exit_0_in_an_asset_is_no_success
 run_case exit_3_in_an_asset_is_no_definitions_error
 run_case underscore_exit_is_recorded
