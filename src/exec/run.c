@@ -4,6 +4,8 @@
  * downstream of a failure while other branches go on, and reports the events.
  */
 #define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -144,11 +146,35 @@ static void run_inline(eider__run *run)
     }
 }
 
+#define ALT_STACK_BYTES (64u << 10)
+
+/* A signal stack for this pool thread, so that a crash handler with SA_ONSTACK (the
+ * run worker's) runs even when an asset overflowed this thread's stack, and names it. */
+static void *alt_stack_on(void)
+{
+    stack_t ss = { .ss_sp = malloc(ALT_STACK_BYTES), .ss_size = ALT_STACK_BYTES };
+    if (ss.ss_sp && sigaltstack(&ss, NULL) != 0) {
+        free(ss.ss_sp);
+        return NULL;
+    }
+    return ss.ss_sp;
+}
+
+static void alt_stack_off(void *stack)
+{
+    stack_t ss = { .ss_flags = SS_DISABLE };
+    if (!stack)
+        return;
+    sigaltstack(&ss, NULL);
+    free(stack);
+}
+
 static void *worker(void *arg)
 {
     eider__run *run = arg;
     size_t total = run->result->n_steps;
     eider__step *s;
+    void *alt = alt_stack_on();
     pthread_mutex_lock(&run->lock);
     for (;;) {
         if (eider__run_canceled(run))
@@ -166,6 +192,7 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&run->changed);
     }
     pthread_mutex_unlock(&run->lock);
+    alt_stack_off(alt);
     return NULL;
 }
 

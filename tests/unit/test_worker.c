@@ -334,3 +334,37 @@ Test(worker, a_worker_reaped_by_someone_else_still_ends_the_run, .timeout = 20)
     eider_result_free(r);
     eider_defs_free(defs);
 }
+
+/* Deep enough to overflow a thread's stack, in frames small enough that no signal
+ * frame fits in what is left of it when it faults. */
+static int recurse(volatile int n)
+{
+    volatile char pad[32];
+    pad[n % 32] = (char)n;
+    return n < 0 ? 0 : recurse(n + 1) + pad[n % 32];
+}
+
+static int overflows(eider_context *ctx)
+{
+    (void)ctx;
+    eider__sleep_ms(200);            /* while "patient" runs beside it */
+    return recurse(1);
+}
+
+static int waits(eider_context *ctx)
+{
+    (void)ctx;
+    eider__sleep_ms(3000);
+    return 0;
+}
+
+Test(worker, stack_overflow_on_a_pool_thread_names_its_asset_among_several, .timeout = 30)
+{
+    eider_defs *defs = eider_defs_new();
+    add(defs, &(eider_asset_def){ .key = "deep", .compute = overflows });
+    add(defs, &(eider_asset_def){ .key = "patient", .compute = waits });
+    int rc = eider_materialize_worker(defs, &(eider_run_options){ .jobs = 2 }, NULL);
+    cr_assert_eq(rc, EIDER_ECRASHED, "%s", eider_errname(rc));
+    cr_expect_str_eq(eider_defs_errmsg(defs), "asset 'deep' crashed the run worker with SIGSEGV (signal 11)");
+    eider_defs_free(defs);
+}
