@@ -297,8 +297,8 @@ typedef struct backfill_counts {
 } backfill_counts;
 
 /* The runs of one partitioning: one per partition, or per span of partitions not done.
- * A failed run does not stop the others; a canceled one, or one that cannot start,
- * does: its code is returned. */
+ * A failed run does not stop the others; a canceled one, a crashed one (its run
+ * worker died), or one that cannot start, does: its code is returned. */
 static int run_partitioning(eider_run_options *o, const backfill_runner *runner,
                             const backfill *b, const partitioning *set, backfill_counts *c)
 {

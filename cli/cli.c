@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -55,6 +56,7 @@ static const char *exit_name(int code)
     case EXIT_DEFS: return "definitions";
     case EXIT_SELECT: return "selection";
     case EXIT_CANCELED: return "canceled";
+    case EXIT_CRASHED: return "crashed";
     default: return "internal";
     }
 }
@@ -75,6 +77,7 @@ int cli_exit_for(int rc)
     case EIDER_OK: return EXIT_OK;
     case EIDER_ERUNFAILED: return EXIT_RUN_FAILED;
     case EIDER_ECANCELED: return EXIT_CANCELED;
+    case EIDER_ECRASHED: return EXIT_CRASHED;
     case EIDER_ESELECT: return EXIT_SELECT;
     case EIDER_EDUPLICATE: case EIDER_EUNKNOWNDEP: case EIDER_ECYCLE: case EIDER_ENORESOURCE:
     case EIDER_ECOMPILE: case EIDER_ELOAD: case EIDER_EAPIVERSION: case EIDER_EINVAL:
@@ -116,6 +119,9 @@ static void usage(FILE *out)
         "       'partitions add/list' names dynamic partitions no definition declares; or\n"
         "       --partition names no partition (or is missing for a partitioned asset)\n"
         "    5  internal: out of memory, or an I/O error outside a run\n"
+        "    6  crashed: an asset's code brought the run worker down (a signal such as\n"
+        "       SIGSEGV, exit(), kill -9 or the out-of-memory killer, or the kill after its\n"
+        "       timeout); the run is recorded crashed. Or the definitions crashed while loading\n"
         "  130  canceled: Ctrl-C or SIGTERM stopped the run (press Ctrl-C twice to quit at once)\n"
         "\n"
         "Run 'eider COMMAND --help' for a command's options.\n");
@@ -235,6 +241,59 @@ static const char *default_defs(void)
     return NULL;
 }
 
+/* A crash inside the definitions' own code while they load (eider_definitions(), or a
+ * constructor): say which file, and with what, instead of dying without a word. The
+ * handler runs on a stack of its own, so that a stack overflow is reported too. */
+static char loading_path[PATH_MAX];
+
+static void say(const char *s)
+{
+    if (write(STDERR_FILENO, s, strlen(s)) < 0)
+        return;
+}
+
+static void on_load_crash(int sig)
+{
+    char num[16], *p = num + sizeof(num) - 1;
+    const char *abbrev = sigabbrev_np(sig);
+    *p = '\0';
+    for (int n = sig; p > num && (p == num + sizeof(num) - 1 || n); n /= 10)
+        *--p = (char)('0' + n % 10);
+    /* only write(2) and _exit() here: they are async-signal-safe */
+    say("error: the definitions '");
+    say(loading_path);
+    say("' crashed with SIG");
+    say(abbrev ? abbrev : "?");
+    say(" (signal ");
+    say(p);
+    say(") while they were loaded, in eider_definitions() or code it calls: fix them and run "
+        "again\n");
+    _exit(EXIT_CRASHED);
+}
+
+static void guard_loading(const char *path, int on)
+{
+    static const int signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+    static char alt[64 << 10];
+    stack_t ss = { .ss_sp = alt, .ss_size = sizeof(alt) };
+    struct sigaction sa = { .sa_handler = on ? on_load_crash : SIG_DFL, .sa_flags = SA_ONSTACK };
+    snprintf(loading_path, sizeof(loading_path), "%s", path);
+    if (on)
+        sigaltstack(&ss, NULL);
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        sigaction(signals[i], &sa, NULL);
+}
+
+/* eider_defs_load() with a crash in the definitions reported (see guard_loading()). */
+static int load_guarded(eider_defs *defs, const char *path)
+{
+    guard_loading(path, 1);
+    int rc = eider_defs_load(defs, path, NULL);
+    guard_loading(path, 0);
+    return rc;
+}
+
 /* Load the definitions, then work from their folder so that their relative paths
  * mean what their author meant. */
 static int load_defs(eider_defs *defs, const char *path)
@@ -255,7 +314,7 @@ static int load_defs(eider_defs *defs, const char *path)
         return EXIT_INTERNAL;
     }
     *slash = '/';
-    int rc = eider_defs_load(defs, real, NULL);
+    int rc = load_guarded(defs, real);
     fputs(eider_defs_warnings(defs), stderr);    /* the compiler's warnings, once */
     if (rc) {
         cli_error("%s", eider_defs_errmsg(defs));
@@ -389,7 +448,7 @@ eider_defs *cli_quiet_defs(cli_env *env)
     if (!path)
         return NULL;
     env->owned = env->defs = eider_defs_new();
-    if (eider_defs_load(env->defs, path, NULL) == EIDER_OK)
+    if (load_guarded(env->defs, path) == EIDER_OK)
         return env->defs;
     free(env->defs_error);
     env->defs_error = strdup(eider_defs_errmsg(env->defs));

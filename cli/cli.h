@@ -21,6 +21,9 @@ enum eider_exit {
     EXIT_DEFS = 3,          /* definitions failed to load, compile or validate */
     EXIT_SELECT = 4,        /* a bad selection or partition */
     EXIT_INTERNAL = 5,      /* anything else: out of memory, I/O */
+    EXIT_CRASHED = 6,       /* user code crashed: the run worker died (a signal, exit(),
+                             * a kill, a timeout's kill), or the definitions did while
+                             * loading */
     EXIT_CANCELED = 130,    /* canceled by Ctrl-C (SIGINT) or SIGTERM, as shells report SIGINT */
     CLI_PARSED = 200,       /* parse-only mode: the arguments were read, nothing was done */
 };

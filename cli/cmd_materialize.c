@@ -72,7 +72,14 @@ static const char help[] =
     "run's own).\n"
     "\n"
     "Ctrl-C (or SIGTERM) cancels the run: running queries are interrupted, nothing new\n"
-    "starts, and eider exits 130. A second Ctrl-C quits at once.\n";
+    "starts, and eider exits 130. A second Ctrl-C quits at once.\n"
+    "\n"
+    "The assets' code runs in a run worker, a child process, while eider records: if an\n"
+    "asset crashes it (SIGSEGV, abort(), a stack overflow), calls exit(), or the worker is\n"
+    "killed (kill -9, the out-of-memory killer, or 5 s after an asset's timeout_s if its\n"
+    "code does not return), every event before it is recorded, the running assets fail\n"
+    "with the signal or exit status, the assets not started are skipped, the run is\n"
+    "recorded crashed, and eider exits 6 naming the asset.\n";
 
 /* A step now running, for the live status line. */
 typedef struct running_step {
@@ -201,16 +208,24 @@ static int terminal_width(void)
     return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col - 1 : 79;
 }
 
-/* A live line on a terminal that wants one (not with --json, never when piped). */
+/* A live line on a terminal that wants one (not with --json, never when piped). Its
+ * ticker starts at the run's start (start_ticker()): after the run worker is forked, so
+ * that the worker never inherits stdout's lock held by it. */
 static void start_printer(printer *p)
 {
     p->term = cli_term_of(stdout);
     if (p->json)
         p->term.live = 0;
     p->width = terminal_width();
+    p->stop = 0;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->tick, NULL);
-    if (p->term.live)
+}
+
+/* Called with p->lock held. */
+static void start_ticker(printer *p)
+{
+    if (p->term.live && !p->ticking)
         p->ticking = pthread_create(&p->ticker, NULL, tick, p) == 0;
 }
 
@@ -301,8 +316,10 @@ static void on_event(const eider_event *ev, void *user_data)
     }
     pthread_mutex_lock(&p->lock);
     clear_status(p);
-    if (ev->type == EIDER_EVENT_RUN_START)   /* what runs, without what was left out */
+    if (ev->type == EIDER_EVENT_RUN_START) {  /* what runs, without what was left out */
         p->total = (int)ev->n_steps;
+        start_ticker(p);
+    }
     if (ev->type == EIDER_EVENT_STEP_START)
         set_running(p, ev->asset_key, 1);
     else if (ev->type == EIDER_EVENT_LOG)
@@ -340,14 +357,14 @@ static void list_status(const eider_result *r, eider_step_status s, const char *
         putchar('\n');
 }
 
-static void print_summary(const eider_result *r, double seconds, int recorded)
+static void print_summary(const eider_result *r, int rc, double seconds, int recorded)
 {
     char dur[32];
     int counts[4] = { 0 };
     for (size_t i = 0; i < eider_result_count(r); i++)
         counts[eider_result_status(r, i)]++;
-    const char *how = counts[3] ? "run canceled" : counts[1] || counts[2] ? "run failed"
-                    : "run succeeded";
+    const char *how = rc == EIDER_ECRASHED ? "run crashed" : counts[3] ? "run canceled"
+                    : counts[1] || counts[2] ? "run failed" : "run succeeded";
     printf("%s: %d materialized, %d failed, %d skipped", how, counts[0], counts[1], counts[2]);
     if (counts[3])
         printf(", %d canceled", counts[3]);
@@ -485,7 +502,8 @@ static void print_json(const eider_result *r, int rc, double seconds, int record
         json_array_append_new(steps, step_json(r, i));
     json_t *doc = json_pack("{s:s, s:o, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
         "partition", cli_json_string(eider_result_partition(r)),
-        "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled" : "failure",
+        "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled"
+                : rc == EIDER_ECRASHED ? "crashed" : "failure",
         "duration_s", seconds, "recorded", recorded, "steps", steps, "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');
@@ -560,29 +578,10 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *
     return cli_check_selection(o->selection);
 }
 
-/* A crash in an asset's code takes the process down, as it must (its memory can't be
- * trusted), but first says which asset crashed. DuckDB's write-ahead log keeps every
- * committed table; the crashed step's open transaction is rolled back on next open. */
 static void say(const char *s)
 {
     if (write(STDERR_FILENO, s, strlen(s)) < 0)
         return;
-}
-
-static void on_crash(int sig)
-{
-    const char *key = eider_current_asset();
-    const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE"
-                     : sig == SIGILL ? "SIGILL" : "SIGABRT";
-    /* only write(2) here: it is async-signal-safe, and this process is broken */
-    say("\nerror: asset '");
-    say(key ? key : "(none)");
-    say("' crashed with ");
-    say(name);
-    say(": the run is aborted; tables committed before the crash are intact. Fix the "
-        "asset's code and materialize again.\n");
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 /* Ctrl-C or SIGTERM cancels the run: the library sees this flag, interrupts running
@@ -601,13 +600,6 @@ static void catch_cancel(eider_run_options *o)
     o->cancel = &cancel_requested;
     signal(SIGINT, on_cancel);
     signal(SIGTERM, on_cancel);
-}
-
-static void catch_crashes(void)
-{
-    static const int signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
-    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-        signal(signals[i], on_crash);
 }
 
 /* Count the selection's assets (the run start gives the steps it plans) and their
@@ -643,6 +635,23 @@ static void release_printer(printer *p)
     pthread_cond_destroy(&p->tick);
 }
 
+/* The run worker died: which asset brought it down, with what, and what to do. Under
+ * --json the run's document (status "crashed") is stdout's only one, so this goes to
+ * stderr alone. */
+static void say_crashed(cli_env *env, int json)
+{
+    const char *how = env->store ? "is recorded crashed" : "crashed";
+    if (!json) {
+        cli_error("%s; the run %s, and the tables committed before are intact: fix the "
+                  "asset's code (or its timeout) and materialize again",
+                  eider_defs_errmsg(env->defs), how);
+        return;
+    }
+    fprintf(stderr, "error: %s; the run %s, and the tables committed before are intact: fix "
+            "the asset's code (or its timeout) and materialize again\n",
+            cli_safe(eider_defs_errmsg(env->defs)), how);
+}
+
 /* One run: materialize, then print its outcome. Returns the library's code. */
 static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
 {
@@ -650,7 +659,7 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
     p->done = 0;
     p->run_seconds = 0;
     start_printer(p);
-    int rc = eider_materialize(env->defs, o, &r);
+    int rc = eider_materialize_worker(env->defs, o, &r);
     stop_printer(p);
     if (!r) {
         cli_error("%s", eider_defs_errmsg(env->defs));
@@ -660,8 +669,10 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
         if (p->json)
             print_json(r, rc, p->run_seconds, env->store != NULL);
         else
-            print_summary(r, p->run_seconds, env->store != NULL);
+            print_summary(r, rc, p->run_seconds, env->store != NULL);
     }
+    if (r && rc == EIDER_ECRASHED)
+        say_crashed(env, p->json);
     if (r)
         note_left_out(r, o->partition);
     eider_result_free(r);
@@ -701,7 +712,6 @@ static int run(cli_env *env)
     }
     o.store = env->store;
     size_up(&p, env->defs, o.selection);
-    catch_crashes();
     catch_cancel(&o);
     if (b.per_partition || b.resume) {
         int one_run = 0, rc = backfill_keys(env->defs, &o, &b, &one_run);

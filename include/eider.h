@@ -81,7 +81,8 @@ typedef atomic_int eider_atomic_int;
     X(STEP, -16, "asset failed")                                                     \
     X(IO, -17, "I/O error")                                                          \
     X(RUNFAILED, -18, "run failed")                                                  \
-    X(CANCELED, -19, "run canceled")
+    X(CANCELED, -19, "run canceled")                                                 \
+    X(CRASHED, -20, "run worker crashed")
 
 typedef enum eider_errno {
     EIDER_OK = 0,
@@ -176,6 +177,13 @@ typedef struct eider_asset_def {
     const char *io_manager_key;      /* stores the output; default "io_manager" */
     int output;                      /* an eider_output_kind; default EIDER_OUTPUT_DEFAULT */
     const struct eider_partitions *partitions;   /* NULL: not partitioned */
+    /* The longest an attempt may run, in seconds (since API 4); 0: no limit. At the
+     * deadline the attempt's DuckDB queries are interrupted, any further eider_sql()
+     * fails, and the attempt fails "timed out after N s" (a retry, if any, gets the
+     * same time again). Code that runs on without returning is not stopped in
+     * process; under eider_materialize_worker() the run worker is killed once the
+     * grace period (eider_run_options.timeout_grace_s) has passed too. */
+    double timeout_s;
 } eider_asset_def;
 
 /* An external asset: in the graph and the lineage, never executed. */
@@ -354,6 +362,10 @@ typedef struct eider_event {
                                         every partition (N keys), "all" when its assets
                                         have different counts */
     size_t n_steps;                  /* RUN_START: the steps the run plans */
+    /* RUN_END: 1 when the run worker died before the run's end (see
+     * eider_materialize_worker()); message then says how, and the run is recorded
+     * 'crashed'. */
+    int crashed;
 } eider_event;
 
 /* Where a run's events go. Eider calls on_event from worker threads but never two
@@ -412,6 +424,10 @@ typedef struct eider_run_options {
     /* 1: every partition of each partitioned asset (a backfill in one run); partition
      * must then be NULL. */
     int all_partitions;
+    /* eider_materialize_worker(): how long, in seconds, an asset's attempt may run past
+     * its timeout_s before the run worker is killed (SIGKILL) and the run recorded
+     * crashed; 0 (or less): the default, 5 s. eider_materialize() ignores it. */
+    double timeout_grace_s;
 } eider_run_options;
 
 typedef enum eider_step_status {
@@ -441,6 +457,28 @@ typedef struct eider_result eider_result;
  * nothing: EIDER_OK, a result of 0 steps, no event sent and no run recorded. */
 int eider_materialize(eider_defs *defs, const eider_run_options *options,
                       eider_result **result);
+
+/* eider_materialize() with the assets' code in a run worker: the run is planned here,
+ * then a child process (fork()) opens the DuckDB databases and runs the steps, and
+ * streams each event to this process as it happens (through shared memory: an event
+ * is here before the step can go on), which records it in options->store and passes
+ * it to options->sink, from this thread. When the worker dies before the run's end —
+ * a crash (SIGSEGV, SIGABRT, a stack overflow), exit() in an asset's code, SIGKILL
+ * from outside or from the out-of-memory killer, or the kill after an asset's timeout
+ * and grace — every event it sent is kept; the steps that were running fail with the
+ * signal or exit status, naming their asset; the steps not started are skipped
+ * ("skipped: the run worker crashed ..."); a RUN_END event with .crashed set ends the
+ * run, recorded 'crashed'; and it returns EIDER_ECRASHED, with the message (which
+ * assets, which signal) in eider_defs_errmsg(). Otherwise it returns what
+ * eider_materialize() would, with an equal *result (durations aside).
+ * options->cancel is watched here and passed on to the worker. The worker ignores
+ * SIGINT (a terminal's Ctrl-C reaches it through the cancel flag), takes the default
+ * action for crash signals, and is killed when this process dies. The caller's stdout
+ * and stderr are flushed before the fork. Call it from a process whose other threads
+ * hold no lock the assets need (fork() copies only the calling thread); the store is
+ * never touched in the worker. */
+int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
+                             eider_result **result);
 
 void eider_result_free(eider_result *result);
 /* The run's id: eider_run_options.run_id, else a random UUID ("5600c0de-..."). */

@@ -187,8 +187,8 @@ static const struct {
             offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
     [2] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
             offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
-    [3] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
-            DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
+    [3] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
+            sizeof(eider_input_def), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
     [4] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
             sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config) },
 };
@@ -283,6 +283,7 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
                                         ? def->io_manager_key : EIDER__DEFAULT_IO_MANAGER);
     a->output = (eider_output_kind)def->output;
     a->partitions = def->partitions;
+    a->timeout_s = def->timeout_s;
     copy_inputs(defs, a, def->ins);
     if ((unsigned)def->output > EIDER_OUTPUT_OPTIONAL)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': "
@@ -291,6 +292,9 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "asset '%s' has no compute function: set .compute, or declare it with "
             "eider_asset_spec() if something outside Eider produces it", a->key));
+    if (!isfinite(def->timeout_s) || def->timeout_s < 0 || def->timeout_s > 31 * 86400.0)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "asset '%s': "
+            "timeout_s must be 0 (no limit) or a number of seconds up to 31 days", a->key));
     return check_retry(defs, a->key, &def->retry);
 }
 

@@ -21,6 +21,7 @@ typedef struct eider__asset {
     eider_compute_fn compute;        /* NULL for an external asset */
     void *user_data;
     eider_retry_policy retry;
+    double timeout_s;                /* an attempt's limit; 0: none */
     int external;
 
     /* The I/O manager. */

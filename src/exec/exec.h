@@ -28,6 +28,10 @@ typedef struct eider__step {
     size_t n_meta, cap_meta;
     char **partitions;               /* the partition keys it materializes */
     size_t n_partitions;
+    /* A timeout (cancel.c): the running attempt's deadline (monotonic seconds; 0:
+     * none), under the run's live_lock, and whether the watcher found it passed. */
+    double deadline;
+    atomic_int timed_out;
 } eider__step;
 
 struct eider_result {
@@ -50,6 +54,13 @@ struct eider_result {
 #define EIDER__LEFT_IN (-1L)
 #define EIDER__LEFT_OUT_NO_PARTITION (-2L)
 #define EIDER__LEFT_OUT_NOT_ITS_PARTITION (-3L)
+
+/* A connection a step is using (cancel.c): interrupted when the run is canceled, or
+ * when the step's attempt times out. */
+typedef struct eider__live {
+    duckdb_connection con;
+    eider__step *step;
+} eider__live;
 
 typedef struct eider__run {
     eider_defs *defs;
@@ -74,9 +85,12 @@ typedef struct eider__run {
     atomic_int canceled;
     pthread_t watcher;
     int watching;
-    pthread_mutex_t live_lock;       /* guards live[] */
-    duckdb_connection *live;
+    pthread_mutex_t live_lock;       /* guards live[], timed[] and steps' deadlines */
+    eider__live *live;
     size_t n_live, cap_live;
+    eider__step **timed;             /* the running steps with a deadline */
+    size_t n_timed, cap_timed;
+    int has_timeouts;                /* a step's asset has timeout_s: watch them */
 } eider__run;
 
 /* An input the step loaded, kept until the step ends (io.c). */
@@ -122,14 +136,36 @@ void eider__emit(eider__run *run, eider_event *ev);
 
 /* Whether the run was canceled; notices the caller's flag itself (cancel.c). */
 int eider__run_canceled(eider__run *run);
-/* Watch the caller's flag on a thread of its own, to interrupt running queries;
- * nothing when the run has no flag. Stop before the run's state goes away. */
+/* Watch the caller's flag and the steps' deadlines on a thread of its own, to
+ * interrupt running queries; nothing when the run has no flag and no timeout. Stop
+ * before the run's state goes away. */
 void eider__watch_start(eider__run *run);
 void eider__watch_stop(eider__run *run);
-/* Register a step's connection as live (interrupted if the run is canceled), and
- * unregister it before it is closed. */
-void eider__live_add(eider__run *run, duckdb_connection con);
+/* Register a step's connection as live (interrupted if the run is canceled or the
+ * step times out), and unregister it before it is closed. */
+void eider__live_add(eider__run *run, eider__step *step, duckdb_connection con);
 void eider__live_remove(eider__run *run, duckdb_connection con);
+/* An attempt of step begins with timeout_s (> 0) to run, or has ended. */
+void eider__deadline_start(eider__run *run, eider__step *step, double timeout_s);
+void eider__deadline_stop(eider__run *run, eider__step *step);
+
+/* The run's life, shared by eider_materialize() and the run worker (run.c): plan it
+ * (the only part that reads the store); set up a run of it whose events go to sink
+ * and which cancel stops; open its databases (the message in err); run its steps,
+ * from the RUN_START event to the RUN_END; its return code. */
+int eider__run_prepare(eider_defs *defs, const eider_run_options *o, eider_result **out);
+void eider__run_init(eider__run *run, eider_defs *defs, const eider_run_options *o,
+                     eider_result *result, const eider_event_sink *sink,
+                     const eider_atomic_int *cancel);
+int eider__run_open(eider__run *run, const eider_run_options *o, eider__buf *err);
+void eider__run_steps(eider__run *run, const eider_run_options *o);
+int eider__run_code(const eider__run *run);
+
+/* A step's log line as eider_log() keeps it: "2024-01-31T12:00:00.123Z info text\n". */
+void eider__log_line(eider__buf *log, int64_t time_us, eider_log_level level, const char *text);
+/* The index of the asset whose step runs on the calling thread, or -1 (step.c);
+ * async-signal-safe. */
+long eider__current_asset_index(void);
 
 /* Run one step to its end, retries included (step.c). Returns 1 on success. */
 int eider__step_execute(eider__run *run, eider__step *step);
@@ -150,6 +186,8 @@ void eider__ctx_io_release(eider_context *ctx);
 /* The result's storage (result.c). */
 eider_result *eider__result_new(const eider_defs *defs, const unsigned char *selected);
 void eider__step_release(eider__step *step);
+/* Add a metadata entry to the step (copied); a key reported again replaces. */
+void eider__step_add_meta(eider__step *step, const eider_meta *m);
 /* Free the metadata a step reported, keeping the array for the next attempt. */
 void eider__step_drop_metadata(eider__step *step);
 

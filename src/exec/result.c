@@ -43,6 +43,24 @@ void eider__step_drop_metadata(eider__step *step)
     step->n_meta = 0;
 }
 
+void eider__step_add_meta(eider__step *s, const eider_meta *m)
+{
+    for (size_t i = 0; i < s->n_meta; i++)     /* a key reported again replaces */
+        if (strcmp(s->meta[i].key, m->key) == 0) {
+            free((char *)s->meta[i].text);
+            s->meta[i].type = m->type;
+            s->meta[i].i = m->i;
+            s->meta[i].f = m->f;
+            s->meta[i].text = m->text ? eider__xstrdup(m->text) : NULL;
+            return;
+        }
+    EIDER__GROW(s->meta, s->cap_meta, s->n_meta + 1);
+    s->meta[s->n_meta] = *m;
+    s->meta[s->n_meta].key = eider__xstrdup(m->key);
+    s->meta[s->n_meta].text = m->text ? eider__xstrdup(m->text) : NULL;
+    s->n_meta++;
+}
+
 void eider__step_release(eider__step *step)
 {
     free(step->error);

@@ -4,6 +4,8 @@
  * downstream of a failure while other branches go on, and reports the events.
  */
 #define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -144,11 +146,35 @@ static void run_inline(eider__run *run)
     }
 }
 
+#define ALT_STACK_BYTES (64u << 10)
+
+/* A signal stack for this pool thread, so that a crash handler with SA_ONSTACK (the
+ * run worker's) runs even when an asset overflowed this thread's stack, and names it. */
+static void *alt_stack_on(void)
+{
+    stack_t ss = { .ss_sp = malloc(ALT_STACK_BYTES), .ss_size = ALT_STACK_BYTES };
+    if (ss.ss_sp && sigaltstack(&ss, NULL) != 0) {
+        free(ss.ss_sp);
+        return NULL;
+    }
+    return ss.ss_sp;
+}
+
+static void alt_stack_off(void *stack)
+{
+    stack_t ss = { .ss_flags = SS_DISABLE };
+    if (!stack)
+        return;
+    sigaltstack(&ss, NULL);
+    free(stack);
+}
+
 static void *worker(void *arg)
 {
     eider__run *run = arg;
     size_t total = run->result->n_steps;
     eider__step *s;
+    void *alt = alt_stack_on();
     pthread_mutex_lock(&run->lock);
     for (;;) {
         if (eider__run_canceled(run))
@@ -166,6 +192,7 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&run->changed);
     }
     pthread_mutex_unlock(&run->lock);
+    alt_stack_off(alt);
     return NULL;
 }
 
@@ -455,6 +482,8 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store 
     return rc;
 }
 
+static void run_partition(const eider_result *r, const eider_run_options *o, eider__buf *out);
+
 static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
 {
     int rc = defs->validated ? EIDER_OK : eider_defs_validate(defs);
@@ -473,7 +502,17 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
         return rc;
     if (o && o->run_id)
         snprintf((*out)->run_id, sizeof((*out)->run_id), "%s", o->run_id);
+    eider__buf partition = { 0 };
+    run_partition(*out, o, &partition);
+    if (partition.len)
+        (*out)->partition = eider__xstrdup(eider__buf_str(&partition));
+    eider__buf_release(&partition);
     return EIDER_OK;
+}
+
+int eider__run_prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
+{
+    return prepare(defs, o, out);
 }
 
 /* The run's partitions as recorded: its --partition, or for every partition "all (N)"
@@ -524,20 +563,15 @@ static void log_left_out(eider__run *run)
     eider__buf_release(&msg);
 }
 
-static void run_steps(eider__run *run, const eider_run_options *o)
+void eider__run_steps(eider__run *run, const eider_run_options *o)
 {
     double t0 = eider__mono_s();
     pthread_mutex_init(&run->lock, NULL);
     pthread_cond_init(&run->changed, NULL);
     pthread_mutex_init(&run->sink_lock, NULL);
-    eider__buf partition = { 0 };
-    run_partition(run->result, o, &partition);
-    if (partition.len)
-        run->result->partition = eider__xstrdup(eider__buf_str(&partition));
     eider_event start = { .type = EIDER_EVENT_RUN_START, .selection = o ? o->selection : NULL,
                           .partition = run->result->partition, .n_steps = run->result->n_steps };
     eider__emit(run, &start);
-    eider__buf_release(&partition);
     log_left_out(run);
     plan(run);
     eider__watch_start(run);
@@ -557,9 +591,37 @@ static void run_steps(eider__run *run, const eider_run_options *o)
     pthread_mutex_destroy(&run->sink_lock);
 }
 
+void eider__run_init(eider__run *run, eider_defs *defs, const eider_run_options *o,
+                     eider_result *result, const eider_event_sink *sink,
+                     const eider_atomic_int *cancel)
+{
+    memset(run, 0, sizeof(*run));
+    run->defs = defs;
+    run->result = result;
+    run->sink = sink;
+    run->jobs = o && o->jobs > 0 ? o->jobs : default_jobs();
+    run->cancel = cancel;
+    for (size_t i = 0; i < result->n_steps; i++)
+        run->has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;
+}
+
+int eider__run_open(eider__run *run, const eider_run_options *o, eider__buf *err)
+{
+    double timeout = o && o->lock_timeout_s >= 0 ? o->lock_timeout_s : LOCK_TIMEOUT_DEFAULT_S;
+    int rc = eider__dbs_init(&run->dbs, run->defs, timeout, on_lock_wait, run, err);
+    run->dbs.cancel = run->cancel;
+    return rc;
+}
+
+int eider__run_code(const eider__run *run)
+{
+    return run->n_canceled ? EIDER_ECANCELED
+         : run->n_failed || run->n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
+}
+
 int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_result **out)
 {
-    eider__run run = { 0 };
+    eider__run run;
     eider_result *result = NULL;
     if (out)
         *out = NULL;
@@ -581,26 +643,18 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
                                  .tags = options ? options->tags : NULL };
     eider_event_sink recording;
     eider__recorder_sink(&recorder, &recording);
-    run.defs = defs;
-    run.result = result;
-    run.sink = recorder.store ? &recording : recorder.next;
-    run.jobs = options && options->jobs > 0 ? options->jobs : default_jobs();
-    run.cancel = options ? options->cancel : NULL;
-    double timeout = options && options->lock_timeout_s >= 0 ? options->lock_timeout_s
-                                                             : LOCK_TIMEOUT_DEFAULT_S;
+    eider__run_init(&run, defs, options, result, recorder.store ? &recording : recorder.next,
+                    options ? options->cancel : NULL);
     eider__buf err = { 0 };
-    rc = eider__dbs_init(&run.dbs, defs, timeout, on_lock_wait, &run, &err);
-    run.dbs.cancel = run.cancel;
-    if (rc) {
+    if ((rc = eider__run_open(&run, options, &err))) {
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
         eider__buf_release(&err);
         eider_result_free(result);
         return rc;
     }
-    run_steps(&run, options);
+    eider__run_steps(&run, options);
     eider__recorder_release(&recorder);
-    rc = run.n_canceled ? EIDER_ECANCELED
-       : run.n_failed || run.n_skipped ? EIDER_ERUNFAILED : EIDER_OK;
+    rc = eider__run_code(&run);
     if (out)
         *out = result;
     else

@@ -12,12 +12,27 @@
 #include "../duckdb/redact.h"
 #include "../duckdb/value.h"
 
-/* The step running on this thread, for crash reports. */
+/* The step running on this thread, for crash reports: its key, and its asset's index. */
 static _Thread_local const char *current_key;
+static _Thread_local long current_index = -1;
 
 const char *eider_current_asset(void)
 {
     return current_key;
+}
+
+long eider__current_asset_index(void)
+{
+    return current_index;
+}
+
+/* Why the step may not go on: the run was canceled, or its attempt timed out; NULL
+ * when it may. */
+static const char *stopped(eider_context *ctx)
+{
+    if (eider__run_canceled(ctx->run))
+        return "the run was canceled";
+    return atomic_load(&ctx->step->timed_out) ? "the step timed out" : NULL;
 }
 
 const char *eider_asset_key(const eider_context *ctx)
@@ -97,8 +112,9 @@ duckdb_connection eider__ctx_connect(eider_context *ctx, const char *name)
 {
     duckdb_connection con = NULL;
     eider__buf err = { 0 };
-    if (eider__run_canceled(ctx->run)) {
-        set_failure(ctx, NULL, "the run was canceled");
+    const char *why = stopped(ctx);
+    if (why) {
+        set_failure(ctx, NULL, "%s", why);
         return NULL;
     }
     if (eider__dbs_connect(&ctx->run->dbs, name ? name : "(null)", &con, &err)) {
@@ -108,7 +124,7 @@ duckdb_connection eider__ctx_connect(eider_context *ctx, const char *name)
     }
     EIDER__GROW(ctx->cons, ctx->cap_cons, ctx->n_cons + 1);
     ctx->cons[ctx->n_cons++] = con;
-    eider__live_add(ctx->run, con);
+    eider__live_add(ctx->run, ctx->step, con);
     return con;
 }
 
@@ -123,8 +139,9 @@ static int check_args(eider_context *ctx, duckdb_connection con, const char *sql
                               "not called");
         return EIDER_ESQL;
     }
-    if (eider__run_canceled(ctx->run)) {
-        set_failure(ctx, sql, "the run was canceled");
+    const char *why = stopped(ctx);
+    if (why) {
+        set_failure(ctx, sql, "%s", why);
         return EIDER_ESQL;
     }
     return EIDER_OK;
@@ -310,8 +327,9 @@ static int run_statements(eider_context *ctx, duckdb_connection con, const char 
         rc = EIDER_ESQL;
     }
     for (idx_t i = 0; !rc && i < n; i++) {
-        if (eider__run_canceled(ctx->run)) {
-            set_failure(ctx, sql, "the run was canceled");
+        const char *why = stopped(ctx);
+        if (why) {
+            set_failure(ctx, sql, "%s", why);
             rc = EIDER_ESQL;
             break;
         }
@@ -344,6 +362,17 @@ int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, 
     return rc;
 }
 
+void eider__log_line(eider__buf *log, int64_t time_us, eider_log_level level, const char *text)
+{
+    time_t secs = (time_t)(time_us / 1000000);
+    struct tm tm;
+    char stamp[32];
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    eider__buf_printf(log, "%s.%03dZ %s %s\n", stamp, (int)(time_us / 1000 % 1000),
+                      eider_log_level_name(level), text);
+}
+
 void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
 {
     eider__buf line = { 0 };
@@ -352,13 +381,7 @@ void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
     eider__buf_vprintf(&line, fmt, ap);
     va_end(ap);
     int64_t now = eider__now_us();
-    time_t secs = (time_t)(now / 1000000);
-    struct tm tm;
-    char stamp[32];
-    gmtime_r(&secs, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    eider__buf_printf(&ctx->step->log, "%s.%03dZ %s %s\n", stamp, (int)(now / 1000 % 1000),
-                      eider_log_level_name(level), eider__buf_str(&line));
+    eider__log_line(&ctx->step->log, now, level, eider__buf_str(&line));
     eider_event ev = { .type = EIDER_EVENT_LOG, .asset_key = ctx->asset->key, .time_us = now,
                        .level = level, .message = eider__buf_str(&line), .attempt = ctx->attempt };
     eider__emit(ctx->run, &ev);
@@ -367,23 +390,9 @@ void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
 
 int eider_add_meta(eider_context *ctx, const eider_meta *m)
 {
-    eider__step *s = ctx->step;
     if (!m || !m->key)
         return EIDER_EINVAL;
-    for (size_t i = 0; i < s->n_meta; i++)     /* a key reported again replaces */
-        if (strcmp(s->meta[i].key, m->key) == 0) {
-            free((char *)s->meta[i].text);
-            s->meta[i].type = m->type;
-            s->meta[i].i = m->i;
-            s->meta[i].f = m->f;
-            s->meta[i].text = m->text ? eider__xstrdup(m->text) : NULL;
-            return EIDER_OK;
-        }
-    EIDER__GROW(s->meta, s->cap_meta, s->n_meta + 1);
-    s->meta[s->n_meta] = *m;
-    s->meta[s->n_meta].key = eider__xstrdup(m->key);
-    s->meta[s->n_meta].text = m->text ? eider__xstrdup(m->text) : NULL;
-    s->n_meta++;
+    eider__step_add_meta(ctx->step, m);
     return EIDER_OK;
 }
 
@@ -426,13 +435,40 @@ static void release_context(eider_context *ctx)
     eider__buf_release(&ctx->failed_sql);
 }
 
+/* An attempt that outran its asset's timeout_s fails for that, whatever else it did:
+ * "timed out after N s", and what it failed with when the interrupt stopped a query. */
+static void timed_out(eider_context *ctx)
+{
+    eider__buf why = { 0 };
+    eider__buf_printf(&why, "timed out after %g s", ctx->asset->timeout_s);
+    if (ctx->failed)
+        eider__buf_printf(&why, " (%s)", eider__buf_str(&ctx->failure));
+    eider__buf_release(&ctx->failure);
+    ctx->failure = why;
+    ctx->failed = 1;
+}
+
+/* Call the compute function once, within the asset's timeout if it has one. */
+static int compute(eider_context *ctx)
+{
+    double timeout = ctx->asset->timeout_s;
+    if (timeout > 0)
+        eider__deadline_start(ctx->run, ctx->step, timeout);
+    int rc = ctx->asset->compute(ctx);
+    if (timeout > 0)
+        eider__deadline_stop(ctx->run, ctx->step);
+    if (timeout > 0 && atomic_load(&ctx->step->timed_out))
+        timed_out(ctx);
+    return rc;
+}
+
 /* Call the compute function once. Returns 1 on success; on failure leaves the
  * message and SQL in the step. */
 static int attempt_once(eider__run *run, eider__step *step, int attempt)
 {
     const eider__asset *a = &run->defs->assets[step->asset];
     eider_context ctx = { .run = run, .step = step, .asset = a, .attempt = attempt };
-    int rc = a->compute(&ctx);
+    int rc = compute(&ctx);
     if (rc == EIDER_OK && !ctx.failed)
         rc = eider__ctx_store(&ctx);
     int ok = rc == EIDER_OK && !ctx.failed;
@@ -495,6 +531,7 @@ int eider__step_execute(eider__run *run, eider__step *step)
     double t0 = eider__mono_s();
     int ok = 0;
     current_key = a->key;
+    current_index = (long)step->asset;
     for (int attempt = 1; !ok; attempt++) {
         step->attempts = attempt;
         eider__step_drop_metadata(step);   /* a failed attempt's is not the result's */
@@ -522,5 +559,6 @@ int eider__step_execute(eider__run *run, eider__step *step)
                        : step->status == EIDER_STEP_CANCELED ? EIDER_EVENT_STEP_CANCELED
                        : EIDER_EVENT_STEP_FAILURE, step->duration_s);
     current_key = NULL;
+    current_index = -1;
     return ok;
 }

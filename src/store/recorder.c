@@ -153,7 +153,7 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         eider__buf_puts(j, ",\"duration_us\":");
         put_int(j, (int64_t)(ev->duration_s * 1e6 + 0.5));
     }
-    if (ev->type == EIDER_EVENT_LOG)
+    if (ev->type == EIDER_EVENT_LOG || ev->crashed)
         put_field(j, "level", eider_log_level_name(ev->level));
     put_field(j, "message", ev->message);
     put_field(j, "sql", ev->sql);
@@ -885,7 +885,8 @@ static int start_run(eider__recorder *r, const eider_event *ev)
 /* The run's row: its status and counts. */
 static const char *end_status(const eider_event *ev)
 {
-    return ev->n_canceled ? "canceled" : ev->n_failed || ev->n_skipped ? "failure" : "success";
+    return ev->crashed ? "crashed" : ev->n_canceled ? "canceled"
+         : ev->n_failed || ev->n_skipped ? "failure" : "success";
 }
 
 static int end_run(eider__recorder *r, const eider_event *ev)

@@ -106,7 +106,8 @@ EOF
 }
 
 # A library of API version 3: its eider_duckdb_config and eider_duckdb_io_config end
-# before .secret_config, each at the very end of a readable page.
+# before .secret_config, and its eider_asset_def before .timeout_s, each at the very end
+# of a readable page, so reading a newer field crashes.
 write_version_3_library() {
     write_page_end_header
     cat >v3.c <<'EOF'
@@ -128,6 +129,12 @@ static int stored(eider_context *ctx)
     return eider_output_sql(ctx, "SELECT 1 AS one");
 }
 
+static int compute(eider_context *ctx)
+{
+    eider_add_meta_int(ctx, "answer", 3);
+    return eider_output_sql(ctx, "SELECT 3 AS answer");
+}
+
 void eider_definitions(eider_defs *defs)
 {
     eider_duckdb_config c = { .database = "v3.duckdb",
@@ -140,6 +147,8 @@ void eider_definitions(eider_defs *defs)
     eider_asset(defs, &(eider_asset_def){ .key = "answer", .compute = answer,
         .resources = EIDER_KEYS("duckdb") });
     eider_asset(defs, &(eider_asset_def){ .key = "stored", .compute = stored });
+    eider_asset_def a = { .key = "v3_asset", .compute = compute };
+    eider_asset(defs, at_page_end(&a, offsetof(eider_asset_def, timeout_s)));
 }
 EOF
     cc -shared -fPIC -I"$SRC/include" -I"$(duckdb_include)" -o v3.so v3.c ||
@@ -150,7 +159,14 @@ library_of_version_3_has_its_duckdb_configs_read_at_their_size() {
     write_version_3_library
     run "$EIDER" materialize -l v3.so
     expect_rc 0
-    expect_in out.txt "2 materialized"
+    expect_in out.txt "3 materialized"
+}
+
+library_of_version_3_has_no_timeout_read() {
+    write_version_3_library
+    run "$EIDER" materialize -l v3.so
+    expect_rc 0
+    expect_in out.txt "answer=3"
 }
 
 library_of_version_2_has_its_inputs_read_at_their_stride() {
@@ -190,6 +206,7 @@ library_of_version_0_is_refused() {
     expect_in err.txt "zero.so'"
 }
 
+run_case library_of_version_3_has_no_timeout_read
 run_case library_of_the_previous_version_loads_and_runs
 run_case library_of_version_2_has_its_inputs_read_at_their_stride
 run_case library_of_version_3_has_its_duckdb_configs_read_at_their_size
