@@ -22,7 +22,7 @@ static const char help[] =
     "usage: eider materialize [-f FILE.c | -l FILE.so] [--select SEL] [--jobs N]\n"
     "                         [--partition KEY | --partition-range FIRST...LAST |\n"
     "                          --all-partitions] [--per-partition] [--resume]\n"
-    "                         [--lock-timeout SECONDS] [--verbose] [--json]\n"
+    "                         [--lock-timeout SECONDS] [--in-process] [--verbose] [--json]\n"
     "\n"
     "Materialize the selected assets now, in dependency order; independent assets run in\n"
     "parallel. A failed asset skips what depends on it; other branches go on.\n"
@@ -58,6 +58,10 @@ static const char help[] =
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
+    "      --in-process      run the assets' code in this process, not in a run worker:\n"
+    "                        for a debugger (gdb --args eider materialize --in-process);\n"
+    "                        a crash then ends eider too, timeout_s only interrupts\n"
+    "                        queries, and the run shows crashed once its lease runs out\n"
     "  -v, --verbose         print every log line of every asset\n"
     "      --json            print the outcome as JSON instead of text\n"
     "\n"
@@ -89,6 +93,7 @@ typedef struct running_step {
 
 typedef struct printer {
     int verbose, json;
+    int in_process;                  /* --in-process: eider_materialize(), no run worker */
     cli_term term;                   /* stdout's: color, and the live status line */
     int width;                       /* the terminal's columns: the status line fits */
     pthread_mutex_t lock;            /* events and the ticker print in turn */
@@ -519,7 +524,7 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *
         { "partition", required_argument, NULL, 'p' },
         { "partition-range", required_argument, NULL, 'R' },
         { "all-partitions", no_argument, NULL, 'A' }, { "per-partition", no_argument, NULL, 'P' },
-        { "resume", no_argument, NULL, 'r' }, { 0 },
+        { "resume", no_argument, NULL, 'r' }, { "in-process", no_argument, NULL, 'I' }, { 0 },
     };
     int c, code = EXIT_OK;
     long jobs = 0;
@@ -548,6 +553,7 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *
         case 'r': b->resume = 1; break;
         case 'v': p->verbose = 1; break;
         case 'J': p->json = 1; break;
+        case 'I': p->in_process = 1; break;
         case 'j':
             code = cli_parse_int("--jobs", optarg, 1, 1024, &jobs);
             o->jobs = (int)jobs;
@@ -659,7 +665,8 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
     p->done = 0;
     p->run_seconds = 0;
     start_printer(p);
-    int rc = eider_materialize_worker(env->defs, o, &r);
+    int rc = p->in_process ? eider_materialize(env->defs, o, &r)
+                           : eider_materialize_worker(env->defs, o, &r);
     stop_printer(p);
     if (!r) {
         cli_error("%s", eider_defs_errmsg(env->defs));
