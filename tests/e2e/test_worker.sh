@@ -160,6 +160,21 @@ crash_case() {
     expect_eq "$("$DQ" w.duckdb 'SELECT x FROM a')" 42 "table a of the asset before the crash"
 }
 
+# --in-process (for a debugger) runs second in eider's own process; by default a run
+# worker, a child of eider, runs it.
+in_process_runs_the_assets_in_eiders_own_process() {
+    write_definitions
+    local pid
+    "$EIDER" materialize --select 'group:default' --in-process >out.txt 2>err.txt &
+    pid=$!
+    wait "$pid" || fail "materialize --in-process failed: $(cat err.txt)"
+    expect_eq "$(cat second.pid)" "$pid" "the pid second ran in, with --in-process"
+    "$EIDER" materialize --select 'group:default' >out.txt 2>err.txt &
+    pid=$!
+    wait "$pid" || fail "materialize failed: $(cat err.txt)"
+    [[ "$(cat second.pid)" != "$pid" ]] || fail "second ran in eider's own process without --in-process"
+}
+
 segfault_after_a_success_is_recorded_truly() {
     crash_case segv "asset 'second' crashed the run worker with SIGSEGV (signal 11)"
 }
@@ -259,6 +274,7 @@ timeout_kills_code_that_does_not_return() {
     expect_in out.txt "slow_c starts"
 }
 
+run_case in_process_runs_the_assets_in_eiders_own_process
 run_case segfault_after_a_success_is_recorded_truly
 run_case segfault_with_json_prints_one_document
 run_case exit_0_in_an_asset_is_no_success
