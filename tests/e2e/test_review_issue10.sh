@@ -187,6 +187,45 @@ an_event_block_numbered_below_one_is_a_note_not_silence() {
     expect_in out.txt "damaged in table event_blocks"
 }
 
+# A store whose file SQLite opens but whose pages are damaged ("database disk image is
+# malformed"): `eider runs` says so, naming the store and what to do (exit 5), but
+# `eider asset show` answers "asset 'one' was never materialized ... has no record of
+# it" (exit 2), text and --json alike: a store that cannot be read must never pass
+# for one with nothing recorded.
+asset_show_of_a_malformed_store_is_an_error_not_never_materialized() {
+    make_store
+    python3 -c 'import os
+p = ".eider/eider.sqlite3"
+with open(p, "r+b") as f:
+    for off in range(2 * 4096, os.path.getsize(p), 4096):
+        f.seek(off + 8)
+        f.write(b"\xff" * 200)'
+    run "$EIDER" runs
+    expect_rc 5
+    expect_in err.txt "malformed"
+    local json
+    for json in "" --json; do
+        run "$EIDER" asset show one $json
+        expect_not_in err.txt "never materialized"
+        expect_rc 5
+        expect_in err.txt "sqlite:$PWD/.eider/eider.sqlite3"
+    done
+}
+
+# EIDER_STORAGE set to the store's file rather than its folder (an easy slip: the
+# file is what one sees): the message says "Not a directory (a store is private to the
+# user who made it ...); check that this user may read it and its folder", which
+# sends the user to permissions. It must say that EIDER_STORAGE names a folder, and
+# that this one is a file (give its folder).
+storage_naming_the_store_file_says_to_give_its_folder() {
+    make_store
+    run env EIDER_STORAGE="$PWD/.eider/eider.sqlite3" "$EIDER" runs
+    [[ $RC != 0 ]] || fail "EIDER_STORAGE naming a file was taken"
+    expect_not_in err.txt "check that this user may read it"
+    expect_in err.txt "$PWD/.eider/eider.sqlite3"
+    expect_in err.txt "folder"
+}
+
 # ---- leases and outages (issue 10, 2) ----
 
 # EIDER_RUN_LEASE_S and EIDER_STORE_RETRY_S that are no number of seconds (a typo, a
@@ -269,6 +308,8 @@ run_case a_secret_set_earlier_in_a_script_is_masked_in_a_later_message
 run_case a_glob_key_part_loads_only_its_own_parquet_file
 run_case a_store_without_its_schema_version_is_damaged_not_empty
 run_case an_event_block_numbered_below_one_is_a_note_not_silence
+run_case asset_show_of_a_malformed_store_is_an_error_not_never_materialized
+run_case storage_naming_the_store_file_says_to_give_its_folder
 run_case a_bad_lease_or_retry_setting_is_refused_naming_it
 run_case logs_follow_follows_a_run_whose_lease_lapsed_to_its_true_end
 run_case a_run_deleted_by_gc_while_stopped_does_not_end_silently
