@@ -244,6 +244,47 @@ a_bad_lease_or_retry_setting_is_refused_naming_it() {
     done
 }
 
+# The store is gone at the run's end (a full disk), so eider retries for up to
+# EIDER_STORE_RETRY_S (60 s) before saying what is missing. The run has succeeded;
+# the user presses Ctrl-C to stop waiting. Eider prints "canceling: interrupting the
+# running assets" (none is running) and goes on waiting; a second Ctrl-C exits 130
+# with no summary and no word of the events, materializations and end the store lacks.
+# One Ctrl-C must stop the wait and say what is missing, as the end of the wait does.
+ctrl_c_while_the_end_waits_for_the_store_says_what_is_missing() {
+    mkdir -p small
+    if ! mount -t tmpfs -o size=4m tmpfs small 2>mount.err; then
+        echo "    skipped: cannot mount a small filesystem here: $(cat mount.err)"
+        return 0
+    fi
+    trap "umount '$PWD/small'" EXIT
+    export EIDER_STORAGE=$PWD/small/store
+    write_slow_defs
+    TICKS=10 "$EIDER" materialize -f defs.c >run.out 2>run.err &
+    local pid=$! i
+    BACKGROUND_PIDS+=("$pid")
+    wait_started
+    dd if=/dev/zero of=small/fill bs=4k >/dev/null 2>&1 || true
+    for i in $(seq 50); do
+        grep -q "ok   after" run.out && break
+        sleep 0.1
+    done
+    grep -q "ok   after" run.out || fail "the run did not end: $(cat run.out)"
+    sleep 0.5
+    kill -INT "$pid"
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -INT "$pid"
+        wait "$pid" || true
+        fail "one Ctrl-C did not stop the wait for the store (5 s later); after a second: $(tail -3 run.out | tr '\n' ' ')"
+    fi
+    wait "$pid" || true
+    expect_in run.out "recorded only in part"
+    expect_in run.out "the run's end"
+}
+
 # A run stopped past its lease is marked crashed; `eider logs --follow` started on it
 # before prints a run_end ("the run's lease ran out") and exits 0. When the run comes
 # back it goes on and succeeds, but the follower is gone: it showed an end that was
@@ -311,6 +352,7 @@ run_case an_event_block_numbered_below_one_is_a_note_not_silence
 run_case asset_show_of_a_malformed_store_is_an_error_not_never_materialized
 run_case storage_naming_the_store_file_says_to_give_its_folder
 run_case a_bad_lease_or_retry_setting_is_refused_naming_it
+run_case ctrl_c_while_the_end_waits_for_the_store_says_what_is_missing
 run_case logs_follow_follows_a_run_whose_lease_lapsed_to_its_true_end
 run_case a_run_deleted_by_gc_while_stopped_does_not_end_silently
 finish
