@@ -78,6 +78,15 @@ an_attach_string_with_passwd_is_masked() {
     expect_sql_secret_kept "ATTACH 'host=127.0.0.1 port=1 user=u passwd=$SECRET database=x' AS m (TYPE mysql)"
 }
 
+# A secret value that holds a quote, written doubled in SQL as it must be: DuckDB's
+# message quotes the value as it is (it's ...), while the mask looks for the text as
+# typed (it''s ...), so the message shows the value whole. Values must be masked in
+# messages as DuckDB reads them.
+a_secret_value_with_a_quote_is_masked_in_the_message() {
+    write_env_sql_defs
+    expect_sql_secret_kept "CREATE SECRET s (TYPE http, EXTRA_HTTP_HEADERS 'it''s-$SECRET')"
+}
+
 # A script that sets a secret setting and then fails: the value is masked in the SET
 # statement, but when the failing statement's message quotes it, the value is shown —
 # the values found in the statements before are not masked in a later one's message.
@@ -345,6 +354,7 @@ a_run_deleted_by_gc_while_stopped_does_not_end_silently() {
 
 run_case a_pragma_of_a_secret_setting_is_masked_as_a_set_is
 run_case an_attach_string_with_passwd_is_masked
+run_case a_secret_value_with_a_quote_is_masked_in_the_message
 run_case a_secret_set_earlier_in_a_script_is_masked_in_a_later_message
 run_case a_glob_key_part_loads_only_its_own_parquet_file
 run_case a_store_without_its_schema_version_is_damaged_not_empty
