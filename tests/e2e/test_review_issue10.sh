@@ -235,6 +235,23 @@ storage_naming_the_store_file_says_to_give_its_folder() {
     expect_in err.txt "folder"
 }
 
+# EIDER_STORAGE as key=value with a misspelt key (pasword=) is refused before anything
+# runs (exit 2), naming the key. The same slip in a URL (?pasword=...) is taken, fails
+# to connect (exit 5) with `invalid URI query parameter: "***"` — the name the user
+# must fix is masked — and a hint to check that the server is running. The URL form
+# must be refused as the key=value form is, naming the parameter, never its value.
+storage_url_with_a_misspelt_parameter_is_refused_naming_it() {
+    make_store
+    run env EIDER_STORAGE="host=127.0.0.1 port=1 pasword=$SECRET" "$EIDER" runs
+    expect_rc 2
+    expect_in err.txt '"pasword"'
+    run env EIDER_STORAGE="postgresql://alice@127.0.0.1:1/db?pasword=$SECRET" "$EIDER" runs
+    expect_secret_nowhere out.txt err.txt
+    expect_in err.txt "pasword"
+    expect_not_in err.txt "check that the server is running"
+    expect_rc 2
+}
+
 # ---- leases and outages (issue 10, 2) ----
 
 # EIDER_RUN_LEASE_S and EIDER_STORE_RETRY_S that are no number of seconds (a typo, a
@@ -361,6 +378,7 @@ run_case a_store_without_its_schema_version_is_damaged_not_empty
 run_case an_event_block_numbered_below_one_is_a_note_not_silence
 run_case asset_show_of_a_malformed_store_is_an_error_not_never_materialized
 run_case storage_naming_the_store_file_says_to_give_its_folder
+run_case storage_url_with_a_misspelt_parameter_is_refused_naming_it
 run_case a_bad_lease_or_retry_setting_is_refused_naming_it
 run_case ctrl_c_while_the_end_waits_for_the_store_says_what_is_missing
 run_case logs_follow_follows_a_run_whose_lease_lapsed_to_its_true_end
