@@ -311,6 +311,29 @@ ctrl_c_while_the_end_waits_for_the_store_says_what_is_missing() {
     expect_in run.out "the run's end"
 }
 
+# The disk stays full past the run's end: on stderr the run says it is "recorded only
+# in part", naming what is missing, but `--json` (what CI reads) says "recorded": true
+# and nothing of it. The JSON must say that the record is partial, and what it lacks.
+json_of_a_run_recorded_only_in_part_says_so() {
+    mkdir -p small
+    if ! mount -t tmpfs -o size=4m tmpfs small 2>mount.err; then
+        echo "    skipped: cannot mount a small filesystem here: $(cat mount.err)"
+        return 0
+    fi
+    trap "umount '$PWD/small'" EXIT
+    export EIDER_STORAGE=$PWD/small/store EIDER_STORE_RETRY_S=1
+    write_slow_defs
+    TICKS=10 "$EIDER" materialize -f defs.c --json >run.out 2>run.err &
+    local pid=$!
+    BACKGROUND_PIDS+=("$pid")
+    wait_started
+    dd if=/dev/zero of=small/fill bs=4k >/dev/null 2>&1 || true
+    wait "$pid" || fail "the run failed: $(cat run.err)"
+    expect_in run.err "recorded only in part"
+    cp run.out out.txt
+    check_json out.txt 'd["recorded"] is not True or "missing" in d'
+}
+
 # A run stopped past its lease is marked crashed; `eider logs --follow` started on it
 # before prints a run_end ("the run's lease ran out") and exits 0. When the run comes
 # back it goes on and succeeds, but the follower is gone: it showed an end that was
@@ -381,6 +404,7 @@ run_case storage_naming_the_store_file_says_to_give_its_folder
 run_case storage_url_with_a_misspelt_parameter_is_refused_naming_it
 run_case a_bad_lease_or_retry_setting_is_refused_naming_it
 run_case ctrl_c_while_the_end_waits_for_the_store_says_what_is_missing
+run_case json_of_a_run_recorded_only_in_part_says_so
 run_case logs_follow_follows_a_run_whose_lease_lapsed_to_its_true_end
 run_case a_run_deleted_by_gc_while_stopped_does_not_end_silently
 finish
