@@ -221,6 +221,27 @@ with open(p, "r+b") as f:
     done
 }
 
+# `eider materialize` on a store whose pages are damaged warns "this run is not
+# recorded", runs, and exits 0 — while a file that is not a database at all is refused
+# (exit 5) — and its --json says "recorded": true. Either refuse it as the other
+# damaged file is, or at least tell --json the truth.
+materialize_on_a_malformed_store_is_refused_or_says_it_is_unrecorded() {
+    make_store
+    python3 -c 'import os
+p = ".eider/eider.sqlite3"
+with open(p, "r+b") as f:
+    for off in range(2 * 4096, os.path.getsize(p), 4096):
+        f.seek(off + 8)
+        f.write(b"\xff" * 200)'
+    run "$EIDER" materialize --json
+    if [[ $RC == 5 ]]; then
+        expect_in err.txt "malformed"
+        return 0
+    fi
+    expect_in err.txt "not recorded"
+    check_json out.txt 'd["recorded"] is False'
+}
+
 # EIDER_STORAGE set to the store's file rather than its folder (an easy slip: the
 # file is what one sees): the message says "Not a directory (a store is private to the
 # user who made it ...); check that this user may read it and its folder", which
@@ -400,6 +421,7 @@ run_case a_glob_key_part_loads_only_its_own_parquet_file
 run_case a_store_without_its_schema_version_is_damaged_not_empty
 run_case an_event_block_numbered_below_one_is_a_note_not_silence
 run_case asset_show_of_a_malformed_store_is_an_error_not_never_materialized
+run_case materialize_on_a_malformed_store_is_refused_or_says_it_is_unrecorded
 run_case storage_naming_the_store_file_says_to_give_its_folder
 run_case storage_url_with_a_misspelt_parameter_is_refused_naming_it
 run_case a_bad_lease_or_retry_setting_is_refused_naming_it
