@@ -435,7 +435,7 @@ static void fill_one(sqlite3 *db, sqlite3_stmt *run, sqlite3_stmt *event, size_t
     char id[40], pid_start[24];
     const char *status = fill_status(x);
     int64_t start = t0 + (int64_t)i * 60000000, end = start + (int64_t)(y % 600000000) + 1000;
-    int steps = 1 + (int)(x >> 32) % 200, failed = !strcmp(status, "failure");
+    int failed = !strcmp(status, "failure"), steps = 1 + 3 * failed + (int)((x >> 32) % 200);
     snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012" PRIx64, (unsigned)(x >> 32),
              (unsigned)(x >> 16) & 0xffff, (unsigned)x & 0xfff, 0x8000 | ((unsigned)y & 0x3fff),
              y >> 16 & 0xffffffffffffu);
