@@ -41,7 +41,12 @@
 #include "bench_sql.h"
 #include "bench_util.h"
 
+/* The targets as issue 10 restated them: recording adds <= 20 % to a run whose assets do
+ * work, and a recorded no-op asset costs <= 1.5x what sqlite3 alone pays to write its
+ * rows (the floor). A no-op run's own ratio has no target: a no-op costs 0.4 us, so any
+ * record at all is many times that. */
 #define TARGET_RATIO 1.20
+#define TARGET_FLOOR_RATIO 1.50
 
 static void sql_exec(sqlite3 *db, const char *sql);
 #define TARGET_RUNS_S 0.100
@@ -291,10 +296,9 @@ static record_figures measure_record(const workload *w, int jobs, int repeat)
 static void print_record(const workload *w, int jobs, const record_figures *f)
 {
     char *name = bench_strf("recorded jobs=%d", jobs);
-    char *note = bench_strf("open %.1f + run %.1f + close %.1f ms; +%.1f us/asset; target <= %.2f: %s",
-                            f->open * 1e3, f->run * 1e3, f->close * 1e3,
-                            (f->total - f->plain) * 1e6 / (double)w->graph.n, TARGET_RATIO,
-                            f->total <= TARGET_RATIO * f->plain ? "met" : "MISSED");
+    char *note = bench_strf("open %.1f + run %.1f + close %.1f ms; +%.1f us/asset (the target "
+                            "is the floor's, below)", f->open * 1e3, f->run * 1e3, f->close * 1e3,
+                            (f->total - f->plain) * 1e6 / (double)w->graph.n);
     bench_table_row(name, f->plain, f->total, note);
     free(name);
     free(note);
@@ -315,9 +319,11 @@ static void bench_record(const workload *w, int repeat)
                        "(recorded - unrecorded, jobs=1), and sqlite3 writing only a materialization "
                        "row and an asset_state upsert per asset; median of %d", repeat);
     bench_table_header(title, "the floor: sqlite3 alone, prepared statements, batches of 1,365 assets");
-    char *note = bench_strf("%.1f us/asset beside %.1f us/asset; an unrecorded run costs %.2f us/asset",
-                            (j1.total - j1.plain) * 1e6 / (double)w->graph.n,
-                            j1.floor * 1e6 / (double)w->graph.n, j1.plain * 1e6 / (double)w->graph.n);
+    double added = j1.total - j1.plain;
+    char *note = bench_strf("%.1f us/asset beside %.1f us/asset; an unrecorded run costs %.2f "
+                            "us/asset; target <= %.2f: %s", added * 1e6 / (double)w->graph.n,
+                            j1.floor * 1e6 / (double)w->graph.n, j1.plain * 1e6 / (double)w->graph.n,
+                            TARGET_FLOOR_RATIO, added <= TARGET_FLOOR_RATIO * j1.floor ? "met" : "MISSED");
     bench_table_row("recording alone", j1.floor, j1.total - j1.plain, note);
     free(note);
     free(title);
@@ -328,11 +334,13 @@ static void bench_record(const workload *w, int repeat)
 /* A table of one row: the medians of repeat unrecorded (plain) and recorded runs of n
  * assets, what recording adds per asset, and the target. Frees both arrays. */
 static void print_recorded(const char *title, const char *raw_what, const char *name, double *plain,
-                           double *rec, int repeat, size_t n)
+                           double *rec, int repeat, size_t n, int has_target)
 {
     double p = bench_median(plain, (size_t)repeat), e = bench_median(rec, (size_t)repeat);
-    char *note = bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
-                            TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED");
+    char *note = has_target ? bench_strf("+%.1f us/asset; target <= %.2f: %s", (e - p) * 1e6 / (double)n,
+                                         TARGET_RATIO, e <= TARGET_RATIO * p ? "met" : "MISSED")
+                            : bench_strf("+%.1f us/asset (no-op assets: the target is the floor's)",
+                                         (e - p) * 1e6 / (double)n);
     bench_table_header(title, raw_what);
     bench_table_row(name, p, e, note);
     free(note);
@@ -379,7 +387,7 @@ static void bench_work(size_t n, int repeat)
                              "statement on a DuckDB file (bench_overhead's workload), jobs=1; median "
                              "of %d", n, repeat);
     print_recorded(title, "the same eider_materialize() with .store = NULL", "recorded jobs=1",
-                   plain, rec, repeat, n);
+                   plain, rec, repeat, n, 1);
     free(title);
     bench_sql_free(sql, n);
     bench_graph_release(&g);
@@ -767,7 +775,7 @@ static void bench_cli(size_t n, int repeat)
                              "defs.so` of %zu no-op assets (stdout to /dev/null), recorded into a "
                              "fresh EIDER_HOME; median of %d", n, repeat);
     print_recorded(title, "the same command with EIDER_STORAGE=none (nothing recorded)",
-                   "eider materialize", plain, rec, repeat, n);
+                   "eider materialize", plain, rec, repeat, n, 0);
     free(title);
     free(count);
     free(out);
