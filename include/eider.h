@@ -178,9 +178,9 @@ typedef struct eider_asset_def {
     int output;                      /* an eider_output_kind; default EIDER_OUTPUT_DEFAULT */
     const struct eider_partitions *partitions;   /* NULL: not partitioned */
     /* The longest an attempt may run, in seconds (since API 4); 0: no limit. At the
-     * deadline the attempt's DuckDB queries are interrupted, any further eider_sql()
-     * fails, and the attempt fails "timed out after N s" (a retry, if any, gets the
-     * same time again). Code that runs on without returning is not stopped in
+     * deadline the attempt's DuckDB queries (the I/O manager's write of its output
+     * included) are interrupted, any further eider_sql() fails, and the attempt fails
+     * "timed out after N s" (a retry, if any, gets the same time again). Code that runs on without returning is not stopped in
      * process; under eider_materialize_worker() the run worker is killed once the
      * grace period (eider_run_options.timeout_grace_s) has passed too. */
     double timeout_s;

@@ -448,13 +448,17 @@ static void timed_out(eider_context *ctx)
     ctx->failed = 1;
 }
 
-/* Call the compute function once, within the asset's timeout if it has one. */
-static int compute(eider_context *ctx)
+/* Call the compute function once and store its output: the attempt, within the
+ * asset's timeout if it has one (the I/O manager's write is part of it: an
+ * eider_output_sql() returns at once and its query runs here). */
+static int compute_and_store(eider_context *ctx)
 {
     double timeout = ctx->asset->timeout_s;
     if (timeout > 0)
         eider__deadline_start(ctx->run, ctx->step, timeout);
     int rc = ctx->asset->compute(ctx);
+    if (rc == EIDER_OK && !ctx->failed)
+        rc = eider__ctx_store(ctx);
     if (timeout > 0)
         eider__deadline_stop(ctx->run, ctx->step);
     if (timeout > 0 && atomic_load(&ctx->step->timed_out))
@@ -468,9 +472,7 @@ static int attempt_once(eider__run *run, eider__step *step, int attempt)
 {
     const eider__asset *a = &run->defs->assets[step->asset];
     eider_context ctx = { .run = run, .step = step, .asset = a, .attempt = attempt };
-    int rc = compute(&ctx);
-    if (rc == EIDER_OK && !ctx.failed)
-        rc = eider__ctx_store(&ctx);
+    int rc = compute_and_store(&ctx);
     int ok = rc == EIDER_OK && !ctx.failed;
     free(step->error);
     free(step->sql);

@@ -260,6 +260,29 @@ timeout_interrupts_a_query() {
     check_json out.txt '[a["status"] for a in d if a["key"] == "slow_sql"] == ["failed"]'
 }
 
+# The I/O manager's write is part of the attempt: eider_output_sql() returns at once, and
+# the query it gives, run when the I/O manager stores it, is interrupted at the deadline
+# (it used to run on until the grace killed the worker).
+timeout_interrupts_the_io_managers_write() {
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+static int slow_out(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT count(*) AS n FROM range(1000000000) a, range(1000) b");
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "w.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow_out", .compute = slow_out, .timeout_s = 1 });
+}
+EOF
+    local start=$SECONDS
+    run "$EIDER" materialize --json
+    expect_rc 1
+    (( SECONDS - start <= 4 )) || fail "the timed-out write ran $((SECONDS - start)) s"
+    check_json out.txt 'd["status"] == "failure" and d["steps"][0]["error"].startswith("timed out after 1 s")'
+}
+
 # C code past its timeout and the 5 s grace gets the worker killed; the run is crashed.
 timeout_kills_code_that_does_not_return() {
     write_definitions
@@ -286,5 +309,6 @@ run_case self_sigkill_is_recorded
 run_case kill_9_of_the_worker_is_recorded
 run_case segfault_in_definitions_names_them
 run_case timeout_interrupts_a_query
+run_case timeout_interrupts_the_io_managers_write
 run_case timeout_kills_code_that_does_not_return
 finish
