@@ -180,9 +180,10 @@ typedef struct eider_asset_def {
     /* The longest an attempt may run, in seconds (since API 4); 0: no limit. At the
      * deadline the attempt's DuckDB queries (the I/O manager's write of its output
      * included) are interrupted, any further eider_sql() fails, and the attempt fails
-     * "timed out after N s" (a retry, if any, gets the same time again). Code that runs on without returning is not stopped in
-     * process; under eider_materialize_worker() the run worker is killed once the
-     * grace period (eider_run_options.timeout_grace_s) has passed too. */
+     * "timed out after N s" (a retry, if any, gets the same time again). Code that
+     * runs on without returning is not stopped in process; under
+     * eider_materialize_worker() the run worker is killed once the grace period
+     * (eider_run_options.timeout_grace_s) has passed too. */
     double timeout_s;
 } eider_asset_def;
 
