@@ -55,10 +55,21 @@ const char *eider_run_id(const eider_context *ctx)
     return ctx->run->result->run_id;
 }
 
+/* Add the DuckDB secrets in sql (CREATE SECRET's values, SET or PRAGMA of a secret
+ * setting, an ATTACH string with credentials) to those of the step, which every later
+ * message of the step masks: a script's failing statement may quote a value set by an
+ * earlier one, or by an earlier eider_sql() of the step. */
+static void find_secrets(eider_context *ctx, const char *sql, eider__buf *redacted)
+{
+    eider__buf scratch = { 0 };
+    eider__sql_redact(sql, redacted ? redacted : &scratch, &ctx->secrets);
+    eider__buf_release(&scratch);
+}
+
 /* Set the step's failure; the first one wins, as it is usually the cause. Both the
- * SQL and the message are printed and stored: DuckDB secrets in the SQL (CREATE SECRET's
- * values, SET of a secret setting) are masked in both, and so are the values of the
- * resources' secret settings. */
+ * SQL and the message are printed and stored: DuckDB secrets in the SQL are masked in
+ * both, and so are those the step's SQL held before and the values of the resources'
+ * secret settings. */
 static void vset_failure(eider_context *ctx, const char *sql, const char *fmt, va_list ap)
 {
     eider__buf msg = { 0 };
@@ -68,7 +79,9 @@ static void vset_failure(eider_context *ctx, const char *sql, const char *fmt, v
     ctx->failed = 1;
     eider__buf_vprintf(&msg, fmt, ap);
     if (sql)
-        eider__sql_redact(sql, &ctx->failed_sql, &secrets);
+        find_secrets(ctx, sql, &ctx->failed_sql);
+    for (size_t i = 0; i < ctx->secrets.n; i++)
+        eider__secrets_add(&secrets, ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
     eider__defs_secrets(ctx->run->defs, &secrets);
     eider__secrets_mask(&secrets, eider__buf_str(&msg), &ctx->failure);
     eider__secrets_release(&secrets);
@@ -134,6 +147,7 @@ static int check_args(eider_context *ctx, duckdb_connection con, const char *sql
         set_failure(ctx, NULL, "eider_sql() was given no SQL (a NULL string)");
         return EIDER_EINVAL;
     }
+    find_secrets(ctx, sql, NULL);
     if (!con) {
         set_failure(ctx, sql, "no DuckDB connection: eider_duckdb_connection() failed or was "
                               "not called");
@@ -433,6 +447,7 @@ static void release_context(eider_context *ctx)
     free(ctx->cons);
     eider__buf_release(&ctx->failure);
     eider__buf_release(&ctx->failed_sql);
+    eider__secrets_release(&ctx->secrets);
 }
 
 /* An attempt that outran its asset's timeout_s fails for that, whatever else it did:
