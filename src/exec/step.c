@@ -66,6 +66,18 @@ static void find_secrets(eider_context *ctx, const char *sql, eider__buf *redact
     eider__buf_release(&scratch);
 }
 
+/* Append msg to out with the secrets the step's SQL held so far and the values of the
+ * resources' secret settings masked. */
+static void mask_secrets(eider_context *ctx, const char *msg, eider__buf *out)
+{
+    eider__secrets secrets = { 0 };
+    for (size_t i = 0; i < ctx->secrets.n; i++)
+        eider__secrets_add(&secrets, ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
+    eider__defs_secrets(ctx->run->defs, &secrets);
+    eider__secrets_mask(&secrets, msg, out);
+    eider__secrets_release(&secrets);
+}
+
 /* Set the step's failure; the first one wins, as it is usually the cause. Both the
  * SQL and the message are printed and stored: DuckDB secrets in the SQL are masked in
  * both, and so are those the step's SQL held before and the values of the resources'
@@ -73,18 +85,13 @@ static void find_secrets(eider_context *ctx, const char *sql, eider__buf *redact
 static void vset_failure(eider_context *ctx, const char *sql, const char *fmt, va_list ap)
 {
     eider__buf msg = { 0 };
-    eider__secrets secrets = { 0 };
     if (ctx->failed)
         return;
     ctx->failed = 1;
     eider__buf_vprintf(&msg, fmt, ap);
     if (sql)
         find_secrets(ctx, sql, &ctx->failed_sql);
-    for (size_t i = 0; i < ctx->secrets.n; i++)
-        eider__secrets_add(&secrets, ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
-    eider__defs_secrets(ctx->run->defs, &secrets);
-    eider__secrets_mask(&secrets, eider__buf_str(&msg), &ctx->failure);
-    eider__secrets_release(&secrets);
+    mask_secrets(ctx, eider__buf_str(&msg), &ctx->failure);
     eider__buf_release(&msg);
 }
 
@@ -389,11 +396,13 @@ void eider__log_line(eider__buf *log, int64_t time_us, eider_log_level level, co
 
 void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
 {
-    eider__buf line = { 0 };
+    eider__buf text = { 0 }, line = { 0 };
     va_list ap;
     va_start(ap, fmt);
-    eider__buf_vprintf(&line, fmt, ap);
+    eider__buf_vprintf(&text, fmt, ap);
     va_end(ap);
+    mask_secrets(ctx, eider__buf_str(&text), &line);   /* a DuckDB message logged as is */
+    eider__buf_release(&text);
     int64_t now = eider__now_us();
     eider__log_line(&ctx->step->log, now, level, eider__buf_str(&line));
     eider_event ev = { .type = EIDER_EVENT_LOG, .asset_key = ctx->asset->key, .time_us = now,
