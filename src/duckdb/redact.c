@@ -5,8 +5,8 @@
  * and PRAGMA statements of secret settings, and an ATTACH's connection string that holds
  * credentials, are replaced by ***, and so are those values (and the
  * values of connection_config settings that are secret) where a message quotes them.
- * SQL is read token by token as DuckDB reads it: strings, quoted names, comments,
- * dollar quotes, several statements.
+ * SQL is read token by token as DuckDB reads it: strings (E'...' escapes too), quoted
+ * names, comments, dollar quotes, several statements.
  */
 #include <ctype.h>
 #include <strings.h>
@@ -71,6 +71,16 @@ static size_t quoted_len(const char *p, char q)
     return (size_t)(e - p) + (*e == q);
 }
 
+/* The length of the escape string E'...' that starts at p (at its E): a backslash
+ * escapes the character after it, and a doubled quote stays inside. */
+static size_t escaped_len(const char *p)
+{
+    const char *e = p + 2;
+    while (*e && !(*e == '\'' && e[1] != '\''))
+        e += (*e == '\\' || *e == '\'') && e[1] ? 2 : 1;
+    return (size_t)(e - p) + (*e == '\'');
+}
+
 /* "$tag$...$tag$" (tag may be empty) at p: its length, or 0 when none starts there. */
 static size_t dollar_len(const char *p)
 {
@@ -96,6 +106,8 @@ static tok next_token(const char *p)
         t = (tok){ p, strstr(p + 2, "*/") ? (size_t)(strstr(p + 2, "*/") - p) + 2 : strlen(p), T_SPACE };
     else if (*p == '\'')
         t = (tok){ p, quoted_len(p, '\''), T_STRING };
+    else if ((*p == 'E' || *p == 'e') && p[1] == '\'')
+        t = (tok){ p, escaped_len(p), T_STRING };
     else if (*p == '"')
         t = (tok){ p, quoted_len(p, '"'), T_NAME };
     else if (*p == '$' && dollar_len(p))
@@ -136,17 +148,26 @@ typedef struct redactor {
     int keep;                        /* the option (TYPE, PROVIDER) keeps a bare name */
 } redactor;
 
-/* The text between the quotes q of a quoted token, as typed and, when it holds a doubled
- * q, as DuckDB reads it (a single q), which is how its messages quote it. */
+/* The text between the quotes q of a quoted token, as typed and as DuckDB reads it
+ * (a doubled q single; in an E'...' string, a backslash escape as the character it
+ * stands for), which is how its messages quote it. */
 static void remember_quoted(eider__secrets *found, tok t, char q)
 {
-    size_t n = t.n >= 2 && t.p[t.n - 1] == q ? t.n - 2 : t.n - 1;
+    int escapes = *t.p == 'E' || *t.p == 'e';
+    const char *text = t.p + 1 + escapes;
+    size_t n = t.n - 1 - (size_t)escapes;
+    n -= n >= 1 && t.n >= 2 + (size_t)escapes && t.p[t.n - 1] == q;
     char *read = eider__xmalloc(n + 1);
     size_t m = 0;
-    eider__secrets_add(found, t.p + 1, n);
+    eider__secrets_add(found, text, n);
     for (size_t i = 0; i < n; i++) {
-        read[m++] = t.p[1 + i];
-        i += t.p[1 + i] == q && i + 1 < n && t.p[2 + i] == q;
+        char c = text[i];
+        if (i + 1 < n && (c == q || (escapes && c == '\\'))) {
+            char e = text[++i];
+            c = c == q || !escapes ? e : e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r'
+                : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+        }
+        read[m++] = c;
     }
     if (m != n)
         eider__secrets_add(found, read, m);
@@ -159,7 +180,7 @@ static void remember(redactor *r, tok t)
     if (!r->found || t.kind == T_SPACE || t.kind == T_PUNCT)
         return;
     if (t.kind == T_STRING || t.kind == T_NAME)
-        remember_quoted(r->found, t, *t.p);
+        remember_quoted(r->found, t, t.kind == T_STRING ? '\'' : '"');
     else if (t.kind == T_DOLLAR) {
         size_t tag = (size_t)(strchr(t.p + 1, '$') - t.p) + 1;
         eider__secrets_add(r->found, t.p + tag, t.n >= 2 * tag ? t.n - 2 * tag : 0);

@@ -44,6 +44,8 @@ static const struct {
     { "ATTACH 'host=h user=u passwd=pw database=x' AS m (TYPE mysql)",
       "ATTACH *** AS m (TYPE mysql)" },
     { "ATTACH 'Driver=d;Uid=u;PWD=pw' AS o", "ATTACH *** AS o" },
+    { "CREATE SECRET (TYPE s3, SECRET E'a\\', b', KEY_ID 'k'); SELECT 1",
+      "CREATE SECRET (TYPE s3, SECRET ***, KEY_ID ***); SELECT 1" },
 };
 
 Test(redact, each_statement_shows_as_the_table_says)
@@ -97,6 +99,12 @@ Test(redact, a_value_with_a_quote_is_masked_as_typed_and_as_read)
     eider__buf_reset(&out);
     eider__secrets_mask(&found, "Binder Error: value 'it's-hush' or it''s-hush", &out);
     cr_expect_str_eq(eider__buf_str(&out), "Binder Error: value '***' or ***");
+    eider__buf_reset(&out);
+    eider__sql_redact("CREATE SECRET (TYPE http, BEARER_TOKEN E'it\\'s\\nhush')", &out, &found);
+    cr_expect_str_eq(eider__buf_str(&out), "CREATE SECRET (TYPE http, BEARER_TOKEN ***)");
+    eider__buf_reset(&out);
+    eider__secrets_mask(&found, "Binder Error: value 'it's\nhush'", &out);
+    cr_expect_str_eq(eider__buf_str(&out), "Binder Error: value '***'", "an E'' string as read");
     eider__secrets_release(&found);
     eider__buf_release(&out);
 }
