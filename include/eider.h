@@ -211,7 +211,8 @@ typedef struct eider_asset_spec_def {
  * are, but a value is never shown — a message that would quote it (a refused setting,
  * DuckDB's error, a failing step's) says *** instead; a connection_config setting whose
  * name says it holds a secret (eider's rule: it contains "secret", "password",
- * "token", "key_id", "access_key", "api_key" or "connection_string") is kept so too.
+ * "passwd", "token", "key_id", "access_key", "api_key", "connection_string" or
+ * "credential") is kept so too.
  * Since API 4. */
 typedef struct eider_duckdb_config {
     const char *database;
@@ -557,9 +558,11 @@ duckdb_connection eider_duckdb_connection(eider_context *ctx, const char *name);
  * recorded is that statement's text (the whole script when Eider cannot split it as
  * DuckDB did, e.g. around a $tag$ string). DuckDB secrets are masked (***) in both the
  * SQL and the message before they are printed or stored: the option values of CREATE
- * SECRET statements (but a bare TYPE or PROVIDER name), the value of a SET of a secret
- * setting, an ATTACH's connection string that holds credentials, and the values of the
- * resources' secret settings (secret_config); a
+ * SECRET statements (but a bare TYPE or PROVIDER name), the value of a SET or PRAGMA of
+ * a secret setting, an ATTACH's connection string that holds credentials (password,
+ * passwd, pwd, a token, secret or key), and the values of the resources' secret settings
+ * (secret_config), as typed and as DuckDB reads them ('' as '); the values found in
+ * any SQL given to the step earlier are masked in its later messages too; a
  * message's quoted statement line ("LINE 1: ...") is then left out. A
  * CREATE statement that loses a race on DuckDB's catalog to another step ("write-write
  * conflict on create", e.g. two steps running CREATE SCHEMA IF NOT EXISTS at once) is
@@ -574,7 +577,8 @@ int eider_sql_int64(eider_context *ctx, duckdb_connection con, const char *sql, 
 /* Fail the step with a message; returns EIDER_ESTEP, so `return eider_fail(...)`. */
 int eider_fail(eider_context *ctx, const char *fmt, ...) EIDER_PRINTF(2, 3);
 
-/* The step's logger: timestamped, kept per step, sent as LOG events. */
+/* The step's logger: timestamped, kept per step, sent as LOG events. The DuckDB secrets
+ * the step's SQL held so far and the resources' secret settings show as *** in it. */
 void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...) EIDER_PRINTF(3, 4);
 #define eider_log_debug(ctx, ...) eider_log((ctx), EIDER_LOG_DEBUG, __VA_ARGS__)
 #define eider_log_info(ctx, ...) eider_log((ctx), EIDER_LOG_INFO, __VA_ARGS__)

@@ -2,11 +2,11 @@
  * redact.c — DuckDB secrets kept out of what Eider prints and stores. A failing
  * statement's text and DuckDB's message go to the terminal, the JSON output and the
  * instance store; before they do, the values of CREATE SECRET's options and of SET
- * statements of secret settings, and an ATTACH's connection string that holds
+ * and PRAGMA statements of secret settings, and an ATTACH's connection string that holds
  * credentials, are replaced by ***, and so are those values (and the
  * values of connection_config settings that are secret) where a message quotes them.
- * SQL is read token by token as DuckDB reads it: strings, quoted names, comments,
- * dollar quotes, several statements.
+ * SQL is read token by token as DuckDB reads it: strings (E'...' escapes too), quoted
+ * names, comments, dollar quotes, several statements.
  */
 #include <ctype.h>
 #include <strings.h>
@@ -18,6 +18,9 @@
 
 void eider__secrets_add(eider__secrets *s, const char *value, size_t n)
 {
+    for (size_t i = 0; i < s->n; i++)
+        if (strlen(s->v[i]) == n && memcmp(s->v[i], value, n) == 0)
+            return;                  /* known already */
     char *copy = eider__xmalloc(n + 1);
     memcpy(copy, value, n);
     copy[n] = '\0';
@@ -35,8 +38,9 @@ void eider__secrets_release(eider__secrets *s)
 
 int eider__setting_is_secret(const char *name)
 {
-    static const char *const marks[] = { "secret", "password", "token", "key_id", "access_key",
-                                         "api_key", "connection_string" };
+    static const char *const marks[] = { "secret", "password", "passwd", "token", "key_id",
+                                         "access_key", "api_key", "connection_string",
+                                         "credential" };
     char lower[128];
     size_t n = 0;
     for (; name && name[n] && n + 1 < sizeof(lower); n++)
@@ -67,6 +71,16 @@ static size_t quoted_len(const char *p, char q)
     return (size_t)(e - p) + (*e == q);
 }
 
+/* The length of the escape string E'...' that starts at p (at its E): a backslash
+ * escapes the character after it, and a doubled quote stays inside. */
+static size_t escaped_len(const char *p)
+{
+    const char *e = p + 2;
+    while (*e && !(*e == '\'' && e[1] != '\''))
+        e += (*e == '\\' || *e == '\'') && e[1] ? 2 : 1;
+    return (size_t)(e - p) + (*e == '\'');
+}
+
 /* "$tag$...$tag$" (tag may be empty) at p: its length, or 0 when none starts there. */
 static size_t dollar_len(const char *p)
 {
@@ -92,6 +106,8 @@ static tok next_token(const char *p)
         t = (tok){ p, strstr(p + 2, "*/") ? (size_t)(strstr(p + 2, "*/") - p) + 2 : strlen(p), T_SPACE };
     else if (*p == '\'')
         t = (tok){ p, quoted_len(p, '\''), T_STRING };
+    else if ((*p == 'E' || *p == 'e') && p[1] == '\'')
+        t = (tok){ p, escaped_len(p), T_STRING };
     else if (*p == '"')
         t = (tok){ p, quoted_len(p, '"'), T_NAME };
     else if (*p == '$' && dollar_len(p))
@@ -132,13 +148,39 @@ typedef struct redactor {
     int keep;                        /* the option (TYPE, PROVIDER) keeps a bare name */
 } redactor;
 
+/* The text between the quotes q of a quoted token, as typed and as DuckDB reads it
+ * (a doubled q single; in an E'...' string, a backslash escape as the character it
+ * stands for), which is how its messages quote it. */
+static void remember_quoted(eider__secrets *found, tok t, char q)
+{
+    int escapes = *t.p == 'E' || *t.p == 'e';
+    const char *text = t.p + 1 + escapes;
+    size_t n = t.n - 1 - (size_t)escapes;
+    n -= n >= 1 && t.n >= 2 + (size_t)escapes && t.p[t.n - 1] == q;
+    char *read = eider__xmalloc(n + 1);
+    size_t m = 0;
+    eider__secrets_add(found, text, n);
+    for (size_t i = 0; i < n; i++) {
+        char c = text[i];
+        if (i + 1 < n && (c == q || (escapes && c == '\\'))) {
+            char e = text[++i];
+            c = c == q || !escapes ? e : e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r'
+                : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+        }
+        read[m++] = c;
+    }
+    if (m != n)
+        eider__secrets_add(found, read, m);
+    free(read);
+}
+
 /* A value's text, as typed and, for a quoted one, between its quotes. */
 static void remember(redactor *r, tok t)
 {
     if (!r->found || t.kind == T_SPACE || t.kind == T_PUNCT)
         return;
     if (t.kind == T_STRING || t.kind == T_NAME)
-        eider__secrets_add(r->found, t.p + 1, t.n >= 2 ? t.n - 2 : 0);
+        remember_quoted(r->found, t, t.kind == T_STRING ? '\'' : '"');
     else if (t.kind == T_DOLLAR) {
         size_t tag = (size_t)(strchr(t.p + 1, '$') - t.p) + 1;
         eider__secrets_add(r->found, t.p + tag, t.n >= 2 * tag ? t.n - 2 * tag : 0);
@@ -150,7 +192,8 @@ static void remember(redactor *r, tok t)
 static void classify(redactor *r, tok t)
 {
     if (r->kind == S_START)
-        r->kind = is_word(t, "CREATE") ? S_CREATE : is_word(t, "SET") ? S_SET
+        r->kind = is_word(t, "CREATE") ? S_CREATE
+                : is_word(t, "SET") || is_word(t, "PRAGMA") ? S_SET
                 : is_word(t, "ATTACH") ? S_ATTACH : S_OTHER;
     else if (r->kind == S_CREATE && is_word(t, "SECRET"))
         r->kind = S_SECRET;
@@ -207,21 +250,35 @@ static void option_token(redactor *r, tok t)
     }
 }
 
-/* Whether a string holds credentials: a key=value "password=", "token=" or "secret=",
- * or a URL's "user:password@". */
+/* Whether the n bytes at p hold word (lowercase), in any case. */
+static int holds_word(const char *p, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    for (size_t i = 0; i + w <= n; i++)
+        if (strncasecmp(p + i, word, w) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether a string holds credentials: a word that the client libraries DuckDB's
+ * extensions use name them with (libpq's password, libmysqlclient's passwd, ODBC's pwd,
+ * tokens, secrets, keys, credentials), or a URL's "user:password@". */
 static int holds_credentials(tok t)
 {
-    char lower[512];
-    size_t n = t.n < sizeof(lower) ? t.n : sizeof(lower) - 1;
-    const char *scheme = NULL, *at = NULL;
-    for (size_t i = 0; i < n; i++)
-        lower[i] = (char)tolower((unsigned char)t.p[i]);
-    lower[n] = '\0';
-    if (strstr(lower, "password") || strstr(lower, "token") || strstr(lower, "secret"))
-        return 1;
-    scheme = strstr(lower, "://");
-    at = scheme ? strchr(scheme + 3, '@') : NULL;
-    return at && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) &&
+    static const char *const marks[] = { "password", "passwd", "pwd", "pass=", "token",
+                                         "secret", "credential", "key_id", "access_key",
+                                         "api_key", "apikey", "auth", "sas=", "sig=" };
+    const char *scheme = NULL, *at = NULL, *end = t.p + t.n;
+    for (size_t i = 0; i < EIDER__ARRAY_LEN(marks); i++)
+        if (holds_word(t.p, t.n, marks[i]))
+            return 1;
+    for (scheme = t.p; scheme + 3 <= end && strncmp(scheme, "://", 3); scheme++)
+        ;
+    if (scheme + 3 > end)
+        return 0;
+    for (at = scheme + 3; at < end && *at != '@'; at++)
+        ;
+    return at < end && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) &&
            !memchr(scheme + 3, '/', (size_t)(at - scheme - 3));
 }
 
@@ -251,7 +308,8 @@ static void statement_token(redactor *r, tok t)
     if (r->kind == S_SECRET && is_punct(t, '(')) {
         r->depth = 1;
         r->expect = 0;
-    } else if (r->kind == S_SET_NAMED && (is_punct(t, '=') || is_word(t, "TO"))) {
+    } else if (r->kind == S_SET_NAMED &&
+               (is_punct(t, '=') || is_word(t, "TO") || is_punct(t, '('))) {
         r->kind = S_SET_SECRET;
         r->expect = 0;
     } else if (r->kind == S_SET_NAMED) {

@@ -10,6 +10,7 @@
 
 #include "../defs/defs.h"
 #include "../duckdb/database.h"
+#include "../duckdb/redact.h"
 #include "../duckdb/scan.h"
 
 /* One step: one asset to materialize, and then its outcome. */
@@ -118,6 +119,7 @@ struct eider_context {
     int failed;
     eider__buf failure;
     eider__buf failed_sql;
+    eider__secrets secrets;          /* found in the step's SQL so far: masked in its messages */
 
     /* The I/O manager (io.c). */
     eider__frame_scope scope;        /* frames named by eider_register_frame() */

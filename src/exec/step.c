@@ -55,23 +55,43 @@ const char *eider_run_id(const eider_context *ctx)
     return ctx->run->result->run_id;
 }
 
+/* Add the DuckDB secrets in sql (CREATE SECRET's values, SET or PRAGMA of a secret
+ * setting, an ATTACH string with credentials) to those of the step, which every later
+ * message of the step masks: a script's failing statement may quote a value set by an
+ * earlier one, or by an earlier eider_sql() of the step. */
+static void find_secrets(eider_context *ctx, const char *sql, eider__buf *redacted)
+{
+    eider__buf scratch = { 0 };
+    eider__sql_redact(sql, redacted ? redacted : &scratch, &ctx->secrets);
+    eider__buf_release(&scratch);
+}
+
+/* Append msg to out with the secrets the step's SQL held so far and the values of the
+ * resources' secret settings masked. */
+static void mask_secrets(eider_context *ctx, const char *msg, eider__buf *out)
+{
+    eider__secrets secrets = { 0 };
+    for (size_t i = 0; i < ctx->secrets.n; i++)
+        eider__secrets_add(&secrets, ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
+    eider__defs_secrets(ctx->run->defs, &secrets);
+    eider__secrets_mask(&secrets, msg, out);
+    eider__secrets_release(&secrets);
+}
+
 /* Set the step's failure; the first one wins, as it is usually the cause. Both the
- * SQL and the message are printed and stored: DuckDB secrets in the SQL (CREATE SECRET's
- * values, SET of a secret setting) are masked in both, and so are the values of the
- * resources' secret settings. */
+ * SQL and the message are printed and stored: DuckDB secrets in the SQL are masked in
+ * both, and so are those the step's SQL held before and the values of the resources'
+ * secret settings. */
 static void vset_failure(eider_context *ctx, const char *sql, const char *fmt, va_list ap)
 {
     eider__buf msg = { 0 };
-    eider__secrets secrets = { 0 };
     if (ctx->failed)
         return;
     ctx->failed = 1;
     eider__buf_vprintf(&msg, fmt, ap);
     if (sql)
-        eider__sql_redact(sql, &ctx->failed_sql, &secrets);
-    eider__defs_secrets(ctx->run->defs, &secrets);
-    eider__secrets_mask(&secrets, eider__buf_str(&msg), &ctx->failure);
-    eider__secrets_release(&secrets);
+        find_secrets(ctx, sql, &ctx->failed_sql);
+    mask_secrets(ctx, eider__buf_str(&msg), &ctx->failure);
     eider__buf_release(&msg);
 }
 
@@ -134,6 +154,7 @@ static int check_args(eider_context *ctx, duckdb_connection con, const char *sql
         set_failure(ctx, NULL, "eider_sql() was given no SQL (a NULL string)");
         return EIDER_EINVAL;
     }
+    find_secrets(ctx, sql, NULL);
     if (!con) {
         set_failure(ctx, sql, "no DuckDB connection: eider_duckdb_connection() failed or was "
                               "not called");
@@ -375,11 +396,13 @@ void eider__log_line(eider__buf *log, int64_t time_us, eider_log_level level, co
 
 void eider_log(eider_context *ctx, eider_log_level level, const char *fmt, ...)
 {
-    eider__buf line = { 0 };
+    eider__buf text = { 0 }, line = { 0 };
     va_list ap;
     va_start(ap, fmt);
-    eider__buf_vprintf(&line, fmt, ap);
+    eider__buf_vprintf(&text, fmt, ap);
     va_end(ap);
+    mask_secrets(ctx, eider__buf_str(&text), &line);   /* a DuckDB message logged as is */
+    eider__buf_release(&text);
     int64_t now = eider__now_us();
     eider__log_line(&ctx->step->log, now, level, eider__buf_str(&line));
     eider_event ev = { .type = EIDER_EVENT_LOG, .asset_key = ctx->asset->key, .time_us = now,
@@ -433,6 +456,7 @@ static void release_context(eider_context *ctx)
     free(ctx->cons);
     eider__buf_release(&ctx->failure);
     eider__buf_release(&ctx->failed_sql);
+    eider__secrets_release(&ctx->secrets);
 }
 
 /* An attempt that outran its asset's timeout_s fails for that, whatever else it did:

@@ -120,7 +120,8 @@ static int is_url(const char *s)
  * may be a password) masked; only an unknown option's name is shown. */
 static void put_parse_error(eider__buf *err, const char *msg)
 {
-    int show = !strncmp(msg, "invalid connection option", 25);
+    int show = !strncmp(msg, "invalid connection option", 25) ||
+               !strncmp(msg, "invalid URI query parameter", 27);
     for (int quoted = 0; *msg && *msg != '\n'; msg++) {
         if (!quoted && !strncmp(msg, "\"=\"", 3)) {   /* missing "=" after ... */
             eider__buf_puts(err, "\"=\"");
@@ -154,11 +155,11 @@ int eider__postgres_accepts(const char *s, eider__buf *why)
 {
     PQconninfoOption *opts = NULL;
     int n = 0;
-    if (is_url(s))
-        return 1;
-    if (!strchr(s, '='))
+    if (!is_url(s) && !strchr(s, '='))
         return 0;
-    opts = parse(s, why);
+    opts = parse(s, why);            /* a URL libpq refuses is refused here, not at connect */
+    if (opts && is_url(s))
+        n = 1;
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
         n += o->val != NULL;
     PQconninfoFree(opts);

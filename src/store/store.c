@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rows.h"
@@ -233,6 +234,28 @@ static int refuse(const char *value, int from_env, const eider__buf *why, eider_
     return EIDER_EINVAL;
 }
 
+/* A SQLite store's folder that is a file (EIDER_STORAGE set to the store's own file, an
+ * easy slip): EIDER_EINVAL, saying that a folder is named and, for the store's file,
+ * which one. what names where folder came from. */
+static int folder_is_a_file(const char *folder, const char *what, eider__buf *err)
+{
+    struct stat st;
+    const char *slash = strrchr(folder, '/');
+    const char *base = slash ? slash + 1 : folder;
+    if (stat(folder, &st) != 0 || S_ISDIR(st.st_mode))
+        return EIDER_OK;
+    eider__buf_printf(err, "%s names the instance store's folder (which holds eider.sqlite3), "
+                      "but '%s' is a file", what, folder);
+    if (!strcmp(base, "eider.sqlite3") && slash)
+        eider__buf_printf(err, ": give the store's folder, '%.*s'",
+                          (int)(slash > folder ? slash - folder : 1), folder);
+    else if (!strcmp(base, "eider.sqlite3"))
+        eider__buf_puts(err, ": give the store's folder, '.'");
+    else
+        eider__buf_puts(err, ": give a folder (one that does not exist is made)");
+    return EIDER_EINVAL;
+}
+
 /* Where the store is: a PostgreSQL connection string (*postgres set), or the SQLite
  * file in the folder, into *where (malloc'd). EIDER_EINVAL with the message in err
  * when the location (or EIDER_STORAGE) is none of the forms eider_store_open() takes. */
@@ -255,8 +278,15 @@ static int resolve(const char *location, char **where, int *postgres, eider__buf
         rc = refuse(location, from_env, &why, err);
         goto out;
     }
-    if (!location || !*location)
+    if (!location || !*location) {
+        from_env = home && *home ? 2 : 3;
         location = home && *home ? home : ".eider";
+    }
+    rc = folder_is_a_file(location, from_env == 1 ? "EIDER_STORAGE" : from_env == 2 ? "EIDER_HOME"
+                          : from_env == 3 ? "the default store folder" : "the instance store location",
+                          err);
+    if (rc)
+        goto out;
     if (location[0] != '/') {
         char cwd[4096];
         if (getcwd(cwd, sizeof(cwd)))

@@ -49,9 +49,10 @@ int eider__sqlite_open_readonly(const char *path, void **conn, eider__buf *err);
 int eider__sqlite_may_make_files(const char *path);
 /* Connect to conninfo: a postgresql:// (or postgres://) URL or a key=value string. */
 int eider__postgres_open(const char *conninfo, void **conn, eider__buf *err);
-/* Whether s is a PostgreSQL connection string: a postgresql:// or postgres:// URL
- * (parsed or not), or a key=value string that libpq parses. When a string with '=' is
- * not one, libpq's reason goes to why (if not NULL), with the values it quotes masked. */
+/* Whether s is a PostgreSQL connection string that libpq parses: a postgresql:// or
+ * postgres:// URL, or a key=value string. When a URL or a string with '=' is not one,
+ * libpq's reason goes to why (if not NULL), with the values it quotes masked (an
+ * unknown option's or URL parameter's name is shown). */
 int eider__postgres_accepts(const char *s, eider__buf *why);
 /* conninfo as it may be shown, rebuilt from what libpq parses in it (so that every
  * spelling of a key counts): a URL stays a URL and key=value pairs stay pairs, with

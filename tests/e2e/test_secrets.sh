@@ -147,7 +147,8 @@ postgres_password_is_not_in_a_live_store() {
 # Assets whose SQL holds the secret and fails: a CREATE SECRET DuckDB cannot parse
 # (its message quotes the line), one it refuses, one that succeeds followed by one
 # that fails and then a failing statement, and a resource whose secret setting DuckDB
-# refuses.
+# refuses; and one that sets a secret setting with eider_sql, then logs a DuckDB
+# message that quotes its value (masked in the log line as in a failure's message).
 write_secret_sql_defs() {
     cat >definitions.c <<EOF
 #include <eider.h>
@@ -171,6 +172,17 @@ static int twice(eider_context *ctx)
     sql(ctx, "SELECT * FROM no_such_table");
     return rc;
 }
+static int logged(eider_context *ctx)
+{
+    duckdb_connection con = eider_duckdb_connection(ctx, "duckdb");
+    duckdb_result res;
+    if (sql(ctx, "SET GLOBAL http_proxy_password = '$SECRET'"))
+        return 1;
+    if (duckdb_query(con, "SELECT error(current_setting('http_proxy_password'))", &res) == DuckDBError)
+        eider_log_warn(ctx, "checked the proxy: %s", duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    return 0;
+}
 static int vault(eider_context *ctx)
 {
     return eider_duckdb_connection(ctx, "vault") ? 0 : 1;
@@ -185,6 +197,8 @@ void eider_definitions(eider_defs *defs)
     eider_asset(defs, &(eider_asset_def){ .key = "refused", .compute = refused,
         .resources = EIDER_KEYS("duckdb") });
     eider_asset(defs, &(eider_asset_def){ .key = "twice", .compute = twice,
+        .resources = EIDER_KEYS("duckdb") });
+    eider_asset(defs, &(eider_asset_def){ .key = "logged", .compute = logged,
         .resources = EIDER_KEYS("duckdb") });
     eider_asset(defs, &(eider_asset_def){ .key = "vault", .compute = vault,
         .resources = EIDER_KEYS("vault") });
@@ -201,6 +215,7 @@ duckdb_secrets_of_failing_sql_are_shown_and_stored_nowhere() {
     expect_in out.txt "BEARER_TOKEN ***"
     expect_in out.txt "left out: it holds a secret"
     expect_in out.txt "'memory_limit' = '***' (in secret_config)"
+    expect_in out.txt "checked the proxy: Invalid Input Error: ***"
     expect_secret_nowhere out.txt err.txt
     run "$EIDER" materialize --json
     expect_rc 1
@@ -208,7 +223,8 @@ duckdb_secrets_of_failing_sql_are_shown_and_stored_nowhere() {
     expect_secret_nowhere out.txt err.txt
     id=$("$EIDER" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["run_id"])')
     for cmd in "runs" "runs --json" "run show $id" "run show $id --json" "logs $id" \
-               "logs $id --json" "list" "list --json" "asset show typo" "asset show twice"; do
+               "logs $id --json" "list" "list --json" "asset show typo" "asset show twice" \
+               "asset show logged"; do
         # shellcheck disable=SC2086
         run "$EIDER" $cmd
         expect_secret_nowhere out.txt err.txt

@@ -472,7 +472,16 @@ Test(postgres_accepts, urls_and_key_value_strings_libpq_parses)
 {
     eider__buf why = { 0 };
     cr_expect(eider__postgres_accepts("postgresql://h/db", NULL));
-    cr_expect(eider__postgres_accepts("postgres://u:bad%zz@h/db", NULL));
+    cr_expect_not(eider__postgres_accepts("postgres://u:bad%zz@h/db", &why),
+                  "a URL libpq refuses is refused before connecting");
+    cr_expect(strstr(eider__buf_str(&why), "percent-encoded"), "%s", eider__buf_str(&why));
+    cr_expect_null(strstr(eider__buf_str(&why), "bad"), "%s", eider__buf_str(&why));
+    eider__buf_reset(&why);
+    cr_expect_not(eider__postgres_accepts("postgresql://h/db?pasword=hunter22", &why));
+    cr_expect(strstr(eider__buf_str(&why), "\"pasword\""), "the parameter is named: %s",
+              eider__buf_str(&why));
+    cr_expect_null(strstr(eider__buf_str(&why), "hunter22"), "%s", eider__buf_str(&why));
+    eider__buf_reset(&why);
     cr_expect(eider__postgres_accepts("host=h dbname=d password=p", NULL));
     cr_expect_not(eider__postgres_accepts("mysql://x", NULL));
     cr_expect_not(eider__postgres_accepts("postgres:/typo", NULL));

@@ -38,6 +38,14 @@ static const struct {
       "ATTACH IF NOT EXISTS *** AS pg (TYPE postgres, READ_ONLY)" },
     { "ATTACH 'md:?motherduck_token=abc'", "ATTACH ***" },
     { "ATTACH 's3://bucket/x@2024.duckdb' AS s", "ATTACH 's3://bucket/x@2024.duckdb' AS s" },
+    { "PRAGMA s3_secret_access_key = 'hush'; PRAGMA threads = 2",
+      "PRAGMA s3_secret_access_key = ***; PRAGMA threads = 2" },
+    { "pragma http_proxy_password('pw')", "pragma http_proxy_password(***" },
+    { "ATTACH 'host=h user=u passwd=pw database=x' AS m (TYPE mysql)",
+      "ATTACH *** AS m (TYPE mysql)" },
+    { "ATTACH 'Driver=d;Uid=u;PWD=pw' AS o", "ATTACH *** AS o" },
+    { "CREATE SECRET (TYPE s3, SECRET E'a\\', b', KEY_ID 'k'); SELECT 1",
+      "CREATE SECRET (TYPE s3, SECRET ***, KEY_ID ***); SELECT 1" },
 };
 
 Test(redact, each_statement_shows_as_the_table_says)
@@ -61,6 +69,7 @@ Test(redact, values_found_are_what_was_masked)
     cr_assert_geq(found.n, 4);
     cr_expect_str_eq(found.v[0], "AKIA");
     cr_expect_str_eq(found.v[1], "it''s");
+    cr_expect_str_eq(found.v[2], "it's", "as DuckDB reads it, which its messages quote");
     eider__secrets_release(&found);
     eider__buf_release(&out);
 }
@@ -78,6 +87,24 @@ Test(redact, message_quoting_a_value_or_the_statement_is_masked)
     eider__buf_reset(&out);
     eider__secrets_mask(&(eider__secrets){ 0 }, "LINE 1: SELECT 1", &out);
     cr_expect_str_eq(eider__buf_str(&out), "LINE 1: SELECT 1", "no secret: nothing is cut");
+    eider__secrets_release(&found);
+    eider__buf_release(&out);
+}
+
+Test(redact, a_value_with_a_quote_is_masked_as_typed_and_as_read)
+{
+    eider__buf out = { 0 };
+    eider__secrets found = { 0 };
+    eider__sql_redact("CREATE SECRET (TYPE http, BEARER_TOKEN 'it''s-hush')", &out, &found);
+    eider__buf_reset(&out);
+    eider__secrets_mask(&found, "Binder Error: value 'it's-hush' or it''s-hush", &out);
+    cr_expect_str_eq(eider__buf_str(&out), "Binder Error: value '***' or ***");
+    eider__buf_reset(&out);
+    eider__sql_redact("CREATE SECRET (TYPE http, BEARER_TOKEN E'it\\'s\\nhush')", &out, &found);
+    cr_expect_str_eq(eider__buf_str(&out), "CREATE SECRET (TYPE http, BEARER_TOKEN ***)");
+    eider__buf_reset(&out);
+    eider__secrets_mask(&found, "Binder Error: value 'it's\nhush'", &out);
+    cr_expect_str_eq(eider__buf_str(&out), "Binder Error: value '***'", "an E'' string as read");
     eider__secrets_release(&found);
     eider__buf_release(&out);
 }
@@ -102,6 +129,8 @@ Test(redact, setting_names_that_hold_secrets)
     cr_expect(eider__setting_is_secret("azure_storage_connection_string"));
     cr_expect(eider__setting_is_secret("http_proxy_password"));
     cr_expect(eider__setting_is_secret("s3_session_token"));
+    cr_expect(eider__setting_is_secret("mysql_passwd"));
+    cr_expect(eider__setting_is_secret("gcs_credentials"));
     cr_expect_not(eider__setting_is_secret("threads"));
     cr_expect_not(eider__setting_is_secret("memory_limit"));
 }
