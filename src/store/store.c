@@ -839,9 +839,11 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
     snprintf(after, sizeof(after), "%" PRId64, after_id);
     const char *params[] = { run_id ? run_id : "", after };
     int rc = eider__store_flush(s);
+    /* Damaged blocks too, wherever their numbers put them: each is told in its place. */
     if (!rc)
         rc = eider__store_query(s, "SELECT first, n, mat_base, events FROM event_blocks WHERE run_id = ? "
-                                   "AND first + n > CAST(? AS BIGINT) ORDER BY first", params, 2,
+                                   "AND (first + n > CAST(? AS BIGINT) OR first < 1 OR n < 1) "
+                                   "ORDER BY first", params, 2,
                                 block_row, &blocks);
     int stop = 0;
     for (size_t i = 0; i < blocks.n; i++) {
