@@ -156,7 +156,8 @@ typedef struct eider_retry_policy {
 typedef int (*eider_compute_fn)(eider_context *ctx);
 
 /* An asset. Designated initializers; fields only ever grow at the end.
- * key: "name" or "prefix/name" (parts separated by '/'); key_prefix is prepended. */
+ * key: "name" or "prefix/name" (parts separated by '/'); key_prefix is prepended. A
+ * part may not be empty, "." or "..", nor hold '*', '?' or '[' (validation refuses them). */
 typedef struct eider_asset_def {
     const char *key;
     eider_compute_fn compute;

@@ -1,6 +1,6 @@
 /*
  * validate.c — checks definitions as a whole and builds the asset graph: key parts
- * that name no file ("." or ".."), unknown dependencies (with a suggestion), unknown
+ * that name no file ("." or "..") or hold a glob character, unknown dependencies (with a suggestion), unknown
  * resources, how partitions map between partitioned assets, cycles (printed), and a
  * topological order for the executor.
  */
@@ -263,13 +263,15 @@ static int order_graph(eider_defs *defs)
     return rc;
 }
 
-/* The first part of key that names no file of its own ("", "." or ".."), or NULL. A
- * part never holds '/' (it separates them) nor NUL (it ends the key). */
+/* The first part of key that names no file of its own ("", "." or ".."), or one that
+ * DuckDB would read as a glob ('*', '?' or '['), or NULL. A part never holds '/' (it
+ * separates them) nor NUL (it ends the key). */
 static const char *bad_key_part(const char *key, size_t *len)
 {
     for (const char *p = key;; p += *len + 1) {
         *len = strcspn(p, "/");
-        if (*len == 0 || (p[0] == '.' && (*len == 1 || (*len == 2 && p[1] == '.'))))
+        if (*len == 0 || (p[0] == '.' && (*len == 1 || (*len == 2 && p[1] == '.'))) ||
+            strcspn(p, "*?[") < *len)
             return p;
         if (!p[*len])
             return NULL;
@@ -277,7 +279,8 @@ static const char *bad_key_part(const char *key, size_t *len)
 }
 
 /* I/O managers make paths of the key's parts (base_path/a/b.parquet): a part that is
- * empty, "." or ".." would write somewhere else, outside base_path even. */
+ * empty, "." or ".." would write somewhere else, outside base_path even, and one that
+ * holds a glob character would load other assets' files too (read_parquet globs). */
 static int check_keys(eider_defs *defs)
 {
     for (size_t i = 0; i < defs->n_assets; i++) {
@@ -285,8 +288,9 @@ static int check_keys(eider_defs *defs)
         const char *part = bad_key_part(defs->assets[i].key, &len);
         if (part)
             return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': key part '%.*s' is not "
-                "allowed: a part may not be empty, '.' or '..', nor hold '/' or NUL, since I/O "
-                "managers make file paths of the parts; rename the asset", defs->assets[i].key,
+                "allowed: a part may not be empty, '.' or '..', nor hold '/', NUL, '*', '?' or '[', "
+                "since I/O managers make file paths of the parts (and DuckDB reads '*', '?' and "
+                "'[' in a path as a glob); rename the asset", defs->assets[i].key,
                 (int)len, part);
     }
     return EIDER_OK;

@@ -178,6 +178,12 @@ static int make_private(const char *path, eider__buf *err)
     return EIDER_OK;
 }
 
+/* Every page's cells checked as SQLite reads it: without, a damaged page reads as no
+ * rows or odd ones (an asset "never materialized", a run that starts and then cannot
+ * be recorded); with, the read fails with "database disk image is malformed". Costs
+ * little, and only pages read are checked. */
+#define CHECK_PAGES "PRAGMA cell_size_check = ON;"
+
 /* Open path to write (made with its folder if missing), or to read only. */
 static int open_db(const char *path, int read_only, void **out, eider__buf *err)
 {
@@ -193,12 +199,13 @@ static int open_db(const char *path, int read_only, void **out, eider__buf *err)
                           c->db ? sqlite3_errmsg(c->db) : "out of memory");
         rc = EIDER_EIO;
     }
-    if (!rc && read_only)
+    if (!rc && read_only) {
         sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);   /* the WAL mode is the file's already */
-    else if (!rc) {
+        rc = exec_simple(c->db, CHECK_PAGES, err);
+    } else if (!rc) {
         sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
         rc = exec_simple(c->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                                "PRAGMA cache_size = -32768;", err);
+                                "PRAGMA cache_size = -32768; " CHECK_PAGES, err);
     }
     if (rc) {
         sqlite3_close(c->db);
@@ -333,6 +340,8 @@ static int open_without_making(const char *path, void **out, eider__buf *err)
         rc = EIDER_EIO;
     }
     free(uri);
+    if (!rc)
+        rc = exec_simple(c->db, CHECK_PAGES, err);
     if (rc) {
         close_conn(c);
         return rc;

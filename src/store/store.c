@@ -140,6 +140,34 @@ static int bad_version(eider_store *s, version_read *v)
     return rc;
 }
 
+/* Whether the store's tables are there while table eider_schema holds no version (its
+ * rows deleted, or the table dropped): a damaged store, never an empty one. Read in
+ * this order, and the version again: the first migration makes the tables and the
+ * version in one transaction, so a store another process is making never reads so. */
+static int schema_lost(eider_store *s)
+{
+    eider__buf err = { 0 };
+    version_read v = { 0 };
+    int64_t n = 0;
+    int lost = s->m->query(s->conn, "SELECT count(*) FROM runs WHERE 1 = 0", NULL, 0,
+                           eider__read_i64, &n, &err) == 0;
+    if (lost)
+        lost = s->m->query(s->conn, "SELECT max(version) FROM eider_schema", NULL, 0,
+                           read_version_row, &v, &err) != 0 || (!v.bad && v.version == 0);
+    eider__buf_release(&v.why);
+    eider__buf_release(&err);
+    return lost;
+}
+
+/* The store's message for a store whose version is lost. */
+static int lost_version(eider_store *s)
+{
+    return eider__store_error(s, EIDER_EIO, "the instance store %s is damaged: it holds Eider's "
+        "tables, but table eider_schema holds no schema version (its row was deleted, or the "
+        "table dropped), so Eider cannot tell how to read it; restore it from a backup, or "
+        "point EIDER_HOME (or EIDER_STORAGE) at another store", s->location);
+}
+
 /* Apply one migration if the store still lacks it: in a transaction that holds the
  * writer's lock, the version read again under it, so that two processes opening a new
  * store migrate one after the other. *done is set when nothing was left to apply. */
@@ -196,6 +224,8 @@ static int migrate(eider_store *s)
         if (!rc)
             break;
     }
+    if (!rc && schema_lost(s))
+        rc = lost_version(s);
     while (!rc && !done)
         rc = migrate_step(s, known, &done, &err);
     if (rc && rc != EIDER_EAPIVERSION && !eider__buf_str(&s->errmsg)[0])
@@ -323,6 +353,8 @@ static int check_schema(eider_store *s)
     if (!rc && v.bad)
         return bad_version(s, &v);
     eider__buf_release(&v.why);
+    if ((rc || version == 0) && schema_lost(s))
+        return lost_version(s);
     if (rc || version == 0)
         return eider__store_error(s, EIDER_ENOTFOUND, "nothing is recorded in the instance store %s "
                                   "yet", s->location);
@@ -837,9 +869,11 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
     snprintf(after, sizeof(after), "%" PRId64, after_id);
     const char *params[] = { run_id ? run_id : "", after };
     int rc = eider__store_flush(s);
+    /* Damaged blocks too, wherever their numbers put them: each is told in its place. */
     if (!rc)
         rc = eider__store_query(s, "SELECT first, n, mat_base, events FROM event_blocks WHERE run_id = ? "
-                                   "AND first + n > CAST(? AS BIGINT) ORDER BY first", params, 2,
+                                   "AND (first + n > CAST(? AS BIGINT) OR first < 1 OR n < 1) "
+                                   "ORDER BY first", params, 2,
                                 block_row, &blocks);
     int stop = 0;
     for (size_t i = 0; i < blocks.n; i++) {

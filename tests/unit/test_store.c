@@ -836,6 +836,46 @@ Test(store, damaged_events_are_told_as_an_error_line_and_the_rest_is_left_alone)
     eider_store_close(s);
 }
 
+/* A block numbered below 1 (the query once kept only blocks ending above the number
+ * asked from): told as one error line, not left out with every event in it. */
+Test(store, an_event_block_numbered_below_one_is_told_not_dropped)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = chain(NULL);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    runs_seen runs = runs_of(s, -1);
+    cr_assert_eq(eider__store_query(s, "UPDATE event_blocks SET first = -100000", NULL, 0, NULL, NULL),
+                 EIDER_OK);
+    events_seen ev = { 0 };
+    cr_assert_eq(eider_store_events(s, runs.run_id, 0, see_event, &ev), EIDER_OK, "%s", eider_store_errmsg(s));
+    cr_assert_geq(ev.n, 1, "the run's events vanished without a word");
+    cr_expect(strstr(ev.messages[0], "damaged in table event_blocks"), "%s", ev.messages[0]);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* The store's tables without a version (its rows deleted, or the table dropped) are a
+ * damaged store, to read and to write: never an empty one to make again. */
+Test(store, a_store_whose_schema_version_is_lost_is_damaged_not_empty)
+{
+    static const char *const edits[] = { "DELETE FROM eider_schema", "DROP TABLE eider_schema" };
+    for (size_t i = 0; i < 2; i++) {
+        eider_store *s = fresh_store(), *again = NULL;
+        eider_defs *defs = chain(NULL);
+        cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+        cr_assert_eq(eider__store_query(s, edits[i], NULL, 0, NULL, NULL), EIDER_OK);
+        eider_store_close(s);
+        cr_expect_eq(eider_store_open_readonly(location(), &again), EIDER_EIO, "%s", edits[i]);
+        cr_expect(strstr(eider_store_errmsg(again), "eider_schema holds no schema version"),
+                  "%s", eider_store_errmsg(again));
+        eider_store_close(again);
+        cr_expect_eq(eider_store_open(location(), &again), EIDER_EIO, "%s", edits[i]);
+        cr_expect(strstr(eider_store_errmsg(again), "restore it"), "%s", eider_store_errmsg(again));
+        eider_store_close(again);
+        eider_defs_free(defs);
+    }
+}
+
 static int advice_has(const char *msg, const char *want)
 {
     const char *advice = eider__store_advice(msg);
