@@ -392,8 +392,10 @@ typedef struct eider_run_options {
     const char *run_id;
     /* When *cancel becomes nonzero (a signal handler may set it: atomic_store(&flag, 1)),
      * no further step starts, running queries are interrupted, and eider_materialize()
-     * returns EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. It is
-     * read from several threads while the run lasts. May be NULL. */
+     * returns EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. Set
+     * while the run's end waits for a failing instance store, it stops that wait (see
+     * eider_result_unrecorded()). It is read from several threads while the run lasts.
+     * May be NULL. */
     const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
      * keys (both included); each selected unpartitioned asset runs whole beside them.
