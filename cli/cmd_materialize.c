@@ -628,16 +628,17 @@ static void on_cancel(int sig)
     signal(sig, SIG_DFL);
 }
 
-/* $name, when set: a number of seconds (above 0, or 0 too when zero_ok) up to a
- * million, else refused, naming it, before anything runs. The recorder reads it. */
+/* $name, when set and not empty: a number of seconds (above 0, or 0 too when zero_ok)
+ * up to a million, else refused, naming it, before anything runs. The recorder reads
+ * it (and takes an empty one as unset, as this does). */
 static int check_seconds(const char *name, int zero_ok)
 {
     const char *text = getenv(name);
     char *end = NULL;
-    if (!text)
+    if (!text || !*text)
         return 0;
     double v = strtod(text, &end);
-    if (*text && end && !*end && (v > 0 || (zero_ok && v == 0)) && v <= 1e6)
+    if (end && !*end && (v > 0 || (zero_ok && v == 0)) && v <= 1e6)
         return 0;
     cli_error("%s='%s' is not a number of seconds: give one %s 1000000, without a unit "
               "(such as %s=30 or 0.5), or unset it for the default (60)", name, cli_safe(text),

@@ -1146,7 +1146,7 @@ static void finish_run(eider__recorder *r, const eider_event *ev)
             end_rc = end_run(r, ev);
         if ((!events_rc && !end_rc) || eider__mono_s() + pause > deadline || canceled(r))
             break;
-        if (!told++ && !canceled(r))
+        if (!told++)
             tell_waiting(r, ev, retry_s);
         if ((stopped = pause_unless_canceled(r, pause)))
             break;
