@@ -71,12 +71,15 @@ static const char help[] =
     "seconds (default 60 / 12); a run whose lease runs out shows as crashed. When the store\n"
     "fails mid-run (a full disk, PostgreSQL down), the run goes on: its events wait in\n"
     "memory (up to 64 MiB) and are written when it is back, retried at the run's end for\n"
-    "up to EIDER_STORE_RETRY_S seconds (default 60); then eider prints an error that\n"
-    "names the events, materializations and end the store lacks (the exit code stays the\n"
-    "run's own).\n"
+    "up to EIDER_STORE_RETRY_S seconds (default 60; 0: no retry); then eider prints an\n"
+    "error that names the events, materializations and end the store lacks (--json:\n"
+    "\"recorded\": false and \"missing\"; the exit code stays the run's own). Either\n"
+    "setting that is no number of seconds is refused (exit 2) before anything runs.\n"
     "\n"
     "Ctrl-C (or SIGTERM) cancels the run: running queries are interrupted, nothing new\n"
-    "starts, and eider exits 130. A second Ctrl-C quits at once.\n"
+    "starts, and eider exits 130. Once no asset runs and the run's end waits for the\n"
+    "instance store, Ctrl-C stops the wait, and eider says what the store lacks (the\n"
+    "exit code stays the run's own). A second Ctrl-C quits at once.\n"
     "\n"
     "The assets' code runs in a run worker, a child process, while eider records: if an\n"
     "asset crashes it (SIGSEGV, abort(), a stack overflow), calls exit(), or the worker is\n"
@@ -165,8 +168,11 @@ static void draw_status(printer *p)
  * is counted once, at its first end event). */
 static int set_running(printer *p, const char *key, int on)
 {
-    if (!p->term.live)
-        return 0;
+    for (size_t i = 0; on && i < p->n_running; i++)
+        if (!strcmp(p->running[i].key, key)) {  /* its next attempt */
+            p->running[i].started = mono_s();
+            return 0;
+        }
     if (on) {
         if (p->n_running == p->cap_running) {
             p->cap_running = p->cap_running ? p->cap_running * 2 : 8;
@@ -308,15 +314,39 @@ static void on_log(printer *p, const eider_event *ev)
         printf("  %s: %s\n", eider_log_level_name(ev->level), cli_safe(ev->message));
 }
 
+/* Whether an asset runs now (on_cancel() reads it): set by track(). */
+static eider_atomic_int assets_running;
+
+/* Which steps run, and how many ended. A step ends at its first end event: its line is
+ * printed at its materialization, so the live line drops it there; a skipped (or
+ * canceled) step may never have run. Called with p->lock held. */
+static void track(printer *p, const eider_event *ev)
+{
+    if (ev->type == EIDER_EVENT_STEP_START)
+        set_running(p, ev->asset_key, 1);
+    else if (ev->type == EIDER_EVENT_STEP_SUCCESS || ev->type == EIDER_EVENT_STEP_FAILURE ||
+             ev->type == EIDER_EVENT_MATERIALIZATION)
+        p->done += set_running(p, ev->asset_key, 0);
+    else if (ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
+        set_running(p, ev->asset_key, 0);
+        p->done++;
+    }
+    atomic_store(&assets_running, p->n_running > 0);
+}
+
 static void on_event(const eider_event *ev, void *user_data)
 {
     printer *p = user_data;
     if (ev->type == EIDER_EVENT_RUN_END)
         p->run_seconds = ev->duration_s;
     if (p->json) {              /* stdout is for the JSON; warnings still reach a person */
+        pthread_mutex_lock(&p->lock);
+        track(p, ev);
+        pthread_mutex_unlock(&p->lock);
         if (ev->type == EIDER_EVENT_LOG && ev->level >= EIDER_LOG_WARN)
-            fprintf(stderr, "warning: %s%s%s\n", ev->asset_key ? ev->asset_key : "",
-                    ev->asset_key ? ": " : "", cli_safe(ev->message));
+            fprintf(stderr, "%s: %s%s%s\n", ev->level >= EIDER_LOG_ERROR ? "error" : "warning",
+                    ev->asset_key ? ev->asset_key : "", ev->asset_key ? ": " : "",
+                    cli_safe(ev->message));
         return;
     }
     pthread_mutex_lock(&p->lock);
@@ -325,21 +355,11 @@ static void on_event(const eider_event *ev, void *user_data)
         p->total = (int)ev->n_steps;
         start_ticker(p);
     }
-    if (ev->type == EIDER_EVENT_STEP_START)
-        set_running(p, ev->asset_key, 1);
-    else if (ev->type == EIDER_EVENT_LOG)
+    if (ev->type == EIDER_EVENT_LOG)
         on_log(p, ev);
-    else
+    else if (ev->type != EIDER_EVENT_STEP_START)
         on_step_end(p, ev);
-    /* a step ends at its first end event: its line is printed at its materialization,
-     * so the live line drops it there; a skipped (or canceled) step may never have run */
-    if (ev->type == EIDER_EVENT_STEP_SUCCESS || ev->type == EIDER_EVENT_STEP_FAILURE ||
-        ev->type == EIDER_EVENT_MATERIALIZATION)
-        p->done += set_running(p, ev->asset_key, 0);
-    else if (ev->type == EIDER_EVENT_STEP_SKIPPED || ev->type == EIDER_EVENT_STEP_CANCELED) {
-        set_running(p, ev->asset_key, 0);
-        p->done++;
-    }
+    track(p, ev);
     for (size_t i = 0; ev->type == EIDER_EVENT_MATERIALIZATION && i < ev->n_metadata; i++)
         if (ev->metadata[i].type == EIDER_META_INT && !strcmp(ev->metadata[i].key, "row_count")) {
             p->rows += ev->metadata[i].i;
@@ -374,7 +394,8 @@ static void print_summary(const eider_result *r, int rc, double seconds, int rec
     if (counts[3])
         printf(", %d canceled", counts[3]);
     printf(" in %s (run %s%s)\n", cli_human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r),
-           recorded ? "" : ", not recorded: EIDER_STORAGE=none");
+           !recorded ? ", not recorded: EIDER_STORAGE=none"
+           : eider_result_unrecorded(r) ? ", recorded only in part: see the error above" : "");
     list_status(r, EIDER_STEP_FAILED, "failed:   ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped:  ");
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");
@@ -505,11 +526,13 @@ static void print_json(const eider_result *r, int rc, double seconds, int record
     json_t *steps = json_array();
     for (size_t i = 0; i < eider_result_count(r); i++)
         json_array_append_new(steps, step_json(r, i));
-    json_t *doc = json_pack("{s:s, s:o, s:s, s:f, s:b, s:o, s:o}", "run_id", eider_result_run_id(r),
+    const char *missing = eider_result_unrecorded(r);
+    json_t *doc = json_pack("{s:s, s:o, s:s, s:f, s:b, s:o, s:o, s:o}", "run_id", eider_result_run_id(r),
         "partition", cli_json_string(eider_result_partition(r)),
         "status", rc == EIDER_OK ? "success" : rc == EIDER_ECANCELED ? "canceled"
                 : rc == EIDER_ECRASHED ? "crashed" : "failure",
-        "duration_s", seconds, "recorded", recorded, "steps", steps, "left_out", left_out_json(r));
+        "duration_s", seconds, "recorded", recorded && !missing, "missing", cli_json_string(missing),
+        "steps", steps, "left_out", left_out_json(r));
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(doc);
@@ -597,8 +620,30 @@ static eider_atomic_int cancel_requested;
 static void on_cancel(int sig)
 {
     atomic_store(&cancel_requested, 1);
-    say("\ncanceling: interrupting the running assets; press Ctrl-C again to quit at once\n");
+    if (atomic_load(&assets_running))
+        say("\ncanceling: interrupting the running assets; press Ctrl-C again to quit at once\n");
+    else
+        say("\ncanceling: no asset is running; the run ends now (what the instance store "
+            "lacks of it is told); press Ctrl-C again to quit at once\n");
     signal(sig, SIG_DFL);
+}
+
+/* $name, when set and not empty: a number of seconds (above 0, or 0 too when zero_ok)
+ * up to a million, else refused, naming it, before anything runs. The recorder reads
+ * it (and takes an empty one as unset, as this does). */
+static int check_seconds(const char *name, int zero_ok)
+{
+    const char *text = getenv(name);
+    char *end = NULL;
+    if (!text || !*text)
+        return 0;
+    double v = strtod(text, &end);
+    if (end && !*end && (v > 0 || (zero_ok && v == 0)) && v <= 1e6)
+        return 0;
+    cli_error("%s='%s' is not a number of seconds: give one %s 1000000, without a unit "
+              "(such as %s=30 or 0.5), or unset it for the default (60)", name, cli_safe(text),
+              zero_ok ? "from 0 to" : "above 0 up to", name);
+    return EXIT_USAGE;
 }
 
 static void catch_cancel(eider_run_options *o)
@@ -706,6 +751,10 @@ static int run(cli_env *env)
                             .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT };
     backfill b = { 0 };
     int code = parse_args(env, &o, &p, &b);
+    if (!code)
+        code = check_seconds("EIDER_RUN_LEASE_S", 0);
+    if (!code)
+        code = check_seconds("EIDER_STORE_RETRY_S", 1);
     if (!code)
         code = cli_load_defs(env);
     if (!code)

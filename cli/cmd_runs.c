@@ -54,12 +54,17 @@ static const char logs_help[] =
     "\n"
     CLI_DEFS_HELP
     "  -F, --follow          keep printing new events while the run is going on; stop\n"
-    "                        when it has ended (at once for a finished run)\n"
+    "                        when it has ended (at once for a finished run). A run marked\n"
+    "                        crashed because its lease ran out may come back (it was\n"
+    "                        stopped, or cut off from the store): it is followed 5 s\n"
+    "                        more, then to its true end if it came back, else that\n"
+    "                        lease's end is printed\n"
     "      --json            one JSON object per event and line (JSON Lines)\n";
 
 #define RUNS_DEFAULT_LIMIT 20
 #define FOLLOW_INTERVAL_NS 200000000L
 #define FOLLOW_CHECK_POLLS 10     /* idle polls between checks for a dead process */
+#define FOLLOW_LAPSED_S 5.0       /* a run marked crashed for its lease: followed this long more */
 #define MATCHES_SHOWN 5
 
 /* ---- formatting ---- */
@@ -669,6 +674,8 @@ typedef struct log_printer {
     int json;
     int64_t last_id;
     const run_info *run;    /* the run's record: its selection and partition */
+    int hold_end;           /* following: a lease's end is held back (the run may come back) */
+    int held;               /* one was */
 } log_printer;
 
 /* The store keeps a run's selection and partition on the run, not on its run_start
@@ -767,6 +774,12 @@ static json_t *event_json(int64_t id, const eider_event *ev)
 static int on_log_event(int64_t id, const eider_event *ev, void *user_data)
 {
     log_printer *p = user_data;
+    /* the end the store tells of a run whose lease ran out is no stored event: it has
+     * no duration, and its id is the next event's should the run come back */
+    if (p->hold_end && ev->type == EIDER_EVENT_RUN_END && ev->duration_s == 0) {
+        p->held = 1;
+        return 0;
+    }
     eider_event full = with_run(ev, p->run);
     ev = &full;
     p->last_id = id;
@@ -803,25 +816,49 @@ static void mark_dead_runs(void)
     eider_store_close(s);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Print the new events until the run has ended. Its status is read before its events,
- * so that the events written before it ended are all printed. */
+ * so that the events written before it ended are all printed. A run marked crashed
+ * because its lease ran out is followed FOLLOW_LAPSED_S more, its lease's end held
+ * back: a stopped run that comes back goes on, and is followed to its true end. */
 static int follow_run(cli_env *env, const char *run_id, log_printer *p)
 {
     const struct timespec interval = { 0, FOLLOW_INTERVAL_NS };
     status_probe probe = { EIDER_RUN_STARTED, 1 };
     int rc = EIDER_OK, idle = 0;
-    while (!rc && probe.found && live(probe.status)) {
+    double lapsed = 0;                   /* when its lease's end was first held back */
+    int was_live = 0;                    /* a run dead before it was followed is not waited for */
+    for (;;) {
         int64_t seen = p->last_id;
         probe.found = 0;
         rc = eider_store_runs(env->store, -1, run_id, 1, probe_status, &probe);
-        if (!rc)
-            rc = eider_store_events(env->store, run_id, p->last_id, on_log_event, p);
+        if (rc)
+            break;
+        if (!probe.found || probe.status != EIDER_RUN_CRASHED)
+            lapsed = 0;
+        was_live |= probe.found && live(probe.status);
+        p->hold_end = was_live && (!lapsed || mono_s() - lapsed < FOLLOW_LAPSED_S);
+        p->held = 0;
+        rc = eider_store_events(env->store, run_id, p->last_id, on_log_event, p);
         fflush(stdout);
+        if (p->held && !lapsed) {
+            lapsed = mono_s();
+            fprintf(stderr, "note: run %s is marked crashed, as its lease ran out; following it "
+                    "%g s more, in case it was only stopped and comes back\n", run_id,
+                    FOLLOW_LAPSED_S);
+        }
+        if (rc || (!(probe.found && live(probe.status)) && !p->held))
+            break;
         idle = p->last_id == seen ? idle + 1 : 0;
         if (idle % FOLLOW_CHECK_POLLS == FOLLOW_CHECK_POLLS - 1)
             mark_dead_runs();
-        if (!rc && probe.found && live(probe.status))
-            nanosleep(&interval, NULL);
+        nanosleep(&interval, NULL);
     }
     return rc;
 }

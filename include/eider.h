@@ -395,8 +395,10 @@ typedef struct eider_run_options {
     const char *run_id;
     /* When *cancel becomes nonzero (a signal handler may set it: atomic_store(&flag, 1)),
      * no further step starts, running queries are interrupted, and eider_materialize()
-     * returns EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. It is
-     * read from several threads while the run lasts. May be NULL. */
+     * returns EIDER_ECANCELED with the steps not done marked EIDER_STEP_CANCELED. Set
+     * while the run's end waits for a failing instance store, it stops that wait (see
+     * eider_result_unrecorded()). It is read from several threads while the run lasts.
+     * May be NULL. */
     const eider_atomic_int *cancel;
     /* Partitioned assets: the partition key to materialize, or a range "A...B" of
      * keys (both included); each selected unpartitioned asset runs whole beside them.
@@ -490,6 +492,12 @@ const char *eider_result_run_id(const eider_result *result);
  * the range "A...B", or "all (N)" for all_partitions; NULL when no step of the run is
  * partitioned. Valid until the result is freed. */
 const char *eider_result_partition(const eider_result *result);
+/* What the instance store lacks of the run, when it is recorded only in part (the store
+ * failed and its end's retries ran out or were canceled): "events 3-9 (7 events, with
+ * the materialization of 'a') and the run's end (...)"; NULL when the store holds all
+ * of it, or nothing was to be recorded (no store, or its row could not be written).
+ * Valid until the result is freed. */
+const char *eider_result_unrecorded(const eider_result *result);
 /* Steps in the order they were planned (a topological order). */
 size_t eider_result_count(const eider_result *result);
 const char *eider_result_key(const eider_result *result, size_t i);
@@ -1094,8 +1102,9 @@ int eider_store_runs(eider_store *store, int status, const char *run_id, size_t 
 
 /* The events of run_id with an id above after_id, in order; fn gets each with its id
  * (pass the last one as after_id to follow a live run). A run marked crashed ends with
- * a run_end event (level error) whose message says why; its fields are valid during
- * the call only, as every event's. */
+ * a run_end event (level error) whose message says why; that one is not stored (its
+ * duration_s is 0, and its id the next event's should the run come back, as a run
+ * stopped past its lease does). Their fields are valid during the call only. */
 typedef int (*eider_stored_event_fn)(int64_t id, const eider_event *event, void *user_data);
 int eider_store_events(eider_store *store, const char *run_id, int64_t after_id,
                        eider_stored_event_fn fn, void *user_data);

@@ -48,6 +48,7 @@ struct eider_result {
     long *left_out_because;
     size_t n_left_out;
     char *partition;                 /* eider_result_partition(): as recorded, or NULL */
+    char *unrecorded;                /* eider_result_unrecorded(): malloc'd, or NULL */
 };
 
 /* Why an asset is left out of a run (eider_result.left_out_because); a value >= 0 is

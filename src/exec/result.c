@@ -82,6 +82,7 @@ void eider_result_free(eider_result *result)
     free(result->left_out);
     free(result->left_out_because);
     free(result->partition);
+    free(result->unrecorded);
     free(result);
 }
 
@@ -115,6 +116,11 @@ const char *eider_result_run_id(const eider_result *result)
 const char *eider_result_partition(const eider_result *result)
 {
     return result ? result->partition : NULL;
+}
+
+const char *eider_result_unrecorded(const eider_result *result)
+{
+    return result ? result->unrecorded : NULL;
 }
 
 size_t eider_result_count(const eider_result *result)

@@ -640,7 +640,8 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
     eider__recorder recorder = { .store = options ? options->store : NULL,
                                  .next = options ? options->sink : NULL,
                                  .launched_by = options ? options->launched_by : NULL,
-                                 .tags = options ? options->tags : NULL };
+                                 .tags = options ? options->tags : NULL,
+                                 .cancel = options ? options->cancel : NULL };
     eider_event_sink recording;
     eider__recorder_sink(&recorder, &recording);
     eider__run_init(&run, defs, options, result, recorder.store ? &recording : recorder.next,
@@ -653,6 +654,8 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
         return rc;
     }
     eider__run_steps(&run, options);
+    result->unrecorded = recorder.missing;      /* what the store lacks of it, or NULL */
+    recorder.missing = NULL;
     eider__recorder_release(&recorder);
     rc = eider__run_code(&run);
     if (out)

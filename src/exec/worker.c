@@ -866,7 +866,8 @@ int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
     eider__recorder recorder = { .store = options ? options->store : NULL,
                                  .next = options ? options->sink : NULL,
                                  .launched_by = options ? options->launched_by : NULL,
-                                 .tags = options ? options->tags : NULL };
+                                 .tags = options ? options->tags : NULL,
+                                 .cancel = options ? options->cancel : NULL };
     eider_event_sink recording;
     eider__recorder_sink(&recorder, &recording);
     worker w = { .defs = defs, .o = options, .result = result, .killed = -1,
@@ -878,6 +879,8 @@ int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
     for (size_t i = 0; i < result->n_steps; i++)
         w.has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;
     rc = run_in_worker(&w);
+    result->unrecorded = recorder.missing;      /* what the store lacks of it, or NULL */
+    recorder.missing = NULL;
     eider__recorder_release(&recorder);
     free(w.attempt_start);
     free(w.first_start);

@@ -367,6 +367,10 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
 #define LEASE_S 60.0                /* $EIDER_RUN_LEASE_S unset: a run's lease */
 #define RENEWALS_PER_LEASE 12       /* renewed every 5 s of a 60 s lease */
 #define MISSING_NAMES 10            /* materializations named in what is missing */
+#define RECREATED_NOTE "this run's row was deleted from the instance store while the run was " \
+    "alive (by eider gc, while it was marked crashed, stopped past its lease) and was made " \
+    "again when the run came back: its events and materializations recorded before are gone"
+
 
 /* The seconds in $name (a positive number; 0 too when zero_ok), else fallback. */
 static double env_seconds(const char *name, double fallback, int zero_ok)
@@ -546,21 +550,74 @@ static void take_back(eider_store *s, const char *run_id, const char *until, dou
     eider__buf_release(&msg);
 }
 
-/* Renew run_id's lease for lease_s from now. A run marked crashed meanwhile (its lease
- * ran out while its process was stopped, or the store was out of reach) is taken back.
- * Nonzero when the store was written. */
-static int renew_lease(eider_store *s, const char *run_id, double lease_s)
+/* What makes a run's row again (recreate()), copied from its recorder: the writer
+ * thread renews a lease while the run may end and free its own. */
+typedef struct run_row {
+    char *run_id, *selection, *partition, *launched_by, *tags;
+    int64_t start_us;
+    double lease_s;
+} run_row;
+
+static char *tags_json(const char *const *tags);
+
+/* Called with queue_lock, or by r's own thread. */
+static void run_row_of(run_row *w, const eider__recorder *r)
+{
+    *w = (run_row){ .run_id = eider__xstrdup(r->run_id),
+                    .selection = r->selection ? eider__xstrdup(r->selection) : NULL,
+                    .partition = r->partition ? eider__xstrdup(r->partition) : NULL,
+                    .launched_by = eider__xstrdup(r->launched_by ? r->launched_by : "api"),
+                    .tags = tags_json(r->tags), .start_us = r->start_us, .lease_s = r->lease_s };
+}
+
+static void run_row_release(run_row *w)
+{
+    free(w->run_id);
+    free(w->selection);
+    free(w->partition);
+    free(w->launched_by);
+    free(w->tags);
+}
+
+/* The run's row is gone while the run is alive (`eider gc` deleted it while it was
+ * marked crashed, stopped past its lease): made again, as 'started' with a note, so that
+ * its next events and its end belong to a run that `eider runs` lists (and gc reaches).
+ * Nonzero when it was made. */
+static int recreate(eider_store *s, const run_row *w, const char *until)
+{
+    char pid[24], host[256] = "", start[24];
+    int64_t made = 0;
+    gethostname(host, sizeof(host) - 1);
+    const char *p[] = { w->run_id, w->selection, w->partition, w->launched_by, w->tags, host,
+                        decimal(pid, getpid()), decimal(start, w->start_us), until, RECREATED_NOTE };
+    if (lease_query(s, "INSERT INTO runs (run_id, status, selection, partition, launched_by, tags, "
+                       "host, pid, start_us, lease_until_us, note) VALUES (?, 'started', ?, ?, ?, ?, "
+                       "?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING RETURNING 1", p, 10,
+                    eider__read_i64, &made) || !made)
+        return 0;
+    queue_note(s, w->run_id, RECREATED_NOTE);
+    return 1;
+}
+
+/* Renew w's lease for its length from now. A run marked crashed meanwhile (its lease
+ * ran out while its process was stopped, or the store was out of reach) is taken back;
+ * one whose row was deleted meanwhile is made again (*made set). Nonzero when the store
+ * was written. */
+static int renew_lease(eider_store *s, const run_row *w, int *made)
 {
     char until[24], *note = NULL;
-    int64_t renewed = 0;
-    const char *p[] = { decimal(until, eider__now_us() + (int64_t)(lease_s * 1e6)), run_id };
+    int64_t renewed = 0, exists = 1;
+    const char *p[] = { decimal(until, eider__now_us() + (int64_t)(w->lease_s * 1e6)), w->run_id };
     int rc = lease_query(s, "UPDATE runs SET lease_until_us = CAST(? AS BIGINT) WHERE run_id = ? "
                             "AND status = 'started' RETURNING 1", p, 2, eider__read_i64, &renewed);
     if (rc || renewed)
         return !rc;
     if (!lease_query(s, "SELECT note FROM runs WHERE run_id = ? AND status = 'crashed'", p + 1, 1,
                      read_text, &note) && note)
-        take_back(s, run_id, p[0], lease_s, note);
+        take_back(s, w->run_id, p[0], w->lease_s, note);
+    else if (!lease_query(s, "SELECT count(*) FROM runs WHERE run_id = ?", p + 1, 1,
+                          eider__read_i64, &exists) && !exists)
+        *made = recreate(s, w, p[0]);
     free(note);
     return 1;
 }
@@ -585,15 +642,18 @@ static int renew_due(eider_store *s, double now)
     eider__recorder *r = lease_due(s, now);
     if (!r)
         return 0;
-    char *run_id = eider__xstrdup(r->run_id);
-    double lease_s = r->lease_s;
+    run_row w;
+    int made = 0;
+    run_row_of(&w, r);
     pthread_mutex_unlock(&s->queue_lock);
-    int ok = renew_lease(s, run_id, lease_s);
+    int ok = renew_lease(s, &w, &made);
     pthread_mutex_lock(&s->queue_lock);
     for (size_t i = 0; ok && i < s->n_leases; i++)      /* r, unless its run ended meanwhile */
-        if (s->leases[i] == r && strcmp(r->run_id, run_id) == 0)
+        if (s->leases[i] == r && strcmp(r->run_id, w.run_id) == 0) {
             r->renewed_ok = now;
-    free(run_id);
+            r->recreated |= made;
+        }
+    run_row_release(&w);
     return 1;
 }
 
@@ -877,6 +937,9 @@ static int start_run(eider__recorder *r, const eider_event *ev)
     free(tags);
     if (!rc) {
         r->run_id = eider__xstrdup(ev->run_id);
+        r->selection = ev->selection ? eider__xstrdup(ev->selection) : NULL;
+        r->partition = ev->partition ? eider__xstrdup(ev->partition) : NULL;
+        r->start_us = ev->time_us;
         lease_add(r);
     }
     return rc;
@@ -897,8 +960,23 @@ static int end_run(eider__recorder *r, const eider_event *ev)
         snprintf(counts[i], sizeof(counts[i]), "%d", values[i]);
     snprintf(end, sizeof(end), "%" PRId64, ev->time_us);
     const char *p[] = { end_status(ev), end, counts[0], counts[1], counts[2], counts[3], ev->run_id };
-    return eider__store_query(r->store, "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, "
-        "n_failed = ?, n_skipped = ?, n_canceled = ? WHERE run_id = ?", p, 7, NULL, NULL);
+    const char *sql = "UPDATE runs SET status = ?, end_us = ?, n_succeeded = ?, n_failed = ?, "
+                      "n_skipped = ?, n_canceled = ? WHERE run_id = ? RETURNING 1";
+    int64_t ended = 0;
+    int rc = eider__store_query(r->store, sql, p, 7, eider__read_i64, &ended);
+    if (rc || ended)
+        return rc;
+    run_row w;                       /* its row is gone (see recreate()): made again, then ended */
+    char until[24];
+    run_row_of(&w, r);
+    if (recreate(r->store, &w, decimal(until, eider__now_us() + (int64_t)(r->lease_s * 1e6)))) {
+        pthread_mutex_lock(&r->store->queue_lock);
+        r->recreated = 1;
+        pthread_mutex_unlock(&r->store->queue_lock);
+        rc = eider__store_query(r->store, sql, p, 7, NULL, NULL);
+    }
+    run_row_release(&w);
+    return rc;
 }
 
 /* Tell the next sink. */
@@ -935,18 +1013,21 @@ static void check_writes(eider__recorder *r, const eider_event *ev)
 /* What could not be recorded of the run, told to the next sink, as an error: which
  * events and materializations, and its end when end_rc says it is not written. */
 static void tell_missing(eider__recorder *r, const eider_event *ev, int events_rc, int end_rc,
-                         double waited)
+                         double waited, int canceled)
 {
     eider_store *s = r->store;
     eider__buf msg = { 0 };
     eider__missing *m = &r->unkept;
+    size_t what;
     take_run(s, ev->run_id, m);
     eider__buf_printf(&msg, "run %s is recorded only in part", ev->run_id);
     if (events_rc || end_rc)
-        eider__buf_printf(&msg, " (%s; retried for %.0f s)", eider_store_errmsg(s), waited);
+        eider__buf_printf(&msg, " (%s; retried for %.0f s%s)", eider_store_errmsg(s), waited,
+                          canceled ? ", then the wait was canceled" : "");
     else
         eider__buf_printf(&msg, " in the instance store %s", s->location);
     eider__buf_puts(&msg, ": missing from the store are ");
+    what = msg.len;
     if (m->n_events)
         missing_describe(m, &msg);
     if (m->n_events && end_rc)
@@ -960,6 +1041,8 @@ static void tell_missing(eider__recorder *r, const eider_event *ev, int events_r
         eider__buf_printf(&msg, "; they were not kept while the store was out of reach (more than "
                           "%u MiB waited)", HOLD_BYTES >> 20);
     r->incomplete = 1;
+    free(r->missing);
+    r->missing = eider__xstrdup(eider__buf_str(&msg) + what);
     tell(r, ev, EIDER_LOG_ERROR, eider__buf_str(&msg));
     eider__buf_release(&msg);
 }
@@ -988,18 +1071,72 @@ static int lease_in_doubt(eider__recorder *r)
     return doubt;
 }
 
+/* Renew r's lease now, from r's own thread. */
+static void renew_own_lease(eider__recorder *r)
+{
+    run_row w;
+    int made = 0;
+    run_row_of(&w, r);
+    renew_lease(r->store, &w, &made);
+    pthread_mutex_lock(&r->store->queue_lock);
+    r->recreated |= made;
+    pthread_mutex_unlock(&r->store->queue_lock);
+    run_row_release(&w);
+}
+
+static int recreated(eider__recorder *r)
+{
+    pthread_mutex_lock(&r->store->queue_lock);
+    int made = r->recreated;
+    pthread_mutex_unlock(&r->store->queue_lock);
+    return made;
+}
+
+/* Tell the next sink that the run's row was deleted while it ran, and made again. */
+static void tell_recreated(eider__recorder *r, const eider_event *ev)
+{
+    eider__buf msg = { 0 };
+    eider__buf_printf(&msg, "run %s: %s", ev->run_id, RECREATED_NOTE);
+    tell(r, ev, EIDER_LOG_WARN, eider__buf_str(&msg));
+    eider__buf_release(&msg);
+}
+
 /* The run's end: its events and its row written, retried with a growing pause for up to
  * $EIDER_STORE_RETRY_S while the store fails; then what is missing is told. A lease
  * that may have lapsed is renewed first, so that a note that it lapsed comes before the
  * end. */
+static int canceled(const eider__recorder *r)
+{
+    return r->cancel && atomic_load(r->cancel);
+}
+
+/* Sleep up to seconds, or less when the run's cancel flag is set; nonzero then. */
+static int pause_unless_canceled(const eider__recorder *r, double seconds)
+{
+    for (double left = seconds; left > 0 && !canceled(r); left -= 0.05)
+        eider__sleep_ms((left < 0.05 ? left : 0.05) * 1e3);
+    return canceled(r);
+}
+
+/* Tell the next sink, once, that the run's end waits for the store, and how to stop it. */
+static void tell_waiting(eider__recorder *r, const eider_event *ev, double retry_s)
+{
+    eider__buf msg = { 0 };
+    eider__buf_printf(&msg, "the run has ended, but the instance store %s cannot take its record "
+                      "yet: retrying for up to %g s (EIDER_STORE_RETRY_S); cancel the run "
+                      "(Ctrl-C) to stop waiting", r->store->location, retry_s);
+    tell(r, ev, EIDER_LOG_WARN, eider__buf_str(&msg));
+    eider__buf_release(&msg);
+}
+
 static void finish_run(eider__recorder *r, const eider_event *ev)
 {
     eider_store *s = r->store;
     double start = eider__mono_s(), pause = RETRY_FIRST_S;
-    double deadline = start + env_seconds("EIDER_STORE_RETRY_S", END_RETRY_S, 1);
-    int events_rc, end_rc = -1;
+    double retry_s = env_seconds("EIDER_STORE_RETRY_S", END_RETRY_S, 1), deadline = start + retry_s;
+    int events_rc, end_rc = -1, stopped = 0, told = 0;
     if (lease_in_doubt(r))
-        renew_lease(s, r->run_id, r->lease_s);
+        renew_own_lease(r);
     if (r->unkept.n_events && eider__store_flush(s) == EIDER_OK)     /* the steps are done */
         queue_unkept_note(r, ev);
     enqueue(r, ev);
@@ -1007,15 +1144,21 @@ static void finish_run(eider__recorder *r, const eider_event *ev)
         events_rc = eider__store_flush(s);
         if (end_rc)
             end_rc = end_run(r, ev);
-        if ((!events_rc && !end_rc) || eider__mono_s() + pause > deadline)
+        if ((!events_rc && !end_rc) || eider__mono_s() + pause > deadline || canceled(r))
             break;
-        eider__sleep_ms(pause * 1e3);
+        if (!told++)
+            tell_waiting(r, ev, retry_s);
+        if ((stopped = pause_unless_canceled(r, pause)))
+            break;
         pause = pause * 2 > RETRY_MAX_S ? RETRY_MAX_S : pause * 2;
     }
+    if (recreated(r))
+        tell_recreated(r, ev);
     lease_remove(r);
     check_writes(r, ev);
     if (events_rc || end_rc || r->unkept.n_events)
-        tell_missing(r, ev, events_rc, end_rc, eider__mono_s() - start);
+        tell_missing(r, ev, events_rc, end_rc, eider__mono_s() - start,
+                     stopped || ((events_rc || end_rc) && canceled(r)));
     else if (r->failed)
         tell(r, ev, EIDER_LOG_INFO, "the instance store is back: every event of this run is recorded");
     missing_release(&r->unkept);
@@ -1059,12 +1202,16 @@ static void on_event(const eider_event *ev, void *user_data)
 
 void eider__recorder_release(eider__recorder *r)
 {
-    if (!r || !r->run_id)
+    if (!r)
         return;
-    lease_remove(r);
+    if (r->run_id)
+        lease_remove(r);
     missing_release(&r->unkept);
     free(r->run_id);
-    r->run_id = NULL;
+    free(r->missing);
+    free(r->selection);
+    free(r->partition);
+    r->run_id = r->missing = r->selection = r->partition = NULL;
 }
 
 void eider__recorder_sink(eider__recorder *r, eider_event_sink *out)

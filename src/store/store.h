@@ -179,6 +179,11 @@ typedef struct eider__recorder {
     double renewed_ok;               /* when it was last renewed (eider__mono_s(), queue_lock) */
     eider__missing unkept;           /* events dropped with HOLD_BYTES held (under queue_lock) */
     int incomplete;                  /* after its end: its record lacks something */
+    const eider_atomic_int *cancel;  /* set: the wait for the store at the end stops */
+    char *missing;                   /* after its end: what the store lacks (malloc'd), or NULL */
+    char *selection, *partition;     /* its run_start's, to make its row again (see below) */
+    int64_t start_us;
+    int recreated;                   /* its row was deleted while it ran, and made again */
 } eider__recorder;
 
 /* A sink that records through r (which must outlive the run). */

@@ -1414,6 +1414,53 @@ Test(store, a_write_that_keeps_failing_is_retried_then_what_is_missing_is_told)
     eider_store_close(s);
 }
 
+/* Cancels the run once it is told that the run's end waits for the store. */
+typedef struct end_waiter {
+    eider_atomic_int cancel;
+    int told;
+} end_waiter;
+
+static void cancel_the_wait(const eider_event *ev, void *user_data)
+{
+    end_waiter *w = user_data;
+    if (ev->type == EIDER_EVENT_LOG && ev->message && strstr(ev->message, "to stop waiting")) {
+        w->told++;
+        atomic_store(&w->cancel, 1);
+    }
+}
+
+/* The run's cancel flag stops the wait of its end for a store that fails (Ctrl-C in the
+ * CLI), and the result says what the store lacks. */
+Test(store, the_cancel_flag_stops_the_end_waiting_for_the_store)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    eider_result *r = NULL;
+    add(defs, "a", noop, NULL, NULL);
+    setenv("EIDER_STORE_RETRY_S", "60", 1);
+    break_event_blocks(s, 1);
+    end_waiter w = { 0 };
+    eider_event_sink sink = { .on_event = cancel_the_wait, .user_data = &w };
+    eider_run_options o = { .store = s, .jobs = 1, .sink = &sink, .cancel = &w.cancel };
+    double start = eider__mono_s();
+    eider_materialize(defs, &o, &r);
+    cr_expect(eider__mono_s() - start < 5, "the wait stopped: %.1f s", eider__mono_s() - start);
+    break_event_blocks(s, 0);
+    unsetenv("EIDER_STORE_RETRY_S");
+    cr_expect_eq(w.told, 1, "told once that the end waits, and how to stop it");
+    const char *missing = eider_result_unrecorded(r);
+    cr_assert(missing, "the result says what the store lacks");
+    cr_expect(strstr(missing, "events 1-5 (5 events, with the materialization of 'a')"), "%s", missing);
+    eider_result_free(r);
+    r = NULL;
+    o = (eider_run_options){ .store = s, .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_OK);
+    cr_expect_null(eider_result_unrecorded(r), "a run recorded whole lacks nothing");
+    eider_result_free(r);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
 static eider_store *mending_store;
 
 /* Mends the store (that failed every write until now) half-way through the run. */
