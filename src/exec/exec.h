@@ -153,10 +153,19 @@ void eider__deadline_start(eider__run *run, eider__step *step, double timeout_s)
 void eider__deadline_stop(eider__run *run, eider__step *step);
 
 /* The run's life, shared by eider_materialize() and the run worker (run.c): plan it
- * (the only part that reads the store); set up a run of it whose events go to sink
- * and which cancel stops; open its databases (the message in err); run its steps,
- * from the RUN_START event to the RUN_END; its return code. */
-int eider__run_prepare(eider_defs *defs, const eider_run_options *o, eider_result **out);
+ * (the only part that reads the store) into *result — NULL, with EIDER_OK, when there
+ * is nothing to run, the empty result then given to *out (NULL: freed) as the call's;
+ * record it (the sink to give the run, through recording, which r fills; after the
+ * run, what the store lacks of it goes to result and r is released); set up a run of
+ * it whose events go to sink and which cancel stops; open its databases (the message
+ * in err); run its steps, from the RUN_START event to the RUN_END; its return code. */
+int eider__run_plan(eider_defs *defs, const eider_run_options *o, eider_result **result,
+                    eider_result **out);
+struct eider__recorder;             /* ../store/store.h */
+const eider_event_sink *eider__run_recorder(struct eider__recorder *r,
+                                            eider_event_sink *recording,
+                                            const eider_run_options *o);
+void eider__run_recorded(struct eider__recorder *r, eider_result *result);
 void eider__run_init(eider__run *run, eider_defs *defs, const eider_run_options *o,
                      eider_result *result, const eider_event_sink *sink,
                      const eider_atomic_int *cancel);

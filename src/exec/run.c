@@ -510,9 +510,40 @@ static int prepare(eider_defs *defs, const eider_run_options *o, eider_result **
     return EIDER_OK;
 }
 
-int eider__run_prepare(eider_defs *defs, const eider_run_options *o, eider_result **out)
+int eider__run_plan(eider_defs *defs, const eider_run_options *o, eider_result **result,
+                    eider_result **out)
 {
-    return prepare(defs, o, out);
+    *result = NULL;
+    if (out)
+        *out = NULL;
+    if (!defs)
+        return EIDER_EINVAL;
+    int rc = prepare(defs, o, result);
+    if (rc || (*result)->n_steps)
+        return rc;
+    if (out)                        /* nothing to run is no run: nothing emitted or recorded */
+        *out = *result;
+    else
+        eider_result_free(*result);
+    *result = NULL;
+    return EIDER_OK;
+}
+
+const eider_event_sink *eider__run_recorder(eider__recorder *r, eider_event_sink *recording,
+                                            const eider_run_options *o)
+{
+    *r = (eider__recorder){ .store = o ? o->store : NULL, .next = o ? o->sink : NULL,
+                            .launched_by = o ? o->launched_by : NULL, .tags = o ? o->tags : NULL,
+                            .cancel = o ? o->cancel : NULL };
+    eider__recorder_sink(r, recording);
+    return r->store ? recording : r->next;
+}
+
+void eider__run_recorded(eider__recorder *r, eider_result *result)
+{
+    result->unrecorded = r->missing;        /* what the store lacks of it, or NULL */
+    r->missing = NULL;
+    eider__recorder_release(r);
 }
 
 /* The run's partitions as recorded: its --partition, or for every partition "all (N)"
@@ -622,29 +653,13 @@ int eider__run_code(const eider__run *run)
 int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_result **out)
 {
     eider__run run;
-    eider_result *result = NULL;
-    if (out)
-        *out = NULL;
-    if (!defs)
-        return EIDER_EINVAL;
-    int rc = prepare(defs, options, &result);
-    if (rc)
-        return rc;
-    if (result->n_steps == 0) {     /* nothing to run is no run: nothing emitted or recorded */
-        if (out)
-            *out = result;
-        else
-            eider_result_free(result);
-        return EIDER_OK;
-    }
-    eider__recorder recorder = { .store = options ? options->store : NULL,
-                                 .next = options ? options->sink : NULL,
-                                 .launched_by = options ? options->launched_by : NULL,
-                                 .tags = options ? options->tags : NULL,
-                                 .cancel = options ? options->cancel : NULL };
+    eider__recorder recorder;
     eider_event_sink recording;
-    eider__recorder_sink(&recorder, &recording);
-    eider__run_init(&run, defs, options, result, recorder.store ? &recording : recorder.next,
+    eider_result *result = NULL;
+    int rc = eider__run_plan(defs, options, &result, out);
+    if (rc || !result)
+        return rc;
+    eider__run_init(&run, defs, options, result, eider__run_recorder(&recorder, &recording, options),
                     options ? options->cancel : NULL);
     eider__buf err = { 0 };
     if ((rc = eider__run_open(&run, options, &err))) {
@@ -654,9 +669,7 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options, eider_
         return rc;
     }
     eider__run_steps(&run, options);
-    result->unrecorded = recorder.missing;      /* what the store lacks of it, or NULL */
-    recorder.missing = NULL;
-    eider__recorder_release(&recorder);
+    eider__run_recorded(&recorder, result);
     rc = eider__run_code(&run);
     if (out)
         *out = result;

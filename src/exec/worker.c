@@ -848,30 +848,14 @@ out:
 int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
                              eider_result **out)
 {
-    eider_result *result = NULL;
-    if (out)
-        *out = NULL;
-    if (!defs)
-        return EIDER_EINVAL;
-    int rc = eider__run_prepare(defs, options, &result);
-    if (rc)
-        return rc;
-    if (result->n_steps == 0) {     /* nothing to run is no run, as in eider_materialize() */
-        if (out)
-            *out = result;
-        else
-            eider_result_free(result);
-        return EIDER_OK;
-    }
-    eider__recorder recorder = { .store = options ? options->store : NULL,
-                                 .next = options ? options->sink : NULL,
-                                 .launched_by = options ? options->launched_by : NULL,
-                                 .tags = options ? options->tags : NULL,
-                                 .cancel = options ? options->cancel : NULL };
+    eider__recorder recorder;
     eider_event_sink recording;
-    eider__recorder_sink(&recorder, &recording);
+    eider_result *result = NULL;
+    int rc = eider__run_plan(defs, options, &result, out);
+    if (rc || !result)
+        return rc;
     worker w = { .defs = defs, .o = options, .result = result, .killed = -1,
-                 .sink = recorder.store ? &recording : recorder.next,
+                 .sink = eider__run_recorder(&recorder, &recording, options),
                  .attempt_start = eider__xcalloc(result->n_steps, sizeof(double)),
                  .first_start = eider__xcalloc(result->n_steps, sizeof(double)),
                  .grace = options && options->timeout_grace_s > 0 ? options->timeout_grace_s
@@ -879,9 +863,7 @@ int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
     for (size_t i = 0; i < result->n_steps; i++)
         w.has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;
     rc = run_in_worker(&w);
-    result->unrecorded = recorder.missing;      /* what the store lacks of it, or NULL */
-    recorder.missing = NULL;
-    eider__recorder_release(&recorder);
+    eider__run_recorded(&recorder, result);
     free(w.attempt_start);
     free(w.first_start);
     free(w.error);
