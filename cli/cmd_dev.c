@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -75,32 +76,61 @@ static void block_stop_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* The definitions again, for the server's thread (srv.defs): path is where the first
+ * load found them. A program that gave its own definitions has them once: the server
+ * then shares them with the run queue. */
+static int load_again(cli_env *env, const char *path, eider_defs **out)
+{
+    *out = NULL;
+    if (!env->owned || !path)
+        return EXIT_OK;
+    *out = eider_defs_new();
+    int rc = eider_defs_load(*out, path, NULL);
+    if (!rc)
+        rc = eider_defs_validate(*out);
+    if (rc) {
+        cli_error("cannot load the definitions '%s' a second time: %s", path,
+                  eider_defs_errmsg(*out));
+        eider_defs_free(*out);
+        *out = NULL;
+    }
+    return rc ? cli_exit_for(rc) : EXIT_OK;
+}
+
 static int run(cli_env *env)
 {
     dev_args a = { .host = "127.0.0.1", .port = 3000 };
     srv s = { 0 };
+    eider_defs *reads = NULL;
+    char real[PATH_MAX];
     int code = parse_args(env, &a);
     if (!code && cli_parse_only())
         return CLI_PARSED;
+    int have_path = !code && !env->defs
+                  && realpath(env->defs_path ? env->defs_path : "definitions.c", real);
     if (!code)
         code = cli_load_defs(env);
     if (!code)
         code = cli_open_store(env, CLI_STORE_OPTIONAL);
+    if (!code)
+        code = load_again(env, have_path ? real : NULL, &reads);
     if (code)
         return code;
     s.host = a.host;
     s.port = (int)a.port;
-    s.defs = env->defs;
+    s.defs = reads ? reads : env->defs;
     s.has_store = env->store != NULL;
     if (a.token)
         snprintf(s.token, sizeof(s.token), "%s", a.token);
     block_stop_signals();
     if (srv_queue_start(&s.queue, env->defs, env->store)) {
         cli_error("cannot start the run queue's thread");
+        eider_defs_free(reads);
         return EXIT_INTERNAL;
     }
     code = srv_serve(&s);
     srv_queue_stop(&s.queue);
+    eider_defs_free(reads);
     return code;
 }
 

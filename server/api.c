@@ -1,8 +1,9 @@
 /*
  * api.c — the JSON API's handlers (docs/api.md): assets, runs, a run, its events, and
- * launching a run. They read the instance store through a read-only handle opened per
- * request, so that what the run queue's thread records is seen at once; they never
- * open a DuckDB file.
+ * launching a run. They run on the server's thread only, with definitions of their
+ * own (srv.defs; the run queue's thread has its others), and read the instance store
+ * through a read-only handle opened per request, so that what the queue's thread
+ * records is seen at once; they never open a DuckDB file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,12 +56,14 @@ void api_assets(srv *s, const srv_request *req, srv_reply *reply)
     if (!store && !missing)
         goto out;
     memset(sel, 1, n + 1);
+    eider_defs_use_store(s->defs, store);      /* the keys of dynamic partitions */
     if (store && eider_store_status(store, s->defs, st)) {
         store_failed(reply, store);
         goto out;
     }
     reply->doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
 out:
+    eider_defs_use_store(s->defs, NULL);
     eider_store_close(store);
     free(sel);
     free(st);
@@ -168,11 +171,20 @@ static int body_string(json_t *body, const char *name, const char **out, srv_rep
 /* The selection is checked here, so that a typo is a 400 and not a run that never was. */
 static int check_selection(srv *s, const char *selection, srv_reply *reply)
 {
+    int missing = 0, rc = EIDER_OK;
     size_t n = eider_defs_count(s->defs);
     unsigned char *sel = malloc(n + 1);
-    int rc = sel ? eider_defs_select(s->defs, selection, sel) : EIDER_ENOMEM;
+    eider_store *store = open_store(s, reply, &missing);
+    if (!store && !missing) {
+        free(sel);
+        return -1;
+    }
+    eider_defs_use_store(s->defs, store);      /* for stale() */
+    rc = sel ? eider_defs_select(s->defs, selection, sel) : EIDER_ENOMEM;
     if (rc)
         srv_error(reply, 400, "%s", sel ? eider_defs_errmsg(s->defs) : "out of memory");
+    eider_defs_use_store(s->defs, NULL);
+    eider_store_close(store);
     free(sel);
     return rc ? -1 : 0;
 }

@@ -61,6 +61,9 @@ typedef struct srv {
     int port;                       /* the one bound (--port 0: the kernel's choice) */
     int wildcard;                   /* bound to every address: the Host check is off */
     char token[SRV_TOKEN_MAX + 1];
+    /* The definitions the handlers read, on the server's thread only: a second load of
+     * the run queue's, so that neither thread changes what the other reads (a run
+     * reloads the keys of dynamic partitions; a handler points them at its store). */
     eider_defs *defs;
     int has_store;                  /* 0 when EIDER_STORAGE=none */
     srv_queue queue;

@@ -158,6 +158,10 @@ runs_filters_and_paging() {
     check_json body.json '[r["run_id"] for r in d] == ["'"$RUN_ID"'"]'
     api GET '/api/runs?limit=1&offset=1'
     check_json body.json '[r["run_id"] for r in d] == ["'"$first"'"]'
+    # stale() reads the store: hello is fresh, so only slow (never) and boom (failed) run
+    launch '{"selection": "stale() and not boom"}'
+    wait_run "$RUN_ID" success
+    check_json body.json '[s["key"] for s in d["steps"]] == ["slow"]'
 }
 
 errors_are_json_with_their_status() {
