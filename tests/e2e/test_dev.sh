@@ -83,6 +83,19 @@ start_server() {
     fail "eider dev printed no URL in 30 s"
 }
 
+# Stop it with SIGTERM: it exits 0 within 10 s, with nothing on stderr (a sanitizer's
+# report included).
+stop_server() {
+    kill -s TERM "$SERVER_PID"
+    set +e
+    timeout 10 tail --pid="$SERVER_PID" -f /dev/null
+    wait "$SERVER_PID"
+    RC=$?
+    set -e
+    [[ "$RC" == 0 ]] || { cat server.err >&2; fail "eider dev exited $RC on SIGTERM"; }
+    [[ ! -s server.err ]] || { cat server.err >&2; fail "eider dev wrote to stderr"; }
+}
+
 # api METHOD PATH [BODY] [HEADER...]: the status in STATUS, the body in body.json.
 api() {
     python3 api.py "$@" >resp.txt || fail "no answer to $1 $2"
@@ -142,6 +155,7 @@ assets_and_a_run_that_succeeds() {
     run "$EIDER" runs -f definitions.c --json
     expect_rc 0
     check_json out.txt 'd[0]["run_id"] == "'"$RUN_ID"'" and d[0]["launched_by"] == "api"'
+    stop_server
 }
 
 runs_filters_and_paging() {
@@ -162,6 +176,7 @@ runs_filters_and_paging() {
     launch '{"selection": "stale() and not boom"}'
     wait_run "$RUN_ID" success
     check_json body.json '[s["key"] for s in d["steps"]] == ["slow"]'
+    stop_server
 }
 
 errors_are_json_with_their_status() {
@@ -198,6 +213,7 @@ errors_are_json_with_their_status() {
     expect_status 413
     api GET /api/runs
     check_json body.json 'd == []'
+    stop_server
 }
 
 state_changes_need_the_token_and_our_origin() {
@@ -226,6 +242,7 @@ state_changes_need_the_token_and_our_origin() {
     expect_status 202
     api POST /api/runs '{"selection": "hello"}' "Authorization: Bearer $TOKEN"
     expect_status 202
+    stop_server
 }
 
 given_auth_token_is_the_one() {
@@ -234,6 +251,7 @@ given_auth_token_is_the_one() {
     expect_eq "$TOKEN" sesame "the printed token"
     api POST /api/runs '{"selection": "hello"}' "X-Eider-Token: sesame"
     expect_status 202
+    stop_server
 }
 
 non_loopback_host_needs_a_token() {
@@ -244,6 +262,7 @@ non_loopback_host_needs_a_token() {
     expect_in err.txt "--auth-token"
     start_server --host 0.0.0.0 --auth-token sesame
     expect_in server.out "serving http://0.0.0.0:"
+    stop_server
 }
 
 port_in_use_is_named() {
@@ -254,6 +273,7 @@ port_in_use_is_named() {
     run timeout 20 "$EIDER" dev -f definitions.c --port "$port"
     expect_rc 2
     expect_in err.txt "port $port on '127.0.0.1' is in use"
+    stop_server
 }
 
 segfault_fails_the_run_and_the_server_answers() {
@@ -267,6 +287,7 @@ segfault_fails_the_run_and_the_server_answers() {
     launch '{"selection": "hello"}'
     wait_run "$RUN_ID" success
     kill -0 "$SERVER_PID" || fail "the server died"
+    stop_server
 }
 
 stops_on_sigint_and_sigterm() {
