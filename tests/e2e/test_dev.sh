@@ -2,11 +2,12 @@
 # test_dev.sh — `eider dev` against a real server on a free port: each endpoint of the
 # JSON API (docs/api.md), its error statuses, the security rules (the token, a foreign
 # Origin, a foreign Host, a non-loopback --host without a token), a launched run that
-# succeeds and one whose asset segfaults (the run is crashed, the server answers on),
-# the port in use, and stopping with SIGINT and SIGTERM.
+# succeeds, runs that wait their turn in the queue, one whose asset segfaults (the run
+# is crashed, the server answers on), the port in use, and stopping with SIGINT and
+# SIGTERM.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# hello makes a table; boom writes through NULL; slow sleeps a little.
+# hello makes a table; boom writes through NULL; slow sleeps a second.
 write_definitions() {
     cat >definitions.c <<'DEFS'
 #include <eider.h>
@@ -27,7 +28,7 @@ static int boom(eider_context *ctx)
 
 static int slow(eider_context *ctx)
 {
-    usleep(300000);
+    usleep(1000000);
     return 0;
 }
 
@@ -179,6 +180,25 @@ runs_filters_and_paging() {
     stop_server
 }
 
+runs_wait_their_turn() {
+    write_definitions
+    start_server
+    launch '{"selection": "slow"}'
+    local first=$RUN_ID
+    launch '{"selection": "hello"}'
+    api GET "/api/runs/$RUN_ID"
+    check_json body.json 'd["status"] == "queued" and d["selection"] == "hello"'
+    api GET "/api/runs/$RUN_ID/events"
+    expect_status 200
+    check_json body.json 'd == []'
+    wait_run "$RUN_ID" success
+    api GET /api/runs
+    # one at a time: the second started after the first ended
+    check_json body.json '[r["run_id"] for r in d] == ["'"$RUN_ID"'", "'"$first"'"]'
+    check_json body.json 'd[1]["status"] == "success" and d[0]["start_us"] >= d[1]["end_us"]'
+    stop_server
+}
+
 errors_are_json_with_their_status() {
     write_definitions
     start_server
@@ -310,6 +330,7 @@ stops_on_sigint_and_sigterm() {
 
 run_case assets_and_a_run_that_succeeds
 run_case runs_filters_and_paging
+run_case runs_wait_their_turn
 run_case errors_are_json_with_their_status
 run_case state_changes_need_the_token_and_our_origin
 run_case given_auth_token_is_the_one
