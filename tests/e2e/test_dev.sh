@@ -199,6 +199,20 @@ runs_wait_their_turn() {
     stop_server
 }
 
+# The server holds no DuckDB file: a run from a terminal meanwhile works, and the API
+# shows it.
+a_terminal_run_meanwhile_shows_up() {
+    write_definitions
+    start_server
+    run "$EIDER" materialize -f definitions.c --select hello --lock-timeout 0
+    expect_rc 0
+    api GET /api/runs
+    check_json body.json 'len(d) == 1 and d[0]["launched_by"] == "cli" and d[0]["status"] == "success"'
+    api GET /api/assets
+    check_json body.json 'd[0]["key"] == "hello" and d[0]["status"] == "fresh"'
+    stop_server
+}
+
 errors_are_json_with_their_status() {
     write_definitions
     start_server
@@ -331,6 +345,7 @@ stops_on_sigint_and_sigterm() {
 run_case assets_and_a_run_that_succeeds
 run_case runs_filters_and_paging
 run_case runs_wait_their_turn
+run_case a_terminal_run_meanwhile_shows_up
 run_case errors_are_json_with_their_status
 run_case state_changes_need_the_token_and_our_origin
 run_case given_auth_token_is_the_one
