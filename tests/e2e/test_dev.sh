@@ -67,9 +67,10 @@ print(r.read().decode())
 PY
 }
 
-# Start eider dev on a free port (the kernel picks it: --port 0) and wait for its URL.
+# Start eider dev on a free port (the kernel picks it: --port 0) and wait for its URL;
+# DEFS_OPTION says where the definitions are (default -f definitions.c).
 start_server() {
-    "$EIDER" dev -f definitions.c --port 0 "$@" >server.out 2>server.err &
+    "$EIDER" dev ${DEFS_OPTION:--f definitions.c} --port 0 "$@" >server.out 2>server.err &
     SERVER_PID=$!
     trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
     for _ in $(seq 1 300); do
@@ -213,6 +214,19 @@ a_terminal_run_meanwhile_shows_up() {
     stop_server
 }
 
+# -l: the definitions already built (loaded twice: for the handlers and for the runs).
+serves_a_library() {
+    write_definitions
+    cc -shared -fPIC -I"$SRC/include" -I"$SRC/third_party/duckdb/include" -o defs.so \
+        definitions.c || fail "cannot build defs.so"
+    DEFS_OPTION="-l defs.so" start_server
+    api GET /api/assets
+    check_json body.json '[a["key"] for a in d] == ["hello", "boom", "slow"]'
+    launch '{"selection": "hello"}'
+    wait_run "$RUN_ID" success
+    stop_server
+}
+
 errors_are_json_with_their_status() {
     write_definitions
     start_server
@@ -346,6 +360,7 @@ run_case assets_and_a_run_that_succeeds
 run_case runs_filters_and_paging
 run_case runs_wait_their_turn
 run_case a_terminal_run_meanwhile_shows_up
+run_case serves_a_library
 run_case errors_are_json_with_their_status
 run_case state_changes_need_the_token_and_our_origin
 run_case given_auth_token_is_the_one
