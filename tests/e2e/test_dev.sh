@@ -261,6 +261,10 @@ errors_are_json_with_their_status() {
     expect_status 413
     api GET /api/runs
     check_json body.json 'd == []'
+    # a partition no selected asset has: accepted, then refused before it starts
+    launch '{"selection": "hello", "partition": "2024-01-01"}'
+    wait_run "$RUN_ID" refused
+    check_json body.json '"2024-01-01" in d["error"]'
     stop_server
 }
 
