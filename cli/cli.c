@@ -25,6 +25,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_asset,
     &cli_cmd_gc,
     &cli_cmd_partitions,
+    &cli_cmd_dev,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

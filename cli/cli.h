@@ -66,6 +66,7 @@ extern const cli_command cli_cmd_logs;
 extern const cli_command cli_cmd_asset;
 extern const cli_command cli_cmd_gc;
 extern const cli_command cli_cmd_partitions;
+extern const cli_command cli_cmd_dev;
 
 /* How a command uses the instance store. */
 enum cli_store_use {
@@ -193,6 +194,20 @@ int backfill_done(cli_env *env, backfill *b);
 int run_backfill(eider_defs *defs, eider_run_options *o, backfill *b,
                  const backfill_runner *runner);
 void backfill_release(backfill *b);
+
+/* The JSON of `eider list --json` (the selected assets, sel one byte per asset, with
+ * their status st when not NULL and their dynamic partitions from store, may be NULL),
+ * for the server of eider dev too. The caller owns it. */
+json_t *cli_assets_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st,
+                        eider_store *store);
+/* The JSON of `eider runs --json` (status < 0: any; the newest limit runs after the
+ * first offset), of `eider run show --json` for the run whose id is run_id exactly
+ * (*out NULL when there is none), and of `eider logs --json` as one array (the events
+ * after after_id). They return the store's code (message in eider_store_errmsg());
+ * the caller owns *out. */
+int cli_runs_json(eider_store *store, int status, size_t offset, size_t limit, json_t **out);
+int cli_run_json(eider_store *store, const char *run_id, json_t **out);
+int cli_events_json(eider_store *store, const char *run_id, int64_t after_id, json_t **out);
 
 /* JSON for the CLI's --json outputs. */
 json_t *cli_json_string(const char *s);

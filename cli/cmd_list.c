@@ -145,8 +145,8 @@ static void print_dynamic(eider_defs *defs, const unsigned char *sel, eider_stor
     }
 }
 
-static void print_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st,
-                       eider_store *store)
+json_t *cli_assets_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st,
+                        eider_store *store)
 {
     json_t *all = json_array();
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
@@ -157,6 +157,13 @@ static void print_json(eider_defs *defs, const unsigned char *sel, const eider_a
         json_object_set_new(o, "dynamic_partitions", dynamic_json(store, &a));
         json_array_append_new(all, o);
     }
+    return all;
+}
+
+static void print_json(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st,
+                       eider_store *store)
+{
+    json_t *all = cli_assets_json(defs, sel, st, store);
     json_dumpf(all, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(all);

@@ -887,3 +887,54 @@ static int logs_run(cli_env *env)
 }
 
 const cli_command cli_cmd_logs = { "logs", logs_run, "print the events of a recorded run", logs_help };
+
+/* ---- the same JSON for other front ends (the server of eider dev) ---- */
+
+int cli_runs_json(eider_store *store, int status, size_t offset, size_t limit, json_t **out)
+{
+    run_list l = { 0 };
+    int rc = eider_store_runs(store, status, NULL, offset + limit, collect_run, &l);
+    *out = NULL;
+    if (!rc) {
+        *out = json_array();
+        for (size_t i = offset; i < l.n; i++)
+            json_array_append_new(*out, run_json(&l.v[i]));
+    }
+    run_list_release(&l);
+    return rc;
+}
+
+int cli_run_json(eider_store *store, const char *run_id, json_t **out)
+{
+    run_list l = { 0 };
+    run_steps s = { 0 };
+    size_t i = 0;
+    int rc = eider_store_runs(store, -1, run_id, 0, collect_run, &l);
+    *out = NULL;
+    while (!rc && i < l.n && strcmp(l.v[i].run_id, run_id) != 0)
+        i++;
+    if (!rc && i < l.n)
+        rc = eider_store_events(store, run_id, 0, on_step_event, &s);
+    if (!rc && i < l.n)
+        *out = run_show_json(&l.v[i], &s);
+    run_steps_release(&s);
+    run_list_release(&l);
+    return rc;
+}
+
+static int collect_event(int64_t id, const eider_event *ev, void *user_data)
+{
+    json_array_append_new(user_data, event_json(id, ev));
+    return 0;
+}
+
+int cli_events_json(eider_store *store, const char *run_id, int64_t after_id, json_t **out)
+{
+    *out = json_array();
+    int rc = eider_store_events(store, run_id, after_id, collect_event, *out);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,215 @@
+/*
+ * api.c — the JSON API's handlers (docs/api.md): assets, runs, a run, its events, and
+ * launching a run. They run on the server's thread only, with definitions of their
+ * own (srv.defs; the run queue's thread has its others), and read the instance store
+ * through a read-only handle opened per request, so that what the queue's thread
+ * records is seen at once; they never open a DuckDB file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "server.h"
+
+#define RUNS_LIMIT_DEFAULT 100
+#define RUNS_LIMIT_MAX 1000
+
+/* A read-only handle on the store; NULL with *missing set when there is none yet (or
+ * EIDER_STORAGE=none), NULL with a 500 reply when it cannot be read. */
+static eider_store *open_store(srv *s, srv_reply *reply, int *missing)
+{
+    eider_store *store = NULL;
+    *missing = !s->has_store;
+    if (*missing)
+        return NULL;
+    int rc = eider_store_open_readonly(NULL, &store);
+    if (rc == EIDER_ENOTFOUND) {
+        *missing = 1;
+    } else if (rc) {
+        srv_error(reply, 500, "the instance store cannot be read: %s", eider_store_errmsg(store));
+    } else {
+        return store;
+    }
+    eider_store_close(store);
+    return NULL;
+}
+
+static void store_failed(srv_reply *reply, eider_store *store)
+{
+    srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
+}
+
+void api_assets(srv *s, const srv_request *req, srv_reply *reply)
+{
+    int missing = 0;
+    size_t n = eider_defs_count(s->defs);
+    unsigned char *sel = malloc(n + 1);
+    eider_asset_status *st = calloc(n + 1, sizeof(*st));
+    eider_store *store = open_store(s, reply, &missing);
+    if (!sel || !st) {
+        srv_error(reply, 500, "out of memory");
+        goto out;
+    }
+    if (!store && !missing)
+        goto out;
+    memset(sel, 1, n + 1);
+    eider_defs_use_store(s->defs, store);      /* the keys of dynamic partitions */
+    if (store && eider_store_status(store, s->defs, st)) {
+        store_failed(reply, store);
+        goto out;
+    }
+    reply->doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
+out:
+    eider_defs_use_store(s->defs, NULL);
+    eider_store_close(store);
+    free(sel);
+    free(st);
+}
+
+/* A whole-number query parameter from min to max, else a 400 reply. */
+static int query_size(const srv_request *req, const char *name, long min, long max, long *out,
+                      srv_reply *reply)
+{
+    const char *v = srv_query(req, name);
+    char *end = NULL;
+    if (!v)
+        return 0;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max) {
+        srv_error(reply, 400, "'%s' wants a whole number from %ld to %ld, not '%s'", name, min,
+                  max, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+void api_runs(srv *s, const srv_request *req, srv_reply *reply)
+{
+    long limit = RUNS_LIMIT_DEFAULT, offset = 0;
+    int missing = 0, status = -1;
+    const char *st = srv_query(req, "status");
+    if (query_size(req, "limit", 1, RUNS_LIMIT_MAX, &limit, reply)
+        || query_size(req, "offset", 0, 1000000, &offset, reply))
+        return;
+    if (st && (status = eider_run_status_parse(st)) < 0) {
+        srv_error(reply, 400, "status '%s' is not a run status: use queued, started, success, "
+                  "failure, canceled or crashed", st);
+        return;
+    }
+    eider_store *store = open_store(s, reply, &missing);
+    if (!store) {
+        if (missing)
+            reply->doc = json_array();
+        return;
+    }
+    if (cli_runs_json(store, status, (size_t)offset, (size_t)limit, &reply->doc))
+        store_failed(reply, store);
+    eider_store_close(store);
+}
+
+/* The run's JSON from the store, or the queue's; 404 when neither knows it. */
+void api_run(srv *s, const srv_request *req, srv_reply *reply)
+{
+    int missing = 0;
+    eider_store *store = open_store(s, reply, &missing);
+    if (!store && !missing)
+        return;
+    if (store && cli_run_json(store, req->param, &reply->doc)) {
+        store_failed(reply, store);
+    } else if (!reply->doc) {
+        reply->doc = srv_queue_lookup(&s->queue, req->param);
+        if (!reply->doc)
+            srv_error(reply, 404, "no run '%s': see GET /api/runs for the run ids", req->param);
+    }
+    eider_store_close(store);
+}
+
+void api_run_events(srv *s, const srv_request *req, srv_reply *reply)
+{
+    int missing = 0;
+    long after = 0;
+    json_t *run = NULL;
+    if (query_size(req, "after", 0, LONG_MAX, &after, reply))
+        return;
+    eider_store *store = open_store(s, reply, &missing);
+    if (!store && !missing)
+        return;
+    if (store && cli_run_json(store, req->param, &run)) {
+        store_failed(reply, store);
+    } else if (run) {
+        if (cli_events_json(store, req->param, after, &reply->doc))
+            store_failed(reply, store);
+    } else if ((run = srv_queue_lookup(&s->queue, req->param))) {
+        reply->doc = json_array();      /* launched, not recorded yet: no events so far */
+    } else {
+        srv_error(reply, 404, "no run '%s': see GET /api/runs for the run ids", req->param);
+    }
+    json_decref(run);
+    eider_store_close(store);
+}
+
+/* A string member of the launch body, NULL when absent or null; -1 when not a string. */
+static int body_string(json_t *body, const char *name, const char **out, srv_reply *reply)
+{
+    json_t *v = json_object_get(body, name);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || !*json_string_value(v)) {
+        srv_error(reply, 400, "'%s' must be a non-empty string", name);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* The selection is checked here, so that a typo is a 400 and not a run that never was. */
+static int check_selection(srv *s, const char *selection, srv_reply *reply)
+{
+    int missing = 0, rc = EIDER_OK;
+    size_t n = eider_defs_count(s->defs);
+    unsigned char *sel = malloc(n + 1);
+    eider_store *store = open_store(s, reply, &missing);
+    if (!store && !missing) {
+        free(sel);
+        return -1;
+    }
+    eider_defs_use_store(s->defs, store);      /* for stale() */
+    rc = sel ? eider_defs_select(s->defs, selection, sel) : EIDER_ENOMEM;
+    if (rc)
+        srv_error(reply, 400, "%s", sel ? eider_defs_errmsg(s->defs) : "out of memory");
+    eider_defs_use_store(s->defs, NULL);
+    eider_store_close(store);
+    free(sel);
+    return rc ? -1 : 0;
+}
+
+void api_launch(srv *s, const srv_request *req, srv_reply *reply)
+{
+    json_error_t err;
+    const char *selection = NULL, *partition = NULL;
+    char id[EIDER_RUN_ID_MAX + 1];
+    json_t *body = req->body_len ? json_loads(req->body, 0, &err) : json_object();
+    if (!body || !json_is_object(body)) {
+        srv_error(reply, 400, "the body must be a JSON object {\"selection\": ..., "
+                  "\"partition\": ...}%s%s", body ? "" : ": ", body ? "" : err.text);
+        goto out;
+    }
+    if (body_string(body, "selection", &selection, reply)
+        || body_string(body, "partition", &partition, reply)
+        || check_selection(s, selection, reply))
+        goto out;
+    if (srv_queue_push(&s->queue, selection, partition, id)) {
+        srv_error(reply, 500, "out of memory");
+        goto out;
+    }
+    reply->status = 202;
+    reply->doc = json_pack("{s:s, s:s}", "run_id", id, "status", "queued");
+out:
+    json_decref(body);
+}

@@ -1,0 +1,376 @@
+/*
+ * http.c — the daemon of `eider dev`: binding, the routing table (handlers registered
+ * by method and path), request bodies, the security checks and JSON replies.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "../cli/cli.h"
+#include "server.h"
+
+typedef struct route {
+    const char *method;
+    const char *pattern;            /* '*' matches one path segment */
+    srv_handler fn;
+    int changes_state;              /* needs the token and the same-origin check */
+} route;
+
+static const route routes[] = {
+    { "GET", "/api/assets", api_assets, 0 },
+    { "GET", "/api/runs", api_runs, 0 },
+    { "POST", "/api/runs", api_launch, 1 },
+    { "GET", "/api/runs/*", api_run, 0 },
+    { "GET", "/api/runs/*/events", api_run_events, 0 },
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* A request's body as it arrives. */
+typedef struct pending {
+    char *body;
+    size_t len;
+    int too_big;
+} pending;
+
+void srv_error(srv_reply *reply, unsigned status, const char *fmt, ...)
+{
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    json_decref(reply->doc);
+    reply->status = status;
+    reply->doc = json_pack("{s:o}", "error", cli_json_string(msg ? msg : "out of memory"));
+    free(msg);
+}
+
+const char *srv_query(const srv_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Whether path matches pattern; the '*' segment goes into param (at most size bytes). */
+static int route_match(const char *pattern, const char *path, char *param, size_t size)
+{
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= size)
+                return 0;
+            memcpy(param, path, n);
+            param[n] = '\0';
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+/* The token as the request gives it: X-Eider-Token, or Authorization: Bearer. */
+static const char *request_token(struct MHD_Connection *conn)
+{
+    const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Eider-Token");
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (t)
+        return t;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        return auth + 7;
+    return NULL;
+}
+
+/* Compare in time that does not depend on where they differ. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la && i < lb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+/* Whether host (a Host header's "name:port") names this server. */
+static int host_is_ours(const srv *s, const char *host)
+{
+    static const char *const loopback[] = { "127.0.0.1", "localhost", "[::1]" };
+    char want[300];
+    if (!host)
+        return 0;
+    if (s->wildcard)
+        return 1;
+    snprintf(want, sizeof(want), "%s%s%s:%d", strchr(s->host, ':') ? "[" : "", s->host,
+             strchr(s->host, ':') ? "]" : "", s->port);
+    if (strcasecmp(host, want) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        snprintf(want, sizeof(want), "%s:%d", loopback[i], s->port);
+        if (strcasecmp(host, want) == 0 && strncmp(s->host, "127.", 4) == 0)
+            return 1;
+        if (strcasecmp(host, want) == 0 && strcmp(s->host, "::1") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The checks every request passes (Host: DNS rebinding), and those a state-changing
+ * one passes too (Origin: CSRF; the token). 0 when it may go on, else reply is set. */
+static int check_request(srv *s, struct MHD_Connection *conn, int changes_state, srv_reply *reply)
+{
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *token = request_token(conn);
+    if (!host_is_ours(s, host)) {
+        srv_error(reply, 403, "the Host header '%s' does not name this server: open it as "
+                  "http://%s:%d", host ? host : "", s->host, s->port);
+        return 1;
+    }
+    if (!changes_state)
+        return 0;
+    if (origin && (strncmp(origin, "http://", 7) != 0 || !host_is_ours(s, origin + 7))) {
+        srv_error(reply, 403, "requests from the origin '%s' are refused: only pages this "
+                  "server serves may change anything", origin);
+        return 1;
+    }
+    if (!token || !same_secret(token, s->token)) {
+        srv_error(reply, 403, "%s: send the token eider dev printed at start in the "
+                  "X-Eider-Token header", token ? "the token is wrong" : "a token is needed");
+        return 1;
+    }
+    return 0;
+}
+
+static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
+{
+    char param[256];
+    int path_known = 0;
+    srv_request req = *in;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (!route_match(routes[i].pattern, in->path, param, sizeof(param)))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, in->method) != 0)
+            continue;
+        if (check_request(s, in->conn, routes[i].changes_state, reply))
+            return;
+        req.param = strchr(routes[i].pattern, '*') ? param : NULL;
+        routes[i].fn(s, &req, reply);
+        return;
+    }
+    if (check_request(s, in->conn, 0, reply))
+        return;
+    if (path_known)
+        srv_error(reply, 405, "method '%s' is not allowed on '%s': see docs/api.md", in->method,
+                  in->path);
+    else
+        srv_error(reply, 404, "no such path '%s': see docs/api.md for the API", in->path);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, srv_reply *reply)
+{
+    char *text = reply->doc ? json_dumps(reply->doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    size_t len = text ? strlen(text) : 0;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ok = MHD_NO;
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ok = MHD_queue_response(conn, reply->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* Keep what arrives of the body, up to SRV_BODY_MAX. */
+static void take_body(pending *p, const char *data, size_t size)
+{
+    if (p->too_big || p->len + size > SRV_BODY_MAX) {
+        p->too_big = 1;
+        return;
+    }
+    char *grown = realloc(p->body, p->len + size + 1);
+    if (!grown) {
+        p->too_big = 1;
+        return;
+    }
+    memcpy(grown + p->len, data, size);
+    p->body = grown;
+    p->len += size;
+    p->body[p->len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **state)
+{
+    pending *p = *state;
+    srv_reply reply = { 200, NULL };
+    if (!p) {
+        *state = calloc(1, sizeof(pending));
+        return *state ? MHD_YES : MHD_NO;
+    }
+    if (*size) {
+        take_body(p, data, *size);
+        *size = 0;
+        return MHD_YES;
+    }
+    srv_request req = { .conn = conn, .method = method, .path = url,
+                        .body = p->body ? p->body : "", .body_len = p->len };
+    if (p->too_big)
+        srv_error(&reply, 413, "the request body is larger than %d bytes", SRV_BODY_MAX);
+    else
+        dispatch(cls, &req, &reply);
+    enum MHD_Result ok = send_reply(conn, &reply);
+    json_decref(reply.doc);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    pending *p = *state;
+    if (p)
+        free(p->body);
+    free(p);
+    *state = NULL;
+}
+
+static int is_loopback(const struct sockaddr *a)
+{
+    if (a->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+    if (a->sa_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
+    return 0;
+}
+
+static int is_wildcard(const struct sockaddr *a)
+{
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return a->sa_family == AF_INET6
+        && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr);
+}
+
+/* Bind and listen on --host and --port; prints why not and returns -1 (*code set). */
+static int listen_on(srv *s, int token_given, int *code)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+    struct addrinfo *ai = NULL;
+    char port[16];
+    int fd = -1, one = 1;
+    snprintf(port, sizeof(port), "%d", s->port);
+    int rc = getaddrinfo(s->host, port, &hints, &ai);
+    *code = EXIT_USAGE;
+    if (rc) {
+        cli_error("cannot use --host '%s': %s", s->host, gai_strerror(rc));
+        goto out;
+    }
+    if (!is_loopback(ai->ai_addr) && !token_given) {
+        cli_error("--host '%s' is not a loopback address: anyone who can reach it could run "
+                  "your assets, so give --auth-token TOKEN too (or leave --host out)", s->host);
+        goto out;
+    }
+    s->wildcard = is_wildcard(ai->ai_addr);
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 64)) {
+        int e = errno;
+        cli_error(e == EADDRINUSE ? "port %s on '%s' is in use: stop what uses it, or choose "
+                  "another with --port" : "cannot listen on port %s of '%s': %s", port, s->host,
+                  strerror(e));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        *code = e == EADDRINUSE ? EXIT_USAGE : EXIT_INTERNAL;
+        goto out;
+    }
+    struct sockaddr_storage bound;
+    socklen_t len = sizeof(bound);
+    if (getsockname(fd, (struct sockaddr *)&bound, &len) == 0)
+        s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
+    *code = EXIT_OK;
+out:
+    if (ai)
+        freeaddrinfo(ai);
+    return fd;
+}
+
+/* A new token from the kernel's random numbers, as 32 hex digits. */
+static int make_token(srv *s)
+{
+    unsigned char raw[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    int ok = f && fread(raw, 1, sizeof(raw), f) == sizeof(raw);
+    if (f)
+        fclose(f);
+    for (size_t i = 0; ok && i < sizeof(raw); i++)
+        snprintf(s->token + 2 * i, 3, "%02x", raw[i]);
+    return ok ? 0 : -1;
+}
+
+static int wait_for_stop(void)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int srv_serve(srv *s)
+{
+    int code = EXIT_OK;
+    int fd = -1;
+    struct MHD_Daemon *d = NULL;
+    int token_given = s->token[0] != '\0';
+    if (!token_given && make_token(s)) {
+        cli_error("cannot make the server's token: /dev/urandom cannot be read");
+        return EXIT_INTERNAL;
+    }
+    if ((fd = listen_on(s, token_given, &code)) < 0)
+        return code;
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+                         on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                         MHD_OPTION_END);
+    if (!d) {
+        close(fd);
+        cli_error("cannot start the HTTP server on port %d", s->port);
+        return EXIT_INTERNAL;
+    }
+    printf("eider dev: serving http://%s%s%s:%d/ (the JSON API: docs/api.md)\n",
+           strchr(s->host, ':') ? "[" : "", s->host, strchr(s->host, ':') ? "]" : "", s->port);
+    printf("token for state-changing requests (header X-Eider-Token): %s\n", s->token);
+    printf("press Ctrl-C to stop\n");
+    fflush(stdout);
+    int sig = wait_for_stop();
+    printf("eider dev: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(stdout);
+    MHD_stop_daemon(d);    /* closes the listening socket too */
+    return EXIT_OK;
+}
