@@ -377,6 +377,11 @@ static void worker_signals(ring *r, pid_t parent)
     sigaction(SIGTERM, &term, NULL);
     signal(SIGINT, SIG_IGN);         /* a terminal's Ctrl-C reaches the parent, which cancels */
     signal(SIGPIPE, SIG_IGN);
+    /* The caller's thread may block signals (eider dev takes SIGINT and SIGTERM with
+     * sigwait()); the worker inherits that mask, and must get SIGTERM and the crashes. */
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
     on_exit(on_exit_called, NULL);
 }
 

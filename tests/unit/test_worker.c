@@ -223,6 +223,34 @@ Test(worker, cancel_flag_reaches_the_worker)
     eider_defs_free(defs);
 }
 
+/* SIGTERM to the worker's own process, then a long query: the worker's SIGTERM
+ * handler cancels the run, and the query is interrupted. */
+static int terminates_itself(eider_context *ctx)
+{
+    kill(getpid(), SIGTERM);
+    return long_query(ctx);
+}
+
+/* eider dev takes SIGINT and SIGTERM with sigwait(), blocked in every thread: a worker
+ * forked from such a thread must not inherit the mask, or SIGTERM never reaches it. */
+Test(worker, a_worker_forked_where_sigterm_is_blocked_still_takes_it, .timeout = 30)
+{
+    eider_defs *defs = eider_defs_new();
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &term, &old);
+    cr_assert_eq(eider_duckdb_resource(defs, "db", &(eider_duckdb_config){ .database = ":memory:" }),
+                 EIDER_OK);
+    add(defs, &(eider_asset_def){ .key = "slow", .compute = terminates_itself });
+    double t0 = eider__mono_s();
+    int rc = eider_materialize_worker(defs, NULL, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    cr_expect_eq(rc, EIDER_ECANCELED, "%s", eider_errname(rc));
+    cr_expect_lt(eider__mono_s() - t0, 10);
+    eider_defs_free(defs);
+}
+
 /* ---- timeouts, in process ---- */
 
 static eider_defs *timed_defs(eider_compute_fn fn, double timeout_s)
