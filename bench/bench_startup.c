@@ -7,25 +7,15 @@
  *
  *   bench_startup [--assets N] [--repeat R]
  *
- * The paths of the compiler, the include folders and the programs come from CMake as
- * compile definitions (BENCH_CC, BENCH_INCLUDE, BENCH_DUCKDB_INCLUDE, BENCH_EIDER,
- * BENCH_GEN, BENCH_DLOPEN).
+ * The definitions library comes from bench_defs.c; the paths of `eider` and bench_dlopen
+ * from CMake (BENCH_EIDER, BENCH_DLOPEN).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_defs.h"
 #include "bench_util.h"
-
-/* Generate and compile the definitions; returns the compile time. */
-static double build_library(const char *dir, size_t n, const char *src, const char *lib)
-{
-    char *count = bench_strf("%zu", n);
-    bench_run((const char *const[]){ BENCH_GEN, count, src, NULL }, dir, NULL, NULL);
-    free(count);
-    return bench_run((const char *const[]){ BENCH_CC, "-shared", "-fPIC", "-O0", "-std=gnu11",
-        "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL }, dir, NULL, NULL);
-}
 
 /* `eider list` must really list every asset: one line each, at least. */
 static void check_listing(const char *dir, const char *lib, size_t n)
@@ -58,8 +48,8 @@ int main(int argc, char **argv)
     int repeat = 5;
     parse_args(argc, argv, &n, &repeat);
     char *dir = bench_tmpdir("startup");
-    char *src = bench_strf("%s/defs.c", dir), *lib = bench_strf("%s/defs.so", dir);
-    double cc_s = build_library(dir, n, src, lib);
+    char *lib = NULL;
+    double cc_s = bench_defs_library(dir, n, 0, &lib);
     check_listing(dir, lib, n);     /* also the warm-up */
     double *raw = bench_xmalloc((size_t)repeat * sizeof(double));
     double *list = bench_xmalloc((size_t)repeat * sizeof(double));
@@ -78,7 +68,6 @@ int main(int argc, char **argv)
     free(raw);
     free(list);
     free(title);
-    free(src);
     free(lib);
     bench_rmdir(dir);
     free(dir);

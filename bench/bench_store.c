@@ -24,8 +24,8 @@
  *   bench_store [--assets N] [--runs N] [--repeat R] [--only record|plain|work|cli|runs|bytes]
  *
  * --only runs one case alone (record and plain: jobs=1, R times) for profiling. The
- * paths of the `eider` program, bench_gen_defs, the compiler and the include folders
- * come from CMake (BENCH_EIDER, BENCH_GEN, BENCH_CC, BENCH_INCLUDE, BENCH_DUCKDB_INCLUDE).
+ * definitions library of the cli case comes from bench_defs.c, the path of `eider`
+ * from CMake (BENCH_EIDER).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "bench_sql.h"
+#include "bench_defs.h"
 #include "bench_util.h"
 
 /* The targets as issue 10 restated them: recording adds <= 20 % to a run whose assets do
@@ -750,14 +751,9 @@ static void bench_bytes(const workload *w)
  * a user waits for, start-up and printing included. */
 static void bench_cli(size_t n, int repeat)
 {
-    char *dir = bench_tmpdir("store-cli");
-    char *src = bench_strf("%s/defs.c", dir), *lib = bench_strf("%s/defs.so", dir);
-    char *count = bench_strf("%zu", n), *out = bench_strf("%s/out.txt", dir);
-    const char *const gen[] = { BENCH_GEN, "--noop", count, src, NULL };
+    char *dir = bench_tmpdir("store-cli"), *lib = NULL, *out = bench_strf("%s/out.txt", dir);
+    bench_defs_library(dir, n, 1, &lib);
     const char *const args[] = { "materialize", "-l", lib, NULL };
-    bench_run(gen, dir, NULL, NULL);
-    bench_run((const char *const[]){ BENCH_CC, "-shared", "-fPIC", "-O0", "-std=gnu11",
-              "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL }, dir, NULL, NULL);
     run_eider_with(dir, "none", dir, out, args);          /* warm-up, and a check */
     size_t lines = bench_count_lines(out);
     if (lines < n)
@@ -777,9 +773,7 @@ static void bench_cli(size_t n, int repeat)
     print_recorded(title, "the same command with EIDER_STORAGE=none (nothing recorded)",
                    "eider materialize", plain, rec, repeat, n, 0);
     free(title);
-    free(count);
     free(out);
-    free(src);
     free(lib);
     bench_rmdir(dir);
     free(dir);

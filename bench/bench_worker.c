@@ -36,6 +36,7 @@
 
 #include <eider.h>
 
+#include "bench_defs.h"
 #include "bench_util.h"
 
 static int noop(eider_context *ctx)
@@ -313,12 +314,8 @@ static void command_row(const char *dir, const char *lib, const char *jobs, int 
 
 static void bench_command(size_t n, int repeat)
 {
-    char *dir = bench_tmpdir("worker-cli");
-    char *src = bench_strf("%s/defs.c", dir), *lib = bench_strf("%s/defs.so", dir);
-    char *count = bench_strf("%zu", n), *out = bench_strf("%s/out.txt", dir);
-    bench_run((const char *const[]){ BENCH_GEN, "--noop", count, src, NULL }, dir, NULL, NULL);
-    bench_run((const char *const[]){ BENCH_CC, "-shared", "-fPIC", "-O0", "-std=gnu11",
-              "-I" BENCH_INCLUDE, "-I" BENCH_DUCKDB_INCLUDE, "-o", lib, src, NULL }, dir, NULL, NULL);
+    char *dir = bench_tmpdir("worker-cli"), *lib = NULL, *out = bench_strf("%s/out.txt", dir);
+    bench_defs_library(dir, n, 1, &lib);
     bench_run((const char *const[]){ BENCH_EIDER, "materialize", "-l", lib, NULL }, dir, out,
               (const char *const[]){ "EIDER_STORAGE", "none", NULL });
     if (bench_count_lines(out) < n)
@@ -330,9 +327,7 @@ static void bench_command(size_t n, int repeat)
     command_row(dir, lib, "1", repeat);
     command_row(dir, lib, "2", repeat);
     free(title);
-    free(count);
     free(out);
-    free(src);
     free(lib);
     bench_rmdir(dir);
     free(dir);
