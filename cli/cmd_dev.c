@@ -1,6 +1,7 @@
 /*
  * cmd_dev.c — `eider dev`: load the definitions and serve the JSON API (server/) until
- * Ctrl-C or SIGTERM; runs launched through it execute in run workers, one at a time.
+ * Ctrl-C or SIGTERM; runs launched through it execute in run workers, several at once
+ * when they share no DuckDB file.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -9,30 +10,45 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 
 #include "cli.h"
 #include "../server/server.h"
 
+#define MAX_CONCURRENT_DEFAULT 4
+
 static const char help[] =
     "usage: eider dev [-f FILE.c | -l FILE.so] [--port N] [--host ADDRESS] [--auth-token T]\n"
+    "                 [--max-concurrent-runs N]\n"
     "\n"
     "Serve a JSON API (docs/api.md) over the definitions and the instance store: the\n"
-    "assets with their status, the recorded runs and their events, and launching a run\n"
-    "(POST /api/runs), which executes in a run worker so that a crash in an asset fails\n"
-    "that run only. Launched runs wait their turn and run one at a time. The web pages\n"
-    "are not there yet. It prints the URL it serves and the token that state-changing\n"
-    "requests must send (header X-Eider-Token); Ctrl-C or SIGTERM stops it.\n"
+    "assets with their status, the recorded runs and their events, live events\n"
+    "(Server-Sent Events on GET /api/events and GET /api/runs/ID/events), and launching,\n"
+    "canceling and re-executing runs. A run executes in a run worker, so that a crash in\n"
+    "an asset fails that run only. Launched runs are queued: several run at once, up to\n"
+    "--max-concurrent-runs, but two that may open the same DuckDB file never do (the\n"
+    "later one waits its turn, queued); `eider materialize` in a terminal meanwhile works\n"
+    "and shows up live. When the definitions' file changes (looked at each second), or\n"
+    "on POST /api/reload, they are loaded again; if they fail (a compile error, a cycle)\n"
+    "the error is reported (GET /api/defs) and the last good ones stay in use. It prints\n"
+    "the URL it serves and the token that state-changing requests must send (header\n"
+    "X-Eider-Token); Ctrl-C or SIGTERM stops it, ending the live streams and canceling\n"
+    "the runs it launched.\n"
     "\n"
     CLI_DEFS_HELP
     "      --port N          the TCP port (default 3000; 0: any free port, printed)\n"
     "      --host ADDRESS    the address to listen on (default 127.0.0.1). Another than\n"
     "                        loopback needs --auth-token, or it refuses to start\n"
     "      --auth-token T    the token state-changing requests must send (default: a new\n"
-    "                        random one at each start)\n";
+    "                        random one at each start)\n"
+    "      --max-concurrent-runs N\n"
+    "                        how many launched runs may go at once (1 to 64, default 4);\n"
+    "                        runs that may open one DuckDB file wait for each other\n";
 
 typedef struct dev_args {
     const char *host, *token;
-    long port;
+    long port, max_concurrent;
 } dev_args;
 
 static int parse_args(cli_env *env, dev_args *a)
@@ -40,7 +56,7 @@ static int parse_args(cli_env *env, dev_args *a)
     static const struct option options[] = {
         CLI_DEFS_OPTIONS, { "port", required_argument, NULL, 'p' },
         { "host", required_argument, NULL, 'H' }, { "auth-token", required_argument, NULL, 'T' },
-        { 0 },
+        { "max-concurrent-runs", required_argument, NULL, 'M' }, { 0 },
     };
     int c, code = EXIT_OK;
     while (!code && (c = cli_getopt(env, "", options)) != -1) {
@@ -50,6 +66,8 @@ static int parse_args(cli_env *env, dev_args *a)
             a->host = optarg;
         else if (c == 'T')
             a->token = optarg;
+        else if (c == 'M')
+            code = cli_parse_int("--max-concurrent-runs", optarg, 1, 64, &a->max_concurrent);
         else
             return EXIT_USAGE;
     }
@@ -97,9 +115,25 @@ static int load_again(cli_env *env, const char *path, eider_defs **out)
     return rc ? cli_exit_for(rc) : EXIT_OK;
 }
 
+/* Fill in what the server knows of its definitions: where they come from, when. */
+static void set_defs(srv *s, eider_defs *defs, const char *path)
+{
+    struct stat st;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    s->defs = defs;
+    s->defs_version = 1;
+    s->defs_path = path;
+    s->loaded_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+    if (path && stat(path, &st) == 0)
+        s->defs_mtime = st.st_mtim;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->reload_lock, NULL);
+}
+
 static int run(cli_env *env)
 {
-    dev_args a = { .host = "127.0.0.1", .port = 3000 };
+    dev_args a = { .host = "127.0.0.1", .port = 3000, .max_concurrent = MAX_CONCURRENT_DEFAULT };
     srv s = { 0 };
     eider_defs *reads = NULL;
     char real[PATH_MAX];
@@ -118,21 +152,26 @@ static int run(cli_env *env)
         return code;
     s.host = a.host;
     s.port = (int)a.port;
-    s.defs = reads ? reads : env->defs;
+    s.max_concurrent = (int)a.max_concurrent;
+    set_defs(&s, reads ? reads : env->defs, reads ? real : NULL);
     s.has_store = env->store != NULL;
     if (a.token)
         snprintf(s.token, sizeof(s.token), "%s", a.token);
     block_stop_signals();
-    if (srv_queue_start(&s.queue, env->defs, env->store)) {
-        cli_error("cannot start the run queue's thread");
+    if (srv_queue_start(&s.queue, &s, env->defs, reads ? real : NULL, s.max_concurrent)) {
+        cli_error("cannot start the run queue's threads");
         eider_defs_free(reads);
         return EXIT_INTERNAL;
     }
     code = srv_serve(&s);
     srv_queue_stop(&s.queue);
-    eider_defs_free(reads);
+    srv_live_stop(&s.live);
+    if (s.defs != env->defs)
+        eider_defs_free(s.defs);
+    free(s.defs_error);
+    free(s.defs_error_file);
     return code;
 }
 
-const cli_command cli_cmd_dev = { "dev", run, "serve the JSON API and launch runs (no web pages yet)",
+const cli_command cli_cmd_dev = { "dev", run, "serve the JSON API and live events; launch runs",
                                   help };

@@ -308,6 +308,21 @@ int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *se
 int eider_defs_select_partitions(eider_defs *defs, const char *selection, const char *partition,
                                  int all_partitions, unsigned char *selected);
 
+/* The DuckDB database files a run of the selected assets (selected: one byte per asset
+ * as eider_defs_select() sets them; NULL: every asset) may open, so that a launcher can
+ * keep two runs on one file apart (DuckDB lets one process hold a file): for each
+ * selected asset that is not external, the files of the resources it declares (of
+ * every DuckDB resource when it declares none, since its code may connect to any by
+ * name), of its I/O manager, and of the I/O managers of the assets it reads.
+ * Read-only resources count (a reader's lock keeps a writer out too); in-memory
+ * databases and Parquet I/O managers do not. Each file is named as a run names it:
+ * the real path of its folder plus its base name. *files gets a malloc'd,
+ * NULL-terminated array of *n malloc'd strings, each file once, in the order found:
+ * free with eider_keys_free(*files, *n). Returns EIDER_OK, or EIDER_EINVAL when defs
+ * is not validated (*files NULL, *n 0). */
+int eider_defs_databases(const eider_defs *defs, const unsigned char *selected, char ***files,
+                         size_t *n);
+
 /* ---------------------------------------------------------------------------------
  * Runs.
  */

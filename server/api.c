@@ -1,7 +1,7 @@
 /*
  * api.c — the JSON API's handlers (docs/api.md): assets, runs, a run, its events, and
- * launching a run. They run on the server's thread only, with definitions of their
- * own (srv.defs; the run queue's thread has its others), and read the instance store
+ * launching a run. They run one at a time (under srv.lock), with definitions of their
+ * own (srv.defs; the run queue's threads have others), and read the instance store
  * through a read-only handle opened per request, so that what the queue's thread
  * records is seen at once; they never open a DuckDB file.
  */
@@ -10,6 +10,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <microhttpd.h>
 
 #include "../cli/cli.h"
 #include "server.h"
@@ -102,13 +104,18 @@ void api_runs(srv *s, const srv_request *req, srv_reply *reply)
         return;
     }
     eider_store *store = open_store(s, reply, &missing);
-    if (!store) {
-        if (missing)
-            reply->doc = json_array();
+    json_t *recorded = NULL;
+    if (!store && !missing)
         return;
-    }
-    if (cli_runs_json(store, status, (size_t)offset, (size_t)limit, &reply->doc))
+    if (store && cli_runs_json(store, status, (size_t)offset, (size_t)limit, &recorded)) {
         store_failed(reply, store);
+    } else {
+        /* the runs queued in this server first (they are in no store yet) */
+        reply->doc = offset == 0 && (status < 0 || status == EIDER_RUN_QUEUED)
+                   ? srv_queue_rows(&s->queue) : json_array();
+        json_array_extend(reply->doc, recorded ? recorded : json_array());
+    }
+    json_decref(recorded);
     eider_store_close(store);
 }
 
@@ -129,23 +136,45 @@ void api_run(srv *s, const srv_request *req, srv_reply *reply)
     eider_store_close(store);
 }
 
+/* Last-Event-ID (a stream resumed), else ?after=. */
+static int events_after(const srv_request *req, long *after, srv_reply *reply)
+{
+    const char *last = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    char *end = NULL;
+    if (!last)
+        return query_size(req, "after", 0, LONG_MAX, after, reply);
+    errno = 0;
+    *after = strtol(last, &end, 10);
+    if (errno || end == last || *end || *after < 0) {
+        srv_error(reply, 400, "Last-Event-ID wants an event id (a whole number), not '%s'", last);
+        return -1;
+    }
+    return 0;
+}
+
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply)
 {
     int missing = 0;
     long after = 0;
     json_t *run = NULL;
-    if (query_size(req, "after", 0, LONG_MAX, &after, reply))
+    int stream = srv_wants_stream(req);
+    if (events_after(req, &after, reply))
         return;
     eider_store *store = open_store(s, reply, &missing);
     if (!store && !missing)
         return;
     if (store && cli_run_json(store, req->param, &run)) {
         store_failed(reply, store);
+    } else if (run && stream) {
+        srv_run_stream(s, req->param, after, reply);
     } else if (run) {
         if (cli_events_json(store, req->param, after, &reply->doc))
             store_failed(reply, store);
     } else if ((run = srv_queue_lookup(&s->queue, req->param))) {
-        reply->doc = json_array();      /* launched, not recorded yet: no events so far */
+        if (stream)
+            srv_run_stream(s, req->param, after, reply);
+        else
+            reply->doc = json_array();  /* launched, not recorded yet: no events so far */
     } else {
         srv_error(reply, 404, "no run '%s': see GET /api/runs for the run ids", req->param);
     }
@@ -204,7 +233,10 @@ void api_launch(srv *s, const srv_request *req, srv_reply *reply)
         || body_string(body, "partition", &partition, reply)
         || check_selection(s, selection, reply))
         goto out;
-    if (srv_queue_push(&s->queue, selection, partition, id)) {
+    char **files = NULL;
+    size_t n_files = 0;
+    srv_run_files(s, selection, &files, &n_files);
+    if (srv_queue_push(&s->queue, selection, partition, 0, files, n_files, id)) {
         srv_error(reply, 500, "out of memory");
         goto out;
     }

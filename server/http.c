@@ -1,6 +1,9 @@
 /*
  * http.c — the daemon of `eider dev`: binding, the routing table (handlers registered
  * by method and path), request bodies, the security checks and JSON replies.
+ * Each connection has a thread of its own (libmicrohttpd's thread per connection), so
+ * that a Server-Sent Events stream may wait for what comes next without holding up
+ * anyone; the JSON handlers run one at a time all the same, under srv.lock.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,8 +37,20 @@ static const route routes[] = {
     { "POST", "/api/runs", api_launch, 1 },
     { "GET", "/api/runs/*", api_run, 0 },
     { "GET", "/api/runs/*/events", api_run_events, 0 },
+    { "POST", "/api/runs/*/cancel", api_cancel, 1 },
+    { "POST", "/api/runs/*/reexecute", api_reexecute, 1 },
+    { "GET", "/api/events", api_events, 0 },
+    { "GET", "/api/defs", api_defs, 0 },
+    { "POST", "/api/reload", api_reload, 1 },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Whether a handler runs without srv.lock, taking it itself when it must: a reload
+ * compiles for a while, and the other handlers go on meanwhile. */
+static int unlocked(srv_handler fn)
+{
+    return fn == api_reload;
+}
 
 /* A request's body as it arrives. */
 typedef struct pending {
@@ -168,7 +183,11 @@ static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
         if (check_request(s, in->conn, routes[i].changes_state, reply))
             return;
         req.param = strchr(routes[i].pattern, '*') ? param : NULL;
+        if (!unlocked(routes[i].fn))
+            pthread_mutex_lock(&s->lock);
         routes[i].fn(s, &req, reply);
+        if (!unlocked(routes[i].fn))
+            pthread_mutex_unlock(&s->lock);
         return;
     }
     if (check_request(s, in->conn, 0, reply))
@@ -182,6 +201,11 @@ static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, srv_reply *reply)
 {
+    if (reply->stream) {
+        enum MHD_Result queued = MHD_queue_response(conn, reply->status, reply->stream);
+        MHD_destroy_response(reply->stream);
+        return queued;
+    }
     char *text = reply->doc ? json_dumps(reply->doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     size_t len = text ? strlen(text) : 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -221,7 +245,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *size, void **state)
 {
     pending *p = *state;
-    srv_reply reply = { 200, NULL };
+    srv_reply reply = { 200, NULL, NULL };
     if (!p) {
         *state = calloc(1, sizeof(pending));
         return *state ? MHD_YES : MHD_NO;
@@ -352,14 +376,18 @@ int srv_serve(srv *s)
     }
     if ((fd = listen_on(s, token_given, &code)) < 0)
         return code;
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
+                         | MHD_USE_POLL, 0, NULL, NULL,
                          on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                          MHD_OPTION_END);
-    if (!d) {
-        close(fd);
+    if (!d || srv_live_start(s)) {
+        if (d)
+            MHD_stop_daemon(d);
+        else
+            close(fd);
         cli_error("cannot start the HTTP server on port %d", s->port);
         return EXIT_INTERNAL;
     }
@@ -371,6 +399,7 @@ int srv_serve(srv *s)
     int sig = wait_for_stop();
     printf("eider dev: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     fflush(stdout);
-    MHD_stop_daemon(d);    /* closes the listening socket too */
+    srv_live_close(&s->live);      /* the streams end, and their threads with them */
+    MHD_stop_daemon(d);            /* closes the listening socket too */
     return EXIT_OK;
 }

@@ -1,14 +1,18 @@
 /*
  * server.h — the HTTP server of `eider dev`: a JSON API over the public library API
- * (libmicrohttpd for HTTP, jansson for JSON). http.c holds the daemon, the routing
- * table and the security checks; api.c the handlers; queue.c the run queue whose
- * thread launches runs in run workers.
+ * (libmicrohttpd for HTTP, jansson for JSON). http.c holds the daemon (a thread per
+ * connection), the routing table and the security checks; api.c the handlers; queue.c
+ * the run queue whose threads launch runs in run workers; live.c the live events
+ * (Server-Sent Events) and their poller; control.c canceling, re-executing and
+ * reloading.
  */
 #ifndef EIDER_SERVER_H
 #define EIDER_SERVER_H
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -18,42 +22,106 @@
 #define SRV_TOKEN_MAX 128
 
 /* A run launched through the API, as the server knows it before and while the store
- * records it: queued, running, ended (the store has it all), or refused (it never
- * started: the message says why). */
-typedef enum srv_run_state { SRV_QUEUED, SRV_RUNNING, SRV_ENDED, SRV_REFUSED } srv_run_state;
+ * records it: queued, running, ended (the store has it all), refused (it never
+ * started: the message says why), or canceled while it was queued (never recorded). */
+typedef enum srv_run_state {
+    SRV_QUEUED, SRV_RUNNING, SRV_ENDED, SRV_REFUSED, SRV_CANCELED
+} srv_run_state;
 
 typedef struct srv_run {
     char id[EIDER_RUN_ID_MAX + 1];
     char *selection, *partition;    /* NULL: none */
+    int all_partitions;
+    char **files;                   /* the DuckDB files it may open (eider_defs_databases) */
+    size_t n_files;
     srv_run_state state;
     char *error;                    /* SRV_REFUSED: why */
+    int64_t queued_us;
+    eider_atomic_int cancel;        /* set: the run is canceled */
     struct srv_run *next;
 } srv_run;
 
-/* The run queue: one thread that runs the launched runs one after the other, each in a
- * run worker (eider_materialize_worker()), so that no two runs write the same DuckDB
- * file at once. The thread lives as long as the server: a run worker is killed when
- * the thread that forked it ends (PR_SET_PDEATHSIG). */
+/* Definitions a run may use: a load of its own per run at once, since a run changes
+ * the definitions it runs (the keys of dynamic partitions). A reload adds a set of
+ * the new version; an old one is freed once no run uses it. */
+typedef struct srv_defs_slot {
+    eider_defs *defs;
+    unsigned version;
+    int busy, owned;                /* owned: freed with the queue */
+} srv_defs_slot;
+
+/* The run queue: launched runs wait here; max_concurrent threads take them in order,
+ * each run in a run worker (eider_materialize_worker()), never two at once that may
+ * open the same DuckDB file (a later run that shares no file with those running or
+ * waiting before it may start first). The threads live as long as the server: a run
+ * worker is killed when the thread that forked it ends (PR_SET_PDEATHSIG). */
 typedef struct srv_queue {
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    pthread_t thread;
-    int started, stopping;
+    pthread_t *threads;
+    int n_threads, stopping;
     srv_run *runs;                  /* every launched run, oldest first */
-    eider_defs *defs;
-    eider_store *store;             /* records the runs; used by the queue's thread only */
-    eider_atomic_int cancel;        /* set at stop: the running run is canceled */
+    srv_defs_slot *slots;
+    size_t n_slots;
+    unsigned version;               /* the newest definitions' */
+    int record;                     /* each thread records the runs through a store of
+                                       its own (0: EIDER_STORAGE=none) */
+    struct srv *srv;                /* its live events go to srv->live */
 } srv_queue;
 
-int srv_queue_start(srv_queue *q, eider_defs *defs, eider_store *store);
-/* Queue a run (selection and partition may be NULL); its new id goes into id. */
+/* Start max_concurrent threads; defs (version 1) are the first definitions runs use,
+ * with more loads of them from path when max_concurrent > 1 (path NULL: runs take
+ * turns on defs, which the caller keeps). */
+int srv_queue_start(srv_queue *q, struct srv *s, eider_defs *defs, const char *path,
+                    int max_concurrent);
+/* Give the queue n loads of the definitions of version (it owns them now): runs that
+ * start from now on use them. */
+void srv_queue_add_defs(srv_queue *q, eider_defs **defs, size_t n, unsigned version);
+/* Queue a run (selection and partition may be NULL; files as eider_defs_databases()
+ * gave them, owned by the queue from now on, even on error); its new id goes into id. */
 int srv_queue_push(srv_queue *q, const char *selection, const char *partition,
+                   int all_partitions, char **files, size_t n_files,
                    char id[EIDER_RUN_ID_MAX + 1]);
-/* The run's state and, for a refused one, its message as JSON {"run_id", "status",
- * "error"}; NULL when the server launched no such run or it has ended. */
+/* The run's state as JSON (a run row: {"run_id", "status", "selection", ...,
+ * "error"}); NULL when the server launched no such run or the store has it. */
 json_t *srv_queue_lookup(srv_queue *q, const char *id);
-/* Cancel the running run, let the thread end, and free the queue. */
+/* The rows of the runs queued now, oldest first. */
+json_t *srv_queue_rows(srv_queue *q);
+/* Cancel run id: 0 when it was queued (now canceled), 1 when it runs here (now
+ * canceling), -1 when the queue does not run or hold it. */
+int srv_queue_cancel(srv_queue *q, const char *id);
+/* Cancel the running runs, let the threads end, and free the queue. */
 void srv_queue_stop(srv_queue *q);
+
+#define SRV_RING 4096               /* global live messages kept for slow clients */
+
+/* The live events (live.c): one poller thread reads the instance store (read-only) a
+ * few times a second — runs of this server and of `eider materialize` elsewhere alike —
+ * and the definitions' file for changes, and fans messages out to every Server-Sent
+ * Events client; a client's thread waits on `changed`. */
+typedef struct srv_live {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pthread_t poller;
+    int started, stopping;
+    uint64_t seq;                   /* global messages published so far */
+    char *ring[SRV_RING];           /* message seq s in ring[s % SRV_RING] */
+    struct srv_followed *runs;      /* runs whose events are kept for their streams */
+    /* the poller's own */
+    eider_store *store;
+    json_t *rows;                   /* run id -> its row, as last seen */
+    char **status;                  /* each asset's status name, as last seen */
+    size_t n_status;
+    unsigned status_version;        /* the definitions version status is of */
+    double reopened;                /* when store was last opened */
+} srv_live;
+
+int srv_live_start(struct srv *s);
+/* Publish a message on the global stream; data is stolen. Any thread. */
+void srv_live_publish(srv_live *l, const char *event, json_t *data);
+/* End every stream (before the daemon stops), then stop the poller. */
+void srv_live_close(srv_live *l);
+void srv_live_stop(srv_live *l);
 
 /* The server as it runs. */
 typedef struct srv {
@@ -61,13 +129,39 @@ typedef struct srv {
     int port;                       /* the one bound (--port 0: the kernel's choice) */
     int wildcard;                   /* bound to every address: the Host check is off */
     char token[SRV_TOKEN_MAX + 1];
-    /* The definitions the handlers read, on the server's thread only: a second load of
-     * the run queue's, so that neither thread changes what the other reads (a run
-     * reloads the keys of dynamic partitions; a handler points them at its store). */
+    /* The definitions the handlers read, under lock only: a load of their own, so that
+     * no run changes what they read (a run reloads the keys of dynamic partitions; a
+     * handler points them at its store). */
     eider_defs *defs;
+    unsigned defs_version;          /* bumped by each good reload */
+    const char *defs_path;          /* the file reloads read; NULL: given by the program */
     int has_store;                  /* 0 when EIDER_STORAGE=none */
+    int max_concurrent;
+    /* Held by every JSON handler, so that they stay single-threaded code, and by the
+     * poller when it reads defs. */
+    pthread_mutex_t lock;
+    /* The last reload (under lock): its error (NULL: none), where, and when the
+     * definitions in use were loaded. */
+    char *defs_error, *defs_error_file;
+    int defs_error_line;
+    int64_t loaded_us;
+    pthread_mutex_t reload_lock;    /* one reload at a time */
+    struct timespec defs_mtime;     /* the source's, at the last reload tried */
     srv_queue queue;
+    srv_live live;
 } srv;
+
+/* Load the definitions again from defs_path, and on success use them for the
+ * handlers and for the runs launched from now on (defs_version + 1); else keep the
+ * last good ones and remember the error. Publishes a `defs` event. Call it without
+ * holding lock. Returns 0 on success, -1 on a definitions error, -2 when there is no
+ * file to reload. */
+int srv_reload(srv *s);
+/* The JSON of GET /api/defs; call under lock. */
+json_t *srv_defs_json(srv *s);
+/* The DuckDB files a run of selection may open, with s->defs (under lock): for the
+ * queue. NULL selection: every asset. */
+int srv_run_files(srv *s, const char *selection, char ***files, size_t *n);
 
 /* A request as a handler sees it. */
 typedef struct srv_request {
@@ -82,6 +176,7 @@ typedef struct srv_request {
 typedef struct srv_reply {
     unsigned status;
     json_t *doc;
+    struct MHD_Response *stream;    /* instead of doc: a response to send as it is */
 } srv_reply;
 
 typedef void (*srv_handler)(srv *s, const srv_request *req, srv_reply *reply);
@@ -98,6 +193,18 @@ void api_runs(srv *s, const srv_request *req, srv_reply *reply);
 void api_run(srv *s, const srv_request *req, srv_reply *reply);
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_launch(srv *s, const srv_request *req, srv_reply *reply);
+/* live.c and control.c */
+void api_events(srv *s, const srv_request *req, srv_reply *reply);
+void api_cancel(srv *s, const srv_request *req, srv_reply *reply);
+void api_reexecute(srv *s, const srv_request *req, srv_reply *reply);
+void api_defs(srv *s, const srv_request *req, srv_reply *reply);
+void api_reload(srv *s, const srv_request *req, srv_reply *reply);
+/* The Server-Sent Events stream of run id's events after after_id (live.c), or NULL
+ * with reply set. */
+void srv_run_stream(srv *s, const char *id, int64_t after_id, srv_reply *reply);
+/* Whether the request asks for Server-Sent Events (Accept: text/event-stream, or
+ * ?stream=1). */
+int srv_wants_stream(const srv_request *req);
 
 /* Serve until SIGINT or SIGTERM (which the caller has blocked in every thread).
  * Prints the URL and the token; returns an exit code (cli.h). */
