@@ -252,10 +252,10 @@ static int poll_runs(srv *s, int primed)
         const char *id = json_string_value(json_object_get(row, "run_id"));
         const char *status = json_string_value(json_object_get(row, "status"));
         json_t *seen = json_object_get(l->rows, id);
-        if (primed && (!seen || !json_equal(seen, row)))
+        if (primed && (!seen || !json_equal(seen, row))) {
             srv_live_publish(l, "run", json_deep_copy(row));
-        if (seen && !json_equal(seen, row))
-            changed = 1;
+            changed = 1;                /* also a run that began and ended between polls */
+        }
         json_object_set(l->rows, id, row);
         if (is_live_status(status))
             follow(l, id);
