@@ -47,12 +47,12 @@ void api_cancel(srv *s, const srv_request *req, srv_reply *reply)
                                rc == 0 ? "canceled" : "canceling");
         return;
     }
+    json_t *queued = NULL;
     run = stored_run(s, req->param, reply);
-    const char *status = json_string_value(json_object_get(run, "status"));
-    json_t *queued = run || reply->doc ? NULL : srv_queue_lookup(&s->queue, req->param);
     if (reply->doc)
-        ;
-    else if (queued)
+        goto out;                       /* the store cannot be read */
+    const char *status = json_string_value(json_object_get(run, "status"));
+    if (!run && (queued = srv_queue_lookup(&s->queue, req->param)))
         srv_error(reply, 409, "run '%s' is %s already: there is nothing to cancel", req->param,
                   json_string_value(json_object_get(queued, "status")));
     else if (!run)
@@ -64,6 +64,7 @@ void api_cancel(srv *s, const srv_request *req, srv_reply *reply)
     else
         srv_error(reply, 409, "run '%s' has ended (%s): there is nothing to cancel", req->param,
                   status);
+out:
     json_decref(run);
     json_decref(queued);
 }
