@@ -215,7 +215,7 @@ void api_defs(srv *s, const srv_request *req, srv_reply *reply)
     reply->doc = srv_defs_json(s);
 }
 
-/* Loads of the definitions: one for the handlers, one per run thread; 0 when all
+/* Loads of the definitions: one for the handlers, one for the runs; 0 when all
  * loaded, else the first error's message (into *error, malloc'd). */
 static int load_all(srv *s, eider_defs **out, size_t n, char **error)
 {
@@ -268,7 +268,7 @@ int srv_reload(srv *s)
 {
     struct stat st;
     char *error = NULL;
-    size_t n = (size_t)s->queue.n_threads + 1;
+    size_t n = 2;
     eider_defs **fresh = calloc(n, sizeof(*fresh));
     int rc = 0;
     if (!s->defs_path) {

@@ -193,7 +193,9 @@ static int poll_events(srv_live *l, srv_followed *f)
         return 0;
     json_array_foreach(events, i, ev) {
         keep_event(l, f, ev);
+        pthread_mutex_lock(&l->lock);   /* srv_live_running() reads it */
         changed |= track_running(f, ev);
+        pthread_mutex_unlock(&l->lock);
     }
     json_decref(events);
     if (json_array_size(events)) {
@@ -298,6 +300,14 @@ static int is_running(srv_live *l, const char *key)
         if (!f->ended && json_object_get(f->running, key))
             return 1;
     return 0;
+}
+
+int srv_live_running(srv_live *l, const char *key)
+{
+    pthread_mutex_lock(&l->lock);
+    int running = is_running(l, key);
+    pthread_mutex_unlock(&l->lock);
+    return running;
 }
 
 static void free_status(srv_live *l)

@@ -135,6 +135,37 @@ static void run_one(srv_queue *q, srv_run *r, eider_defs *defs, eider_store *sto
     eider_result_free(result);
 }
 
+static void add_slot(srv_queue *q, eider_defs *defs, unsigned version, int owned);
+static eider_defs *load(const char *path);
+
+/* Whether a load of the newest definitions may be added for a run that waits for one
+ * (the loads are made as runs need them, so that an idle server holds one). */
+static int may_load(srv_queue *q)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < q->n_slots; i++)
+        n += q->slots[i].version == q->version;
+    return q->path && !q->loading && q->load_failed != q->version && n < (size_t)q->n_threads;
+}
+
+/* Load the definitions once more for the runs; called under q->lock, which it leaves
+ * while it loads. */
+static void load_more(srv_queue *q)
+{
+    unsigned version = q->version;
+    q->loading = 1;
+    pthread_mutex_unlock(&q->lock);
+    eider_defs *defs = load(q->path);
+    pthread_mutex_lock(&q->lock);
+    q->loading = 0;
+    if (defs)
+        add_slot(q, defs, version, 1);
+    else
+        q->load_failed = version;       /* the runs take turns on the loads there are */
+    drop_old_slots(q);
+    pthread_cond_broadcast(&q->wake);
+}
+
 /* A run thread: take the first run that may start, run it, again. */
 static void *queue_main(void *arg)
 {
@@ -152,6 +183,10 @@ static void *queue_main(void *arg)
         srv_defs_slot *slot = r ? free_slot(q) : NULL;
         if (q->stopping)
             break;
+        if (r && !slot && may_load(q)) {
+            load_more(q);
+            continue;
+        }
         if (!slot) {
             pthread_cond_wait(&q->wake, &q->lock);
             continue;
@@ -208,11 +243,8 @@ int srv_queue_start(srv_queue *q, srv *s, eider_defs *defs, const char *path,
     q->version = 1;
     q->record = s->has_store;
     add_slot(q, defs, 1, 0);
-    for (int i = 1; path && i < max_concurrent; i++) {
-        eider_defs *more = load(path);
-        if (more)
-            add_slot(q, more, 1, 1);
-    }
+    if (path && !(q->path = strdup(path)))
+        return -1;
     q->threads = calloc((size_t)max_concurrent, sizeof(*q->threads));
     if (!q->threads)
         return -1;
@@ -361,6 +393,7 @@ void srv_queue_stop(srv_queue *q)
         if (q->slots[i].owned)
             eider_defs_free(q->slots[i].defs);
     free(q->slots);
+    free(q->path);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->wake);
 }

@@ -42,8 +42,9 @@ typedef struct srv_run {
 } srv_run;
 
 /* Definitions a run may use: a load of its own per run at once, since a run changes
- * the definitions it runs (the keys of dynamic partitions). A reload adds a set of
- * the new version; an old one is freed once no run uses it. */
+ * the definitions it runs (the keys of dynamic partitions). More loads are made from
+ * the file as concurrent runs need them; a reload adds one of the new version; an old
+ * one is freed once no run uses it. */
 typedef struct srv_defs_slot {
     eider_defs *defs;
     unsigned version;
@@ -64,18 +65,21 @@ typedef struct srv_queue {
     srv_defs_slot *slots;
     size_t n_slots;
     unsigned version;               /* the newest definitions' */
+    char *path;                     /* where more loads come from; NULL: none */
+    int loading;                    /* a thread loads one now */
+    unsigned load_failed;           /* the version a load from path failed for */
     int record;                     /* each thread records the runs through a store of
                                        its own (0: EIDER_STORAGE=none) */
     struct srv *srv;                /* its live events go to srv->live */
 } srv_queue;
 
-/* Start max_concurrent threads; defs (version 1) are the first definitions runs use,
- * with more loads of them from path when max_concurrent > 1 (path NULL: runs take
- * turns on defs, which the caller keeps). */
+/* Start max_concurrent threads; defs (version 1, which the caller keeps) are the first
+ * definitions runs use, with more loads of them from path as concurrent runs need
+ * them (path NULL: runs take turns on defs). */
 int srv_queue_start(srv_queue *q, struct srv *s, eider_defs *defs, const char *path,
                     int max_concurrent);
 /* Give the queue n loads of the definitions of version (it owns them now): runs that
- * start from now on use them. */
+ * start from now on use them (and more loads of it from the file as needed). */
 void srv_queue_add_defs(srv_queue *q, eider_defs **defs, size_t n, unsigned version);
 /* Queue a run (selection and partition may be NULL; files as eider_defs_databases()
  * gave them, owned by the queue from now on, even on error); its new id goes into id. */
@@ -119,6 +123,9 @@ typedef struct srv_live {
 int srv_live_start(struct srv *s);
 /* Publish a message on the global stream; data is stolen. Any thread. */
 void srv_live_publish(srv_live *l, const char *event, json_t *data);
+/* Whether a step of asset key runs now, in a run the poller follows (any process's,
+ * as the store said at its last look, 4 times a second). Any thread. */
+int srv_live_running(srv_live *l, const char *key);
 /* End every stream (before the daemon stops), then stop the poller. */
 void srv_live_close(srv_live *l);
 void srv_live_stop(srv_live *l);
