@@ -245,10 +245,12 @@ static void status_of(srv_live *l, const char *id, status_probe *p)
 static int poll_runs(srv *s, int primed)
 {
     srv_live *l = &s->live;
-    json_t *rows = NULL;
+    json_t *rows = NULL, *seen_now = json_object();
     int changed = 0;
-    if (cli_runs_json(l->store, -1, 0, RECENT_RUNS, &rows))
+    if (cli_runs_json(l->store, -1, 0, RECENT_RUNS, &rows)) {
+        json_decref(seen_now);
         return 0;
+    }
     for (size_t i = json_array_size(rows); i-- > 0;) {
         json_t *row = json_array_get(rows, i);
         const char *id = json_string_value(json_object_get(row, "run_id"));
@@ -258,7 +260,7 @@ static int poll_runs(srv *s, int primed)
             srv_live_publish(l, "run", json_deep_copy(row));
             changed = 1;                /* also a run that began and ended between polls */
         }
-        json_object_set(l->rows, id, row);
+        json_object_set(seen_now, id, row);
         if (is_live_status(status))
             follow(l, id);
     }
@@ -286,9 +288,8 @@ static int poll_runs(srv *s, int primed)
         }
     }
     json_decref(rows);
-    /* keep the rows of the recent runs only */
-    if (json_object_size(l->rows) > 4 * RECENT_RUNS)
-        json_object_clear(l->rows);
+    json_decref(l->rows);
+    l->rows = seen_now;                 /* the rows of the newest runs only */
     return changed;
 }
 
