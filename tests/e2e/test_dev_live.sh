@@ -3,7 +3,7 @@
 # a launched run's event stream (Server-Sent Events) ending with `end`, resumed with
 # Last-Event-ID; the global stream showing a run of `eider materialize` in a terminal;
 # the run queue (runs on one DuckDB file wait for each other, runs on different files
-# overlap); canceling a queued and a running run; re-executing a run, all of it or
+# overlap, and go one at a time with --max-concurrent-runs 1); canceling a queued and a running run; re-executing a run, all of it or
 # from its failure; reloading the definitions when their file changes, on POST, and
 # keeping the last good ones on a compile error; a crashing asset; and stopping with
 # streams connected.
@@ -290,6 +290,23 @@ runs_on_one_file_wait_and_on_two_overlap() {
     stop_server
 }
 
+# --max-concurrent-runs 1: runs on different files go one at a time too.
+one_concurrent_run_at_a_time() {
+    write_definitions
+    run "$EIDER" dev -f definitions.c --port 0 --max-concurrent-runs 0
+    expect_rc 2
+    expect_in err.txt "--max-concurrent-runs"
+    start_server --max-concurrent-runs 1
+    launch '{"selection": "slow_a"}'
+    local first=$RUN_ID
+    launch '{"selection": "slow_b"}'
+    wait_run "$RUN_ID" success
+    wait_run "$first" success
+    api GET /api/runs
+    expect_json 'd[0]["start_us"] >= d[1]["end_us"]'
+    stop_server
+}
+
 cancel_queued_and_running() {
     write_definitions
     start_server
@@ -462,6 +479,7 @@ stops_with_streams_connected() {
 run_case run_stream_ends_with_end
 run_case global_stream_shows_a_terminal_run
 run_case runs_on_one_file_wait_and_on_two_overlap
+run_case one_concurrent_run_at_a_time
 run_case cancel_queued_and_running
 run_case reexecute_all_and_from_failure
 run_case reload_on_change_on_post_and_errors

@@ -2,7 +2,7 @@
  * test_defs.c — the definitions registry: keys and key prefixes, defaults, copying of
  * everything passed in, the errors found while adding and by validation (duplicates,
  * unknown dependencies with a suggestion, cycles, unknown resources), external assets,
- * and the names and messages of the error codes.
+ * the names and messages of the error codes, and the DuckDB files a selection may open.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -507,4 +507,84 @@ Test(defs, retry_policy_out_of_range_is_refused)
         cr_expect(strstr(eider_defs_errmsg(defs), "retry") != NULL, "%s", eider_defs_errmsg(defs));
         eider_defs_free(defs);
     }
+}
+
+/* ---- the DuckDB files a selection may open ---- */
+
+/* a (declares "a"), b (declares none: may connect to any DuckDB resource), c (stores
+ * through the I/O manager "io" and reads b), m (declares the in-memory resource). */
+static eider_defs *files_defs(void)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_duckdb_resource(defs, "a", &(eider_duckdb_config){ .database = "a.duckdb" });
+    eider_duckdb_resource(defs, "a2", &(eider_duckdb_config){ .database = "./a.duckdb" });
+    eider_duckdb_resource(defs, "b", &(eider_duckdb_config){ .database = "b.duckdb" });
+    eider_duckdb_resource(defs, "mem", &(eider_duckdb_config){ .database = ":memory:" });
+    eider_duckdb_io_manager(defs, "io", &(eider_duckdb_io_config){ .database = "io.duckdb" });
+    eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "pq" });
+    add(defs, &(eider_asset_def){ .key = "a", .compute = noop, .resources = EIDER_KEYS("a") });
+    add(defs, &(eider_asset_def){ .key = "b", .compute = noop });
+    add(defs, &(eider_asset_def){ .key = "c", .compute = noop, .io_manager_key = "io",
+                                  .deps = EIDER_KEYS("b"), .resources = EIDER_KEYS("a2") });
+    add(defs, &(eider_asset_def){ .key = "m", .compute = noop, .resources = EIDER_KEYS("mem"),
+                                  .io_manager_key = "pq" });
+    add(defs, &(eider_asset_def){ .key = "d", .compute = noop, .deps = EIDER_KEYS("c"),
+                                  .resources = EIDER_KEYS("mem") });
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    return defs;
+}
+
+/* The files of selection, as base names joined by ' '. */
+static void files_of(eider_defs *defs, const char *selection, char *out, size_t size)
+{
+    unsigned char sel[8];
+    char **files = NULL;
+    size_t n = 0, len = 0;
+    cr_assert_eq(eider_defs_select(defs, selection, sel), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_defs_databases(defs, sel, &files, &n), EIDER_OK);
+    cr_assert_null(files[n]);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(files[i][0], '/', "not an absolute path: %s", files[i]);
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? " " : "", strrchr(files[i], '/') + 1);
+    }
+    eider_keys_free(files, n);
+}
+
+Test(defs, databases_of_declared_resources_and_io_managers)
+{
+    eider_defs *defs = files_defs();
+    char got[256];
+    files_of(defs, "a", got, sizeof(got));
+    cr_expect_str_eq(got, "a.duckdb");
+    /* a2 names a.duckdb too: one file; io.duckdb stores c; b's I/O manager is none */
+    files_of(defs, "c", got, sizeof(got));
+    cr_expect_str_eq(got, "a.duckdb io.duckdb");
+    /* in memory and Parquet: no file; d reads c through io.duckdb */
+    files_of(defs, "m", got, sizeof(got));
+    cr_expect_str_eq(got, "");
+    files_of(defs, "d", got, sizeof(got));
+    cr_expect_str_eq(got, "io.duckdb");
+    eider_defs_free(defs);
+}
+
+Test(defs, databases_of_an_asset_declaring_none_are_every_duckdb_resource)
+{
+    eider_defs *defs = files_defs();
+    char got[256];
+    files_of(defs, "b", got, sizeof(got));
+    cr_expect_str_eq(got, "a.duckdb b.duckdb");
+    eider_defs_free(defs);
+}
+
+Test(defs, databases_need_validated_definitions)
+{
+    eider_defs *defs = eider_defs_new();
+    char **files = (char **)1;
+    size_t n = 7;
+    add(defs, &(eider_asset_def){ .key = "a", .compute = noop });
+    cr_expect_eq(eider_defs_databases(defs, NULL, &files, &n), EIDER_EINVAL);
+    cr_expect_null(files);
+    cr_expect_eq(n, 0);
+    eider_defs_free(defs);
 }
