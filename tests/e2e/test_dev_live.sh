@@ -2,11 +2,12 @@
 # test_dev_live.sh — what `eider dev` does live, against a real server on a free port:
 # a launched run's event stream (Server-Sent Events) ending with `end`, resumed with
 # Last-Event-ID; the global stream showing a run of `eider materialize` in a terminal;
-# the run queue (runs on one DuckDB file wait for each other, runs on different files
-# overlap, and go one at a time with --max-concurrent-runs 1); canceling a queued and a running run; re-executing a run, all of it or
-# from its failure; reloading the definitions when their file changes, on POST, and
-# keeping the last good ones on a compile error; a crashing asset; and stopping with
-# streams connected.
+# an idle stream kept alive past the 30 s idle timeout by its heartbeat; the run queue
+# (runs on one DuckDB file wait for each other, runs on different files overlap, and
+# go one at a time with --max-concurrent-runs 1); canceling a queued and a running
+# run; re-executing a run, all of it or from its failure; reloading the definitions
+# when their file changes, on POST, and keeping the last good ones on a compile error;
+# a crashing asset; and stopping with streams connected.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v curl >/dev/null || { echo "skipped: curl is not installed"; exit 0; }
@@ -261,6 +262,21 @@ PY
     stop_server
 }
 
+# Idle connections are closed after 30 s, but a stream sends a comment every 15 s and
+# stays open.
+idle_stream_is_kept_alive() {
+    write_definitions
+    start_server
+    follow_stream /api/events global.txt
+    sleep 32
+    kill -0 "$STREAM_PID" 2>/dev/null || fail "the stream was closed while idle"
+    [[ "$(grep -c '^: keep-alive$' global.txt)" -ge 2 ]] || { cat global.txt >&2; fail "no heartbeat"; }
+    launch '{"selection": "hello"}'
+    wait_line global.txt "\"run_id\":\"$RUN_ID\",\"status\":\"queued\""
+    kill "$STREAM_PID"
+    stop_server
+}
+
 # The same file: the second waits, queued, and both succeed without a lock error;
 # different files: both run at once.
 runs_on_one_file_wait_and_on_two_overlap() {
@@ -478,6 +494,7 @@ stops_with_streams_connected() {
 
 run_case run_stream_ends_with_end
 run_case global_stream_shows_a_terminal_run
+run_case idle_stream_is_kept_alive
 run_case runs_on_one_file_wait_and_on_two_overlap
 run_case one_concurrent_run_at_a_time
 run_case cancel_queued_and_running
