@@ -425,10 +425,14 @@ reload_on_change_on_post_and_errors() {
     wait_line global.txt '^data: {"version":2,"error":null}'
     launch '{"selection": "extra"}'
     wait_run "$RUN_ID" success
-    # on request
+    # on request; a run going meanwhile keeps its definitions and ends well
+    launch '{"selection": "slow_a"}'
+    local going=$RUN_ID
+    wait_run "$going" started
     api POST /api/reload
     expect_status 200
     expect_json 'd["version"] == 3 and d["error"] is None'
+    wait_run "$going" success
     # a compile error: reported with its line, the last good definitions kept
     sed -i 's|^static int bad|int broken = ;\nstatic int bad|' definitions.c
     local line
