@@ -7,7 +7,8 @@
 # SIGTERM.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# hello makes a table; boom writes through NULL; slow sleeps a second.
+# hello makes a table; boom writes through NULL; slow sleeps 3 s (long enough for a
+# loaded machine to look at a run queued behind it).
 write_definitions() {
     cat >definitions.c <<'DEFS'
 #include <eider.h>
@@ -28,7 +29,7 @@ static int boom(eider_context *ctx)
 
 static int slow(eider_context *ctx)
 {
-    usleep(1000000);
+    usleep(3000000);
     return 0;
 }
 
