@@ -92,6 +92,8 @@ start_server() {
     "$EIDER" dev -f definitions.c --port 0 "$@" >server.out 2>server.err &
     SERVER_PID=$!
     BACKGROUND_PIDS+=("$SERVER_PID")
+    # the case runs in a subshell: its background processes end with it, failed or not
+    trap 'for p in "${BACKGROUND_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
     for _ in $(seq 1 300); do
         if grep -q '^eider dev: serving ' server.out 2>/dev/null; then
             URL=$(sed -n 's/^eider dev: serving \(http[^ ]*\)\/ .*/\1/p' server.out)
