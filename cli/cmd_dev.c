@@ -19,9 +19,11 @@ static const char help[] =
     "Serve a JSON API (docs/api.md) over the definitions and the instance store: the\n"
     "assets with their status, the recorded runs and their events, and launching a run\n"
     "(POST /api/runs), which executes in a run worker so that a crash in an asset fails\n"
-    "that run only. Launched runs wait their turn and run one at a time. The web pages\n"
-    "are not there yet. It prints the URL it serves and the token that state-changing\n"
-    "requests must send (header X-Eider-Token); Ctrl-C or SIGTERM stops it.\n"
+    "that run only. Launched runs wait their turn and run one at a time. The web UI is\n"
+    "at / (the lineage graph, the catalog, asset and run pages; EIDER_UI_DIR=DIR serves\n"
+    "its files from DIR instead of the binary). It prints the URL it serves and the token\n"
+    "that state-changing requests must send (header X-Eider-Token); Ctrl-C or SIGTERM\n"
+    "stops it.\n"
     "\n"
     CLI_DEFS_HELP
     "      --port N          the TCP port (default 3000; 0: any free port, printed)\n"
@@ -134,5 +136,5 @@ static int run(cli_env *env)
     return code;
 }
 
-const cli_command cli_cmd_dev = { "dev", run, "serve the JSON API and launch runs (no web pages yet)",
+const cli_command cli_cmd_dev = { "dev", run, "serve the web UI and the JSON API, and launch runs",
                                   help };

@@ -2,7 +2,7 @@
  * server.h — the HTTP server of `eider dev`: a JSON API over the public library API
  * (libmicrohttpd for HTTP, jansson for JSON). http.c holds the daemon, the routing
  * table and the security checks; api.c the handlers; queue.c the run queue whose
- * thread launches runs in run workers.
+ * thread launches runs in run workers; static.c the web UI's files (static.h).
  */
 #ifndef EIDER_SERVER_H
 #define EIDER_SERVER_H
@@ -98,6 +98,13 @@ void api_runs(srv *s, const srv_request *req, srv_reply *reply);
 void api_run(srv *s, const srv_request *req, srv_reply *reply);
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_launch(srv *s, const srv_request *req, srv_reply *reply);
+
+/* The web UI's file at path (static.c), for any path outside /api: a response to
+ * queue (the caller destroys it) with its status in *status, or NULL when memory ran
+ * out. method is GET or HEAD, else the answer is 405. */
+struct MHD_Response;
+struct MHD_Response *srv_static(const srv *s, const char *method, const char *path,
+                                unsigned *status);
 
 /* Serve until SIGINT or SIGTERM (which the caller has blocked in every thread).
  * Prints the URL and the token; returns an exit code (cli.h). */
