@@ -59,8 +59,9 @@ export function postJSON(path, body) {
 
 // Server-Sent Events: onEvent(type, data, id) for each named event (data
 // JSON-parsed when it parses), onError(err) when the stream breaks (the
-// browser reconnects by itself). Returns close().
-export function subscribe(path, { onEvent, onError, types } = {}) {
+// browser reconnects by itself unless err.target.readyState is 2, closed: an
+// error status), onOpen() when it is connected. Returns close().
+export function subscribe(path, { onEvent, onError, onOpen, types } = {}) {
   const src = new EventSource(path);
   const names = types || ['run', 'asset', 'defs', 'event', 'end', 'message'];
   const handler = (ev) => {
@@ -73,6 +74,9 @@ export function subscribe(path, { onEvent, onError, types } = {}) {
     if (onEvent) onEvent(ev.type, data, ev.lastEventId);
   };
   for (const n of names) src.addEventListener(n, handler);
+  src.onopen = () => {
+    if (onOpen) onOpen();
+  };
   src.onerror = (e) => {
     if (onError) onError(e);
   };

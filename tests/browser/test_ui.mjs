@@ -1,0 +1,159 @@
+// test_ui.mjs — the shell, the lineage graph and the catalog in Chromium, against a
+// real `eider dev` over examples/duckdb_io_manager: the graph draws every asset,
+// "Materialize all" launches a run whose success shows live (the dots turn fresh
+// without a reload), a double-click opens the asset page, the catalog filters, the
+// keyboard moves between pages, and a selection in the box selects on the graph.
+// Screenshots of each page (light and dark) go to BUILD/screenshots/.
+import { suite, expect, waitFor, sleep } from './harness.mjs';
+
+const KEYS = ['iris_dataset', 'iris_setosa'];
+
+async function openLineage(page, server) {
+  await page.goto(server.url);
+  const nodes = await waitFor(page, () => {
+    const l = window.__eiderLineage;
+    const n = l && l.nodes();
+    return n && n.length && n.every((x) => x.status) ? n : null;
+  }, null, 20000, 'the lineage graph');
+  await sleep(150);
+  return nodes;
+}
+
+const t = await suite('ui');
+
+await t.case('lineage_draws_every_asset', async ({ page, server, shot }) => {
+  const nodes = await openLineage(page, server);
+  const keys = nodes.map((n) => n.key).sort();
+  for (const k of KEYS) expect(keys.includes(k), `the graph has no '${k}': ${keys}`);
+  expect(nodes.every((n) => n.status === 'never' || n.status === 'external'), 'a fresh example has only never-materialized assets');
+  // every node is on screen after the first fit
+  const vp = page.viewportSize();
+  expect(nodes.every((n) => n.x >= 0 && n.y >= 0 && n.x + n.w <= vp.width && n.y + n.h <= vp.height), 'the graph is not fitted to the screen');
+  await shot('lineage-light');
+});
+
+await t.case('materialize_all_shows_success_live', async ({ page, server, shot }) => {
+  await openLineage(page, server);
+  const before = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  await page.getByRole('button', { name: 'Materialize all' }).click();
+  // the toast links to the run
+  const link = page.locator('.toast a', { hasText: 'View run' });
+  await link.waitFor();
+  const href = await link.getAttribute('href');
+  expect(/^#\/runs\/[0-9a-z-]+/i.test(href), `the toast links to ${href}`);
+  // the statuses turn fresh without reloading the page
+  await waitFor(page, (keys) => {
+    const n = window.__eiderLineage.nodes();
+    return keys.every((k) => n.find((x) => x.key === k && x.status === 'fresh'));
+  }, KEYS, 60000, 'the materialized assets to show fresh');
+  const after = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  expect(before === after, 'the page reloaded');
+  await sleep(1000);
+  await shot('lineage-after-run');
+  // the run succeeded, as the API says too
+  const runId = href.replace('#/runs/', '');
+  const run = await page.evaluate((id) => fetch('/api/runs/' + id).then((r) => r.json()), runId);
+  expect(run.status === 'success', `the run is ${run.status}`);
+});
+
+await t.case('click_selects_and_double_click_opens', async ({ page, server }) => {
+  const nodes = await openLineage(page, server);
+  const n = nodes.find((x) => x.key === 'iris_setosa');
+  const canvas = page.locator('canvas.graph-canvas');
+  await canvas.click({ position: { x: n.x + n.w / 2, y: n.y + n.h / 2 } });
+  await page.waitForFunction(() => document.getElementById('selection').value === 'iris_setosa');
+  await page.getByRole('button', { name: 'Materialize selected (1)' }).waitFor();
+  const other = nodes.find((x) => x.key === 'iris_dataset');
+  await canvas.click({ position: { x: other.x + other.w / 2, y: other.y + other.h / 2 }, modifiers: ['Shift'] });
+  await page.getByRole('button', { name: 'Materialize selected (2)' }).waitFor();
+  await canvas.dblclick({ position: { x: n.x + n.w / 2, y: n.y + n.h / 2 } });
+  await page.waitForFunction(() => location.hash === '#/assets/iris_setosa');
+});
+
+await t.case('selection_box_selects_and_says_what_is_wrong', async ({ page, server, shot }) => {
+  await openLineage(page, server);
+  await page.keyboard.press('/');
+  expect(await page.evaluate(() => document.activeElement.id) === 'selection', '/ does not focus the selection box');
+  await page.keyboard.type('+iris_setosa');
+  await page.getByRole('button', { name: 'Materialize selected (2)' }).waitFor();
+  await page.locator('.selbox-count', { hasText: '2 selected' }).waitFor();
+  await shot('lineage-selection');
+  await page.fill('#selection', 'iris_setosaa');
+  await page.locator('.selbox-msg', { hasText: "unknown asset 'iris_setosaa'" }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.getElementById('selection').value === '');
+});
+
+await t.case('keyboard_moves_between_pages', async ({ page, server }) => {
+  await openLineage(page, server);
+  await page.keyboard.press('g');
+  await page.keyboard.press('a');
+  await page.waitForFunction(() => location.hash === '#/assets');
+  await page.keyboard.press('g');
+  await page.keyboard.press('r');
+  await page.waitForFunction(() => location.hash === '#/runs');
+  await page.keyboard.press('g');
+  await page.keyboard.press('l');
+  await page.waitForFunction(() => location.hash === '#/');
+});
+
+await t.case('catalog_lists_filters_and_sorts', async ({ page, server, shot }) => {
+  await page.goto(server.url + '#/assets');
+  await page.locator('.grid-body .row[data-key="iris_setosa"]').waitFor();
+  const keys = () => page.$$eval('.grid-body .row', (rs) => rs.map((r) => r.dataset.key));
+  expect((await keys()).length >= 2, 'the catalog lists the assets');
+  await shot('assets-light');
+  await page.fill('.search', 'setosa');
+  await page.waitForFunction(() => document.querySelectorAll('.grid-body .row').length === 1);
+  expect((await keys())[0] === 'iris_setosa', 'the search keeps iris_setosa');
+  expect((await page.evaluate(() => location.hash)).includes('q=setosa'), 'the search is in the URL');
+  await page.fill('.search', '');
+  await page.selectOption('select[aria-label="Status"]', 'never');
+  await page.waitForFunction(() => document.querySelectorAll('.grid-body .row').length >= 2);
+  // sorted by key; a click on the sorted column sorts descending
+  const asc = await keys();
+  expect(asc.join() === asc.slice().sort().join(), `not sorted by key: ${asc}`);
+  await page.click('.grid-head .c-key');
+  await page.waitForFunction(() => location.hash.includes('desc=1'));
+  const desc = await keys();
+  expect(desc.join() === desc.slice().sort().reverse().join(), `not sorted descending: ${desc}`);
+  await page.click('.grid-body .row[data-key="iris_setosa"] .c-key');
+  await page.waitForFunction(() => location.hash === '#/assets/iris_setosa');
+});
+
+await t.case('dark_theme_screenshots', async ({ page, server, shot }) => {
+  await openLineage(page, server);
+  await shot('lineage-dark');
+  await page.goto(server.url + '#/assets');
+  await page.locator('.grid-body .row').first().waitFor();
+  await shot('assets-dark');
+}, { scheme: 'dark' });
+
+await t.case('ten_thousand_rows_scroll', async ({ page, server, shot }) => {
+  await page.goto(server.url + '#/assets');
+  await page.locator('.grid-body .row').first().waitFor();
+  // 10,000 synthetic assets in the page's store: only the rows on screen are drawn
+  await page.evaluate(async () => {
+    const m = await import('/lib/store.js');
+    const list = [];
+    for (let i = 0; i < 10000; i++) {
+      list.push({ key: `g${i % 50}/asset_${String(i).padStart(5, '0')}`, group: `g${i % 50}`, kinds: ['duckdb'],
+        status: ['fresh', 'stale', 'never', 'failed'][i % 4], deps: [], owners: [], tags: {},
+        latest: i % 4 === 2 ? null : { time_us: Date.now() * 1000 - i * 6e7, row_count: i * 37 } });
+    }
+    m.setAssets(list);
+  });
+  await page.locator('.count', { hasText: '10,000 assets' }).waitFor();
+  const rendered = await page.$$eval('.grid-body .row', (r) => r.length);
+  expect(rendered < 100, `${rendered} rows in the page for 10,000 assets`);
+  const t0 = Date.now();
+  for (let i = 0; i < 20; i++) {
+    await page.evaluate((y) => { document.querySelector('.grid-body').scrollTop = y; }, i * 15000);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  }
+  const ms = (Date.now() - t0) / 20;
+  console.log(`    10,000 rows: ${rendered} in the page, ${ms.toFixed(1)} ms per scroll step`);
+  await shot('assets-10000');
+});
+
+await t.finish();

@@ -1,0 +1,521 @@
+// The lineage graph drawn on a canvas: only what is on screen, with fewer details as
+// one zooms out; wheel zoom, drag pan, fit, a minimap; click / shift-click select,
+// double-click opens; status changes animate the dot (a ring that fades), running
+// assets pulse. The layout never changes here: the page hands a laid-out graph.
+import { ago, count } from '../lib/format.js';
+
+const GROUP_HUES = [212, 152, 32, 280, 0, 186, 96, 330, 48, 250];
+
+function hueOf(name) {
+  let h = 0;
+  for (const c of name || '') h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return GROUP_HUES[h % GROUP_HUES.length];
+}
+
+function cssVars() {
+  const cs = getComputedStyle(document.documentElement);
+  const v = (n) => cs.getPropertyValue(n).trim();
+  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+  return {
+    dark, bg: v('--bg'), card: v('--card'), fg: v('--fg'), muted: v('--muted'), faint: v('--faint'),
+    border: v('--border'), accent: v('--accent'), accentSoft: v('--accent-soft'),
+    fresh: v('--ok'), failed: v('--fail'), stale: v('--stale'), running: v('--running'),
+    never: v('--never'), queued: v('--queued'), external: v('--external'),
+    font: v('--font'), mono: v('--mono'),
+  };
+}
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+}
+
+// A status mark at (x, y): a colour and a shape each (as .dot in style.css).
+export function drawStatus(ctx, c, status, x, y, r, t) {
+  const col = c[status] || c.never;
+  ctx.save();
+  ctx.translate(x, y);
+  ctx.lineWidth = 1.6;
+  if (status === 'fresh') {
+    ctx.fillStyle = col;
+    ctx.beginPath(); ctx.arc(0, 0, r, 0, Math.PI * 2); ctx.fill();
+  } else if (status === 'stale') {
+    ctx.fillStyle = col;
+    ctx.beginPath(); ctx.moveTo(0, -r * 1.15); ctx.lineTo(r * 1.15, 0); ctx.lineTo(0, r * 1.15); ctx.lineTo(-r * 1.15, 0);
+    ctx.closePath(); ctx.fill();
+  } else if (status === 'failed') {
+    ctx.strokeStyle = col; ctx.lineWidth = 2.4; ctx.lineCap = 'round';
+    ctx.beginPath(); ctx.moveTo(-r * 0.8, -r * 0.8); ctx.lineTo(r * 0.8, r * 0.8);
+    ctx.moveTo(r * 0.8, -r * 0.8); ctx.lineTo(-r * 0.8, r * 0.8); ctx.stroke();
+  } else if (status === 'running') {
+    const a = 0.55 + 0.45 * Math.cos((t || 0) / 260);
+    ctx.strokeStyle = col; ctx.globalAlpha *= a; ctx.lineWidth = 2.2;
+    ctx.beginPath(); ctx.arc(0, 0, r * 0.85, 0, Math.PI * 2); ctx.stroke();
+    ctx.globalAlpha /= a;
+    ctx.fillStyle = col;
+    ctx.beginPath(); ctx.arc(0, 0, r * 0.35, 0, Math.PI * 2); ctx.fill();
+  } else if (status === 'queued') {
+    ctx.strokeStyle = col;
+    ctx.beginPath(); ctx.arc(0, 0, r * 0.85, 0, Math.PI * 2); ctx.stroke();
+    ctx.fillStyle = col;
+    ctx.beginPath(); ctx.arc(0, 0, r * 0.85, Math.PI / 2, Math.PI * 1.5); ctx.fill();
+  } else if (status === 'external') {
+    ctx.strokeStyle = col;
+    ctx.strokeRect(-r * 0.8, -r * 0.8, r * 1.6, r * 1.6);
+  } else {
+    ctx.strokeStyle = col;
+    ctx.beginPath(); ctx.arc(0, 0, r * 0.85, 0, Math.PI * 2); ctx.stroke();
+  }
+  ctx.restore();
+}
+
+// The text fitted into width with an ellipsis (cached per string and width).
+function fit(ctx, cache, text, width) {
+  const id = ctx.font + '\u0000' + width + '\u0000' + text;
+  let s = cache.get(id);
+  if (s !== undefined) return s;
+  s = text;
+  if (ctx.measureText(s).width > width) {
+    let lo = 0, hi = text.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ctx.measureText(text.slice(0, mid) + '…').width <= width) lo = mid;
+      else hi = mid - 1;
+    }
+    s = text.slice(0, lo) + '…';
+  }
+  if (cache.size > 20000) cache.clear();
+  cache.set(id, s);
+  return s;
+}
+
+export class GraphView {
+  constructor(canvas, minimap, cb) {
+    this.canvas = canvas;
+    this.minimap = minimap;
+    this.cb = cb;                 // { info(i) -> {status, latest}, selected(key) -> bool,
+                                  //   anySelected() -> bool, onSelect(i, additive), onOpen(i) }
+    this.ctx = canvas.getContext('2d');
+    this.g = null;
+    this.view = { k: 1, x: 0, y: 0 };
+    this.dpr = window.devicePixelRatio || 1;
+    this.w = 0;
+    this.h = 0;
+    this.c = cssVars();
+    this.textCache = new Map();
+    this.flash = new Map();       // node index -> time the status changed
+    this.hover = -1;
+    this.frame = 0;
+    this.drag = null;
+    this.listen();
+    this.scheme = matchMedia('(prefers-color-scheme: dark)');
+    this.onScheme = () => { this.c = cssVars(); this.miniCache = null; this.draw(); };
+    this.scheme.addEventListener('change', this.onScheme);
+  }
+
+  destroy() {
+    cancelAnimationFrame(this.frame);
+    this.scheme.removeEventListener('change', this.onScheme);
+    this.unlisten();
+  }
+
+  setGraph(g) {
+    const first = !this.g;
+    this.g = g;
+    this.edgeBox = g.edges.map(([a, b, bends]) => {
+      const na = g.nodes[a], nb = g.nodes[b];
+      const xs = [na.x + na.w, nb.x, ...bends.map((p) => p[0])];
+      const ys = [na.y + na.h / 2, nb.y + nb.h / 2, ...bends.map((p) => p[1])];
+      return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    });
+    this.adj = g.nodes.map(() => []);
+    g.edges.forEach(([a, b], e) => { this.adj[a].push(e); this.adj[b].push(e); });
+    this.bounds = this.computeBounds();
+    this.miniCache = null;
+    if (first) this.fit();
+    else this.draw();
+  }
+
+  computeBounds() {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const n of this.g.nodes) {
+      x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y);
+      x1 = Math.max(x1, n.x + n.w); y1 = Math.max(y1, n.y + n.h);
+    }
+    for (const gr of this.g.groups || []) {
+      x0 = Math.min(x0, gr.x); y0 = Math.min(y0, gr.y);
+      x1 = Math.max(x1, gr.x + gr.w); y1 = Math.max(y1, gr.y + gr.h);
+    }
+    if (x0 === Infinity) return { x0: 0, y0: 0, x1: 1, y1: 1 };
+    return { x0, y0, x1, y1 };
+  }
+
+  resize(w, h) {
+    this.dpr = window.devicePixelRatio || 1;
+    this.w = w;
+    this.h = h;
+    this.canvas.width = Math.round(w * this.dpr);
+    this.canvas.height = Math.round(h * this.dpr);
+    this.canvas.style.width = w + 'px';
+    this.canvas.style.height = h + 'px';
+    this.draw();
+  }
+
+  // Zoom and pan so that the whole graph (or the nodes given) is on screen.
+  fit(indexes) {
+    if (!this.g || !this.w) return;
+    let b = this.bounds;
+    if (indexes && indexes.length) {
+      b = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+      for (const i of indexes) {
+        const n = this.g.nodes[i];
+        b.x0 = Math.min(b.x0, n.x); b.y0 = Math.min(b.y0, n.y);
+        b.x1 = Math.max(b.x1, n.x + n.w); b.y1 = Math.max(b.y1, n.y + n.h);
+      }
+    }
+    const pad = 40;
+    const k = Math.min(1.25, (this.w - 2 * pad) / Math.max(1, b.x1 - b.x0), (this.h - 2 * pad) / Math.max(1, b.y1 - b.y0));
+    this.view.k = Math.max(0.02, k);
+    this.view.x = (this.w - (b.x1 - b.x0) * this.view.k) / 2 - b.x0 * this.view.k;
+    this.view.y = (this.h - (b.y1 - b.y0) * this.view.k) / 2 - b.y0 * this.view.k;
+    this.draw();
+  }
+
+  zoomAt(sx, sy, factor) {
+    const v = this.view;
+    const k = Math.min(3, Math.max(0.02, v.k * factor));
+    v.x = sx - ((sx - v.x) * k) / v.k;
+    v.y = sy - ((sy - v.y) * k) / v.k;
+    v.k = k;
+    this.draw();
+  }
+
+  // The node under a point of the canvas, or -1.
+  nodeAt(sx, sy) {
+    if (!this.g) return -1;
+    const wx = (sx - this.view.x) / this.view.k, wy = (sy - this.view.y) / this.view.k;
+    const nodes = this.g.nodes;
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i];
+      if (wx >= n.x && wx <= n.x + n.w && wy >= n.y && wy <= n.y + n.h) return i;
+    }
+    return -1;
+  }
+
+  // Where node i is on screen (CSS pixels of the canvas): for tests and tooltips.
+  screenRect(i) {
+    const n = this.g.nodes[i], v = this.view;
+    return { x: n.x * v.k + v.x, y: n.y * v.k + v.y, w: n.w * v.k, h: n.h * v.k };
+  }
+
+  statusChanged(i) {
+    this.flash.set(i, performance.now());
+    this.draw();
+  }
+
+  listen() {
+    const cv = this.canvas;
+    this.handlers = {
+      wheel: (e) => {
+        e.preventDefault();
+        const r = cv.getBoundingClientRect();
+        const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+        if (e.ctrlKey || !e.shiftKey) this.zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-dy * 0.0015));
+        else { this.view.x -= dy; this.draw(); }
+      },
+      pointerdown: (e) => {
+        if (e.button !== 0) return;
+        cv.setPointerCapture(e.pointerId);
+        this.drag = { x: e.clientX, y: e.clientY, vx: this.view.x, vy: this.view.y, moved: false };
+      },
+      pointermove: (e) => {
+        const r = cv.getBoundingClientRect();
+        if (this.drag) {
+          const dx = e.clientX - this.drag.x, dy = e.clientY - this.drag.y;
+          if (Math.abs(dx) + Math.abs(dy) > 3) this.drag.moved = true;
+          if (this.drag.moved) {
+            this.view.x = this.drag.vx + dx;
+            this.view.y = this.drag.vy + dy;
+            cv.classList.add('grabbing');
+            this.draw();
+          }
+          return;
+        }
+        const i = this.nodeAt(e.clientX - r.left, e.clientY - r.top);
+        if (i !== this.hover) {
+          this.hover = i;
+          cv.style.cursor = i >= 0 ? 'pointer' : '';
+          cv.title = i >= 0 ? this.g.nodes[i].key : '';
+          this.draw();
+        }
+      },
+      pointerup: (e) => {
+        const d = this.drag;
+        this.drag = null;
+        cv.classList.remove('grabbing');
+        if (!d || d.moved) return;
+        const r = cv.getBoundingClientRect();
+        this.cb.onSelect(this.nodeAt(e.clientX - r.left, e.clientY - r.top), e.shiftKey || e.metaKey || e.ctrlKey);
+      },
+      dblclick: (e) => {
+        const r = cv.getBoundingClientRect();
+        const i = this.nodeAt(e.clientX - r.left, e.clientY - r.top);
+        if (i >= 0) this.cb.onOpen(i);
+      },
+      pointerleave: () => {
+        if (this.hover >= 0) { this.hover = -1; this.draw(); }
+      },
+    };
+    for (const [name, fn] of Object.entries(this.handlers)) cv.addEventListener(name, fn, { passive: name !== 'wheel' });
+    const mm = this.minimap;
+    this.miniHandlers = {
+      pointerdown: (e) => { mm.setPointerCapture(e.pointerId); this.miniDrag = true; this.miniMove(e); },
+      pointermove: (e) => { if (this.miniDrag) this.miniMove(e); },
+      pointerup: () => { this.miniDrag = false; },
+    };
+    if (mm) for (const [name, fn] of Object.entries(this.miniHandlers)) mm.addEventListener(name, fn);
+  }
+
+  unlisten() {
+    for (const [name, fn] of Object.entries(this.handlers)) this.canvas.removeEventListener(name, fn);
+    if (this.minimap) for (const [name, fn] of Object.entries(this.miniHandlers)) this.minimap.removeEventListener(name, fn);
+  }
+
+  // Centre the view on the point of the minimap under the pointer.
+  miniMove(e) {
+    if (!this.mini) return;
+    const r = this.minimap.getBoundingClientRect();
+    const m = this.mini;
+    const wx = (e.clientX - r.left - m.ox) / m.s + this.bounds.x0;
+    const wy = (e.clientY - r.top - m.oy) / m.s + this.bounds.y0;
+    this.view.x = this.w / 2 - wx * this.view.k;
+    this.view.y = this.h / 2 - wy * this.view.k;
+    this.draw();
+  }
+
+  draw() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.paint();
+    });
+  }
+
+  paint() {
+    const { ctx, g, c, view } = this;
+    if (!g || !this.w) return;
+    const now = performance.now();
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.clearRect(0, 0, this.w, this.h);
+    ctx.setTransform(this.dpr * view.k, 0, 0, this.dpr * view.k, this.dpr * view.x, this.dpr * view.y);
+    const vis = {
+      x0: -view.x / view.k, y0: -view.y / view.k,
+      x1: (this.w - view.x) / view.k, y1: (this.h - view.y) / view.k,
+    };
+    const anySel = this.cb.anySelected();
+    this.paintGroups(vis);
+    const shown = [];
+    g.nodes.forEach((n, i) => {
+      if (n.x + n.w >= vis.x0 && n.x <= vis.x1 && n.y + n.h >= vis.y0 && n.y <= vis.y1) shown.push(i);
+    });
+    this.paintEdges(vis, anySel);
+    let animate = false;
+    for (const i of shown) animate = this.paintNode(i, anySel, now) || animate;
+    this.shown = shown.length;
+    this.paintMinimap(vis);
+    if (animate) this.draw();
+  }
+
+  paintGroups(vis) {
+    const { ctx, c, view } = this;
+    for (const gr of this.g.groups || []) {
+      if (gr.x + gr.w < vis.x0 || gr.x > vis.x1 || gr.y + gr.h < vis.y0 || gr.y > vis.y1) continue;
+      const hue = hueOf(gr.name);
+      ctx.fillStyle = c.dark ? `hsla(${hue}, 40%, 50%, 0.07)` : `hsla(${hue}, 55%, 50%, 0.05)`;
+      ctx.strokeStyle = c.dark ? `hsla(${hue}, 35%, 60%, 0.25)` : `hsla(${hue}, 40%, 45%, 0.22)`;
+      ctx.lineWidth = 1 / view.k;
+      roundRect(ctx, gr.x, gr.y, gr.w, gr.h, 10);
+      ctx.fill();
+      ctx.stroke();
+      if (view.k > 0.25) {
+        ctx.fillStyle = c.dark ? `hsl(${hue}, 35%, 70%)` : `hsl(${hue}, 40%, 35%)`;
+        ctx.font = `600 12px ${c.font}`;
+        ctx.textBaseline = 'alphabetic';
+        ctx.fillText(gr.name, gr.x + 10, gr.y + 17);
+      }
+    }
+  }
+
+  paintEdges(vis, anySel) {
+    const { ctx, c, g, view } = this;
+    const hot = new Set();
+    if (this.hover >= 0) for (const e of this.adj[this.hover]) hot.add(e);
+    const strokeOf = (e) => {
+      const [a, b] = g.edges[e];
+      const sel = anySel && this.cb.selected(a) && this.cb.selected(b);
+      if (hot.has(e) || sel) return c.accent;
+      return c.dark ? 'rgba(160,170,185,0.35)' : 'rgba(90,100,115,0.32)';
+    };
+    ctx.lineWidth = Math.max(1, 1.2 / view.k);
+    g.edges.forEach((edge, e) => {
+      const bx = this.edgeBox[e];
+      if (bx[2] < vis.x0 || bx[0] > vis.x1 || bx[3] < vis.y0 || bx[1] > vis.y1) return;
+      const [a, b, bends] = edge;
+      const na = g.nodes[a], nb = g.nodes[b];
+      const pts = [[na.x + na.w, na.y + na.h / 2], ...bends, [nb.x, nb.y + nb.h / 2]];
+      const col = strokeOf(e);
+      ctx.strokeStyle = col;
+      ctx.globalAlpha = anySel && !(this.cb.selected(a) || this.cb.selected(b)) && !hot.has(e) ? 0.35 : 1;
+      ctx.beginPath();
+      ctx.moveTo(pts[0][0], pts[0][1]);
+      for (let p = 1; p < pts.length; p++) {
+        const [x0, y0] = pts[p - 1], [x1, y1] = pts[p];
+        const dx = Math.max(20, (x1 - x0) / 2);
+        ctx.bezierCurveTo(x0 + dx, y0, x1 - dx, y1, x1, y1);
+      }
+      ctx.stroke();
+      if (view.k > 0.3) {
+        const [x, y] = pts[pts.length - 1];
+        ctx.fillStyle = col;
+        ctx.beginPath();
+        ctx.moveTo(x, y); ctx.lineTo(x - 7, y - 4); ctx.lineTo(x - 7, y + 4); ctx.closePath();
+        ctx.fill();
+      }
+    });
+    ctx.globalAlpha = 1;
+  }
+
+  // One node; returns whether it animates (running, or a status that just changed).
+  paintNode(i, anySel, now) {
+    const { ctx, c, g, view } = this;
+    const n = g.nodes[i];
+    const info = this.cb.info(i);
+    const status = info.status || 'never';
+    const sel = this.cb.selected(i);
+    const hue = hueOf(n.group);
+    ctx.globalAlpha = anySel && !sel ? 0.4 : 1;
+    if (view.k < 0.3) {
+      // Far out: a block in its status colour.
+      ctx.fillStyle = c[status] || c.never;
+      ctx.globalAlpha *= status === 'never' ? 0.45 : 0.85;
+      ctx.fillRect(n.x, n.y, n.w, n.h);
+      if (sel) {
+        ctx.globalAlpha = 1;
+        ctx.strokeStyle = c.accent;
+        ctx.lineWidth = 3 / view.k;
+        ctx.strokeRect(n.x, n.y, n.w, n.h);
+      }
+      ctx.globalAlpha = 1;
+      return false;
+    }
+    roundRect(ctx, n.x, n.y, n.w, n.h, 6);
+    ctx.fillStyle = c.card;
+    ctx.fill();
+    ctx.lineWidth = sel ? 2 : i === this.hover ? 1.5 : 1;
+    ctx.strokeStyle = sel ? c.accent : i === this.hover ? c.muted : c.border;
+    ctx.stroke();
+    // the group's band
+    ctx.save();
+    roundRect(ctx, n.x, n.y, n.w, n.h, 6);
+    ctx.clip();
+    ctx.fillStyle = c.dark ? `hsl(${hue}, 45%, 55%)` : `hsl(${hue}, 55%, 55%)`;
+    ctx.fillRect(n.x, n.y, 4, n.h);
+    ctx.restore();
+    drawStatus(ctx, c, status, n.x + 18, n.y + 21, 5, now);
+    let animate = status === 'running';
+    const t0 = this.flash.get(i);
+    if (t0 !== undefined) {
+      const p = (now - t0) / 900;
+      if (p >= 1) this.flash.delete(i);
+      else {
+        ctx.strokeStyle = c[status] || c.accent;
+        ctx.globalAlpha = (1 - p) * (anySel && !sel ? 0.4 : 1);
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.arc(n.x + 18, n.y + 21, 5 + p * 12, 0, Math.PI * 2);
+        ctx.stroke();
+        ctx.globalAlpha = anySel && !sel ? 0.4 : 1;
+        animate = true;
+      }
+    }
+    if (view.k >= 0.45) this.paintText(n, info);
+    ctx.globalAlpha = 1;
+    return animate;
+  }
+
+  paintText(n, info) {
+    const { ctx, c } = this;
+    const slash = n.key.lastIndexOf('/');
+    const prefix = slash >= 0 ? n.key.slice(0, slash + 1) : '';
+    const name = n.key.slice(slash + 1);
+    const x = n.x + 30, room = n.w - 30 - 10;
+    ctx.textBaseline = 'middle';
+    ctx.font = `12px ${c.font}`;
+    let used = 0;
+    if (prefix) {
+      const p = fit(ctx, this.textCache, prefix, room * 0.45);
+      ctx.fillStyle = c.muted;
+      ctx.fillText(p, x, n.y + 21);
+      used = ctx.measureText(p).width;
+    }
+    ctx.font = `600 13px ${c.font}`;
+    ctx.fillStyle = c.fg;
+    ctx.fillText(fit(ctx, this.textCache, name, room - used), x + used, n.y + 21);
+    // kind badges, right to left along the bottom
+    ctx.font = `10px ${c.mono}`;
+    let bx = n.x + n.w - 8;
+    for (const k of (n.kinds || []).slice(0, 3).reverse()) {
+      const w = ctx.measureText(k).width + 10;
+      if (bx - w < n.x + n.w / 2) break;
+      bx -= w;
+      roundRect(ctx, bx, n.y + n.h - 22, w, 15, 4);
+      ctx.fillStyle = c.dark ? 'rgba(255,255,255,0.06)' : 'rgba(0,0,0,0.045)';
+      ctx.fill();
+      ctx.fillStyle = c.muted;
+      ctx.fillText(k, bx + 5, n.y + n.h - 14.5);
+      bx -= 4;
+    }
+    // when and how many rows
+    const latest = info.latest;
+    let line = latest ? ago(latest.time_us) : info.status === 'external' ? 'external' : 'never materialized';
+    if (latest && latest.row_count !== null && latest.row_count !== undefined) line += ' · ' + count(latest.row_count) + ' rows';
+    ctx.font = `11px ${c.font}`;
+    ctx.fillStyle = c.muted;
+    ctx.fillText(fit(ctx, this.textCache, line, bx - (n.x + 12) - 4), n.x + 12, n.y + n.h - 14.5);
+  }
+
+  paintMinimap(vis) {
+    const mm = this.minimap;
+    if (!mm) return;
+    const W = mm.clientWidth, H = mm.clientHeight;
+    if (!W || !H) return;
+    const b = this.bounds;
+    const s = Math.min((W - 8) / (b.x1 - b.x0 || 1), (H - 8) / (b.y1 - b.y0 || 1));
+    const ox = (W - (b.x1 - b.x0) * s) / 2, oy = (H - (b.y1 - b.y0) * s) / 2;
+    this.mini = { s, ox, oy };
+    const dpr = this.dpr;
+    if (mm.width !== Math.round(W * dpr)) { mm.width = Math.round(W * dpr); mm.height = Math.round(H * dpr); this.miniCache = null; }
+    const ctx = mm.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    const c = this.c;
+    for (const [i, n] of this.g.nodes.entries()) {
+      const st = this.cb.info(i).status || 'never';
+      ctx.fillStyle = c[st] || c.never;
+      ctx.globalAlpha = st === 'never' ? 0.5 : 0.9;
+      ctx.fillRect(ox + (n.x - b.x0) * s, oy + (n.y - b.y0) * s, Math.max(1, n.w * s), Math.max(1, n.h * s));
+    }
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = c.accent;
+    ctx.lineWidth = 1.5;
+    ctx.fillStyle = c.accentSoft;
+    const rx = ox + (vis.x0 - b.x0) * s, ry = oy + (vis.y0 - b.y0) * s;
+    ctx.fillRect(rx, ry, (vis.x1 - vis.x0) * s, (vis.y1 - vis.y0) * s);
+    ctx.strokeRect(rx, ry, (vis.x1 - vis.x0) * s, (vis.y1 - vis.y0) * s);
+  }
+}
