@@ -4,6 +4,8 @@
 // without a reload), a double-click opens the asset page, the catalog filters, the
 // keyboard moves between pages, and a selection in the box selects on the graph.
 // Screenshots of each page (light and dark) go to BUILD/screenshots/.
+import fs from 'node:fs';
+import path from 'node:path';
 import { suite, expect, waitFor, sleep } from './harness.mjs';
 
 const KEYS = ['iris_dataset', 'iris_setosa'];
@@ -155,5 +157,60 @@ await t.case('ten_thousand_rows_scroll', async ({ page, server, shot }) => {
   console.log(`    10,000 rows: ${rendered} in the page, ${ms.toFixed(1)} ms per scroll step`);
   await shot('assets-10000');
 });
+
+// 10,000 assets in 50 layers of 200, each reading two of the layer before, in 10 groups.
+function writeBigDefinitions(dir) {
+  fs.writeFileSync(path.join(dir, 'definitions.c'), `#include <eider.h>
+#include <stdio.h>
+#define N 10000
+#define W 200
+static char keys[N][32], groups[N][8];
+static const char *deps[N][3];
+static int noop(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    for (int i = 0; i < N; i++) {
+        snprintf(groups[i], sizeof(groups[i]), "g%d", (i % W) / 20);
+        snprintf(keys[i], sizeof(keys[i]), "%s/asset_%05d", groups[i], i);
+        if (i >= W) {
+            deps[i][0] = keys[i - W];
+            deps[i][1] = (i * 7) % W != 0 ? keys[i - W - (i % W) + (i * 7) % W] : NULL;
+        }
+        eider_asset(defs, &(eider_asset_def){ .key = keys[i], .compute = noop, .group = groups[i],
+                                              .deps = deps[i], .kinds = EIDER_KEYS("duckdb") });
+    }
+}
+`);
+}
+
+await t.case('ten_thousand_assets_graph_is_interactive', async ({ page, server, shot }) => {
+  const t0 = Date.now();
+  await page.goto(server.url);
+  await waitFor(page, () => {
+    const l = window.__eiderLineage;
+    return l && l.nodes().length === 10000 && l.view().shown > 0;
+  }, null, 60000, 'the 10,000-asset graph');
+  const shownMs = Date.now() - t0;
+  // zoom in at the centre: frames stay short (only what is on screen is drawn)
+  const frame = await page.evaluate(async () => {
+    const cv = document.querySelector('canvas.graph-canvas');
+    const r = cv.getBoundingClientRect();
+    const times = [];
+    for (let i = 0; i < 9; i++) {
+      cv.dispatchEvent(new WheelEvent('wheel', { deltaY: -200, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
+      await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+      times.push(window.__eiderLineage.view().paintMs);
+    }
+    times.sort((x, y) => x - y);
+    return { median: times[4], max: times[8], view: window.__eiderLineage.view() };
+  });
+  console.log(`    10,000 assets: graph shown ${shownMs} ms after page load; paint while zooming: median ${frame.median.toFixed(1)} ms, max ${frame.max.toFixed(1)} ms (${frame.view.shown} nodes on screen)`);
+  expect(frame.view.shown < 10000, 'zoomed in, only part of the graph is drawn');
+  await shot('lineage-10000-zoomed');
+  await page.click('button[title="Fit the graph to the screen"]');
+  await sleep(300);
+  await shot('lineage-10000');
+  expect(shownMs < 15000, `the graph took ${shownMs} ms`);
+}, { setup: writeBigDefinitions, timeout: 60000 });
 
 await t.finish();

@@ -179,7 +179,7 @@ export class GraphView {
       }
     }
     const pad = 40;
-    const k = Math.min(1.25, (this.w - 2 * pad) / Math.max(1, b.x1 - b.x0), (this.h - 2 * pad) / Math.max(1, b.y1 - b.y0));
+    const k = Math.min(1, (this.w - 2 * pad) / Math.max(1, b.x1 - b.x0), (this.h - 2 * pad) / Math.max(1, b.y1 - b.y0));
     this.view.k = Math.max(0.02, k);
     this.view.x = (this.w - (b.x1 - b.x0) * this.view.k) / 2 - b.x0 * this.view.k;
     this.view.y = (this.h - (b.y1 - b.y0) * this.view.k) / 2 - b.y0 * this.view.k;
@@ -188,7 +188,7 @@ export class GraphView {
 
   zoomAt(sx, sy, factor) {
     const v = this.view;
-    const k = Math.min(3, Math.max(0.02, v.k * factor));
+    const k = Math.min(2, Math.max(0.02, v.k * factor));
     v.x = sx - ((sx - v.x) * k) / v.k;
     v.y = sy - ((sy - v.y) * k) / v.k;
     v.k = k;
@@ -215,6 +215,7 @@ export class GraphView {
 
   statusChanged(i) {
     this.flash.set(i, performance.now());
+    this.miniCache = null;
     this.draw();
   }
 
@@ -307,9 +308,10 @@ export class GraphView {
   }
 
   paint() {
-    const { ctx, g, c, view } = this;
+    const { ctx, g, view } = this;
     if (!g || !this.w) return;
     const now = performance.now();
+    this.paints = (this.paints || 0) + 1;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.w, this.h);
     ctx.setTransform(this.dpr * view.k, 0, 0, this.dpr * view.k, this.dpr * view.x, this.dpr * view.y);
@@ -328,6 +330,7 @@ export class GraphView {
     for (const i of shown) animate = this.paintNode(i, anySel, now) || animate;
     this.shown = shown.length;
     this.paintMinimap(vis);
+    this.paintMs = performance.now() - now;
     if (animate) this.draw();
   }
 
@@ -362,7 +365,9 @@ export class GraphView {
       return c.dark ? 'rgba(160,170,185,0.35)' : 'rgba(90,100,115,0.32)';
     };
     ctx.lineWidth = Math.max(1, 1.2 / view.k);
+    if (view.k < 0.1 && !hot.size && !anySel) return;   // a grey mist at this scale
     g.edges.forEach((edge, e) => {
+      if (view.k < 0.1 && !hot.has(e) && !(this.cb.selected(edge[0]) && this.cb.selected(edge[1]))) return;
       const bx = this.edgeBox[e];
       if (bx[2] < vis.x0 || bx[0] > vis.x1 || bx[3] < vis.y0 || bx[1] > vis.y1) return;
       const [a, b, bends] = edge;
@@ -482,7 +487,9 @@ export class GraphView {
     }
     // when and how many rows
     const latest = info.latest;
-    let line = latest ? ago(latest.time_us) : info.status === 'external' ? 'external' : 'never materialized';
+    const st = info.status || 'never';
+    let line = latest ? ago(latest.time_us)
+      : st === 'never' ? 'never materialized' : st === 'running' ? 'materializing…' : st;
     if (latest && latest.row_count !== null && latest.row_count !== undefined) line += ' · ' + count(latest.row_count) + ' rows';
     ctx.font = `11px ${c.font}`;
     ctx.fillStyle = c.muted;
@@ -492,6 +499,11 @@ export class GraphView {
   paintMinimap(vis) {
     const mm = this.minimap;
     if (!mm) return;
+    // Only when part of the graph is off screen.
+    const b0 = this.bounds;
+    const all = vis.x0 <= b0.x0 && vis.y0 <= b0.y0 && vis.x1 >= b0.x1 && vis.y1 >= b0.y1;
+    mm.classList.toggle('minimap-hidden', all);
+    if (all) return;
     const W = mm.clientWidth, H = mm.clientHeight;
     if (!W || !H) return;
     const b = this.bounds;
@@ -500,16 +512,27 @@ export class GraphView {
     this.mini = { s, ox, oy };
     const dpr = this.dpr;
     if (mm.width !== Math.round(W * dpr)) { mm.width = Math.round(W * dpr); mm.height = Math.round(H * dpr); this.miniCache = null; }
-    const ctx = mm.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, W, H);
     const c = this.c;
-    for (const [i, n] of this.g.nodes.entries()) {
-      const st = this.cb.info(i).status || 'never';
-      ctx.fillStyle = c[st] || c.never;
-      ctx.globalAlpha = st === 'never' ? 0.5 : 0.9;
-      ctx.fillRect(ox + (n.x - b.x0) * s, oy + (n.y - b.y0) * s, Math.max(1, n.w * s), Math.max(1, n.h * s));
+    if (!this.miniCache) {
+      // The nodes, drawn once per graph, status change or theme.
+      const off = document.createElement('canvas');
+      off.width = mm.width;
+      off.height = mm.height;
+      const o = off.getContext('2d');
+      o.setTransform(dpr, 0, 0, dpr, 0, 0);
+      for (const [i, n] of this.g.nodes.entries()) {
+        const st = this.cb.info(i).status || 'never';
+        o.fillStyle = c[st] || c.never;
+        o.globalAlpha = st === 'never' ? 0.5 : 0.9;
+        o.fillRect(ox + (n.x - b.x0) * s, oy + (n.y - b.y0) * s, Math.max(1, n.w * s), Math.max(1, n.h * s));
+      }
+      this.miniCache = off;
     }
+    const ctx = mm.getContext('2d');
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, mm.width, mm.height);
+    ctx.drawImage(this.miniCache, 0, 0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.globalAlpha = 1;
     ctx.strokeStyle = c.accent;
     ctx.lineWidth = 1.5;

@@ -1,7 +1,8 @@
 // A small layered layout for the lineage graph, used only when the server has no
 // GET /api/graph (it lays the graph out in C): longest-path layers from the
 // sources, a few barycentre sweeps to order each layer, no dummy nodes (long edges
-// are drawn as curves). Returns the shape /api/graph has.
+// are drawn as curves, groups as each node's colour band only). Returns the shape
+// /api/graph has.
 export const NODE_W = 220;
 export const NODE_H = 64;
 const GAP_X = 90;
@@ -61,15 +62,6 @@ export function layeredLayout(assets) {
   });
   const edges = [];
   preds.forEach((ps, i) => ps.forEach((j) => edges.push([j, i, []])));
-  const groups = new Map();
-  for (const nd of nodes) {
-    if (!nd.group) continue;
-    const g = groups.get(nd.group) || { name: nd.group, x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
-    g.x0 = Math.min(g.x0, nd.x); g.y0 = Math.min(g.y0, nd.y);
-    g.x1 = Math.max(g.x1, nd.x + nd.w); g.y1 = Math.max(g.y1, nd.y + nd.h);
-    groups.set(nd.group, g);
-  }
-  const pad = 14;
   return {
     version: null,
     fallback: true,
@@ -77,8 +69,6 @@ export function layeredLayout(assets) {
     height: tallest * (NODE_H + GAP_Y) - GAP_Y,
     nodes,
     edges,
-    groups: groups.size > 1 ? [...groups.values()].map((g) => ({
-      name: g.name, x: g.x0 - pad, y: g.y0 - pad - 16, w: g.x1 - g.x0 + 2 * pad, h: g.y1 - g.y0 + 2 * pad + 16,
-    })) : [],
+    groups: [],   // the server's layout keeps a group together; this one does not
   };
 }

@@ -126,14 +126,17 @@ export function LineagePage() {
       if (type === 'asset' && gv.g) {
         const i = index().get(data.key);
         if (i !== undefined) gv.statusChanged(i);
-      } else if (type === 'assets' || type === 'run') {
+      } else if (type === 'assets') {
+        gv.miniCache = null;
+        gv.draw();
+      } else if (type === 'run') {
         gv.draw();
       }
     });
     // For the browser tests: where each node is, and its status.
     window.__eiderLineage = {
       nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, ...gv.screenRect(i) })) : []),
-      view: () => ({ ...gv.view, shown: gv.shown }),
+      view: () => ({ ...gv.view, shown: gv.shown, paintMs: gv.paintMs, paints: gv.paints }),
       fallback: () => !!(gv.g && gv.g.fallback),
     };
     const tick = setInterval(() => gv.draw(), 30000);   // "3 min ago" moves on
