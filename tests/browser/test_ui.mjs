@@ -158,6 +158,68 @@ await t.case('ten_thousand_rows_scroll', async ({ page, server, shot }) => {
   await shot('assets-10000');
 });
 
+// The endpoints other branches bring (GET /api/graph, /api/events, /api/defs, POST
+// /api/reload) answered by the browser itself as the API contract says, so that the
+// page's side of them is tested here too.
+const GRAPH = {
+  version: 1, width: 820, height: 64,
+  nodes: [
+    { key: 'iris_harvest_data', group: 'iris', kinds: [], x: 0, y: 0, w: 220, h: 64 },
+    { key: 'iris_dataset', group: 'iris', kinds: ['duckdb', 'csv'], x: 300, y: 0, w: 220, h: 64 },
+    { key: 'iris_setosa', group: 'iris', kinds: ['duckdb'], x: 600, y: 0, w: 220, h: 64 },
+  ],
+  edges: [[0, 1, []], [1, 2, []]],
+  groups: [{ name: 'iris', x: -16, y: -40, w: 852, h: 120 }],
+};
+
+await t.case('server_layout_and_live_events_are_used', async ({ page, server, shot }) => {
+  await page.route('**/api/graph', (r) => r.fulfill({ json: GRAPH }));
+  await page.route('**/api/events', (r) => r.fulfill({
+    status: 200, headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' },
+    body: 'retry: 600000\n\n: hello\n\nevent: asset\ndata: {"key": "iris_setosa", "status": "running"}\n\n' +
+      'event: asset\ndata: {"key": "iris_dataset", "status": "failed"}\n\n',
+  }));
+  const nodes = await openLineage(page, server);
+  expect(!(await page.evaluate(() => window.__eiderLineage.fallback())), 'the page laid the graph out itself');
+  // the server's coordinates, left to right
+  const x = (k) => nodes.find((n) => n.key === k).x;
+  expect(x('iris_harvest_data') < x('iris_dataset') && x('iris_dataset') < x('iris_setosa'), 'not the server layout');
+  await waitFor(page, () => {
+    const n = window.__eiderLineage.nodes();
+    return n.find((x) => x.key === 'iris_setosa').status === 'running' && n.find((x) => x.key === 'iris_dataset').status === 'failed';
+  }, null, 10000, 'the live events to change the statuses');
+  const after = await page.evaluate(() => window.__eiderLineage.nodes());
+  expect(JSON.stringify(after.map((n) => [n.x, n.y])) === JSON.stringify(nodes.map((n) => [n.x, n.y])), 'a live event moved the graph');
+  await sleep(400);
+  await shot('lineage-server-layout-live');
+});
+
+await t.case('definitions_error_replaces_the_graph', async ({ page, server, shot }) => {
+  let reloads = 0;
+  let error = { message: "definitions.c:12:5: error: expected ';' before '}' token", file: 'definitions.c', line: 12 };
+  await page.route('**/api/defs', (r) => r.fulfill({ json: { version: 2, source: 'definitions.c', loaded_us: 0, error } }));
+  await page.route('**/api/reload', (r) => {
+    reloads++;
+    expect(r.request().method() === 'POST', 'reload is a POST');
+    expect(r.request().headers()['x-eider-token'] === server.token, 'reload sends the token');
+    error = null;
+    r.fulfill({ json: { version: 3, error: null } });
+  });
+  await page.goto(server.url);
+  await page.locator('.defs-error', { hasText: 'The definitions do not load' }).waitFor();
+  await page.locator('.defs-where', { hasText: 'definitions.c:12' }).waitFor();
+  await shot('lineage-defs-error');
+  // the rest of the UI keeps working, with a banner
+  await page.click('a.nav-link[href="#/assets"]');
+  await page.locator('.banner-error').waitFor();
+  await page.locator('.grid-body .row[data-key="iris_setosa"]').waitFor();
+  await page.click('a.nav-link[href="#/"]');
+  await page.getByRole('button', { name: 'Reload definitions' }).click();
+  await page.locator('canvas.graph-canvas').waitFor();
+  await page.waitForFunction(() => !document.querySelector('.defs-error'));
+  expect(reloads === 1, `${reloads} reloads`);
+});
+
 // 10,000 assets in 50 layers of 200, each reading two of the layer before, in 10 groups.
 function writeBigDefinitions(dir) {
   fs.writeFileSync(path.join(dir, 'definitions.c'), `#include <eider.h>
