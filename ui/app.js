@@ -248,7 +248,7 @@ function App() {
     <${Toasts} />`;
 }
 
-loadAssets();
+// The live stream starts once the assets are known, so that no event finds them missing.
+loadAssets().then(startLive);
 loadDefs();
-startLive();
 render(html`<${App} />`, document.getElementById('app'));

@@ -119,6 +119,11 @@ await t.case('catalog_lists_filters_and_sorts', async ({ page, server, shot }) =
   await page.waitForFunction(() => location.hash.includes('desc=1'));
   const desc = await keys();
   expect(desc.join() === desc.slice().sort().reverse().join(), `not sorted descending: ${desc}`);
+  // the box of a row selects it, without opening it
+  await page.click('.grid-body .row[data-key="iris_setosa"] .c-check');
+  await page.getByRole('button', { name: 'Materialize selected (1)' }).waitFor();
+  expect(await page.evaluate(() => location.hash.startsWith('#/assets?')), 'the box opened the asset');
+  expect(await page.inputValue('#selection') === 'iris_setosa', 'the selection box names the row');
   await page.click('.grid-body .row[data-key="iris_setosa"] .c-key');
   await page.waitForFunction(() => location.hash === '#/assets/iris_setosa');
 });

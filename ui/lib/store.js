@@ -164,6 +164,7 @@ export function startLive() {
       }
     },
     onOpen() {
+      if (opened) loadAssets();   // reconnected: catch up on what was missed
       opened = true;
       store.live = 'live';
       emit('live', store.live);

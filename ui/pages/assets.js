@@ -53,6 +53,7 @@ function Filter({ label, value, options, onChange }) {
 function Row({ a, top, selected }) {
   const slash = a.key.lastIndexOf('/');
   const toggle = (e) => {
+    e.preventDefault();
     e.stopPropagation();
     const keys = new Set(store.selected);
     if (keys.has(a.key)) keys.delete(a.key);

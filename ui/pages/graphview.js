@@ -120,6 +120,7 @@ export class GraphView {
 
   destroy() {
     cancelAnimationFrame(this.frame);
+    clearTimeout(this.pulse);
     this.scheme.removeEventListener('change', this.onScheme);
     this.unlisten();
   }
@@ -326,12 +327,14 @@ export class GraphView {
       if (n.x + n.w >= vis.x0 && n.x <= vis.x1 && n.y + n.h >= vis.y0 && n.y <= vis.y1) shown.push(i);
     });
     this.paintEdges(vis, anySel);
-    let animate = false;
-    for (const i of shown) animate = this.paintNode(i, anySel, now) || animate;
+    let animate = 0;
+    for (const i of shown) animate = Math.max(animate, this.paintNode(i, anySel, now));
     this.shown = shown.length;
     this.paintMinimap(vis);
     this.paintMs = performance.now() - now;
-    if (animate) this.draw();
+    // A status that just changed animates at full rate; running ones pulse at ~15 fps.
+    if (animate === 2) this.draw();
+    else if (animate === 1 && !this.pulse) this.pulse = setTimeout(() => { this.pulse = 0; this.draw(); }, 66);
   }
 
   paintGroups(vis) {
@@ -395,7 +398,8 @@ export class GraphView {
     ctx.globalAlpha = 1;
   }
 
-  // One node; returns whether it animates (running, or a status that just changed).
+  // One node; returns 2 while its status change animates, 1 when it runs (it pulses),
+  // else 0.
   paintNode(i, anySel, now) {
     const { ctx, c, g, view } = this;
     const n = g.nodes[i];
@@ -416,7 +420,7 @@ export class GraphView {
         ctx.strokeRect(n.x, n.y, n.w, n.h);
       }
       ctx.globalAlpha = 1;
-      return false;
+      return 0;
     }
     roundRect(ctx, n.x, n.y, n.w, n.h, 6);
     ctx.fillStyle = c.card;
@@ -432,7 +436,7 @@ export class GraphView {
     ctx.fillRect(n.x, n.y, 4, n.h);
     ctx.restore();
     drawStatus(ctx, c, status, n.x + 18, n.y + 21, 5, now);
-    let animate = status === 'running';
+    let animate = status === 'running' ? 1 : 0;
     const t0 = this.flash.get(i);
     if (t0 !== undefined) {
       const p = (now - t0) / 900;
@@ -445,7 +449,7 @@ export class GraphView {
         ctx.arc(n.x + 18, n.y + 21, 5 + p * 12, 0, Math.PI * 2);
         ctx.stroke();
         ctx.globalAlpha = anySel && !sel ? 0.4 : 1;
-        animate = true;
+        animate = 2;
       }
     }
     if (view.k >= 0.45) this.paintText(n, info);
