@@ -129,12 +129,16 @@ function Plot({ title, xs, ys, colorVar, fmt }) {
     const grid = cssVar('--border', '#dcdcd6');
     const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
       font: '11px ' + cssVar('--font', 'sans-serif') };
+    const x0 = xs[0];
+    const x1 = xs[xs.length - 1];
     const opts = {
       width: Math.max(200, el.clientWidth), height: 150,
       cursor: { points: { size: 7 } },
       legend: { show: true, live: true },
       scales: {
-        x: { time: true, range: (u, lo, hi) => (hi - lo < 1 ? [lo - 1800, hi + 1800] : [lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03]) },
+        // From the data (uPlot widens a single time to years): half an hour
+        // either side of one point, else 3 % of the span.
+        x: { time: true, range: () => (x1 - x0 < 1 ? [x0 - 1800, x1 + 1800] : [x0 - (x1 - x0) * 0.03, x1 + (x1 - x0) * 0.03]) },
         y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.15 : 1] },
       },
       // Without the pointer on the plot, the legend tells the newest point.
@@ -398,6 +402,7 @@ export function AssetPage({ assetKey }) {
   const [error, setError] = useState(null);
   const [launch, setLaunch] = useState(null);
   const seq = useRef(0);
+  const reloadSoon = useRef(null);
 
   const load = async () => {
     const mine = ++seq.current;
@@ -433,7 +438,13 @@ export function AssetPage({ assetKey }) {
       setD((cur) => (cur ? { ...cur, status: ev.status } : cur));
       if (ev.status !== 'running') load();
     } else if (type === 'defs') load();
+    else if (type === 'run' && ev && ['success', 'failure', 'canceled', 'crashed'].includes(ev.status)) {
+      // a run that ended may have materialized this asset without changing its status
+      clearTimeout(reloadSoon.current);
+      reloadSoon.current = setTimeout(load, 200);
+    }
   }, load, 3000, [key]);
+  useEffect(() => () => clearTimeout(reloadSoon.current), []);
 
   const materialize = async () => {
     setLaunch('busy');

@@ -1,0 +1,234 @@
+// test_pages.mjs — the asset, runs and run pages in Chromium, against a real `eider dev`
+// over examples/duckdb_reference: the asset page's Materialize shows 150 rows, the plots,
+// the preview and the history without a reload; the runs list shows a run live and
+// filters by status; the run page draws the Gantt and the event log with its filters;
+// a failed run shows its message and failing SQL highlighted; the partition grid
+// launches one partition on a click and a range on a drag. Screenshots of each page
+// (light and dark) go to BUILD/screenshots/.
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite, expect, waitFor, sleep, copyExample } from './harness.mjs';
+
+const EXAMPLE = 'duckdb_reference';
+
+// One request to the server's API (the token sent); the parsed answer, or throws.
+async function api(server, method, p, body) {
+  const res = await fetch(new URL(p, server.url), {
+    method,
+    headers: { 'Content-Type': 'application/json', 'X-Eider-Token': server.token },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function launch(server, body) {
+  return (await api(server, 'POST', '/api/runs', body)).run_id;
+}
+
+// The run once it has ended (polling the API).
+async function ended(server, id, timeout = 60000) {
+  const t0 = Date.now();
+  for (;;) {
+    const run = await api(server, 'GET', `/api/runs/${id}`);
+    if (['success', 'failure', 'canceled', 'crashed', 'refused'].includes(run.status)) return run;
+    if (Date.now() - t0 > timeout) throw new Error(`run ${id} still ${run.status} after ${timeout} ms`);
+    await sleep(100);
+  }
+}
+
+// The run id of the "Launched ..." note's link.
+async function launchedRun(page) {
+  const link = page.locator('.pg-note a[href^="#/runs/"]').first();
+  await link.waitFor();
+  return (await link.getAttribute('href')).replace('#/runs/', '');
+}
+
+// The example with an asset whose SQL names a column that does not exist.
+function withFailingAsset(dir) {
+  copyExample(EXAMPLE, dir);
+  const f = path.join(dir, 'definitions.c');
+  let src = fs.readFileSync(f, 'utf8');
+  src = src.replace('void eider_definitions(eider_defs *defs)\n{', `static int species_report(eider_context *ctx)
+{
+    eider_log(ctx, EIDER_LOG_WARN, "the report reads %s", "petal_area");
+    return eider_output_sql(ctx, "SELECT species, avg(petal_area) AS mean_area\\n"
+                                 "FROM {iris_cleaned}\\nGROUP BY species -- one row each");
+}
+
+void eider_definitions(eider_defs *defs)
+{`);
+  src = src.replace(/\}\s*$/, `    eider_asset(defs, &(eider_asset_def){ .key = "analytics/species_report",
+        .compute = species_report, .deps = EIDER_KEYS("iris/iris_cleaned") });
+}
+`);
+  fs.writeFileSync(f, src);
+}
+
+const t = await suite('pages', { example: EXAMPLE });
+
+await t.case('asset_page_materializes_and_shows_150_rows', async ({ page, server, shot }) => {
+  await page.goto(server.url + '#/assets/iris/iris_dataset');
+  await page.locator('.asset-key', { hasText: 'iris_dataset' }).waitFor();
+  await page.locator('.ah-status[data-status="never"]').waitFor();
+  await page.locator('#history .pg-empty', { hasText: 'Never materialized' }).waitFor();
+  await page.getByRole('button', { name: 'Materialize', exact: true }).click();
+  const id = await launchedRun(page);
+  expect((await ended(server, id)).status === 'success', 'the launched run did not succeed');
+  // the page follows the run by itself: the latest materialization, its rows, the plot
+  await page.locator('.ah-latest strong', { hasText: /^150$/ }).waitFor({ timeout: 30000 });
+  await page.locator('.ah-status[data-status="fresh"]').waitFor();
+  await page.locator('#history tbody tr').first().waitFor();
+  const hist = await page.$$eval('#history tbody tr', (rs) => rs.map((r) => r.innerText));
+  expect(hist.length === 1 && hist[0].includes('150') && hist[0].includes(id.slice(0, 8)),
+    `the history is ${JSON.stringify(hist)}`);
+  expect(await page.locator('.plot canvas').count() >= 2, 'no plot is drawn');
+  await page.locator('.plot[data-plot="Row count"] .u-legend', { hasText: '150' }).waitFor();
+  expect(await page.locator('#preview tbody tr').count() === 10, 'the preview has not 10 rows');
+  const cols = await page.$$eval('#schema tbody tr', (rs) => rs.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
+  expect(cols.length === 5 && cols[4] === 'species VARCHAR', `the columns are ${JSON.stringify(cols)}`);
+  const down = await page.$$eval('#lineage .nbrs a', (as) => as.map((a) => a.getAttribute('href')));
+  expect(down.includes('#/assets/iris/sepal_data'), `the neighbours are ${down}`);
+  // hovering the plot tells the point's value
+  const box = await page.locator('.plot[data-plot="Duration"] .u-over').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.locator('.plot[data-plot="Duration"] .u-legend', { hasText: 'ms' }).waitFor();
+  await shot('asset-light', { fullPage: true });
+});
+
+await t.case('asset_page_says_what_is_unknown', async ({ page, server }) => {
+  await page.goto(server.url + '#/assets/iris/no_such_asset');
+  const err = page.locator('.pg-error');
+  await err.waitFor();
+  const text = await err.innerText();
+  expect(/no_such_asset/.test(text), `the error says ${text}`);
+});
+
+await t.case('runs_list_follows_a_run_and_filters', async ({ page, server, shot }) => {
+  await page.goto(server.url + '#/runs');
+  await page.locator('.pg-runs .pg-empty', { hasText: 'No runs yet' }).waitFor();
+  const id = await launch(server, { selection: 'iris/iris_dataset+' });
+  const row = page.locator(`tr[data-run="${id}"]`);
+  await row.waitFor({ timeout: 30000 });                // without a reload
+  await row.locator('.rs-success').waitFor({ timeout: 60000 });
+  expect((await row.innerText()).includes('iris/iris_dataset+'), 'the row shows no selection');
+  await page.getByRole('tab', { name: 'failure' }).click();
+  await page.locator('.pg-runs .pg-empty', { hasText: 'No failure runs' }).waitFor();
+  expect(await row.count() === 0, 'the failure filter shows a successful run');
+  await page.getByRole('tab', { name: 'success' }).click();
+  await row.waitFor();
+  expect((await page.evaluate(() => location.hash)) === '#/runs?status=success', 'the filter is not in the URL');
+  await page.getByRole('tab', { name: 'All' }).click();
+  await row.locator('a.run-link').click();
+  await page.waitForFunction((r) => location.hash === '#/runs/' + r, id);
+  await page.goto(server.url + '#/runs');
+  await row.waitFor();
+  await shot('runs-light');
+});
+
+await t.case('run_page_draws_the_gantt_and_the_log', async ({ page, server, shot }) => {
+  const id = await launch(server, { selection: 'not tag:partitioned=yes' });
+  await page.goto(server.url + '#/runs/' + id);
+  await page.locator('.rh-status[data-status="success"]').waitFor({ timeout: 60000 });
+  await waitFor(page, () => document.querySelectorAll('.g-bar[data-outcome="success"]').length === 6,
+    null, 30000, 'six green bars');
+  const rows = await page.$$eval('.g-row[data-step]', (rs) => rs.map((r) => r.dataset.step));
+  expect(rows.length === 6 && rows.includes('parquet_check'), `the Gantt rows are ${rows}`);
+  // hovering a bar tells its timing
+  await page.locator('.g-row[data-step="iris/iris_cleaned"] .g-bar').hover();
+  await page.locator('.g-tip', { hasText: 'iris/iris_cleaned' }).waitFor();
+  expect(/start \+/.test(await page.locator('.g-tip').innerText()), 'the tip has no start');
+  const all = await page.locator('.log-tbl tbody tr').count();
+  expect(all >= 20, `${all} events in the log`);
+  await page.selectOption('select[name="step"]', 'iris/iris_cleaned');
+  await waitFor(page, () => document.querySelectorAll('.log-tbl tbody tr').length === 3, null, 5000, "the step's 3 events");
+  await page.selectOption('select[name="step"]', '');
+  await page.fill('input[name="search"]', 'materialized 147');
+  await waitFor(page, () => document.querySelectorAll('.log-tbl tbody tr').length === 1, null, 5000, 'one match');
+  await page.fill('input[name="search"]', '');
+  await page.selectOption('select[name="level"]', 'warning');
+  await page.locator('.log .pg-empty', { hasText: 'No event matches' }).waitFor();
+  await page.selectOption('select[name="level"]', 'all');
+  expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), 'an ended run can be canceled');
+  await shot('run-light', { fullPage: true });
+});
+
+await t.case('run_page_shows_the_failing_sql', async ({ page, server, shot }) => {
+  await ended(server, await launch(server, { selection: 'iris/iris_dataset' }));
+  const id = await launch(server, { selection: '+analytics/species_report' });
+  expect((await ended(server, id)).status === 'failure', 'the run did not fail');
+  await page.goto(server.url + '#/runs/' + id);
+  await page.locator('.failures .f-msg', { hasText: 'petal_area' }).waitFor();
+  const kws = await page.$$eval('.failures pre.sql .sql-kw', (s) => s.map((x) => x.textContent.toUpperCase()));
+  expect(kws.includes('SELECT') && kws.includes('GROUP'), `the SQL keywords are ${kws}`);
+  expect(await page.locator('.failures pre.sql .sql-com').count() === 1, 'the comment is not highlighted');
+  await page.locator('.g-bar[data-outcome="failure"]').waitFor();
+  await page.selectOption('select[name="level"]', 'warning');
+  await waitFor(page, () => document.querySelectorAll('.log-tbl tbody tr').length === 2, null, 5000,
+    'the warning and the failure');
+  await shot('run-failure-light', { fullPage: true });
+  // re-executed from the failure: a new run, its page opened
+  await page.getByRole('button', { name: 'Re-execute from failure' }).click();
+  await page.waitForFunction((r) => /^#\/runs\/./.test(location.hash) && location.hash !== '#/runs/' + r, id);
+  const again = (await page.evaluate(() => location.hash)).replace('#/runs/', '');
+  const run = await ended(server, again);
+  expect(run.status === 'failure', `the re-executed run is ${run.status}`);
+  await page.locator('.rh-status[data-status="failure"]').waitFor({ timeout: 30000 });
+}, { setup: withFailingAsset });
+
+await t.case('partition_grid_launches_a_partition_and_a_range', async ({ page, server, shot }) => {
+  await page.goto(server.url + '#/assets/iris_daily');
+  await waitFor(page, () => document.querySelectorAll('.pcell').length === 7, null, 20000, 'seven partitions');
+  expect(await page.locator('.pcell[data-status="missing"]').count() === 7, 'a partition is not missing');
+  // a click launches that partition
+  await page.locator('.pcell[data-key="2024-01-02"]').click();
+  const one = await launchedRun(page);
+  const r1 = await ended(server, one);
+  expect(r1.status === 'success' && r1.partition === '2024-01-02', `the run is ${JSON.stringify(r1)}`);
+  await page.locator('.pcell[data-key="2024-01-02"][data-status="materialized"]').waitFor({ timeout: 30000 });
+  // a drag chooses a range, launched by its button
+  const a = await page.locator('.pcell[data-key="2024-01-04"]').boundingBox();
+  const b = await page.locator('.pcell[data-key="2024-01-06"]').boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width + 4, a.y + a.height / 2, { steps: 4 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await page.locator('.pgrid-bar code', { hasText: '2024-01-04...2024-01-06' }).waitFor();
+  expect(await page.locator('.pcell.sel').count() === 3, 'the range is not 3 cells');
+  await shot('asset-partitions-range-light');
+  await page.getByRole('button', { name: 'Materialize range' }).click();
+  await page.locator('.pg-note', { hasText: 'range 2024-01-04...2024-01-06' }).waitFor();
+  const range = await launchedRun(page);
+  const r2 = await ended(server, range);
+  expect(r2.status === 'success' && r2.partition === '2024-01-04...2024-01-06', `the run is ${JSON.stringify(r2)}`);
+  await waitFor(page, () => document.querySelectorAll('.pcell[data-status="materialized"]').length === 4,
+    null, 30000, 'four materialized partitions');
+  await shot('asset-partitions-light', { fullPage: true });
+});
+
+await t.case('dark_theme_screenshots', async ({ page, server, shot }) => {
+  const id = await launch(server, { selection: 'not tag:partitioned=yes' });
+  await ended(server, id);
+  await ended(server, await launch(server, { selection: '+analytics/species_report' }));
+  await ended(server, await launch(server, { selection: 'iris_daily', partition: '2024-01-01...2024-01-03' }));
+  await page.goto(server.url + '#/assets/iris/iris_dataset');
+  await page.locator('.plot canvas').first().waitFor();
+  await sleep(300);
+  await shot('asset-dark', { fullPage: true });
+  await page.goto(server.url + '#/assets/iris_daily');
+  await page.reload();
+  await page.locator('.pcell').first().waitFor();
+  await shot('asset-partitions-dark', { fullPage: true });
+  await page.goto(server.url + '#/runs');
+  await page.reload();
+  await page.locator(`tr[data-run="${id}"]`).waitFor();
+  await shot('runs-dark');
+  await page.goto(server.url + '#/runs/' + id);
+  await page.reload();
+  await page.locator('.g-bar').first().waitFor();
+  await shot('run-dark', { fullPage: true });
+}, { scheme: 'dark', setup: withFailingAsset });
+
+await t.finish();
