@@ -116,11 +116,13 @@ export async function suite(name, { example = 'duckdb_io_manager', scheme = 'lig
       } finally {
         if (context) await context.close();
         if (server) {
+          // it stops cleanly, with nothing on stderr (a sanitizer's report included)
           const code = await server.stop();
-          if (code !== 0 && !failed.includes(caseName)) {
+          const err = server.stderr();
+          if ((code !== 0 || err) && !failed.includes(caseName)) {
             failed.push(caseName);
             passed--;
-            console.log(`FAIL ${caseName}: eider dev exited ${code} on SIGTERM`);
+            console.log(`FAIL ${caseName}: eider dev exited ${code} on SIGTERM${err ? ', stderr:\n' + err.split('\n').slice(0, 30).join('\n') : ''}`);
           }
         }
         fs.rmSync(dir, { recursive: true, force: true });

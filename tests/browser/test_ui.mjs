@@ -238,7 +238,7 @@ void eider_definitions(eider_defs *defs)
 {
     for (int i = 0; i < N; i++) {
         snprintf(groups[i], sizeof(groups[i]), "g%d", (i % W) / 20);
-        snprintf(keys[i], sizeof(keys[i]), "%s/asset_%05d", groups[i], i);
+        snprintf(keys[i], sizeof(keys[i]), "g%d/asset_%05d", (i % W) / 20, i);
         if (i >= W) {
             deps[i][0] = keys[i - W];
             deps[i][1] = (i * 7) % W != 0 ? keys[i - W - (i % W) + (i * 7) % W] : NULL;
