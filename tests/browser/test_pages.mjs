@@ -45,12 +45,38 @@ async function launchedRun(page) {
   return (await link.getAttribute('href')).replace('#/runs/', '');
 }
 
-// The example with an asset whose SQL names a column that does not exist.
+// A screenshot of the whole page: the window as tall as the page's content.
+async function fullShot(page, shot, name) {
+  const vp = page.viewportSize();
+  const h = await page.evaluate(() => {
+    const el = document.querySelector('.pg');
+    return el ? Math.ceil(el.getBoundingClientRect().bottom + (el.parentElement ? el.parentElement.scrollTop : 0)) : 0;
+  });
+  if (h > vp.height) await page.setViewportSize({ width: vp.width, height: Math.min(h + 8, 4000) });
+  await sleep(250);
+  await shot(name);
+  await page.setViewportSize(vp);
+}
+
+// The example with an asset whose SQL names a column that does not exist, and a slow
+// one (2.5 s) with an asset downstream.
 function withFailingAsset(dir) {
   copyExample(EXAMPLE, dir);
   const f = path.join(dir, 'definitions.c');
   let src = fs.readFileSync(f, 'utf8');
-  src = src.replace('void eider_definitions(eider_defs *defs)\n{', `static int species_report(eider_context *ctx)
+  src = '#include <unistd.h>\n' + src;
+  src = src.replace('void eider_definitions(eider_defs *defs)\n{', `static int slow_wait(eider_context *ctx)
+{
+    usleep(2500000);
+    return eider_output_sql(ctx, "SELECT 1 AS x");
+}
+
+static int slow_after(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT x + 1 AS y FROM {wait}");
+}
+
+static int species_report(eider_context *ctx)
 {
     eider_log(ctx, EIDER_LOG_WARN, "the report reads %s", "petal_area");
     return eider_output_sql(ctx, "SELECT species, avg(petal_area) AS mean_area\\n"
@@ -61,6 +87,9 @@ void eider_definitions(eider_defs *defs)
 {`);
   src = src.replace(/\}\s*$/, `    eider_asset(defs, &(eider_asset_def){ .key = "analytics/species_report",
         .compute = species_report, .deps = EIDER_KEYS("iris/iris_cleaned") });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow/wait", .compute = slow_wait });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow/after", .compute = slow_after,
+        .deps = EIDER_KEYS("slow/wait") });
 }
 `);
   fs.writeFileSync(f, src);
@@ -94,7 +123,7 @@ await t.case('asset_page_materializes_and_shows_150_rows', async ({ page, server
   const box = await page.locator('.plot[data-plot="Duration"] .u-over').boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.locator('.plot[data-plot="Duration"] .u-legend', { hasText: 'ms' }).waitFor();
-  await shot('asset-light', { fullPage: true });
+  await fullShot(page, shot, 'asset-light');
 });
 
 await t.case('asset_page_says_what_is_unknown', async ({ page, server }) => {
@@ -151,7 +180,7 @@ await t.case('run_page_draws_the_gantt_and_the_log', async ({ page, server, shot
   await page.locator('.log .pg-empty', { hasText: 'No event matches' }).waitFor();
   await page.selectOption('select[name="level"]', 'all');
   expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), 'an ended run can be canceled');
-  await shot('run-light', { fullPage: true });
+  await fullShot(page, shot, 'run-light');
 });
 
 await t.case('run_page_shows_the_failing_sql', async ({ page, server, shot }) => {
@@ -167,7 +196,7 @@ await t.case('run_page_shows_the_failing_sql', async ({ page, server, shot }) =>
   await page.selectOption('select[name="level"]', 'warning');
   await waitFor(page, () => document.querySelectorAll('.log-tbl tbody tr').length === 2, null, 5000,
     'the warning and the failure');
-  await shot('run-failure-light', { fullPage: true });
+  await fullShot(page, shot, 'run-failure-light');
   // re-executed from the failure: a new run, its page opened
   await page.getByRole('button', { name: 'Re-execute from failure' }).click();
   await page.waitForFunction((r) => /^#\/runs\/./.test(location.hash) && location.hash !== '#/runs/' + r, id);
@@ -175,6 +204,40 @@ await t.case('run_page_shows_the_failing_sql', async ({ page, server, shot }) =>
   const run = await ended(server, again);
   expect(run.status === 'failure', `the re-executed run is ${run.status}`);
   await page.locator('.rh-status[data-status="failure"]').waitFor({ timeout: 30000 });
+}, { setup: withFailingAsset });
+
+await t.case('run_page_follows_a_run_live', async ({ page, server, shot }) => {
+  const id = await launch(server, { selection: 'slow/wait+' });
+  await page.goto(server.url + '#/runs/' + id);
+  // while slow/wait sleeps: its bar runs, slow/after waits, the header says started
+  await page.locator('.g-row[data-step="slow/wait"] .g-bar[data-outcome="running"]').waitFor({ timeout: 20000 });
+  await page.locator('.rh-status[data-status="started"]').waitFor();
+  expect(!(await page.getByRole('button', { name: 'Cancel' }).isDisabled()), 'a started run cannot be canceled');
+  await page.locator('#timeline .h-extra', { hasText: 'live' }).waitFor();
+  await shot('run-live-light');
+  // then, without a reload, both succeed
+  await page.locator('.rh-status[data-status="success"]').waitFor({ timeout: 30000 });
+  await waitFor(page, () => document.querySelectorAll('.g-bar[data-outcome="success"]').length === 2,
+    null, 10000, 'two green bars');
+  const types = await page.$$eval('.log-tbl tbody tr', (rs) => rs.map((r) => r.dataset.type));
+  expect(types[0] === 'run_start' && types[types.length - 1] === 'run_end', `the log is ${types}`);
+  expect(types.filter((x) => x === 'step_success').length === 2, `the log is ${types}`);
+}, { setup: withFailingAsset });
+
+await t.case('run_page_cancels_a_run', async ({ page, server, shot }) => {
+  const id = await launch(server, { selection: 'slow/wait+' });
+  await page.goto(server.url + '#/runs/' + id);
+  await page.locator('.g-row[data-step="slow/wait"] .g-bar[data-outcome="running"]').waitFor({ timeout: 20000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.pg-note', { hasText: 'Cancel requested' }).waitFor();
+  await page.locator('.rh-status[data-status="canceled"]').waitFor({ timeout: 30000 });
+  const run = await ended(server, id);
+  expect(run.status === 'canceled', `the run is ${run.status}`);
+  // slow/after never ran
+  await page.locator('.g-row[data-step="slow/after"]').waitFor();
+  expect(await page.locator('.g-row[data-step="slow/after"] .g-bar[data-outcome="success"]').count() === 0,
+    'slow/after ran after the cancel');
+  await fullShot(page, shot, 'run-canceled-light');
 }, { setup: withFailingAsset });
 
 await t.case('partition_grid_launches_a_partition_and_a_range', async ({ page, server, shot }) => {
@@ -205,7 +268,7 @@ await t.case('partition_grid_launches_a_partition_and_a_range', async ({ page, s
   expect(r2.status === 'success' && r2.partition === '2024-01-04...2024-01-06', `the run is ${JSON.stringify(r2)}`);
   await waitFor(page, () => document.querySelectorAll('.pcell[data-status="materialized"]').length === 4,
     null, 30000, 'four materialized partitions');
-  await shot('asset-partitions-light', { fullPage: true });
+  await fullShot(page, shot, 'asset-partitions-light');
 });
 
 await t.case('dark_theme_screenshots', async ({ page, server, shot }) => {
@@ -216,11 +279,11 @@ await t.case('dark_theme_screenshots', async ({ page, server, shot }) => {
   await page.goto(server.url + '#/assets/iris/iris_dataset');
   await page.locator('.plot canvas').first().waitFor();
   await sleep(300);
-  await shot('asset-dark', { fullPage: true });
+  await fullShot(page, shot, 'asset-dark');
   await page.goto(server.url + '#/assets/iris_daily');
   await page.reload();
   await page.locator('.pcell').first().waitFor();
-  await shot('asset-partitions-dark', { fullPage: true });
+  await fullShot(page, shot, 'asset-partitions-dark');
   await page.goto(server.url + '#/runs');
   await page.reload();
   await page.locator(`tr[data-run="${id}"]`).waitFor();
@@ -228,7 +291,7 @@ await t.case('dark_theme_screenshots', async ({ page, server, shot }) => {
   await page.goto(server.url + '#/runs/' + id);
   await page.reload();
   await page.locator('.g-bar').first().waitFor();
-  await shot('run-dark', { fullPage: true });
+  await fullShot(page, shot, 'run-dark');
 }, { scheme: 'dark', setup: withFailingAsset });
 
 await t.finish();

@@ -185,18 +185,24 @@ function Schema({ columns }) {
     <tbody>${columns.map((c) => html`<tr><td class="mono">${c.name}</td><td class="mono c-muted">${c.type}</td></tr>`)}</tbody></table>`;
 }
 
-function cell(v) {
+const FLOATS = /^(DOUBLE|FLOAT|REAL|FLOAT4|FLOAT8|DECIMAL)/i;
+
+// A preview value; a whole number in a floating column keeps its ".0".
+function cell(v, type) {
   if (v === null || v === undefined) return html`<span class="c-faint">NULL</span>`;
   if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'number' && Number.isInteger(v) && FLOATS.test(type || '')) return v.toFixed(1);
   return String(v);
 }
 
 function Preview({ columns, rows }) {
   if (!rows || !rows.length) return html`<div class="pg-empty">No preview recorded.</div>`;
   const names = columns && columns.length ? columns.map((c) => c.name) : Object.keys(rows[0]);
+  const types = {};
+  for (const c of columns || []) types[c.name] = c.type;
   return html`<div class="scroll-x"><table class="tbl preview">
     <thead><tr>${names.map((n) => html`<th>${n}</th>`)}</tr></thead>
-    <tbody>${rows.map((r) => html`<tr>${names.map((n) => html`<td class=${typeof r[n] === 'number' ? 'num' : ''}>${cell(r[n])}</td>`)}</tr>`)}</tbody>
+    <tbody>${rows.map((r) => html`<tr>${names.map((n) => html`<td class=${typeof r[n] === 'number' ? 'num' : ''}>${cell(r[n], types[n])}</td>`)}</tr>`)}</tbody>
   </table></div>`;
 }
 

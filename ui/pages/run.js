@@ -122,9 +122,11 @@ export function Gantt({ steps, t0, t1, onPick, picked }) {
           const end = b.end === null ? t1 : b.end;
           const left = pct(b.start);
           const width = Math.max(0.4, pct(end) - left);
+          const label = left + width < 88 && b.outcome !== 'skipped' && b.outcome !== 'canceled'
+            ? html`<span class="g-dur" style=${{ left: left + width + '%' }}>${duration((end - b.start) / 1e6)}</span>` : null;
           return html`<div class=${'g-bar gb-' + b.outcome} data-outcome=${b.outcome}
             style=${{ left: left + '%', width: width + '%' }}
-            onMouseMove=${(ev) => show(ev, s, b)} onClick=${() => onPick(s.key)}></div>`;
+            onMouseMove=${(ev) => show(ev, s, b)} onClick=${() => onPick(s.key)}></div>${label}`;
         })}
       </div>
     </div>`)}
@@ -215,7 +217,7 @@ function Failures({ run, events }) {
   }
   if (!items.length) {
     for (const s of run.steps || []) {
-      if (s.error) items.push({ key: s.key, attempt: s.attempts, message: s.error, sql: s.sql });
+      if (s.error && (s.status === 'failure' || s.status === 'crashed')) items.push({ key: s.key, attempt: s.attempts, message: s.error, sql: s.sql });
     }
   }
   if (!items.length && run.error) items.push({ key: null, message: run.error });
@@ -346,10 +348,12 @@ function Header({ run, onReexecute, onCancel, action }) {
       ${run.launched_by ? html`<span><span class="c-muted">launched by</span> ${run.launched_by}</span>` : null}
       ${run.start_us ? html`<span title=${when(run.start_us)}><span class="c-muted">started</span> ${ago(run.start_us)}</span>` : null}
       ${run.duration_s !== null && run.duration_s !== undefined ? html`<span><span class="c-muted">took</span> ${duration(run.duration_s)}</span>` : null}
-      ${run.n_succeeded !== undefined ? html`<span class="counts"><span class="c-ok">${run.n_succeeded} ok</span>
-        ${run.n_failed ? html` · <span class="c-fail">${run.n_failed} failed</span>` : null}
-        ${run.n_skipped ? html` · <span class="c-muted">${run.n_skipped} skipped</span>` : null}
-        ${run.n_canceled ? html` · <span class="c-muted">${run.n_canceled} canceled</span>` : null}</span>` : null}
+      ${run.n_succeeded !== undefined ? html`<span class="counts">${[
+        html`<span class="c-ok">${run.n_succeeded} ok</span>`,
+        run.n_failed ? html`<span class="c-fail">${run.n_failed} failed</span>` : null,
+        run.n_skipped ? html`<span class="c-muted">${run.n_skipped} skipped</span>` : null,
+        run.n_canceled ? html`<span class="c-muted">${run.n_canceled} canceled</span>` : null,
+      ].filter(Boolean)}</span>` : null}
       <span class="rh-actions">
         <button class="btn" disabled=${busy || !ended} onClick=${() => onReexecute(false)}
           title="run the same selection and partition again">Re-execute all</button>
@@ -447,7 +451,7 @@ export function RunPage({ runId }) {
   return html`<div class="pg pg-run">
     <${Header} run=${run} onReexecute=${reexecute} onCancel=${cancel} action=${action} />
     ${action && action.error ? html`<${ErrorNote} error=${action.error} what=${action.what} />` : null}
-    ${action && action.note ? html`<div class="pg-note" role="status">${action.note}</div>` : null}
+    ${action && action.note && !runEnded(run.status) ? html`<div class="pg-note" role="status">${action.note}</div>` : null}
     ${runError ? html`<${ErrorNote} error=${runError} what="Could not refresh the run" />` : null}
     ${run.status === 'refused' ? html`<${ErrorNote} error=${run.error || 'refused'} what="The run was refused" />` : null}
     <section class="card" id="timeline">
