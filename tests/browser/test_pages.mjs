@@ -86,7 +86,10 @@ static int species_report(eider_context *ctx)
 void eider_definitions(eider_defs *defs)
 {`);
   src = src.replace(/\}\s*$/, `    eider_asset(defs, &(eider_asset_def){ .key = "analytics/species_report",
-        .compute = species_report, .deps = EIDER_KEYS("iris/iris_cleaned") });
+        .compute = species_report, .deps = EIDER_KEYS("iris/iris_cleaned"),
+        .description = "The **mean petal area** per species, from \`iris_cleaned\`.\\n\\n"
+                       "- see [the data set](https://archive.ics.uci.edu/dataset/53/iris)\\n"
+                       "- <img src=x onerror=alert(1)> [bad](javascript:alert(1))" });
     eider_asset(defs, &(eider_asset_def){ .key = "slow/wait", .compute = slow_wait });
     eider_asset(defs, &(eider_asset_def){ .key = "slow/after", .compute = slow_after,
         .deps = EIDER_KEYS("slow/wait") });
@@ -101,13 +104,14 @@ await t.case('asset_page_materializes_and_shows_150_rows', async ({ page, server
   await page.goto(server.url + '#/assets/iris/iris_dataset');
   await page.locator('.asset-key', { hasText: 'iris_dataset' }).waitFor();
   await page.locator('.ah-status[data-status="never"]').waitFor();
-  await page.locator('#history .pg-empty', { hasText: 'Never materialized' }).waitFor();
+  await page.locator('#history .pg-empty[data-never]', { hasText: 'Never materialized' }).waitFor();
   await page.getByRole('button', { name: 'Materialize', exact: true }).click();
   const id = await launchedRun(page);
   expect((await ended(server, id)).status === 'success', 'the launched run did not succeed');
   // the page follows the run by itself: the latest materialization, its rows, the plot
   await page.locator('.ah-latest strong', { hasText: /^150$/ }).waitFor({ timeout: 30000 });
   await page.locator('.ah-status[data-status="fresh"]').waitFor();
+  await page.locator('.pg-note .launch-status[data-status="success"]').waitFor();
   await page.locator('#history tbody tr').first().waitFor();
   const hist = await page.$$eval('#history tbody tr', (rs) => rs.map((r) => r.innerText));
   expect(hist.length === 1 && hist[0].includes('150') && hist[0].includes(id.slice(0, 8)),
@@ -133,6 +137,19 @@ await t.case('asset_page_says_what_is_unknown', async ({ page, server }) => {
   const text = await err.innerText();
   expect(/no_such_asset/.test(text), `the error says ${text}`);
 });
+
+await t.case('asset_page_renders_the_description_safely', async ({ page, server, shot }) => {
+  await page.goto(server.url + '#/assets/analytics/species_report');
+  await page.locator('.md strong', { hasText: 'mean petal area' }).waitFor();
+  expect(await page.locator('.md code', { hasText: 'iris_cleaned' }).count() === 1, 'no inline code');
+  expect(await page.locator('.md li').count() === 2, 'no list');
+  expect(await page.locator('.md a[href="https://archive.ics.uci.edu/dataset/53/iris"]').count() === 1, 'no link');
+  // HTML stays text, and a javascript: link is no link
+  expect(await page.locator('.md img').count() === 0, 'the description made an element of its HTML');
+  expect((await page.locator('.md').innerText()).includes('<img src=x onerror=alert(1)>'), 'the HTML is not shown as text');
+  expect(await page.locator('.md a', { hasText: 'bad' }).count() === 0, 'a javascript: link is a link');
+  await shot('asset-description-light');
+}, { setup: withFailingAsset });
 
 await t.case('runs_list_follows_a_run_and_filters', async ({ page, server, shot }) => {
   await page.goto(server.url + '#/runs');
@@ -180,6 +197,7 @@ await t.case('run_page_draws_the_gantt_and_the_log', async ({ page, server, shot
   await page.locator('.log .pg-empty', { hasText: 'No event matches' }).waitFor();
   await page.selectOption('select[name="level"]', 'all');
   expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), 'an ended run can be canceled');
+  await page.mouse.move(0, 0);
   await fullShot(page, shot, 'run-light');
 });
 

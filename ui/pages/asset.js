@@ -9,6 +9,7 @@ import uPlot from 'uplot';
 import { getJSON, postJSON, assetPath, runPath } from '../lib/api.js';
 import { ago, duration, when, count, statusDot } from '../lib/format.js';
 import { ErrorNote, Skeleton, RunLink, useLive } from './runs.js';
+import { highlightSQL } from './run.js';
 
 // The API path of an asset: its key as-is ('/' kept), each part escaped.
 function apiPath(key) {
@@ -82,12 +83,14 @@ function AssetLink({ k }) {
   return html`<a class="asset-link" href=${assetPath(k)}><span class="key-prefix">${i >= 0 ? k.slice(0, i + 1) : ''}</span>${k.slice(i + 1)}</a>`;
 }
 
-function value(v) {
+function value(v, key) {
   if (v === null || v === undefined) return html`<span class="c-muted">null</span>`;
   if (typeof v === 'number') return html`<span class="num">${count(v)}</span>`;
   if (typeof v === 'string') {
     if (/^https?:\/\//.test(v)) return html`<a href=${v} target="_blank" rel="noopener noreferrer">${v}</a>`;
-    return v.length > 32 || /^(select|with|create)\b/i.test(v) ? html`<code class="long">${v}</code>` : v;
+    if (/^(select|with|create|insert|copy)\b/i.test(v) || /query|sql/i.test(key || ''))
+      return html`<code class="long">${highlightSQL(v)}</code>`;
+    return v.length > 32 ? html`<code class="long">${v}</code>` : v;
   }
   return html`<code class="json">${JSON.stringify(v)}</code>`;
 }
@@ -223,14 +226,16 @@ function History({ history }) {
 
 const PSTATUS = ['materialized', 'stale', 'failed', 'missing'];
 
-function Launched({ result }) {
+// The note after a launch; its run's status follows the run events (statuses).
+function Launched({ result, statuses }) {
   if (!result) return null;
   if (result.error) return html`<${ErrorNote} error=${result.error} what="Could not launch the run" />`;
+  const status = (statuses && statuses[result.run_id]) || result.status;
   return html`<div class="pg-note" role="status">Launched ${result.what}: run <a href=${runPath(result.run_id)}
-    class="mono">${result.run_id.slice(0, 8)}</a> (${result.status}).</div>`;
+    class="mono">${result.run_id.slice(0, 8)}</a> <span class="launch-status" data-status=${status}>${statusDot(status)} ${status}</span></div>`;
 }
 
-export function PartitionGrid({ assetKey, partitions, onLaunched }) {
+export function PartitionGrid({ assetKey, partitions, onLaunched, statuses }) {
   const keys = partitions.keys || [];
   const status = partitions.status || {};
   const [sel, setSel] = useState(null);        // [first, last] indexes
@@ -308,7 +313,7 @@ export function PartitionGrid({ assetKey, partitions, onLaunched }) {
         Materialize range</button>
       <button class="btn" onClick=${() => setSel(null)}>Clear</button>
     </div>` : null}
-    <${Launched} result=${result} />
+    <${Launched} result=${result} statuses=${statuses} />
   </div>`;
 }
 
@@ -382,17 +387,23 @@ function Body({ d }) {
   const latest = d.latest || {};
   const defMeta = Object.entries(d.metadata || {});
   const recMeta = Object.entries(latest.metadata || {}).filter(([k]) => !['columns', 'preview', 'row_count'].includes(k));
+  const never = !d.latest && !(d.history && d.history.length);
   return html`<div class="asset-grid">
     <div class="col-main">
+      ${never ? html`<${Section} title="Materializations" id="history">
+        <div class="pg-empty" data-never="1">${d.external
+          ? 'An external asset: Eider observes it and never materializes it.'
+          : d.history ? 'Never materialized. Materialize it to see its rows, columns, preview and plots here.'
+          : 'Its materializations are not available from this server.'}</div></${Section}>` : html`
       <${Section} title="Row count and duration over time" id="plots"><${Plots} history=${d.history} /></${Section}>
       <${Section} title="Preview" id="preview" extra=${latest.preview ? `first ${latest.preview.length} rows recorded at materialization` : null}>
         <${Preview} columns=${latest.columns} rows=${latest.preview} /></${Section}>
-      <${Section} title="Materialization history" id="history" extra=${d.history ? `${d.history.length} newest` : null}>
-        ${d.history ? html`<${History} history=${d.history} />` : html`<div class="pg-empty">Not available from this server.</div>`}</${Section}>
+      <${Section} title="Materialization history" id="history" extra=${d.history && d.history.length > 1 ? `${d.history.length} newest` : null}>
+        ${d.history ? html`<${History} history=${d.history} />` : html`<div class="pg-empty">Not available from this server.</div>`}</${Section}>`}
     </div>
     <div class="col-side">
       <${Section} title="Metadata" id="metadata">
-        <${KV} rows=${[...defMeta.map(([k, v]) => [k, value(v)]), ...recMeta.map(([k, v]) => [k, value(v)])]} />
+        <${KV} rows=${[...defMeta.map(([k, v]) => [k, value(v, k)]), ...recMeta.map(([k, v]) => [k, value(v, k)])]} />
       </${Section}>
       <${Section} title="Columns" id="schema" extra=${latest.columns ? String(latest.columns.length) : null}>
         <${Schema} columns=${latest.columns} /></${Section}>
@@ -407,6 +418,7 @@ export function AssetPage({ assetKey }) {
   const [d, setD] = useState(null);
   const [error, setError] = useState(null);
   const [launch, setLaunch] = useState(null);
+  const [statuses, setStatuses] = useState({});   // run id -> status, from run events
   const seq = useRef(0);
   const reloadSoon = useRef(null);
 
@@ -444,7 +456,8 @@ export function AssetPage({ assetKey }) {
       setD((cur) => (cur ? { ...cur, status: ev.status } : cur));
       if (ev.status !== 'running') load();
     } else if (type === 'defs') load();
-    else if (type === 'run' && ev && ['success', 'failure', 'canceled', 'crashed'].includes(ev.status)) {
+    if (type === 'run' && ev && ev.run_id) setStatuses((m) => ({ ...m, [ev.run_id]: ev.status }));
+    if (type === 'run' && ev && ['success', 'failure', 'canceled', 'crashed'].includes(ev.status)) {
       // a run that ended may have materialized this asset without changing its status
       clearTimeout(reloadSoon.current);
       reloadSoon.current = setTimeout(load, 200);
@@ -467,10 +480,10 @@ export function AssetPage({ assetKey }) {
     <${ErrorNote} error=${error} what=${`Could not load the asset ${key}`} /></div>`;
   return html`<div class="pg pg-asset">
     <${Header} d=${d} onMaterialize=${materialize} launch=${launch} />
-    ${launch && launch !== 'busy' ? html`<${Launched} result=${launch} />` : null}
+    ${launch && launch !== 'busy' ? html`<${Launched} result=${launch} statuses=${statuses} />` : null}
     ${error ? html`<${ErrorNote} error=${error} what="The asset's recorded state is not available; showing its definition" />` : null}
     ${d.partitions ? html`<${Section} title="Partitions" id="partitions">
-      <${PartitionGrid} assetKey=${key} partitions=${d.partitions} /></${Section}>` : null}
+      <${PartitionGrid} assetKey=${key} partitions=${d.partitions} statuses=${statuses} /></${Section}>` : null}
     <${Body} d=${d} />
   </div>`;
 }

@@ -95,7 +95,10 @@ function RunRow({ run, now }) {
   if (run.n_failed) counts.push(html`<span class="c-fail">${run.n_failed} failed</span>`);
   if (run.n_skipped) counts.push(html`<span class="c-muted">${run.n_skipped} skipped</span>`);
   if (run.n_canceled) counts.push(html`<span class="c-muted">${run.n_canceled} canceled</span>`);
-  return html`<tr data-run=${run.run_id}>
+  const open = (ev) => {
+    if (!ev.target.closest('a, button')) location.hash = runPath(run.run_id);
+  };
+  return html`<tr data-run=${run.run_id} class="clickable" onClick=${open}>
     <td><${RunStatus} status=${run.status} /></td>
     <td><${RunLink} id=${run.run_id} /></td>
     <td class="sel mono" title=${run.selection || '*'}>${run.selection || html`<span class="c-muted">all assets</span>`}</td>
@@ -181,10 +184,10 @@ export function RunsPage() {
     ${runs.length === 0 ? html`<div class="pg-empty">${filter === 'all'
       ? 'No runs yet: materialize an asset from the lineage graph or an asset page.'
       : `No ${filter} runs.`}</div>` : null}
-    <div class="pager">
+    ${page === 0 && !more ? null : html`<div class="pager">
       <button disabled=${page === 0} onClick=${() => setPage(page - 1)}>← Newer</button>
       <span class="c-muted">page ${page + 1}</span>
       <button disabled=${!more} onClick=${() => setPage(page + 1)}>Older →</button>
-    </div>` : null}
+    </div>`}` : null}
   </div>`;
 }
