@@ -168,6 +168,9 @@ await t.case('runs_list_follows_a_run_and_filters', async ({ page, server, shot 
   await page.getByRole('tab', { name: 'All' }).click();
   await row.locator('a.run-link').click();
   await page.waitForFunction((r) => location.hash === '#/runs/' + r, id);
+  await page.locator('.run-head h1', { hasText: id }).waitFor();     // the run page, not the list
+  await page.locator('.run-head .crumbs a').click();
+  await page.locator('.pg-runs').waitFor();
   await page.goto(server.url + '#/runs');
   await row.waitFor();
   await shot('runs-light');
