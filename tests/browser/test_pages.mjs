@@ -245,6 +245,29 @@ await t.case('run_page_follows_a_run_live', async ({ page, server, shot }) => {
   expect(types.filter((x) => x === 'step_success').length === 2, `the log is ${types}`);
 }, { setup: withFailingAsset });
 
+await t.case('pages_poll_without_the_event_streams', async ({ page, server }) => {
+  // a server without Server-Sent Events: the streams answer 404
+  const refused = [];
+  await page.route((url) => url.pathname === '/api/events' || url.searchParams.get('stream') === '1', (route) => {
+    refused.push(route.request().url());
+    return route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"no such path"}' });
+  });
+  const id = await launch(server, { selection: 'slow/wait+' });
+  await page.goto(server.url + '#/runs/' + id);
+  await page.locator('.g-row[data-step="slow/wait"] .g-bar[data-outcome="running"]').waitFor({ timeout: 20000 });
+  await page.locator('.rh-status[data-status="success"]').waitFor({ timeout: 30000 });
+  await waitFor(page, () => document.querySelectorAll('.g-bar[data-outcome="success"]').length === 2,
+    null, 10000, 'two green bars');
+  expect(refused.some((u) => u.includes('stream=1')), 'the run page did not try its stream');
+  // the runs list, too
+  await page.goto(server.url + '#/runs');
+  await page.reload();
+  await page.locator(`tr[data-run="${id}"]`).waitFor();
+  const next = await launch(server, { selection: 'slow/after' });
+  await page.locator(`tr[data-run="${next}"] .rs-success`).waitFor({ timeout: 30000 });
+  expect(refused.some((u) => u.endsWith('/api/events')), 'the runs list did not try the stream');
+}, { setup: withFailingAsset });
+
 await t.case('run_page_cancels_a_run', async ({ page, server, shot }) => {
   const id = await launch(server, { selection: 'slow/wait+' });
   await page.goto(server.url + '#/runs/' + id);
