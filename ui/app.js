@@ -5,7 +5,7 @@ import { html, render } from './lib/html.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { postJSON } from './lib/api.js';
 import {
-  store, useStore, loadAssets, loadDefs, startLive, applySelection, clearSelection,
+  store, useStore, loadAssets, loadDefs, startLive, applySelection, clearSelection, focusSelection,
 } from './lib/store.js';
 import { onToasts, dismiss, toast } from './lib/toast.js';
 import { LineagePage } from './pages/lineage.js';
@@ -87,6 +87,7 @@ function SelectionBox() {
     } else if (e.key === 'Enter') {
       clearTimeout(timer.current);
       applySelection(text);
+      focusSelection();
     }
   };
   const n = s.selected.size;

@@ -197,6 +197,29 @@ await t.case('server_layout_and_live_events_are_used', async ({ page, server, sh
   expect(JSON.stringify(after.map((n) => [n.x, n.y])) === JSON.stringify(nodes.map((n) => [n.x, n.y])), 'a live event moved the graph');
   await sleep(400);
   await shot('lineage-server-layout-live');
+  // hovering a node shows what it is
+  const setosa = after.find((n) => n.key === 'iris_setosa');
+  await page.locator('canvas.graph-canvas').hover({ position: { x: setosa.x + 40, y: setosa.y + 30 } });
+  await page.locator('.hover-card', { hasText: 'iris_setosa' }).waitFor();
+  await page.locator('.hover-card', { hasText: 'running' }).waitFor();
+  await shot('lineage-hover');
+  // a click on a group's title folds it into one card, and another unfolds it
+  const [group] = await page.evaluate(() => window.__eiderLineage.groups());
+  const canvas = page.locator('canvas.graph-canvas');
+  await canvas.click({ position: { x: group.x + 30, y: group.y + 8 } });
+  await waitFor(page, () => window.__eiderLineage.nodes().every((n) => n.hidden) && window.__eiderLineage.groups()[0].folded,
+    null, 5000, 'the group to fold');
+  await shot('lineage-group-folded');
+  await canvas.click({ position: { x: group.x + 30, y: group.y + 8 } });
+  await waitFor(page, () => window.__eiderLineage.nodes().every((n) => !n.hidden), null, 5000, 'the group to unfold');
+  // Enter in the selection box brings the selection on screen
+  await page.fill('#selection', 'iris_setosa');
+  await page.press('#selection', 'Enter');
+  await waitFor(page, () => {
+    const n = window.__eiderLineage.nodes().find((x) => x.key === 'iris_setosa');
+    const c = document.querySelector('canvas.graph-canvas').getBoundingClientRect();
+    return Math.abs(n.x + n.w / 2 - c.width / 2) < 2 && Math.abs(n.y + n.h / 2 - c.height / 2) < 2;
+  }, null, 5000, 'the selection to be centred');
 });
 
 await t.case('definitions_error_replaces_the_graph', async ({ page, server, shot }) => {

@@ -99,6 +99,11 @@ export function selectKeys(keys) {
   emit('selection', store.selected);
 }
 
+// Ask the page to bring the selection on screen (Enter in the selection box).
+export function focusSelection() {
+  emit('focus', store.selected);
+}
+
 export function clearSelection() {
   applySelection('');
 }

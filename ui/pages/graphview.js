@@ -110,6 +110,7 @@ export class GraphView {
     this.textCache = new Map();
     this.flash = new Map();       // node index -> time the status changed
     this.hover = -1;
+    this.folded = new Set();      // names of folded groups: their nodes shown as one card
     this.frame = 0;
     this.drag = null;
     this.listen();
@@ -203,15 +204,48 @@ export class GraphView {
     const nodes = this.g.nodes;
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];
+      if (this.hidden(i)) continue;
       if (wx >= n.x && wx <= n.x + n.w && wy >= n.y && wy <= n.y + n.h) return i;
     }
     return -1;
   }
 
-  // Where node i is on screen (CSS pixels of the canvas): for tests and tooltips.
+  // Whether node i is inside a folded group (not drawn, not clickable).
+  hidden(i) {
+    return this.folded.size > 0 && this.folded.has(this.g.nodes[i].group);
+  }
+
+  // The card a folded group shrinks to, at its top left corner.
+  foldRect(gr) {
+    return { x: gr.x, y: gr.y, w: Math.min(gr.w, 240), h: 56 };
+  }
+
+  // The group whose title strip (or folded card) is under a point, or null.
+  groupAt(sx, sy) {
+    const wx = (sx - this.view.x) / this.view.k, wy = (sy - this.view.y) / this.view.k;
+    for (const gr of this.g.groups || []) {
+      const r = this.folded.has(gr.name) ? this.foldRect(gr) : { x: gr.x, y: gr.y, w: gr.w, h: 26 };
+      if (wx >= r.x && wx <= r.x + r.w && wy >= r.y && wy <= r.y + r.h) return gr;
+    }
+    return null;
+  }
+
+  // Fold a group into one card, or unfold it: nothing moves but its nodes.
+  toggleFold(name) {
+    if (this.folded.has(name)) this.folded.delete(name);
+    else this.folded.add(name);
+    this.draw();
+  }
+
+  // Where a rectangle of the graph is on screen (CSS pixels of the canvas).
+  toScreen(r) {
+    const v = this.view;
+    return { x: r.x * v.k + v.x, y: r.y * v.k + v.y, w: r.w * v.k, h: r.h * v.k };
+  }
+
+  // Where node i is on screen: for tests and tooltips.
   screenRect(i) {
-    const n = this.g.nodes[i], v = this.view;
-    return { x: n.x * v.k + v.x, y: n.y * v.k + v.y, w: n.w * v.k, h: n.h * v.k };
+    return this.toScreen(this.g.nodes[i]);
   }
 
   statusChanged(i) {
@@ -248,13 +282,14 @@ export class GraphView {
           }
           return;
         }
-        const i = this.nodeAt(e.clientX - r.left, e.clientY - r.top);
+        const sx = e.clientX - r.left, sy = e.clientY - r.top;
+        const i = this.nodeAt(sx, sy);
         if (i !== this.hover) {
           this.hover = i;
-          cv.style.cursor = i >= 0 ? 'pointer' : '';
-          cv.title = i >= 0 ? this.g.nodes[i].key : '';
           this.draw();
         }
+        cv.style.cursor = i >= 0 || (this.g && this.groupAt(sx, sy)) ? 'pointer' : '';
+        if (this.cb.onHover) this.cb.onHover(i, sx, sy);
       },
       pointerup: (e) => {
         const d = this.drag;
@@ -262,7 +297,10 @@ export class GraphView {
         cv.classList.remove('grabbing');
         if (!d || d.moved) return;
         const r = cv.getBoundingClientRect();
-        this.cb.onSelect(this.nodeAt(e.clientX - r.left, e.clientY - r.top), e.shiftKey || e.metaKey || e.ctrlKey);
+        const i = this.nodeAt(e.clientX - r.left, e.clientY - r.top);
+        const gr = i < 0 ? this.groupAt(e.clientX - r.left, e.clientY - r.top) : null;
+        if (gr) this.toggleFold(gr.name);
+        else this.cb.onSelect(i, e.shiftKey || e.metaKey || e.ctrlKey);
       },
       dblclick: (e) => {
         const r = cv.getBoundingClientRect();
@@ -270,6 +308,7 @@ export class GraphView {
         if (i >= 0) this.cb.onOpen(i);
       },
       pointerleave: () => {
+        if (this.cb.onHover) this.cb.onHover(-1, 0, 0);
         if (this.hover >= 0) { this.hover = -1; this.draw(); }
       },
     };
@@ -324,11 +363,13 @@ export class GraphView {
     this.paintGroups(vis);
     const shown = [];
     g.nodes.forEach((n, i) => {
+      if (this.hidden(i)) return;
       if (n.x + n.w >= vis.x0 && n.x <= vis.x1 && n.y + n.h >= vis.y0 && n.y <= vis.y1) shown.push(i);
     });
     this.paintEdges(vis, anySel);
     let animate = 0;
     for (const i of shown) animate = Math.max(animate, this.paintNode(i, anySel, now));
+    if (this.folded.size) this.paintFolded(vis);
     this.shown = shown.length;
     this.paintMinimap(vis);
     this.paintMs = performance.now() - now;
@@ -341,6 +382,7 @@ export class GraphView {
     const { ctx, c, view } = this;
     for (const gr of this.g.groups || []) {
       if (gr.x + gr.w < vis.x0 || gr.x > vis.x1 || gr.y + gr.h < vis.y0 || gr.y > vis.y1) continue;
+      if (this.folded.has(gr.name)) continue;
       const hue = hueOf(gr.name);
       ctx.fillStyle = c.dark ? `hsla(${hue}, 40%, 50%, 0.07)` : `hsla(${hue}, 55%, 50%, 0.05)`;
       ctx.strokeStyle = c.dark ? `hsla(${hue}, 35%, 60%, 0.25)` : `hsla(${hue}, 40%, 45%, 0.22)`;
@@ -352,8 +394,45 @@ export class GraphView {
         ctx.fillStyle = c.dark ? `hsl(${hue}, 35%, 70%)` : `hsl(${hue}, 40%, 35%)`;
         ctx.font = `600 12px ${c.font}`;
         ctx.textBaseline = 'alphabetic';
-        ctx.fillText(gr.name, gr.x + 10, gr.y + 17);
+        ctx.fillText('▾ ' + gr.name, gr.x + 10, gr.y + 17);
       }
+    }
+  }
+
+  // Each folded group as one card: its name, how many assets, their statuses.
+  paintFolded(vis) {
+    const { ctx, c, g } = this;
+    const order = ['failed', 'running', 'stale', 'never', 'fresh', 'external'];
+    for (const gr of g.groups || []) {
+      if (!this.folded.has(gr.name)) continue;
+      const r = this.foldRect(gr);
+      if (r.x + r.w < vis.x0 || r.x > vis.x1 || r.y + r.h < vis.y0 || r.y > vis.y1) continue;
+      const counts = {};
+      g.nodes.forEach((n, i) => {
+        if (n.group !== gr.name) return;
+        const st = this.cb.info(i).status || 'never';
+        counts[st] = (counts[st] || 0) + 1;
+      });
+      const worst = order.find((st) => counts[st]) || 'never';
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      const hue = hueOf(gr.name);
+      roundRect(ctx, r.x, r.y, r.w, r.h, 8);
+      ctx.fillStyle = c.card;
+      ctx.fill();
+      ctx.strokeStyle = c.dark ? `hsla(${hue}, 35%, 60%, 0.6)` : `hsla(${hue}, 40%, 45%, 0.55)`;
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash([5, 3]);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      drawStatus(ctx, c, worst, r.x + 16, r.y + 19, 5, performance.now());
+      ctx.textBaseline = 'middle';
+      ctx.font = `600 13px ${c.font}`;
+      ctx.fillStyle = c.fg;
+      ctx.fillText('▸ ' + gr.name, r.x + 28, r.y + 19);
+      ctx.font = `11px ${c.font}`;
+      ctx.fillStyle = c.muted;
+      const parts = order.filter((st) => counts[st]).map((st) => `${counts[st]} ${st}`);
+      ctx.fillText(fit(ctx, this.textCache, `${total} assets · ${parts.join(' · ')}`, r.w - 24), r.x + 12, r.y + 40);
     }
   }
 
@@ -372,10 +451,17 @@ export class GraphView {
     g.edges.forEach((edge, e) => {
       if (view.k < 0.1 && !hot.has(e) && !(this.cb.selected(edge[0]) && this.cb.selected(edge[1]))) return;
       const bx = this.edgeBox[e];
-      if (bx[2] < vis.x0 || bx[0] > vis.x1 || bx[3] < vis.y0 || bx[1] > vis.y1) return;
+      const moved = this.folded.size && (this.hidden(edge[0]) || this.hidden(edge[1]));
+      if (!moved && (bx[2] < vis.x0 || bx[0] > vis.x1 || bx[3] < vis.y0 || bx[1] > vis.y1)) return;
       const [a, b, bends] = edge;
       const na = g.nodes[a], nb = g.nodes[b];
-      const pts = [[na.x + na.w, na.y + na.h / 2], ...bends, [nb.x, nb.y + nb.h / 2]];
+      let pts = [[na.x + na.w, na.y + na.h / 2], ...bends, [nb.x, nb.y + nb.h / 2]];
+      if (this.folded.size && (this.hidden(a) || this.hidden(b))) {
+        if (na.group === nb.group) return;          // inside a folded group
+        const card = (n) => this.foldRect(g.groups.find((x) => x.name === n.group));
+        const ra = this.hidden(a) ? card(na) : null, rb = this.hidden(b) ? card(nb) : null;
+        pts = [ra ? [ra.x + ra.w, ra.y + ra.h / 2] : pts[0], rb ? [rb.x, rb.y + rb.h / 2] : pts[pts.length - 1]];
+      }
       const col = strokeOf(e);
       ctx.strokeStyle = col;
       ctx.globalAlpha = anySel && !(this.cb.selected(a) || this.cb.selected(b)) && !hot.has(e) ? 0.35 : 1;

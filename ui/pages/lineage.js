@@ -8,7 +8,7 @@ import { getJSON, postJSON, runPath, assetPath } from '../lib/api.js';
 import { store, useStore, on, selectKeys, clearSelection, launched } from '../lib/store.js';
 import { keysSelection } from '../lib/select.js';
 import { toast } from '../lib/toast.js';
-import { statusDot } from '../lib/format.js';
+import { statusDot, ago, count, when } from '../lib/format.js';
 import { GraphView } from './graphview.js';
 import { layeredLayout } from './layout.js';
 
@@ -63,6 +63,33 @@ function Toolbar({ nSelected, onFit, onZoom, graph }) {
   </div>`;
 }
 
+// Fit the selected nodes on screen (all of them when nothing is selected).
+function fitTo(gv) {
+  if (!gv || !gv.g) return;
+  const idx = [...store.selected].map((k) => gv.keyIndex.get(k)).filter((i) => i !== undefined);
+  gv.fit(idx.length ? idx : undefined);
+}
+
+// What the pointer is over: the asset's key, status, when, rows, description.
+function HoverCard({ hover }) {
+  const a = store.byKey.get(hover.key);
+  if (!a) return null;
+  const latest = a.latest;
+  return html`<div class="hover-card" style=${`left:${hover.x + 14}px;top:${hover.y + 14}px`}>
+    <div class="hc-key">${statusDot(a.status || 'never')}<b>${a.key}</b></div>
+    ${a.description ? html`<div class="hc-desc">${a.description.split('\n')[0].slice(0, 160)}</div>` : null}
+    <div class="hc-grid">
+      <span>status</span><span>${a.status || 'never'}</span>
+      <span>group</span><span>${a.group || ''}</span>
+      ${latest ? html`<span>materialized</span><span title=${when(latest.time_us)}>${ago(latest.time_us)}</span>` : null}
+      ${latest && latest.row_count != null ? html`<span>rows</span><span>${count(latest.row_count)}</span>` : null}
+      ${(a.kinds || []).length ? html`<span>kinds</span><span>${a.kinds.join(', ')}</span>` : null}
+      ${(a.owners || []).length ? html`<span>owners</span><span>${a.owners.join(', ')}</span>` : null}
+    </div>
+    <div class="hc-hint">click selects · shift-click adds · double-click opens</div>
+  </div>`;
+}
+
 export function LineagePage() {
   const s = useStore(['selection', 'assets']);
   const wrap = useRef(null);
@@ -72,6 +99,7 @@ export function LineagePage() {
   const [graph, setGraph] = useState(null);
   const [error, setError] = useState(null);
   const [serverGraph, setServerGraph] = useState(undefined);   // undefined: loading; null: none
+  const [hover, setHover] = useState(null);                      // { key, x, y }
 
   // The server's graph (again when the definitions change).
   useEffect(() => {
@@ -114,6 +142,7 @@ export function LineagePage() {
         else clearSelection();
       },
       onOpen: (i) => { location.hash = assetPath(gv.g.nodes[i].key); },
+      onHover: (i, x, y) => setHover(i < 0 || gv.drag ? null : { key: gv.g.nodes[i].key, x, y }),
     });
     view.current = gv;
     const ro = new ResizeObserver(() => {
@@ -131,11 +160,14 @@ export function LineagePage() {
         gv.draw();
       } else if (type === 'run') {
         gv.draw();
+      } else if (type === 'focus') {
+        fitTo(gv);
       }
     });
     // For the browser tests: where each node is, and its status.
     window.__eiderLineage = {
-      nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, ...gv.screenRect(i) })) : []),
+      nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, hidden: gv.hidden(i), ...gv.screenRect(i) })) : []),
+      groups: () => (gv.g ? (gv.g.groups || []).map((gr) => ({ name: gr.name, folded: gv.folded.has(gr.name), ...gv.toScreen(gr) })) : []),
       view: () => ({ ...gv.view, shown: gv.shown, paintMs: gv.paintMs, paints: gv.paints }),
       fallback: () => !!(gv.g && gv.g.fallback),
     };
@@ -156,12 +188,7 @@ export function LineagePage() {
     gv.draw();
   }, [s.selected]);
 
-  const fitSelection = () => {
-    const gv = view.current;
-    if (!gv || !gv.g) return;
-    const idx = [...store.selected].map((k) => gv.keyIndex.get(k)).filter((i) => i !== undefined);
-    gv.fit(idx.length ? idx : undefined);
-  };
+  const fitSelection = () => fitTo(view.current);
   const zoom = (f) => {
     const gv = view.current;
     if (gv) gv.zoomAt(gv.w / 2, gv.h / 2, f);
@@ -177,6 +204,7 @@ export function LineagePage() {
         ${loading ? html`<div class="graph-skeleton"><div></div><div></div><div></div><div></div></div>` : null}
         ${failed ? html`<div class="panel panel-error graph-error"><h2>The graph cannot load</h2><p>${failed}</p></div>` : null}
         ${graph && !graph.nodes.length ? html`<div class="panel graph-empty"><h2>No assets</h2><p>The definitions define no asset yet.</p></div>` : null}
+        ${hover ? html`<${HoverCard} hover=${hover} />` : null}
         <canvas ref=${minimap} class="minimap" title="Drag to move around"></canvas>
         <${Legend} />
       </div>
