@@ -313,6 +313,26 @@ await t.case('partition_grid_launches_a_partition_and_a_range', async ({ page, s
   await waitFor(page, () => document.querySelectorAll('.pcell[data-status="materialized"]').length === 4,
     null, 30000, 'four materialized partitions');
   await fullShot(page, shot, 'asset-partitions-light');
+  // the header's button materializes every partition, as one range
+  await page.getByRole('button', { name: 'Materialize all' }).click();
+  await page.locator('#launch .pg-note', { hasText: 'its 7 partitions' }).waitFor();
+  const all = (await page.locator('#launch .pg-note a[href^="#/runs/"]').getAttribute('href')).replace('#/runs/', '');
+  const r3 = await ended(server, all);
+  expect(r3.status === 'success' && r3.partition === '2024-01-01...2024-01-07', `the run is ${JSON.stringify(r3)}`);
+  await waitFor(page, () => document.querySelectorAll('.pcell[data-status="materialized"]').length === 7,
+    null, 30000, 'seven materialized partitions');
+});
+
+await t.case('asset_page_says_a_refused_launch', async ({ page, server }) => {
+  // the server refuses the run before it starts (as it does when there is nothing to run)
+  await page.route(/\/api\/runs\/[0-9a-f-]+$/, (route) => (route.request().method() === 'GET'
+    ? route.fulfill({ status: 200, contentType: 'application/json',
+      body: JSON.stringify({ run_id: 'x', status: 'refused', error: 'nothing to run: every asset is up to date' }) })
+    : route.continue()));
+  await page.goto(server.url + '#/assets/iris/iris_dataset');
+  await page.getByRole('button', { name: 'Materialize', exact: true }).click();
+  await page.locator('.pg-error', { hasText: 'nothing to run: every asset is up to date' }).waitFor();
+  expect((await page.locator('.pg-error').innerText()).includes('was refused'), 'the refusal is not said');
 });
 
 await t.case('dark_theme_screenshots', async ({ page, server, shot }) => {

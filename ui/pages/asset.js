@@ -228,8 +228,23 @@ const PSTATUS = ['materialized', 'stale', 'failed', 'missing'];
 
 // The note after a launch; its run's status follows the run events (statuses).
 function Launched({ result, statuses }) {
+  // A run the server refuses before it starts (nothing to run) sends no run event:
+  // look at it once, a moment after the launch.
+  const [refused, setRefused] = useState(null);
+  const id = result && result.run_id;
+  useEffect(() => {
+    setRefused(null);
+    if (!id) return undefined;
+    const t = setTimeout(() => {
+      getJSON('/api/runs/' + encodeURIComponent(id)).then((r) => {
+        if (r && r.status === 'refused') setRefused(r.error || 'the server refused the run');
+      }, () => {});
+    }, 800);
+    return () => clearTimeout(t);
+  }, [id]);
   if (!result) return null;
   if (result.error) return html`<${ErrorNote} error=${result.error} what="Could not launch the run" />`;
+  if (refused) return html`<${ErrorNote} error=${refused} what=${`The run of ${result.what} was refused`} />`;
   const status = (statuses && statuses[result.run_id]) || result.status;
   return html`<div class="pg-note" role="status">Launched ${result.what}: run <a href=${runPath(result.run_id)}
     class="mono">${result.run_id.slice(0, 8)}</a> <span class="launch-status" data-status=${status}>${statusDot(status)} ${status}</span></div>`;
@@ -334,6 +349,7 @@ async function fallbackDetail(key) {
 }
 
 function Header({ d, onMaterialize, launch }) {
+  const nparts = d.partitions && d.partitions.keys ? d.partitions.keys.length : 0;
   const tags = Object.entries(d.tags || {});
   const latest = d.latest;
   return html`<div class="asset-head">
@@ -345,8 +361,9 @@ function Header({ d, onMaterialize, launch }) {
       <div class="ah-actions">
         <span class="ah-status" data-status=${d.status || 'never'}>${statusDot(d.status || 'never')} ${d.status || 'never'}</span>
         <button class="btn btn-primary" onClick=${onMaterialize} disabled=${d.external || launch === 'busy'}
-          title=${d.external ? 'an external asset is not materialized by Eider' : 'materialize this asset now'}>
-          Materialize</button>
+          title=${d.external ? 'an external asset is not materialized by Eider'
+            : nparts ? `materialize its ${nparts} partitions now (a backfill)` : 'materialize this asset now'}>
+          ${nparts > 1 ? 'Materialize all' : 'Materialize'}</button>
       </div>
     </div>
     <div class="chips">
@@ -465,11 +482,19 @@ export function AssetPage({ assetKey }) {
   }, load, 3000, [key]);
   useEffect(() => () => clearTimeout(reloadSoon.current), []);
 
+  // A partitioned asset: every partition listed, as one range.
   const materialize = async () => {
     setLaunch('busy');
+    const keys = d && d.partitions && d.partitions.keys;
+    const body = { selection: key };
+    let what = key;
+    if (keys && keys.length) {
+      body.partition = keys.length === 1 ? keys[0] : `${keys[0]}...${keys[keys.length - 1]}`;
+      what = `${key}, ${keys.length === 1 ? 'its partition' : `its ${count(keys.length)} partitions`}`;
+    }
     try {
-      const r = await postJSON('/api/runs', { selection: key });
-      setLaunch({ ...r, what: key });
+      const r = await postJSON('/api/runs', body);
+      setLaunch({ ...r, what });
     } catch (e) {
       setLaunch({ error: e });
     }
@@ -480,7 +505,7 @@ export function AssetPage({ assetKey }) {
     <${ErrorNote} error=${error} what=${`Could not load the asset ${key}`} /></div>`;
   return html`<div class="pg pg-asset">
     <${Header} d=${d} onMaterialize=${materialize} launch=${launch} />
-    ${launch && launch !== 'busy' ? html`<${Launched} result=${launch} statuses=${statuses} />` : null}
+    ${launch && launch !== 'busy' ? html`<div id="launch"><${Launched} result=${launch} statuses=${statuses} /></div>` : null}
     ${error ? html`<${ErrorNote} error=${error} what="The asset's recorded state is not available; showing its definition" />` : null}
     ${d.partitions ? html`<${Section} title="Partitions" id="partitions">
       <${PartitionGrid} assetKey=${key} partitions=${d.partitions} statuses=${statuses} /></${Section}>` : null}
