@@ -4,7 +4,8 @@
 # import map's, every embedded file (ui/ and /vendor/) with its Content-Type, 404 in
 # plain text for others, no path that escapes the table ("..", "%2e%2e", "//", '\'),
 # EIDER_UI_DIR serving from disk without escaping it (a symlink out is refused), and
-# the Host check on the UI's paths too.
+# the Host check on the UI's paths too, and the build's generator of the table refusing
+# paths that could escape it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_files() {
@@ -220,6 +221,32 @@ ui_paths_check_the_host_too() {
     stop_server
 }
 
+# The build's generator (tools/embed.c) makes no table a path could escape: it refuses
+# a URL with "..", "//" or '\', one without a known type, and one given twice.
+generator_refuses_unsafe_paths() {
+    local embed="$BUILD/eider_embed"
+    [[ -x "$embed" ]] || fail "no generator at $embed"
+    echo 'x' >a.js
+    run "$embed" out.c /a.js=a.js /b/c.js=a.js
+    expect_rc 0
+    expect_in out.c '{ "/a.js", "text/javascript; charset=utf-8", f0, 2 }'
+    expect_in out.c '{ "/b/c.js", "text/javascript; charset=utf-8", f1, 2 }'
+    for bad in /../a.js /b/../a.js //a.js '/b\a.js' a.js /a.exe '/a b.js' '/a".js'; do
+        run "$embed" bad.c "$bad=a.js"
+        expect_rc 1
+        expect_in err.txt "cannot embed"
+        [[ ! -e bad.c ]] || fail "a table was written for '$bad'"
+    done
+    run "$embed" bad.c /a.js=a.js /a.js=a.js
+    expect_rc 1
+    expect_in err.txt "'/a.js' is given twice"
+    run "$embed" bad.c /a.js=no-such-file.js
+    expect_rc 1
+    expect_in err.txt "cannot read 'no-such-file.js'"
+    [[ ! -e bad.c ]] || fail "a table was left behind for a missing file"
+}
+
+run_case generator_refuses_unsafe_paths
 run_case page_has_the_token_and_a_policy_with_the_maps_nonce
 run_case given_token_is_escaped_in_the_page
 run_case every_file_is_served_with_its_type
