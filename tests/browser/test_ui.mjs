@@ -50,6 +50,8 @@ await t.case('materialize_all_shows_success_live', async ({ page, server, shot }
   }, KEYS, 60000, 'the materialized assets to show fresh');
   const after = await page.evaluate(() => performance.getEntriesByType('navigation').length);
   expect(before === after, 'the page reloaded');
+  // the toast follows the run to its end
+  await page.locator('.toast', { hasText: 'success: all assets' }).waitFor();
   await sleep(1000);
   await shot('lineage-after-run');
   // the run succeeded, as the API says too

@@ -19,6 +19,15 @@ export function dismiss(id) {
   changed();
 }
 
+// Change a toast's text (and kind) while it shows: a run it names moved on.
+export function updateToast(id, text, kind) {
+  const t = toasts.find((x) => x.id === id);
+  if (!t) return;
+  t.text = text;
+  if (kind) t.kind = kind;
+  changed();
+}
+
 export function toast(text, opts = {}) {
   const t = { id: nextId++, text, kind: opts.kind || 'ok', href: opts.href, linkText: opts.linkText };
   toasts.push(t);

@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJSON, postJSON, runPath, assetPath } from '../lib/api.js';
 import { store, useStore, on, selectKeys, clearSelection, launched } from '../lib/store.js';
 import { keysSelection } from '../lib/select.js';
-import { toast } from '../lib/toast.js';
+import { toast, updateToast } from '../lib/toast.js';
 import { statusDot, ago, count, when } from '../lib/format.js';
 import { GraphView } from './graphview.js';
 import { layeredLayout } from './layout.js';
@@ -25,10 +25,19 @@ async function loadGraph() {
 export async function materialize(body, what) {
   try {
     const r = await postJSON('/api/runs', body);
-    launched({ run_id: r.run_id, status: r.status || 'queued', selection: body.selection || null });
-    toast(`Run ${r.run_id.slice(0, 8)} ${r.status || 'queued'}: ${what}`, {
-      href: runPath(r.run_id), linkText: 'View run',
+    const id = toast(`Run ${r.run_id.slice(0, 8)} ${r.status || 'queued'}: ${what}`, {
+      href: runPath(r.run_id), linkText: 'View run', ms: 15000,
     });
+    // The toast follows the run: started, then success or failure.
+    const off = on((type, row) => {
+      if (type !== 'run' || row.run_id !== r.run_id) return;
+      const ended = !['queued', 'started'].includes(row.status);
+      const bad = ['failure', 'crashed', 'canceled', 'refused'].includes(row.status);
+      updateToast(id, `Run ${r.run_id.slice(0, 8)} ${row.status}: ${what}`, bad ? 'error' : 'ok');
+      if (ended) off();
+    });
+    setTimeout(off, 600000);
+    launched({ run_id: r.run_id, status: r.status || 'queued', selection: body.selection || null });
     return r;
   } catch (e) {
     toast(`Cannot materialize ${what}: ${e.message}`, { kind: 'error' });
