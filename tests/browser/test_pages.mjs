@@ -284,6 +284,50 @@ await t.case('run_page_cancels_a_run', async ({ page, server, shot }) => {
   await fullShot(page, shot, 'run-canceled-light');
 }, { setup: withFailingAsset });
 
+// A recorded run of n steps (one failing in 97), as the API would give it.
+function bigRun(n) {
+  const t0 = Date.now() * 1000 - 60e6;
+  const events = [{ id: 1, run_id: 'big', time_us: t0, asset_key: null, type: 'run_start', metadata: {} }];
+  let id = 2;
+  for (let i = 0; i < n; i++) {
+    const key = `g${i % 20}/asset_${i}`;
+    const start = t0 + i * 2000;
+    const fails = i % 97 === 0;
+    events.push({ id: id++, run_id: 'big', time_us: start, asset_key: key, type: 'step_start', attempt: 1, metadata: {} });
+    if (!fails) events.push({ id: id++, run_id: 'big', time_us: start + 1500, asset_key: key, type: 'materialization',
+      attempt: 1, duration_s: 0.0015, metadata: { row_count: i } });
+    events.push({ id: id++, run_id: 'big', time_us: start + 1600, asset_key: key, type: fails ? 'step_failure' : 'step_success',
+      attempt: 1, duration_s: 0.0016, message: fails ? `boom ${i}` : null, sql: fails ? 'SELECT 1' : null, metadata: {} });
+  }
+  events.push({ id: id++, run_id: 'big', time_us: t0 + n * 2000, asset_key: null, type: 'run_end', duration_s: n * 0.002, metadata: {} });
+  const failed = Math.ceil(n / 97);
+  const run = { run_id: 'big', status: 'failure', selection: '*', partition: null, launched_by: 'api', tags: {},
+    start_us: t0, end_us: t0 + n * 2000, duration_s: n * 0.002, n_succeeded: n - failed, n_failed: failed,
+    n_skipped: 0, n_canceled: 0, notes: [], steps: [] };
+  return { run, events };
+}
+
+await t.case('run_page_stays_quick_with_a_thousand_steps', async ({ page, server, shot }) => {
+  const { run, events } = bigRun(1000);
+  await page.route(/\/api\/runs\/big(\/events.*)?$/, (route) => route.fulfill({ status: 200,
+    contentType: 'application/json', body: JSON.stringify(route.request().url().includes('/events') ? events : run) }));
+  const t0 = Date.now();
+  await page.goto(server.url + '#/runs/big');
+  await page.locator('.log-tbl tbody tr').first().waitFor();
+  console.log(`    1,000 steps, ${events.length} events drawn in ${Date.now() - t0} ms`);
+  expect(await page.locator('.g-bar').count() === 1000, 'not a bar per step');
+  expect(await page.locator('.log-tbl tbody tr').count() === 500, 'the log draws more than its first 500 rows');
+  await page.getByRole('button', { name: 'Show 2,000 more' }).click();
+  await waitFor(page, () => document.querySelectorAll('.log-tbl tbody tr').length === 2500, null, 5000, '2,500 rows');
+  // three failures shown, the others on demand
+  expect(await page.locator('.failures .failure').count() === 3, 'more than 3 failures shown at first');
+  await page.getByRole('button', { name: 'Show the 8 other failures' }).click();
+  await waitFor(page, () => document.querySelectorAll('.failures .failure').length === 11, null, 5000, 'the 11 failures');
+  await page.fill('input[name="search"]', 'boom 970');
+  await waitFor(page, () => document.querySelectorAll('.log-tbl tbody tr').length === 1, null, 5000, 'one match');
+  await shot('run-thousand-steps-light');
+});
+
 await t.case('partition_grid_launches_a_partition_and_a_range', async ({ page, server, shot }) => {
   await page.goto(server.url + '#/assets/iris_daily');
   await waitFor(page, () => document.querySelectorAll('.pcell').length === 7, null, 20000, 'seven partitions');

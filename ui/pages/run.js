@@ -103,8 +103,10 @@ export function Gantt({ steps, t0, t1, onPick, picked }) {
   for (let t = 0; t <= span; t += step) ticks.push(t);
   const pct = (us) => (Math.max(0, Math.min(span, us - t0)) / span) * 100;
   const show = (ev, s, b) => {
-    const box = ev.currentTarget.closest('.gantt').getBoundingClientRect();
-    setTip({ x: ev.clientX - box.left, y: ev.clientY - box.top, s, b });
+    const g = ev.currentTarget.closest('.gantt');
+    const box = g.getBoundingClientRect();
+    const x = ev.clientX - box.left;
+    setTip({ x: x > box.width - 240 ? x - 232 : x + 12, y: ev.clientY - box.top + g.scrollTop + 12, s, b });
   };
   return html`<div class="gantt" onMouseLeave=${() => setTip(null)}>
     <div class="g-row g-axis"><div class="g-label"></div><div class="g-track">
@@ -130,7 +132,7 @@ export function Gantt({ steps, t0, t1, onPick, picked }) {
         })}
       </div>
     </div>`)}
-    ${tip ? html`<div class="g-tip" style=${{ left: tip.x + 12 + 'px', top: tip.y + 12 + 'px' }}>
+    ${tip ? html`<div class="g-tip" style=${{ left: tip.x + 'px', top: tip.y + 'px' }}>
       <div><strong>${tip.s.key}</strong>${tip.b.attempt > 1 ? ` · attempt ${tip.b.attempt}` : ''}</div>
       <div>${tip.b.outcome}${tip.b.end === null ? ' (still running)' : ''}</div>
       <div class="c-muted">start +${offsetLabel(tip.b.start - t0)} · ${duration(((tip.b.end === null ? t1 : tip.b.end) - tip.b.start) / 1e6)}</div>
@@ -170,9 +172,12 @@ function matches(e, q) {
   return hay.includes(q);
 }
 
+const LOG_PAGE = 500;
+
 function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys }) {
   const [level, setLevel] = useState('all');
   const [q, setQ] = useState('');
+  const [limit, setLimit] = useState(LOG_PAGE);     // rows drawn: a long run stays quick
   const query = q.trim().toLowerCase();
   const minLevel = level === 'all' ? -1 : LEVELS.indexOf(level);
   const shown = events.filter((e) => (!stepFilter || (stepFilter === '(run)' ? !e.asset_key : e.asset_key === stepFilter)) &&
@@ -192,7 +197,7 @@ function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys }) {
     </div>
     <div class="scroll-y log-body"><table class="tbl log-tbl">
       <thead><tr><th class="num">Time</th><th>Step</th><th>Event</th><th>Message</th></tr></thead>
-      <tbody>${shown.map((e) => {
+      <tbody>${shown.slice(0, limit).map((e) => {
         const lv = levelOf(e);
         return html`<tr key=${e.id} class=${'lv-' + lv} data-type=${e.type}>
           <td class="num mono" title=${when(e.time_us)}>+${duration(Math.max(0, e.time_us - t0) / 1e6)}</td>
@@ -203,6 +208,8 @@ function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys }) {
       })}</tbody>
     </table>
     ${shown.length === 0 ? html`<div class="pg-empty">${events.length ? 'No event matches the filters.' : 'No events yet.'}</div>` : null}
+    ${shown.length > limit ? html`<div class="log-more"><span class="c-muted">${count(limit)} of ${count(shown.length)} shown</span>
+      <button class="btn" onClick=${() => setLimit(limit + LOG_PAGE * 4)}>Show ${count(Math.min(LOG_PAGE * 4, shown.length - limit))} more</button></div>` : null}
     </div>
   </div>`;
 }
@@ -210,6 +217,7 @@ function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys }) {
 /* ---- Failures ---- */
 
 function Failures({ run, events }) {
+  const [all, setAll] = useState(false);
   const items = [];
   for (const e of events) {
     if (e.type === 'step_failure') items.push({ key: e.asset_key, attempt: e.attempt, message: e.message, sql: e.sql });
@@ -224,12 +232,14 @@ function Failures({ run, events }) {
   if (!items.length) return null;
   return html`<section class="card failures" id="failures">
     <h2>${items.length === 1 ? 'Failure' : `Failures (${items.length})`}</h2>
-    ${items.map((f) => html`<div class="failure">
+    ${(all ? items : items.slice(0, 3)).map((f) => html`<div class="failure">
       <div class="f-head">${statusDot('failed')} ${f.key ? html`<a href=${assetPath(f.key)} class="mono">${f.key}</a>` : html`<strong>the run</strong>`}
         ${f.attempt > 1 ? html`<span class="c-muted"> · attempt ${f.attempt}</span>` : null}</div>
       <pre class="f-msg">${f.message || 'failed (no message recorded)'}</pre>
       ${f.sql ? html`<div class="f-sql-label c-muted">Failing SQL</div><pre class="sql">${highlightSQL(f.sql)}</pre>` : null}
     </div>`)}
+    ${items.length > 3 && !all ? html`<div class="log-more"><button class="btn" onClick=${() => setAll(true)}>
+      Show the ${items.length - 3} other failures</button></div>` : null}
   </section>`;
 }
 
@@ -417,6 +427,11 @@ export function RunPage({ runId }) {
   }, [live, run && run.status]);
 
   const steps = useMemo(() => stepsOf(events || [], run && run.steps), [events, run]);
+  // The log redraws when its events or filter change, not at each tick of a live run.
+  const logT0 = run ? run.start_us || (events && events.length ? events[0].time_us : 0) : 0;
+  const log = useMemo(() => (events === null ? null : html`<${EventLog} events=${events} t0=${logT0}
+    stepFilter=${stepFilter} setStepFilter=${setStepFilter} stepKeys=${steps.map((s) => s.key)} />`),
+  [events, logT0, stepFilter, steps]);
 
   const reexecute = async (fromFailure) => {
     setAction('busy');
@@ -447,7 +462,6 @@ export function RunPage({ runId }) {
   const t0 = run.start_us || first || now * 1000;
   const lastT = evs.length ? evs[evs.length - 1].time_us : t0;
   const t1 = live ? Math.max(now * 1000, lastT) : (run.end_us || lastT);
-  const stepKeys = steps.map((s) => s.key);
   return html`<div class="pg pg-run">
     <${Header} run=${run} onReexecute=${reexecute} onCancel=${cancel} action=${action} />
     ${action && action.error ? html`<${ErrorNote} error=${action.error} what=${action.what} />` : null}
@@ -464,7 +478,7 @@ export function RunPage({ runId }) {
       <h2>Events</h2>
       <${ErrorNote} error=${evError} what="Could not read the run's events" />
       ${events === null ? html`<${Skeleton} lines=${6} />`
-        : html`<${EventLog} events=${evs} t0=${t0} stepFilter=${stepFilter} setStepFilter=${setStepFilter} stepKeys=${stepKeys} />`}
+        : log}
     </section>
   </div>`;
 }
