@@ -245,6 +245,17 @@ await t.case('run_page_follows_a_run_live', async ({ page, server, shot }) => {
   expect(types.filter((x) => x === 'step_success').length === 2, `the log is ${types}`);
 }, { setup: withFailingAsset });
 
+await t.case('run_page_of_a_queued_run_cancels_it', async ({ page, server }) => {
+  const first = await launch(server, { selection: 'slow/wait' });
+  const queued = await launch(server, { selection: 'slow/after' });   // the same DuckDB file: it waits
+  await page.goto(server.url + '#/runs/' + queued);
+  await page.locator('.rh-status[data-status="queued"]').waitFor();
+  await page.locator('#timeline .pg-empty', { hasText: 'No step has started yet' }).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.rh-status[data-status="canceled"]').waitFor({ timeout: 20000 });
+  expect((await ended(server, first)).status === 'success', 'the first run did not succeed');
+}, { setup: withFailingAsset });
+
 await t.case('pages_poll_without_the_event_streams', async ({ page, server }) => {
   // a server without Server-Sent Events: the streams answer 404
   const refused = [];
@@ -363,6 +374,8 @@ await t.case('partition_grid_launches_a_partition_and_a_range', async ({ page, s
   const all = (await page.locator('#launch .pg-note a[href^="#/runs/"]').getAttribute('href')).replace('#/runs/', '');
   const r3 = await ended(server, all);
   expect(r3.status === 'success' && r3.partition === '2024-01-01...2024-01-07', `the run is ${JSON.stringify(r3)}`);
+  // the rows of each partition, recorded as metadata, show as a table
+  await page.locator('#metadata .kv-inner th', { hasText: '2024-01-07' }).waitFor({ timeout: 30000 });
   await waitFor(page, () => document.querySelectorAll('.pcell[data-status="materialized"]').length === 7,
     null, 30000, 'seven materialized partitions');
 });

@@ -92,6 +92,10 @@ function value(v, key) {
       return html`<code class="long">${highlightSQL(v)}</code>`;
     return v.length > 32 ? html`<code class="long">${v}</code>` : v;
   }
+  // A small object of plain values (partition_row_counts, ...): a nested table.
+  const entries = !Array.isArray(v) ? Object.entries(v) : [];
+  if (entries.length && entries.length <= 40 && entries.every(([, x]) => x === null || typeof x !== 'object'))
+    return html`<table class="kv kv-inner">${entries.map(([k, x]) => html`<tr><th>${k}</th><td>${value(x, k)}</td></tr>`)}</table>`;
   return html`<code class="json">${JSON.stringify(v)}</code>`;
 }
 
