@@ -469,7 +469,7 @@ export function RunPage({ runId }) {
     ${runError ? html`<${ErrorNote} error=${runError} what="Could not refresh the run" />` : null}
     ${run.status === 'refused' ? html`<${ErrorNote} error=${run.error || 'refused'} what="The run was refused" />` : null}
     <section class="card" id="timeline">
-      <h2>Timeline<span class="h-extra">${steps.length} steps · ${duration((t1 - t0) / 1e6)}${live ? ' · live' : ''}</span></h2>
+      <h2>Timeline<span class="h-extra">${steps.length} step${steps.length === 1 ? "" : "s"} · ${duration((t1 - t0) / 1e6)}${live ? ' · live' : ''}</span></h2>
       ${events === null ? html`<${Skeleton} lines=${4} />`
         : html`<${Gantt} steps=${steps} t0=${t0} t1=${t1} picked=${stepFilter} onPick=${setStepFilter} />`}
     </section>
