@@ -34,7 +34,8 @@ static const char help[] =
     "the error is reported (GET /api/defs) and the last good ones stay in use. It prints\n"
     "the URL it serves and the token that state-changing requests must send (header\n"
     "X-Eider-Token); Ctrl-C or SIGTERM stops it, ending the live streams and canceling\n"
-    "the runs it launched.\n"
+    "the runs it launched. The web UI is at / (the lineage graph, the catalog, asset and\n"
+    "run pages; EIDER_UI_DIR=DIR serves its files from DIR instead of the binary).\n"
     "\n"
     CLI_DEFS_HELP
     "      --port N          the TCP port (default 3000; 0: any free port, printed)\n"
@@ -173,5 +174,5 @@ static int run(cli_env *env)
     return code;
 }
 
-const cli_command cli_cmd_dev = { "dev", run, "serve the JSON API and live events; launch runs",
+const cli_command cli_cmd_dev = { "dev", run, "serve the web UI and the JSON API, and launch runs",
                                   help };

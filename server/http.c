@@ -1,6 +1,7 @@
 /*
  * http.c — the daemon of `eider dev`: binding, the routing table (handlers registered
- * by method and path), request bodies, the security checks and JSON replies.
+ * by method and path), request bodies, the security checks and JSON replies; paths
+ * outside /api are the web UI's files (static.c).
  * Each connection has a thread of its own (libmicrohttpd's thread per connection), so
  * that a Server-Sent Events stream may wait for what comes next without holding up
  * anyone; the JSON handlers run one at a time all the same, under srv.lock. (Suspend
@@ -244,6 +245,31 @@ static void take_body(pending *p, const char *data, size_t size)
     p->body[p->len] = '\0';
 }
 
+/* Whether path is the JSON API's (the rest is the web UI's files). */
+static int is_api_path(const char *path)
+{
+    return strncmp(path, "/api", 4) == 0 && (path[4] == '/' || path[4] == '\0');
+}
+
+/* A UI file (static.c), after the Host check every request passes. */
+static enum MHD_Result send_static(srv *s, struct MHD_Connection *conn, const char *method,
+                                   const char *path)
+{
+    srv_reply reply = { 200, NULL, NULL };
+    unsigned status = 200;
+    if (check_request(s, conn, 0, &reply)) {
+        enum MHD_Result ok = send_reply(conn, &reply);
+        json_decref(reply.doc);
+        return ok;
+    }
+    struct MHD_Response *r = srv_static(s, method, path, &status);
+    if (!r)
+        return MHD_NO;
+    enum MHD_Result ok = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *size, void **state)
@@ -261,6 +287,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     srv_request req = { .conn = conn, .method = method, .path = url,
                         .body = p->body ? p->body : "", .body_len = p->len };
+    if (!p->too_big && !is_api_path(url))
+        return send_static(cls, conn, method, url);
     if (p->too_big)
         srv_error(&reply, 413, "the request body is larger than %d bytes", SRV_BODY_MAX);
     else

@@ -4,7 +4,7 @@
  * connection), the routing table and the security checks; api.c the handlers; queue.c
  * the run queue whose threads launch runs in run workers; live.c the live events
  * (Server-Sent Events) and their poller; control.c canceling, re-executing and
- * reloading.
+ * reloading; static.c the web UI's files.
  */
 #ifndef EIDER_SERVER_H
 #define EIDER_SERVER_H
@@ -212,6 +212,13 @@ void srv_run_stream(srv *s, const char *id, int64_t after_id, srv_reply *reply);
 /* Whether the request asks for Server-Sent Events (Accept: text/event-stream, or
  * ?stream=1). */
 int srv_wants_stream(const srv_request *req);
+
+/* The web UI's file at path (static.c), for any path outside /api: a response to
+ * queue (the caller destroys it) with its status in *status, or NULL when memory ran
+ * out. method is GET or HEAD, else the answer is 405. */
+struct MHD_Response;
+struct MHD_Response *srv_static(const srv *s, const char *method, const char *path,
+                                unsigned *status);
 
 /* Serve until SIGINT or SIGTERM (which the caller has blocked in every thread).
  * Prints the URL and the token; returns an exit code (cli.h). */

@@ -1,0 +1,193 @@
+// The state the shell and the pages share: the assets (GET /api/assets), the
+// definitions' state (GET /api/defs), the selection (its text, the selected keys),
+// and the live stream (GET /api/events, Server-Sent Events). Where the server has
+// no /api/events, it polls /api/assets and /api/runs every 2 s instead and reports
+// the same events. Listeners get (type, data): 'assets', 'asset', 'run', 'defs',
+// 'selection', 'live'.
+import { useEffect, useState } from 'preact/hooks';
+import { getJSON, subscribe } from './api.js';
+import { compile, selectionGraph, keysSelection } from './select.js';
+
+export const store = {
+  assets: null,         // the list, or null while loading
+  assetsError: null,    // the API's message when it failed
+  byKey: new Map(),     // key -> asset
+  graph: null,          // selectionGraph(assets)
+  defs: null,           // GET /api/defs, or null when the server has none
+  selectionText: '',
+  selectionError: null,
+  selected: new Set(),  // keys
+  live: 'connecting',   // 'live' (SSE), 'polling', 'connecting'
+  runs: new Map(),      // run_id -> the latest row seen
+};
+
+const listeners = new Set();
+
+export function on(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function emit(type, data) {
+  for (const fn of [...listeners]) {
+    try {
+      fn(type, data);
+    } catch (e) {
+      console.error(e);
+    }
+  }
+}
+
+// Re-render the calling component on the store's events (all, or those in types).
+export function useStore(types) {
+  const [, setTick] = useState(0);
+  useEffect(() => on((type) => {
+    if (!types || types.includes(type)) setTick((t) => t + 1);
+  }), []);
+  return store;
+}
+
+export function setAssets(list) {
+  store.assets = list;
+  store.byKey = new Map(list.map((a) => [a.key, a]));
+  store.graph = selectionGraph(list);
+  store.assetsError = null;
+  if (store.selectionText) applySelection(store.selectionText, true);
+  emit('assets', list);
+}
+
+export async function loadAssets() {
+  try {
+    setAssets(await getJSON('/api/assets'));
+  } catch (e) {
+    store.assetsError = e.message;
+    emit('assets', null);
+  }
+}
+
+export async function loadDefs() {
+  try {
+    store.defs = await getJSON('/api/defs');
+  } catch (e) {
+    store.defs = e.status === 404 ? null : { error: { message: e.message } };
+  }
+  emit('defs', store.defs);
+}
+
+// Set the selection from its text: the selected keys as the page evaluates it.
+export function applySelection(text, quiet) {
+  store.selectionText = text;
+  store.selectionError = null;
+  const keys = new Set();
+  if (text.trim() && store.graph) {
+    try {
+      for (const i of compile(text)(store.graph)) keys.add(store.graph.keys[i]);
+    } catch (e) {
+      store.selectionError = e.message;
+    }
+  }
+  store.selected = keys;
+  if (!quiet) emit('selection', store.selected);
+}
+
+// Select exactly these keys (a click on the graph), the text naming them.
+export function selectKeys(keys) {
+  const list = [...keys];
+  store.selected = new Set(list);
+  store.selectionText = keysSelection(list);
+  store.selectionError = null;
+  emit('selection', store.selected);
+}
+
+// Ask the page to bring the selection on screen (Enter in the selection box).
+export function focusSelection() {
+  emit('focus', store.selected);
+}
+
+export function clearSelection() {
+  applySelection('');
+}
+
+function assetEvent(data) {
+  const a = store.byKey.get(data.key);
+  if (!a || a.status === data.status) return;
+  a.status = data.status;
+  if (store.graph) store.graph.status[store.graph.index.get(a.key)] = data.status;
+  emit('asset', data);
+}
+
+function runEvent(row) {
+  const before = store.runs.get(row.run_id);
+  store.runs.set(row.run_id, row);
+  emit('run', row);
+  const ended = !['queued', 'started'].includes(row.status);
+  if (ended && (!before || ['queued', 'started'].includes(before.status))) loadAssets();
+}
+
+// Polling, for a server without /api/events: the same events from diffs.
+let pollTimer = null;
+
+async function pollOnce() {
+  try {
+    const [assets, runs] = await Promise.all([getJSON('/api/assets'), getJSON('/api/runs?limit=20')]);
+    for (const a of assets) assetEvent({ key: a.key, status: a.status });
+    for (const r of runs.slice().reverse()) {
+      const before = store.runs.get(r.run_id);
+      if (!before || JSON.stringify(before) !== JSON.stringify(r)) runEvent(r);
+    }
+  } catch (e) {
+    /* the next poll tries again */
+  }
+}
+
+function startPolling() {
+  if (pollTimer) return;
+  store.live = 'polling';
+  emit('live', store.live);
+  getJSON('/api/runs?limit=20').then((runs) => {
+    for (const r of runs) store.runs.set(r.run_id, r);
+  }).catch(() => {}).finally(() => {
+    pollTimer = setInterval(pollOnce, 2000);
+  });
+}
+
+// Follow the live stream; fall back to polling when the server has none.
+export function startLive() {
+  let opened = false;
+  const close = subscribe('/api/events', {
+    onEvent(type, data) {
+      if (!opened) {
+        opened = true;
+        store.live = 'live';
+        emit('live', store.live);
+      }
+      if (type === 'asset') assetEvent(data);
+      else if (type === 'run') runEvent(data);
+      else if (type === 'defs') {
+        loadDefs();
+        loadAssets();
+      }
+    },
+    onOpen() {
+      if (opened) loadAssets();   // reconnected: catch up on what was missed
+      opened = true;
+      store.live = 'live';
+      emit('live', store.live);
+    },
+    onError(e) {
+      const src = e && e.target;
+      if (src && src.readyState === 2) {   // closed for good: no such endpoint
+        close();
+        startPolling();
+      } else if (store.live !== 'polling') {
+        store.live = 'connecting';
+        emit('live', store.live);
+      }
+    },
+  });
+}
+
+// Notify the listeners of a run this page launched (the toast; the runs it follows).
+export function launched(row) {
+  runEvent(row);
+}
