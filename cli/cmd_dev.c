@@ -130,6 +130,7 @@ static int run(cli_env *env)
     }
     code = srv_serve(&s);
     srv_queue_stop(&s.queue);
+    api_release(&s);
     eider_defs_free(reads);
     return code;
 }

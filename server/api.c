@@ -37,6 +37,11 @@ static eider_store *open_store(srv *s, srv_reply *reply, int *missing)
     return NULL;
 }
 
+eider_store *api_open_store(srv *s, srv_reply *reply, int *missing)
+{
+    return open_store(s, reply, missing);
+}
+
 static void store_failed(srv_reply *reply, eider_store *store)
 {
     srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));

@@ -1,8 +1,9 @@
 /*
  * server.h — the HTTP server of `eider dev`: a JSON API over the public library API
  * (libmicrohttpd for HTTP, jansson for JSON). http.c holds the daemon, the routing
- * table and the security checks; api.c the handlers; queue.c the run queue whose
- * thread launches runs in run workers.
+ * table and the security checks; api.c the handlers (asset.c the asset detail, graph.c the
+ * graph); layout.c lays the graph out; queue.c the run queue whose thread launches runs
+ * in run workers.
  */
 #ifndef EIDER_SERVER_H
 #define EIDER_SERVER_H
@@ -65,8 +66,11 @@ typedef struct srv {
      * the run queue's, so that neither thread changes what the other reads (a run
      * reloads the keys of dynamic partitions; a handler points them at its store). */
     eider_defs *defs;
+    unsigned defs_version;          /* bumped each time defs is replaced (a reload) */
     int has_store;                  /* 0 when EIDER_STORAGE=none */
     srv_queue queue;
+    json_t *graph;                  /* GET /api/graph's answer for graph_version, or NULL */
+    unsigned graph_version;
 } srv;
 
 /* A request as a handler sees it. */
@@ -94,10 +98,20 @@ const char *srv_query(const srv_request *req, const char *name);
 
 /* The handlers (api.c). */
 void api_assets(srv *s, const srv_request *req, srv_reply *reply);
+void api_asset(srv *s, const srv_request *req, srv_reply *reply);
+void api_graph(srv *s, const srv_request *req, srv_reply *reply);
 void api_runs(srv *s, const srv_request *req, srv_reply *reply);
 void api_run(srv *s, const srv_request *req, srv_reply *reply);
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_launch(srv *s, const srv_request *req, srv_reply *reply);
+
+/* A read-only handle on the store for one request (close it): NULL with *missing set
+ * when there is none yet (or EIDER_STORAGE=none), NULL with a 500 reply when it cannot
+ * be read. */
+eider_store *api_open_store(srv *s, srv_reply *reply, int *missing);
+
+/* Free what the handlers keep between requests (the graph's layout). */
+void api_release(srv *s);
 
 /* Serve until SIGINT or SIGTERM (which the caller has blocked in every thread).
  * Prints the URL and the token; returns an exit code (cli.h). */
