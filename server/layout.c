@@ -2,7 +2,10 @@
  * layout.c — the layered layout of the asset graph (layout.h), in four passes:
  *   1. ranks: the longest path from a root (Kahn's order), so every edge points right;
  *   2. dummies: an edge that spans k ranks gets k - 1 dummy items, one per rank between,
- *      whose places become its bend points; every "segment" then joins adjacent ranks;
+ *      whose places become its bend points; every "segment" then joins adjacent ranks.
+ *      When that would make more than DUMMY_BUDGET times the nodes and edges (a deep
+ *      graph with many edges from far back), the longest edges get none: they go
+ *      straight from their upstream to their downstream;
  *   3. order: within a rank, items sorted by group, then by the barycentre of their
  *      neighbours in the rank before (a sweep right) or after (a sweep left);
  *   4. coordinates: each group is a horizontal band as tall as its tallest rank (capped:
@@ -25,6 +28,7 @@
 #define MARGIN 20.0
 #define MIN_ROWS 25                  /* a band is at least this many nodes tall before wrapping */
 #define SWEEPS 4
+#define DUMMY_BUDGET 2               /* dummies at most this many times nodes + edges */
 
 /* Items are the nodes (0 .. n - 1), then the dummies. A segment joins an item to one in
  * the next rank; seg_from/seg_to list them, by_from/by_to index them per item (CSR). */
@@ -40,6 +44,7 @@ typedef struct lay {
     double *y;                       /* an item's top, once placed */
     size_t *column;                  /* the column of its rank it went into */
     size_t *first_dummy;             /* per edge: its first dummy item */
+    size_t span_cap;                 /* an edge spanning more ranks gets no dummy */
 } lay;
 
 static void *alloc_n(size_t count, size_t size, int *failed)
@@ -104,15 +109,47 @@ static int node_successors(lay *L)
     return failed ? -1 : 0;
 }
 
+/* The dummies an edge from u to v gets. */
+static size_t n_dummies(const lay *L, size_t u, size_t v)
+{
+    size_t span = L->rank[v] - L->rank[u];
+    return span <= L->span_cap ? span - 1 : 0;
+}
+
+/* The longest span whose edges get dummies within the budget: spans counted, shortest
+ * first. */
+static int cap_spans(lay *L)
+{
+    const srv_graph_in *g = L->g;
+    size_t max_rank = 0, budget = DUMMY_BUDGET * (g->n + g->dep_start[g->n]), total = 0;
+    for (size_t i = 0; i < g->n; i++)
+        max_rank = L->rank[i] > max_rank ? L->rank[i] : max_rank;
+    size_t *count = calloc(max_rank + 2, sizeof(size_t));
+    if (!count)
+        return -1;
+    for (size_t v = 0; v < g->n; v++)
+        for (size_t e = g->dep_start[v]; e < g->dep_start[v + 1]; e++)
+            count[L->rank[v] - L->rank[g->deps[e]]]++;
+    L->span_cap = 1;
+    for (size_t span = 2; span <= max_rank && total + count[span] * (span - 1) <= budget; span++) {
+        total += count[span] * (span - 1);
+        L->span_cap = span;
+    }
+    free(count);
+    return 0;
+}
+
 /* Count the dummies and segments, and size the item arrays. */
 static int size_items(lay *L)
 {
     const srv_graph_in *g = L->g;
     size_t dummies = 0, n_edges = g->dep_start[g->n];
     int failed = 0;
+    if (cap_spans(L))
+        return -1;
     for (size_t v = 0; v < g->n; v++)
         for (size_t e = g->dep_start[v]; e < g->dep_start[v + 1]; e++)
-            dummies += L->rank[v] - L->rank[g->deps[e]] - 1;
+            dummies += n_dummies(L, g->deps[e], v);
     L->m = g->n + dummies;
     L->n_segs = n_edges + dummies;
     size_t *rank = realloc(L->rank, L->m * sizeof(size_t) + 1);
@@ -135,9 +172,9 @@ static void make_segments(lay *L)
         L->group[i] = g->group[i];
     for (size_t v = 0; v < g->n; v++)
         for (size_t e = g->dep_start[v]; e < g->dep_start[v + 1]; e++) {
-            size_t u = g->deps[e], prev = u;
+            size_t u = g->deps[e], prev = u, d = n_dummies(L, u, v);
             L->first_dummy[e] = item;
-            for (size_t r = L->rank[u] + 1; r < L->rank[v]; r++, item++) {
+            for (size_t r = L->rank[u] + 1; r <= L->rank[u] + d; r++, item++) {
                 L->rank[item] = r;
                 L->group[item] = g->group[u];
                 L->seg_from[s] = prev;
@@ -341,6 +378,8 @@ static double rank_columns(lay *L, const double *band_y, const double *band_h, d
     double *fill = alloc_n(L->g->n_groups, sizeof(double), &failed);
     size_t *col = alloc_n(L->g->n_groups, sizeof(size_t), &failed);
     double x = MARGIN + GROUP_PAD;
+    if (!L->n_ranks)
+        x = GAP_RANK - GROUP_PAD - MARGIN;     /* nothing to draw: a width of 0 */
     for (size_t r = 0; !failed && r < L->n_ranks; r++) {
         size_t columns = place_rank(L, r, band_y, band_h, fill, col);
         rank_x[r] = x;
@@ -368,7 +407,7 @@ static void write_out(const lay *L, const double *rank_x, srv_layout *out)
     }
     for (size_t v = 0; v < g->n; v++)
         for (size_t k = g->dep_start[v]; k < g->dep_start[v + 1]; k++, e++) {
-            size_t u = g->deps[k], n_bends = L->rank[v] - L->rank[u] - 1;
+            size_t u = g->deps[k], n_bends = n_dummies(L, u, v);
             out->edges[e] = (srv_edge){ u, v, b, n_bends };
             for (size_t d = 0; d < n_bends; d++, b++) {
                 item_point(L, rank_x, L->first_dummy[k] + d, &out->bends[b]);
