@@ -47,6 +47,78 @@ static void store_failed(srv_reply *reply, eider_store *store)
     srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
 }
 
+/* What one pass over the store's asset states adds to GET /api/assets. */
+typedef struct summary {
+    eider_defs *defs;
+    json_t *list;                    /* the assets, one per definition, in order */
+    size_t *materialized, *failed;   /* per asset: its partitions so */
+} summary;
+
+static json_t *or_null(const char *s)
+{
+    return s && *s ? cli_json_string(s) : json_null();
+}
+
+/* A record: counted, and the asset's latest when it is newer than the one so far. */
+static int summarize(const eider_asset_record *r, void *user_data)
+{
+    summary *sum = user_data;
+    long i = eider_defs_find(sum->defs, r->asset_key);
+    if (i < 0)
+        return 0;
+    sum->materialized[i] += r->materialized_us && !r->last_failed;
+    sum->failed[i] += r->last_failed != 0;
+    json_t *o = json_array_get(sum->list, (size_t)i);
+    json_t *latest = json_object_get(o, "latest");
+    json_t *when = json_object_get(latest, "time_us");
+    if (!r->materialized_us || (when && json_integer_value(when) >= r->materialized_us))
+        return 0;
+    json_t *rows = NULL;
+    for (size_t m = 0; m < r->n_metadata; m++)
+        if (!strcmp(r->metadata[m].key, "row_count") && r->metadata[m].type == EIDER_META_INT)
+            rows = json_integer(r->metadata[m].i);
+    json_object_set_new(o, "latest", json_pack("{s:o, s:I, s:o, s:o}", "run_id",
+        or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
+        or_null(r->partition), "row_count", rows ? rows : json_null()));
+    return 0;
+}
+
+/* Each asset's "partitions" ({"count", "materialized", "failed"} or null). */
+static void partition_counts(const summary *sum)
+{
+    for (size_t i = 0; i < json_array_size(sum->list); i++) {
+        eider_asset_info a;
+        char **keys = NULL;
+        size_t n = 0;
+        json_t *o = json_array_get(sum->list, i);
+        if (eider_defs_info(sum->defs, i, &a) || !a.partitioned
+            || eider_defs_partition_keys(sum->defs, i, NULL, &keys, &n))
+            continue;
+        eider_keys_free(keys, n);
+        json_object_set_new(o, "partitions", json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n,
+            "materialized", (json_int_t)sum->materialized[i], "failed", (json_int_t)sum->failed[i]));
+    }
+}
+
+/* Add "partitions" and "latest" to every asset of list, from one pass over the store. */
+static int add_summaries(srv *s, eider_store *store, json_t *list)
+{
+    size_t n = eider_defs_count(s->defs);
+    summary sum = { s->defs, list, calloc(n + 1, sizeof(size_t)), calloc(n + 1, sizeof(size_t)) };
+    int rc = sum.materialized && sum.failed ? EIDER_OK : EIDER_ENOMEM;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_object_set_new(json_array_get(list, i), "partitions", json_null());
+        json_object_set_new(json_array_get(list, i), "latest", json_null());
+    }
+    if (!rc && store)
+        rc = eider_store_assets(store, NULL, summarize, &sum);
+    if (!rc)
+        partition_counts(&sum);
+    free(sum.materialized);
+    free(sum.failed);
+    return rc;
+}
+
 void api_assets(srv *s, const srv_request *req, srv_reply *reply)
 {
     int missing = 0;
@@ -67,6 +139,12 @@ void api_assets(srv *s, const srv_request *req, srv_reply *reply)
         goto out;
     }
     reply->doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
+    if (add_summaries(s, store, reply->doc)) {
+        if (store)
+            store_failed(reply, store);
+        else
+            srv_error(reply, 500, "out of memory");
+    }
 out:
     eider_defs_use_store(s->defs, NULL);
     eider_store_close(store);
