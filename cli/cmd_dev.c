@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,11 +18,13 @@ static const char help[] =
     "usage: eider dev [-f FILE.c | -l FILE.so] [--port N] [--host ADDRESS] [--auth-token T]\n"
     "\n"
     "Serve a JSON API (docs/api.md) over the definitions and the instance store: the\n"
-    "assets with their status, the recorded runs and their events, and launching a run\n"
-    "(POST /api/runs), which executes in a run worker so that a crash in an asset fails\n"
-    "that run only. Launched runs wait their turn and run one at a time. The web pages\n"
-    "are not there yet. It prints the URL it serves and the token that state-changing\n"
-    "requests must send (header X-Eider-Token); Ctrl-C or SIGTERM stops it.\n"
+    "assets with their status, each asset's detail and history, the asset graph laid\n"
+    "out, the recorded runs and their events, and launching a run (POST /api/runs:\n"
+    "a selection, stale(), a partition or a range A...B), which executes in a run\n"
+    "worker so that a crash in an asset fails that run only. Launched runs wait their\n"
+    "turn and run one at a time. The web pages are not there yet. It prints the URL it\n"
+    "serves and the token that state-changing requests must send (header\n"
+    "X-Eider-Token); Ctrl-C or SIGTERM stops it.\n"
     "\n"
     CLI_DEFS_HELP
     "      --port N          the TCP port (default 3000; 0: any free port, printed)\n"
@@ -123,6 +126,11 @@ static int run(cli_env *env)
     if (a.token)
         snprintf(s.token, sizeof(s.token), "%s", a.token);
     block_stop_signals();
+#ifdef __GLIBC__
+    /* Large blocks (a reply's text) always from mmap, so that freeing one gives it back:
+     * glibc's moving threshold would keep them in the heap, and an idle server big. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     if (srv_queue_start(&s.queue, env->defs, env->store)) {
         cli_error("cannot start the run queue's thread");
         eider_defs_free(reads);

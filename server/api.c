@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,18 @@ static eider_store *open_store(srv *s, srv_reply *reply, int *missing)
 eider_store *api_open_store(srv *s, srv_reply *reply, int *missing)
 {
     return open_store(s, reply, missing);
+}
+
+int api_reply_text(srv_reply *reply, json_t *doc)
+{
+    reply->raw = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+#ifdef __GLIBC__
+    malloc_trim(0);                    /* the tree's many small blocks, freed in the middle */
+#endif
+    if (!reply->raw)
+        srv_error(reply, 500, "out of memory");
+    return reply->raw ? 0 : -1;
 }
 
 static void store_failed(srv_reply *reply, eider_store *store)
@@ -138,12 +151,15 @@ void api_assets(srv *s, const srv_request *req, srv_reply *reply)
         store_failed(reply, store);
         goto out;
     }
-    reply->doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
-    if (add_summaries(s, store, reply->doc)) {
+    json_t *doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
+    if (add_summaries(s, store, doc)) {
+        json_decref(doc);
         if (store)
             store_failed(reply, store);
         else
             srv_error(reply, 500, "out of memory");
+    } else {
+        api_reply_text(reply, doc);
     }
 out:
     eider_defs_use_store(s->defs, NULL);

@@ -1,6 +1,6 @@
 /*
- * graph.c — GET /api/graph: the asset graph with its layout (layout.c), as JSON, made
- * once per definitions version and kept in the srv until they change.
+ * graph.c — GET /api/graph: the asset graph with its layout (layout.c), as JSON text,
+ * made once per definitions version and kept in the srv until they change.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -148,20 +148,34 @@ out:
     return doc;
 }
 
+/* Lay the graph out again when the definitions changed; its text is kept. */
 void api_graph(srv *s, const srv_request *req, srv_reply *reply)
 {
     (void)req;
     if (!s->graph || s->graph_version != s->defs_version) {
-        json_decref(s->graph);
-        s->graph = graph_json(s, reply);
+        srv_reply made = { 200, NULL, NULL };
+        json_t *doc = graph_json(s, reply);
+        free(s->graph);
+        s->graph = NULL;
+        if (!doc || api_reply_text(&made, doc)) {
+            json_decref(made.doc);
+            if (doc)
+                srv_error(reply, 500, "out of memory");
+            return;
+        }
+        s->graph = made.raw;
+        s->graph_len = strlen(made.raw);
         s->graph_version = s->defs_version;
     }
-    if (s->graph)
-        reply->doc = json_incref(s->graph);
+    reply->raw = malloc(s->graph_len + 1);
+    if (reply->raw)
+        memcpy(reply->raw, s->graph, s->graph_len + 1);
+    else
+        srv_error(reply, 500, "out of memory");
 }
 
 void api_release(srv *s)
 {
-    json_decref(s->graph);
+    free(s->graph);
     s->graph = NULL;
 }

@@ -192,10 +192,12 @@ static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, srv_reply *reply)
 {
-    char *text = reply->doc ? json_dumps(reply->doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *text = reply->raw ? reply->raw
+               : reply->doc ? json_dumps(reply->doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     size_t len = text ? strlen(text) : 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ok = MHD_NO;
+    reply->raw = NULL;                 /* the response owns it now */
     if (!r) {
         free(text);
         return MHD_NO;
@@ -231,7 +233,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *size, void **state)
 {
     pending *p = *state;
-    srv_reply reply = { 200, NULL };
+    srv_reply reply = { 200, NULL, NULL };
     if (!p) {
         *state = calloc(1, sizeof(pending));
         return *state ? MHD_YES : MHD_NO;

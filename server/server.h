@@ -69,7 +69,8 @@ typedef struct srv {
     unsigned defs_version;          /* bumped each time defs is replaced (a reload) */
     int has_store;                  /* 0 when EIDER_STORAGE=none */
     srv_queue queue;
-    json_t *graph;                  /* GET /api/graph's answer for graph_version, or NULL */
+    char *graph;                    /* GET /api/graph's answer for graph_version, or NULL */
+    size_t graph_len;
     unsigned graph_version;
 } srv;
 
@@ -82,10 +83,13 @@ typedef struct srv_request {
     size_t body_len;
 } srv_request;
 
-/* What a handler answers: a status and a JSON document (owned by the reply). */
+/* What a handler answers: a status and a JSON document (owned by the reply), or the
+ * document's text already made (raw, malloc'd, owned by the reply; doc is then not
+ * sent): see api_reply_text(). */
 typedef struct srv_reply {
     unsigned status;
     json_t *doc;
+    char *raw;
 } srv_reply;
 
 typedef void (*srv_handler)(srv *s, const srv_request *req, srv_reply *reply);
@@ -109,6 +113,11 @@ void api_launch(srv *s, const srv_request *req, srv_reply *reply);
  * when there is none yet (or EIDER_STORAGE=none), NULL with a 500 reply when it cannot
  * be read. */
 eider_store *api_open_store(srv *s, srv_reply *reply, int *missing);
+
+/* Answer doc (taken) as text made now, and give the memory its tree held back to the
+ * system: for the large answers (the assets, the graph), so that an idle server stays
+ * small. -1 when memory ran out (reply then says so). */
+int api_reply_text(srv_reply *reply, json_t *doc);
 
 /* Free what the handlers keep between requests (the graph's layout). */
 void api_release(srv *s);
