@@ -114,6 +114,10 @@ void api_launch(srv *s, const srv_request *req, srv_reply *reply);
  * be read. */
 eider_store *api_open_store(srv *s, srv_reply *reply, int *missing);
 
+/* on[i] = 1 for each asset i a step of which runs now (a step_start without its end
+ * in a started run of the store), else 0. Returns the store's code. */
+int api_running_assets(srv *s, eider_store *store, unsigned char *on);
+
 /* Answer doc (taken) as text made now, and give the memory its tree held back to the
  * system: for the large answers (the assets, the graph), so that an idle server stays
  * small. -1 when memory ran out (reply then says so). */

@@ -4,7 +4,7 @@
 # the asset detail (definition, neighbours, latest materialization with columns and
 # preview, history with durations), an unknown key (404 with the nearest key), the
 # graph and its layout, the list's partitions and latest, and launching a partition
-# range and stale().
+# range and stale(), and an asset running now.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
@@ -239,6 +239,43 @@ DEFS
     stop_server
 }
 
+# A step that runs now makes its asset "running", in the list and the detail; its end
+# makes it fresh.
+running_asset_shows_running() {
+    cat >definitions.c <<'DEFS'
+#include <unistd.h>
+#include <eider.h>
+static int slow(eider_context *ctx) { usleep(3000000); return 0; }
+static int quick(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "quick", .compute = quick });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow/one", .compute = slow,
+                                          .deps = EIDER_KEYS("quick") });
+}
+DEFS
+    start_server
+    launch '{"selection": "*"}'
+    local seen=0
+    for _ in $(seq 1 100); do
+        api GET /api/assets
+        if python3 -c 'import json,sys
+sys.exit(0 if json.load(open("body.json"))[1]["status"] == "running" else 1)'; then
+            seen=1
+            break
+        fi
+        sleep 0.05
+    done
+    [[ $seen == 1 ]] || fail "slow/one never showed running"
+    check_json body.json 'd[0]["status"] == "fresh"'
+    api GET /api/assets/slow/one
+    check_json body.json 'd["status"] == "running"'
+    wait_run "$RUN_ID" success
+    api GET /api/assets
+    check_json body.json '[a["status"] for a in d] == ["fresh", "fresh"]'
+    stop_server
+}
+
 run_case asset_detail_of_a_key_with_a_slash
 run_case unknown_asset_is_404_with_the_nearest_key
 run_case graph_of_the_example
@@ -247,4 +284,5 @@ run_case partition_range_launch
 run_case stale_launch_runs_what_is_not_fresh
 run_case partitions_and_latest_in_the_list
 run_case failed_partition_shows_failed
+run_case running_asset_shows_running
 finish
