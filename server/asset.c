@@ -2,7 +2,7 @@
  * asset.c — GET /api/assets/{key}: one asset's definition (as GET /api/assets gives it),
  * its neighbours, its partitions with each key's state, its latest materialization
  * (columns, preview, row count and the rest of its metadata) and its history with the
- * duration of each materialization's step (docs/api.md).
+ * duration of each materialization's step, as the store keeps them (docs/api.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +21,7 @@ typedef struct rec {
     char *partition, *run_id, *code_version;
     int64_t materialized_us;
     int last_failed;
+    double duration_s;
     json_t *meta;
 } rec;
 
@@ -47,7 +48,7 @@ static int collect(const eider_asset_record *r, void *user_data)
     }
     l->v[l->n++] = (rec){ strdup(r->partition ? r->partition : ""), dup_or_null(r->run_id),
                           dup_or_null(r->code_version), r->materialized_us, r->last_failed,
-                          cli_meta_json(r->metadata, r->n_metadata) };
+                          r->duration_s, cli_meta_json(r->metadata, r->n_metadata) };
     return 0;
 }
 
@@ -155,45 +156,17 @@ static json_t *latest_json(const rec_list *st)
                      "metadata", other_meta(r->meta));
 }
 
-/* The duration of asset key's step in a run: its materialization's (or success's). */
-typedef struct step_time {
-    const char *key;
-    double seconds;
-    int found;
-} step_time;
-
-static int find_step(int64_t id, const eider_event *ev, void *user_data)
+/* Each materialization, newest first, with its step's duration (null when unknown). */
+static json_t *history_json(const rec_list *h)
 {
-    step_time *t = user_data;
-    (void)id;
-    if ((ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_STEP_SUCCESS)
-        && ev->asset_key && strcmp(ev->asset_key, t->key) == 0 && ev->duration_s > 0) {
-        t->seconds = ev->duration_s;
-        t->found = 1;
-        return 1;
-    }
-    return 0;
-}
-
-/* Each history entry with its step's duration (read once per run, null when unknown). */
-static json_t *history_json(eider_store *store, const char *key, const rec_list *h)
-{
-    json_t *list = json_array(), *by_run = json_object();
+    json_t *list = json_array();
     for (size_t k = 0; k < h->n; k++) {
         const rec *r = &h->v[k];
-        json_t *d = r->run_id ? json_object_get(by_run, r->run_id) : NULL;
-        if (r->run_id && !d) {
-            step_time t = { key, 0, 0 };
-            eider_store_events(store, r->run_id, 0, find_step, &t);
-            d = t.found ? json_real(t.seconds) : json_null();
-            json_object_set_new(by_run, r->run_id, d);
-        }
-        json_array_append_new(list, json_pack("{s:o, s:I, s:o, s:o, s:O}", "run_id",
+        json_array_append_new(list, json_pack("{s:o, s:I, s:o, s:o, s:o}", "run_id",
             or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
             or_null(r->partition), "row_count", row_count(r->meta), "duration_s",
-            d ? d : json_null()));
+            r->duration_s > 0 ? json_real(r->duration_s) : json_null()));
     }
-    json_decref(by_run);
     return list;
 }
 
@@ -283,7 +256,7 @@ static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t 
         eider_defs_info(s->defs, i, &a);
         json_object_set_new(doc, "partitions", partitions_json(s, i, &a, &st));
         json_object_set_new(doc, "latest", latest_json(&st));
-        json_object_set_new(doc, "history", history_json(store, key, &h));
+        json_object_set_new(doc, "history", history_json(&h));
     }
     rec_list_release(&st);
     rec_list_release(&h);
