@@ -165,7 +165,7 @@ static json_t *history_json(const rec_list *h)
         json_array_append_new(list, json_pack("{s:o, s:I, s:o, s:o, s:o}", "run_id",
             or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
             or_null(r->partition), "row_count", row_count(r->meta), "duration_s",
-            r->duration_s > 0 ? json_real(r->duration_s) : json_null()));
+            r->duration_s >= 0 ? json_real(r->duration_s) : json_null()));
     }
     return list;
 }

@@ -321,7 +321,7 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
             const char *v[MAT_COLS] = { int_text(a, w->id), w->asset_key, w->partition,
                                         b->blocks[i].run_id, int_text(a, w->time_us),
                                         w->code_version, w->metadata,
-                                        w->duration_us ? int_text(a, w->duration_us) : NULL };
+                                        int_text(a, w->duration_us) };
             memcpy(mats + n_mats++ * MAT_COLS, v, sizeof(v));
         }
     for (size_t r = 0; !rc && r < b->n_rows; r++) {

@@ -316,7 +316,7 @@ int eider__row_asset(const char *const *c, size_t n, eider_asset_record *out,
         .asset_key = c[0], .partition = c[1] ? c[1] : "", .run_id = c[2],
         .materialized_us = mat_us, .code_version = c[4], .metadata = meta->v,
         .n_metadata = meta->n, .last_run_id = c[6], .last_failed = (int)last_failed,
-        .last_us = last_us, .duration_s = (double)duration_us / 1e6,
+        .last_us = last_us, .duration_s = c[9] ? (double)duration_us / 1e6 : -1,
     };
     return 0;
 }

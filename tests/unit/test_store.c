@@ -1015,7 +1015,7 @@ static int see_duration(const eider_asset_record *r, void *ud)
     return 0;
 }
 
-Test(store, a_materialization_keeps_its_steps_duration)
+Test(store, a_materialization_keeps_its_steps_duration_unknown_is_minus_one)
 {
     eider_store *s = fresh_store();
     eider_defs *defs = eider_defs_new();
@@ -1028,6 +1028,11 @@ Test(store, a_materialization_keeps_its_steps_duration)
     cr_assert_eq(eider_store_history(s, "slow", 0, see_duration, &history), EIDER_OK);
     cr_expect(state >= 0.02 && state < 10, "the state's duration_s is %g", state);
     cr_expect_float_eq(history, state, 1e-9, "the history's is the same");
+    /* as an older store recorded it: not known */
+    cr_assert_eq(eider__store_query(s, "UPDATE materializations SET duration_us = NULL", NULL, 0,
+                                    NULL, NULL), EIDER_OK);
+    cr_assert_eq(eider_store_history(s, "slow", 0, see_duration, &history), EIDER_OK);
+    cr_expect_float_eq(history, -1, 1e-9, "an unknown duration is -1");
     eider_defs_free(defs);
     eider_store_close(s);
 }
