@@ -1,9 +1,11 @@
 /*
- * api.c — the JSON API's handlers (docs/api.md): assets, runs, a run, its events, and
- * launching a run. They run on the server's thread only, with definitions of their
- * own (srv.defs; the run queue's thread has its others), and read the instance store
- * through a read-only handle opened per request, so that what the queue's thread
- * records is seen at once; they never open a DuckDB file.
+ * api.c — the JSON API's handlers (docs/api.md): assets (with their partitions, latest
+ * materialization and whether a step of them runs now), runs, a run, its events, and
+ * launching a run (asset.c and graph.c have the rest). They run on the server's thread
+ * only, with definitions of their own (srv.defs; the run queue's thread has its
+ * others), and read the instance store through a read-only handle opened per request,
+ * so that what the queue's thread records is seen at once; they never open a DuckDB
+ * file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -153,7 +155,8 @@ static int summarize(const eider_asset_record *r, void *user_data)
         return 0;
     json_t *rows = NULL;
     for (size_t m = 0; m < r->n_metadata; m++)
-        if (!strcmp(r->metadata[m].key, "row_count") && r->metadata[m].type == EIDER_META_INT)
+        if (!rows && !strcmp(r->metadata[m].key, "row_count")
+            && r->metadata[m].type == EIDER_META_INT)
             rows = json_integer(r->metadata[m].i);
     json_object_set_new(o, "latest", json_pack("{s:o, s:I, s:o, s:o}", "run_id",
         or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
