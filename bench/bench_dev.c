@@ -17,6 +17,8 @@
  * that opened a DuckDB file and ran that query; launch against fork + duckdb_open +
  * connect in the child, until it says so through a pipe. Targets: ready <= 300 ms,
  * graph <= 100 ms, RSS <= 50 MB, launch <= 50 ms. Medians of --repeat (default 5).
+ * Then the layout alone (server/layout.c, in this process) of a random DAG of as many
+ * nodes, where a tenth of the edges come from anywhere before (many long edges).
  *
  *   bench_dev [--assets N] [--repeat R]
  */
@@ -37,6 +39,7 @@
 #include <duckdb.h>
 #include <jansson.h>
 
+#include "../server/layout.h"
 #include "bench_defs.h"
 #include "bench_util.h"
 
@@ -262,7 +265,8 @@ static char *json_sql(size_t n, int fields)
     return bench_strf("SELECT json_group_array(json_object('key', 't_' || i, 'group', 'g' || (i // "
                       "1000), 'x', i * 320, 'y', (i %% 100) * 84%s)) FROM range(%zu) t(i)",
                       fields > 4 ? ", 'status', 'never', 'deps', ['t_' || (i - 1)], 'kinds', "
-                      "['duckdb'], 'owners', [], 'tags', json_object(), 'description', NULL" : "", n);
+                      "['duckdb'], 'owners', [], 'tags', json_object(), 'description', NULL"
+                      : "", n);
 }
 
 static double raw_json(duckdb_connection con, const char *sql)
@@ -332,6 +336,11 @@ static double raw_launch(const char *path)
 
 /* ---- the benchmark ---- */
 
+static double *samples(int repeat)
+{
+    return bench_xmalloc((size_t)repeat * sizeof(double));
+}
+
 typedef struct figures {
     double *ready, *graph_cold, *graph, *assets, *rss, *launch;
     double *raw_ready, *raw_graph, *raw_assets, *raw_rss, *raw_launch;
@@ -376,6 +385,45 @@ static void measure_raw(const char *dir, size_t n, figures *f, int r)
     free(assets_sql);
 }
 
+/* The layout of a random DAG of n nodes: each takes up to three deps, most from the 20
+ * nodes before it, a tenth from anywhere before; 10 groups. Prints the median time. */
+static void layout_alone(size_t n, int repeat)
+{
+    size_t *start = bench_xmalloc((n + 1) * sizeof(size_t));
+    size_t *deps = bench_xmalloc(3 * n * sizeof(size_t));
+    size_t *group = bench_xmalloc(n * sizeof(size_t)), e = 0;
+    double *t = samples(repeat);
+    srand(1);
+    start[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int d = 0, k = i ? rand() % 4 : 0; d < k; d++) {
+            size_t span = i < 20 ? i : 20;
+            size_t back = 1 + (size_t)rand() % (rand() % 10 == 0 ? i : span);
+            if (back > i || (d && deps[e - 1] == i - back))
+                break;
+            deps[e++] = i - back;
+        }
+        start[i + 1] = e;
+        group[i] = i / 1000 % 10;
+    }
+    srv_graph_in in = { n, start, deps, group, 10 };
+    srv_layout l;
+    for (int r = 0; r < repeat; r++) {
+        double t0 = bench_now();
+        if (srv_layout_compute(&in, &l))
+            bench_die("the layout failed");
+        t[r] = bench_now() - t0;
+        srv_layout_release(&l);
+    }
+    printf("  layout alone (server/layout.c) of a random DAG of %zu nodes, %zu edges: %.1f ms "
+           "(median of %d; no raw counterpart)\n", n, e, bench_median(t, (size_t)repeat) * 1e3,
+           repeat);
+    free(start);
+    free(deps);
+    free(group);
+    free(t);
+}
+
 static void parse_args(int argc, char **argv, size_t *n, int *repeat)
 {
     for (int i = 1; i < argc; i++) {
@@ -388,11 +436,6 @@ static void parse_args(int argc, char **argv, size_t *n, int *repeat)
     }
     if (*repeat < 1 || *repeat > 100 || *n < 100)
         bench_die("--repeat must be 1 to 100, --assets at least 100");
-}
-
-static double *samples(int repeat)
-{
-    return bench_xmalloc((size_t)repeat * sizeof(double));
 }
 
 static void report(const figures *f, size_t n, int repeat, double cc_s)
@@ -443,6 +486,7 @@ int main(int argc, char **argv)
         free(db);
     }
     report(&f, n, repeat, cc_s);
+    layout_alone(n, repeat);
     free(lib);
     bench_rmdir(dir);
     free(dir);
