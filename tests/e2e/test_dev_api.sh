@@ -276,6 +276,24 @@ sys.exit(0 if json.load(open("body.json"))[1]["status"] == "running" else 1)'; t
     stop_server
 }
 
+# Without a store (EIDER_STORAGE=none) the definitions' part is all there is.
+no_store_gives_definitions_only() {
+    copy_example duckdb_reference
+    EIDER_STORAGE=none start_server
+    api GET /api/assets/iris_daily
+    expect_status 200
+    check_json body.json 'd["status"] is None and d["latest"] is None and d["history"] == []'
+    check_json body.json 'd["partitions"]["count"] == 7 and d["partitions"]["materialized"] == 0'
+    check_json body.json 'set(d["partitions"]["status"].values()) == {"missing"}'
+    api GET /api/assets
+    check_json body.json '{a["key"]: a["partitions"] for a in d}["iris_daily"]["count"] == 7'
+    check_json body.json 'all(a["latest"] is None for a in d)'
+    api GET /api/graph
+    expect_status 200
+    check_json body.json 'len(d["nodes"]) == 8'
+    stop_server
+}
+
 run_case asset_detail_of_a_key_with_a_slash
 run_case unknown_asset_is_404_with_the_nearest_key
 run_case graph_of_the_example
@@ -285,4 +303,5 @@ run_case stale_launch_runs_what_is_not_fresh
 run_case partitions_and_latest_in_the_list
 run_case failed_partition_shows_failed
 run_case running_asset_shows_running
+run_case no_store_gives_definitions_only
 finish
