@@ -1,8 +1,8 @@
 /*
  * test_layout.c — the layered layout of GET /api/graph (server/layout.c): no two nodes
  * overlap, every edge goes left to right through bend points that do too, a chain keeps
- * its order, group boxes hold their nodes and never overlap, a wide rank wraps into
- * columns, and a cycle is refused.
+ * its order, a node sits level with its upstream, group boxes hold their nodes and never
+ * overlap, a wide rank wraps into columns, and a cycle is refused.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -131,6 +131,23 @@ Test(layout, a_chain_keeps_its_order_left_to_right)
         cr_assert_eq(l.rank[i], i);
     }
     cr_assert_eq(l.n_edges, 5);
+    srv_layout_release(&l);
+    free(g);
+}
+
+/* Five roots; the one downstream node reads the fourth: it sits level with it, not at
+ * the top of its rank. */
+Test(layout, a_node_sits_level_with_its_only_upstream)
+{
+    graph *g = graph_new(1);
+    srv_layout l;
+    for (int i = 0; i < 5; i++)
+        node(g, 0, NULL);
+    node(g, 0, (const long[]){ 3, -1 });
+    srv_graph_in in = in_of(g);
+    cr_assert_eq(srv_layout_compute(&in, &l), 0);
+    cr_assert_gt(l.pos[3].y, l.pos[0].y);
+    cr_assert_eq(l.pos[5].y, l.pos[3].y, "y %g, its upstream's %g", l.pos[5].y, l.pos[3].y);
     srv_layout_release(&l);
     free(g);
 }
