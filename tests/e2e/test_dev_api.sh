@@ -55,6 +55,10 @@ unknown_asset_is_404_with_the_nearest_key() {
     api GET /api/assets/zzzzzzzzzzzz
     expect_status 404
     check_json body.json '"not defined" in d["error"] and "did you mean" not in d["error"]'
+    # percent-encoded, as a page's encodeURIComponent() gives it: the same asset
+    api GET /api/assets/iris%2Firis_dataset
+    expect_status 200
+    check_json body.json 'd["key"] == "iris/iris_dataset"'
     # a key never materialized is no error: its detail says so
     api GET /api/assets/iris_by_species
     expect_status 200
