@@ -209,6 +209,10 @@ int cli_runs_json(eider_store *store, int status, size_t offset, size_t limit, j
 int cli_run_json(eider_store *store, const char *run_id, json_t **out);
 int cli_events_json(eider_store *store, const char *run_id, int64_t after_id, json_t **out);
 
+/* The defined key nearest to key, which the definitions lack (the selection's own
+ * did-you-mean), into buf; returns buf, or NULL when none is near. */
+const char *cli_nearest_key(eider_defs *defs, const char *key, char *buf, size_t size);
+
 /* JSON for the CLI's --json outputs. */
 json_t *cli_json_string(const char *s);
 json_t *cli_meta_json(const eider_meta *m, size_t n);

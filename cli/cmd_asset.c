@@ -160,14 +160,12 @@ static int store_failed(cli_env *env, int rc)
     return cli_exit_for(rc);
 }
 
-/* An asset key the definitions lack, with the nearest one: the selection's own
- * did-you-mean, from selecting key:"KEY". */
-static int unknown_asset(eider_defs *defs, const char *key)
+/* (cli.h) The selection's own did-you-mean, from selecting key:"KEY". */
+const char *cli_nearest_key(eider_defs *defs, const char *key, char *buf, size_t size)
 {
     char *expr = malloc(strlen(key) * 2 + 8), *e = expr;
     unsigned char *sel = malloc(eider_defs_count(defs) + 1);
     const char *hint = NULL;
-    int hint_len = 0;
     if (expr && sel) {
         memcpy(e, "key:\"", 5);
         e += 5;
@@ -179,15 +177,22 @@ static int unknown_asset(eider_defs *defs, const char *key)
         memcpy(e, "\"", 2);
         if (eider_defs_select(defs, expr, sel) != EIDER_OK &&
             (hint = strstr(eider_defs_errmsg(defs), "(did you mean '")))
-            hint_len = (int)strcspn(hint += 15, "'");
+            snprintf(buf, size, "%.*s", (int)strcspn(hint + 15, "'"), hint + 15);
     }
-    if (hint)
-        cli_error("asset '%s' is not defined (did you mean '%.*s'?): see 'eider list' for the keys",
-                  key, hint_len, hint);
-    else
-        cli_error("asset '%s' is not defined: see 'eider list' for the keys", key);
     free(expr);
     free(sel);
+    return hint ? buf : NULL;
+}
+
+/* An asset key the definitions lack, with the nearest one. */
+static int unknown_asset(eider_defs *defs, const char *key)
+{
+    char near[512];
+    if (cli_nearest_key(defs, key, near, sizeof(near)))
+        cli_error("asset '%s' is not defined (did you mean '%s'?): see 'eider list' for the keys",
+                  key, near);
+    else
+        cli_error("asset '%s' is not defined: see 'eider list' for the keys", key);
     return EXIT_SELECT;
 }
 

@@ -1137,6 +1137,9 @@ typedef struct eider_asset_record {
     const char *last_run_id;         /* the latest run that tried it */
     int last_failed;                 /* 1 when that run's step failed */
     int64_t last_us;
+    double duration_s;               /* how long the step that materialized it took; -1
+                                        when not known (never materialized, or recorded
+                                        by an Eider whose store did not keep it) */
 } eider_asset_record;
 
 typedef int (*eider_asset_fn)(const eider_asset_record *record, void *user_data);

@@ -1,13 +1,16 @@
 /*
- * api.c — the JSON API's handlers (docs/api.md): assets, runs, a run, its events, and
- * launching a run. They run one at a time (under srv.lock), with definitions of their
- * own (srv.defs; the run queue's threads have others), and read the instance store
- * through a read-only handle opened per request, so that what the queue's thread
- * records is seen at once; they never open a DuckDB file.
+ * api.c — the JSON API's handlers (docs/api.md): assets (with their partitions, latest
+ * materialization and whether a step of them runs now), runs, a run, its events, and
+ * launching a run (asset.c and graph.c have the rest). They run one at a time (under
+ * srv.lock), with definitions of their own (srv.defs; the run queue's threads have
+ * others), and read the instance store through a read-only handle opened per request,
+ * so that what the queue's threads record is seen at once; they never open a DuckDB
+ * file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,9 +42,164 @@ static eider_store *open_store(srv *s, srv_reply *reply, int *missing)
     return NULL;
 }
 
+eider_store *api_open_store(srv *s, srv_reply *reply, int *missing)
+{
+    return open_store(s, reply, missing);
+}
+
+int api_reply_text(srv_reply *reply, json_t *doc)
+{
+    reply->raw = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+#ifdef __GLIBC__
+    malloc_trim(0);                    /* the tree's many small blocks, freed in the middle */
+#endif
+    if (!reply->raw)
+        srv_error(reply, 500, "out of memory");
+    return reply->raw ? 0 : -1;
+}
+
 static void store_failed(srv_reply *reply, eider_store *store)
 {
     srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
+}
+
+/* ---- the assets a step of which runs now ---- */
+
+typedef struct running {
+    eider_defs *defs;
+    unsigned char *on;               /* per asset */
+    char ids[8][EIDER_RUN_ID_MAX + 1];
+    size_t n_ids;
+} running;
+
+static int started_run(const eider_run_record *run, void *user_data)
+{
+    running *r = user_data;
+    snprintf(r->ids[r->n_ids++], sizeof(r->ids[0]), "%s", run->run_id);
+    return r->n_ids == sizeof(r->ids) / sizeof(r->ids[0]);
+}
+
+/* A step_start marks its asset; its step's end (or the run's) clears it. */
+static int step_event(int64_t id, const eider_event *ev, void *user_data)
+{
+    running *r = user_data;
+    long i = ev->asset_key ? eider_defs_find(r->defs, ev->asset_key) : -1;
+    (void)id;
+    if (ev->type == EIDER_EVENT_RUN_END)
+        memset(r->on, 0, eider_defs_count(r->defs));
+    if (i < 0)
+        return 0;
+    if (ev->type == EIDER_EVENT_STEP_START)
+        r->on[i] = 1;
+    else if (ev->type != EIDER_EVENT_LOG && ev->type != EIDER_EVENT_MATERIALIZATION
+             && ev->type != EIDER_EVENT_OBSERVATION && ev->type != EIDER_EVENT_STEP_RETRY)
+        r->on[i] = 0;
+    return 0;
+}
+
+int api_running_assets(srv *s, eider_store *store, unsigned char *on)
+{
+    running r = { .defs = s->defs, .on = on };
+    unsigned char *one = calloc(eider_defs_count(s->defs) + 1, 1);
+    int rc = one ? EIDER_OK : EIDER_ENOMEM;
+    memset(on, 0, eider_defs_count(s->defs));
+    if (!rc)
+        rc = eider_store_runs(store, EIDER_RUN_STARTED, NULL, 8, started_run, &r);
+    for (size_t k = 0; !rc && k < r.n_ids; k++) {
+        memset(one, 0, eider_defs_count(s->defs));
+        r.on = one;
+        rc = eider_store_events(store, r.ids[k], 0, step_event, &r);
+        for (size_t i = 0; !rc && i < eider_defs_count(s->defs); i++)
+            on[i] |= one[i];
+    }
+    free(one);
+    return rc;
+}
+
+/* "status": "running" for the assets a step of which runs now. */
+static int mark_running(srv *s, eider_store *store, json_t *list)
+{
+    unsigned char *on = calloc(eider_defs_count(s->defs) + 1, 1);
+    int rc = on ? api_running_assets(s, store, on) : EIDER_ENOMEM;
+    for (size_t i = 0; !rc && i < json_array_size(list); i++)
+        if (on[i])
+            json_object_set_new(json_array_get(list, i), "status", json_string("running"));
+    free(on);
+    return rc;
+}
+
+/* What one pass over the store's asset states adds to GET /api/assets. */
+typedef struct summary {
+    eider_defs *defs;
+    json_t *list;                    /* the assets, one per definition, in order */
+    size_t *materialized, *failed;   /* per asset: its partitions so */
+} summary;
+
+static json_t *or_null(const char *s)
+{
+    return s && *s ? cli_json_string(s) : json_null();
+}
+
+/* A record: counted, and the asset's latest when it is newer than the one so far. */
+static int summarize(const eider_asset_record *r, void *user_data)
+{
+    summary *sum = user_data;
+    long i = eider_defs_find(sum->defs, r->asset_key);
+    if (i < 0)
+        return 0;
+    sum->materialized[i] += r->materialized_us && !r->last_failed;
+    sum->failed[i] += r->last_failed != 0;
+    json_t *o = json_array_get(sum->list, (size_t)i);
+    json_t *latest = json_object_get(o, "latest");
+    json_t *when = json_object_get(latest, "time_us");
+    if (!r->materialized_us || (when && json_integer_value(when) >= r->materialized_us))
+        return 0;
+    json_t *rows = NULL;
+    for (size_t m = 0; m < r->n_metadata; m++)
+        if (!rows && !strcmp(r->metadata[m].key, "row_count")
+            && r->metadata[m].type == EIDER_META_INT)
+            rows = json_integer(r->metadata[m].i);
+    json_object_set_new(o, "latest", json_pack("{s:o, s:I, s:o, s:o}", "run_id",
+        or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
+        or_null(r->partition), "row_count", rows ? rows : json_null()));
+    return 0;
+}
+
+/* Each asset's "partitions" ({"count", "materialized", "failed"} or null). */
+static void partition_counts(const summary *sum)
+{
+    for (size_t i = 0; i < json_array_size(sum->list); i++) {
+        eider_asset_info a;
+        char **keys = NULL;
+        size_t n = 0;
+        json_t *o = json_array_get(sum->list, i);
+        if (eider_defs_info(sum->defs, i, &a) || !a.partitioned
+            || eider_defs_partition_keys(sum->defs, i, NULL, &keys, &n))
+            continue;
+        eider_keys_free(keys, n);
+        json_object_set_new(o, "partitions", json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n,
+            "materialized", (json_int_t)sum->materialized[i], "failed", (json_int_t)sum->failed[i]));
+    }
+}
+
+/* Add "partitions" and "latest" to every asset of list, from one pass over the store. */
+static int add_summaries(srv *s, eider_store *store, json_t *list)
+{
+    size_t n = eider_defs_count(s->defs);
+    summary sum = { s->defs, list, calloc(n + 1, sizeof(size_t)), calloc(n + 1, sizeof(size_t)) };
+    int rc = sum.materialized && sum.failed ? EIDER_OK : EIDER_ENOMEM;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_object_set_new(json_array_get(list, i), "partitions", json_null());
+        json_object_set_new(json_array_get(list, i), "latest", json_null());
+    }
+    if (!rc && store)
+        rc = eider_store_assets(store, NULL, summarize, &sum);
+    if (!rc)
+        partition_counts(&sum);
+    free(sum.materialized);
+    free(sum.failed);
+    return rc;
 }
 
 void api_assets(srv *s, const srv_request *req, srv_reply *reply)
@@ -63,7 +221,16 @@ void api_assets(srv *s, const srv_request *req, srv_reply *reply)
         store_failed(reply, store);
         goto out;
     }
-    reply->doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
+    json_t *doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
+    if (add_summaries(s, store, doc) || (store && mark_running(s, store, doc))) {
+        json_decref(doc);
+        if (store)
+            store_failed(reply, store);
+        else
+            srv_error(reply, 500, "out of memory");
+    } else {
+        api_reply_text(reply, doc);
+    }
 out:
     eider_defs_use_store(s->defs, NULL);
     eider_store_close(store);

@@ -31,13 +31,16 @@
 
 typedef struct route {
     const char *method;
-    const char *pattern;            /* '*' matches one path segment */
+    const char *pattern;            /* '*' matches one path segment, '**' the rest of the
+                                     * path (one segment or more: an asset key's '/') */
     srv_handler fn;
     int changes_state;              /* needs the token and the same-origin check */
 } route;
 
 static const route routes[] = {
     { "GET", "/api/assets", api_assets, 0 },
+    { "GET", "/api/assets/**", api_asset, 0 },
+    { "GET", "/api/graph", api_graph, 0 },
     { "GET", "/api/runs", api_runs, 0 },
     { "POST", "/api/runs", api_launch, 1 },
     { "GET", "/api/runs/*", api_run, 0 },
@@ -83,11 +86,18 @@ const char *srv_query(const srv_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Whether path matches pattern; the '*' segment goes into param (at most size bytes). */
+/* Whether path matches pattern; the '*' segment (or the '**' rest) goes into param (at
+ * most size bytes). A '**' matches only non-empty segments: no "//", no trailing '/'. */
 static int route_match(const char *pattern, const char *path, char *param, size_t size)
 {
     while (*pattern && *path) {
-        if (*pattern == '*') {
+        if (pattern[0] == '*' && pattern[1] == '*') {
+            size_t n = strlen(path);
+            if (n >= size || path[n - 1] == '/' || strstr(path, "//"))
+                return 0;
+            memcpy(param, path, n + 1);
+            return !pattern[2];
+        } else if (*pattern == '*') {
             size_t n = strcspn(path, "/");
             if (n == 0 || n >= size)
                 return 0;
@@ -176,7 +186,7 @@ static int check_request(srv *s, struct MHD_Connection *conn, int changes_state,
 
 static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
 {
-    char param[256];
+    char param[1024];
     int path_known = 0;
     srv_request req = *in;
     for (size_t i = 0; i < N_ROUTES; i++) {
@@ -211,10 +221,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, srv_reply *reply)
         MHD_destroy_response(reply->stream);
         return queued;
     }
-    char *text = reply->doc ? json_dumps(reply->doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *text = reply->raw ? reply->raw
+               : reply->doc ? json_dumps(reply->doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     size_t len = text ? strlen(text) : 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ok = MHD_NO;
+    reply->raw = NULL;                 /* the response owns it now */
     if (!r) {
         free(text);
         return MHD_NO;
@@ -255,7 +267,7 @@ static int is_api_path(const char *path)
 static enum MHD_Result send_static(srv *s, struct MHD_Connection *conn, const char *method,
                                    const char *path)
 {
-    srv_reply reply = { 200, NULL, NULL };
+    srv_reply reply = { .status = 200 };
     unsigned status = 200;
     if (check_request(s, conn, 0, &reply)) {
         enum MHD_Result ok = send_reply(conn, &reply);
@@ -275,7 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *size, void **state)
 {
     pending *p = *state;
-    srv_reply reply = { 200, NULL, NULL };
+    srv_reply reply = { .status = 200 };
     if (!p) {
         *state = calloc(1, sizeof(pending));
         return *state ? MHD_YES : MHD_NO;

@@ -1,10 +1,11 @@
 /*
  * server.h — the HTTP server of `eider dev`: a JSON API over the public library API
  * (libmicrohttpd for HTTP, jansson for JSON). http.c holds the daemon (a thread per
- * connection), the routing table and the security checks; api.c the handlers; queue.c
- * the run queue whose threads launch runs in run workers; live.c the live events
- * (Server-Sent Events) and their poller; control.c canceling, re-executing and
- * reloading; static.c the web UI's files.
+ * connection), the routing table and the security checks; api.c the handlers (asset.c
+ * the asset detail, graph.c the graph; layout.c lays it out); queue.c the run queue
+ * whose threads launch runs in run workers; live.c the live events (Server-Sent Events)
+ * and their poller; control.c canceling, re-executing and reloading; static.c the web
+ * UI's files.
  */
 #ifndef EIDER_SERVER_H
 #define EIDER_SERVER_H
@@ -156,6 +157,9 @@ typedef struct srv {
     struct timespec defs_mtime;     /* the source's, at the last reload tried */
     srv_queue queue;
     srv_live live;
+    char *graph;                    /* GET /api/graph's answer for graph_version, or NULL */
+    size_t graph_len;
+    unsigned graph_version;
 } srv;
 
 /* Load the definitions again from defs_path, and on success use them for the
@@ -179,11 +183,14 @@ typedef struct srv_request {
     size_t body_len;
 } srv_request;
 
-/* What a handler answers: a status and a JSON document (owned by the reply). */
+/* What a handler answers: a status and a JSON document (owned by the reply), or the
+ * document's text already made (raw, malloc'd, owned by the reply; doc is then not
+ * sent): see api_reply_text(). */
 typedef struct srv_reply {
     unsigned status;
     json_t *doc;
     struct MHD_Response *stream;    /* instead of doc: a response to send as it is */
+    char *raw;                      /* instead of doc: JSON text made already (freed) */
 } srv_reply;
 
 typedef void (*srv_handler)(srv *s, const srv_request *req, srv_reply *reply);
@@ -196,6 +203,8 @@ const char *srv_query(const srv_request *req, const char *name);
 
 /* The handlers (api.c). */
 void api_assets(srv *s, const srv_request *req, srv_reply *reply);
+void api_asset(srv *s, const srv_request *req, srv_reply *reply);
+void api_graph(srv *s, const srv_request *req, srv_reply *reply);
 void api_runs(srv *s, const srv_request *req, srv_reply *reply);
 void api_run(srv *s, const srv_request *req, srv_reply *reply);
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply);
@@ -219,6 +228,23 @@ int srv_wants_stream(const srv_request *req);
 struct MHD_Response;
 struct MHD_Response *srv_static(const srv *s, const char *method, const char *path,
                                 unsigned *status);
+
+/* A read-only handle on the store for one request (close it): NULL with *missing set
+ * when there is none yet (or EIDER_STORAGE=none), NULL with a 500 reply when it cannot
+ * be read. */
+eider_store *api_open_store(srv *s, srv_reply *reply, int *missing);
+
+/* on[i] = 1 for each asset i a step of which runs now (a step_start without its end
+ * in a started run of the store), else 0. Returns the store's code. */
+int api_running_assets(srv *s, eider_store *store, unsigned char *on);
+
+/* Answer doc (taken) as text made now, and give the memory its tree held back to the
+ * system: for the large answers (the assets, the graph), so that an idle server stays
+ * small. -1 when memory ran out (reply then says so). */
+int api_reply_text(srv_reply *reply, json_t *doc);
+
+/* Free what the handlers keep between requests (the graph's layout). */
+void api_release(srv *s);
 
 /* Serve until SIGINT or SIGTERM (which the caller has blocked in every thread).
  * Prints the URL and the token; returns an exit code (cli.h). */

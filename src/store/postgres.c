@@ -69,6 +69,8 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN lease_until_us BIGINT, ADD COLUMN note TEXT;"
     "UPDATE runs SET lease_until_us = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
     " + 600000000 WHERE status = 'started';",
+    /* 5: the step's duration of a materialization (as sqlite.c's) */
+    "ALTER TABLE materializations ADD COLUMN duration_us BIGINT;",
     NULL,
 };
 

@@ -96,6 +96,7 @@ static void add_row(eider__batch *b, size_t block, const eider_event *ev, const 
         .partition = eider__arena_strdup(&b->arena, partition ? partition : ""),
         .code_version = failed ? NULL : eider__arena_strdup(&b->arena, ev->code_version),
         .metadata = metadata, .time_us = ev->time_us, .failed = failed,
+        .duration_us = ev->duration_s > 0 ? (int64_t)(ev->duration_s * 1e6 + 0.5) : 0,
     };
 }
 
@@ -261,7 +262,7 @@ static int number_materializations(eider_store *s, eider__batch *b, eider__buf *
 }
 
 #define BLOCK_COLS 5
-#define MAT_COLS 7
+#define MAT_COLS 8
 #define STATE_COLS 6
 
 /* The rows of asset_state a batch writes, with a hash of each key: rows of different
@@ -319,7 +320,8 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
                 continue;
             const char *v[MAT_COLS] = { int_text(a, w->id), w->asset_key, w->partition,
                                         b->blocks[i].run_id, int_text(a, w->time_us),
-                                        w->code_version, w->metadata };
+                                        w->code_version, w->metadata,
+                                        int_text(a, w->duration_us) };
             memcpy(mats + n_mats++ * MAT_COLS, v, sizeof(v));
         }
     for (size_t r = 0; !rc && r < b->n_rows; r++) {
@@ -336,7 +338,7 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
                          blocks, b->n_blocks, BLOCK_COLS, NULL, NULL, err);
     if (!rc)
         rc = insert_rows(s, "INSERT INTO materializations (id, asset_key, partition, run_id, time_us, "
-                            "code_version, metadata)", "", mats, n_mats, MAT_COLS, NULL, NULL, err);
+                            "code_version, metadata, duration_us)", "", mats, n_mats, MAT_COLS, NULL, NULL, err);
     if (!rc)
         rc = insert_rows(s, "INSERT INTO asset_state (asset_key, partition, materialization_id, "
             "last_run_id, last_failed, last_us)", " ON CONFLICT (asset_key, partition) DO UPDATE SET "

@@ -296,11 +296,11 @@ void eider__meta_list_release(eider__meta_list *m)
 int eider__row_asset(const char *const *c, size_t n, eider_asset_record *out,
                      eider__meta_list *meta, eider__buf *why)
 {
-    int64_t mat_us = 0, last_failed = 0, last_us = 0;
+    int64_t mat_us = 0, last_failed = 0, last_us = 0, duration_us = 0;
     memset(out, 0, sizeof(*out));
     memset(meta, 0, sizeof(*meta));
-    if (n < 9)
-        return eider__buf_printf(why, "it has %zu columns, not 9", n), -1;
+    if (n < 10)
+        return eider__buf_printf(why, "it has %zu columns, not 10", n), -1;
     if (!c[0] || !*c[0])
         return bad_field(why, "its", "asset_key", c[0]);
     if (eider__row_int(c[3], 0, EIDER__ROW_MAX_US, 1, &mat_us))
@@ -309,12 +309,14 @@ int eider__row_asset(const char *const *c, size_t n, eider_asset_record *out,
         return bad_field(why, "its", "last_failed", c[7]);
     if (eider__row_int(c[8], 0, EIDER__ROW_MAX_US, 1, &last_us))
         return bad_field(why, "its", "last_us", c[8]);
+    if (eider__row_int(c[9], 0, EIDER__ROW_MAX_US, 1, &duration_us))
+        return bad_field(why, "its materialization's", "duration_us", c[9]);
     eider__row_meta(c[5], meta);
     *out = (eider_asset_record){
         .asset_key = c[0], .partition = c[1] ? c[1] : "", .run_id = c[2],
         .materialized_us = mat_us, .code_version = c[4], .metadata = meta->v,
         .n_metadata = meta->n, .last_run_id = c[6], .last_failed = (int)last_failed,
-        .last_us = last_us,
+        .last_us = last_us, .duration_s = c[9] ? (double)duration_us / 1e6 : -1,
     };
     return 0;
 }

@@ -90,6 +90,9 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN note TEXT;"
     "UPDATE runs SET lease_until_us = CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
     " + 600000000 WHERE status = 'started';",
+    /* 5: how long the step that made a materialization took (for the asset's history,
+     * without reading its run's events); NULL for those recorded before */
+    "ALTER TABLE materializations ADD COLUMN duration_us INTEGER;",
     NULL,
 };
 

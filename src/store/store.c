@@ -931,11 +931,13 @@ int eider_store_assets(eider_store *s, const char *key, eider_asset_fn fn, void 
     const char *params[] = { key };
     return asset_query_run(s, "asset_state", key
         ? "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
-          "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
-          "ON m.id = a.materialization_id WHERE a.asset_key = ? ORDER BY a.partition"
+          "a.last_run_id, a.last_failed, a.last_us, m.duration_us FROM asset_state a "
+          "LEFT JOIN materializations m ON m.id = a.materialization_id WHERE a.asset_key = ? "
+          "ORDER BY a.partition"
         : "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
-          "a.last_run_id, a.last_failed, a.last_us FROM asset_state a LEFT JOIN materializations m "
-          "ON m.id = a.materialization_id ORDER BY a.asset_key, a.partition",
+          "a.last_run_id, a.last_failed, a.last_us, m.duration_us FROM asset_state a "
+          "LEFT JOIN materializations m ON m.id = a.materialization_id "
+          "ORDER BY a.asset_key, a.partition",
         params, key ? 1 : 0, &q);
 }
 
@@ -946,8 +948,8 @@ int eider_store_history(eider_store *s, const char *key, size_t limit, eider_ass
     snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
     const char *params[] = { key ? key : "", lim };
     return asset_query_run(s, "materializations", "SELECT asset_key, partition, run_id, time_us, "
-        "code_version, metadata, run_id, 0, time_us FROM materializations WHERE asset_key = ? "
-        "ORDER BY id DESC LIMIT ?", params, 2, &q);
+        "code_version, metadata, run_id, 0, time_us, duration_us FROM materializations "
+        "WHERE asset_key = ? ORDER BY id DESC LIMIT ?", params, 2, &q);
 }
 
 int eider_store_wipe(eider_store *s, const char *key, const char *partition, size_t *n)

@@ -80,6 +80,7 @@ typedef struct eider__asset_row {
     size_t block;                    /* the block of its event */
     const char *asset_key, *partition, *code_version, *metadata;
     int64_t time_us, id;             /* id: the materialization's, set when written */
+    int64_t duration_us;             /* its step's */
     int failed;
 } eider__asset_row;
 

@@ -146,10 +146,10 @@ static int64_t query_int(eider_store *s, const char *sql)
 Test(store, open_makes_the_store_and_reopening_keeps_it)
 {
     eider_store *s = fresh_store();
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 4);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 5);
     eider_store_close(s);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 4, "each version once");
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 5, "each version once");
     if (!is_postgres()) {
         cr_expect_eq(access("store/eider.sqlite3", F_OK), 0);
         cr_expect(strstr(eider_store_location(s), "/store/eider.sqlite3"), "%s", eider_store_location(s));
@@ -245,7 +245,7 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     }
     make_version_1_store();
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 4);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 5);
     cr_expect_eq(runs_of(s, eider_run_status_parse("started")).n, 1,
                  "a run an older Eider started is not marked crashed as the store migrates");
     cr_expect_gt(query_int(s, "SELECT lease_until_us FROM runs WHERE run_id = 'old-started'"),
@@ -999,6 +999,40 @@ Test(store, asset_state_is_kept_per_partition_and_wipe_forgets_it)
     cr_assert_eq(eider_store_wipe(s, "parted", NULL, &n), EIDER_OK);
     cr_expect_eq(n, 2);
     cr_expect_eq(status_of(s, defs, "parted"), EIDER_ASSET_NEVER);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+static int sleep_20ms(eider_context *ctx)
+{
+    usleep(20000);
+    return 0;
+}
+
+static int see_duration(const eider_asset_record *r, void *ud)
+{
+    *(double *)ud = r->duration_s;
+    return 0;
+}
+
+Test(store, a_materialization_keeps_its_steps_duration_unknown_is_minus_one)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    double state = 0, history = 0;
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "slow", .compute = sleep_20ms }),
+                 EIDER_OK);
+    eider_run_options o = { .store = s };
+    cr_assert_eq(eider_materialize(defs, &o, NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_store_assets(s, "slow", see_duration, &state), EIDER_OK);
+    cr_assert_eq(eider_store_history(s, "slow", 0, see_duration, &history), EIDER_OK);
+    cr_expect(state >= 0.02 && state < 10, "the state's duration_s is %g", state);
+    cr_expect_float_eq(history, state, 1e-9, "the history's is the same");
+    /* as an older store recorded it: not known */
+    cr_assert_eq(eider__store_query(s, "UPDATE materializations SET duration_us = NULL", NULL, 0,
+                                    NULL, NULL), EIDER_OK);
+    cr_assert_eq(eider_store_history(s, "slow", 0, see_duration, &history), EIDER_OK);
+    cr_expect_float_eq(history, -1, 1e-9, "an unknown duration is -1");
     eider_defs_free(defs);
     eider_store_close(s);
 }

@@ -1,0 +1,301 @@
+/*
+ * asset.c — GET /api/assets/{key}: one asset's definition (as GET /api/assets gives it),
+ * its neighbours, its partitions with each key's state, its latest materialization
+ * (columns, preview, row count and the rest of its metadata) and its history with the
+ * duration of each materialization's step, as the store keeps them (docs/api.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "server.h"
+
+#define HISTORY_DEFAULT 100
+#define HISTORY_MAX 1000
+#define PARTITION_KEYS_MAX 5000
+
+/* A record of the store, copied. */
+typedef struct rec {
+    char *partition, *run_id, *code_version;
+    int64_t materialized_us;
+    int last_failed;
+    double duration_s;
+    json_t *meta;
+} rec;
+
+typedef struct rec_list {
+    rec *v;
+    size_t n, cap;
+} rec_list;
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int collect(const eider_asset_record *r, void *user_data)
+{
+    rec_list *l = user_data;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        rec *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (rec){ strdup(r->partition ? r->partition : ""), dup_or_null(r->run_id),
+                          dup_or_null(r->code_version), r->materialized_us, r->last_failed,
+                          r->duration_s, cli_meta_json(r->metadata, r->n_metadata) };
+    return 0;
+}
+
+static void rec_list_release(rec_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].partition);
+        free(l->v[i].run_id);
+        free(l->v[i].code_version);
+        json_decref(l->v[i].meta);
+    }
+    free(l->v);
+}
+
+static json_t *or_null(const char *s)
+{
+    return s && *s ? cli_json_string(s) : json_null();
+}
+
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A partition's state: failed (its latest try), stale (materialized with another
+ * code_version than the definition's), materialized, or missing. */
+static const char *partition_state(const rec *r, const char *code_version)
+{
+    if (!r)
+        return "missing";
+    if (r->last_failed)
+        return "failed";
+    if (!r->materialized_us)
+        return "missing";
+    return same(r->code_version, code_version) ? "materialized" : "stale";
+}
+
+/* {"keys": [first 5000], "count", "materialized", "failed", "status": {KEY: state}}. */
+static json_t *partitions_json(srv *s, size_t i, const eider_asset_info *a, const rec_list *st)
+{
+    char **keys = NULL;
+    size_t n = 0, counts[2] = { 0, 0 };
+    if (!a->partitioned || eider_defs_partition_keys(s->defs, i, NULL, &keys, &n))
+        return json_null();
+    json_t *by_key = json_object(), *list = json_array(), *status = json_object();
+    for (size_t k = 0; k < st->n; k++)
+        json_object_set_new(by_key, st->v[k].partition, json_integer((json_int_t)k));
+    for (size_t k = 0; k < n; k++) {
+        json_t *at = json_object_get(by_key, keys[k]);
+        const char *state = partition_state(at ? &st->v[json_integer_value(at)] : NULL,
+                                            a->code_version);
+        counts[0] += strcmp(state, "materialized") == 0 || strcmp(state, "stale") == 0;
+        counts[1] += strcmp(state, "failed") == 0;
+        if (k < PARTITION_KEYS_MAX) {
+            json_array_append_new(list, cli_json_string(keys[k]));
+            json_object_set_new(status, keys[k], json_string(state));
+        }
+    }
+    eider_keys_free(keys, n);
+    json_decref(by_key);
+    return json_pack("{s:o, s:I, s:I, s:I, s:o}", "keys", list, "count", (json_int_t)n,
+                     "materialized", (json_int_t)counts[0], "failed", (json_int_t)counts[1],
+                     "status", status);
+}
+
+static json_t *row_count(const json_t *meta)
+{
+    json_t *v = json_object_get(meta, "row_count");
+    return v ? json_incref(v) : json_null();
+}
+
+/* The recorded metadata other than columns, preview and row_count. */
+static json_t *other_meta(const json_t *meta)
+{
+    json_t *o = json_deep_copy(meta);
+    json_object_del(o, "columns");
+    json_object_del(o, "preview");
+    json_object_del(o, "row_count");
+    return o;
+}
+
+static json_t *member_or(const json_t *meta, const char *name, json_t *fallback)
+{
+    json_t *v = json_object_get(meta, name);
+    if (!v)
+        return fallback;
+    json_decref(fallback);
+    return json_incref(v);
+}
+
+/* The newest materialization of any partition, or null. */
+static json_t *latest_json(const rec_list *st)
+{
+    const rec *r = NULL;
+    for (size_t k = 0; k < st->n; k++)
+        if (st->v[k].materialized_us && (!r || st->v[k].materialized_us > r->materialized_us))
+            r = &st->v[k];
+    if (!r)
+        return json_null();
+    return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id", or_null(r->run_id),
+                     "time_us", (json_int_t)r->materialized_us, "partition", or_null(r->partition),
+                     "code_version", or_null(r->code_version), "row_count", row_count(r->meta),
+                     "columns", member_or(r->meta, "columns", json_array()),
+                     "preview", member_or(r->meta, "preview", json_array()),
+                     "metadata", other_meta(r->meta));
+}
+
+/* Each materialization, newest first, with its step's duration (null when unknown). */
+static json_t *history_json(const rec_list *h)
+{
+    json_t *list = json_array();
+    for (size_t k = 0; k < h->n; k++) {
+        const rec *r = &h->v[k];
+        json_array_append_new(list, json_pack("{s:o, s:I, s:o, s:o, s:o}", "run_id",
+            or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
+            or_null(r->partition), "row_count", row_count(r->meta), "duration_s",
+            r->duration_s >= 0 ? json_real(r->duration_s) : json_null()));
+    }
+    return list;
+}
+
+/* The keys of the assets that depend on key. */
+static json_t *downstream_json(eider_defs *defs, const char *key)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < eider_defs_count(defs); i++) {
+        eider_asset_info a;
+        for (size_t d = 0; eider_defs_info(defs, i, &a) == EIDER_OK && a.deps[d]; d++)
+            if (strcmp(a.deps[d], key) == 0) {
+                json_array_append_new(list, cli_json_string(a.key));
+                break;
+            }
+    }
+    return list;
+}
+
+static void unknown_asset(srv *s, const char *key, srv_reply *reply)
+{
+    char near[512];
+    if (cli_nearest_key(s->defs, key, near, sizeof(near)))
+        srv_error(reply, 404, "asset '%s' is not defined (did you mean '%s'?): see GET "
+                  "/api/assets for the keys", key, near);
+    else
+        srv_error(reply, 404, "asset '%s' is not defined: see GET /api/assets for the keys", key);
+}
+
+static int history_limit(const srv_request *req, long *limit, srv_reply *reply)
+{
+    const char *v = srv_query(req, "limit");
+    char *end = NULL;
+    if (!v)
+        return 0;
+    errno = 0;
+    *limit = strtol(v, &end, 10);
+    if (!errno && end != v && !*end && *limit >= 1 && *limit <= HISTORY_MAX)
+        return 0;
+    srv_error(reply, 400, "'limit' wants a whole number from 1 to %d, not '%s'", HISTORY_MAX, v);
+    return -1;
+}
+
+/* The definition's part, as GET /api/assets has it (with its status), and neighbours. */
+static json_t *definition_json(srv *s, size_t i, eider_store *store, const eider_asset_status *st)
+{
+    size_t n = eider_defs_count(s->defs);
+    unsigned char *sel = calloc(n + 1, 1);
+    json_t *all = NULL, *doc = NULL;
+    if (!sel)
+        return NULL;
+    sel[i] = 1;
+    all = cli_assets_json(s->defs, sel, st, store);
+    doc = json_incref(json_array_get(all, 0));
+    json_decref(all);
+    free(sel);
+    if (doc) {
+        json_object_set(doc, "upstream", json_object_get(doc, "deps"));
+        json_object_set_new(doc, "downstream", downstream_json(s->defs, eider_defs_key(s->defs, i)));
+    }
+    return doc;
+}
+
+/* "status": "running" when a step of asset i runs now. */
+static int mark_running(srv *s, eider_store *store, size_t i, json_t *doc)
+{
+    unsigned char *on = calloc(eider_defs_count(s->defs) + 1, 1);
+    int rc = on ? api_running_assets(s, store, on) : EIDER_ENOMEM;
+    if (!rc && on[i])
+        json_object_set_new(doc, "status", json_string("running"));
+    free(on);
+    return rc;
+}
+
+/* Fill the parts the store knows; -1 when it failed (reply set). */
+static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t *doc,
+                       srv_reply *reply)
+{
+    rec_list st = { 0 }, h = { 0 };
+    eider_asset_info a;
+    const char *key = eider_defs_key(s->defs, i);
+    int rc = store ? eider_store_assets(store, key, collect, &st) : EIDER_OK;
+    if (!rc && store)
+        rc = eider_store_history(store, key, (size_t)limit, collect, &h);
+    if (rc) {
+        srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
+    } else {
+        eider_defs_info(s->defs, i, &a);
+        json_object_set_new(doc, "partitions", partitions_json(s, i, &a, &st));
+        json_object_set_new(doc, "latest", latest_json(&st));
+        json_object_set_new(doc, "history", history_json(&h));
+    }
+    rec_list_release(&st);
+    rec_list_release(&h);
+    return rc ? -1 : 0;
+}
+
+void api_asset(srv *s, const srv_request *req, srv_reply *reply)
+{
+    long i = eider_defs_find(s->defs, req->param), limit = HISTORY_DEFAULT;
+    int missing = 0;
+    eider_store *store = NULL;
+    eider_asset_status *st = NULL;
+    json_t *doc = NULL;
+    if (i < 0) {
+        unknown_asset(s, req->param, reply);
+        return;
+    }
+    if (history_limit(req, &limit, reply))
+        return;
+    store = api_open_store(s, reply, &missing);
+    if (!store && !missing)
+        return;
+    eider_defs_use_store(s->defs, store);      /* the keys of dynamic partitions */
+    st = calloc(eider_defs_count(s->defs) + 1, sizeof(*st));
+    if (!st || (store && eider_store_status(store, s->defs, st))) {
+        srv_error(reply, 500, "the instance store failed: %s", st ? eider_store_errmsg(store)
+                                                                  : "out of memory");
+        goto out;
+    }
+    doc = definition_json(s, (size_t)i, store, store ? st : NULL);
+    if (!doc)
+        srv_error(reply, 500, "out of memory");
+    else if (store && mark_running(s, store, (size_t)i, doc))
+        srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
+    else if (!add_records(s, (size_t)i, store, limit, doc, reply))
+        reply->doc = json_incref(doc);
+out:
+    json_decref(doc);
+    eider_defs_use_store(s->defs, NULL);
+    eider_store_close(store);
+    free(st);
+}

@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# test_dev_api.sh — the asset and graph endpoints of `eider dev` (docs/api.md) against a
+# real server over the reference example (keys with '/', static and daily partitions):
+# the asset detail (definition, neighbours, latest materialization with columns and
+# preview, history with durations), an unknown key (404 with the nearest key), the
+# graph and its layout, the list's partitions and latest, and launching a partition
+# range and stale(), and an asset running now.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
+
+# The reference example, its unpartitioned assets materialized through the API.
+serve_reference() {
+    copy_example duckdb_reference
+    start_server
+    launch '{"selection": "not tag:partitioned=yes"}'
+    wait_run "$RUN_ID" success
+    FIRST_RUN=$RUN_ID
+}
+
+asset_detail_of_a_key_with_a_slash() {
+    serve_reference
+    api GET /api/assets/iris/iris_dataset
+    expect_status 200
+    check_json body.json 'd["key"] == "iris/iris_dataset" and d["status"] == "fresh"'
+    check_json body.json 'd["upstream"] == [] and d["downstream"] == ["iris/sepal_data", "iris/iris_cleaned"]'
+    check_json body.json 'd["partitions"] is None and d["external"] is False and d["group"] == "default"'
+    check_json body.json 'd["latest"]["run_id"] == "'"$FIRST_RUN"'" and d["latest"]["row_count"] == 150'
+    check_json body.json '[c["name"] for c in d["latest"]["columns"]] == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm", "species"]'
+    check_json body.json 'd["latest"]["columns"][4]["type"] == "VARCHAR" and len(d["latest"]["preview"]) > 0'
+    check_json body.json 'd["latest"]["preview"][0]["species"] == "Iris-setosa"'
+    check_json body.json '"row_count" not in d["latest"]["metadata"] and "columns" not in d["latest"]["metadata"]'
+    check_json body.json 'len(d["history"]) == 1 and d["history"][0]["row_count"] == 150'
+    check_json body.json 'd["history"][0]["duration_s"] > 0 and d["history"][0]["partition"] is None'
+    api GET /api/assets/analytics/species_stats
+    expect_status 200
+    check_json body.json 'd["upstream"] == ["iris/iris_cleaned"] and d["downstream"] == ["parquet_check"]'
+    check_json body.json 'd["latest"]["row_count"] == 3'
+    # a second materialization: history newest first, and ?limit= cuts it
+    launch '{"selection": "iris/iris_dataset"}'
+    wait_run "$RUN_ID" success
+    api GET /api/assets/iris/iris_dataset
+    check_json body.json '[h["run_id"] for h in d["history"]] == ["'"$RUN_ID"'", "'"$FIRST_RUN"'"]'
+    check_json body.json 'd["latest"]["run_id"] == "'"$RUN_ID"'"'
+    api GET '/api/assets/iris/iris_dataset?limit=1'
+    check_json body.json '[h["run_id"] for h in d["history"]] == ["'"$RUN_ID"'"]'
+    stop_server
+}
+
+unknown_asset_is_404_with_the_nearest_key() {
+    copy_example duckdb_reference
+    start_server
+    api GET /api/assets/iris/iris_datset
+    expect_status 404
+    check_json body.json "\"asset 'iris/iris_datset' is not defined (did you mean 'iris/iris_dataset'?)\" in d['error']"
+    api GET /api/assets/zzzzzzzzzzzz
+    expect_status 404
+    check_json body.json '"not defined" in d["error"] and "did you mean" not in d["error"]'
+    # percent-encoded, as a page's encodeURIComponent() gives it: the same asset
+    api GET /api/assets/iris%2Firis_dataset
+    expect_status 200
+    check_json body.json 'd["key"] == "iris/iris_dataset"'
+    # a key never materialized is no error: its detail says so
+    api GET /api/assets/iris_by_species
+    expect_status 200
+    check_json body.json 'd["status"] == "never" and d["latest"] is None and d["history"] == []'
+    api GET /api/assets/iris/
+    expect_status 404
+    api GET '/api/assets/iris/iris_dataset?limit=0'
+    expect_status 400
+    check_json body.json "\"'limit'\" in d['error']"
+    api POST /api/assets/iris/iris_dataset '{}' "X-Eider-Token: $TOKEN"
+    expect_status 405
+    stop_server
+}
+
+graph_of_the_example() {
+    copy_example duckdb_reference
+    start_server
+    api GET /api/graph
+    expect_status 200
+    cp body.json graph1.json
+    cat >check_graph.py <<'PY'
+import json, sys
+d = json.load(open("graph1.json"))
+keys = [n["key"] for n in d["nodes"]]
+assert keys == ["iris/iris_dataset", "iris/sepal_data", "iris/iris_cleaned",
+                "analytics/species_stats", "iris_by_species", "iris_daily", "iris_parquet",
+                "parquet_check"], keys
+ix = {k: i for i, k in enumerate(keys)}
+want = {(ix[a], ix[b]) for a, b in [("iris/iris_dataset", "iris/sepal_data"),
+        ("iris/iris_dataset", "iris/iris_cleaned"), ("iris/iris_cleaned", "analytics/species_stats"),
+        ("iris_parquet", "parquet_check"), ("analytics/species_stats", "parquet_check")]}
+assert {(e[0], e[1]) for e in d["edges"]} == want, d["edges"]
+n = d["nodes"]
+for f, t, bends in d["edges"]:
+    x = n[f]["x"] + n[f]["w"]
+    for bx, by in bends:
+        assert bx > x, ("bend goes back", f, t)
+        x = bx
+    assert x < n[t]["x"], ("edge does not go right", f, t)
+for i, a in enumerate(n):
+    assert a["w"] == 220 and a["h"] == 64
+    assert 0 <= a["x"] and a["x"] + a["w"] <= d["width"] and a["y"] + a["h"] <= d["height"]
+    for b in n[i + 1:]:
+        assert not (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and
+                    a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]), ("overlap", a, b)
+# the longest path: dataset -> cleaned -> stats -> check, four ranks left to right
+xs = [n[ix[k]]["x"] for k in ["iris/iris_dataset", "iris/iris_cleaned", "analytics/species_stats", "parquet_check"]]
+assert xs == sorted(xs) and len(set(xs)) == 4, xs
+g = d["groups"]
+assert [x["name"] for x in g] == ["default"], g
+assert all(g[0]["x"] <= a["x"] and a["x"] + a["w"] <= g[0]["x"] + g[0]["w"] and
+           g[0]["y"] <= a["y"] and a["y"] + a["h"] <= g[0]["y"] + g[0]["h"] for a in n)
+assert isinstance(d["version"], int)
+PY
+    python3 check_graph.py || fail "the graph's layout is wrong (check_graph.py)"
+    # the second answer is the kept one: the same
+    api GET /api/graph
+    cmp -s body.json graph1.json || fail "a second GET /api/graph answered differently"
+    stop_server
+}
+
+# Groups get boxes that never overlap; a long edge bends.
+graph_groups_and_long_edges() {
+    cat >definitions.c <<'DEFS'
+#include <eider.h>
+static int nothing(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "raw/a", .compute = nothing, .group = "ingest" });
+    eider_asset(defs, &(eider_asset_def){ .key = "raw/b", .compute = nothing, .group = "ingest",
+                                          .deps = EIDER_KEYS("raw/a") });
+    eider_asset(defs, &(eider_asset_def){ .key = "mid", .compute = nothing, .group = "model",
+                                          .deps = EIDER_KEYS("raw/b") });
+    eider_asset(defs, &(eider_asset_def){ .key = "report", .compute = nothing, .group = "model",
+                                          .deps = EIDER_KEYS("mid", "raw/a") });
+}
+DEFS
+    start_server
+    api GET /api/graph
+    expect_status 200
+    check_json body.json '[g["name"] for g in d["groups"]] == ["ingest", "model"]'
+    check_json body.json 'not (lambda a, b: a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])(d["groups"][0], d["groups"][1])'
+    # raw/a -> report spans three ranks: two bend points, going right
+    check_json body.json '[len(e[2]) for e in d["edges"] if (e[0], e[1]) == (0, 3)] == [2]'
+    check_json body.json 'd["nodes"][1]["kinds"] == [] and d["nodes"][3]["group"] == "model"'
+    stop_server
+}
+
+partition_range_launch() {
+    serve_reference
+    launch '{"selection": "iris_daily", "partition": "2024-01-02...2024-01-04"}'
+    wait_run "$RUN_ID" success
+    check_json body.json 'd["partition"] == "2024-01-02...2024-01-04"'
+    check_json body.json '[s["key"] for s in d["steps"]] == ["iris_daily"]'
+    api GET /api/assets/iris_daily
+    expect_status 200
+    check_json body.json 'd["partitions"]["count"] == 7 and d["partitions"]["keys"][0] == "2024-01-01"'
+    check_json body.json 'd["partitions"]["status"]["2024-01-01"] == "missing"'
+    check_json body.json 'all(d["partitions"]["status"][k] == "materialized" for k in ["2024-01-02", "2024-01-03", "2024-01-04"])'
+    check_json body.json 'd["partitions"]["materialized"] == 3 and d["partitions"]["failed"] == 0'
+    check_json body.json 'sorted(h["partition"] for h in d["history"]) == ["2024-01-02", "2024-01-03", "2024-01-04"]'
+    check_json body.json 'all(h["run_id"] == "'"$RUN_ID"'" and h["duration_s"] > 0 for h in d["history"])'
+    check_json body.json 'd["latest"]["partition"] in ["2024-01-02", "2024-01-03", "2024-01-04"]'
+    # a range backwards is a run refused before it starts, saying why
+    launch '{"selection": "iris_daily", "partition": "2024-01-04...2024-01-02"}'
+    wait_run "$RUN_ID" refused
+    check_json body.json '"2024-01-04" in d["error"]'
+    stop_server
+}
+
+stale_launch_runs_what_is_not_fresh() {
+    copy_example duckdb_reference
+    start_server
+    launch '{"selection": "iris/iris_dataset"}'
+    wait_run "$RUN_ID" success
+    # never materialized: the rest of the unpartitioned assets (the partitioned ones are
+    # left out of a run without a partition)
+    launch '{"selection": "stale()"}'
+    wait_run "$RUN_ID" success
+    check_json body.json 'sorted(s["key"] for s in d["steps"]) == ["analytics/species_stats", "iris/iris_cleaned", "iris/sepal_data", "iris_parquet", "parquet_check"]'
+    check_json body.json 'd["selection"] == "stale()"'
+    # now nothing unpartitioned is stale: a run of stale() with a partition runs that one
+    launch '{"selection": "stale()", "partition": "Iris-setosa"}'
+    wait_run "$RUN_ID" success
+    check_json body.json '[s["key"] for s in d["steps"]] == ["iris_by_species"]'
+    api GET /api/assets/iris_by_species
+    check_json body.json 'd["partitions"]["status"] == {"Iris-setosa": "materialized", "Iris-versicolor": "missing", "Iris-virginica": "missing"}'
+    stop_server
+}
+
+partitions_and_latest_in_the_list() {
+    serve_reference
+    launch '{"selection": "iris_daily", "partition": "2024-01-01...2024-01-03"}'
+    wait_run "$RUN_ID" success
+    api GET /api/assets
+    expect_status 200
+    check_json body.json '{a["key"]: a["partitions"] for a in d}["iris_daily"] == {"count": 7, "materialized": 3, "failed": 0}'
+    check_json body.json '{a["key"]: a["partitions"] for a in d}["iris_by_species"] == {"count": 3, "materialized": 0, "failed": 0}'
+    check_json body.json '{a["key"]: a["partitions"] for a in d}["iris/iris_dataset"] is None'
+    check_json body.json '{a["key"]: a for a in d}["iris_by_species"]["latest"] is None'
+    check_json body.json '{a["key"]: a for a in d}["iris_daily"]["latest"]["run_id"] == "'"$RUN_ID"'"'
+    check_json body.json '{a["key"]: a for a in d}["iris_daily"]["latest"]["row_count"] == 50'
+    check_json body.json '{a["key"]: a for a in d}["iris/iris_cleaned"]["latest"]["row_count"] == 147'
+    check_json body.json '{a["key"]: a for a in d}["iris/iris_cleaned"]["latest"]["run_id"] == "'"$FIRST_RUN"'"'
+    check_json body.json '{a["key"]: a for a in d}["iris/iris_cleaned"]["latest"]["partition"] is None'
+    stop_server
+}
+
+# A partition whose latest try failed shows so, in the detail and the list.
+failed_partition_shows_failed() {
+    cat >definitions.c <<'DEFS'
+#include <stdio.h>
+#include <string.h>
+#include <eider.h>
+static int part(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *k = eider_partition_keys(ctx, &n);
+    char sql[128];
+    if (strcmp(k[0], "bad") == 0)
+        return eider_fail(ctx, "partition bad fails");
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS p", k[0]);
+    return eider_output_sql(ctx, sql);
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "p.duckdb" });
+    eider_asset(defs, &(eider_asset_def){ .key = "part", .compute = part,
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "p")),
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("good", "bad", "later")) });
+}
+DEFS
+    start_server
+    launch '{"selection": "part", "partition": "good"}'
+    wait_run "$RUN_ID" success
+    launch '{"selection": "part", "partition": "bad"}'
+    wait_run "$RUN_ID" failure
+    api GET /api/assets/part
+    check_json body.json 'd["partitions"]["status"] == {"good": "materialized", "bad": "failed", "later": "missing"}'
+    api GET /api/assets
+    check_json body.json 'd[0]["partitions"] == {"count": 3, "materialized": 1, "failed": 1}'
+    stop_server
+}
+
+# A step that runs now makes its asset "running", in the list and the detail; its end
+# makes it fresh.
+running_asset_shows_running() {
+    cat >definitions.c <<'DEFS'
+#include <unistd.h>
+#include <eider.h>
+static int slow(eider_context *ctx) { usleep(3000000); return 0; }
+static int quick(eider_context *ctx) { return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "quick", .compute = quick });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow/one", .compute = slow,
+                                          .deps = EIDER_KEYS("quick") });
+}
+DEFS
+    start_server
+    launch '{"selection": "*"}'
+    local seen=0
+    for _ in $(seq 1 100); do
+        api GET /api/assets
+        if python3 -c 'import json,sys
+sys.exit(0 if json.load(open("body.json"))[1]["status"] == "running" else 1)'; then
+            seen=1
+            break
+        fi
+        sleep 0.05
+    done
+    [[ $seen == 1 ]] || fail "slow/one never showed running"
+    check_json body.json 'd[0]["status"] == "fresh"'
+    api GET /api/assets/slow/one
+    check_json body.json 'd["status"] == "running"'
+    wait_run "$RUN_ID" success
+    api GET /api/assets
+    check_json body.json '[a["status"] for a in d] == ["fresh", "fresh"]'
+    stop_server
+}
+
+# Without a store (EIDER_STORAGE=none) the definitions' part is all there is.
+no_store_gives_definitions_only() {
+    copy_example duckdb_reference
+    EIDER_STORAGE=none start_server
+    api GET /api/assets/iris_daily
+    expect_status 200
+    check_json body.json 'd["status"] is None and d["latest"] is None and d["history"] == []'
+    check_json body.json 'd["partitions"]["count"] == 7 and d["partitions"]["materialized"] == 0'
+    check_json body.json 'set(d["partitions"]["status"].values()) == {"missing"}'
+    api GET /api/assets
+    check_json body.json '{a["key"]: a["partitions"] for a in d}["iris_daily"]["count"] == 7'
+    check_json body.json 'all(a["latest"] is None for a in d)'
+    api GET /api/graph
+    expect_status 200
+    check_json body.json 'len(d["nodes"]) == 8'
+    stop_server
+}
+
+run_case asset_detail_of_a_key_with_a_slash
+run_case unknown_asset_is_404_with_the_nearest_key
+run_case graph_of_the_example
+run_case graph_groups_and_long_edges
+run_case partition_range_launch
+run_case stale_launch_runs_what_is_not_fresh
+run_case partitions_and_latest_in_the_list
+run_case failed_partition_shows_failed
+run_case running_asset_shows_running
+run_case no_store_gives_definitions_only
+finish
