@@ -225,6 +225,44 @@ static json_t *meta_value(const eider_meta *m)
     }
 }
 
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int cli_collect_state(const eider_asset_record *rec, void *user_data)
+{
+    cli_state_list *l = user_data;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        cli_asset_state *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (cli_asset_state){
+        .partition = strdup(rec->partition ? rec->partition : ""),
+        .run_id = dup_or_null(rec->run_id), .code_version = dup_or_null(rec->code_version),
+        .last_run_id = dup_or_null(rec->last_run_id), .materialized_us = rec->materialized_us,
+        .last_us = rec->last_us, .last_failed = rec->last_failed, .duration_s = rec->duration_s,
+        .metadata = cli_meta_json(rec->metadata, rec->n_metadata),
+    };
+    return 0;
+}
+
+void cli_state_list_release(cli_state_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].partition);
+        free(l->v[i].run_id);
+        free(l->v[i].code_version);
+        free(l->v[i].last_run_id);
+        json_decref(l->v[i].metadata);
+    }
+    free(l->v);
+}
+
 json_t *cli_meta_json(const eider_meta *m, size_t n)
 {
     json_t *o = json_object();

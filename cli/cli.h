@@ -213,6 +213,26 @@ int cli_events_json(eider_store *store, const char *run_id, int64_t after_id, js
  * did-you-mean), into buf; returns buf, or NULL when none is near. */
 const char *cli_nearest_key(eider_defs *defs, const char *key, char *buf, size_t size);
 
+/* An asset's records in the store (eider_asset_record), copied so that they outlive
+ * the callback: for `eider asset show` and the server's asset detail. */
+typedef struct cli_asset_state {
+    char *partition, *run_id, *code_version, *last_run_id;   /* partition "" when none */
+    int64_t materialized_us, last_us;
+    int last_failed;
+    double duration_s;                                       /* -1: not known */
+    json_t *metadata;                                        /* an object, owned */
+} cli_asset_state;
+
+typedef struct cli_state_list {
+    cli_asset_state *v;
+    size_t n, cap;
+} cli_state_list;
+
+/* An eider_asset_fn appending a copy of record to the cli_state_list user_data (start
+ * it zeroed); 1 when memory ran out. Free the list with cli_state_list_release(). */
+int cli_collect_state(const eider_asset_record *record, void *user_data);
+void cli_state_list_release(cli_state_list *l);
+
 /* JSON for the CLI's --json outputs. */
 json_t *cli_json_string(const char *s);
 json_t *cli_meta_json(const eider_meta *m, size_t n);

@@ -103,57 +103,6 @@ static void free_cells(char **cells, size_t n)
     free(cells);
 }
 
-/* ---- the store's records, copied ---- */
-
-typedef struct asset_state {
-    char *partition, *run_id, *code_version, *last_run_id;
-    int64_t materialized_us, last_us;
-    int last_failed;
-    json_t *metadata;
-} asset_state;
-
-typedef struct state_list {
-    asset_state *v;
-    size_t n, cap;
-} state_list;
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static int collect_state(const eider_asset_record *rec, void *user_data)
-{
-    state_list *l = user_data;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        asset_state *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = (asset_state){
-        .partition = strdup(rec->partition ? rec->partition : ""), .run_id = dup_or_null(rec->run_id),
-        .code_version = dup_or_null(rec->code_version), .last_run_id = dup_or_null(rec->last_run_id),
-        .materialized_us = rec->materialized_us, .last_us = rec->last_us,
-        .last_failed = rec->last_failed, .metadata = cli_meta_json(rec->metadata, rec->n_metadata),
-    };
-    return 0;
-}
-
-static void state_list_release(state_list *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].partition);
-        free(l->v[i].run_id);
-        free(l->v[i].code_version);
-        free(l->v[i].last_run_id);
-        json_decref(l->v[i].metadata);
-    }
-    free(l->v);
-}
-
 static int store_failed(cli_env *env, int rc)
 {
     cli_error("%s", eider_store_errmsg(env->store));
@@ -383,7 +332,7 @@ static void print_other_meta(const json_t *meta)
     }
 }
 
-static void print_state(const asset_state *s)
+static void print_state(const cli_asset_state *s)
 {
     char when[32];
     json_t *rows = json_object_get(s->metadata, "row_count");
@@ -410,7 +359,7 @@ static void print_state(const asset_state *s)
 }
 
 /* Several partitions: one line each; the details of the latest materialized one. */
-static void print_partitions(const state_list *l)
+static void print_partitions(const cli_state_list *l)
 {
     char **cells = calloc((l->n + 1) * 5, sizeof(*cells));
     size_t latest = 0;
@@ -420,7 +369,7 @@ static void print_partitions(const state_list *l)
     for (size_t c = 0; c < 5; c++)
         cells[c] = strdup(head[c]);
     for (size_t i = 0; i < l->n; i++) {
-        const asset_state *s = &l->v[i];
+        const cli_asset_state *s = &l->v[i];
         char when[32], **row = cells + (i + 1) * 5;
         json_t *rows = json_object_get(s->metadata, "row_count");
         row[0] = strdup(s->partition);
@@ -438,7 +387,7 @@ static void print_partitions(const state_list *l)
     print_state(&l->v[latest]);
 }
 
-static void print_history(const state_list *h)
+static void print_history(const cli_state_list *h)
 {
     char **cells = calloc((h->n + 1) * 4, sizeof(*cells));
     if (!cells)
@@ -459,7 +408,7 @@ static void print_history(const state_list *h)
     free_cells(cells, (h->n + 1) * 4);
 }
 
-static json_t *state_json(const asset_state *s, int history)
+static json_t *state_json(const cli_asset_state *s, int history)
 {
     json_t *o = json_object();
     json_object_set_new(o, "partition", cli_json_string(s->partition));
@@ -476,7 +425,7 @@ static json_t *state_json(const asset_state *s, int history)
     return o;
 }
 
-static void print_show_json(const char *key, const state_list *st, const state_list *h)
+static void print_show_json(const char *key, const cli_state_list *st, const cli_state_list *h)
 {
     json_t *parts = json_array(), *hist = json_array();
     for (size_t i = 0; i < st->n; i++)
@@ -492,14 +441,14 @@ static void print_show_json(const char *key, const state_list *st, const state_l
 
 static int asset_show(cli_env *env, const asset_args *a)
 {
-    state_list st = { 0 }, h = { 0 };
+    cli_state_list st = { 0 }, h = { 0 };
     int code = EXIT_OK;
     if (env->store_missing)
         return never_materialized(env, a->key);
-    int rc = eider_store_assets(env->store, a->key, collect_state, &st);
+    int rc = eider_store_assets(env->store, a->key, cli_collect_state, &st);
     if (!rc)
         rc = eider_store_history(env->store, a->key, (size_t)(a->limit ? a->limit : HISTORY_DEFAULT_LIMIT),
-                                 collect_state, &h);
+                                 cli_collect_state, &h);
     if (rc) {
         code = store_failed(env, rc);
     } else if (st.n == 0 && h.n == 0) {
@@ -515,8 +464,8 @@ static int asset_show(cli_env *env, const asset_args *a)
         if (h.n)
             print_history(&h);
     }
-    state_list_release(&st);
-    state_list_release(&h);
+    cli_state_list_release(&st);
+    cli_state_list_release(&h);
     return code;
 }
 

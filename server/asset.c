@@ -17,52 +17,6 @@
 #define PARTITION_KEYS_MAX 5000
 
 /* A record of the store, copied. */
-typedef struct rec {
-    char *partition, *run_id, *code_version;
-    int64_t materialized_us;
-    int last_failed;
-    double duration_s;
-    json_t *meta;
-} rec;
-
-typedef struct rec_list {
-    rec *v;
-    size_t n, cap;
-} rec_list;
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static int collect(const eider_asset_record *r, void *user_data)
-{
-    rec_list *l = user_data;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        rec *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = (rec){ strdup(r->partition ? r->partition : ""), dup_or_null(r->run_id),
-                          dup_or_null(r->code_version), r->materialized_us, r->last_failed,
-                          r->duration_s, cli_meta_json(r->metadata, r->n_metadata) };
-    return 0;
-}
-
-static void rec_list_release(rec_list *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].partition);
-        free(l->v[i].run_id);
-        free(l->v[i].code_version);
-        json_decref(l->v[i].meta);
-    }
-    free(l->v);
-}
-
 static json_t *or_null(const char *s)
 {
     return s && *s ? cli_json_string(s) : json_null();
@@ -75,7 +29,7 @@ static int same(const char *a, const char *b)
 
 /* A partition's state: failed (its latest try), stale (materialized with another
  * code_version than the definition's), materialized, or missing. */
-static const char *partition_state(const rec *r, const char *code_version)
+static const char *partition_state(const cli_asset_state *r, const char *code_version)
 {
     if (!r)
         return "missing";
@@ -87,7 +41,7 @@ static const char *partition_state(const rec *r, const char *code_version)
 }
 
 /* {"keys": [first 5000], "count", "materialized", "failed", "status": {KEY: state}}. */
-static json_t *partitions_json(srv *s, size_t i, const eider_asset_info *a, const rec_list *st)
+static json_t *partitions_json(srv *s, size_t i, const eider_asset_info *a, const cli_state_list *st)
 {
     char **keys = NULL;
     size_t n = 0, counts[2] = { 0, 0 };
@@ -140,9 +94,9 @@ static json_t *member_or(const json_t *meta, const char *name, json_t *fallback)
 }
 
 /* The newest materialization of any partition, or null. */
-static json_t *latest_json(const rec_list *st)
+static json_t *latest_json(const cli_state_list *st)
 {
-    const rec *r = NULL;
+    const cli_asset_state *r = NULL;
     for (size_t k = 0; k < st->n; k++)
         if (st->v[k].materialized_us && (!r || st->v[k].materialized_us > r->materialized_us))
             r = &st->v[k];
@@ -150,21 +104,21 @@ static json_t *latest_json(const rec_list *st)
         return json_null();
     return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id", or_null(r->run_id),
                      "time_us", (json_int_t)r->materialized_us, "partition", or_null(r->partition),
-                     "code_version", or_null(r->code_version), "row_count", row_count(r->meta),
-                     "columns", member_or(r->meta, "columns", json_array()),
-                     "preview", member_or(r->meta, "preview", json_array()),
-                     "metadata", other_meta(r->meta));
+                     "code_version", or_null(r->code_version), "row_count", row_count(r->metadata),
+                     "columns", member_or(r->metadata, "columns", json_array()),
+                     "preview", member_or(r->metadata, "preview", json_array()),
+                     "metadata", other_meta(r->metadata));
 }
 
 /* Each materialization, newest first, with its step's duration (null when unknown). */
-static json_t *history_json(const rec_list *h)
+static json_t *history_json(const cli_state_list *h)
 {
     json_t *list = json_array();
     for (size_t k = 0; k < h->n; k++) {
-        const rec *r = &h->v[k];
+        const cli_asset_state *r = &h->v[k];
         json_array_append_new(list, json_pack("{s:o, s:I, s:o, s:o, s:o}", "run_id",
             or_null(r->run_id), "time_us", (json_int_t)r->materialized_us, "partition",
-            or_null(r->partition), "row_count", row_count(r->meta), "duration_s",
+            or_null(r->partition), "row_count", row_count(r->metadata), "duration_s",
             r->duration_s >= 0 ? json_real(r->duration_s) : json_null()));
     }
     return list;
@@ -244,12 +198,12 @@ static int mark_running(srv *s, eider_store *store, size_t i, json_t *doc)
 static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t *doc,
                        srv_reply *reply)
 {
-    rec_list st = { 0 }, h = { 0 };
+    cli_state_list st = { 0 }, h = { 0 };
     eider_asset_info a;
     const char *key = eider_defs_key(s->defs, i);
-    int rc = store ? eider_store_assets(store, key, collect, &st) : EIDER_OK;
+    int rc = store ? eider_store_assets(store, key, cli_collect_state, &st) : EIDER_OK;
     if (!rc && store)
-        rc = eider_store_history(store, key, (size_t)limit, collect, &h);
+        rc = eider_store_history(store, key, (size_t)limit, cli_collect_state, &h);
     if (rc) {
         srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
     } else {
@@ -258,8 +212,8 @@ static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t 
         json_object_set_new(doc, "latest", latest_json(&st));
         json_object_set_new(doc, "history", history_json(&h));
     }
-    rec_list_release(&st);
-    rec_list_release(&h);
+    cli_state_list_release(&st);
+    cli_state_list_release(&h);
     return rc ? -1 : 0;
 }
 
