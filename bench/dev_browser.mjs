@@ -8,7 +8,9 @@
 //
 // Environment: EIDER (the binary), GEN (bench_gen_defs), CC (default cc), SRC (the source
 // folder; default this file's parent's parent), CHROMIUM (default /usr/bin/chromium),
-// PLAYWRIGHT_CORE (default SRC/third_party/node/node_modules/playwright-core/index.mjs).
+// PLAYWRIGHT_CORE (default SRC/third_party/node/node_modules/playwright-core/index.mjs),
+// BUILD (default SRC/build-bench): the last load's screenshots go to BUILD/screenshots/
+// (bench-lineage-10000.png once drawn, bench-lineage-10000-zoomed.png after the zooms).
 //
 // The definitions are bench_dev's: bench_gen_defs N, compiled -O0 into defs.so (not
 // timed), served by one `eider dev -l defs.so --port 0` with a fresh EIDER_HOME. Each
@@ -34,6 +36,7 @@ const CC = process.env.CC || 'cc';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PLAYWRIGHT = process.env.PLAYWRIGHT_CORE ||
   path.join(SRC, 'third_party/node/node_modules/playwright-core/index.mjs');
+const SHOTS = path.join(process.env.BUILD || path.join(SRC, 'build-bench'), 'screenshots');
 const TARGET_S = 3;
 
 function args() {
@@ -93,7 +96,7 @@ function startServer(dir, lib) {
 // One load of the lineage page in a fresh context: milliseconds from the navigation's
 // start to the nodes drawn and to a wheel zoom drawn after them; the paint times of
 // zoom and pan frames.
-async function loadGraph(browser, url, n) {
+async function loadGraph(browser, url, n, shoot) {
   const context = await browser.newContext({ viewport: { width: 1360, height: 820 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   try {
@@ -106,6 +109,11 @@ async function loadGraph(browser, url, n) {
     const drawnMs = await drawn.jsonValue();
     const count = await page.evaluate(() => window.__eiderLineage.nodes().length);
     if (count !== n) throw new Error(`the page drew a graph of ${count} nodes, not ${n}`);
+    const shot = async (name) => {
+      if (!shoot) return;
+      fs.mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+    };
     // a wheel zoom at the centre, then the frame that draws it
     const firstZoom = await page.evaluate(() => new Promise((resolve) => {
       const cv = document.querySelector('canvas.graph-canvas');
@@ -131,6 +139,7 @@ async function loadGraph(browser, url, n) {
       }
       return { frames: out, shown: window.__eiderLineage.view().shown };
     });
+    await shot(`bench-lineage-${n}-zoomed`);
     const box = await page.locator('canvas.graph-canvas').boundingBox();
     let x = box.x + box.width / 2, y = box.y + box.height / 2;
     await page.mouse.move(x, y);
@@ -145,6 +154,11 @@ async function loadGraph(browser, url, n) {
       pan.push({ paint: await page.evaluate(() => window.__eiderLineage.view().paintMs), frame: Date.now() - t0 });
     }
     await page.mouse.up();
+    if (shoot) {
+      await page.click('button[title="Fit the graph to the screen"]');
+      await sleep(300);
+      await shot(`bench-lineage-${n}`);
+    }
     return { drawnMs, interactiveMs: firstZoom, zoom: zoom.frames, zoomShown: zoom.shown, pan };
   } finally {
     await context.close();
@@ -185,7 +199,7 @@ async function main() {
     server = await startServer(dir, lib);
     browser = await pw.chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     const loads = [];
-    for (let r = 0; r <= a.repeat; r++) loads.push(await loadGraph(browser, server.url, a.assets));
+    for (let r = 0; r <= a.repeat; r++) loads.push(await loadGraph(browser, server.url, a.assets, r === a.repeat));
     const floors = [];
     for (let r = 0; r < a.repeat; r++) floors.push(await floor(browser, server.url));
     const cold = loads[0], warm = loads.slice(1);
