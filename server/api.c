@@ -1,7 +1,8 @@
 /*
  * api.c — the JSON API's handlers (docs/api.md): assets (with their partitions, latest
- * materialization and whether a step of them runs now), runs, a run, its events, and
- * launching a run (asset.c and graph.c have the rest). They run one at a time (under
+ * materialization and whether a step of them runs now), runs, a run, its events,
+ * resolving a selection (GET /api/select; launching a run checks its selection with
+ * the same function) and launching a run (asset.c and graph.c have the rest). They run one at a time (under
  * srv.lock), with definitions of their own (srv.defs; the run queue's threads have
  * others), and read the instance store through a read-only handle opened per request,
  * so that what the queue's threads record is seen at once; they never open a DuckDB
@@ -364,45 +365,74 @@ static int body_string(json_t *body, const char *name, const char **out, srv_rep
     return 0;
 }
 
-/* The selection is checked here, so that a typo is a 400 and not a run that never was. */
-static int check_selection(srv *s, const char *selection, srv_reply *reply)
+int srv_select(srv *s, const char *selection, unsigned char *sel, srv_reply *reply)
 {
     int missing = 0, rc = EIDER_OK;
-    size_t n = eider_defs_count(s->defs);
-    unsigned char *sel = malloc(n + 1);
     eider_store *store = open_store(s, reply, &missing);
-    if (!store && !missing) {
-        free(sel);
+    if (!store && !missing)
         return -1;
-    }
     eider_defs_use_store(s->defs, store);      /* for stale() */
-    rc = sel ? eider_defs_select(s->defs, selection, sel) : EIDER_ENOMEM;
-    if (rc)
-        srv_error(reply, 400, "%s", sel ? eider_defs_errmsg(s->defs) : "out of memory");
+    rc = eider_defs_select(s->defs, selection, sel);
+    if (rc == EIDER_ENOMEM) {
+        srv_error(reply, 500, "out of memory");
+    } else if (rc) {
+        size_t column = eider_defs_errcolumn(s->defs);
+        json_decref(reply->doc);
+        reply->status = 400;
+        reply->doc = json_pack("{s:o, s:o}", "error", cli_json_string(eider_defs_errmsg(s->defs)),
+                               "column", column ? json_integer((json_int_t)column) : json_null());
+    }
     eider_defs_use_store(s->defs, NULL);
     eider_store_close(store);
-    free(sel);
     return rc ? -1 : 0;
 }
 
+/* GET /api/select?selection=SEL: the indices of the assets it selects. */
+void api_select(srv *s, const srv_request *req, srv_reply *reply)
+{
+    size_t n = eider_defs_count(s->defs), count = 0;
+    unsigned char *sel = malloc(n + 1);
+    json_t *indices = json_array();
+    if (!sel || !indices) {
+        srv_error(reply, 500, "out of memory");
+        goto out;
+    }
+    if (srv_select(s, srv_query(req, "selection"), sel, reply))
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (sel[i] && !json_array_append_new(indices, json_integer((json_int_t)i)))
+            count++;
+    reply->doc = json_pack("{s:O, s:I}", "indices", indices, "count", (json_int_t)count);
+out:
+    json_decref(indices);
+    free(sel);
+}
+
+/* The selection is resolved here, so that a typo is a 400 and not a run that never
+ * was, and so that the queue knows the files the run may open. */
 void api_launch(srv *s, const srv_request *req, srv_reply *reply)
 {
     json_error_t err;
     const char *selection = NULL, *partition = NULL;
     char id[EIDER_RUN_ID_MAX + 1];
+    char **files = NULL;
+    size_t n_files = 0;
+    unsigned char *sel = malloc(eider_defs_count(s->defs) + 1);
     json_t *body = req->body_len ? json_loads(req->body, 0, &err) : json_object();
     if (!body || !json_is_object(body)) {
         srv_error(reply, 400, "the body must be a JSON object {\"selection\": ..., "
                   "\"partition\": ...}%s%s", body ? "" : ": ", body ? "" : err.text);
         goto out;
     }
+    if (!sel) {
+        srv_error(reply, 500, "out of memory");
+        goto out;
+    }
     if (body_string(body, "selection", &selection, reply)
         || body_string(body, "partition", &partition, reply)
-        || check_selection(s, selection, reply))
+        || srv_select(s, selection, sel, reply))
         goto out;
-    char **files = NULL;
-    size_t n_files = 0;
-    srv_run_files(s, selection, &files, &n_files);
+    eider_defs_databases(s->defs, sel, &files, &n_files);
     if (srv_queue_push(&s->queue, selection, partition, 0, files, n_files, id)) {
         srv_error(reply, 500, "out of memory");
         goto out;
@@ -411,4 +441,5 @@ void api_launch(srv *s, const srv_request *req, srv_reply *reply)
     reply->doc = json_pack("{s:s, s:s}", "run_id", id, "status", "queued");
 out:
     json_decref(body);
+    free(sel);
 }

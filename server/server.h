@@ -209,6 +209,7 @@ void api_runs(srv *s, const srv_request *req, srv_reply *reply);
 void api_run(srv *s, const srv_request *req, srv_reply *reply);
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_launch(srv *s, const srv_request *req, srv_reply *reply);
+void api_select(srv *s, const srv_request *req, srv_reply *reply);
 /* live.c and control.c */
 void api_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_cancel(srv *s, const srv_request *req, srv_reply *reply);
@@ -233,6 +234,13 @@ struct MHD_Response *srv_static(const srv *s, const char *method, const char *pa
  * when there is none yet (or EIDER_STORAGE=none), NULL with a 500 reply when it cannot
  * be read. */
 eider_store *api_open_store(srv *s, srv_reply *reply, int *missing);
+
+/* Resolve selection with s->defs (under lock), stale() reading the store as a run
+ * would: sel gets eider_defs_count() bytes of 0/1 (NULL or blank: every asset). 0, or
+ * -1 with reply set: 400 {"error": message, "column": N or null} when the selection
+ * does not parse or names nothing known, 500 when the store cannot be read. One
+ * function for GET /api/select, POST /api/runs and srv_run_files(). */
+int srv_select(srv *s, const char *selection, unsigned char *sel, srv_reply *reply);
 
 /* on[i] = 1 for each asset i a step of which runs now (a step_start without its end
  * in a started run of the store), else 0. Returns the store's code. */
