@@ -245,8 +245,9 @@ DEFS
     stop_server
 }
 
-# A step that runs now makes its asset "running", in the list and the detail; its end
-# makes it fresh.
+# A step that runs now makes its asset "running", in the list and the detail (as the
+# server's poller saw it in the store); its end makes it fresh, once the poller has
+# looked again (four times a second).
 running_asset_shows_running() {
     cat >definitions.c <<'DEFS'
 #include <unistd.h>
@@ -277,8 +278,15 @@ sys.exit(0 if json.load(open("body.json"))[1]["status"] == "running" else 1)'; t
     api GET /api/assets/slow/one
     check_json body.json 'd["status"] == "running"'
     wait_run "$RUN_ID" success
-    api GET /api/assets
+    for _ in $(seq 1 20); do
+        api GET /api/assets
+        python3 -c 'import json,sys
+sys.exit(0 if [a["status"] for a in json.load(open("body.json"))] == ["fresh", "fresh"] else 1)' && break
+        sleep 0.1
+    done
     check_json body.json '[a["status"] for a in d] == ["fresh", "fresh"]'
+    api GET /api/assets/slow/one
+    check_json body.json 'd["status"] == "fresh"'
     stop_server
 }
 
@@ -386,6 +394,59 @@ select_unknown_key_says_did_you_mean() {
     stop_server
 }
 
+# A step of a run of `eider materialize` in a terminal shows "running" too: the poller
+# reads every process's runs from the store.
+terminal_run_shows_running() {
+    cat >definitions.c <<'DEFS'
+#include <stdio.h>
+#include <unistd.h>
+#include <eider.h>
+static int slow(eider_context *ctx)
+{
+    FILE *f = fopen("slow.started", "w");
+    if (f)
+        fclose(f);
+    usleep(3000000);
+    return 0;
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "slow/one", .compute = slow });
+}
+DEFS
+    start_server
+    "$EIDER" materialize -f definitions.c >cli.out 2>cli.err &
+    local cli=$!
+    BACKGROUND_PIDS+=("$cli")
+    for _ in $(seq 1 100); do
+        [[ -f slow.started ]] && break
+        sleep 0.1
+    done
+    [[ -f slow.started ]] || fail "the terminal run never started slow/one"
+    local seen=0
+    for _ in $(seq 1 20); do
+        api GET /api/assets
+        if python3 -c 'import json,sys
+sys.exit(0 if json.load(open("body.json"))[0]["status"] == "running" else 1)'; then
+            seen=1
+            break
+        fi
+        sleep 0.1
+    done
+    [[ $seen == 1 ]] || fail "the terminal run's slow/one never showed running"
+    api GET /api/assets/slow/one
+    check_json body.json 'd["status"] == "running"'
+    wait "$cli" || fail "eider materialize failed: $(cat cli.err)"
+    for _ in $(seq 1 20); do
+        api GET /api/assets/slow/one
+        python3 -c 'import json,sys
+sys.exit(0 if json.load(open("body.json"))["status"] == "fresh" else 1)' && break
+        sleep 0.1
+    done
+    check_json body.json 'd["status"] == "fresh"'
+    stop_server
+}
+
 # Without a store (EIDER_STORAGE=none) the definitions' part is all there is.
 no_store_gives_definitions_only() {
     copy_example duckdb_reference
@@ -417,6 +478,7 @@ run_case stale_launch_runs_what_is_not_fresh
 run_case partitions_and_latest_in_the_list
 run_case failed_partition_shows_failed
 run_case running_asset_shows_running
+run_case terminal_run_shows_running
 run_case select_groups_and_traversals
 run_case select_stale_before_and_after_a_run
 run_case select_error_names_the_column
