@@ -1,6 +1,7 @@
 # dev_lib.sh — what the tests of `eider dev` share (sourced after lib.sh): starting a
 # server on a free port and stopping it, one request to it, waiting for a run,
-# launching one. test_dev.sh, test_dev_live.sh and test_dev_api.sh use it.
+# launching one, waiting for a file or for an answer. test_dev.sh, test_dev_live.sh and
+# test_dev_api.sh use it.
 
 # api.py METHOD PATH [BODY] [Header: value]...: one request to the server of
 # server.url; prints the status on the first line, then the body.
@@ -110,4 +111,27 @@ launch() {
     api POST /api/runs "$1" "X-Eider-Token: $TOKEN"
     expect_status 202
     RUN_ID=$(python3 -c 'import json; print(json.load(open("body.json"))["run_id"])')
+}
+
+# wait_file FILE [SECONDS]: wait until FILE exists (an asset's sign that it runs), 30 s
+# at most; fails saying WHAT (default "FILE never appeared").
+wait_file() {
+    for _ in $(seq 1 $(( ${2:-30} * 10 ))); do
+        [[ -f "$1" ]] && return 0
+        sleep 0.1
+    done
+    fail "${3:-$1 never appeared}"
+}
+
+# await_json PATH EXPR [SECONDS]: GET PATH until its body satisfies the Python EXPR (d:
+# the body), 10 s at most; 1 when it never did (body.json holds the last answer).
+await_json() {
+    for _ in $(seq 1 $(( ${3:-10} * 10 ))); do
+        api GET "$1"
+        python3 -c 'import json, sys
+d = json.load(open("body.json"))
+sys.exit(0 if eval(sys.argv[1]) else 1)' "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }

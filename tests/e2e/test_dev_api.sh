@@ -122,8 +122,9 @@ PY
     stop_server
 }
 
-# Groups get boxes that never overlap; a long edge bends.
-graph_groups_and_long_edges() {
+# Four assets in two groups, ingest (raw/a -> raw/b) and model (mid -> report, a SQL
+# asset that reads mid and raw/a).
+write_group_definitions() {
     cat >definitions.c <<'DEFS'
 #include <eider.h>
 static int nothing(eider_context *ctx) { return 0; }
@@ -135,9 +136,15 @@ void eider_definitions(eider_defs *defs)
     eider_asset(defs, &(eider_asset_def){ .key = "mid", .compute = nothing, .group = "model",
                                           .deps = EIDER_KEYS("raw/b") });
     eider_asset(defs, &(eider_asset_def){ .key = "report", .compute = nothing, .group = "model",
-                                          .deps = EIDER_KEYS("mid", "raw/a") });
+                                          .deps = EIDER_KEYS("mid", "raw/a"),
+                                          .kinds = EIDER_KEYS("sql") });
 }
 DEFS
+}
+
+# Groups get boxes that never overlap; a long edge bends.
+graph_groups_and_long_edges() {
+    write_group_definitions
     start_server
     api GET /api/graph
     expect_status 200
@@ -263,28 +270,13 @@ void eider_definitions(eider_defs *defs)
 DEFS
     start_server
     launch '{"selection": "*"}'
-    local seen=0
-    for _ in $(seq 1 100); do
-        api GET /api/assets
-        if python3 -c 'import json,sys
-sys.exit(0 if json.load(open("body.json"))[1]["status"] == "running" else 1)'; then
-            seen=1
-            break
-        fi
-        sleep 0.05
-    done
-    [[ $seen == 1 ]] || fail "slow/one never showed running"
+    await_json /api/assets 'd[1]["status"] == "running"' 5 || fail "slow/one never showed running"
     check_json body.json 'd[0]["status"] == "fresh"'
     api GET /api/assets/slow/one
     check_json body.json 'd["status"] == "running"'
     wait_run "$RUN_ID" success
-    for _ in $(seq 1 20); do
-        api GET /api/assets
-        python3 -c 'import json,sys
-sys.exit(0 if [a["status"] for a in json.load(open("body.json"))] == ["fresh", "fresh"] else 1)' && break
-        sleep 0.1
-    done
-    check_json body.json '[a["status"] for a in d] == ["fresh", "fresh"]'
+    await_json /api/assets '[a["status"] for a in d] == ["fresh", "fresh"]' 2 \
+        || fail "the assets of a run that ended are not fresh: $(cat body.json)"
     api GET /api/assets/slow/one
     check_json body.json 'd["status"] == "fresh"'
     stop_server
@@ -299,20 +291,7 @@ print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")"
 
 # The indices are those of GET /api/assets (and /api/graph's nodes): definitions order.
 select_groups_and_traversals() {
-    cat >definitions.c <<'DEFS'
-#include <eider.h>
-static int nothing(eider_context *ctx) { return 0; }
-void eider_definitions(eider_defs *defs)
-{
-    eider_asset(defs, &(eider_asset_def){ .key = "raw/a", .compute = nothing, .group = "ingest" });
-    eider_asset(defs, &(eider_asset_def){ .key = "raw/b", .compute = nothing, .group = "ingest",
-                                          .deps = EIDER_KEYS("raw/a") });
-    eider_asset(defs, &(eider_asset_def){ .key = "mid", .compute = nothing, .group = "model",
-                                          .deps = EIDER_KEYS("raw/b") });
-    eider_asset(defs, &(eider_asset_def){ .key = "report", .compute = nothing, .group = "model",
-                                          .deps = EIDER_KEYS("mid"), .kinds = EIDER_KEYS("sql") });
-}
-DEFS
+    write_group_definitions
     start_server
     select_api "group:model"
     expect_status 200
@@ -326,12 +305,12 @@ DEFS
     select_api "kind:sql, raw/a"
     check_json body.json 'd["indices"] == [0, 3] and d["count"] == 2'
     # the order of GET /api/assets and of the graph's nodes
-    select_api "2+report"
+    select_api "1+report"
     cp body.json select.json
     api GET /api/assets
-    check_json body.json '[d[i]["key"] for i in json.load(open("select.json"))["indices"]] == ["raw/b", "mid", "report"]'
+    check_json body.json '[d[i]["key"] for i in json.load(open("select.json"))["indices"]] == ["raw/a", "mid", "report"]'
     api GET /api/graph
-    check_json body.json '[d["nodes"][i]["key"] for i in json.load(open("select.json"))["indices"]] == ["raw/b", "mid", "report"]'
+    check_json body.json '[d["nodes"][i]["key"] for i in json.load(open("select.json"))["indices"]] == ["raw/a", "mid", "report"]'
     # no selection, or a blank one: every asset
     api GET /api/select
     check_json body.json 'd == {"indices": [0, 1, 2, 3], "count": 4}'
@@ -418,32 +397,14 @@ DEFS
     "$EIDER" materialize -f definitions.c >cli.out 2>cli.err &
     local cli=$!
     BACKGROUND_PIDS+=("$cli")
-    for _ in $(seq 1 100); do
-        [[ -f slow.started ]] && break
-        sleep 0.1
-    done
-    [[ -f slow.started ]] || fail "the terminal run never started slow/one"
-    local seen=0
-    for _ in $(seq 1 20); do
-        api GET /api/assets
-        if python3 -c 'import json,sys
-sys.exit(0 if json.load(open("body.json"))[0]["status"] == "running" else 1)'; then
-            seen=1
-            break
-        fi
-        sleep 0.1
-    done
-    [[ $seen == 1 ]] || fail "the terminal run's slow/one never showed running"
+    wait_file slow.started 10 "the terminal run never started slow/one"
+    await_json /api/assets 'd[0]["status"] == "running"' 2 \
+        || fail "the terminal run's slow/one never showed running"
     api GET /api/assets/slow/one
     check_json body.json 'd["status"] == "running"'
     wait "$cli" || fail "eider materialize failed: $(cat cli.err)"
-    for _ in $(seq 1 20); do
-        api GET /api/assets/slow/one
-        python3 -c 'import json,sys
-sys.exit(0 if json.load(open("body.json"))["status"] == "fresh" else 1)' && break
-        sleep 0.1
-    done
-    check_json body.json 'd["status"] == "fresh"'
+    await_json /api/assets/slow/one 'd["status"] == "fresh"' 2 \
+        || fail "slow/one is not fresh after its run: $(cat body.json)"
     stop_server
 }
 

@@ -269,11 +269,7 @@ cancel_queued_and_running() {
     expect_json 'd["status"] == "canceled"'
     post "/api/runs/$queued/cancel"
     expect_status 409
-    for _ in $(seq 1 300); do
-        [[ -f long.started ]] && break
-        sleep 0.1
-    done
-    [[ -f long.started ]] || fail "the long asset never started"
+    wait_file long.started 30 "the long asset never started"
     post "/api/runs/$running/cancel"
     expect_status 202
     expect_json 'd["status"] == "canceling"'
@@ -288,10 +284,7 @@ cancel_queued_and_running() {
     "$EIDER" materialize -f definitions.c --select long >cli.out 2>cli.err &
     local cli=$!
     BACKGROUND_PIDS+=("$cli")
-    for _ in $(seq 1 300); do
-        [[ -f long.started ]] && break
-        sleep 0.1
-    done
+    wait_file long.started 30 "the terminal run never started the long asset"
     api GET /api/runs
     expect_json 'd[0]["launched_by"] == "cli" and d[0]["status"] == "started"'
     post "/api/runs/$(python3 -c 'import json; print(json.load(open("body.json"))[0]["run_id"])')/cancel"
