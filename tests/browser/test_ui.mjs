@@ -120,7 +120,9 @@ await t.case('catalog_filters_by_the_selection', async ({ page, server }) => {
   await page.goto(server.url + '#/assets');
   await page.locator('.grid-body .row[data-key="iris_setosa"]').waitFor();
   const keys = () => page.$$eval('.grid-body .row', (rs) => rs.map((r) => r.dataset.key).sort());
+  const asked = page.waitForRequest((r) => r.url().includes('/api/select?selection=iris_setosa%2B'));
   await page.fill('#selection', 'iris_setosa+');
+  await asked;
   await page.locator('.count', { hasText: 'in the selection' }).waitFor();
   const got = await keys();
   const want = await page.evaluate(async () => {

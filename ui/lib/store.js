@@ -1,8 +1,8 @@
 // The state the shell and the pages share: the assets (GET /api/assets), the
 // definitions' state (GET /api/defs), the selection (its text, the selected keys as
-// the server evaluates it: GET /api/select), and the live stream (GET /api/events, Server-Sent Events). Where the server has
-// no /api/events, it polls /api/assets and /api/runs every 2 s instead and reports
-// the same events. Listeners get (type, data): 'assets', 'asset', 'run', 'defs',
+// the server evaluates it: GET /api/select), and the live stream (GET /api/events,
+// Server-Sent Events). Where the server has no /api/events, it polls /api/assets and
+// /api/runs every 2 s instead and reports the same events. Listeners get (type, data): 'assets', 'asset', 'run', 'defs',
 // 'selection', 'live'.
 import { useEffect, useState } from 'preact/hooks';
 import { getJSON, subscribe } from './api.js';
