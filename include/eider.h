@@ -244,6 +244,14 @@ int eider_defs_validate(eider_defs *defs);
 /* The message of the last error on defs, "" when none. Valid until defs changes. */
 const char *eider_defs_errmsg(const eider_defs *defs);
 
+/* Where the last error points in a selection: when eider_defs_select() or
+ * eider_defs_select_partitions() failed on the selection's text (a syntax error, or a
+ * key, group, tag, kind or owner that no asset has), the column of the message's
+ * "at column N" (from 1, counted in characters: UTF-8 code points); else 0. Lets a
+ * caller that shows the selection point at the place itself (the message also draws
+ * a caret under it, on its last two lines). */
+size_t eider_defs_errcolumn(const eider_defs *defs);
+
 /* Load definitions from a file into defs and validate them:
  *   "x.c"  compiled with the system C compiler into a cache folder (again only when
  *          the source changes), then loaded;

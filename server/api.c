@@ -1,11 +1,12 @@
 /*
  * api.c — the JSON API's handlers (docs/api.md): assets (with their partitions, latest
- * materialization and whether a step of them runs now), runs, a run, its events, and
- * launching a run (asset.c and graph.c have the rest). They run one at a time (under
- * srv.lock), with definitions of their own (srv.defs; the run queue's threads have
- * others), and read the instance store through a read-only handle opened per request,
- * so that what the queue's threads record is seen at once; they never open a DuckDB
- * file.
+ * materialization and whether a step of them runs now, as live.c's poller saw), runs,
+ * a run, its events, resolving a selection (GET /api/select; launching a run checks
+ * its selection with the same function) and launching a run (asset.c and graph.c have
+ * the rest). They run one at a time (under srv.lock), with definitions of their own
+ * (srv.defs; the run queue's threads have others), and read the instance store
+ * through a read-only handle opened per request, so that what the queue's threads
+ * record is seen at once; they never open a DuckDB file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,69 +65,20 @@ static void store_failed(srv_reply *reply, eider_store *store)
     srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
 }
 
-/* ---- the assets a step of which runs now ---- */
-
-typedef struct running {
-    eider_defs *defs;
-    unsigned char *on;               /* per asset */
-    char ids[8][EIDER_RUN_ID_MAX + 1];
-    size_t n_ids;
-} running;
-
-static int started_run(const eider_run_record *run, void *user_data)
+/* "status": "running" for the assets a step of which runs now, as the poller saw. */
+static int mark_running(srv *s, json_t *list)
 {
-    running *r = user_data;
-    snprintf(r->ids[r->n_ids++], sizeof(r->ids[0]), "%s", run->run_id);
-    return r->n_ids == sizeof(r->ids) / sizeof(r->ids[0]);
-}
-
-/* A step_start marks its asset; its step's end (or the run's) clears it. */
-static int step_event(int64_t id, const eider_event *ev, void *user_data)
-{
-    running *r = user_data;
-    long i = ev->asset_key ? eider_defs_find(r->defs, ev->asset_key) : -1;
-    (void)id;
-    if (ev->type == EIDER_EVENT_RUN_END)
-        memset(r->on, 0, eider_defs_count(r->defs));
-    if (i < 0)
-        return 0;
-    if (ev->type == EIDER_EVENT_STEP_START)
-        r->on[i] = 1;
-    else if (ev->type != EIDER_EVENT_LOG && ev->type != EIDER_EVENT_MATERIALIZATION
-             && ev->type != EIDER_EVENT_OBSERVATION && ev->type != EIDER_EVENT_STEP_RETRY)
-        r->on[i] = 0;
-    return 0;
-}
-
-int api_running_assets(srv *s, eider_store *store, unsigned char *on)
-{
-    running r = { .defs = s->defs, .on = on };
-    unsigned char *one = calloc(eider_defs_count(s->defs) + 1, 1);
-    int rc = one ? EIDER_OK : EIDER_ENOMEM;
-    memset(on, 0, eider_defs_count(s->defs));
-    if (!rc)
-        rc = eider_store_runs(store, EIDER_RUN_STARTED, NULL, 8, started_run, &r);
-    for (size_t k = 0; !rc && k < r.n_ids; k++) {
-        memset(one, 0, eider_defs_count(s->defs));
-        r.on = one;
-        rc = eider_store_events(store, r.ids[k], 0, step_event, &r);
-        for (size_t i = 0; !rc && i < eider_defs_count(s->defs); i++)
-            on[i] |= one[i];
+    json_t *keys = srv_live_running_keys(&s->live), *v;
+    const char *key;
+    if (!keys)
+        return EIDER_ENOMEM;
+    json_object_foreach(keys, key, v) {
+        long i = eider_defs_find(s->defs, key);
+        if (i >= 0 && (size_t)i < json_array_size(list))
+            json_object_set_new(json_array_get(list, (size_t)i), "status", json_string("running"));
     }
-    free(one);
-    return rc;
-}
-
-/* "status": "running" for the assets a step of which runs now. */
-static int mark_running(srv *s, eider_store *store, json_t *list)
-{
-    unsigned char *on = calloc(eider_defs_count(s->defs) + 1, 1);
-    int rc = on ? api_running_assets(s, store, on) : EIDER_ENOMEM;
-    for (size_t i = 0; !rc && i < json_array_size(list); i++)
-        if (on[i])
-            json_object_set_new(json_array_get(list, i), "status", json_string("running"));
-    free(on);
-    return rc;
+    json_decref(keys);
+    return EIDER_OK;
 }
 
 /* What one pass over the store's asset states adds to GET /api/assets. */
@@ -222,12 +174,15 @@ void api_assets(srv *s, const srv_request *req, srv_reply *reply)
         goto out;
     }
     json_t *doc = cli_assets_json(s->defs, sel, store ? st : NULL, store);
-    if (add_summaries(s, store, doc) || (store && mark_running(s, store, doc))) {
+    if (add_summaries(s, store, doc)) {
         json_decref(doc);
         if (store)
             store_failed(reply, store);
         else
             srv_error(reply, 500, "out of memory");
+    } else if (mark_running(s, doc)) {
+        json_decref(doc);
+        srv_error(reply, 500, "out of memory");
     } else {
         api_reply_text(reply, doc);
     }
@@ -364,45 +319,74 @@ static int body_string(json_t *body, const char *name, const char **out, srv_rep
     return 0;
 }
 
-/* The selection is checked here, so that a typo is a 400 and not a run that never was. */
-static int check_selection(srv *s, const char *selection, srv_reply *reply)
+int srv_select(srv *s, const char *selection, unsigned char *sel, srv_reply *reply)
 {
     int missing = 0, rc = EIDER_OK;
-    size_t n = eider_defs_count(s->defs);
-    unsigned char *sel = malloc(n + 1);
     eider_store *store = open_store(s, reply, &missing);
-    if (!store && !missing) {
-        free(sel);
+    if (!store && !missing)
         return -1;
-    }
     eider_defs_use_store(s->defs, store);      /* for stale() */
-    rc = sel ? eider_defs_select(s->defs, selection, sel) : EIDER_ENOMEM;
-    if (rc)
-        srv_error(reply, 400, "%s", sel ? eider_defs_errmsg(s->defs) : "out of memory");
+    rc = eider_defs_select(s->defs, selection, sel);
+    if (rc == EIDER_ENOMEM) {
+        srv_error(reply, 500, "out of memory");
+    } else if (rc) {
+        size_t column = eider_defs_errcolumn(s->defs);
+        json_decref(reply->doc);
+        reply->status = 400;
+        reply->doc = json_pack("{s:o, s:o}", "error", cli_json_string(eider_defs_errmsg(s->defs)),
+                               "column", column ? json_integer((json_int_t)column) : json_null());
+    }
     eider_defs_use_store(s->defs, NULL);
     eider_store_close(store);
-    free(sel);
     return rc ? -1 : 0;
 }
 
+/* GET /api/select?selection=SEL: the indices of the assets it selects. */
+void api_select(srv *s, const srv_request *req, srv_reply *reply)
+{
+    size_t n = eider_defs_count(s->defs), count = 0;
+    unsigned char *sel = malloc(n + 1);
+    json_t *indices = json_array();
+    if (!sel || !indices) {
+        srv_error(reply, 500, "out of memory");
+        goto out;
+    }
+    if (srv_select(s, srv_query(req, "selection"), sel, reply))
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (sel[i] && !json_array_append_new(indices, json_integer((json_int_t)i)))
+            count++;
+    reply->doc = json_pack("{s:O, s:I}", "indices", indices, "count", (json_int_t)count);
+out:
+    json_decref(indices);
+    free(sel);
+}
+
+/* The selection is resolved here, so that a typo is a 400 and not a run that never
+ * was, and so that the queue knows the files the run may open. */
 void api_launch(srv *s, const srv_request *req, srv_reply *reply)
 {
     json_error_t err;
     const char *selection = NULL, *partition = NULL;
     char id[EIDER_RUN_ID_MAX + 1];
+    char **files = NULL;
+    size_t n_files = 0;
+    unsigned char *sel = malloc(eider_defs_count(s->defs) + 1);
     json_t *body = req->body_len ? json_loads(req->body, 0, &err) : json_object();
     if (!body || !json_is_object(body)) {
         srv_error(reply, 400, "the body must be a JSON object {\"selection\": ..., "
                   "\"partition\": ...}%s%s", body ? "" : ": ", body ? "" : err.text);
         goto out;
     }
+    if (!sel) {
+        srv_error(reply, 500, "out of memory");
+        goto out;
+    }
     if (body_string(body, "selection", &selection, reply)
         || body_string(body, "partition", &partition, reply)
-        || check_selection(s, selection, reply))
+        || srv_select(s, selection, sel, reply))
         goto out;
-    char **files = NULL;
-    size_t n_files = 0;
-    srv_run_files(s, selection, &files, &n_files);
+    eider_defs_databases(s->defs, sel, &files, &n_files);
     if (srv_queue_push(&s->queue, selection, partition, 0, files, n_files, id)) {
         srv_error(reply, 500, "out of memory");
         goto out;
@@ -411,4 +395,5 @@ void api_launch(srv *s, const srv_request *req, srv_reply *reply)
     reply->doc = json_pack("{s:s, s:s}", "run_id", id, "status", "queued");
 out:
     json_decref(body);
+    free(sel);
 }

@@ -183,17 +183,6 @@ static json_t *definition_json(srv *s, size_t i, eider_store *store, const eider
     return doc;
 }
 
-/* "status": "running" when a step of asset i runs now. */
-static int mark_running(srv *s, eider_store *store, size_t i, json_t *doc)
-{
-    unsigned char *on = calloc(eider_defs_count(s->defs) + 1, 1);
-    int rc = on ? api_running_assets(s, store, on) : EIDER_ENOMEM;
-    if (!rc && on[i])
-        json_object_set_new(doc, "status", json_string("running"));
-    free(on);
-    return rc;
-}
-
 /* Fill the parts the store knows; -1 when it failed (reply set). */
 static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t *doc,
                        srv_reply *reply)
@@ -241,11 +230,13 @@ void api_asset(srv *s, const srv_request *req, srv_reply *reply)
         goto out;
     }
     doc = definition_json(s, (size_t)i, store, store ? st : NULL);
-    if (!doc)
+    if (!doc) {
         srv_error(reply, 500, "out of memory");
-    else if (store && mark_running(s, store, (size_t)i, doc))
-        srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
-    else if (!add_records(s, (size_t)i, store, limit, doc, reply))
+        goto out;
+    }
+    if (srv_live_running(&s->live, eider_defs_key(s->defs, (size_t)i)))
+        json_object_set_new(doc, "status", json_string("running"));
+    if (!add_records(s, (size_t)i, store, limit, doc, reply))
         reply->doc = json_incref(doc);
 out:
     json_decref(doc);

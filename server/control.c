@@ -156,19 +156,12 @@ out:
 
 int srv_run_files(srv *s, const char *selection, char ***files, size_t *n)
 {
-    size_t count = eider_defs_count(s->defs);
-    unsigned char *sel = malloc(count + 1);
-    eider_store *store = NULL;
-    if (s->has_store && eider_store_open_readonly(NULL, &store)) {
-        eider_store_close(store);
-        store = NULL;
-    }
-    eider_defs_use_store(s->defs, store);
+    unsigned char *sel = malloc(eider_defs_count(s->defs) + 1);
+    srv_reply scratch = { 0 };
     /* a selection that cannot be resolved here may open any file */
-    int rc = eider_defs_databases(s->defs, sel && !eider_defs_select(s->defs, selection, sel)
+    int rc = eider_defs_databases(s->defs, sel && !srv_select(s, selection, sel, &scratch)
                                   ? sel : NULL, files, n);
-    eider_defs_use_store(s->defs, NULL);
-    eider_store_close(store);
+    json_decref(scratch.doc);
     free(sel);
     return rc;
 }

@@ -41,6 +41,7 @@ static const route routes[] = {
     { "GET", "/api/assets", api_assets, 0 },
     { "GET", "/api/assets/**", api_asset, 0 },
     { "GET", "/api/graph", api_graph, 0 },
+    { "GET", "/api/select", api_select, 0 },
     { "GET", "/api/runs", api_runs, 0 },
     { "POST", "/api/runs", api_launch, 1 },
     { "GET", "/api/runs/*", api_run, 0 },

@@ -240,40 +240,28 @@ static void status_of(srv_live *l, const char *id, status_probe *p)
     eider_store_runs(l->store, -1, id, 1, probe_status, p);
 }
 
-/* Compare the newest runs with what was seen: publish those that changed, follow
- * those that run, read the events of those followed. 1 when assets may have changed. */
-static int poll_runs(srv *s, int primed)
+/* The row of run id among rows, or NULL. */
+static json_t *row_of(json_t *rows, const char *id)
 {
-    srv_live *l = &s->live;
-    json_t *rows = NULL, *seen_now = json_object();
-    int changed = 0;
-    if (cli_runs_json(l->store, -1, 0, RECENT_RUNS, &rows)) {
-        json_decref(seen_now);
-        return 0;
-    }
-    for (size_t i = json_array_size(rows); i-- > 0;) {
+    for (size_t i = 0; i < json_array_size(rows); i++) {
         json_t *row = json_array_get(rows, i);
-        const char *id = json_string_value(json_object_get(row, "run_id"));
-        const char *status = json_string_value(json_object_get(row, "status"));
-        json_t *seen = json_object_get(l->rows, id);
-        if (primed && (!seen || !json_equal(seen, row))) {
-            srv_live_publish(l, "run", json_deep_copy(row));
-            changed = 1;                /* also a run that began and ended between polls */
-        }
-        json_object_set(seen_now, id, row);
-        if (is_live_status(status))
-            follow(l, id);
+        if (strcmp(json_string_value(json_object_get(row, "run_id")), id) == 0)
+            return row;
     }
+    return NULL;
+}
+
+/* Read the new events of the runs followed, and end those that ended; 1 when an
+ * asset's status may have changed. */
+static int poll_followed(srv_live *l, json_t *rows)
+{
+    int changed = 0;
     for (srv_followed *f = l->runs; f; f = f->next) {
         if (f->ended)
             continue;
-        json_t *row = NULL;
+        json_t *row = row_of(rows, f->id);
         status_probe p;
         const char *status = NULL;
-        for (size_t i = 0; i < json_array_size(rows) && !row; i++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(rows, i), "run_id")),
-                       f->id) == 0)
-                row = json_array_get(rows, i);
         if (row) {
             status = json_string_value(json_object_get(row, "status"));
         } else {
@@ -286,6 +274,38 @@ static int poll_runs(srv *s, int primed)
             end_followed(l, f, status);
             changed = 1;
         }
+    }
+    return changed;
+}
+
+/* Compare the newest runs with what was seen: follow those that run, read the events
+ * of those followed, then publish the rows that changed (so that when a run's end is
+ * published, its assets run no more: srv_live_running() and GET /api/assets agree).
+ * 1 when assets may have changed. */
+static int poll_runs(srv *s, int primed)
+{
+    srv_live *l = &s->live;
+    json_t *rows = NULL, *seen_now = json_object();
+    int changed = 0;
+    if (cli_runs_json(l->store, -1, 0, RECENT_RUNS, &rows)) {
+        json_decref(seen_now);
+        return 0;
+    }
+    for (size_t i = json_array_size(rows); i-- > 0;) {
+        json_t *row = json_array_get(rows, i);
+        if (is_live_status(json_string_value(json_object_get(row, "status"))))
+            follow(l, json_string_value(json_object_get(row, "run_id")));
+    }
+    changed = poll_followed(l, rows);
+    for (size_t i = json_array_size(rows); i-- > 0;) {
+        json_t *row = json_array_get(rows, i);
+        const char *id = json_string_value(json_object_get(row, "run_id"));
+        json_t *seen = json_object_get(l->rows, id);
+        if (primed && (!seen || !json_equal(seen, row))) {
+            srv_live_publish(l, "run", json_deep_copy(row));
+            changed = 1;                /* also a run that began and ended between polls */
+        }
+        json_object_set(seen_now, id, row);
     }
     json_decref(rows);
     json_decref(l->rows);
@@ -309,6 +329,17 @@ int srv_live_running(srv_live *l, const char *key)
     int running = is_running(l, key);
     pthread_mutex_unlock(&l->lock);
     return running;
+}
+
+json_t *srv_live_running_keys(srv_live *l)
+{
+    json_t *keys = json_object();
+    pthread_mutex_lock(&l->lock);
+    for (srv_followed *f = l->runs; f && keys; f = f->next)
+        if (!f->ended)
+            json_object_update(keys, f->running);
+    pthread_mutex_unlock(&l->lock);
+    return keys;
 }
 
 static void free_status(srv_live *l)

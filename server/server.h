@@ -125,8 +125,13 @@ int srv_live_start(struct srv *s);
 /* Publish a message on the global stream; data is stolen. Any thread. */
 void srv_live_publish(srv_live *l, const char *event, json_t *data);
 /* Whether a step of asset key runs now, in a run the poller follows (any process's,
- * as the store said at its last look, 4 times a second). Any thread. */
+ * as the store said at its last look, 4 times a second): the one place the server
+ * knows it, for GET /api/assets, the asset detail and the `asset` events alike. Any
+ * thread. */
 int srv_live_running(srv_live *l, const char *key);
+/* The same for every asset at once: a new object, key -> true for each asset a step
+ * of which runs now (the caller decrefs it); NULL when memory ran out. */
+json_t *srv_live_running_keys(srv_live *l);
 /* End every stream (before the daemon stops), then stop the poller. */
 void srv_live_close(srv_live *l);
 void srv_live_stop(srv_live *l);
@@ -209,6 +214,7 @@ void api_runs(srv *s, const srv_request *req, srv_reply *reply);
 void api_run(srv *s, const srv_request *req, srv_reply *reply);
 void api_run_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_launch(srv *s, const srv_request *req, srv_reply *reply);
+void api_select(srv *s, const srv_request *req, srv_reply *reply);
 /* live.c and control.c */
 void api_events(srv *s, const srv_request *req, srv_reply *reply);
 void api_cancel(srv *s, const srv_request *req, srv_reply *reply);
@@ -234,9 +240,12 @@ struct MHD_Response *srv_static(const srv *s, const char *method, const char *pa
  * be read. */
 eider_store *api_open_store(srv *s, srv_reply *reply, int *missing);
 
-/* on[i] = 1 for each asset i a step of which runs now (a step_start without its end
- * in a started run of the store), else 0. Returns the store's code. */
-int api_running_assets(srv *s, eider_store *store, unsigned char *on);
+/* Resolve selection with s->defs (under lock), stale() reading the store as a run
+ * would: sel gets eider_defs_count() bytes of 0/1 (NULL or blank: every asset). 0, or
+ * -1 with reply set: 400 {"error": message, "column": N or null} when the selection
+ * does not parse or names nothing known, 500 when the store cannot be read. One
+ * function for GET /api/select, POST /api/runs and srv_run_files(). */
+int srv_select(srv *s, const char *selection, unsigned char *sel, srv_reply *reply);
 
 /* Answer doc (taken) as text made now, and give the memory its tree held back to the
  * system: for the large answers (the assets, the graph), so that an idle server stays

@@ -68,6 +68,20 @@ function NavLink({ href, active, children, hint }) {
   return html`<a href=${href} class=${active ? 'nav-link active' : 'nav-link'} title=${hint}>${children}</a>`;
 }
 
+// Why the selection does not parse, under the box: the server's message and the
+// text with a caret under the column it points at (counted in characters).
+function SelectionError({ error }) {
+  const line = error.message.split('\n')[0];
+  const prefix = `bad selection '${error.text}' `;
+  const chars = Array.from(error.text.replace(/\s/g, ' '));
+  return html`<div class="selbox-msg" role="alert">
+    ${error.column ? html`<pre class="selbox-where">${chars.join('') + '\n'}<span class="selbox-caret">${' '.repeat(Math.min(error.column, chars.length + 1) - 1)}^</span></pre>` : null}
+    <div>${line.startsWith(prefix) ? line.slice(prefix.length) : line}</div>
+  </div>`;
+}
+
+// The selection box: its text goes to the server (GET /api/select) 120 ms after the
+// last keystroke, or at once on Enter.
 function SelectionBox() {
   const s = useStore(['selection', 'assets']);
   const [text, setText] = useState(s.selectionText);
@@ -82,17 +96,18 @@ function SelectionBox() {
   };
   const onKey = (e) => {
     if (e.key === 'Escape') {
+      clearTimeout(timer.current);
       clearSelection();
       e.target.blur();
     } else if (e.key === 'Enter') {
       clearTimeout(timer.current);
-      applySelection(text);
-      focusSelection();
+      applySelection(text).then(focusSelection);
     }
   };
   const n = s.selected.size;
+  const error = s.selectionError && s.selectionError.text === text ? s.selectionError : null;
   return html`
-    <div class=${'selbox' + (s.selectionError ? ' selbox-error' : '')}>
+    <div class=${'selbox' + (error ? ' selbox-error' : '')}>
       <svg class="selbox-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
         <circle cx="7" cy="7" r="4.5" fill="none" stroke="currentColor" stroke-width="1.6"/>
         <path d="M10.5 10.5 14 14" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/>
@@ -102,7 +117,7 @@ function SelectionBox() {
         placeholder="Select assets: +iris_setosa, group:iris, kind:duckdb, stale()" />
       ${text && !s.selectionError ? html`<span class="selbox-count">${n} selected</span>` : null}
       ${text ? html`<button class="selbox-clear" title="Clear (Esc)" onClick=${() => clearSelection()}>×</button>` : html`<kbd>/</kbd>`}
-      ${s.selectionError ? html`<div class="selbox-msg" role="alert">${s.selectionError}</div>` : null}
+      ${error ? html`<${SelectionError} error=${error} />` : null}
     </div>`;
 }
 

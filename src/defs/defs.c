@@ -66,6 +66,7 @@ int eider__defs_error(eider_defs *defs, int code, const char *fmt, ...)
 {
     va_list ap;
     eider__buf_reset(&defs->errmsg);
+    defs->errcolumn = 0;
     va_start(ap, fmt);
     eider__buf_vprintf(&defs->errmsg, fmt, ap);
     va_end(ap);
@@ -90,6 +91,11 @@ const char *eider_defs_warnings(const eider_defs *defs)
 const char *eider_defs_errmsg(const eider_defs *defs)
 {
     return defs ? eider__buf_str(&defs->errmsg) : "";
+}
+
+size_t eider_defs_errcolumn(const eider_defs *defs)
+{
+    return defs ? defs->errcolumn : 0;
 }
 
 /* A key is one or more parts separated by '/', none empty. */
@@ -527,8 +533,10 @@ int eider_defs_select_partitions(eider_defs *defs, const char *selection, const 
                                 .partition = partition, .all_partitions = all_partitions };
     int rc = eider__select_with(defs, selection, selected, &info, &err);
     free(info.named);
-    if (rc)
+    if (rc) {
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+        defs->errcolumn = info.column;
+    }
     eider__buf_release(&err);
     return rc;
 }

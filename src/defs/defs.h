@@ -71,6 +71,7 @@ struct eider_defs {
     int first_error;                 /* the first code found while adding, or 0 */
     eider__buf first_errmsg;         /* ...and its message */
     eider__buf errmsg;               /* the message of the last error */
+    size_t errcolumn;                /* ...and the selection's column it points at, or 0 */
     eider__buf warnings;             /* the compiler's, from the last load */
     void **libraries;                /* dlopen handles, closed by eider_defs_free */
     size_t n_libraries, cap_libraries;
@@ -134,6 +135,8 @@ typedef struct eider__select_info {
      * a key or range, or every partition with all_partitions; neither: all of them. */
     const char *partition;
     int all_partitions;
+    /* Out: on an error, the column it points at (from 1, in characters); else 0. */
+    size_t column;
 } eider__select_info;
 
 /* eider__select(), filling *info (may be NULL) as well. */

@@ -56,6 +56,7 @@ typedef struct parser {
     token tok;                  /* the current token */
     int nesting;
     int failed;
+    size_t err_column;          /* the first error's, from 1 */
     eider__buf *err;
     eider__buf text[2];         /* decoded strings */
     uint32_t *queue;            /* for traversals, n entries */
@@ -297,9 +298,10 @@ static void fail(parser *p, size_t at, const char *fmt, ...)
     if (p->failed)
         return;
     p->failed = 1;
+    p->err_column = column_of(p, at);
     if (!p->err)
         return;
-    size_t col = column_of(p, at);
+    size_t col = p->err_column;
     va_list ap;
     eider__buf_reset(p->err);
     eider__buf_puts(p->err, "bad selection '");
@@ -956,6 +958,7 @@ int eider__select_with(const eider_defs *defs, const char *expr, unsigned char *
     if (info) {
         memset(info->named, 0, defs->n_assets);
         info->by_state = 0;
+        info->column = 0;
     }
     p.len = strlen(p.s);
     int rc = EIDER_OK;
@@ -967,6 +970,8 @@ int eider__select_with(const eider_defs *defs, const char *expr, unsigned char *
     if (parse_all(&p, selected)) {
         set_fill(&p, selected, 0);
         rc = EIDER_ESELECT;
+        if (info)
+            info->column = p.err_column;
     }
     free(p.queue);
     eider__buf_release(&p.text[0]);

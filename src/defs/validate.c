@@ -320,6 +320,7 @@ int eider_defs_validate(eider_defs *defs)
         return rc;
     }
     eider__buf_reset(&defs->errmsg);
+    defs->errcolumn = 0;
     defs->validated = 1;
     return EIDER_OK;
 }

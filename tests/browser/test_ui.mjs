@@ -74,18 +74,65 @@ await t.case('click_selects_and_double_click_opens', async ({ page, server }) =>
   await page.waitForFunction(() => location.hash === '#/assets/iris_setosa');
 });
 
-await t.case('selection_box_selects_and_says_what_is_wrong', async ({ page, server, shot }) => {
+// The box asks the server (GET /api/select), 120 ms after the last keystroke; what does
+// not parse is shown under it, with a caret at the column the server names.
+await t.case('selection_box_selects_and_says_what_is_wrong', async ({ page, server, shot, errors }) => {
   await openLineage(page, server);
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('/api/select')) asked.push(new URL(r.url()).searchParams.get('selection')); });
   await page.keyboard.press('/');
   expect(await page.evaluate(() => document.activeElement.id) === 'selection', '/ does not focus the selection box');
-  await page.keyboard.type('+iris_setosa');
+  await page.keyboard.type('+iris_setosa', { delay: 20 });
   await page.getByRole('button', { name: 'Materialize selected (2)' }).waitFor();
   await page.locator('.selbox-count', { hasText: '2 selected' }).waitFor();
+  expect(asked.length >= 1 && asked[asked.length - 1] === '+iris_setosa', `the server was asked ${JSON.stringify(asked)}`);
+  expect(asked.length < '+iris_setosa'.length, `one request per keystroke (${asked.length}): not debounced`);
+  const lit = await page.evaluate(() => window.__eiderLineage.nodes().filter((n) => n.selected).map((n) => n.key).sort());
+  expect(JSON.stringify(lit) === '["iris_dataset","iris_setosa"]', `the graph highlights ${lit}`);
   await shot('lineage-selection');
+  // stale() as the store has it: nothing is materialized yet, so every asset but the
+  // external one
+  const never = (await page.evaluate(() => window.__eiderLineage.nodes())).filter((n) => n.status === 'never').length;
+  expect(never === 2, `${never} assets never materialized`);
+  await page.fill('#selection', 'stale()');
+  await page.locator('.selbox-count', { hasText: `${never} selected` }).waitFor();
+  // an unknown key: the server's did-you-mean, the caret under column 1
   await page.fill('#selection', 'iris_setosaa');
-  await page.locator('.selbox-msg', { hasText: "unknown asset 'iris_setosaa'" }).waitFor();
+  await page.locator('.selbox-msg', { hasText: "unknown asset 'iris_setosaa' (did you mean 'iris_setosa'?)" }).waitFor();
+  expect(await page.textContent('.selbox-where') === 'iris_setosaa\n^', `the caret: ${JSON.stringify(await page.textContent('.selbox-where'))}`);
+  // a syntax error: the caret where the server points (just past the end)
+  const text = 'iris_setosa and (iris_dataset';
+  await page.fill('#selection', text);
+  await page.locator('.selbox-msg', { hasText: "expected ')' to close the '(' at column 17" }).waitFor();
+  const where = await page.textContent('.selbox-where');
+  expect(where === `${text}\n${' '.repeat(text.length)}^`, `the caret: ${JSON.stringify(where)}`);
+  expect(await page.locator('.selbox-error').count() === 1, 'the box is not marked wrong');
+  await shot('lineage-selection-error');
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => document.getElementById('selection').value === '');
+  await page.waitForFunction(() => !document.querySelector('.selbox-msg'));
+  // the 400s of the bad selections are the answers expected, not errors of the page
+  errors.splice(0, errors.length, ...errors.filter((e) => !/status of 400/.test(e)));
+});
+
+// The catalog keeps the rows of the selection the server evaluated.
+await t.case('catalog_filters_by_the_selection', async ({ page, server }) => {
+  await page.goto(server.url + '#/assets');
+  await page.locator('.grid-body .row[data-key="iris_setosa"]').waitFor();
+  const keys = () => page.$$eval('.grid-body .row', (rs) => rs.map((r) => r.dataset.key).sort());
+  const asked = page.waitForRequest((r) => r.url().includes('/api/select?selection=iris_setosa%2B'));
+  await page.fill('#selection', 'iris_setosa+');
+  await asked;
+  await page.locator('.count', { hasText: 'in the selection' }).waitFor();
+  const got = await keys();
+  const want = await page.evaluate(async () => {
+    const [assets, sel] = await Promise.all([fetch('/api/assets').then((r) => r.json()),
+      fetch('/api/select?selection=' + encodeURIComponent('iris_setosa+')).then((r) => r.json())]);
+    return sel.indices.map((i) => assets[i].key).sort();
+  });
+  expect(want.length >= 1 && JSON.stringify(got) === JSON.stringify(want), `the catalog shows ${got}, the server selects ${want}`);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('.count').textContent.includes('in the selection'));
 });
 
 await t.case('keyboard_moves_between_pages', async ({ page, server }) => {

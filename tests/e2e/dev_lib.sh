@@ -1,5 +1,7 @@
 # dev_lib.sh — what the tests of `eider dev` share (sourced after lib.sh): starting a
-# server on a free port, one request to it, waiting for a run, launching one.
+# server on a free port and stopping it, one request to it, waiting for a run,
+# launching one, waiting for a file or for an answer. test_dev.sh, test_dev_live.sh and
+# test_dev_api.sh use it.
 
 # api.py METHOD PATH [BODY] [Header: value]...: one request to the server of
 # server.url; prints the status on the first line, then the body.
@@ -28,16 +30,21 @@ print(r.read().decode())
 PY
 }
 
-# Start eider dev on a free port (--port 0) and wait for its URL and token;
-# DEFS_OPTION says where the definitions are (default -f definitions.c).
+# Start eider dev on a free port (--port 0) with the options given and wait for its
+# URL and token: server.url (with its '/'), URL (without it), TOKEN, SERVER_PID.
+# DEFS_OPTION says where the definitions are (default -f definitions.c). The server
+# joins BACKGROUND_PIDS (lib.sh), killed when the case's subshell exits.
 start_server() {
     write_api_client
     "$EIDER" dev ${DEFS_OPTION:--f definitions.c} --port 0 "$@" >server.out 2>server.err &
     SERVER_PID=$!
-    trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+    BACKGROUND_PIDS+=("$SERVER_PID")
+    # the case runs in a subshell: its background processes end with it, failed or not
+    trap 'for p in "${BACKGROUND_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
     for _ in $(seq 1 600); do
         if grep -q '^eider dev: serving ' server.out 2>/dev/null; then
             sed -n 's/^eider dev: serving \(http[^ ]*\).*/\1/p' server.out >server.url
+            URL=$(sed 's:/$::' server.url)
             TOKEN=$(sed -n 's/^token for .*: //p' server.out)
             return 0
         fi
@@ -47,16 +54,25 @@ start_server() {
     fail "eider dev printed no URL in 60 s"
 }
 
-# Stop it with SIGTERM: it exits 0 within 10 s, with nothing on stderr (a sanitizer's
-# report included).
+# Stop it with SIGNAL (default TERM): it exits 0 within 10 s, with nothing on stderr
+# (a sanitizer's report included) but the reload errors a case expects
+# (RELOAD_ERRORS=1).
 stop_server() {
-    kill -s TERM "$SERVER_PID"
+    kill -s "${1:-TERM}" "$SERVER_PID"
     set +e
     timeout 10 tail --pid="$SERVER_PID" -f /dev/null
     wait "$SERVER_PID"
     RC=$?
     set -e
-    [[ "$RC" == 0 ]] || { cat server.err >&2; fail "eider dev exited $RC on SIGTERM"; }
+    [[ "$RC" == 0 ]] || { cat server.err >&2; fail "eider dev exited $RC on SIG${1:-TERM}"; }
+    if [[ -n "${RELOAD_ERRORS:-}" ]]; then
+        expect_in server.err "did not load; serving the last good ones"
+        grep -v 'ERROR\|Sanitizer\|runtime error' server.err >/dev/null \
+            || { cat server.err >&2; fail "eider dev reported more than reload errors"; }
+        ! grep -q 'ERROR: \|Sanitizer\|runtime error' server.err \
+            || { cat server.err >&2; fail "a sanitizer reported on stderr"; }
+        return 0
+    fi
     [[ ! -s server.err ]] || { cat server.err >&2; fail "eider dev wrote to stderr"; }
 }
 
@@ -65,6 +81,11 @@ api() {
     python3 api.py "$@" >resp.txt || fail "no answer to $1 $2"
     STATUS=$(head -1 resp.txt)
     tail -n +2 resp.txt >body.json
+}
+
+# post PATH [BODY]: a POST with the server's token (as the page sends it).
+post() {
+    api POST "$1" "${2:-}" "X-Eider-Token: $TOKEN"
 }
 
 expect_status() {
@@ -90,4 +111,27 @@ launch() {
     api POST /api/runs "$1" "X-Eider-Token: $TOKEN"
     expect_status 202
     RUN_ID=$(python3 -c 'import json; print(json.load(open("body.json"))["run_id"])')
+}
+
+# wait_file FILE [SECONDS]: wait until FILE exists (an asset's sign that it runs), 30 s
+# at most; fails saying WHAT (default "FILE never appeared").
+wait_file() {
+    for _ in $(seq 1 $(( ${2:-30} * 10 ))); do
+        [[ -f "$1" ]] && return 0
+        sleep 0.1
+    done
+    fail "${3:-$1 never appeared}"
+}
+
+# await_json PATH EXPR [SECONDS]: GET PATH until its body satisfies the Python EXPR (d:
+# the body), 10 s at most; 1 when it never did (body.json holds the last answer).
+await_json() {
+    for _ in $(seq 1 $(( ${3:-10} * 10 ))); do
+        api GET "$1"
+        python3 -c 'import json, sys
+d = json.load(open("body.json"))
+sys.exit(0 if eval(sys.argv[1]) else 1)' "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }

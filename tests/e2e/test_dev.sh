@@ -6,6 +6,7 @@
 # is crashed, the server answers on), the port in use, and stopping with SIGINT and
 # SIGTERM.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
 # hello makes a table; boom writes through NULL; slow sleeps 3 s (long enough for a
 # loaded machine to look at a run queued behind it).
@@ -42,92 +43,6 @@ void eider_definitions(eider_defs *defs)
                                           .deps = EIDER_KEYS("hello") });
 }
 DEFS
-    cat >api.py <<'PY'
-# api.py METHOD PATH [BODY] [Header: value]...: one request to the server of
-# server.url; prints the status on the first line, then the body.
-import http.client, sys, urllib.parse
-url = urllib.parse.urlsplit(open("server.url").read().strip())
-method, path = sys.argv[1], sys.argv[2]
-body = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
-headers = {"Host": url.netloc}
-for h in sys.argv[4:]:
-    k, v = h.split(":", 1)
-    headers[k.strip()] = v.strip()
-c = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-for k, v in headers.items():
-    c.putheader(k, v)
-data = body.encode() if body is not None else b""
-if body is not None:
-    c.putheader("Content-Type", "application/json")
-c.putheader("Content-Length", str(len(data)))
-c.endheaders(data)
-r = c.getresponse()
-print(r.status)
-print(r.read().decode())
-PY
-}
-
-# Start eider dev on a free port (the kernel picks it: --port 0) and wait for its URL;
-# DEFS_OPTION says where the definitions are (default -f definitions.c).
-start_server() {
-    "$EIDER" dev ${DEFS_OPTION:--f definitions.c} --port 0 "$@" >server.out 2>server.err &
-    SERVER_PID=$!
-    trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
-    for _ in $(seq 1 300); do
-        if grep -q '^eider dev: serving ' server.out 2>/dev/null; then
-            sed -n 's/^eider dev: serving \(http[^ ]*\).*/\1/p' server.out >server.url
-            TOKEN=$(sed -n 's/^token for .*: //p' server.out)
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat server.err >&2; fail "eider dev died"; }
-        sleep 0.1
-    done
-    fail "eider dev printed no URL in 30 s"
-}
-
-# Stop it with SIGTERM: it exits 0 within 10 s, with nothing on stderr (a sanitizer's
-# report included).
-stop_server() {
-    kill -s TERM "$SERVER_PID"
-    set +e
-    timeout 10 tail --pid="$SERVER_PID" -f /dev/null
-    wait "$SERVER_PID"
-    RC=$?
-    set -e
-    [[ "$RC" == 0 ]] || { cat server.err >&2; fail "eider dev exited $RC on SIGTERM"; }
-    [[ ! -s server.err ]] || { cat server.err >&2; fail "eider dev wrote to stderr"; }
-}
-
-# api METHOD PATH [BODY] [HEADER...]: the status in STATUS, the body in body.json.
-api() {
-    python3 api.py "$@" >resp.txt || fail "no answer to $1 $2"
-    STATUS=$(head -1 resp.txt)
-    tail -n +2 resp.txt >body.json
-}
-
-expect_status() {
-    [[ "$STATUS" == "$1" ]] || { cat body.json >&2; fail "expected status $1, got $STATUS"; }
-}
-
-# Wait until the run's status is $2 (30 s at most).
-wait_run() {
-    for _ in $(seq 1 300); do
-        api GET "/api/runs/$1"
-        if [[ "$STATUS" == 200 ]] && python3 -c 'import json,sys
-sys.exit(0 if json.load(open("body.json"))["status"] == sys.argv[1] else 1)' "$2"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat body.json >&2
-    fail "run $1 never became $2"
-}
-
-launch() {
-    api POST /api/runs "$1" "X-Eider-Token: $TOKEN"
-    expect_status 202
-    RUN_ID=$(python3 -c 'import json; print(json.load(open("body.json"))["run_id"])')
 }
 
 assets_and_a_run_that_succeeds() {

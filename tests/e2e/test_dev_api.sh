@@ -4,7 +4,9 @@
 # the asset detail (definition, neighbours, latest materialization with columns and
 # preview, history with durations), an unknown key (404 with the nearest key), the
 # graph and its layout, the list's partitions and latest, and launching a partition
-# range and stale(), and an asset running now.
+# range and stale(), an asset running now, and the selection evaluated by the server
+# (GET /api/select: groups, traversals, stale() before and after a run, the column of
+# an error, the nearest key of a typo).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
@@ -120,8 +122,9 @@ PY
     stop_server
 }
 
-# Groups get boxes that never overlap; a long edge bends.
-graph_groups_and_long_edges() {
+# Four assets in two groups, ingest (raw/a -> raw/b) and model (mid -> report, a SQL
+# asset that reads mid and raw/a).
+write_group_definitions() {
     cat >definitions.c <<'DEFS'
 #include <eider.h>
 static int nothing(eider_context *ctx) { return 0; }
@@ -133,9 +136,15 @@ void eider_definitions(eider_defs *defs)
     eider_asset(defs, &(eider_asset_def){ .key = "mid", .compute = nothing, .group = "model",
                                           .deps = EIDER_KEYS("raw/b") });
     eider_asset(defs, &(eider_asset_def){ .key = "report", .compute = nothing, .group = "model",
-                                          .deps = EIDER_KEYS("mid", "raw/a") });
+                                          .deps = EIDER_KEYS("mid", "raw/a"),
+                                          .kinds = EIDER_KEYS("sql") });
 }
 DEFS
+}
+
+# Groups get boxes that never overlap; a long edge bends.
+graph_groups_and_long_edges() {
+    write_group_definitions
     start_server
     api GET /api/graph
     expect_status 200
@@ -243,8 +252,9 @@ DEFS
     stop_server
 }
 
-# A step that runs now makes its asset "running", in the list and the detail; its end
-# makes it fresh.
+# A step that runs now makes its asset "running", in the list and the detail (as the
+# server's poller saw it in the store); its end makes it fresh, once the poller has
+# looked again (four times a second).
 running_asset_shows_running() {
     cat >definitions.c <<'DEFS'
 #include <unistd.h>
@@ -260,23 +270,141 @@ void eider_definitions(eider_defs *defs)
 DEFS
     start_server
     launch '{"selection": "*"}'
-    local seen=0
-    for _ in $(seq 1 100); do
-        api GET /api/assets
-        if python3 -c 'import json,sys
-sys.exit(0 if json.load(open("body.json"))[1]["status"] == "running" else 1)'; then
-            seen=1
-            break
-        fi
-        sleep 0.05
-    done
-    [[ $seen == 1 ]] || fail "slow/one never showed running"
+    await_json /api/assets 'd[1]["status"] == "running"' 5 || fail "slow/one never showed running"
     check_json body.json 'd[0]["status"] == "fresh"'
     api GET /api/assets/slow/one
     check_json body.json 'd["status"] == "running"'
     wait_run "$RUN_ID" success
+    await_json /api/assets '[a["status"] for a in d] == ["fresh", "fresh"]' 2 \
+        || fail "the assets of a run that ended are not fresh: $(cat body.json)"
+    api GET /api/assets/slow/one
+    check_json body.json 'd["status"] == "fresh"'
+    stop_server
+}
+
+# select SELECTION: GET /api/select with the selection percent-encoded, as the page's
+# encodeURIComponent() sends it ('+' as %2B: a bare '+' in a query is a space).
+select_api() {
+    api GET "/api/select?selection=$(python3 -c 'import sys, urllib.parse
+print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")"
+}
+
+# The indices are those of GET /api/assets (and /api/graph's nodes): definitions order.
+select_groups_and_traversals() {
+    write_group_definitions
+    start_server
+    select_api "group:model"
+    expect_status 200
+    check_json body.json 'd == {"indices": [2, 3], "count": 2}'
+    select_api "+mid"
+    check_json body.json 'd["indices"] == [1, 2]'
+    select_api "raw/b*"
+    check_json body.json 'd["indices"] == [1, 2, 3]'
+    select_api "*report and not group:model"
+    check_json body.json 'd["indices"] == [0, 1]'
+    select_api "kind:sql, raw/a"
+    check_json body.json 'd["indices"] == [0, 3] and d["count"] == 2'
+    # the order of GET /api/assets and of the graph's nodes
+    select_api "1+report"
+    cp body.json select.json
     api GET /api/assets
-    check_json body.json '[a["status"] for a in d] == ["fresh", "fresh"]'
+    check_json body.json '[d[i]["key"] for i in json.load(open("select.json"))["indices"]] == ["raw/a", "mid", "report"]'
+    api GET /api/graph
+    check_json body.json '[d["nodes"][i]["key"] for i in json.load(open("select.json"))["indices"]] == ["raw/a", "mid", "report"]'
+    # no selection, or a blank one: every asset
+    api GET /api/select
+    check_json body.json 'd == {"indices": [0, 1, 2, 3], "count": 4}'
+    select_api "  "
+    check_json body.json 'd["count"] == 4'
+    api POST /api/select '{}' "X-Eider-Token: $TOKEN"
+    expect_status 405
+    stop_server
+}
+
+# stale() reads the store, as a run of it would: everything before a run, then only what
+# the run did not materialize.
+select_stale_before_and_after_a_run() {
+    copy_example duckdb_reference
+    start_server
+    select_api "stale()"
+    expect_status 200
+    check_json body.json 'd["count"] == 8'
+    launch '{"selection": "not tag:partitioned=yes"}'
+    wait_run "$RUN_ID" success
+    select_api "stale()"
+    cp body.json stale.json
+    api GET /api/assets
+    check_json body.json 'sorted(d[i]["key"] for i in json.load(open("stale.json"))["indices"]) == ["iris_by_species", "iris_daily"]'
+    select_api "stale() and not tag:partitioned=yes"
+    check_json body.json 'd == {"indices": [], "count": 0}'
+    stop_server
+}
+
+# A selection that does not parse: 400 with the message and the column it points at,
+# counted in characters (as a page counts them), the same from POST /api/runs.
+select_error_names_the_column() {
+    copy_example duckdb_reference
+    start_server
+    select_api "iris/iris_dataset and (iris/sepal_data"
+    expect_status 400
+    check_json body.json "d['column'] == 39 and \"expected ')' to close the '(' at column 23\" in d['error']"
+    check_json body.json "d['error'].startswith(\"bad selection 'iris/iris_dataset and (iris/sepal_data' at column 39: \")"
+    # 'é' is two bytes, one character: '%' is at column 16
+    select_api 'key:"café*" or %'
+    expect_status 400
+    check_json body.json "d['column'] == 16 and \"unexpected character '%'\" in d['error']"
+    api POST /api/runs '{"selection": "key:\"café*\" or %"}' "X-Eider-Token: $TOKEN"
+    expect_status 400
+    check_json body.json "d['column'] == 16 and \"unexpected character '%'\" in d['error']"
+    stop_server
+}
+
+# An unknown key (or group) is an error, with the nearest known one, never an empty set.
+select_unknown_key_says_did_you_mean() {
+    copy_example duckdb_reference
+    start_server
+    select_api "iris/iris_dataset or iris/sepal_dta"
+    expect_status 400
+    check_json body.json 'd["column"] == 22'
+    check_json body.json "\"unknown asset 'iris/sepal_dta' (did you mean 'iris/sepal_data'?)\" in d['error']"
+    select_api "group:defualt"
+    expect_status 400
+    check_json body.json "d['column'] == 7 and \"did you mean 'default'\" in d['error']"
+    stop_server
+}
+
+# A step of a run of `eider materialize` in a terminal shows "running" too: the poller
+# reads every process's runs from the store.
+terminal_run_shows_running() {
+    cat >definitions.c <<'DEFS'
+#include <stdio.h>
+#include <unistd.h>
+#include <eider.h>
+static int slow(eider_context *ctx)
+{
+    FILE *f = fopen("slow.started", "w");
+    if (f)
+        fclose(f);
+    usleep(3000000);
+    return 0;
+}
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "slow/one", .compute = slow });
+}
+DEFS
+    start_server
+    "$EIDER" materialize -f definitions.c >cli.out 2>cli.err &
+    local cli=$!
+    BACKGROUND_PIDS+=("$cli")
+    wait_file slow.started 10 "the terminal run never started slow/one"
+    await_json /api/assets 'd[0]["status"] == "running"' 2 \
+        || fail "the terminal run's slow/one never showed running"
+    api GET /api/assets/slow/one
+    check_json body.json 'd["status"] == "running"'
+    wait "$cli" || fail "eider materialize failed: $(cat cli.err)"
+    await_json /api/assets/slow/one 'd["status"] == "fresh"' 2 \
+        || fail "slow/one is not fresh after its run: $(cat body.json)"
     stop_server
 }
 
@@ -295,6 +423,10 @@ no_store_gives_definitions_only() {
     api GET /api/graph
     expect_status 200
     check_json body.json 'len(d["nodes"]) == 8'
+    # stale() needs a store: a 400 that says so
+    select_api "stale()"
+    expect_status 400
+    check_json body.json '"stale() needs the instance store" in d["error"] and d["column"] == 1'
     stop_server
 }
 
@@ -307,5 +439,10 @@ run_case stale_launch_runs_what_is_not_fresh
 run_case partitions_and_latest_in_the_list
 run_case failed_partition_shows_failed
 run_case running_asset_shows_running
+run_case terminal_run_shows_running
+run_case select_groups_and_traversals
+run_case select_stale_before_and_after_a_run
+run_case select_error_names_the_column
+run_case select_unknown_key_says_did_you_mean
 run_case no_store_gives_definitions_only
 finish

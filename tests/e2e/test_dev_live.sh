@@ -9,6 +9,7 @@
 # when their file changes, on POST, and keeping the last good ones on a compile error;
 # a crashing asset; and stopping with streams connected.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
 command -v curl >/dev/null || { echo "skipped: curl is not installed"; exit 0; }
 
@@ -87,58 +88,6 @@ void eider_definitions(eider_defs *defs)
 DEFS
 }
 
-# Start eider dev on a free port and wait for its URL (and the token).
-start_server() {
-    "$EIDER" dev -f definitions.c --port 0 "$@" >server.out 2>server.err &
-    SERVER_PID=$!
-    BACKGROUND_PIDS+=("$SERVER_PID")
-    # the case runs in a subshell: its background processes end with it, failed or not
-    trap 'for p in "${BACKGROUND_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-    for _ in $(seq 1 300); do
-        if grep -q '^eider dev: serving ' server.out 2>/dev/null; then
-            URL=$(sed -n 's/^eider dev: serving \(http[^ ]*\)\/ .*/\1/p' server.out)
-            TOKEN=$(sed -n 's/^token for .*: //p' server.out)
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat server.err >&2; fail "eider dev died"; }
-        sleep 0.1
-    done
-    fail "eider dev printed no URL in 30 s"
-}
-
-# Stop it with SIGNAL (default TERM): it exits 0 within 10 s, nothing on stderr but
-# the reload errors a case expects (RELOAD_ERRORS=1).
-stop_server() {
-    kill -s "${1:-TERM}" "$SERVER_PID"
-    set +e
-    timeout 10 tail --pid="$SERVER_PID" -f /dev/null
-    wait "$SERVER_PID"
-    RC=$?
-    set -e
-    [[ "$RC" == 0 ]] || { cat server.err >&2; fail "eider dev exited $RC"; }
-    if [[ -n "${RELOAD_ERRORS:-}" ]]; then
-        expect_in server.err "did not load; serving the last good ones"
-        grep -v 'ERROR\|Sanitizer\|runtime error' server.err >/dev/null \
-            || { cat server.err >&2; fail "eider dev reported more than reload errors"; }
-        ! grep -q 'ERROR: \|Sanitizer\|runtime error' server.err \
-            || { cat server.err >&2; fail "a sanitizer reported on stderr"; }
-        return 0
-    fi
-    [[ ! -s server.err ]] || { cat server.err >&2; fail "eider dev wrote to stderr"; }
-}
-
-# api METHOD PATH [BODY]: STATUS and body.json (state changes send the token).
-api() {
-    local args=(-s -o body.json -w '%{http_code}' -X "$1" --max-time 10)
-    [[ "$1" == POST ]] && args+=(-H "X-Eider-Token: $TOKEN" -H 'Content-Type: application/json'
-                                 --data-binary "${3:-}")
-    STATUS=$(curl "${args[@]}" "$URL$2") || fail "no answer to $1 $2"
-}
-
-expect_status() {
-    [[ "$STATUS" == "$1" ]] || { cat body.json >&2; fail "expected status $1, got $STATUS"; }
-}
-
 # A check on body.json that shows the body when it fails.
 expect_json() {
     python3 -c 'import json, sys
@@ -148,25 +97,6 @@ sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" || { cat body.json >&2; echo >&2; 
 
 json_field() {
     python3 -c 'import json, sys; print(json.load(open("body.json"))[sys.argv[1]])' "$1"
-}
-
-# Wait until run $1's status is $2 (60 s at most).
-wait_run() {
-    for _ in $(seq 1 600); do
-        api GET "/api/runs/$1"
-        if [[ "$STATUS" == 200 ]] && [[ "$(json_field status)" == "$2" ]]; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat body.json >&2
-    fail "run $1 never became $2"
-}
-
-launch() {
-    api POST /api/runs "$1"
-    expect_status 202
-    RUN_ID=$(json_field run_id)
 }
 
 # Follow a stream into FILE in the background until it ends (or 60 s); STREAM_PID.
@@ -332,39 +262,32 @@ cancel_queued_and_running() {
     local running=$RUN_ID
     launch '{"selection": "hello"}'
     local queued=$RUN_ID
-    api POST "/api/runs/$queued/cancel"
+    post "/api/runs/$queued/cancel"
     expect_status 202
     expect_json 'd["status"] == "canceled"'
     api GET "/api/runs/$queued"
     expect_json 'd["status"] == "canceled"'
-    api POST "/api/runs/$queued/cancel"
+    post "/api/runs/$queued/cancel"
     expect_status 409
-    for _ in $(seq 1 300); do
-        [[ -f long.started ]] && break
-        sleep 0.1
-    done
-    [[ -f long.started ]] || fail "the long asset never started"
-    api POST "/api/runs/$running/cancel"
+    wait_file long.started 30 "the long asset never started"
+    post "/api/runs/$running/cancel"
     expect_status 202
     expect_json 'd["status"] == "canceling"'
     wait_run "$running" canceled
-    api POST "/api/runs/$running/cancel"
+    post "/api/runs/$running/cancel"
     expect_status 409
     expect_json '"has ended" in d["error"]'
-    api POST /api/runs/nosuch/cancel
+    post /api/runs/nosuch/cancel
     expect_status 404
     # a run of another process is not ours to cancel
     rm -f long.started
     "$EIDER" materialize -f definitions.c --select long >cli.out 2>cli.err &
     local cli=$!
     BACKGROUND_PIDS+=("$cli")
-    for _ in $(seq 1 300); do
-        [[ -f long.started ]] && break
-        sleep 0.1
-    done
+    wait_file long.started 30 "the terminal run never started the long asset"
     api GET /api/runs
     expect_json 'd[0]["launched_by"] == "cli" and d[0]["status"] == "started"'
-    api POST "/api/runs/$(python3 -c 'import json; print(json.load(open("body.json"))[0]["run_id"])')/cancel"
+    post "/api/runs/$(python3 -c 'import json; print(json.load(open("body.json"))[0]["run_id"])')/cancel"
     expect_status 409
     expect_json '"another process" in d["error"]'
     kill -INT "$cli"
@@ -378,24 +301,24 @@ reexecute_all_and_from_failure() {
     launch '{"selection": "hello, bad"}'
     local failed=$RUN_ID
     wait_run "$failed" failure
-    api POST "/api/runs/$failed/reexecute" '{"from_failure": false}'
+    post "/api/runs/$failed/reexecute" '{"from_failure": false}'
     expect_status 202
     wait_run "$(json_field run_id)" failure
     expect_json 'sorted(s["key"] for s in d["steps"]) == ["bad", "hello"] and d["selection"] == "hello, bad"'
     touch fixed
-    api POST "/api/runs/$failed/reexecute" '{"from_failure": true}'
+    post "/api/runs/$failed/reexecute" '{"from_failure": true}'
     expect_status 202
     expect_json 'd["status"] == "queued" and d["from_run"] == "'"$failed"'"'
     local again
     again=$(json_field run_id)
     wait_run "$again" success
     expect_json '[s["key"] for s in d["steps"]] == ["bad"]'
-    api POST "/api/runs/$again/reexecute" '{"from_failure": true}'
+    post "/api/runs/$again/reexecute" '{"from_failure": true}'
     expect_status 409
     expect_json '"no failed step" in d["error"]'
-    api POST "/api/runs/$again/reexecute" '{"from_failure": 3}'
+    post "/api/runs/$again/reexecute" '{"from_failure": 3}'
     expect_status 400
-    api POST /api/runs/nosuch/reexecute '{}'
+    post /api/runs/nosuch/reexecute '{}'
     expect_status 404
     stop_server
 }
@@ -431,7 +354,7 @@ reload_on_change_on_post_and_errors() {
     launch '{"selection": "slow_a"}'
     local going=$RUN_ID
     wait_run "$going" started
-    api POST /api/reload
+    post /api/reload
     expect_status 200
     expect_json 'd["version"] == 3 and d["error"] is None'
     wait_run "$going" success
@@ -442,7 +365,7 @@ reload_on_change_on_post_and_errors() {
     wait_defs 'd["error"] is not None'
     expect_json 'd["version"] == 3 and d["error"]["line"] == '"$line"' and d["error"]["file"].endswith("definitions.c")'
     wait_line global.txt '^data: {"version":3,"error":"'
-    api POST /api/reload
+    post /api/reload
     expect_status 422
     expect_json 'd["version"] == 3 and d["line"] == '"$line"' and "error" in d["error"]'
     api GET /api/assets
@@ -454,7 +377,7 @@ reload_on_change_on_post_and_errors() {
     wait_defs 'd["version"] == 4 and d["error"] is None'
     # a cycle: no line, the message says so
     sed -i 's|\.key = "hello", \.compute = hello,|.key = "hello", .compute = hello, .deps = EIDER_KEYS("extra"),|; s|\.key = "extra", \.compute = hello,|.key = "extra", .compute = hello, .deps = EIDER_KEYS("hello"),|' definitions.c
-    api POST /api/reload
+    post /api/reload
     expect_status 422
     expect_json '"cycle" in d["error"] and d["line"] is None and d["version"] == 4'
     kill "$STREAM_PID"

@@ -113,6 +113,11 @@ static int check_golden_line(eider_defs *defs, char *line, int lineno, unsigned 
         cr_expect(strstr(eider_defs_errmsg(defs), needle) != NULL,
                   "golden.txt:%d: '%s': message\n%s\nlacks '%s'", lineno, expr,
                   eider_defs_errmsg(defs), needle);
+        size_t column = 0;
+        if (sscanf(needle, "at column %zu", &column) == 1)
+            cr_expect_eq(eider_defs_errcolumn(defs), column,
+                         "golden.txt:%d: '%s': eider_defs_errcolumn() is %zu, not %zu", lineno,
+                         expr, eider_defs_errcolumn(defs), column);
         return 1;
     }
     eider__buf got = { 0 };
@@ -180,6 +185,7 @@ Test(select, error_column_counts_characters_not_bytes)
     /* é is two bytes but one column: '%' is at column 16 */
     cr_expect(strstr(eider_defs_errmsg(defs), "at column 16: unexpected character '%'"),
               "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_defs_errcolumn(defs), 16);
     eider_defs_free(defs);
 }
 

@@ -1,21 +1,19 @@
 // The state the shell and the pages share: the assets (GET /api/assets), the
-// definitions' state (GET /api/defs), the selection (its text, the selected keys),
-// and the live stream (GET /api/events, Server-Sent Events). Where the server has
-// no /api/events, it polls /api/assets and /api/runs every 2 s instead and reports
-// the same events. Listeners get (type, data): 'assets', 'asset', 'run', 'defs',
+// definitions' state (GET /api/defs), the selection (its text, the selected keys as
+// the server evaluates it: GET /api/select), and the live stream (GET /api/events,
+// Server-Sent Events). Where the server has no /api/events, it polls /api/assets and
+// /api/runs every 2 s instead and reports the same events. Listeners get (type, data): 'assets', 'asset', 'run', 'defs',
 // 'selection', 'live'.
 import { useEffect, useState } from 'preact/hooks';
 import { getJSON, subscribe } from './api.js';
-import { compile, selectionGraph, keysSelection } from './select.js';
 
 export const store = {
   assets: null,         // the list, or null while loading
   assetsError: null,    // the API's message when it failed
   byKey: new Map(),     // key -> asset
-  graph: null,          // selectionGraph(assets)
   defs: null,           // GET /api/defs, or null when the server has none
   selectionText: '',
-  selectionError: null,
+  selectionError: null, // { message, column (from 1, or null), text }: why it does not parse
   selected: new Set(),  // keys
   live: 'connecting',   // 'live' (SSE), 'polling', 'connecting'
   runs: new Map(),      // run_id -> the latest row seen
@@ -50,10 +48,10 @@ export function useStore(types) {
 export function setAssets(list) {
   store.assets = list;
   store.byKey = new Map(list.map((a) => [a.key, a]));
-  store.graph = selectionGraph(list);
   store.assetsError = null;
-  if (store.selectionText) applySelection(store.selectionText, true);
   emit('assets', list);
+  // again: stale() and the indices may have changed with the assets
+  if (store.selectionText.trim()) applySelection(store.selectionText);
 }
 
 export async function loadAssets() {
@@ -74,25 +72,44 @@ export async function loadDefs() {
   emit('defs', store.defs);
 }
 
-// Set the selection from its text: the selected keys as the page evaluates it.
-export function applySelection(text, quiet) {
+// The selection text naming exactly these keys: "a, b, \"odd key\"".
+export function keysSelection(keys) {
+  return keys.map((k) => (/^[A-Za-z0-9_\/.\-]+$/.test(k) && !/^\d+$/.test(k) ? k : JSON.stringify(k))).join(', ');
+}
+
+// Set the selection from its text, as the server evaluates it (GET /api/select: the
+// indices of the assets, in the order of GET /api/assets). Resolves when the answer
+// (the latest asked for; an older one is dropped) is in the store.
+let selectionAsked = 0;
+
+export async function applySelection(text) {
+  const asked = ++selectionAsked;
   store.selectionText = text;
-  store.selectionError = null;
-  const keys = new Set();
-  if (text.trim() && store.graph) {
-    try {
-      for (const i of compile(text)(store.graph)) keys.add(store.graph.keys[i]);
-    } catch (e) {
-      store.selectionError = e.message;
-    }
+  if (!text.trim()) {
+    store.selectionError = null;
+    store.selected = new Set();
+    emit('selection', store.selected);
+    return;
   }
-  store.selected = keys;
-  if (!quiet) emit('selection', store.selected);
+  let keys = null;
+  let error = null;
+  try {
+    const r = await getJSON('/api/select?selection=' + encodeURIComponent(text));
+    const list = store.assets || [];
+    keys = new Set(r.indices.filter((i) => i < list.length).map((i) => list[i].key));
+  } catch (e) {
+    error = { message: e.message, column: (e.body && e.body.column) || null, text };
+  }
+  if (asked !== selectionAsked) return;
+  store.selectionError = error;
+  store.selected = keys || new Set();
+  emit('selection', store.selected);
 }
 
 // Select exactly these keys (a click on the graph), the text naming them.
 export function selectKeys(keys) {
   const list = [...keys];
+  selectionAsked++;      // an answer still on its way is for an older text
   store.selected = new Set(list);
   store.selectionText = keysSelection(list);
   store.selectionError = null;
@@ -105,14 +122,13 @@ export function focusSelection() {
 }
 
 export function clearSelection() {
-  applySelection('');
+  return applySelection('');
 }
 
 function assetEvent(data) {
   const a = store.byKey.get(data.key);
   if (!a || a.status === data.status) return;
   a.status = data.status;
-  if (store.graph) store.graph.status[store.graph.index.get(a.key)] = data.status;
   emit('asset', data);
 }
 

@@ -5,8 +5,7 @@
 import { html } from '../lib/html.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJSON, postJSON, runPath, assetPath } from '../lib/api.js';
-import { store, useStore, on, selectKeys, clearSelection, launched } from '../lib/store.js';
-import { keysSelection } from '../lib/select.js';
+import { store, useStore, on, selectKeys, clearSelection, launched, keysSelection } from '../lib/store.js';
 import { toast, updateToast } from '../lib/toast.js';
 import { statusDot, ago, count, when } from '../lib/format.js';
 import { GraphView } from './graphview.js';
@@ -175,7 +174,7 @@ export function LineagePage() {
     });
     // For the browser tests: where each node is, and its status.
     window.__eiderLineage = {
-      nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, hidden: gv.hidden(i), ...gv.screenRect(i) })) : []),
+      nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, selected: gv.cb.selected(i), hidden: gv.hidden(i), ...gv.screenRect(i) })) : []),
       groups: () => (gv.g ? (gv.g.groups || []).map((gr) => ({ name: gr.name, folded: gv.folded.has(gr.name), ...gv.toScreen(gr) })) : []),
       view: () => ({ ...gv.view, shown: gv.shown, paintMs: gv.paintMs, paints: gv.paints }),
       fallback: () => !!(gv.g && gv.g.fallback),
