@@ -94,9 +94,39 @@ starts_with_broken_definitions_and_loads_the_fix() {
     wait "$SERVER_PID" || fail "eider dev exited $? on SIGTERM"
 }
 
+# "Materialize stale" in the UI after the definitions were reloaded once (the file
+# saved, even unchanged): the run is refused with "stale() needs the instance store, and
+# none is open here (EIDER_STORAGE=none keeps none)", though the store is there and the
+# same launch before the reload ran. The reloaded definitions must keep the store.
+stale_launch_after_a_reload_is_not_refused() {
+    copy_example duckdb_io_manager
+    start_server
+    launch '{"selection": "stale()"}'
+    wait_run "$RUN_ID" success
+    touch definitions.c
+    for _ in $(seq 1 100); do
+        api GET /api/defs
+        python3 -c 'import json, sys; sys.exit(0 if json.load(open("body.json"))["version"] == 2 else 1)' && break
+        sleep 0.1
+    done
+    check_json body.json 'd["version"] == 2 and d["error"] is None'
+    # iris_setosa is made stale: its upstream is materialized again
+    launch '{"selection": "iris_dataset"}'
+    wait_run "$RUN_ID" success
+    launch '{"selection": "stale()"}'
+    for _ in $(seq 1 300); do
+        api GET "/api/runs/$RUN_ID"
+        python3 -c 'import json, sys; sys.exit(0 if json.load(open("body.json"))["status"] not in ("queued", "started") else 1)' && break
+        sleep 0.1
+    done
+    check_json body.json 'd["status"] != "refused" or "instance store" not in d.get("error", "")'
+    stop_server
+}
+
 run_case asset_detail_names_its_io_manager
 run_case a_nul_in_a_ui_path_is_404
 run_case port_with_a_space_is_refused
 run_case start_line_names_the_web_ui
 run_case starts_with_broken_definitions_and_loads_the_fix
+run_case stale_launch_after_a_reload_is_not_refused
 finish
