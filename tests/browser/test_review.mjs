@@ -161,4 +161,24 @@ await t.case('a_refused_launch_says_refused_in_its_toast', async ({ page, server
   expect(/refused|nothing/i.test(text), `the toast of a refused run says: '${text.replace(/\n/g, ' ')}'`);
 });
 
+// UI.md: "URLs for everything ... so a link can be shared". The run page's log filters
+// (step, level, search) live only in the page: "look at iris_setosa's events in this
+// run" cannot be sent as a link, and a reload forgets it (ui/pages/run.js).
+await t.case('run_page_log_filter_is_in_the_url', async ({ page, server, shot }) => {
+  const { run_id: id } = await api(server, 'POST', '/api/runs', {});
+  expect((await ended(server, id)).status === 'success', 'materializing the example failed');
+  await page.goto(new URL(`#/runs/${id}`, server.url).href);
+  const step = page.locator('select').first();
+  await step.locator('option', { hasText: 'iris_setosa' }).waitFor({ state: 'attached' });
+  await step.selectOption({ label: 'iris_setosa' });
+  await sleep(500);
+  await shot('review-run-filtered');
+  const hash = await page.evaluate(() => decodeURIComponent(location.hash));
+  expect(hash.includes('iris_setosa'), `the URL does not carry the step filter: '${hash}'`);
+  await page.reload();
+  await page.locator('select').first().waitFor();
+  await sleep(1000);
+  expect(await page.locator('select').first().inputValue() === 'iris_setosa', 'a reload forgets the step filter');
+});
+
 await t.finish();

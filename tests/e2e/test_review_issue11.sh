@@ -123,10 +123,30 @@ stale_launch_after_a_reload_is_not_refused() {
     stop_server
 }
 
+# --host 0.0.0.0 --auth-token T: the README says "the token alone guards", but GET /
+# hands the token to anyone who asks, in <meta name="eider-token"> (the Host check is
+# off on every address, so a DNS-rebinding page can read it too; Origin evil.example
+# with Host evil.example is then accepted). Anyone on the network reads the token and
+# launches runs. Served on a non-loopback address, the page must not carry the token
+# to a request that did not prove it knows it (a login with the token, a cookie ...).
+public_server_does_not_hand_out_its_token() {
+    copy_example duckdb_io_manager
+    start_server --host 0.0.0.0 --auth-token s3cretTok42
+    local port
+    port=$(sed 's/.*:\([0-9]*\)\/$/\1/' server.url)
+    api GET / - "Host: evil.example:$port"
+    expect_status 200
+    ! grep -q s3cretTok42 body.json || fail "GET / without the token gives it away: $(grep -o 'eider-token[^>]*' body.json)"
+    api GET /index.html - "Host: 192.0.2.1:$port"
+    ! grep -q s3cretTok42 body.json || fail "GET /index.html without the token gives it away"
+    stop_server
+}
+
 run_case asset_detail_names_its_io_manager
 run_case a_nul_in_a_ui_path_is_404
 run_case port_with_a_space_is_refused
 run_case start_line_names_the_web_ui
 run_case starts_with_broken_definitions_and_loads_the_fix
 run_case stale_launch_after_a_reload_is_not_refused
+run_case public_server_does_not_hand_out_its_token
 finish
