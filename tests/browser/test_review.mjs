@@ -181,4 +181,39 @@ await t.case('run_page_log_filter_is_in_the_url', async ({ page, server, shot })
   expect(await page.locator('select').first().inputValue() === 'iris_setosa', 'a reload forgets the step filter');
 });
 
+// The page a data engineer keeps open all day, and `eider dev` restarted on the same
+// port (Ctrl-C, then again): the page reconnects and says "live", but its token is the
+// old server's, so every Materialize says "the token is wrong: send the token eider
+// dev printed at start in the X-Eider-Token header" (words for curl, not for the page)
+// until the user guesses to reload. The page must get the new token (or say, in words,
+// that the server restarted and the page must be reloaded).
+await t.case('a_restarted_server_still_takes_the_pages_launches', async ({ page, shot }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eider-browser-restart-'));
+  copyExample('duckdb_io_manager', dir);
+  const net = await import('node:net');
+  const port = await new Promise((res) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+  });
+  let other = await startServer(dir, ['--port', String(port)]);
+  try {
+    expect(other.url.includes(`:${port}/`), `--port ${port} was not taken: ${other.url}`);
+    await openLineage(page, other.url);
+    await page.locator('.live', { hasText: 'live' }).waitFor();
+    expect(await other.stop() === 0, 'eider dev did not stop cleanly');
+    other = null;
+    other = await startServer(dir, ['--port', String(port)]);
+    await page.locator('.live', { hasText: 'live' }).waitFor({ timeout: 20000 });
+    await page.getByRole('button', { name: 'Materialize all' }).click();
+    await sleep(2000);
+    await shot('review-restarted-server');
+    const toasts = await page.evaluate(() => [...document.querySelectorAll('.toast')].map((e) => e.innerText).join(' | '));
+    const launched = await page.locator('.toast a', { hasText: 'View run' }).count();
+    expect(launched > 0 || /restart|reload the page/i.test(toasts),
+      `after a restart of the server the page cannot launch: '${toasts.replace(/\n/g, ' ')}'`);
+  } finally {
+    if (other) await other.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, { allowErrors: true });   // the refused connections while it restarts are console errors
+
 await t.finish();
