@@ -3,6 +3,7 @@
  * definitions for the commands that need them.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -167,12 +168,20 @@ int cli_check_selection(const char *selection)
     return EXIT_SELECT;
 }
 
+/* Whether value starts as a number written plainly does: a digit, or '-' or '.' and one
+ * (strtol() and strtod() would skip leading white space and take a '+'). */
+static int starts_as_number(const char *value)
+{
+    const char *v = value + (*value == '-');
+    return isdigit((unsigned char)*v) || (*v == '.' && isdigit((unsigned char)v[1]));
+}
+
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out)
 {
     char *end = NULL;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (errno || end == value || *end || v < min || v > max) {
+    if (errno || !starts_as_number(value) || end == value || *end || v < min || v > max) {
         cli_error("%s wants a whole number from %ld to %ld, not '%s'", option, min, max, value);
         return EXIT_USAGE;
     }
@@ -185,7 +194,8 @@ int cli_parse_seconds(const char *option, const char *value, double max, double 
     char *end = NULL;
     errno = 0;
     double v = strtod(value, &end);
-    if (errno || end == value || *end || !isfinite(v) || v < 0 || v > max) {
+    if (errno || !starts_as_number(value) || end == value || *end || !isfinite(v) || v < 0
+        || v > max) {
         cli_error("%s wants seconds from 0 to %g, not '%s'", option, max, value);
         return EXIT_USAGE;
     }

@@ -146,7 +146,8 @@ int cli_check_selection(const char *selection);
  * are none, or they fail to load or validate: then env->defs_error says why. */
 eider_defs *cli_quiet_defs(cli_env *env);
 
-/* Parse an option's value strictly, or print why not and return EXIT_USAGE. */
+/* Parse an option's value strictly (as written plainly: no white space around it, no
+ * '+'), or print why not and return EXIT_USAGE. */
 int cli_parse_int(const char *option, const char *value, long min, long max, long *out);
 int cli_parse_seconds(const char *option, const char *value, double max, double *out);
 

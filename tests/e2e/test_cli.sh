@@ -41,7 +41,18 @@ option_values_out_of_range_are_usage_errors() {
     done
     run "$EIDER" materialize --lock-timeout ''
     expect_rc 2
+    # written plainly only: no white space around the number, no '+'
+    for bad in " 2" "2 " "+2" "	2"; do
+        run "$EIDER" materialize --jobs "$bad"
+        expect_rc 2
+        expect_in err.txt "error: --jobs wants a whole number from 1 to 1024, not '$bad'"
+        run "$EIDER" materialize --lock-timeout "$bad"
+        expect_rc 2
+        expect_in err.txt "error: --lock-timeout wants seconds"
+    done
     [[ ! -e cli.duckdb ]] || fail "a refused command opened the database"
+    run "$EIDER" materialize --lock-timeout .5 --jobs 1 --select outside
+    expect_rc 0
 }
 
 empty_selection_is_refused_not_everything() {
