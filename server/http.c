@@ -258,6 +258,20 @@ static void take_body(pending *p, const char *data, size_t size)
     p->body[p->len] = '\0';
 }
 
+/* Decode %HH as libmicrohttpd does, but never into a NUL: "%00" becomes a byte that no
+ * path, file or selection accepts (0x7f), so that "/app.js%00.css" is not cut short
+ * into "/app.js" where the handlers read NUL-terminated strings. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t n = MHD_http_unescape(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\0')
+            s[i] = 0x7f;
+    return n;
+}
+
 /* Whether path is the JSON API's (the rest is the web UI's files). */
 static int is_api_path(const char *path)
 {
@@ -425,6 +439,7 @@ int srv_serve(srv *s)
                          | MHD_USE_POLL, 0, NULL, NULL,
                          on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                          MHD_OPTION_END);
