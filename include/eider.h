@@ -302,6 +302,13 @@ void eider_keys_free(char **keys, size_t n);
 
 /* Fill *info for asset i. Returns EIDER_OK or EIDER_EINVAL. */
 int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
+/* The key of the I/O manager that stores asset i's output and loads it for the assets
+ * downstream ("io_manager" for the default one), or NULL when none does: the asset
+ * writes its own tables (its .output is EIDER_OUTPUT_NONE, or it declares .resources
+ * with the default .output and names no .io_manager_key), the I/O manager is not
+ * defined (or is a DuckDB resource), or i is out of range.
+ * Valid until defs is freed. */
+const char *eider_defs_io_manager(const eider_defs *defs, size_t i);
 
 /* Resolve a selection (Dagster's syntax: "key", "a/b", "*key", "key+", "group:g",
  * "tag:k=v", "kind:k", "owner:o", and/or/not, parentheses, "roots()", "sinks()", comma

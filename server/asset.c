@@ -1,8 +1,9 @@
 /*
  * asset.c — GET /api/assets/{key}: one asset's definition (as GET /api/assets gives it),
- * its neighbours, its partitions with each key's state, its latest materialization
- * (columns, preview, row count and the rest of its metadata) and its history with the
- * duration of each materialization's step, as the store keeps them (docs/api.md).
+ * its I/O manager, its neighbours, its partitions with each key's state, its latest
+ * materialization (columns, preview, row count and the rest of its metadata) and its
+ * history with the duration of each materialization's step, as the store keeps them
+ * (docs/api.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -163,7 +164,8 @@ static int history_limit(const srv_request *req, long *limit, srv_reply *reply)
     return -1;
 }
 
-/* The definition's part, as GET /api/assets has it (with its status), and neighbours. */
+/* The definition's part, as GET /api/assets has it (with its status), its neighbours
+ * and its I/O manager. */
 static json_t *definition_json(srv *s, size_t i, eider_store *store, const eider_asset_status *st)
 {
     size_t n = eider_defs_count(s->defs);
@@ -179,6 +181,7 @@ static json_t *definition_json(srv *s, size_t i, eider_store *store, const eider
     if (doc) {
         json_object_set(doc, "upstream", json_object_get(doc, "deps"));
         json_object_set_new(doc, "downstream", downstream_json(s->defs, eider_defs_key(s->defs, i)));
+        json_object_set_new(doc, "io_manager", or_null(eider_defs_io_manager(s->defs, i)));
     }
     return doc;
 }

@@ -513,6 +513,19 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info)
     return EIDER_OK;
 }
 
+const char *eider_defs_io_manager(const eider_defs *defs, size_t i)
+{
+    if (!defs || i >= defs->n_assets)
+        return NULL;
+    const eider__asset *a = &defs->assets[i];
+    const eider__resource *io = eider__defs_resource(defs, a->io_manager);
+    int named = strcmp(a->io_manager, EIDER__DEFAULT_IO_MANAGER) != 0;
+    if (!io || io->kind == EIDER__DUCKDB || a->output == EIDER_OUTPUT_NONE
+        || (!named && a->n_resources > 0 && a->output == EIDER_OUTPUT_DEFAULT))
+        return NULL;
+    return a->io_manager;
+}
+
 int eider_defs_select(eider_defs *defs, const char *selection, unsigned char *selected)
 {
     return eider_defs_select_partitions(defs, selection, NULL, 0, selected);

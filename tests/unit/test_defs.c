@@ -588,3 +588,43 @@ Test(defs, databases_need_validated_definitions)
     cr_expect_eq(n, 0);
     eider_defs_free(defs);
 }
+
+/* ---- the I/O manager of each asset ---- */
+
+static const char *io_of(eider_defs *defs, const char *key)
+{
+    long i = eider_defs_find(defs, key);
+    cr_assert_geq(i, 0, "no asset '%s'", key);
+    return eider_defs_io_manager(defs, (size_t)i);
+}
+
+Test(defs, io_manager_of_each_asset)
+{
+    eider_defs *defs = eider_defs_new();
+    eider_duckdb_resource(defs, "db", &(eider_duckdb_config){ .database = "db.duckdb" });
+    eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){ .database = "io.duckdb" });
+    eider_parquet_io_manager(defs, "pq", &(eider_parquet_io_config){ .base_path = "pq" });
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = noop });
+    add(defs, &(eider_asset_def){ .key = "own", .compute = noop, .resources = EIDER_KEYS("db") });
+    add(defs, &(eider_asset_def){ .key = "kept", .compute = noop, .resources = EIDER_KEYS("db"),
+                                  .output = EIDER_OUTPUT_REQUIRED });
+    add(defs, &(eider_asset_def){ .key = "named", .compute = noop, .io_manager_key = "pq",
+                                  .resources = EIDER_KEYS("db") });
+    add(defs, &(eider_asset_def){ .key = "none", .compute = noop, .output = EIDER_OUTPUT_NONE });
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_str_eq(io_of(defs, "plain"), "io_manager");
+    cr_expect_null(io_of(defs, "own"), "an asset with resources writes its own tables");
+    cr_expect_str_eq(io_of(defs, "kept"), "io_manager");
+    cr_expect_str_eq(io_of(defs, "named"), "pq");
+    cr_expect_null(io_of(defs, "none"));
+    cr_expect_null(eider_defs_io_manager(defs, 99));
+    cr_expect_null(eider_defs_io_manager(NULL, 0));
+    eider_defs_free(defs);
+
+    /* no default I/O manager: an asset that names none has none */
+    defs = eider_defs_new();
+    add(defs, &(eider_asset_def){ .key = "plain", .compute = noop });
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_null(io_of(defs, "plain"));
+    eider_defs_free(defs);
+}
