@@ -112,7 +112,8 @@ static void drop_old_slots(srv_queue *q)
 
 /* Run r in a run worker on defs; the store records it. A run with nothing to run, or
  * refused before it starts (a bad partition), is not recorded: the queue keeps its
- * message. */
+ * message. defs read the thread's store for the run (stale(), the keys of dynamic
+ * partitions): a load made by a reload or for a concurrent run has none of its own. */
 static void run_one(srv_queue *q, srv_run *r, eider_defs *defs, eider_store *store)
 {
     eider_result *result = NULL;
@@ -121,6 +122,7 @@ static void run_one(srv_queue *q, srv_run *r, eider_defs *defs, eider_store *sto
         .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT, .store = store,
         .launched_by = "api", .cancel = &r->cancel, .all_partitions = r->all_partitions,
     };
+    eider_defs_use_store(defs, store);
     int rc = eider_materialize_worker(defs, &o, &result);
     int recorded = rc == EIDER_ECRASHED || (result && eider_result_count(result) > 0);
     pthread_mutex_lock(&q->lock);
@@ -132,6 +134,7 @@ static void run_one(srv_queue *q, srv_run *r, eider_defs *defs, eider_store *sto
         announce(q, r);
     }
     pthread_mutex_unlock(&q->lock);
+    eider_defs_use_store(defs, NULL);
     eider_result_free(result);
 }
 
