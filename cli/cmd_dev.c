@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../server/server.h"
@@ -33,7 +34,9 @@ static const char help[] =
     "later one waits its turn, queued); `eider materialize` in a terminal meanwhile works\n"
     "and shows up live. When the definitions' file changes (looked at each second), or\n"
     "on POST /api/reload, they are loaded again; if they fail (a compile error, a cycle)\n"
-    "the error is reported (GET /api/defs) and the last good ones stay in use. It prints\n"
+    "the error is reported (GET /api/defs) and the last good ones stay in use;\n"
+    "definitions that fail at start are served the same way, with no assets until the\n"
+    "file is fixed (a missing file is still an error). It prints\n"
     "the URL it serves and the token that state-changing requests must send (header\n"
     "X-Eider-Token); Ctrl-C or SIGTERM stops it, ending the live streams and canceling\n"
     "the runs it launched. The web UI is at / (the lineage graph, the catalog, asset and\n"
@@ -97,16 +100,33 @@ static void block_stop_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* The definitions failed at start (the message is printed already): serve none, the
+ * error reported as a failed reload's (in *error, malloc'd), until the file loads. A
+ * validated empty set in env->defs instead of the failed load. */
+static int start_without_defs(cli_env *env, const char *path, char **error)
+{
+    *error = strdup(eider_defs_errmsg(env->owned));
+    eider_defs_free(env->owned);
+    env->owned = env->defs = eider_defs_new();
+    if (!*error || eider_defs_validate(env->defs)) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    fprintf(stderr, "eider dev: serving with no assets until the definitions '%s' load: fix "
+            "them and save the file (it is looked at each second)\n", path);
+    return EXIT_OK;
+}
+
 /* The definitions again, for the server's thread (srv.defs): path is where the first
- * load found them. A program that gave its own definitions has them once: the server
- * then shares them with the run queue. */
-static int load_again(cli_env *env, const char *path, eider_defs **out)
+ * load found them (an empty set when they failed: failed). A program that gave its
+ * own definitions has them once: the server then shares them with the run queue. */
+static int load_again(cli_env *env, const char *path, int failed, eider_defs **out)
 {
     *out = NULL;
     if (!env->owned || !path)
         return EXIT_OK;
     *out = eider_defs_new();
-    int rc = eider_defs_load(*out, path, NULL);
+    int rc = failed ? EIDER_OK : eider_defs_load(*out, path, NULL);
     if (!rc)
         rc = eider_defs_validate(*out);
     if (rc) {
@@ -116,6 +136,19 @@ static int load_again(cli_env *env, const char *path, eider_defs **out)
         *out = NULL;
     }
     return rc ? cli_exit_for(rc) : EXIT_OK;
+}
+
+/* Where the definitions come from (as cli_load_defs() looks for them), made absolute
+ * into real; 0 when they are the program's own, or there is no such file. */
+static int defs_file(const cli_env *env, char real[PATH_MAX])
+{
+    const char *path = env->defs_path;
+    if (env->defs)
+        return 0;
+    if (!path)
+        path = access("definitions.c", R_OK) == 0 || access("definitions.so", R_OK) != 0
+             ? "definitions.c" : "definitions.so";
+    return realpath(path, real) != NULL;
 }
 
 /* Fill in what the server knows of its definitions: where they come from, when. */
@@ -139,24 +172,29 @@ static int run(cli_env *env)
     dev_args a = { .host = "127.0.0.1", .port = 3000, .max_concurrent = MAX_CONCURRENT_DEFAULT };
     srv s = { 0 };
     eider_defs *reads = NULL;
-    char real[PATH_MAX];
+    char real[PATH_MAX], *defs_error = NULL;
     int code = parse_args(env, &a);
     if (!code && cli_parse_only())
         return CLI_PARSED;
-    int have_path = !code && !env->defs
-                  && realpath(env->defs_path ? env->defs_path : "definitions.c", real);
+    int have_path = !code && defs_file(env, real);
     if (!code)
         code = cli_load_defs(env);
+    if (code == EXIT_DEFS && have_path && env->owned)
+        code = start_without_defs(env, real, &defs_error);
     if (!code)
         code = cli_open_store(env, CLI_STORE_OPTIONAL);
     if (!code)
-        code = load_again(env, have_path ? real : NULL, &reads);
-    if (code)
+        code = load_again(env, have_path ? real : NULL, defs_error != NULL, &reads);
+    if (code) {
+        free(defs_error);
         return code;
+    }
     s.host = a.host;
     s.port = (int)a.port;
     s.max_concurrent = (int)a.max_concurrent;
     set_defs(&s, reads ? reads : env->defs, reads ? real : NULL);
+    if (defs_error)
+        srv_defs_failed_at_start(&s, defs_error);
     s.has_store = env->store != NULL;
     if (a.token)
         snprintf(s.token, sizeof(s.token), "%s", a.token);

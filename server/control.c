@@ -235,6 +235,7 @@ static void take(srv *s, eider_defs **fresh, size_t n)
     free(s->defs_error);
     free(s->defs_error_file);
     s->defs_error = s->defs_error_file = NULL;
+    s->defs_none = 0;
     s->loaded_us = now_us();
     srv_live_publish(&s->live, "defs", json_pack("{s:I, s:n}", "version", (json_int_t)version,
                                                  "error"));
@@ -243,18 +244,38 @@ static void take(srv *s, eider_defs **fresh, size_t n)
     eider_defs_free(old);
 }
 
-static void keep_last_good(srv *s, char *error)
+/* Remember error (taken) as the definitions' and where it points; call under lock. */
+static void set_error(srv *s, char *error)
 {
-    pthread_mutex_lock(&s->lock);
     free(s->defs_error);
     free(s->defs_error_file);
     s->defs_error = error;
     error_place(error, &s->defs_error_file, &s->defs_error_line);
+}
+
+void srv_defs_failed_at_start(srv *s, char *error)
+{
+    pthread_mutex_lock(&s->lock);
+    set_error(s, error);
+    s->defs_none = 1;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void keep_last_good(srv *s, char *error)
+{
+    pthread_mutex_lock(&s->lock);
+    set_error(s, error);
     srv_live_publish(&s->live, "defs", json_pack("{s:I, s:s}", "version",
                                                  (json_int_t)s->defs_version, "error", error));
+    int none = s->defs_none;
+    unsigned version = s->defs_version;
     pthread_mutex_unlock(&s->lock);
-    fprintf(stderr, "eider dev: the definitions '%s' did not load; serving the last good ones "
-            "(version %u): %s\n", s->defs_path, s->defs_version, error);
+    if (none)
+        fprintf(stderr, "eider dev: the definitions '%s' did not load; serving none until "
+                "they do: %s\n", s->defs_path, error);
+    else
+        fprintf(stderr, "eider dev: the definitions '%s' did not load; serving the last good "
+                "ones (version %u): %s\n", s->defs_path, version, error);
 }
 
 int srv_reload(srv *s)

@@ -245,6 +245,8 @@ int srv_queue_start(srv_queue *q, srv *s, eider_defs *defs, const char *path,
     q->srv = s;
     q->version = 1;
     q->record = s->has_store;
+    if (s->defs_none)
+        q->load_failed = 1;         /* version 1 is an empty set, no load of the file */
     add_slot(q, defs, 1, 0);
     if (path && !(q->path = strdup(path)))
         return -1;

@@ -157,6 +157,8 @@ typedef struct srv {
      * definitions in use were loaded. */
     char *defs_error, *defs_error_file;
     int defs_error_line;
+    int defs_none;                  /* they failed at start, and none has loaded since: the
+                                       handlers and the runs have an empty set (version 1) */
     int64_t loaded_us;
     pthread_mutex_t reload_lock;    /* one reload at a time */
     struct timespec defs_mtime;     /* the source's, at the last reload tried */
@@ -173,6 +175,10 @@ typedef struct srv {
  * holding lock. Returns 0 on success, -1 on a definitions error, -2 when there is no
  * file to reload. */
 int srv_reload(srv *s);
+/* The definitions failed to load at start (error, malloc'd, taken): s->defs is an
+ * empty set, and the error is reported as a failed reload's until the file loads.
+ * Call before the server's threads start. */
+void srv_defs_failed_at_start(srv *s, char *error);
 /* The JSON of GET /api/defs; call under lock. */
 json_t *srv_defs_json(srv *s);
 /* The DuckDB files a run of selection may open, with s->defs (under lock): for the

@@ -384,6 +384,47 @@ reload_on_change_on_post_and_errors() {
     RELOAD_ERRORS=1 stop_server
 }
 
+# Definitions that fail at start (a cycle here: an error with no file nor line) are
+# served as a failed reload is: no assets, the error in GET /api/defs (and the UI) and
+# on stderr; a reload that fails again says so; once the file is fixed they load, and
+# runs go, two at once (a second load of the fixed file). A missing file is still an
+# error at start, as for every command.
+broken_at_start_is_served_then_loaded() {
+    write_definitions
+    run timeout 20 "$EIDER" dev -f nowhere.c --port 0
+    expect_rc 3
+    expect_in err.txt "cannot read definitions 'nowhere.c'"
+    cp definitions.c good.c
+    sed -i 's|\.key = "hello", \.compute = hello,|.key = "hello", .compute = hello, .deps = EIDER_KEYS("slow_a"),|; s|\.key = "slow_a", \.compute = slow_a,|.key = "slow_a", .compute = slow_a, .deps = EIDER_KEYS("hello"),|' definitions.c
+    start_server
+    expect_in server.err "cycle"
+    expect_in server.err "serving with no assets until the definitions"
+    api GET /api/defs
+    expect_json 'd["version"] == 1 and "cycle" in d["error"]["message"] and d["error"]["line"] is None'
+    api GET /api/assets
+    expect_json 'd == []'
+    api GET /api/graph
+    expect_json 'd["nodes"] == [] and d["edges"] == []'
+    post /api/reload
+    expect_status 422
+    expect_in server.err "did not load; serving none until they do"
+    cp good.c definitions.c
+    touch definitions.c
+    wait_defs 'd["version"] == 2 and d["error"] is None'
+    api GET /api/assets
+    expect_json '[a["key"] for a in d][:2] == ["hello", "slow_a"]'
+    launch '{"selection": "slow_a"}'
+    local first=$RUN_ID
+    launch '{"selection": "slow_b"}'
+    wait_run "$first" success
+    wait_run "$RUN_ID" success
+    api GET /api/runs
+    expect_json 'd[0]["start_us"] < d[1]["end_us"] and d[1]["start_us"] < d[0]["end_us"]'
+    kill -s TERM "$SERVER_PID"
+    wait "$SERVER_PID" || fail "eider dev exited $? on SIGTERM"
+    ! grep -q 'Sanitizer\|runtime error' server.err || { cat server.err >&2; fail "a sanitizer reported"; }
+}
+
 crash_fails_the_run_and_the_server_answers() {
     write_definitions
     start_server
@@ -429,6 +470,7 @@ run_case one_concurrent_run_at_a_time
 run_case cancel_queued_and_running
 run_case reexecute_all_and_from_failure
 run_case reload_on_change_on_post_and_errors
+run_case broken_at_start_is_served_then_loaded
 run_case crash_fails_the_run_and_the_server_answers
 run_case stops_with_streams_connected
 finish
