@@ -1,7 +1,7 @@
 /*
- * cmd_dev.c — `eider dev`: load the definitions and serve the JSON API (server/) until
- * Ctrl-C or SIGTERM; runs launched through it execute in run workers, several at once
- * when they share no DuckDB file.
+ * cmd_dev.c — `eider dev`: load the definitions and serve the web UI and its JSON API
+ * (server/) until Ctrl-C or SIGTERM; runs launched through it execute in run workers,
+ * several at once when they share no DuckDB file.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -24,23 +24,23 @@ static const char help[] =
     "usage: eider dev [-f FILE.c | -l FILE.so] [--port N] [--host ADDRESS] [--auth-token T]\n"
     "                 [--max-concurrent-runs N]\n"
     "\n"
-    "Serve a JSON API (docs/api.md) over the definitions and the instance store: the\n"
-    "assets with their status, each asset's detail and history, the asset graph laid\n"
-    "out, the recorded runs and their events, live events\n"
-    "(Server-Sent Events on GET /api/events and GET /api/runs/ID/events), and launching,\n"
-    "canceling and re-executing runs. A run executes in a run worker, so that a crash in\n"
-    "an asset fails that run only. Launched runs are queued: several run at once, up to\n"
-    "--max-concurrent-runs, but two that may open the same DuckDB file never do (the\n"
-    "later one waits its turn, queued); `eider materialize` in a terminal meanwhile works\n"
-    "and shows up live. When the definitions' file changes (looked at each second), or\n"
-    "on POST /api/reload, they are loaded again; if they fail (a compile error, a cycle)\n"
-    "the error is reported (GET /api/defs) and the last good ones stay in use;\n"
-    "definitions that fail at start are served the same way, with no assets until the\n"
-    "file is fixed (a missing file is still an error). It prints\n"
-    "the URL it serves and the token that state-changing requests must send (header\n"
-    "X-Eider-Token); Ctrl-C or SIGTERM stops it, ending the live streams and canceling\n"
-    "the runs it launched. The web UI is at / (the lineage graph, the catalog, asset and\n"
-    "run pages; EIDER_UI_DIR=DIR serves its files from DIR instead of the binary).\n"
+    "Serve the web UI at / (the lineage graph, the catalog, asset and run pages;\n"
+    "EIDER_UI_DIR=DIR serves its files from DIR instead of the binary) and its JSON API\n"
+    "under /api (docs/api.md) over the definitions and the instance store: the assets\n"
+    "with their status, each asset's detail and history, the asset graph laid out, the\n"
+    "recorded runs and their events, live events (Server-Sent Events on GET /api/events\n"
+    "and GET /api/runs/ID/events), and launching, canceling and re-executing runs. A run\n"
+    "executes in a run worker, so that a crash in an asset fails that run only. Launched\n"
+    "runs are queued: several run at once, up to --max-concurrent-runs, but two that may\n"
+    "open the same DuckDB file never do (the later one waits its turn, queued); `eider\n"
+    "materialize` in a terminal meanwhile works and shows up live. When the definitions'\n"
+    "file changes (looked at each second), or on POST /api/reload, they are loaded\n"
+    "again; if they fail (a compile error, a cycle) the error is reported (GET /api/defs,\n"
+    "the UI) and the last good ones stay in use. Definitions that fail at start are\n"
+    "served the same way, with no assets until the file is fixed (a missing file is\n"
+    "still an error). It prints the URL it serves and the token that state-changing\n"
+    "requests must send (header X-Eider-Token); Ctrl-C or SIGTERM stops it, ending the\n"
+    "live streams and canceling the runs it launched.\n"
     "\n"
     CLI_DEFS_HELP
     "      --port N          the TCP port (default 3000; 0: any free port, printed)\n"

@@ -451,8 +451,9 @@ int srv_serve(srv *s)
         cli_error("cannot start the HTTP server on port %d", s->port);
         return EXIT_INTERNAL;
     }
-    printf("eider dev: serving http://%s%s%s:%d/ (the JSON API: docs/api.md)\n",
-           strchr(s->host, ':') ? "[" : "", s->host, strchr(s->host, ':') ? "]" : "", s->port);
+    printf("eider dev: serving http://%s%s%s:%d/ (the web UI; its JSON API under /api: "
+           "docs/api.md)\n", strchr(s->host, ':') ? "[" : "", s->host,
+           strchr(s->host, ':') ? "]" : "", s->port);
     printf("token for state-changing requests (header X-Eider-Token): %s\n", s->token);
     printf("press Ctrl-C to stop\n");
     fflush(stdout);

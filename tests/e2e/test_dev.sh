@@ -233,6 +233,16 @@ non_loopback_host_needs_a_token() {
     stop_server
 }
 
+# The first words a user reads name the web UI: --help's first sentence, the
+# commands' summary (the start line is test_review_issue11.sh's).
+help_leads_with_the_web_ui() {
+    run "$EIDER" dev --help
+    expect_rc 0
+    sed -n 4p out.txt | grep -q '^Serve the web UI at /' || fail "--help starts: $(sed -n 4p out.txt)"
+    run "$EIDER" --help
+    expect_in out.txt "serve the web UI"
+}
+
 port_in_use_is_named() {
     write_definitions
     start_server
@@ -285,6 +295,7 @@ run_case errors_are_json_with_their_status
 run_case state_changes_need_the_token_and_our_origin
 run_case given_auth_token_is_the_one
 run_case non_loopback_host_needs_a_token
+run_case help_leads_with_the_web_ui
 run_case port_in_use_is_named
 run_case segfault_fails_the_run_and_the_server_answers
 run_case stops_on_sigint_and_sigterm
