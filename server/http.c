@@ -34,7 +34,8 @@ typedef struct route {
     const char *pattern;            /* '*' matches one path segment, '**' the rest of the
                                      * path (one segment or more: an asset key's '/') */
     srv_handler fn;
-    int changes_state;              /* needs the token and the same-origin check */
+    int changes_state;              /* needs the token and the same-origin check (off
+                                     * loopback, every route needs the token) */
 } route;
 
 static const route routes[] = {
@@ -158,9 +159,37 @@ static int host_is_ours(const srv *s, const char *host)
     return 0;
 }
 
-/* The checks every request passes (Host: DNS rebinding), and those a state-changing
- * one passes too (Origin: CSRF; the token). 0 when it may go on, else reply is set. */
-static int check_request(srv *s, struct MHD_Connection *conn, int changes_state, srv_reply *reply)
+/* Whether origin (an Origin header) is a page of this server: "http://" and a name of
+ * it; listening on every address, where any name may be ours, the name the request
+ * was sent to (its Host). */
+static int origin_is_ours(const srv *s, const char *origin, const char *host)
+{
+    if (strncmp(origin, "http://", 7) != 0)
+        return 0;
+    return s->wildcard ? strcasecmp(origin + 7, host) == 0 : host_is_ours(s, origin + 7);
+}
+
+/* What a request must pass beyond the Host check (DNS rebinding) that every request
+ * passes. */
+enum {
+    CHECK_HOST = 0,
+    CHECK_ORIGIN = 1,               /* a state-changing request: an Origin, if any, of ours */
+    CHECK_TOKEN = 2,                /* the token */
+};
+
+/* The checks of an /api request: the Origin and the token for a state-changing one;
+ * the token for every one when the server listens off loopback (its page does not
+ * hand the token out there: whoever uses the API proves they know it). */
+static int api_checks(const srv *s, int changes_state)
+{
+    if (changes_state)
+        return CHECK_ORIGIN | CHECK_TOKEN;
+    return s->loopback ? CHECK_HOST : CHECK_TOKEN;
+}
+
+/* The checks of checks (CHECK_*) and the Host check. 0 when the request may go on,
+ * else reply is set (403). */
+static int check_request(srv *s, struct MHD_Connection *conn, int checks, srv_reply *reply)
 {
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
@@ -170,19 +199,21 @@ static int check_request(srv *s, struct MHD_Connection *conn, int changes_state,
                   "http://%s:%d", host ? host : "", s->host, s->port);
         return 1;
     }
-    if (!changes_state)
-        return 0;
-    if (origin && (strncmp(origin, "http://", 7) != 0 || !host_is_ours(s, origin + 7))) {
+    if ((checks & CHECK_ORIGIN) && origin && !origin_is_ours(s, origin, host)) {
         srv_error(reply, 403, "requests from the origin '%s' are refused: only pages this "
                   "server serves may change anything", origin);
         return 1;
     }
-    if (!token || !same_secret(token, s->token)) {
+    if (!(checks & CHECK_TOKEN) || (token && same_secret(token, s->token)))
+        return 0;
+    if (!s->loopback)
+        srv_error(reply, 403, "this server needs its token: %s; send the token given to eider "
+                  "dev with --auth-token in the X-Eider-Token header (or Authorization: Bearer)",
+                  token ? "the token sent is wrong" : "none was sent");
+    else
         srv_error(reply, 403, "%s: send the token eider dev printed at start in the "
                   "X-Eider-Token header", token ? "the token is wrong" : "a token is needed");
-        return 1;
-    }
-    return 0;
+    return 1;
 }
 
 static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
@@ -196,7 +227,7 @@ static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
         path_known = 1;
         if (strcmp(routes[i].method, in->method) != 0)
             continue;
-        if (check_request(s, in->conn, routes[i].changes_state, reply))
+        if (check_request(s, in->conn, api_checks(s, routes[i].changes_state), reply))
             return;
         req.param = strchr(routes[i].pattern, '*') ? param : NULL;
         if (!unlocked(routes[i].fn))
@@ -206,7 +237,7 @@ static void dispatch(srv *s, const srv_request *in, srv_reply *reply)
             pthread_mutex_unlock(&s->lock);
         return;
     }
-    if (check_request(s, in->conn, 0, reply))
+    if (check_request(s, in->conn, api_checks(s, 0), reply))
         return;
     if (path_known)
         srv_error(reply, 405, "method '%s' is not allowed on '%s': see docs/api.md", in->method,
@@ -284,7 +315,7 @@ static enum MHD_Result send_static(srv *s, struct MHD_Connection *conn, const ch
 {
     srv_reply reply = { .status = 200 };
     unsigned status = 200;
-    if (check_request(s, conn, 0, &reply)) {
+    if (check_request(s, conn, CHECK_HOST, &reply)) {
         enum MHD_Result ok = send_reply(conn, &reply);
         json_decref(reply.doc);
         return ok;
@@ -373,6 +404,7 @@ static int listen_on(srv *s, int token_given, int *code)
         goto out;
     }
     s->wildcard = is_wildcard(ai->ai_addr);
+    s->loopback = is_loopback(ai->ai_addr);
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -454,7 +486,12 @@ int srv_serve(srv *s)
     printf("eider dev: serving http://%s%s%s:%d/ (the web UI; its JSON API under /api: "
            "docs/api.md)\n", strchr(s->host, ':') ? "[" : "", s->host,
            strchr(s->host, ':') ? "]" : "", s->port);
-    printf("token for state-changing requests (header X-Eider-Token): %s\n", s->token);
+    if (s->loopback)
+        printf("token for state-changing requests (header X-Eider-Token; the page has it): "
+               "%s\n", s->token);
+    else
+        printf("token for every API request, reads too (header X-Eider-Token; the page asks "
+               "for it): %s\n", s->token);
     printf("press Ctrl-C to stop\n");
     fflush(stdout);
     int sig = wait_for_stop();

@@ -141,6 +141,9 @@ typedef struct srv {
     const char *host;               /* as given */
     int port;                       /* the one bound (--port 0: the kernel's choice) */
     int wildcard;                   /* bound to every address: the Host check is off */
+    int loopback;                   /* bound to a loopback address: the page carries the
+                                       token, and only state-changing requests need it;
+                                       else every /api request needs it */
     char token[SRV_TOKEN_MAX + 1];
     /* The definitions the handlers read, under lock only: a load of their own, so that
      * no run changes what they read (a run reloads the keys of dynamic partitions; a

@@ -1,6 +1,7 @@
 /*
  * static.c — the web UI's files at every path outside /api: index.html at "/" with the
- * server's token in <meta name="eider-token"> and a fresh nonce for its import map (the
+ * server's token in <meta name="eider-token"> when it listens on loopback (elsewhere ""
+ * there: the page asks its user for the token) and a fresh nonce for its import map (the
  * Content-Security-Policy allows scripts from the server itself and that nonce only),
  * and each file of the table tools/embed.c generates (ui/, and /vendor/ for the npm
  * libraries), looked up by bisection. EIDER_UI_DIR=DIR serves ui/'s files from DIR
@@ -147,11 +148,12 @@ static struct MHD_Response *text_response(const char *text)
     return r;
 }
 
-/* index.html (template, NUL-terminated) with the token and a nonce in place. */
+/* index.html (template, NUL-terminated) with the token (on loopback only: anyone who
+ * can reach another address could read the page) and a nonce in place. */
 static struct MHD_Response *index_response(const srv *s, const char *template)
 {
     char nonce[33], attr[64], policy[sizeof(csp) + 40];
-    char *token = html_escape(s->token), *with_token = NULL, *page = NULL;
+    char *token = html_escape(s->loopback ? s->token : ""), *with_token = NULL, *page = NULL;
     struct MHD_Response *r = NULL;
     if (!token || make_nonce(nonce))
         goto out;

@@ -4,10 +4,12 @@
 # test_dev_api.sh use it.
 
 # api.py METHOD PATH [BODY] [Header: value]...: one request to the server of
-# server.url; prints the status on the first line, then the body.
+# server.url; prints the status on the first line, then the body. API_TOKEN set: the
+# request sends it (X-Eider-Token) unless a header given sends a token, as the page
+# does on a server off loopback, where every API request needs it.
 write_api_client() {
     cat >api.py <<'PY'
-import http.client, sys, urllib.parse
+import http.client, os, sys, urllib.parse
 url = urllib.parse.urlsplit(open("server.url").read().strip())
 method, path = sys.argv[1], sys.argv[2]
 body = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
@@ -15,6 +17,8 @@ headers = {"Host": url.netloc}
 for h in sys.argv[4:]:
     k, v = h.split(":", 1)
     headers[k.strip()] = v.strip()
+if os.environ.get("API_TOKEN") and not {"x-eider-token", "authorization"} & {k.lower() for k in headers}:
+    headers["X-Eider-Token"] = os.environ["API_TOKEN"]
 c = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
 for k, v in headers.items():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_dev.sh — `eider dev` against a real server on a free port: each endpoint of the
 # JSON API (docs/api.md), its error statuses, the security rules (the token, a foreign
-# Origin, a foreign Host, a non-loopback --host without a token), a launched run that
+# Origin, a foreign Host, a non-loopback --host without a token, and off loopback every
+# API request needing the token, which the page does not carry), a launched run that
 # succeeds, runs that wait their turn in the queue, one whose asset segfaults (the run
 # is crashed, the server answers on), the port in use, and stopping with SIGINT and
 # SIGTERM.
@@ -233,6 +234,78 @@ non_loopback_host_needs_a_token() {
     stop_server
 }
 
+# Off loopback (--host 0.0.0.0, with --auth-token) the page does not carry the token
+# (anyone on the network may read it) and every API request needs it, reads and live
+# streams included, in a header (never in the query string); the UI's files stay
+# public, so that the page can ask its user for the token.
+off_loopback_every_api_request_needs_the_token() {
+    write_definitions
+    start_server --host 0.0.0.0 --auth-token sesame
+    expect_in server.out "token for every API request"
+    api GET /
+    expect_status 200
+    expect_in body.json '<meta name="eider-token" content="">'
+    expect_not_in body.json sesame
+    api GET /app.js
+    expect_status 200
+    api GET /api/assets
+    expect_status 403
+    check_json body.json '"this server needs its token" in d["error"] and "--auth-token" in d["error"]'
+    api GET /api/assets - "X-Eider-Token: sesamf"
+    expect_status 403
+    check_json body.json '"wrong" in d["error"]'
+    api GET "/api/assets?token=sesame"
+    expect_status 403
+    api GET /api/nowhere
+    expect_status 403
+    api GET /api/assets - "X-Eider-Token: sesame"
+    expect_status 200
+    check_json body.json '[a["key"] for a in d] == ["hello", "boom", "slow"]'
+    api GET /api/defs - "Authorization: Bearer sesame"
+    expect_status 200
+    launch '{"selection": "hello"}'
+    export API_TOKEN=sesame
+    wait_run "$RUN_ID" success
+    # a run's live stream (Server-Sent Events) with the header: its events, then its end
+    API_TOKEN='' api GET "/api/runs/$RUN_ID/events" - "Accept: text/event-stream"
+    expect_status 403
+    api GET "/api/runs/$RUN_ID/events" - "Accept: text/event-stream"
+    expect_status 200
+    expect_in body.json "event: event"
+    expect_in body.json 'data: {"status":"success"}'
+    # the global stream too, with the header only
+    local code
+    code=$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$URL/api/events" || true)
+    [[ "$code" == 403 ]] || fail "GET /api/events without the token is $code, not 403"
+    code=$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "X-Eider-Token: sesame" \
+           "$URL/api/events" || true)
+    [[ "$code" == 200 ]] || fail "GET /api/events with the token is $code, not 200"
+    # the Origin check stays on for state-changing requests: on every address, the
+    # origin must be the name the request was sent to
+    api POST /api/runs '{"selection": "hello"}' "Origin: http://evil.example"
+    expect_status 403
+    check_json body.json '"origin" in d["error"]'
+    api POST /api/runs '{"selection": "hello"}' "Origin: http://$(cat server.url | sed 's|^http://||; s|/$||')"
+    expect_status 202
+    stop_server
+}
+
+# On loopback the page carries the token, and reads need none.
+loopback_page_carries_the_token() {
+    write_definitions
+    start_server
+    expect_in server.out "token for state-changing requests"
+    api GET /
+    expect_status 200
+    expect_in body.json "<meta name=\"eider-token\" content=\"$TOKEN\">"
+    api GET /api/assets
+    expect_status 200
+    api POST /api/runs '{"selection": "hello"}'
+    expect_status 403
+    check_json body.json '"a token is needed" in d["error"]'
+    stop_server
+}
+
 # The first words a user reads name the web UI: --help's first sentence, the
 # commands' summary (the start line is test_review_issue11.sh's).
 help_leads_with_the_web_ui() {
@@ -295,6 +368,8 @@ run_case errors_are_json_with_their_status
 run_case state_changes_need_the_token_and_our_origin
 run_case given_auth_token_is_the_one
 run_case non_loopback_host_needs_a_token
+run_case off_loopback_every_api_request_needs_the_token
+run_case loopback_page_carries_the_token
 run_case help_leads_with_the_web_ui
 run_case port_in_use_is_named
 run_case segfault_fails_the_run_and_the_server_answers
