@@ -297,8 +297,7 @@ function SignIn({ message, onDone }) {
   };
   return html`<div class="signin-wrap"><form class="panel signin" onSubmit=${submit}>
     <h2>Sign in to Eider</h2>
-    <p>This server asks for its token: paste the token given to <code>eider dev</code> with
-      <code>--auth-token</code>.</p>
+    <p>This server asks for its token: paste the token given to <code>eider dev</code> with <code>--auth-token</code>.</p>
     <label class="signin-label">Token
       <input id="token" type="password" autocomplete="current-password" spellcheck="false" value=${value}
         onInput=${(e) => setValue(e.target.value)} autofocus /></label>
