@@ -290,7 +290,7 @@ function SignIn({ message, onDone }) {
       onDone();
     } catch (err) {
       if (err.status === 403) setToken('');
-      setError(err.message);
+      setError(err.status === 403 ? `The server refused this token (it says: ${err.message})` : err.message);
     } finally {
       setBusy(false);
     }
