@@ -218,9 +218,10 @@ async function readStream(res, state, onMessage) {
 // Server-Sent Events, read with fetch() so that the token goes in a header:
 // onEvent(type, data, id) for each event (data JSON-parsed when it parses; only the
 // types given, when given), onOpen() each time it is connected, onError(err) each time
-// it breaks: err.fatal when it will not come back (no such endpoint: 404 or 405), else
-// it reconnects by itself after a pause that grows (0.5 s to 10 s), sending the last
-// event's id in Last-Event-ID; err.status is 0 when the server cannot be reached.
+// it breaks: err.fatal when it will not come back (no such endpoint: 404 or 405, or an
+// answer that is not text/event-stream), else it reconnects by itself after a pause
+// that grows (0.5 s to 10 s), sending the last event's id in Last-Event-ID; err.status
+// is 0 when the server cannot be reached.
 // Returns close().
 export function subscribe(path, { onEvent, onError, onOpen, types } = {}) {
   const state = { lastId: '', retry: 0, closed: false, reader: null, ctl: null };
@@ -264,6 +265,15 @@ export function subscribe(path, { onEvent, onError, onOpen, types } = {}) {
       err.fatal = res.status === 404 || res.status === 405;
       fail(err);
       return err.fatal ? 'closed' : 'again';
+    }
+    if (!/text\/event-stream/.test(res.headers.get('Content-Type') || '')) {
+      // not a stream (a server without one): as EventSource, give up for good
+      state.ctl.abort();
+      const err = new Error(`${path} is not a stream of events on this server`);
+      err.status = res.status;
+      err.fatal = true;
+      fail(err);
+      return 'closed';
     }
     pause = 500;
     if (onOpen && !state.closed) onOpen();
