@@ -407,7 +407,8 @@ await t.case('a_refused_runs_page_says_it_never_ran', async ({ page, server, sho
   const { run_id: first } = await api(server, 'POST', '/api/runs', {});
   expect((await ended(server, first)).status === 'success', 'materializing the example failed');
   const { run_id: id } = await api(server, 'POST', '/api/runs', { selection: 'stale()' });
-  expect((await ended(server, id)).status === 'refused', 'the run of nothing stale was not refused');
+  const run = await ended(server, id);
+  expect(run.status === 'refused' && run.error, `the run of nothing stale was not refused: ${JSON.stringify(run)}`);
   await page.goto(new URL(`#/runs/${id}`, server.url).href);
   await page.locator('.rh-status[data-status="refused"]').waitFor();
   await sleep(300);
@@ -415,6 +416,8 @@ await t.case('a_refused_runs_page_says_it_never_ran', async ({ page, server, sho
   const head = await page.locator('.run-head').innerText();
   expect(!/started/.test(head), `the refused run's page says it started: '${head.replace(/\n/g, ' ')}'`);
   expect(await page.getByRole('button', { name: 'Re-execute all' }).isDisabled(), 'a refused run offers Re-execute all');
+  const told = (await page.evaluate(() => document.body.innerText)).split(run.error).length - 1;
+  expect(told === 1, `the refusal is said ${told} times`);
 });
 
 await t.finish();

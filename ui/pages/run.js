@@ -98,9 +98,9 @@ export function offsetLabel(us, step) {
   return duration(us / 1e6);
 }
 
-export function Gantt({ steps, t0, t1, onPick, picked }) {
+export function Gantt({ steps, t0, t1, onPick, picked, refused }) {
   const [tip, setTip] = useState(null);
-  if (!steps.length) return html`<div class="pg-empty">No step has started yet.</div>`;
+  if (!steps.length) return html`<div class="pg-empty">${refused ? 'No step ran: the run was refused.' : 'No step has started yet.'}</div>`;
   const span = Math.max(1, t1 - t0);
   const step = niceStep(span);
   const ticks = [];
@@ -220,6 +220,7 @@ function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys, level, setL
 
 function Failures({ run, events }) {
   const [all, setAll] = useState(false);
+  if (run.status === 'refused') return null;   // the header's note says why, once
   const items = [];
   for (const e of events) {
     if (e.type === 'step_failure') items.push({ key: e.asset_key, attempt: e.attempt, message: e.message, sql: e.sql });
@@ -381,7 +382,7 @@ function Header({ run, onReexecute, onCancel, action }) {
       ${run.launched_by ? html`<span><span class="c-muted">launched by</span> ${run.launched_by}</span>` : null}
       ${run.start_us ? html`<span title=${when(run.start_us)}><span class="c-muted">${refused ? 'refused' : 'started'}</span> ${ago(run.start_us)}</span>` : null}
       ${run.duration_s !== null && run.duration_s !== undefined ? html`<span><span class="c-muted">took</span> ${duration(run.duration_s)}</span>` : null}
-      ${run.n_succeeded !== undefined ? html`<span class="counts">${[
+      ${run.n_succeeded !== undefined && !refused ? html`<span class="counts">${[
         html`<span class="c-ok">${run.n_succeeded} ok</span>`,
         run.n_failed ? html`<span class="c-fail">${run.n_failed} failed</span>` : null,
         run.n_skipped ? html`<span class="c-muted">${run.n_skipped} skipped</span>` : null,
@@ -502,7 +503,7 @@ export function RunPage({ runId }) {
     <section class="card" id="timeline">
       <h2>Timeline<span class="h-extra">${steps.length} step${steps.length === 1 ? "" : "s"} · ${duration((t1 - t0) / 1e6)}${live ? ' · live' : ''}</span></h2>
       ${events === null ? html`<${Skeleton} lines=${4} />`
-        : html`<${Gantt} steps=${steps} t0=${t0} t1=${t1} picked=${stepFilter} onPick=${setStepFilter} />`}
+        : html`<${Gantt} steps=${steps} t0=${t0} t1=${t1} picked=${stepFilter} onPick=${setStepFilter} refused=${run.status === 'refused'} />`}
     </section>
     ${events !== null ? html`<${Failures} run=${run} events=${evs} />` : null}
     <section class="card" id="events">
