@@ -16,11 +16,12 @@
 // timed), served by one `eider dev -l defs.so --port 0` with a fresh EIDER_HOME. Each
 // repetition opens the page in a new browser context (nothing cached); the first one
 // meets a server that has not laid the graph out yet ("cold"), the others the layout
-// the server keeps. The signal the page gives: window.__eiderLineage.view() (the
-// lineage page's hook for the tests) counts the canvas paints and the nodes drawn by
-// the last one (`paints`, `shown`) and how long it took (`paintMs`); a check at every
-// animation frame (requestAnimationFrame polling) reads performance.now(), which counts
-// from the navigation's start. The floor beside it, in the same browser: a page of the
+// the server keeps. The signals the page gives: the performance mark
+// 'eider:graph-drawn' (ui/pages/graphview.js), set by the first canvas paint that shows
+// nodes, its startTime counted from the navigation's start; and
+// window.__eiderLineage.view() (the lineage page's hook for the tests), which counts the
+// canvas paints and the nodes drawn by the last one (`paints`, `shown`) and how long it
+// took (`paintMs`). The floor beside it, in the same browser: a page of the
 // same server (GET /api/defs) that fetches /api/graph and /api/assets and parses them,
 // from the navigation's start; no drawing, no UI. DuckDB has no counterpart here.
 import { spawn, execFileSync } from 'node:child_process';
@@ -102,10 +103,9 @@ async function loadGraph(browser, url, n, shoot) {
   try {
     await page.goto(url, { waitUntil: 'commit' });
     const drawn = await page.waitForFunction(() => {
-      const l = window.__eiderLineage;
-      const v = l && l.view();
-      return v && v.paints > 0 && v.shown > 0 ? performance.now() : 0;
-    }, null, { polling: 'raf', timeout: 120000 });
+      const m = performance.getEntriesByName('eider:graph-drawn')[0];
+      return m ? m.startTime : 0;
+    }, null, { polling: 100, timeout: 120000 });
     const drawnMs = await drawn.jsonValue();
     const count = await page.evaluate(() => window.__eiderLineage.nodes().length);
     if (count !== n) throw new Error(`the page drew a graph of ${count} nodes, not ${n}`);

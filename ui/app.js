@@ -3,7 +3,7 @@
 // page, Esc clears), the definitions-error panel and the toasts.
 import { html, render } from './lib/html.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { postJSON } from './lib/api.js';
+import { postJSON, getJSON, needsSignIn, setToken, onAuth } from './lib/api.js';
 import {
   store, useStore, loadAssets, loadDefs, startLive, applySelection, clearSelection, focusSelection,
 } from './lib/store.js';
@@ -114,7 +114,7 @@ function SelectionBox() {
       </svg>
       <input id="selection" ref=${input} value=${text} onInput=${onInput} onKeyDown=${onKey}
         spellcheck="false" autocomplete="off" aria-label="Asset selection"
-        placeholder="Select assets: +iris_setosa, group:iris, kind:duckdb, stale()" />
+        placeholder=${placeholderOf(s.assets)} />
       ${text && !s.selectionError ? html`<span class="selbox-count">${n} selected</span>` : null}
       ${text ? html`<button class="selbox-clear" title="Clear (Esc)" onClick=${() => clearSelection()}>×</button>` : html`<kbd>/</kbd>`}
       ${error ? html`<${SelectionError} error=${error} />` : null}
@@ -124,8 +124,30 @@ function SelectionBox() {
 function LiveState() {
   const s = useStore(['live']);
   const title = s.live === 'live' ? 'Live updates from the server (Server-Sent Events)'
-    : s.live === 'polling' ? 'The server has no live stream: polling every 2 s' : 'Connecting…';
+    : s.live === 'polling' ? 'The server has no live stream: polling every 2 s'
+      : s.live === 'offline' ? 'The eider dev server cannot be reached: trying again' : 'Connecting…';
   return html`<span class=${'live live-' + s.live} title=${title}><span class="live-dot"></span>${s.live}</span>`;
+}
+
+// The server cannot be reached (stopped, or restarting): said in words under the bar.
+function OfflineBanner() {
+  const s = useStore(['live']);
+  if (s.live !== 'offline') return null;
+  return html`<div class="banner banner-error" role="alert">Cannot reach the eider dev server: it has stopped
+    or is restarting. What this page shows may be out of date; it reconnects by itself once the server is back.</div>`;
+}
+
+// A selection to suggest in the box's placeholder, from this project's assets: an asset
+// with upstream assets ("+key"), and a group.
+function placeholderOf(assets) {
+  if (!assets || !assets.length) return 'Select assets: +key, group:name, kind:duckdb, stale()';
+  const plain = (k) => /^[A-Za-z0-9_\/.\-]+$/.test(k) && !/^\d+$/.test(k);
+  const withDeps = assets.find((a) => (a.deps || []).length && plain(a.key)) || assets.find((a) => plain(a.key));
+  const group = (assets.find((a) => a.group && plain(a.group)) || {}).group;
+  const kind = (assets.find((a) => (a.kinds || []).length) || { kinds: ['duckdb'] }).kinds[0];
+  const parts = [withDeps ? '+' + withDeps.key : '+key', group ? 'group:' + group : null,
+    plain(kind) ? 'kind:' + kind : null, 'stale()'].filter(Boolean);
+  return 'Select assets: ' + parts.join(', ');
 }
 
 function TopBar({ route }) {
@@ -250,21 +272,76 @@ function useKeyboard() {
   }, []);
 }
 
+// The server asks for its token (its page carries none: it listens beyond loopback):
+// the user pastes it; it is kept for this tab (sessionStorage) and sent on every request.
+function SignIn({ message, onDone }) {
+  const [value, setValue] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(message || null);
+  const submit = async (e) => {
+    e.preventDefault();
+    const t = value.trim();
+    if (!t) return;
+    setBusy(true);
+    setError(null);
+    setToken(t);
+    try {
+      await getJSON('/api/defs');
+      onDone();
+    } catch (err) {
+      if (err.status === 403) setToken('');
+      setError(err.status === 403 ? `The server refused this token (it says: ${err.message})` : err.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<div class="signin-wrap"><form class="panel signin" onSubmit=${submit}>
+    <h2>Sign in to Eider</h2>
+    <p>This server asks for its token: paste the token given to <code>eider dev</code> with <code>--auth-token</code>.</p>
+    <label class="signin-label">Token
+      <input id="token" type="password" autocomplete="current-password" spellcheck="false" value=${value}
+        onInput=${(e) => setValue(e.target.value)} autofocus /></label>
+    ${error ? html`<p class="error-text" role="alert">${error}</p>` : null}
+    <button class="btn btn-primary" type="submit" disabled=${busy || !value.trim()}>${busy ? 'Checking…' : 'Sign in'}</button>
+    <p class="muted small">The token stays in this tab only (it is forgotten when the tab closes).</p>
+  </form></div>`;
+}
+
+// What the page reads once it may talk to the server.
+let started = false;
+function start() {
+  if (started) {
+    loadAssets();
+    loadDefs();
+    return;
+  }
+  started = true;
+  // The live stream starts once the assets are known, so that no event finds them missing.
+  loadAssets().then(startLive);
+  loadDefs();
+}
+
 function App() {
   const route = useRoute();
+  const [auth, setAuth] = useState(() => (needsSignIn() ? { message: null } : null));
   useKeyboard();
   useEffect(() => {
     const titles = { lineage: 'Lineage', assets: 'Assets', asset: route.arg, runs: 'Runs', run: 'Run ' + route.arg };
     document.title = (titles[route.page] ? titles[route.page] + ' · ' : '') + 'Eider';
   }, [route.page, route.arg]);
+  useEffect(() => {
+    if (!auth) start();
+    return onAuth((message) => setAuth({ message }));
+  }, []);
+  if (auth) {
+    return html`<${SignIn} message=${auth.message} onDone=${() => { setAuth(null); start(); }} />`;
+  }
   return html`
     <${TopBar} route=${route} />
+    <${OfflineBanner} />
     <${DefsBanner} route=${route} />
     <main class=${'page page-' + route.page}><${Page} route=${route} /></main>
     <${Toasts} />`;
 }
 
-// The live stream starts once the assets are known, so that no event finds them missing.
-loadAssets().then(startLive);
-loadDefs();
 render(html`<${App} />`, document.getElementById('app'));

@@ -41,7 +41,8 @@ export function copyExample(name, dir) {
   }
 }
 
-// `eider dev -f definitions.c --port 0` in dir; resolves to { url, token, stop() }.
+// `eider dev -f definitions.c --port 0` in dir; resolves to { url, token, stop() } (the
+// token printed at start, or the one given with --auth-token).
 export function startServer(dir, args = [], env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(EIDER, ['dev', '-f', 'definitions.c', '--port', '0', ...args], {
@@ -53,11 +54,14 @@ export function startServer(dir, args = [], env = {}) {
     child.stdout.on('data', (d) => {
       out += d;
       const url = /eider dev: serving (http\S+)/.exec(out);
-      const token = /token for .*: (\S+)/.exec(out);
+      const printed = /token for .*: (\S+)/.exec(out);
+      const given = args.indexOf('--auth-token');
+      const token = printed ? printed[1] : given >= 0 ? args[given + 1] : null;
       if (url && token) {
         clearTimeout(timer);
         resolve({
-          url: url[1], token: token[1], dir,
+          // a server on every address (0.0.0.0, ::) is opened on loopback
+          url: url[1].replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:'), token, dir,
           stderr: () => err,
           stop: () => new Promise((res) => {
             child.once('exit', (code) => res(code));

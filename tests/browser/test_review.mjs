@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite, expect, waitFor, sleep, copyExample, startServer } from './harness.mjs';
+import { suite, expect, waitFor, sleep, copyExample, startServer, SRC } from './harness.mjs';
 
 // One request to the server's API (the token sent); the parsed answer, or throws.
 async function api(server, method, p, body) {
@@ -215,5 +215,209 @@ await t.case('a_restarted_server_still_takes_the_pages_launches', async ({ page,
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, { allowErrors: true });   // the refused connections while it restarts are console errors
+
+// The security design: a server listening beyond loopback carries no token in its page
+// (<meta name="eider-token" content="">), and the page asks for it. Here the page logic
+// alone, on a loopback server whose UI (EIDER_UI_DIR) is a copy of ui/ whose meta the
+// server does not fill: the sign-in panel, the token kept for the tab (sessionStorage)
+// and sent on every request (the live stream's included: it says "live"), a launch that
+// works, a reload that stays signed in, and a refused token that brings the panel back
+// with the server's words.
+function uiWithoutToken() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eider-browser-ui-'));
+  fs.cpSync(path.join(SRC, 'ui'), dir, { recursive: true });
+  const f = path.join(dir, 'index.html');
+  const page = fs.readFileSync(f, 'utf8');
+  const blank = page.replace('<meta name="eider-token" content="">', '<meta content="" name="eider-token">');
+  if (blank === page) throw new Error('ui/index.html has no <meta name="eider-token" content=""> to blank');
+  fs.writeFileSync(f, blank);
+  return dir;
+}
+
+async function signIn(page, token) {
+  const form = page.locator('form.signin');
+  await form.waitFor();
+  await page.fill('#token', token);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function waitForGraph(page) {
+  await waitFor(page, () => {
+    const l = window.__eiderLineage;
+    const n = l && l.nodes();
+    return n && n.length && n.every((x) => x.status);
+  }, null, 20000, 'the lineage graph');
+}
+
+const blankUI = uiWithoutToken();
+await t.case('a_page_without_its_token_signs_in', async ({ page, server, shot, errors }) => {
+  await page.goto(server.url);
+  const form = page.locator('form.signin');
+  await form.waitFor();
+  await shot('review-signin');
+  const words = await form.innerText();
+  expect(/This server asks for its token: paste the token given to eider dev with --auth-token/.test(words.replace(/\s+/g, ' ')),
+    `the sign-in panel says: '${words}'`);
+  expect(await page.locator('.topbar').count() === 0, 'the pages show behind the sign-in panel');
+  await signIn(page, server.token);
+  await waitForGraph(page);
+  expect(await page.evaluate(() => sessionStorage.getItem('eider-token')) === server.token, 'the token is not kept in sessionStorage');
+  await page.locator('.live', { hasText: 'live' }).waitFor();
+  await page.getByRole('button', { name: 'Materialize all' }).click();
+  const href = await page.locator('.toast a', { hasText: 'View run' }).first().getAttribute('href');
+  expect((await ended(server, href.replace('#/runs/', ''))).status === 'success', 'the run launched after signing in failed');
+  await page.reload();
+  await waitForGraph(page);
+  expect(await page.locator('form.signin').count() === 0, 'a reload asks for the token again');
+  // a token the server refuses: the panel comes back, saying why
+  await page.evaluate(() => sessionStorage.setItem('eider-token', 'not-the-token'));
+  await page.reload();
+  await Promise.race([form.waitFor(), waitForGraph(page)]);
+  if (!(await form.count())) await page.getByRole('button', { name: 'Materialize all' }).click();
+  await form.waitFor();
+  await form.locator('.error-text').waitFor();
+  const why = await form.locator('.error-text').innerText();
+  await shot('review-signin-refused');
+  expect(/token/i.test(why), `the panel does not say the token was refused: '${why}'`);
+  const bad = errors.filter((e) => e.startsWith('page error'));
+  expect(!bad.length, bad.join('\n'));
+}, { env: { EIDER_UI_DIR: blankUI }, allowErrors: true });   // the 403 is a console error
+fs.rmSync(blankUI, { recursive: true, force: true });
+
+// The same on a server as the design has it: --host 0.0.0.0 needs --auth-token, its page
+// carries no token, every API request (reads too, the live stream too) needs it. The
+// page asks for it, says when it is wrong, and works once given.
+const PUBLIC_TOKEN = 'b7c1e0d2a9f84c3e9d6a5b4c3d2e1f00';
+await t.case('a_public_server_asks_for_its_token', async ({ page, server, shot, errors }) => {
+  const index = await (await fetch(server.url)).text();
+  expect(/<meta name="eider-token" content="">/.test(index), 'the page of a server on 0.0.0.0 hands out its token');
+  await page.goto(server.url);
+  await signIn(page, 'not-the-token');
+  const form = page.locator('form.signin');
+  await form.locator('.error-text').waitFor();
+  const why = await form.locator('.error-text').innerText();
+  await shot('review-public-signin-refused');
+  expect(/token/i.test(why), `a wrong token is not said: '${why}'`);
+  await page.fill('#token', PUBLIC_TOKEN);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await waitForGraph(page);
+  await page.locator('.live', { hasText: 'live' }).waitFor();
+  await page.getByRole('button', { name: 'Materialize all' }).click();
+  const href = await page.locator('.toast a', { hasText: 'View run' }).first().getAttribute('href');
+  expect((await ended(server, href.replace('#/runs/', ''))).status === 'success', 'the run launched after signing in failed');
+  await page.locator('.toast', { hasText: 'success' }).first().waitFor();
+  await shot('review-public-signed-in');
+  const bad = errors.filter((e) => e.startsWith('page error'));
+  expect(!bad.length, bad.join('\n'));
+}, { args: ['--host', '0.0.0.0', '--auth-token', PUBLIC_TOKEN], allowErrors: true });
+
+// From the benchmark: a crash says its message twice in Failures (2), the step's and
+// the run's (run_end) that repeats it. Once is enough.
+await t.case('a_crash_is_told_once', async ({ page, server, shot }) => {
+  const { run_id: id } = await api(server, 'POST', '/api/runs', { selection: 'null_deref' });
+  expect((await ended(server, id)).status === 'crashed', 'the crashing asset did not crash');
+  await page.goto(new URL(`#/runs/${id}`, server.url).href);
+  await page.locator('#failures .failure').first().waitFor();
+  await sleep(500);
+  await shot('review-crash-once');
+  const n = await page.locator('#failures .failure').count();
+  const msgs = await page.locator('#failures .f-msg').allInnerTexts();
+  expect(n === 1, `the crash is told ${n} times: ${msgs.join(' | ')}`);
+}, { setup: (dir) => fs.copyFileSync(path.join(SRC, 'tests/browser/fixtures/crash/definitions.c'), path.join(dir, 'definitions.c')) });
+
+// The selection box's placeholder suggests keys of the project shown, not the iris
+// example's (+iris_setosa, group:iris) in every project.
+await t.case('selection_placeholder_names_this_projects_assets', async ({ page, server }) => {
+  await openLineage(page, server.url);
+  const ph = await page.getAttribute('#selection', 'placeholder');
+  expect(!/iris/.test(ph), `the placeholder names the iris example: '${ph}'`);
+  expect(/\+after_crash/.test(ph) && /group:crash/.test(ph), `the placeholder names no asset of this project: '${ph}'`);
+}, { setup: (dir) => fs.copyFileSync(path.join(SRC, 'tests/browser/fixtures/crash/definitions.c'), path.join(dir, 'definitions.c')) });
+
+// From the benchmark: "Fit" with 10,000 assets laid out tall does not fit the whole
+// graph (the zoom stopped at 0.02). Checked on the page's own GraphView, given a graph
+// of 10 ranks of 1,000 cards: after fit() every card is on screen. And the lineage's
+// first paint with nodes leaves a performance mark the benchmark reads.
+await t.case('fit_shows_the_whole_of_a_big_graph', async ({ page, server, shot }) => {
+  await openLineage(page, server.url);
+  await waitFor(page, () => performance.getEntriesByName('eider:graph-drawn').length, null, 5000, "the mark 'eider:graph-drawn'");
+  await sleep(300);
+  const marks = await page.evaluate(() => performance.getEntriesByName('eider:graph-drawn').length);
+  expect(marks === 1, `performance marks 'eider:graph-drawn': ${marks}, not 1`);
+  const out = await page.evaluate(async () => {
+    const { GraphView } = await import('/pages/graphview.js');
+    const wrap = document.createElement('div');
+    wrap.style.cssText = 'position:fixed;left:0;top:0;width:1000px;height:700px;background:#fff;z-index:99';
+    const cv = document.createElement('canvas');
+    wrap.appendChild(cv);
+    document.body.appendChild(wrap);
+    const nodes = [];
+    for (let r = 0; r < 10; r++) for (let i = 0; i < 1000; i++) nodes.push({ key: `a${r}_${i}`, x: r * 300, y: i * 90, w: 220, h: 64, group: 'g', kinds: [] });
+    const gv = new GraphView(cv, null, {
+      info: () => ({ status: 'fresh' }), selected: () => false, anySelected: () => false, onSelect() {}, onOpen() {},
+    });
+    gv.resize(1000, 700);
+    gv.setGraph({ nodes, edges: [], groups: [] });
+    gv.fit();
+    const off = nodes.map((n, i) => gv.screenRect(i)).filter((r) => r.x < -1 || r.y < -1 || r.x + r.w > 1001 || r.y + r.h > 701).length;
+    gv.zoomAt(500, 350, 0.5);
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return { off, k: gv.view.k };
+  });
+  await shot('review-fit-big-graph');
+  expect(out.off === 0, `after Fit ${out.off} of 10,000 cards are off screen (zoom ${out.k})`);
+});
+
+// From the benchmark: a card's bottom line "150 ro…" when the kind badges take the
+// room. The row count has the priority. Checked on the page's own GraphView, given a
+// card of the server's size (220 x 64) with three kinds and 1,234,567 rows: the line
+// the card draws names the rows whole.
+await t.case('graph_cards_show_the_whole_row_count', async ({ page, server, shot }) => {
+  await openLineage(page, server.url);
+  const lines = await page.evaluate(async () => {
+    const { GraphView } = await import('/pages/graphview.js');
+    const wrap = document.createElement('div');
+    wrap.style.cssText = 'position:fixed;left:0;top:0;width:400px;height:200px;background:#fff;z-index:99';
+    const cv = document.createElement('canvas');
+    wrap.appendChild(cv);
+    document.body.appendChild(wrap);
+    const texts = [];
+    const ctx = cv.getContext('2d');
+    const f = ctx.fillText;
+    ctx.fillText = function (text, ...rest) {
+      texts.push(String(text));
+      return f.call(this, text, ...rest);
+    };
+    const latest = { time_us: (Date.now() - 300000) * 1000, row_count: 1234567 };
+    const gv = new GraphView(cv, null, {
+      info: () => ({ status: 'fresh', latest }), selected: () => false, anySelected: () => false, onSelect() {}, onOpen() {},
+    });
+    gv.resize(400, 200);
+    gv.setGraph({ nodes: [{ key: 'sales/daily_orders', x: 0, y: 0, w: 220, h: 64, group: 'g', kinds: ['duckdb', 'parquet', 'table'] }], edges: [], groups: [] });
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return texts.filter((x) => /ro|min ago/.test(x));
+  });
+  await shot('review-cards-rows');
+  expect(lines.some((x) => /1,234,567 rows$/.test(x)), `the card does not say '1,234,567 rows': ${lines.join(' | ')}`);
+});
+
+// A refused run's page said "started 7 s ago" and offered Re-execute all: it never
+// started, and running it again is a new launch.
+await t.case('a_refused_runs_page_says_it_never_ran', async ({ page, server, shot }) => {
+  const { run_id: first } = await api(server, 'POST', '/api/runs', {});
+  expect((await ended(server, first)).status === 'success', 'materializing the example failed');
+  const { run_id: id } = await api(server, 'POST', '/api/runs', { selection: 'stale()' });
+  const run = await ended(server, id);
+  expect(run.status === 'refused' && run.error, `the run of nothing stale was not refused: ${JSON.stringify(run)}`);
+  await page.goto(new URL(`#/runs/${id}`, server.url).href);
+  await page.locator('.rh-status[data-status="refused"]').waitFor();
+  await sleep(300);
+  await shot('review-refused-run');
+  const head = await page.locator('.run-head').innerText();
+  expect(!/started/.test(head), `the refused run's page says it started: '${head.replace(/\n/g, ' ')}'`);
+  expect(await page.getByRole('button', { name: 'Re-execute all' }).isDisabled(), 'a refused run offers Re-execute all');
+  const told = (await page.evaluate(() => document.body.innerText)).split(run.error).length - 1;
+  expect(told === 1, `the refusal is said ${told} times`);
+});
 
 await t.finish();

@@ -15,7 +15,7 @@ export const store = {
   selectionText: '',
   selectionError: null, // { message, column (from 1, or null), text }: why it does not parse
   selected: new Set(),  // keys
-  live: 'connecting',   // 'live' (SSE), 'polling', 'connecting'
+  live: 'connecting',   // 'live' (SSE), 'polling', 'connecting', 'offline' (the server cannot be reached)
   runs: new Map(),      // run_id -> the latest row seen
 };
 
@@ -132,12 +132,15 @@ function assetEvent(data) {
   emit('asset', data);
 }
 
+const isEnded = (status) => !['queued', 'started'].includes(status);
+
 function runEvent(row) {
   const before = store.runs.get(row.run_id);
+  // a row that has ended is never written back as queued or started (an older answer)
+  if (before && isEnded(before.status) && !isEnded(row.status)) return;
   store.runs.set(row.run_id, row);
   emit('run', row);
-  const ended = !['queued', 'started'].includes(row.status);
-  if (ended && (!before || ['queued', 'started'].includes(before.status))) loadAssets();
+  if (isEnded(row.status) && (!before || !isEnded(before.status))) loadAssets();
 }
 
 // Polling, for a server without /api/events: the same events from diffs.
@@ -167,16 +170,21 @@ function startPolling() {
   });
 }
 
-// Follow the live stream; fall back to polling when the server has none.
+function setLive(state) {
+  if (store.live === state) return;
+  store.live = state;
+  emit('live', state);
+}
+
+// Follow the live stream; fall back to polling when the server has none. A stream that
+// breaks reconnects by itself: 'connecting' while it tries, 'offline' once a try finds
+// no server (the page says so in words), 'live' again once it is back (and the assets
+// are read again, for what was missed).
 export function startLive() {
   let opened = false;
   const close = subscribe('/api/events', {
     onEvent(type, data) {
-      if (!opened) {
-        opened = true;
-        store.live = 'live';
-        emit('live', store.live);
-      }
+      setLive('live');
       if (type === 'asset') assetEvent(data);
       else if (type === 'run') runEvent(data);
       else if (type === 'defs') {
@@ -185,25 +193,36 @@ export function startLive() {
       }
     },
     onOpen() {
-      if (opened) loadAssets();   // reconnected: catch up on what was missed
+      if (opened) {   // reconnected: catch up on what was missed
+        loadAssets();
+        loadDefs();
+      }
       opened = true;
-      store.live = 'live';
-      emit('live', store.live);
+      setLive('live');
     },
     onError(e) {
-      const src = e && e.target;
-      if (src && src.readyState === 2) {   // closed for good: no such endpoint
+      if (e.fatal) {   // no such endpoint
         close();
         startPolling();
       } else if (store.live !== 'polling') {
-        store.live = 'connecting';
-        emit('live', store.live);
+        setLive(e.status === 0 && !e.ended ? 'offline' : 'connecting');
       }
     },
   });
 }
 
-// Notify the listeners of a run this page launched (the toast; the runs it follows).
+// Notify the listeners of a run this page launched (the toast; the runs it follows):
+// the row its POST answered, unless the live stream has already told more; then the
+// run as the server has it now (an event may have come before anyone listened).
 export function launched(row) {
   runEvent(row);
+  if (isEnded(row.status)) return;
+  getJSON('/api/runs/' + encodeURIComponent(row.run_id)).then((r) => {
+    if (r && r.run_id) runEvent({ ...row, ...r });
+  }, () => {});
+}
+
+// The latest row seen of a run, or undefined.
+export function runRow(id) {
+  return store.runs.get(id);
 }

@@ -5,11 +5,19 @@
 import { html } from '../lib/html.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJSON, postJSON, runPath, assetPath } from '../lib/api.js';
-import { store, useStore, on, selectKeys, clearSelection, launched, keysSelection } from '../lib/store.js';
+import {
+  store, useStore, on, selectKeys, clearSelection, applySelection, launched, keysSelection, runRow,
+} from '../lib/store.js';
 import { toast, updateToast } from '../lib/toast.js';
 import { statusDot, ago, count, when } from '../lib/format.js';
 import { GraphView } from './graphview.js';
 import { layeredLayout } from './layout.js';
+
+// Whether the URL shows the lineage (the page may be on its way out).
+function parseHashPage() {
+  const p = location.hash.replace(/^#/, '').split('?')[0];
+  return p === '' || p === '/' ? 'lineage' : 'other';
+}
 
 // The graph: the server's, else (404) one laid out here from the assets.
 async function loadGraph() {
@@ -21,22 +29,34 @@ async function loadGraph() {
   }
 }
 
+// Launch a run; a toast names it and follows it (queued, started, then how it ended).
 export async function materialize(body, what) {
   try {
     const r = await postJSON('/api/runs', body);
-    const id = toast(`Run ${r.run_id.slice(0, 8)} ${r.status || 'queued'}: ${what}`, {
+    const short = r.run_id.slice(0, 8);
+    const id = toast(`Run ${short} ${r.status || 'queued'}: ${what}`, {
       href: runPath(r.run_id), linkText: 'View run', ms: 15000,
     });
-    // The toast follows the run: started, then success or failure.
-    const off = on((type, row) => {
-      if (type !== 'run' || row.run_id !== r.run_id) return;
+    let done = false;
+    const follow = (row) => {
+      if (done) return;
       const ended = !['queued', 'started'].includes(row.status);
       const bad = ['failure', 'crashed', 'canceled', 'refused'].includes(row.status);
-      updateToast(id, `Run ${r.run_id.slice(0, 8)} ${row.status}: ${what}`, bad ? 'error' : 'ok');
-      if (ended) off();
+      const why = row.status === 'refused' && row.error ? ` (${row.error})` : '';
+      updateToast(id, `Run ${short} ${row.status}: ${what}${why}`, bad ? 'error' : 'ok');
+      if (ended) {
+        done = true;
+        off();
+      }
+    };
+    const off = on((type, row) => {
+      if (type === 'run' && row.run_id === r.run_id) follow(row);
     });
     setTimeout(off, 600000);
     launched({ run_id: r.run_id, status: r.status || 'queued', selection: body.selection || null });
+    // the stream may have told the run's end before this answer came: never queued again
+    const known = runRow(r.run_id);
+    if (known) follow(known);
     return r;
   } catch (e) {
     toast(`Cannot materialize ${what}: ${e.message}`, { kind: 'error' });
@@ -44,9 +64,19 @@ export async function materialize(body, what) {
   }
 }
 
+// Every status the graph draws, each with its shape.
+const LEGEND = [
+  ['fresh', 'materialized, and nothing upstream changed since'],
+  ['stale', 'upstream or its code changed since it was materialized'],
+  ['failed', 'its latest materialization failed'],
+  ['running', 'being materialized now'],
+  ['never', 'never materialized'],
+  ['external', 'an external asset: produced outside Eider, observed here'],
+];
+
 function Legend() {
   return html`<div class="legend">
-    ${['fresh', 'stale', 'failed', 'running', 'never'].map((s) => html`<span>${statusDot(s)} ${s}</span>`)}
+    ${LEGEND.map(([s, why]) => html`<span title=${why}>${statusDot(s)} ${s}</span>`)}
   </div>`;
 }
 
@@ -98,8 +128,25 @@ function HoverCard({ hover }) {
   </div>`;
 }
 
-export function LineagePage() {
+// The selection in the URL (#/?select=TEXT), so that a reload keeps it and a link shares it.
+function selectionToHash(text) {
+  const want = text.trim() ? '#/?' + new URLSearchParams({ select: text }).toString() : '#/';
+  if (location.hash !== want && !(want === '#/' && !location.hash)) history.replaceState(null, '', want);
+}
+
+export function LineagePage({ query }) {
   const s = useStore(['selection', 'assets']);
+  const asked = query && query.get('select');
+
+  // The URL's selection when it has one (a link, a reload); else the URL takes the box's.
+  useEffect(() => {
+    if (asked !== null && asked !== undefined && asked !== store.selectionText) applySelection(asked);
+    else selectionToHash(store.selectionText);
+  }, [asked]);
+  useEffect(() => on((type) => {
+    if (type === 'selection' && parseHashPage() === 'lineage') selectionToHash(store.selectionText);
+  }), []);
+
   const wrap = useRef(null);
   const canvas = useRef(null);
   const minimap = useRef(null);

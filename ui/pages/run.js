@@ -6,7 +6,7 @@
 // or by polling ?after=N every second where the stream is not served.
 import { html } from '../lib/html.js';
 import { useState, useEffect, useRef, useMemo } from 'preact/hooks';
-import { getJSON, postJSON, assetPath, runPath } from '../lib/api.js';
+import { getJSON, postJSON, subscribe, assetPath, runPath } from '../lib/api.js';
 import { ago, duration, when, count, statusDot } from '../lib/format.js';
 import { ErrorNote, Skeleton, RunStatus, runEnded } from './runs.js';
 
@@ -90,13 +90,17 @@ function niceStep(span) {
   return 10 * p;
 }
 
-function offsetLabel(us) {
-  return us === 0 ? '0' : duration(us / 1e6);
+// A tick's time since the start, with as many decimals as the step between ticks needs
+// (ticks 0.5 ms apart say 0.5 ms, 1.0 ms, 1.5 ms: never the same twice).
+export function offsetLabel(us, step) {
+  if (us === 0) return '0';
+  if (step !== undefined && step < 1000) return (us / 1000).toFixed(step < 10 ? 3 : step < 100 ? 2 : 1) + ' ms';
+  return duration(us / 1e6);
 }
 
-export function Gantt({ steps, t0, t1, onPick, picked }) {
+export function Gantt({ steps, t0, t1, onPick, picked, refused }) {
   const [tip, setTip] = useState(null);
-  if (!steps.length) return html`<div class="pg-empty">No step has started yet.</div>`;
+  if (!steps.length) return html`<div class="pg-empty">${refused ? 'No step ran: the run was refused.' : 'No step has started yet.'}</div>`;
   const span = Math.max(1, t1 - t0);
   const step = niceStep(span);
   const ticks = [];
@@ -110,7 +114,7 @@ export function Gantt({ steps, t0, t1, onPick, picked }) {
   };
   return html`<div class="gantt" onMouseLeave=${() => setTip(null)}>
     <div class="g-row g-axis"><div class="g-label"></div><div class="g-track">
-      ${ticks.map((t) => html`<span class="g-tick" style=${{ left: (t / span) * 100 + '%' }}>${offsetLabel(t)}</span>`)}
+      ${ticks.map((t) => html`<span class="g-tick" style=${{ left: (t / span) * 100 + '%' }}>${offsetLabel(t, step)}</span>`)}
     </div></div>
     ${steps.map((s) => html`<div class=${'g-row' + (picked === s.key ? ' picked' : '')} data-step=${s.key}>
       <div class="g-label" title=${s.key}>
@@ -174,9 +178,7 @@ function matches(e, q) {
 
 const LOG_PAGE = 500;
 
-function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys }) {
-  const [level, setLevel] = useState('all');
-  const [q, setQ] = useState('');
+function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys, level, setLevel, q, setQ }) {
   const [limit, setLimit] = useState(LOG_PAGE);     // rows drawn: a long run stays quick
   const query = q.trim().toLowerCase();
   const minLevel = level === 'all' ? -1 : LEVELS.indexOf(level);
@@ -218,11 +220,15 @@ function EventLog({ events, t0, stepFilter, setStepFilter, stepKeys }) {
 
 function Failures({ run, events }) {
   const [all, setAll] = useState(false);
+  if (run.status === 'refused') return null;   // the header's note says why, once
   const items = [];
   for (const e of events) {
     if (e.type === 'step_failure') items.push({ key: e.asset_key, attempt: e.attempt, message: e.message, sql: e.sql });
     if (e.type === 'run_end' && e.message && run.status !== 'success') items.push({ key: null, message: e.message });
   }
+  // the run's own message when it only repeats a step's (a crash says it twice)
+  const told = new Set(items.filter((f) => f.key).map((f) => (f.message || '').trim()));
+  for (let i = items.length - 1; i >= 0; i--) if (!items[i].key && told.has((items[i].message || '').trim())) items.splice(i, 1);
   if (!items.length) {
     for (const s of run.steps || []) {
       if (s.error && (s.status === 'failure' || s.status === 'crashed')) items.push({ key: s.key, attempt: s.attempts, message: s.error, sql: s.sql });
@@ -285,7 +291,6 @@ function useRunEvents(runId, live, onChange) {
 
   useEffect(() => {
     if (!live || events === null) return undefined;
-    let src = null;
     let timer = null;
     let busy = false;
     const poll = async () => {
@@ -303,24 +308,22 @@ function useRunEvents(runId, live, onChange) {
     const startPolling = () => {
       if (!timer) timer = setInterval(poll, 1000);
     };
-    if (typeof EventSource === 'undefined') startPolling();
-    else {
-      src = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events?stream=1&after=${last.current}`);
-      src.addEventListener('event', (ev) => {
-        try {
-          add([JSON.parse(ev.data)]);
-        } catch (e) { /* a line that is not JSON: skip it */ }
-      });
-      src.addEventListener('end', () => {
-        src.close();
-        cb.current();
-      });
-      src.onerror = () => {
-        if (src.readyState === 2) startPolling();
-      };
-    }
+    const close = subscribe(`/api/runs/${encodeURIComponent(runId)}/events?stream=1&after=${last.current}`, {
+      types: ['event', 'end'],
+      onEvent: (type, data) => {
+        if (type === 'event') {
+          if (data && typeof data === 'object') add([data]);
+        } else {
+          close();
+          cb.current();
+        }
+      },
+      onError: (e) => {
+        if (e.fatal) startPolling();
+      },
+    });
     return () => {
-      if (src) src.close();
+      close();
       if (timer) clearInterval(timer);
     };
   }, [runId, live, events === null]);
@@ -341,8 +344,29 @@ function useRunEvents(runId, live, onChange) {
 
 /* ---- The page ---- */
 
+// The log's filters as the URL has them: #/runs/ID?step=KEY&level=warn&q=text.
+function filtersFromHash(runId) {
+  const h = location.hash;
+  const at = h.indexOf('?');
+  const p = new URLSearchParams(at >= 0 ? h.slice(at + 1) : '');
+  const level = p.get('level') || 'all';
+  return { step: p.get('step') || '', level: level === 'all' || LEVELS.includes(level) ? level : 'all', q: p.get('q') || '' };
+}
+
+// Keep the filters in the URL (a link to "this step's events in this run"), without a
+// history entry per keystroke.
+function filtersToHash(runId, f) {
+  const p = new URLSearchParams();
+  if (f.step) p.set('step', f.step);
+  if (f.level && f.level !== 'all') p.set('level', f.level);
+  if (f.q) p.set('q', f.q);
+  const qs = p.toString();
+  history.replaceState(null, '', runPath(runId) + (qs ? '?' + qs : ''));
+}
+
 function Header({ run, onReexecute, onCancel, action }) {
-  const ended = runEnded(run.status);
+  const refused = run.status === 'refused';
+  const ended = runEnded(run.status) && !refused;   // a refused run never ran: nothing to run again
   const failed = ['failure', 'crashed', 'canceled'].includes(run.status);
   const cancellable = ['queued', 'started', 'starting'].includes(run.status);
   const busy = action === 'busy';
@@ -356,9 +380,9 @@ function Header({ run, onReexecute, onCancel, action }) {
       ${run.selection !== undefined ? html`<span><span class="c-muted">selection</span> <code>${run.selection || 'all assets'}</code></span>` : null}
       ${run.partition ? html`<span><span class="c-muted">partition</span> <code>${run.partition}</code></span>` : null}
       ${run.launched_by ? html`<span><span class="c-muted">launched by</span> ${run.launched_by}</span>` : null}
-      ${run.start_us ? html`<span title=${when(run.start_us)}><span class="c-muted">started</span> ${ago(run.start_us)}</span>` : null}
+      ${run.start_us ? html`<span title=${when(run.start_us)}><span class="c-muted">${refused ? 'refused' : 'started'}</span> ${ago(run.start_us)}</span>` : null}
       ${run.duration_s !== null && run.duration_s !== undefined ? html`<span><span class="c-muted">took</span> ${duration(run.duration_s)}</span>` : null}
-      ${run.n_succeeded !== undefined ? html`<span class="counts">${[
+      ${run.n_succeeded !== undefined && !refused ? html`<span class="counts">${[
         html`<span class="c-ok">${run.n_succeeded} ok</span>`,
         run.n_failed ? html`<span class="c-fail">${run.n_failed} failed</span>` : null,
         run.n_skipped ? html`<span class="c-muted">${run.n_skipped} skipped</span>` : null,
@@ -366,7 +390,7 @@ function Header({ run, onReexecute, onCancel, action }) {
       ].filter(Boolean)}</span>` : null}
       <span class="rh-actions">
         <button class="btn" disabled=${busy || !ended} onClick=${() => onReexecute(false)}
-          title="run the same selection and partition again">Re-execute all</button>
+          title=${refused ? 'a refused run never ran: launch a new one from the lineage or an asset page' : 'run the same selection and partition again'}>Re-execute all</button>
         <button class="btn" disabled=${busy || !failed} onClick=${() => onReexecute(true)}
           title="run again only the steps that failed or did not run">Re-execute from failure</button>
         <button class="btn danger" disabled=${busy || !cancellable} onClick=${onCancel}
@@ -380,7 +404,14 @@ export function RunPage({ runId }) {
   const [run, setRun] = useState(null);
   const [runError, setRunError] = useState(null);
   const [action, setAction] = useState(null);
-  const [stepFilter, setStepFilter] = useState('');
+  const [filters, setFilters] = useState(() => filtersFromHash(runId));
+  const { step: stepFilter, level, q } = filters;
+  const setFilter = (name) => (v) => setFilters((f) => {
+    const next = { ...f, [name]: v };
+    filtersToHash(runId, next);
+    return next;
+  });
+  const setStepFilter = setFilter('step');
   const [now, setNow] = useState(Date.now());
   const pending = useRef(null);
 
@@ -405,7 +436,7 @@ export function RunPage({ runId }) {
     setRun(null);
     setRunError(null);
     setAction(null);
-    setStepFilter('');
+    setFilters(filtersFromHash(runId));
     loadRun();
     return () => {
       if (pending.current) clearTimeout(pending.current);
@@ -430,8 +461,9 @@ export function RunPage({ runId }) {
   // The log redraws when its events or filter change, not at each tick of a live run.
   const logT0 = run ? run.start_us || (events && events.length ? events[0].time_us : 0) : 0;
   const log = useMemo(() => (events === null ? null : html`<${EventLog} events=${events} t0=${logT0}
-    stepFilter=${stepFilter} setStepFilter=${setStepFilter} stepKeys=${steps.map((s) => s.key)} />`),
-  [events, logT0, stepFilter, steps]);
+    stepFilter=${stepFilter} setStepFilter=${setStepFilter} stepKeys=${steps.map((s) => s.key)}
+    level=${level} setLevel=${setFilter('level')} q=${q} setQ=${setFilter('q')} />`),
+  [events, logT0, stepFilter, steps, level, q]);
 
   const reexecute = async (fromFailure) => {
     setAction('busy');
@@ -471,7 +503,7 @@ export function RunPage({ runId }) {
     <section class="card" id="timeline">
       <h2>Timeline<span class="h-extra">${steps.length} step${steps.length === 1 ? "" : "s"} · ${duration((t1 - t0) / 1e6)}${live ? ' · live' : ''}</span></h2>
       ${events === null ? html`<${Skeleton} lines=${4} />`
-        : html`<${Gantt} steps=${steps} t0=${t0} t1=${t1} picked=${stepFilter} onPick=${setStepFilter} />`}
+        : html`<${Gantt} steps=${steps} t0=${t0} t1=${t1} picked=${stepFilter} onPick=${setStepFilter} refused=${run.status === 'refused'} />`}
     </section>
     ${events !== null ? html`<${Failures} run=${run} events=${evs} />` : null}
     <section class="card" id="events">

@@ -58,12 +58,11 @@ export function useLive(onEvent, poll, every, deps) {
       timer = setInterval(() => cb.current.poll(), every);
     };
     try {
-      let src = null;
       close = subscribe('/api/events', {
         onEvent: (type, data) => cb.current.onEvent && cb.current.onEvent(type, data),
+        onOpen: () => cb.current.poll && cb.current.poll(),   // (re)connected: what was missed
         onError: (e) => {
-          src = e && e.target;
-          if (!src || src.readyState === 2) startPolling();
+          if (e.fatal) startPolling();
         },
       });
     } catch (e) {
