@@ -31,6 +31,7 @@ async function loadPlaywright() {
   return import(PLAYWRIGHT);
 }
 
+const CASE_TIMEOUT_MS = 150000;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A copy of examples/NAME in a fresh folder, without any database or compile cache.
@@ -63,8 +64,12 @@ export function startServer(dir, args = [], env = {}) {
           // a server on every address (0.0.0.0, ::) is opened on loopback
           url: url[1].replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:'), token, dir,
           stderr: () => err,
+          // SIGTERM, and its exit code; one that has not ended 20 s later is killed and
+          // answers 'hung' (a failure), so a shutdown that hangs fails its case.
           stop: () => new Promise((res) => {
-            child.once('exit', (code) => res(code));
+            if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode);
+            const hung = setTimeout(() => { child.kill('SIGKILL'); res('hung'); }, 20000);
+            child.once('exit', (code) => { clearTimeout(hung); res(code); });
             child.kill('SIGTERM');
           }),
         });
@@ -108,7 +113,13 @@ export async function suite(name, { example = 'duckdb_io_manager', scheme = 'lig
         page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
         page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) errors.push(`console: ${m.text()}`); });
         const shot = (n, o = {}) => page.screenshot({ path: path.join(SHOTS, `${n}.png`), ...o });
-        await fn({ page, server, shot, dir, errors });
+        // a case that hangs fails after CASE_TIMEOUT_MS, naming itself, not the whole file
+        let limit;
+        await Promise.race([
+          fn({ page, server, shot, dir, errors }),
+          new Promise((_, reject) => { limit = setTimeout(() => reject(new Error(
+            `the case did not end within ${CASE_TIMEOUT_MS / 1000} s`)), CASE_TIMEOUT_MS); }),
+        ]).finally(() => clearTimeout(limit));
         if (errors.length && !opts.allowErrors) throw new Error(errors.join('\n'));
         passed++;
         console.log(`ok   ${caseName}`);
@@ -126,7 +137,7 @@ export async function suite(name, { example = 'duckdb_io_manager', scheme = 'lig
           if ((code !== 0 || err) && !failed.includes(caseName)) {
             failed.push(caseName);
             passed--;
-            console.log(`FAIL ${caseName}: eider dev exited ${code} on SIGTERM${err ? ', stderr:\n' + err.split('\n').slice(0, 30).join('\n') : ''}`);
+            console.log(`FAIL ${caseName}: eider dev ${code === "hung" ? "did not stop within 20 s of SIGTERM (killed)" : `exited ${code} on SIGTERM`}${err ? ', stderr:\n' + err.split('\n').slice(0, 30).join('\n') : ''}`);
           }
         }
         fs.rmSync(dir, { recursive: true, force: true });
