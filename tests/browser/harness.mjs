@@ -152,6 +152,18 @@ export async function suite(name, { example = 'duckdb_io_manager', scheme = 'lig
   };
 }
 
+// One request to the server's API (the token sent); the parsed answer, or throws.
+export async function api(server, method, p, body) {
+  const res = await fetch(new URL(p, server.url), {
+    method,
+    headers: { 'Content-Type': 'application/json', 'X-Eider-Token': server.token },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
 // Assert with a message.
 export function expect(cond, msg) {
   if (!cond) throw new Error(msg);

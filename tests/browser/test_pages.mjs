@@ -7,21 +7,9 @@
 // (light and dark) go to BUILD/screenshots/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite, expect, waitFor, sleep, copyExample } from './harness.mjs';
+import { suite, api, expect, waitFor, sleep, copyExample } from './harness.mjs';
 
 const EXAMPLE = 'duckdb_reference';
-
-// One request to the server's API (the token sent); the parsed answer, or throws.
-async function api(server, method, p, body) {
-  const res = await fetch(new URL(p, server.url), {
-    method,
-    headers: { 'Content-Type': 'application/json', 'X-Eider-Token': server.token },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function launch(server, body) {
   return (await api(server, 'POST', '/api/runs', body)).run_id;

@@ -5,19 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite, expect, waitFor, sleep, copyExample, startServer, SRC } from './harness.mjs';
-
-// One request to the server's API (the token sent); the parsed answer, or throws.
-async function api(server, method, p, body) {
-  const res = await fetch(new URL(p, server.url), {
-    method,
-    headers: { 'Content-Type': 'application/json', 'X-Eider-Token': server.token },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+import { suite, api, expect, waitFor, sleep, copyExample, startServer, SRC } from './harness.mjs';
 
 // The run once it has ended (polling the API).
 async function ended(server, id, timeout = 60000) {

@@ -1,7 +1,7 @@
 # dev_lib.sh — what the tests of `eider dev` share (sourced after lib.sh): starting a
 # server on a free port and stopping it, one request to it, waiting for a run,
-# launching one, waiting for a file or for an answer. test_dev.sh, test_dev_live.sh and
-# test_dev_api.sh use it.
+# launching one, waiting for a file or for an answer. test_dev.sh, test_dev_live.sh,
+# test_dev_api.sh and test_ui_static.sh use it.
 
 # api.py METHOD PATH [BODY] [Header: value]...: one request to the server of
 # server.url; prints the status on the first line, then the body. API_TOKEN set: the

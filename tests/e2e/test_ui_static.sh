@@ -7,6 +7,7 @@
 # the Host check on the UI's paths too, and the build's generator of the table refusing
 # paths that could escape it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
 write_files() {
     cat >definitions.c <<'DEFS'
@@ -49,32 +50,6 @@ print()
 sys.stdout.flush()
 sys.stdout.buffer.write(r.read())
 PY
-}
-
-start_server() {
-    "$EIDER" dev -f definitions.c --port 0 "$@" >server.out 2>server.err &
-    SERVER_PID=$!
-    BACKGROUND_PIDS+=("$SERVER_PID")
-    for _ in $(seq 1 300); do
-        if grep -q '^eider dev: serving ' server.out 2>/dev/null; then
-            sed -n 's/^eider dev: serving \(http[^ ]*\).*/\1/p' server.out >server.url
-            TOKEN=$(sed -n 's/^token for .*: //p' server.out)
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat server.err >&2; fail "eider dev died"; }
-        sleep 0.1
-    done
-    fail "eider dev printed no URL in 30 s"
-}
-
-stop_server() {
-    kill -s TERM "$SERVER_PID"
-    set +e
-    wait "$SERVER_PID"
-    RC=$?
-    set -e
-    [[ "$RC" == 0 ]] || { cat server.err >&2; fail "eider dev exited $RC on SIGTERM"; }
-    [[ ! -s server.err ]] || { cat server.err >&2; fail "eider dev wrote to stderr"; }
 }
 
 # get PATH [HEADER...]: STATUS, the headers in head.txt, the body in body.txt.
