@@ -467,8 +467,11 @@ int srv_serve(srv *s)
     }
     if ((fd = listen_on(s, token_given, &code)) < 0)
         return code;
+    /* No Date header: making one calls gmtime_r(), which holds glibc's time zone lock,
+     * and a run worker forked while a connection's thread holds it would wait for it
+     * for ever at its first gmtime_r() (eider__log_line) or localtime_r(). */
     d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
-                         | MHD_USE_POLL, 0, NULL, NULL,
+                         | MHD_USE_POLL | MHD_USE_SUPPRESS_DATE_NO_CLOCK, 0, NULL, NULL,
                          on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
