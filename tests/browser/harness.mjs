@@ -164,6 +164,17 @@ export async function api(server, method, p, body) {
   return text ? JSON.parse(text) : null;
 }
 
+// The run once it has ended (polling the API).
+export async function ended(server, id, timeout = 60000) {
+  const t0 = Date.now();
+  for (;;) {
+    const run = await api(server, 'GET', `/api/runs/${id}`);
+    if (['success', 'failure', 'canceled', 'crashed', 'refused'].includes(run.status)) return run;
+    if (Date.now() - t0 > timeout) throw new Error(`run ${id} still ${run.status} after ${timeout} ms`);
+    await sleep(100);
+  }
+}
+
 // Assert with a message.
 export function expect(cond, msg) {
   if (!cond) throw new Error(msg);

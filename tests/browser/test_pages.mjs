@@ -7,23 +7,12 @@
 // (light and dark) go to BUILD/screenshots/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite, api, expect, waitFor, sleep, copyExample } from './harness.mjs';
+import { suite, api, ended, expect, waitFor, sleep, copyExample } from './harness.mjs';
 
 const EXAMPLE = 'duckdb_reference';
 
 async function launch(server, body) {
   return (await api(server, 'POST', '/api/runs', body)).run_id;
-}
-
-// The run once it has ended (polling the API).
-async function ended(server, id, timeout = 60000) {
-  const t0 = Date.now();
-  for (;;) {
-    const run = await api(server, 'GET', `/api/runs/${id}`);
-    if (['success', 'failure', 'canceled', 'crashed', 'refused'].includes(run.status)) return run;
-    if (Date.now() - t0 > timeout) throw new Error(`run ${id} still ${run.status} after ${timeout} ms`);
-    await sleep(100);
-  }
 }
 
 // The run id of the "Launched ..." note's link.

@@ -5,18 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite, api, expect, waitFor, sleep, copyExample, startServer, SRC } from './harness.mjs';
-
-// The run once it has ended (polling the API).
-async function ended(server, id, timeout = 60000) {
-  const t0 = Date.now();
-  for (;;) {
-    const run = await api(server, 'GET', `/api/runs/${id}`);
-    if (['success', 'failure', 'canceled', 'crashed', 'refused'].includes(run.status)) return run;
-    if (Date.now() - t0 > timeout) throw new Error(`run ${id} still ${run.status} after ${timeout} ms`);
-    await sleep(100);
-  }
-}
+import { suite, api, ended, expect, waitFor, sleep, copyExample, startServer, SRC } from './harness.mjs';
 
 async function openLineage(page, url) {
   await page.goto(url);
