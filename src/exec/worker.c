@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "wire.h"
 #include "../store/store.h"
 
 #define RING_BYTES (1u << 20)        /* events in flight; a longer one passes in parts */
@@ -31,7 +32,6 @@
 #define NAP_MS 0.1                   /* the parent's nap while events come often ... */
 #define BUSY_S 0.002                 /* ... that is, within this time of the last one */
 #define GRACE_DEFAULT_S 5.0          /* eider_run_options.timeout_grace_s */
-#define FIELD_MAX (16u << 20)        /* a longer string of an event is cut */
 #define ALT_STACK_BYTES (64u << 10)
 
 /* The memory the two processes share: the ring of encoded events, and what the worker
@@ -138,52 +138,32 @@ static int ring_wait(ring *r, int fd, int ms)
 
 enum { RECORD_EVENT = 1, RECORD_ERROR = 2 };
 
-static void put(eider__buf *b, const void *v, size_t n)
-{
-    eider__buf_add(b, v, n);
-}
-
-static void put_u32(eider__buf *b, uint32_t v) { put(b, &v, sizeof(v)); }
-static void put_i64(eider__buf *b, int64_t v) { put(b, &v, sizeof(v)); }
-static void put_f64(eider__buf *b, double v) { put(b, &v, sizeof(v)); }
-
-/* A string: 0 for NULL, else its length + 1, its bytes and a NUL (read in place). */
-static void put_str(eider__buf *b, const char *s)
-{
-    size_t n = s ? strnlen(s, FIELD_MAX) : 0;
-    put_u32(b, s ? (uint32_t)n + 1 : 0);
-    if (s) {
-        put(b, s, n);
-        eider__buf_putc(b, '\0');
-    }
-}
-
 /* ev, whose asset is asset (an index into the definitions, or -1 when not known). */
 static void encode_event(eider__buf *b, const eider_event *ev, long asset)
 {
     int32_t ints[9] = { ev->type, ev->attempt, (int32_t)ev->level, ev->n_succeeded, ev->n_failed,
                         ev->n_skipped, ev->n_canceled, ev->crashed, (int32_t)asset };
     eider__buf_putc(b, RECORD_EVENT);
-    put(b, ints, sizeof(ints));
-    put_i64(b, ev->time_us);
-    put_f64(b, ev->duration_s);
-    put_i64(b, (int64_t)ev->n_steps);
+    eider__buf_add(b, (const char *)ints, sizeof(ints));
+    eider__put_i64(b, ev->time_us);
+    eider__put_f64(b, ev->duration_s);
+    eider__put_i64(b, (int64_t)ev->n_steps);
     const char *strs[] = { ev->asset_key, ev->message, ev->sql, ev->code_version, ev->selection,
                            ev->partition };
     for (size_t i = 0; i < EIDER__ARRAY_LEN(strs); i++)
-        put_str(b, strs[i]);
-    put_u32(b, (uint32_t)ev->n_metadata);
+        eider__put_str(b, strs[i]);
+    eider__put_u32(b, (uint32_t)ev->n_metadata);
     for (size_t i = 0; i < ev->n_metadata; i++) {
         const eider_meta *m = &ev->metadata[i];
-        put_str(b, m->key);
-        put_u32(b, (uint32_t)m->type);
-        put_str(b, m->text);
-        put_i64(b, m->i);
-        put_f64(b, m->f);
+        eider__put_str(b, m->key);
+        eider__put_u32(b, (uint32_t)m->type);
+        eider__put_str(b, m->text);
+        eider__put_i64(b, m->i);
+        eider__put_f64(b, m->f);
     }
-    put_u32(b, (uint32_t)ev->n_partitions);
+    eider__put_u32(b, (uint32_t)ev->n_partitions);
     for (size_t i = 0; i < ev->n_partitions; i++)
-        put_str(b, ev->partitions[i]);
+        eider__put_str(b, ev->partitions[i]);
 }
 
 /* The worker's sink: each event encoded and in the ring before the step goes on. The
@@ -205,7 +185,7 @@ static void start_record(ring_sink *rs)
 {
     eider__buf_reset(&rs->enc);
     rs->enc.max = (size_t)1 << 40;   /* never cut: the strings are */
-    put_u32(&rs->enc, 0);            /* the length, filled in by send_record() */
+    eider__put_u32(&rs->enc, 0);            /* the length, filled in by send_record() */
 }
 
 /* The index of ev's asset when it is the step that runs on this thread (most events),
@@ -229,44 +209,9 @@ static void send_error(ring_sink *rs, int code, const char *message)
 {
     start_record(rs);
     eider__buf_putc(&rs->enc, RECORD_ERROR);
-    put_u32(&rs->enc, (uint32_t)code);
-    put_str(&rs->enc, message);
+    eider__put_u32(&rs->enc, (uint32_t)code);
+    eider__put_str(&rs->enc, message);
     send_record(rs);
-}
-
-/* A record's fields, read in place; bad is set when they run past its end. */
-typedef struct reader {
-    const char *p, *end;
-    int bad;
-} reader;
-
-static void get(reader *rd, void *v, size_t n)
-{
-    if ((size_t)(rd->end - rd->p) < n) {
-        rd->bad = 1;
-        memset(v, 0, n);
-        return;
-    }
-    memcpy(v, rd->p, n);
-    rd->p += n;
-}
-
-static uint32_t get_u32(reader *rd) { uint32_t v; get(rd, &v, sizeof(v)); return v; }
-static int64_t get_i64(reader *rd) { int64_t v; get(rd, &v, sizeof(v)); return v; }
-static double get_f64(reader *rd) { double v; get(rd, &v, sizeof(v)); return v; }
-
-static const char *get_str(reader *rd)
-{
-    uint32_t n = get_u32(rd);
-    const char *s = rd->p;
-    if (!n || rd->bad)
-        return NULL;
-    if ((size_t)(rd->end - rd->p) < n || s[n - 1] != '\0') {
-        rd->bad = 1;
-        return NULL;
-    }
-    rd->p += n;
-    return s;
 }
 
 /* Arrays a decoded event points into, kept from one event to the next. */
@@ -279,42 +224,42 @@ typedef struct decoded {
 
 /* Decode an event into *ev (*asset: its asset's index, or -1), its metadata and
  * partitions into d. */
-static int decode_event(reader *rd, eider_event *ev, long *asset, decoded *d)
+static int decode_event(eider__reader *rd, eider_event *ev, long *asset, decoded *d)
 {
     int32_t ints[9];
-    get(rd, ints, sizeof(ints));
+    eider__get(rd, ints, sizeof(ints));
     *ev = (eider_event){ .type = (eider_event_type)ints[0], .attempt = ints[1],
                          .level = (eider_log_level)ints[2], .n_succeeded = ints[3],
                          .n_failed = ints[4], .n_skipped = ints[5], .n_canceled = ints[6],
                          .crashed = ints[7] };
     *asset = ints[8];
-    ev->time_us = get_i64(rd);
-    ev->duration_s = get_f64(rd);
-    ev->n_steps = (size_t)get_i64(rd);
+    ev->time_us = eider__get_i64(rd);
+    ev->duration_s = eider__get_f64(rd);
+    ev->n_steps = (size_t)eider__get_i64(rd);
     const char **strs[] = { &ev->asset_key, &ev->message, &ev->sql, &ev->code_version,
                             &ev->selection, &ev->partition };
     for (size_t i = 0; i < EIDER__ARRAY_LEN(strs); i++)
-        *strs[i] = get_str(rd);
-    uint32_t n = get_u32(rd);
+        *strs[i] = eider__get_str(rd);
+    uint32_t n = eider__get_u32(rd);
     if (n > (size_t)(rd->end - rd->p))       /* each takes bytes: a bad count stops here */
         return -1;
     EIDER__GROW(d->meta, d->cap_meta, (size_t)n + 1);
     for (uint32_t i = 0; i < n && !rd->bad; i++) {
         eider_meta *m = &d->meta[i];
-        m->key = get_str(rd);
-        m->type = (eider_meta_type)get_u32(rd);
-        m->text = get_str(rd);
-        m->i = get_i64(rd);
-        m->f = get_f64(rd);
+        m->key = eider__get_str(rd);
+        m->type = (eider_meta_type)eider__get_u32(rd);
+        m->text = eider__get_str(rd);
+        m->i = eider__get_i64(rd);
+        m->f = eider__get_f64(rd);
     }
     ev->metadata = d->meta;
     ev->n_metadata = rd->bad ? 0 : n;
-    n = rd->bad ? 0 : get_u32(rd);
+    n = rd->bad ? 0 : eider__get_u32(rd);
     if (n > (size_t)(rd->end - rd->p))
         return -1;
     EIDER__GROW(d->parts, d->cap_parts, (size_t)n + 1);
     for (uint32_t i = 0; i < n && !rd->bad; i++)
-        d->parts[i] = get_str(rd);
+        d->parts[i] = eider__get_str(rd);
     ev->partitions = n ? d->parts : NULL;
     ev->n_partitions = rd->bad ? 0 : n;
     return rd->bad ? -1 : 0;
@@ -493,10 +438,10 @@ static void apply_to_step(worker *w, const eider_event *ev, long asset)
 
 static void take_record(worker *w, const char *p, size_t n)
 {
-    reader rd = { p + 1, p + n, 0 };
+    eider__reader rd = { p + 1, p + n, 0 };
     if (n && *p == RECORD_ERROR) {
-        w->error_code = (int)get_u32(&rd);
-        const char *msg = get_str(&rd);
+        w->error_code = (int)eider__get_u32(&rd);
+        const char *msg = eider__get_str(&rd);
         w->error = eider__xstrdup(msg ? msg : "the run worker could not open the databases");
         return;
     }
