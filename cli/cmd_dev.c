@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,16 @@ static int defs_file(const cli_env *env, char real[PATH_MAX])
     return realpath(path, real) != NULL;
 }
 
+/* The run launcher, started while this is the program's only thread (eider.h), so
+ * that the run workers it forks inherit no lock the server's threads hold. */
+static int start_launcher(const eider_defs *defs)
+{
+    if (eider_launcher_start(defs) == EIDER_OK)
+        return EXIT_OK;
+    cli_error("cannot start the run launcher: %s", strerror(errno));
+    return EXIT_INTERNAL;
+}
+
 /* Fill in what the server knows of its definitions: where they come from, when. */
 static void set_defs(srv *s, eider_defs *defs, const char *path)
 {
@@ -184,10 +195,13 @@ static int run(cli_env *env)
     if (code == EXIT_DEFS && have_path && env->owned)
         code = start_without_defs(env, real, &defs_error);
     if (!code)
+        code = start_launcher(env->defs);
+    if (!code)
         code = cli_open_store(env, CLI_STORE_OPTIONAL);
     if (!code)
         code = load_again(env, have_path ? real : NULL, defs_error != NULL, &reads);
     if (code) {
+        eider_launcher_stop();
         free(defs_error);
         return code;
     }
@@ -211,11 +225,13 @@ static int run(cli_env *env)
 #endif
     if (srv_queue_start(&s.queue, &s, env->defs, reads ? real : NULL, s.max_concurrent)) {
         cli_error("cannot start the run queue's threads");
+        eider_launcher_stop();
         eider_defs_free(reads);
         return EXIT_INTERNAL;
     }
     code = srv_serve(&s);
     srv_queue_stop(&s.queue);
+    eider_launcher_stop();
     srv_live_stop(&s.live);
     if (s.defs != env->defs)
         eider_defs_free(s.defs);

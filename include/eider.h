@@ -509,11 +509,32 @@ int eider_materialize(eider_defs *defs, const eider_run_options *options,
  * options->cancel is watched here and passed on to the worker. The worker ignores
  * SIGINT (a terminal's Ctrl-C reaches it through the cancel flag), takes the default
  * action for crash signals, and is killed when this process dies. The caller's stdout
- * and stderr are flushed before the fork. Call it from a process whose other threads
- * hold no lock the assets need (fork() copies only the calling thread); the store is
- * never touched in the worker. */
+ * and stderr are flushed before the fork. The store is never touched in the worker.
+ * fork() copies only the calling thread: a worker forked from a process whose other
+ * threads hold locks (the allocator's, the time zone's, the dynamic loader's, the
+ * program's own) starts with them taken, and may wait for them for ever. A program
+ * that calls it while other threads run starts the run launcher first
+ * (eider_launcher_start()); without one, the worker is forked from the calling thread. */
 int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
                              eider_result **result);
+
+/* Start the run launcher: a process forked now, of one thread, which from now on forks
+ * the run workers of eider_materialize_worker() in this process, so that no worker
+ * inherits a lock that another thread of this process holds. Call it before the
+ * program starts any thread (it is what `eider dev` does). The launcher runs no
+ * definitions' code; each worker makes its own definitions: a copy of defs as they are
+ * now, when a run is given defs (this very object; may be NULL), or else the
+ * definitions libraries that eider_defs_load() loaded, loaded again (the run fails
+ * with EIDER_ELOAD if one changed on disk since). Definitions that are neither (the
+ * program added to them itself) have their worker forked from the calling thread, as
+ * without a launcher. The launcher ignores SIGINT, SIGTERM and SIGHUP; it ends, its
+ * workers with it, at eider_launcher_stop(), or when the thread that started it ends.
+ * Returns EIDER_OK; EIDER_EINVAL when one runs already; EIDER_EERROR when it cannot
+ * be started (errno says why). */
+int eider_launcher_start(const eider_defs *defs);
+/* Stop the run launcher, and wait for it to end; a worker still running is killed
+ * (SIGKILL), so end the runs first. Nothing when none runs. */
+void eider_launcher_stop(void);
 
 void eider_result_free(eider_result *result);
 /* The run's id: eider_run_options.run_id, else a random UUID ("5600c0de-..."). */

@@ -4,6 +4,8 @@
  */
 #include <math.h>
 
+#include <stdatomic.h>
+
 #include "defs.h"
 #include "partitions.h"
 
@@ -35,7 +37,10 @@ const char *eider_version(void)
 
 eider_defs *eider_defs_new(void)
 {
-    return eider__xcalloc(1, sizeof(eider_defs));
+    static _Atomic uint64_t made;
+    eider_defs *defs = eider__xcalloc(1, sizeof(eider_defs));
+    defs->serial = atomic_fetch_add(&made, 1) + 1;
+    return defs;
 }
 
 void eider_defs_free(eider_defs *defs)

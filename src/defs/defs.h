@@ -6,6 +6,9 @@
 #define EIDER_DEFS_H
 
 #define EIDER_BUILDING_LIBRARY 1
+#include <sys/types.h>
+#include <time.h>
+
 #include "eider.h"
 #include "../util/util.h"
 
@@ -59,7 +62,19 @@ typedef struct eider__resource {
     size_t n_handlers, cap_handlers;
 } eider__resource;
 
+/* A definitions library eider_defs_load() opened: its handle (closed by
+ * eider_defs_free()), its real path, and the file as it was when it was opened. */
+typedef struct eider__library {
+    void *handle;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} eider__library;
+
 struct eider_defs {
+    uint64_t serial;                 /* this object's number among those made: never reused */
     eider__arena arena;              /* every string and list above lives here */
     eider__asset *assets;
     size_t n_assets, cap_assets;
@@ -73,8 +88,13 @@ struct eider_defs {
     eider__buf errmsg;               /* the message of the last error */
     size_t errcolumn;                /* ...and the selection's column it points at, or 0 */
     eider__buf warnings;             /* the compiler's, from the last load */
-    void **libraries;                /* dlopen handles, closed by eider_defs_free */
+    eider__library *libraries;       /* what eider_defs_load() opened, in order */
     size_t n_libraries, cap_libraries;
+    /* The assets and resources there were after the last library's eider_definitions(),
+     * and whether any were added between libraries or before the first: then the
+     * libraries alone do not make these definitions (eider__defs_from_libraries()). */
+    size_t lib_assets, lib_resources;
+    int added_outside;
     /* The API version of the definitions library whose eider_definitions() is running
      * (load.c), so that its structs are read at that version's size; 0: this header's. */
     int caller_api;
@@ -98,6 +118,16 @@ int eider__defs_remember(eider_defs *defs, int code);
 
 /* dlclose every library eider_defs_load() opened (load.c). */
 void eider__defs_close_libraries(eider_defs *defs);
+
+/* Whether defs are exactly what their libraries define (loaded from files, nothing
+ * added by the program), so that another process can make them again by loading the
+ * same libraries (load.c). */
+int eider__defs_from_libraries(const eider_defs *defs);
+
+/* Load the built library path into defs, as eider_defs_load() does (without
+ * validating); when was is given, only if the file is still the one it describes,
+ * else EIDER_ELOAD with a message that says it changed (load.c). */
+int eider__defs_load_library(eider_defs *defs, const char *path, const eider__library *was);
 
 /* The resource called name, or NULL. */
 const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);

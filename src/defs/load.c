@@ -19,8 +19,10 @@ extern char **environ;
 
 void eider__defs_close_libraries(eider_defs *defs)
 {
-    for (size_t i = 0; i < defs->n_libraries; i++)
-        dlclose(defs->libraries[i]);
+    for (size_t i = 0; i < defs->n_libraries; i++) {
+        dlclose(defs->libraries[i].handle);
+        free(defs->libraries[i].path);
+    }
     free(defs->libraries);
     defs->libraries = NULL;
     defs->n_libraries = defs->cap_libraries = 0;
@@ -339,42 +341,85 @@ out:
     return rc;
 }
 
-static int load_library(eider_defs *defs, const char *so)
+/* The file at path as l would remember it; -1 with errno when it cannot be read. */
+static int identify(const char *path, eider__library *l)
 {
-    char path[PATH_MAX + 2];
-    /* dlopen searches the library path for a name without a slash */
-    snprintf(path, sizeof(path), "%s%s", strchr(so, '/') ? "" : "./", so);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so, dlerror());
+    struct stat st;
+    if (stat(path, &st))
+        return -1;
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+    l->size = st.st_size;
+    l->mtime = st.st_mtim;
+    return 0;
+}
+
+static int same_file(const eider__library *a, const eider__library *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Why the library at so cannot be used: its API version or its entry point; 0 if it can. */
+static int check_library(eider_defs *defs, void *h, const char *so)
+{
     const int *version = dlsym(h, "eider_definitions_api_version");
-    void (*fn)(eider_defs *) = (void (*)(eider_defs *))dlsym(h, "eider_definitions");
-    int rc = EIDER_OK;
     if (!version)
-        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' do not say which Eider "
+        return eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' do not say which Eider "
             "API they were built for: build them with #include <eider.h> of Eider %s", so,
             EIDER_VERSION);
-    else if (*version > EIDER_API_VERSION)
-        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' were built against "
+    if (*version > EIDER_API_VERSION)
+        return eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' were built against "
             "Eider API version %d, newer than this Eider's version %d: upgrade Eider, or "
             "rebuild them against this Eider's eider.h", so, *version, EIDER_API_VERSION);
-    else if (*version < EIDER__OLDEST_API_VERSION)
-        rc = eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' declare Eider API "
+    if (*version < EIDER__OLDEST_API_VERSION)
+        return eider__defs_error(defs, EIDER_EAPIVERSION, "definitions '%s' declare Eider API "
             "version %d, which no Eider has: rebuild them with #include <eider.h> of Eider %s",
             so, *version, EIDER_VERSION);
-    else if (!fn)
-        rc = eider__defs_error(defs, EIDER_ELOAD, "definitions '%s' have no function "
+    if (!dlsym(h, "eider_definitions"))
+        return eider__defs_error(defs, EIDER_ELOAD, "definitions '%s' have no function "
             "'void eider_definitions(eider_defs *defs)': define it", so);
+    return EIDER_OK;
+}
+
+int eider__defs_load_library(eider_defs *defs, const char *so, const eider__library *was)
+{
+    char path[PATH_MAX + 2], real[PATH_MAX];
+    eider__library lib = { 0 };
+    /* dlopen searches the library path for a name without a slash */
+    snprintf(path, sizeof(path), "%s%s", strchr(so, '/') ? "" : "./", so);
+    if (!realpath(path, real) || identify(real, &lib))
+        return eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so,
+                                 strerror(errno));
+    if (was && !same_file(&lib, was))
+        return eider__defs_error(defs, EIDER_ELOAD, "the definitions library '%s' changed after "
+            "it was loaded: load the definitions again (eider dev reloads them by itself)", so);
+    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so, dlerror());
+    int rc = check_library(defs, h, so);
     if (rc) {
         dlclose(h);
         return rc;
     }
+    lib.handle = h;
+    lib.path = eider__xstrdup(real);
     EIDER__GROW(defs->libraries, defs->cap_libraries, defs->n_libraries + 1);
-    defs->libraries[defs->n_libraries++] = h;
-    defs->caller_api = *version;    /* its structs are read at its version's size */
-    fn(defs);
-    defs->caller_api = 0;
+    defs->libraries[defs->n_libraries++] = lib;
+    defs->added_outside |= defs->n_assets != defs->lib_assets ||
+                           defs->n_resources != defs->lib_resources;
+    defs->caller_api = *(const int *)dlsym(h, "eider_definitions_api_version");
+    ((void (*)(eider_defs *))dlsym(h, "eider_definitions"))(defs);   /* reads its structs */
+    defs->caller_api = 0;                                          /* at its version's size */
+    defs->lib_assets = defs->n_assets;
+    defs->lib_resources = defs->n_resources;
     return EIDER_OK;
+}
+
+int eider__defs_from_libraries(const eider_defs *defs)
+{
+    return defs->n_libraries && !defs->added_outside && defs->n_assets == defs->lib_assets &&
+           defs->n_resources == defs->lib_resources;
 }
 
 int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir)
@@ -391,9 +436,9 @@ int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir)
         rc = compile_cached(defs, path, cache_dir, so, sizeof(so));
         if (rc)
             return rc;
-        rc = load_library(defs, so);
+        rc = eider__defs_load_library(defs, so, NULL);
     } else {
-        rc = load_library(defs, path);
+        rc = eider__defs_load_library(defs, path, NULL);
     }
     return rc ? rc : eider_defs_validate(defs);
 }

@@ -173,6 +173,51 @@ int eider__run_open(eider__run *run, const eider_run_options *o, eider__buf *err
 void eider__run_steps(eider__run *run, const eider_run_options *o);
 int eider__run_code(const eider__run *run);
 
+/* The run launcher (launcher.c): where a worker's definitions come from when the
+ * launcher forks it — none runs, or it cannot make them (the worker is forked here
+ * then), its copy of the program's own, or their libraries loaded again. */
+typedef enum eider__launch_source {
+    EIDER__LAUNCH_NONE,
+    EIDER__LAUNCH_OWN,
+    EIDER__LAUNCH_LIBRARIES,
+} eider__launch_source;
+
+/* A worker the launcher forked: its pid, a pidfd to signal it by (-1: none, kill()
+ * then), and the socket its wait status comes on. */
+typedef struct eider__launched {
+    pid_t pid;
+    int pidfd, answer;
+} eider__launched;
+
+/* A plan as a launched worker decodes it: its definitions, its result, its options
+ * (strings in the plan's bytes). */
+typedef struct eider__plan {
+    eider_defs *defs;
+    eider_result *result;
+    eider_run_options options;
+} eider__plan;
+
+eider__launch_source eider__launcher_source(const eider_defs *defs);
+/* Have the launcher fork a worker on the shared memory shm and the pipe's write end
+ * bell; -1 with the reason in err. */
+int eider__launch(int shm, int bell, eider__launched *out, eider__buf *err);
+/* Whether the worker has ended (*status: its wait status, -1 when the launcher went
+ * and it is lost), waiting for it when wait is set. */
+int eider__launched_status(eider__launched *l, int wait, int *status);
+void eider__launched_kill(const eider__launched *l, int sig);
+void eider__launched_release(eider__launched *l);
+/* The plan of r, for a worker whose definitions come from source. */
+void eider__plan_encode(eider__buf *b, eider__launch_source source, const eider_defs *defs,
+                        const eider_run_options *o, const eider_result *r);
+/* Make the plan that p (n bytes) encodes, in a launched worker whose launcher has a
+ * copy of own; an error code with the message in err. */
+int eider__plan_decode(const char *p, size_t n, const eider_defs *own, eider__plan *out,
+                       eider__buf *err);
+/* A worker forked by the launcher (pid launcher): decode its plan from the shared
+ * memory shm, run it, end (worker.c). */
+void eider__worker_launched(int shm, int bell, const eider_defs *own, pid_t launcher)
+    __attribute__((noreturn));
+
 /* A step's log line as eider_log() keeps it: "2024-01-31T12:00:00.123Z info text\n". */
 void eider__log_line(eider__buf *log, int64_t time_us, eider_log_level level, const char *text);
 /* The index of the asset whose step runs on the calling thread, or -1 (step.c);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,7 +43,8 @@ typedef struct ring {
     _Atomic uint64_t head;           /* bytes the worker wrote */
     _Atomic uint64_t tail;           /* bytes the parent read */
     atomic_int reader_waits, writer_waits;
-    int bell_fd;                     /* the worker's end of the pipe (the parent has the other) */
+    int bell_fd;                     /* the worker's end of the pipe (the parent has the other),
+                                        as the worker numbers it: the worker sets it */
     atomic_uint writer_bell;         /* a futex word, bumped to wake the worker */
     eider_atomic_int cancel;         /* the caller's cancel flag, passed on */
     atomic_long crash_asset;         /* the asset whose thread crashed or called exit(), + 1 */
@@ -360,6 +362,7 @@ typedef struct worker {
     const eider_event_sink *sink;    /* the recorder, or the caller's sink */
     ring *r;
     int bell;                        /* the parent's end of the worker's pipe */
+    int bell_w;                      /* the worker's end, until the worker has it */
     pid_t pid;
     eider__buf in;                   /* a record that lies in two pieces, or is long */
     size_t need;                     /* the bytes of a long record still to come */
@@ -376,6 +379,10 @@ typedef struct worker {
     long killed;                     /* the step whose timeout got the worker killed, or -1 */
     int no_run;                      /* no run took place: the result is not handed out */
     int lost;                        /* someone else reaped the worker: its status is lost */
+    eider__launch_source source;     /* not NONE: the launcher forked the worker */
+    eider__launched launched;
+    int shm;                         /* the shared memory's file, until the worker has it */
+    size_t shm_bytes;
 } worker;
 
 static void pass_on(worker *w, eider_event *ev)
@@ -510,6 +517,14 @@ static int take_records(worker *w)
     return tail != start;
 }
 
+static void kill_worker(const worker *w, int sig)
+{
+    if (w->source != EIDER__LAUNCH_NONE)
+        eider__launched_kill(&w->launched, sig);
+    else
+        kill(w->pid, sig);
+}
+
 /* A step that outran its timeout and the grace gets the worker killed. */
 static void check_deadlines(worker *w)
 {
@@ -520,7 +535,7 @@ static void check_deadlines(worker *w)
         if (s->running && !s->done && t > 0 && w->attempt_start[i] >= 0 &&
             now >= w->attempt_start[i] + t + w->grace) {
             w->killed = (long)i;
-            kill(w->pid, SIGKILL);
+            kill_worker(w, SIGKILL);
         }
     }
 }
@@ -561,6 +576,14 @@ static void reap_later(pid_t pid)
 static int wait_worker(worker *w, int hung_up, int *status)
 {
     pid_t got;
+    if (w->source != EIDER__LAUNCH_NONE) {
+        int ended = eider__launched_status(&w->launched, hung_up, status);
+        if (ended && *status == -1) {
+            w->lost = 2;
+            *status = 0;
+        }
+        return ended;
+    }
     while ((got = waitpid(w->pid, status, hung_up ? 0 : WNOHANG)) < 0 && errno == EINTR)
         ;
     if (got < 0 && errno == ECHILD) {
@@ -584,8 +607,8 @@ static int pump(worker *w)
         if (exited)
             break;                   /* what it wrote before it died is taken above */
         if (w->ended || w->error) {
-            if (!wait_worker(w, 0, &status))
-                reap_later(w->pid);
+            if (!wait_worker(w, 0, &status) && w->source == EIDER__LAUNCH_NONE)
+                reap_later(w->pid);     /* the launcher reaps its own */
             break;
         }
         if (w->o && w->o->cancel && atomic_load(w->o->cancel))
@@ -645,6 +668,10 @@ static void obituary(const worker *w, long who, int status, eider__buf *out)
         eider__buf_printf(out, "asset '%s' timed out after %g s and did not return within the "
             "%g s grace: the run worker was killed with %s", key,
             w->defs->assets[w->result->steps[who].asset].timeout_s, w->grace, eider__buf_str(&how));
+    else if (w->lost == 2)
+        eider__buf_printf(out, "the run launcher ended while %s%s%s ran, killed perhaps: the run "
+            "worker died with it, how is lost", key ? "asset '" : "no asset", key ? key : "",
+            key ? "'" : "");
     else if (w->lost)
         eider__buf_printf(out, "the run worker ended before the run's end while %s%s%s ran, and "
             "another part of this program reaped it (a SIGCHLD handler?): how it ended is lost",
@@ -740,49 +767,82 @@ static int result_code(const eider_result *r)
     return canceled ? EIDER_ECANCELED : failed ? EIDER_ERUNFAILED : EIDER_OK;
 }
 
-/* The shared memory and the pipe; an error code with the message set, or EIDER_OK. */
-static int make_ring(worker *w)
+/* The shared memory (the ring, then the plan when the launcher forks the worker) and
+ * the pipe; an error code with the message set, or EIDER_OK. */
+static int make_ring(worker *w, const eider__buf *plan)
 {
     int fds[2];
-    w->r = mmap(NULL, sizeof(ring), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    w->shm_bytes = sizeof(ring) + plan->len;
+    w->shm = memfd_create("eider-run", MFD_CLOEXEC);
+    if (w->shm < 0 || ftruncate(w->shm, (off_t)w->shm_bytes))
+        return eider__defs_error(w->defs, EIDER_ENOMEM, "cannot start a run worker: shared "
+                                 "memory: %s", strerror(errno));
+    w->r = mmap(NULL, w->shm_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, w->shm, 0);
     if (w->r == MAP_FAILED) {
         w->r = NULL;
         return eider__defs_error(w->defs, EIDER_ENOMEM, "cannot start a run worker: shared "
                                  "memory: %s", strerror(errno));
     }
+    memcpy((char *)w->r + sizeof(ring), plan->data, plan->len);
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK))
         return eider__defs_error(w->defs, EIDER_EERROR, "cannot start a run worker: pipe: %s",
                                  strerror(errno));
     w->bell = fds[0];
-    w->r->bell_fd = fds[1];
+    w->bell_w = w->r->bell_fd = fds[1];
     return EIDER_OK;
 }
 
-/* Fork the worker and follow it to its end. */
+/* Start the worker: forked by the launcher, or here. */
+static int start_worker(worker *w, pid_t parent)
+{
+    eider__buf err = { 0 };
+    int rc = EIDER_OK;
+    if (w->source != EIDER__LAUNCH_NONE) {
+        if (eider__launch(w->shm, w->bell_w, &w->launched, &err))
+            rc = eider__defs_error(w->defs, EIDER_EERROR, "cannot start a run worker: %s",
+                                   eider__buf_str(&err));
+        w->pid = w->launched.pid;
+        eider__buf_release(&err);
+        return rc;
+    }
+    w->pid = fork();
+    if (w->pid < 0)
+        return eider__defs_error(w->defs, EIDER_EERROR, "cannot start a run worker: fork: %s",
+                                 strerror(errno));
+    if (w->pid == 0) {
+        close(w->bell);
+        worker_main(w->r, parent, w->defs, w->o, w->result);
+    }
+    return EIDER_OK;
+}
+
+/* Start the worker and follow it to its end. */
 static int run_in_worker(worker *w)
 {
-    pid_t parent = getpid();
+    eider__buf plan = { 0 };
     reap_exiting();
     w->no_run = 1;                   /* until the worker runs */
-    w->bell = -1;
-    int rc = make_ring(w);
+    w->bell = w->bell_w = w->shm = -1;
+    w->launched = (eider__launched){ .pid = -1, .pidfd = -1, .answer = -1 };
+    w->source = eider__launcher_source(w->defs);
+    if (w->source != EIDER__LAUNCH_NONE) {
+        plan.max = (size_t)1 << 40;
+        eider__plan_encode(&plan, w->source, w->defs, w->o, w->result);
+    }
+    int rc = make_ring(w, &plan);
+    eider__buf_release(&plan);
     if (rc)
         goto out;
     fflush(stdout);
     fflush(stderr);
     w->t0 = eider__mono_s();
-    w->pid = fork();
-    if (w->pid < 0) {
-        rc = eider__defs_error(w->defs, EIDER_EERROR, "cannot start a run worker: fork: %s",
-                               strerror(errno));
-        close(w->r->bell_fd);
+    rc = start_worker(w, getpid());
+    close(w->bell_w);               /* the worker's end: its own now */
+    w->bell_w = -1;
+    if (rc)
         goto out;
-    }
-    if (w->pid == 0) {
-        close(w->bell);
-        worker_main(w->r, parent, w->defs, w->o, w->result);
-    }
-    close(w->r->bell_fd);
+    close(w->shm);
+    w->shm = -1;
     int status = pump(w);
     w->no_run = w->error != NULL;
     rc = w->error ? eider__defs_error(w->defs, w->error_code, "%s", w->error)
@@ -790,9 +850,35 @@ static int run_in_worker(worker *w)
 out:
     if (w->bell >= 0)
         close(w->bell);
+    if (w->shm >= 0)
+        close(w->shm);
     if (w->r)
-        munmap(w->r, sizeof(ring));
+        munmap(w->r, w->shm_bytes);
+    eider__launched_release(&w->launched);
     return rc;
+}
+
+/* A worker the launcher forked: the shared memory holds its ring and its plan. */
+void eider__worker_launched(int shm, int bell, const eider_defs *own, pid_t launcher)
+{
+    struct stat st;
+    eider__plan plan;
+    eider__buf err = { 0 };
+    if (fstat(shm, &st) || (size_t)st.st_size < sizeof(ring))
+        _exit(1);
+    ring *r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
+    if (r == MAP_FAILED)
+        _exit(1);
+    close(shm);
+    r->bell_fd = bell;
+    int rc = eider__plan_decode((const char *)r + sizeof(ring), (size_t)st.st_size - sizeof(ring),
+                                own, &plan, &err);
+    if (rc) {
+        ring_sink rs = { .r = r };
+        send_error(&rs, rc, eider__buf_str(&err));
+        _exit(0);
+    }
+    worker_main(r, launcher, plan.defs, &plan.options, plan.result);
 }
 
 int eider_materialize_worker(eider_defs *defs, const eider_run_options *options,
