@@ -783,7 +783,8 @@ static int make_ring(worker *w, const eider__buf *plan)
         return eider__defs_error(w->defs, EIDER_ENOMEM, "cannot start a run worker: shared "
                                  "memory: %s", strerror(errno));
     }
-    memcpy((char *)w->r + sizeof(ring), plan->data, plan->len);
+    if (plan->len)
+        memcpy((char *)w->r + sizeof(ring), plan->data, plan->len);
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK))
         return eider__defs_error(w->defs, EIDER_EERROR, "cannot start a run worker: pipe: %s",
                                  strerror(errno));

@@ -7,7 +7,8 @@
 # go one at a time with --max-concurrent-runs 1); canceling a queued and a running
 # run; re-executing a run, all of it or from its failure; reloading the definitions
 # when their file changes, on POST, and keeping the last good ones on a compile error;
-# a crashing asset; and stopping with streams connected.
+# a crashing asset; runs launched while the server is busy all end; and stopping with
+# streams connected.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
@@ -441,6 +442,27 @@ crash_fails_the_run_and_the_server_answers() {
     stop_server
 }
 
+# Runs launched while twenty live streams and a reader keep the server's threads busy
+# (allocating, formatting times) all end: a worker forked from a thread of the server
+# inherited the locks those threads held at that instant, and under AddressSanitizer
+# hung within three runs; the launcher forks them from a process of one thread.
+runs_launched_while_the_server_is_busy_all_end() {
+    write_definitions
+    start_server
+    local i
+    for i in $(seq 1 20); do
+        curl -sN --max-time 120 -H 'Accept: text/event-stream' "$URL/api/events" >/dev/null 2>&1 &
+        BACKGROUND_PIDS+=("$!")
+    done
+    (while true; do curl -s "$URL/api/assets" >/dev/null 2>&1 || true; done) &
+    BACKGROUND_PIDS+=("$!")
+    for i in $(seq 1 8); do
+        launch '{"selection": "hello"}'
+        wait_run "$RUN_ID" success
+    done
+    stop_server
+}
+
 stops_with_streams_connected() {
     local sig
     write_definitions
@@ -472,5 +494,6 @@ run_case reexecute_all_and_from_failure
 run_case reload_on_change_on_post_and_errors
 run_case broken_at_start_is_served_then_loaded
 run_case crash_fails_the_run_and_the_server_answers
+run_case runs_launched_while_the_server_is_busy_all_end
 run_case stops_with_streams_connected
 finish
