@@ -3,6 +3,7 @@
  * line per step on a terminal (plain lines otherwise), a summary, and --json.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -743,6 +744,19 @@ static int run_once(eider_run_options *o, void *user_data)
     return materialize_once(d->env, o, d->p);
 }
 
+/* A backfill of several runs forks a worker for each, while the store's writer and
+ * checkpointer threads, started by the first run, live on: its workers come from the
+ * run launcher, started while this is the only thread (eider.h). One run forks its
+ * worker before any thread starts, and needs none. */
+static int start_launcher(cli_env *env, const backfill *b, const printer *p)
+{
+    if (!(b->per_partition || b->resume) || p->in_process ||
+        eider_launcher_start(env->defs) == EIDER_OK)
+        return EXIT_OK;
+    cli_error("cannot start the run launcher: %s", strerror(errno));
+    return EXIT_INTERNAL;
+}
+
 static int run(cli_env *env)
 {
     printer p = { 0 };
@@ -758,10 +772,15 @@ static int run(cli_env *env)
     if (!code)
         code = cli_load_defs(env);
     if (!code)
+        code = start_launcher(env, &b, &p);
+    if (!code)
         code = cli_open_store(env, 0);
-    if (code)
+    if (code) {
+        eider_launcher_stop();
         return code;
+    }
     if (b.resume && !env->store) {
+        eider_launcher_stop();
         cli_error("--resume reads which partitions succeeded from the instance store, and "
                   "EIDER_STORAGE=none keeps none: unset it");
         return EXIT_USAGE;
@@ -780,6 +799,7 @@ static int run(cli_env *env)
     } else {
         code = cli_exit_for(materialize_once(env, &o, &p));
     }
+    eider_launcher_stop();
     backfill_release(&b);
     release_printer(&p);
     return code;
