@@ -9,7 +9,9 @@
  *   assets    GET /api/assets
  *   RSS       the server's VmRSS (/proc/PID/status) once idle after those requests
  *   launch    POST /api/runs of one asset to its step_start event (the event's time_us
- *             minus the time the POST was sent), read from GET /api/runs/ID/events
+ *             minus the time the POST was sent), read from GET /api/runs/ID/events; and
+ *             the same after POST /api/reload, when the run's definitions are loaded
+ *             anew by the queue and by the worker (from the library: launcher.c)
  * Each beside raw DuckDB doing comparable work in this process, as a ratio: ready
  * against duckdb_open of a fresh file + connect + SELECT 1 + close; the graph and the
  * asset list against DuckDB building a JSON array of 10,000 objects of as many fields
@@ -342,7 +344,7 @@ static double *samples(int repeat)
 }
 
 typedef struct figures {
-    double *ready, *graph_cold, *graph, *assets, *rss, *launch;
+    double *ready, *graph_cold, *graph, *assets, *rss, *launch, *launch_reloaded;
     double *raw_ready, *raw_graph, *raw_assets, *raw_rss, *raw_launch;
 } figures;
 
@@ -361,6 +363,12 @@ static void measure_server(const char *dir, const char *lib, figures *f, int r)
     usleep(200000);
     f->rss[r] = rss_mb(s.pid);
     f->launch[r] = launch(&s, "t_0");
+    char *body = NULL;
+    int status = http(s.port, "POST", "/api/reload", s.token, "", &body);
+    if (status != 200)
+        bench_die("POST /api/reload answered %d: %.200s", status, body ? body : "");
+    free(body);
+    f->launch_reloaded[r] = launch(&s, "t_0");
     stop_server(&s);
 }
 
@@ -457,6 +465,9 @@ static void report(const figures *f, size_t n, int repeat, double cc_s)
     bench_table_row("launch -> step_start", bench_median(f->raw_launch, k),
                     bench_median(f->launch, k), "raw: fork + duckdb_open + connect in the "
                     "child; target eider <= 0.050 s");
+    bench_table_row("launch after a reload", bench_median(f->raw_launch, k),
+                    bench_median(f->launch_reloaded, k), "raw: the same; the run's "
+                    "definitions loaded by the server's queue, then by the worker");
     printf("  %-28s %10.1f MB %10.1f MB %8.3f  %s\n", "idle RSS (VmRSS)",
            bench_median(f->raw_rss, k), bench_median(f->rss, k),
            bench_median(f->rss, k) / bench_median(f->raw_rss, k),
@@ -474,7 +485,7 @@ int main(int argc, char **argv)
     double cc_s = bench_defs_library(dir, n, 0, &lib);
     figures f = { samples(repeat), samples(repeat), samples(repeat), samples(repeat),
                   samples(repeat), samples(repeat), samples(repeat), samples(repeat),
-                  samples(repeat), samples(repeat), samples(repeat) };
+                  samples(repeat), samples(repeat), samples(repeat), samples(repeat) };
     measure_server(dir, lib, &f, 0);           /* warm-up: page cache, compile cache */
     for (int r = 0; r < repeat; r++) {
         measure_raw(dir, n, &f, r);
