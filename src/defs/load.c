@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -360,6 +361,85 @@ static int same_file(const eider__library *a, const eider__library *b)
            a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
+/* The libraries this process dlopen()ed by their own path, and the file each was then.
+ * dlopen() gives back the library it has for a path it knows, even once the file has
+ * been built again: a library rebuilt in place (eider dev -l) is loaded from a copy of
+ * its own instead (private_copy()). */
+static pthread_mutex_t opened_lock = PTHREAD_MUTEX_INITIALIZER;
+static eider__library *opened;
+static size_t n_opened, cap_opened;
+
+static void note_opened(const char *real, const eider__library *now)
+{
+    pthread_mutex_lock(&opened_lock);
+    size_t i = 0;
+    while (i < n_opened && strcmp(opened[i].path, real) != 0)
+        i++;
+    if (i == n_opened) {
+        EIDER__GROW(opened, cap_opened, n_opened + 1);
+        opened[n_opened++].path = eider__xstrdup(real);
+    }
+    char *path = opened[i].path;
+    opened[i] = *now;
+    opened[i].path = path;
+    opened[i].handle = NULL;
+    pthread_mutex_unlock(&opened_lock);
+}
+
+/* Whether dlopen(real) would give a library loaded from another file than now. */
+static int loaded_stale(const char *real, const eider__library *now)
+{
+    void *h = dlopen(real, RTLD_LAZY | RTLD_NOLOAD);
+    int stale = h != NULL;
+    if (!h)
+        return 0;
+    dlclose(h);
+    pthread_mutex_lock(&opened_lock);
+    for (size_t i = 0; i < n_opened; i++)
+        if (strcmp(opened[i].path, real) == 0)
+            stale = !same_file(&opened[i], now);
+    pthread_mutex_unlock(&opened_lock);
+    return stale;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    eider__buf bytes = { 0 };
+    char tmp[PATH_MAX + NAME_MAX + 64];
+    int rc = -1;
+    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", to, (int)getpid());
+    FILE *f = read_file(from, &bytes) == 0 ? fopen(tmp, "wb") : NULL;
+    if (f) {
+        rc = fwrite(bytes.data, 1, bytes.len, f) == bytes.len ? 0 : -1;
+        rc |= fclose(f);
+        if (!rc)
+            rc = rename(tmp, to);
+        if (rc)
+            unlink(tmp);
+    }
+    eider__buf_release(&bytes);
+    return rc;
+}
+
+/* A copy of the library real (the file now), in the compile cache beside it, named by
+ * the file's identity: its path in out. */
+static int private_copy(const char *real, const eider__library *now, char *out, size_t size)
+{
+    char dir[PATH_MAX];
+    uint64_t id[5] = { (uint64_t)now->dev, (uint64_t)now->ino, (uint64_t)now->size,
+                       (uint64_t)now->mtime.tv_sec, (uint64_t)now->mtime.tv_nsec };
+    const char *base = strrchr(real, '/') + 1;
+    default_cache(real, dir, sizeof(dir));
+    snprintf(out, size, "%s/%s-%016llx.so", dir, base,
+             (unsigned long long)eider__hash(EIDER__HASH_START, (const char *)id, sizeof(id)));
+    if (access(out, R_OK) == 0)
+        return 0;
+    if (mkdir_p(dir) || copy_file(real, out))
+        return -1;
+    trim_cache(dir, base);
+    return 0;
+}
+
 /* Why the library at so cannot be used: its API version or its entry point; 0 if it can. */
 static int check_library(eider_defs *defs, void *h, const char *so)
 {
@@ -382,28 +462,55 @@ static int check_library(eider_defs *defs, void *h, const char *so)
     return EIDER_OK;
 }
 
-int eider__defs_load_library(eider_defs *defs, const char *so, const eider__library *was)
+/* Open the library so, from a copy when this process has another build of it loaded:
+ * its handle, with *lib filled in; or NULL with the message set. */
+static void *open_library(eider_defs *defs, const char *so, const eider__library *was,
+                          eider__library *lib)
 {
-    char path[PATH_MAX + 2], real[PATH_MAX];
-    eider__library lib = { 0 };
+    char path[PATH_MAX + 2], real[PATH_MAX], copy[PATH_MAX + NAME_MAX + 32];
+    const char *use = real;
     /* dlopen searches the library path for a name without a slash */
     snprintf(path, sizeof(path), "%s%s", strchr(so, '/') ? "" : "./", so);
-    if (!realpath(path, real) || identify(real, &lib))
-        return eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so,
-                                 strerror(errno));
-    if (was && !same_file(&lib, was))
-        return eider__defs_error(defs, EIDER_ELOAD, "the definitions library '%s' changed after "
-            "it was loaded: load the definitions again (eider dev reloads them by itself)", so);
-    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so, dlerror());
-    int rc = check_library(defs, h, so);
+    if (!realpath(path, real) || identify(real, lib)) {
+        eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so, strerror(errno));
+        return NULL;
+    }
+    if (was && !same_file(lib, was)) {
+        eider__defs_error(defs, EIDER_ELOAD, "the definitions library '%s' changed after it was "
+            "loaded: load the definitions again (eider dev reloads them by itself)", so);
+        return NULL;
+    }
+    int copied = loaded_stale(real, lib);
+    if (copied && (private_copy(real, lib, copy, sizeof(copy)) || identify(copy, lib))) {
+        eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s' again: it was built "
+            "again since it was loaded, and a copy in its folder's .eider/cache cannot be "
+            "made: %s", so, strerror(errno));
+        return NULL;
+    }
+    use = copied ? copy : real;
+    void *h = dlopen(use, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        eider__defs_error(defs, EIDER_ELOAD, "cannot load definitions '%s': %s", so, dlerror());
+        return NULL;
+    }
+    if (!copied)
+        note_opened(real, lib);
+    lib->path = eider__xstrdup(use);
+    return h;
+}
+
+int eider__defs_load_library(eider_defs *defs, const char *so, const eider__library *was)
+{
+    eider__library lib = { 0 };
+    void *h = open_library(defs, so, was, &lib);
+    int rc = h ? check_library(defs, h, so) : EIDER_ELOAD;
     if (rc) {
-        dlclose(h);
+        if (h)
+            dlclose(h);
+        free(lib.path);
         return rc;
     }
     lib.handle = h;
-    lib.path = eider__xstrdup(real);
     EIDER__GROW(defs->libraries, defs->cap_libraries, defs->n_libraries + 1);
     defs->libraries[defs->n_libraries++] = lib;
     defs->added_outside |= defs->n_assets != defs->lib_assets ||

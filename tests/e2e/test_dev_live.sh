@@ -7,6 +7,7 @@
 # go one at a time with --max-concurrent-runs 1); canceling a queued and a running
 # run; re-executing a run, all of it or from its failure; reloading the definitions
 # when their file changes, on POST, and keeping the last good ones on a compile error;
+# a library rebuilt in place loaded with its new code;
 # a crashing asset; runs launched while the server is busy all end; and stopping with
 # streams connected.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -390,6 +391,28 @@ reload_on_change_on_post_and_errors() {
 # on stderr; a reload that fails again says so; once the file is fixed they load, and
 # runs go, two at once (a second load of the fixed file). A missing file is still an
 # error at start, as for every command.
+# A library rebuilt in place (-l) is loaded again with its new code, and its runs run
+# that code: dlopen() gives back the library it has for a path, so a rebuilt one is
+# loaded from a copy of its own, which the run worker loads too.
+a_library_rebuilt_in_place_runs_its_new_code() {
+    write_definitions
+    cc -shared -fPIC -I"$SRC/include" -I"$SRC/third_party/duckdb/include" -o defs.so \
+        definitions.c || fail "cannot build defs.so"
+    DEFS_OPTION="-l defs.so" start_server
+    sed -i 's|/\* MORE \*/|eider_asset(defs, \&(eider_asset_def){ .key = "added", .compute = hello, .resources = EIDER_KEYS("a") });|' definitions.c
+    sleep 1.1
+    cc -shared -fPIC -I"$SRC/include" -I"$SRC/third_party/duckdb/include" -o defs.so \
+        definitions.c || fail "cannot build defs.so again"
+    wait_defs 'd["version"] == 2 and d["error"] is None'
+    api GET /api/assets
+    expect_json '"added" in [a["key"] for a in d]'
+    launch '{"selection": "added"}'
+    wait_run "$RUN_ID" success
+    launch '{"selection": "slow_a"}'
+    wait_run "$RUN_ID" success
+    stop_server
+}
+
 broken_at_start_is_served_then_loaded() {
     write_definitions
     run timeout 20 "$EIDER" dev -f nowhere.c --port 0
@@ -492,6 +515,7 @@ run_case one_concurrent_run_at_a_time
 run_case cancel_queued_and_running
 run_case reexecute_all_and_from_failure
 run_case reload_on_change_on_post_and_errors
+run_case a_library_rebuilt_in_place_runs_its_new_code
 run_case broken_at_start_is_served_then_loaded
 run_case crash_fails_the_run_and_the_server_answers
 run_case runs_launched_while_the_server_is_busy_all_end
