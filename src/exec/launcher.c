@@ -372,9 +372,15 @@ void eider__plan_encode(eider__buf *b, eider__launch_source source, const eider_
 static eider_defs *decode_defs(eider__reader *rd, const eider_defs *own, eider__buf *err)
 {
     uint32_t source = eider__get_u32(rd);
-    if (source == EIDER__LAUNCH_OWN && own)
-        return (eider_defs *)own;   /* this process's copy: its own to change */
-    eider_defs *defs = eider_defs_new();
+    eider_defs *defs = (eider_defs *)own;   /* this process's copy: its own to change */
+    if (source == EIDER__LAUNCH_OWN && own) {
+        if (!defs->validated && eider_defs_validate(defs)) {
+            eider__buf_puts(err, eider_defs_errmsg(defs));
+            return NULL;
+        }
+        return defs;
+    }
+    defs = eider_defs_new();
     uint32_t n = source == EIDER__LAUNCH_LIBRARIES ? eider__get_u32(rd) : 0;
     int rc = n ? EIDER_OK : eider__defs_error(defs, EIDER_EINVAL, "the run launcher has no "
                                               "copy of these definitions");
