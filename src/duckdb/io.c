@@ -260,29 +260,41 @@ static int evolve(duckdb_connection con, const eider__write *w, const column_lis
     return EIDER_OK;
 }
 
+/* The table exists and keeps its identity: make its columns take the output's (want),
+ * as the write's schema policy says. */
+static int reconcile(duckdb_connection con, const eider__write *w, const column_list *want,
+                     eider__buf *err, eider__buf *sql)
+{
+    column_list have = { 0 };
+    eider__buf why = { 0 };
+    int rc = table_columns(con, w->table, &have, err);
+    if (!rc && schema_diff(&have, want, &why)) {
+        if (w->policy == EIDER__FAIL) {
+            eider__buf_printf(err, "asset '%s': the output's columns differ from %s (%s), and "
+                "metadata \"on_schema_change\" is \"fail\": change the output, or set it to "
+                "\"evolve\"%s", w->asset_key, w->table->quoted, eider__buf_str(&why),
+                w->mode == EIDER__WRITE_REPLACE ? " or \"replace\"" : "");
+            rc = EIDER_ESQL;
+        } else {
+            rc = evolve(con, w, &have, want, err, sql);
+        }
+    }
+    columns_release(&have);
+    eider__buf_release(&why);
+    return rc;
+}
+
 /* The table exists and keeps its identity: reconcile the columns, then delete the
  * rows being replaced and insert the new ones by name. */
 static int write_into(duckdb_connection con, const eider__write *w, int64_t *rows,
                       eider__buf *err, eider__buf *sql)
 {
-    column_list have = { 0 }, want = { 0 };
-    eider__buf why = { 0 };
-    int rc = table_columns(con, w->table, &have, err);
+    column_list want = { 0 };
+    int rc = source_columns(con, w->source, &want, err);
     if (!rc)
-        rc = source_columns(con, w->source, &want, err);
+        rc = reconcile(con, w, &want, err, sql);
     if (rc)
         goto out;
-    if (schema_diff(&have, &want, &why)) {
-        if (w->policy == EIDER__FAIL) {
-            eider__buf_printf(err, "asset '%s': the output's columns differ from %s (%s), and "
-                "metadata \"on_schema_change\" is \"fail\": change the output, or set it to "
-                "\"evolve\" or \"replace\"", w->asset_key, w->table->quoted, eider__buf_str(&why));
-            rc = EIDER_ESQL;
-            goto out;
-        }
-        if ((rc = evolve(con, w, &have, &want, err, sql)))
-            goto out;
-    }
     eider__buf_reset(sql);
     eider__buf_printf(sql, "DELETE FROM %s", w->table->quoted);
     if (w->where)
@@ -293,9 +305,176 @@ static int write_into(duckdb_connection con, const eider__write *w, int64_t *row
     eider__buf_printf(sql, "INSERT INTO %s BY NAME %s", w->table->quoted, w->source);
     rc = eider__query_int64(con, eider__buf_str(sql), rows, err);
 out:
-    columns_release(&have);
     columns_release(&want);
-    eider__buf_release(&why);
+    return rc;
+}
+
+/* ---- merges ---- */
+
+static int is_key(const eider__write *w, const char *name)
+{
+    for (size_t i = 0; w->keys[i]; i++)
+        if (strcasecmp(w->keys[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* key1, key2, ... quoted, each after prefix (an alias and a dot, or ""). */
+static void key_list(eider__buf *out, const eider__write *w, const char *prefix)
+{
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_printf(out, "%s%s", i ? ", " : "", prefix);
+        eider__buf_sql_ident(out, w->keys[i]);
+    }
+}
+
+/* Why the output's keys cannot be merged by (the message in err): a key column it
+ * lacks, a row whose key is NULL, two rows of one key. */
+static int check_keys(duckdb_connection con, const eider__write *w, const column_list *want,
+                      eider__buf *err, eider__buf *sql)
+{
+    duckdb_result res;
+    eider__buf keys = { 0 };
+    int rc = EIDER_OK;
+    for (size_t i = 0; w->keys[i]; i++)
+        if (!find_column(want, w->keys[i])) {
+            eider__buf_printf(err, "asset '%s': its merge key column '%s' (metadata "
+                "\"unique_key\") is not a column of the output: name the output's columns "
+                "that identify a row", w->asset_key, w->keys[i]);
+            return EIDER_ESQL;
+        }
+    key_list(&keys, w, "");
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "SELECT CAST(to_json(struct_pack(%s)) AS VARCHAR), count(*), "
+                      "CAST(bool_or(", eider__buf_str(&keys));
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_puts(sql, i ? " OR " : "");
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_puts(sql, " IS NULL");
+    }
+    eider__buf_printf(sql, ") AS INTEGER) AS n FROM (%s) GROUP BY %s HAVING count(*) > 1 OR "
+                      "bool_or(", w->source, eider__buf_str(&keys));
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_puts(sql, i ? " OR " : "");
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_puts(sql, " IS NULL");
+    }
+    eider__buf_puts(sql, ") ORDER BY 3 DESC LIMIT 1");
+    if (duckdb_query(con, eider__buf_str(sql), &res) == DuckDBError) {
+        eider__buf_puts(err, duckdb_result_error(&res));
+        rc = EIDER_ESQL;
+    } else {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (chunk && duckdb_data_chunk_get_size(chunk) > 0) {
+            char *key = eider__chunk_text(chunk, 0, 0);
+            int64_t n = 0, null = 0;
+            eider__chunk_int64(chunk, 1, 0, &n);
+            eider__chunk_int64(chunk, 2, 0, &null);
+            if (null)
+                eider__buf_printf(err, "asset '%s': the output has %lld row%s whose merge key "
+                    "(%s) is NULL (%s): a merge matches rows by their key, and a NULL key "
+                    "matches nothing: leave those rows out, or give them a key", w->asset_key,
+                    (long long)n, n == 1 ? "" : "s", eider__buf_str(&keys), key ? key : "");
+            else
+                eider__buf_printf(err, "asset '%s': the output has %lld rows of the merge key "
+                    "%s: a merge takes one row per key: keep one (for instance QUALIFY "
+                    "row_number() OVER (PARTITION BY %s ORDER BY ...) = 1)", w->asset_key,
+                    (long long)n, key ? key : "", eider__buf_str(&keys));
+            free(key);
+            rc = EIDER_ESQL;
+        }
+        if (chunk)
+            duckdb_destroy_data_chunk(&chunk);
+    }
+    duckdb_destroy_result(&res);
+    eider__buf_release(&keys);
+    return rc;
+}
+
+#define TARGET "\"eider merge target\""
+#define SOURCE "\"eider merge source\""
+
+/* MERGE INTO the table: rows matched by key and changed are updated, new keys
+ * inserted by name; with delete_missing and no partitions, the rows whose key the
+ * output lacks are deleted in the same statement. */
+static void merge_sql(const eider__write *w, const column_list *want, eider__buf *sql)
+{
+    size_t n_set = 0;
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "MERGE INTO %s AS " TARGET " USING (%s) AS " SOURCE " ON (",
+                      w->table->quoted, w->source);
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_puts(sql, i ? " AND " TARGET "." : TARGET ".");
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_puts(sql, " = " SOURCE ".");
+        eider__buf_sql_ident(sql, w->keys[i]);
+    }
+    eider__buf_puts(sql, ")");
+    for (size_t i = 0; i < want->n; i++) {
+        if (is_key(w, want->v[i].name))
+            continue;
+        eider__buf_puts(sql, n_set++ ? " OR " TARGET "." : " WHEN MATCHED AND (" TARGET ".");
+        eider__buf_sql_ident(sql, want->v[i].name);
+        eider__buf_puts(sql, " IS DISTINCT FROM " SOURCE ".");
+        eider__buf_sql_ident(sql, want->v[i].name);
+    }
+    for (size_t i = 0, k = 0; n_set && i < want->n; i++) {
+        if (is_key(w, want->v[i].name))
+            continue;
+        eider__buf_puts(sql, k++ ? ", " : ") THEN UPDATE SET ");
+        eider__buf_sql_ident(sql, want->v[i].name);
+        eider__buf_puts(sql, " = " SOURCE ".");
+        eider__buf_sql_ident(sql, want->v[i].name);
+    }
+    eider__buf_puts(sql, " WHEN NOT MATCHED THEN INSERT BY NAME");
+    if (w->delete_missing && !w->where)
+        eider__buf_puts(sql, " WHEN NOT MATCHED BY SOURCE THEN DELETE");
+}
+
+/* A partitioned merge's delete of the rows, in the partitions written, whose key the
+ * output lacks (a MERGE cannot say "in these partitions" of the target alone). */
+static void delete_missing_sql(const eider__write *w, eider__buf *sql)
+{
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "DELETE FROM %s AS " TARGET " WHERE (%s) AND NOT EXISTS (SELECT 1 "
+                      "FROM (%s) AS " SOURCE " WHERE ", w->table->quoted, w->where, w->source);
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_puts(sql, i ? " AND " SOURCE "." : SOURCE ".");
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_puts(sql, " = " TARGET ".");
+        eider__buf_sql_ident(sql, w->keys[i]);
+    }
+    eider__buf_puts(sql, ")");
+}
+
+/* An append or a merge, into the table when it exists (kind), else into a new one. */
+static int write_incremental(duckdb_connection con, const eider__write *w, int kind,
+                             int64_t *rows, eider__buf *err, eider__buf *sql)
+{
+    column_list want = { 0 };
+    int64_t deleted = 0;
+    int rc = source_columns(con, w->source, &want, err);
+    if (!rc && w->mode == EIDER__WRITE_MERGE)
+        rc = check_keys(con, w, &want, err, sql);
+    if (!rc && kind)
+        rc = reconcile(con, w, &want, err, sql);
+    if (rc)
+        goto out;
+    eider__buf_reset(sql);
+    if (!kind)
+        eider__buf_printf(sql, "CREATE TABLE %s AS %s", w->table->quoted, w->source);
+    else if (w->mode == EIDER__WRITE_APPEND)
+        eider__buf_printf(sql, "INSERT INTO %s BY NAME %s", w->table->quoted, w->source);
+    else
+        merge_sql(w, &want, sql);
+    rc = eider__query_int64(con, eider__buf_str(sql), rows, err);
+    if (!rc && kind && w->mode == EIDER__WRITE_MERGE && w->delete_missing && w->where) {
+        delete_missing_sql(w, sql);
+        rc = eider__query_int64(con, eider__buf_str(sql), &deleted, err);
+        *rows += deleted;
+    }
+out:
+    columns_release(&want);
     return rc;
 }
 
@@ -318,6 +497,8 @@ static int write_body(duckdb_connection con, const eider__write *w, int64_t *row
         eider__buf_printf(sql, "CREATE OR REPLACE VIEW %s AS %s", w->table->quoted, w->source);
         return eider__exec(con, eider__buf_str(sql), err);
     }
+    if (w->mode != EIDER__WRITE_REPLACE)
+        return write_incremental(con, w, kind, rows, err, sql);
     if (kind && (w->where || w->policy != EIDER__REPLACE))
         return write_into(con, w, rows, err, sql);
     eider__buf_printf(sql, "CREATE OR REPLACE TABLE %s AS %s", w->table->quoted, w->source);

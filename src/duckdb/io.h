@@ -31,6 +31,16 @@ typedef enum eider__schema_policy {
     EIDER__FAIL,
 } eider__schema_policy;
 
+/* How a write treats the rows the table has (asset metadata "write_mode"): replaces
+ * them (those of its partitions, when partitioned), appends to them, or merges into
+ * them by a unique key (new keys inserted, changed rows updated; with delete_missing,
+ * the rows whose key the output lacks deleted). */
+typedef enum eider__write_mode {
+    EIDER__WRITE_REPLACE,
+    EIDER__WRITE_APPEND,
+    EIDER__WRITE_MERGE,
+} eider__write_mode;
+
 /* One write: the rows of `source` (a SELECT) into a table. */
 typedef struct eider__write {
     const char *asset_key;
@@ -41,9 +51,14 @@ typedef struct eider__write {
     eider__schema_policy policy;
     int view;                        /* CREATE VIEW instead of a table */
     int unordered;                   /* a parallel write; row order is lost */
+    eider__write_mode mode;
+    const char *const *keys;         /* a merge's unique key: column names, NULL-terminated */
+    int delete_missing;              /* a merge deletes the rows whose key the output lacks */
 } eider__write;
 
-/* Write, in one transaction on con; *rows gets the rows written (-1 for a view). On
+/* Write, in one transaction on con; *rows gets the rows written (-1 for a view; for a
+ * merge, the rows inserted, updated and deleted). A merge first checks the output's
+ * keys: a key column missing, a NULL key or two rows of one key fail the write. On
  * error everything rolls back; the message goes to err and the failing SQL to sql. */
 int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
                     eider__buf *err, eider__buf *sql);

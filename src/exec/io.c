@@ -539,11 +539,60 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
     return EIDER_OK;
 }
 
+static eider__write_mode mode_of(const eider__asset *a)
+{
+    const char *v = eider__asset_meta(a, "write_mode");
+    return !v || strcmp(v, "replace") == 0 ? EIDER__WRITE_REPLACE
+         : strcmp(v, "append") == 0 ? EIDER__WRITE_APPEND : EIDER__WRITE_MERGE;
+}
+
+/* The schema policy: metadata "on_schema_change"; by default a replaced table takes the
+ * output's columns, and a table written incrementally (whose rows stay) evolves. */
 static eider__schema_policy policy_of(const eider__asset *a)
 {
     const char *v = eider__asset_meta(a, "on_schema_change");
-    return !v || strcmp(v, "replace") == 0 ? EIDER__REPLACE
+    if (!v)
+        return mode_of(a) == EIDER__WRITE_REPLACE ? EIDER__REPLACE : EIDER__EVOLVE;
+    return strcmp(v, "replace") == 0 ? EIDER__REPLACE
          : strcmp(v, "evolve") == 0 ? EIDER__EVOLVE : EIDER__FAIL;
+}
+
+/* The merge key of a (metadata "unique_key": column names separated by commas), as a
+ * NULL-terminated list to free with eider__strv_free(); NULL when it has none. */
+static char **keys_of(const eider__asset *a, size_t *n)
+{
+    const char *v = eider__asset_meta(a, "unique_key");
+    char **keys = NULL;
+    *n = 0;
+    for (const char *p = v; p && *p;) {
+        p += strspn(p, " \t");
+        size_t len = strcspn(p, ",");
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        keys = eider__xrealloc(keys, (*n + 2) * sizeof(*keys));
+        keys[*n] = eider__xmalloc(len + 1);
+        memcpy(keys[*n], p, len);
+        keys[(*n)++][len] = '\0';
+        keys[*n] = NULL;
+        p += strcspn(p, ",");
+        p += *p == ',';
+    }
+    return keys;
+}
+
+/* After an append or a merge: row_count is the rows the table (its partitions written)
+ * holds, and rows_written those the write inserted, updated or deleted. */
+static int64_t rows_held(eider_io *io, int64_t written)
+{
+    eider__buf sql = { 0 }, err = { 0 };
+    int64_t held = written;
+    eider__buf_printf(&sql, "SELECT count(*) FROM %s%s%s", io->table.quoted,
+                      io->where ? " WHERE " : "", io->where ? io->where : "");
+    eider__query_int64(io->con, eider__buf_str(&sql), &held, &err);
+    eider_add_meta(io->ctx, &(eider_meta)EIDER_META_INT("rows_written", written));
+    eider__buf_release(&sql);
+    eider__buf_release(&err);
+    return held;
 }
 
 static int is_meta(const eider__asset *a, const char *key, const char *value)
@@ -634,16 +683,23 @@ static int store_duckdb(eider_io *io, const char *source, int is_sql)
         .asset_key = ctx->asset->key, .table = &io->table, .source = source, .where = io->where,
         .timezone = io->where ? eider__partitions_timezone(ctx->asset->partitions) : NULL,
         .policy = policy_of(ctx->asset), .view = is_meta(ctx->asset, "materialized", "view"),
-        .unordered = is_meta(ctx->asset, "write_order", "any"),
+        .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
+        .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
     };
+    size_t n_keys = 0;
+    char **keys = w.mode == EIDER__WRITE_MERGE ? keys_of(ctx->asset, &n_keys) : NULL;
+    w.keys = (const char *const *)keys;
     if (w.view && (!is_sql || io->where)) {
         return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
             "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);
     }
     int rc = eider__io_write(io->con, &w, &rows, &err, &sql);
+    eider__strv_free(keys, n_keys);
     if (rc)
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
                         "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
+    if (!rc && w.mode != EIDER__WRITE_REPLACE)
+        rows = rows_held(io, rows);
     if (!rc) {
         eider__io_metadata(io->con, &io->table, io->table.quoted, io->where, rows, add_meta, ctx);
         partition_counts(io);
