@@ -937,6 +937,15 @@ typedef struct eider_partition_mapping {
  *                       "fail"
  *   "materialized"      "table" (default) or "view" (an SQL output only, no copy)
  *   "write_order"       "keep" (default) or "any": a parallel, unordered write
+ *   "write_mode"        "replace" (default): the output replaces the table (its
+ *                       partitions written); "append": its rows are inserted beside
+ *                       those there; "merge": matched by "unique_key", changed rows
+ *                       are updated and new keys inserted (a key column the output
+ *                       lacks, a NULL key or two rows of one key fail the step). An
+ *                       appended or merged table evolves by default
+ *   "unique_key"        a merge's key: "id" or "id, day"
+ *   "merge_delete_missing"  "true": a merge also deletes the rows whose key the
+ *                       output lacks (in the partitions written); default "false"
  * Every write runs in one transaction: readers see the old table or the new one,
  * never an empty or half-written one. Columns are matched by name.
  */
