@@ -242,9 +242,11 @@ static int evolve(duckdb_connection con, const eider__write *w, const column_lis
         if (h && strcmp(h->type, want->v[i].type) != 0) {
             eider__buf_printf(err, "asset '%s': column '%s' of %s is %s, but the output's is %s: "
                 "a column's type cannot change while the table keeps its rows; cast it in the "
-                "output, or set metadata \"on_schema_change\" to \"replace\"%s", w->asset_key,
-                h->name, w->table->quoted, h->type, want->v[i].type,
-                w->where ? " (a partitioned table is never replaced whole: drop it to start over)" : "");
+                "output%s%s", w->asset_key, h->name, w->table->quoted, h->type, want->v[i].type,
+                w->mode != EIDER__WRITE_REPLACE ? " (its write_mode keeps the rows there)"
+                : ", or set metadata \"on_schema_change\" to \"replace\"",
+                w->where && w->mode == EIDER__WRITE_REPLACE
+                ? " (a partitioned table is never replaced whole: drop it to start over)" : "");
             return EIDER_ESQL;
         }
         if (h)
