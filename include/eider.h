@@ -941,11 +941,17 @@ typedef struct eider_partition_mapping {
  *                       partitions written); "append": its rows are inserted beside
  *                       those there; "merge": matched by "unique_key", changed rows
  *                       are updated and new keys inserted (a key column the output
- *                       lacks, a NULL key or two rows of one key fail the step). An
- *                       appended or merged table evolves by default
- *   "unique_key"        a merge's key: "id" or "id, day"
+ *                       lacks, a NULL key or two rows of one key fail the step);
+ *                       "snapshot": every version of each key is kept, with columns
+ *                       valid_from and valid_to (TIMESTAMPTZ, NULL while current): a
+ *                       changed row closes its key's version and opens a new one. An
+ *                       appended, merged or snapshot table evolves by default
+ *   "unique_key"        a merge's or a snapshot's key: "id" or "id, day"
+ *   "check_columns"     the columns a snapshot compares ("name, price"); default:
+ *                       every column but the key
  *   "merge_delete_missing"  "true": a merge also deletes the rows whose key the
- *                       output lacks (in the partitions written); default "false"
+ *                       output lacks (in the partitions written), a snapshot closes
+ *                       their current versions; default "false"
  * Every write runs in one transaction: readers see the old table or the new one,
  * never an empty or half-written one. Columns are matched by name.
  */

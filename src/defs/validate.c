@@ -156,46 +156,59 @@ static int check_choice(eider_defs *defs, const eider__asset *a, const char *key
                         const char *const *allowed)
 {
     const char *v = eider__asset_meta(a, key);
+    eider__buf words = { 0 };
+    size_t n = 0;
     if (!v)
         return EIDER_OK;
-    for (size_t i = 0; allowed[i]; i++)
-        if (strcmp(v, allowed[i]) == 0)
+    for (; allowed[n]; n++)
+        if (strcmp(v, allowed[n]) == 0)
             return EIDER_OK;
-    return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"%s\" is '%s', but it "
-        "must be '%s' or '%s'%s%s%s", a->key, key, v, allowed[0], allowed[1],
-        allowed[2] ? " or '" : "", allowed[2] ? allowed[2] : "", allowed[2] ? "'" : "");
+    for (size_t i = 0; i < n; i++)
+        eider__buf_printf(&words, "%s'%s'", i == 0 ? "" : i + 1 < n ? ", " : " or ", allowed[i]);
+    int rc = eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"%s\" is '%s', but it "
+                               "must be %s", a->key, key, v, eider__buf_str(&words));
+    eider__buf_release(&words);
+    return rc;
 }
 
-/* An incremental write (metadata "write_mode" append or merge) and what goes with it:
- * a merge names its unique key; the table keeps its rows, so it is never replaced
- * whole, nor a view, nor a Parquet file (which the Parquet I/O manager rewrites). */
+/* What goes with an incremental write (metadata "write_mode" append, merge or
+ * snapshot): a merge and a snapshot name their unique key, a snapshot its check
+ * columns if any; the table keeps its rows, so it is never replaced whole, nor a view,
+ * nor a Parquet file (which the Parquet I/O manager rewrites). */
 static int check_write_mode(eider_defs *defs, const eider__asset *a, const eider__resource *io)
 {
     const char *mode = eider__asset_meta(a, "write_mode"), *key = eider__asset_meta(a, "unique_key");
-    int merge = mode && strcmp(mode, "merge") == 0;
-    int rc = check_choice(defs, a, "write_mode", EIDER_KEYS("replace", "append", "merge"));
+    int keyed = mode && (strcmp(mode, "merge") == 0 || strcmp(mode, "snapshot") == 0);
+    int snapshot = mode && strcmp(mode, "snapshot") == 0;
+    int rc = check_choice(defs, a, "write_mode", EIDER_KEYS("replace", "append", "merge", "snapshot"));
     if (!rc)
         rc = check_choice(defs, a, "merge_delete_missing", EIDER_KEYS("true", "false"));
-    if (rc || !mode || strcmp(mode, "replace") == 0)
-        return rc ? rc : key ? eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata "
-            "\"unique_key\" is for metadata \"write_mode\" \"merge\": add that, or remove "
-            "the key", a->key) : EIDER_OK;
-    if (merge && (!key || !key[strspn(key, " \t,")]))
+    if (rc)
+        return rc;
+    if (!keyed && key)
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"unique_key\" is for "
+            "metadata \"write_mode\" \"merge\" or \"snapshot\", but it is \"%s\": remove the "
+            "key, or choose one of those", a->key, mode ? mode : "replace");
+    if (!snapshot && eider__asset_meta(a, "check_columns"))
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"check_columns\" is "
+            "for metadata \"write_mode\" \"snapshot\": remove it, or snapshot", a->key);
+    if (!mode || strcmp(mode, "replace") == 0)
+        return EIDER_OK;
+    if (keyed && (!key || !key[strspn(key, " \t,")]))
         return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"write_mode\" is "
-            "\"merge\", which matches rows by a unique key: add EIDER_META_TEXT(\"unique_key\", "
-            "\"<column>[, <column>...]\")", a->key);
-    if (!merge && key)
-        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"unique_key\" is "
-            "for \"write_mode\" \"merge\", but it is \"%s\": remove the key, or merge",
-            a->key, mode);
+            "\"%s\", which matches rows by a unique key: add EIDER_META_TEXT(\"unique_key\", "
+            "\"<column>[, <column>...]\")", a->key, mode);
     const char *schema = eider__asset_meta(a, "on_schema_change");
+    const char *materialized = eider__asset_meta(a, "materialized");
     const char *why = schema && strcmp(schema, "replace") == 0
         ? "metadata \"on_schema_change\" \"replace\" would replace its table, rows and all: "
           "use \"evolve\" (the default here) or \"fail\""
-        : eider__asset_meta(a, "materialized") && strcmp(eider__asset_meta(a, "materialized"), "view") == 0
+        : materialized && strcmp(materialized, "view") == 0
         ? "metadata \"materialized\" \"view\" keeps no rows to add to: remove one of them"
         : io && io->kind == EIDER__IO_PARQUET
         ? "the Parquet I/O manager writes each file whole: store it with a DuckDB I/O manager"
+        : snapshot && a->partitions
+        ? "a partitioned asset's snapshot is not supported yet: snapshot an unpartitioned asset"
         : NULL;
     return why ? eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is written with \"write_mode\" "
         "\"%s\", which keeps the rows its table has, but %s", a->key, mode, why) : EIDER_OK;

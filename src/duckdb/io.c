@@ -338,11 +338,12 @@ static int check_keys(duckdb_connection con, const eider__write *w, const column
     duckdb_result res;
     eider__buf keys = { 0 };
     int rc = EIDER_OK;
+    const char *what = w->mode == EIDER__WRITE_SNAPSHOT ? "snapshot" : "merge";
     for (size_t i = 0; w->keys[i]; i++)
         if (!find_column(want, w->keys[i])) {
-            eider__buf_printf(err, "asset '%s': its merge key column '%s' (metadata "
+            eider__buf_printf(err, "asset '%s': its %s key column '%s' (metadata "
                 "\"unique_key\") is not a column of the output: name the output's columns "
-                "that identify a row", w->asset_key, w->keys[i]);
+                "that identify a row", w->asset_key, what, w->keys[i]);
             return EIDER_ESQL;
         }
     key_list(&keys, w, "");
@@ -373,15 +374,16 @@ static int check_keys(duckdb_connection con, const eider__write *w, const column
             eider__chunk_int64(chunk, 1, 0, &n);
             eider__chunk_int64(chunk, 2, 0, &null);
             if (null)
-                eider__buf_printf(err, "asset '%s': the output has %lld row%s whose merge key "
-                    "(%s) is NULL (%s): a merge matches rows by their key, and a NULL key "
+                eider__buf_printf(err, "asset '%s': the output has %lld row%s whose %s key "
+                    "(%s) is NULL (%s): a %s matches rows by their key, and a NULL key "
                     "matches nothing: leave those rows out, or give them a key", w->asset_key,
-                    (long long)n, n == 1 ? "" : "s", eider__buf_str(&keys), key ? key : "");
+                    (long long)n, n == 1 ? "" : "s", what, eider__buf_str(&keys),
+                    key ? key : "", what);
             else
-                eider__buf_printf(err, "asset '%s': the output has %lld rows of the merge key "
-                    "%s: a merge takes one row per key: keep one (for instance QUALIFY "
+                eider__buf_printf(err, "asset '%s': the output has %lld rows of the %s key "
+                    "%s: a %s takes one row per key: keep one (for instance QUALIFY "
                     "row_number() OVER (PARTITION BY %s ORDER BY ...) = 1)", w->asset_key,
-                    (long long)n, key ? key : "", eider__buf_str(&keys));
+                    (long long)n, what, key ? key : "", what, eider__buf_str(&keys));
             free(key);
             rc = EIDER_ESQL;
         }
@@ -449,15 +451,158 @@ static void delete_missing_sql(const eider__write *w, eider__buf *sql)
     eider__buf_puts(sql, ")");
 }
 
-/* An append or a merge, into the table when it exists (kind), else into a new one. */
+/* ---- snapshots ---- */
+
+#define VALID_FROM "valid_from"
+#define VALID_TO "valid_to"
+#define VALID_TYPE "TIMESTAMP WITH TIME ZONE"
+
+/* Whether a snapshot compares column name: one of its check columns, else any but
+ * the key. */
+static int is_checked(const eider__write *w, const char *name)
+{
+    if (is_key(w, name))
+        return 0;
+    for (size_t i = 0; w->check && w->check[i]; i++)
+        if (strcasecmp(w->check[i], name) == 0)
+            return 1;
+    return !w->check;
+}
+
+/* a.k1 = b.k1 AND ... */
+static void key_match(eider__buf *sql, const eider__write *w, const char *a, const char *b)
+{
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_printf(sql, "%s%s.", i ? " AND " : "", a);
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_printf(sql, " = %s.", b);
+        eider__buf_sql_ident(sql, w->keys[i]);
+    }
+}
+
+/* The output's columns a snapshot can keep versions of: none called like the validity
+ * columns, and its check columns among them. */
+static int check_snapshot_columns(const eider__write *w, const column_list *want, eider__buf *err)
+{
+    if (find_column(want, VALID_FROM) || find_column(want, VALID_TO)) {
+        eider__buf_printf(err, "asset '%s': the output has a column '%s', which a snapshot "
+            "adds itself (" VALID_FROM ", " VALID_TO "): rename it", w->asset_key,
+            find_column(want, VALID_FROM) ? VALID_FROM : VALID_TO);
+        return EIDER_ESQL;
+    }
+    for (size_t i = 0; w->check && w->check[i]; i++)
+        if (!find_column(want, w->check[i])) {
+            eider__buf_printf(err, "asset '%s': its check column '%s' (metadata "
+                "\"check_columns\") is not a column of the output", w->asset_key, w->check[i]);
+            return EIDER_ESQL;
+        }
+    return EIDER_OK;
+}
+
+/* The output's rows as new current versions: SELECT source, valid_from now, valid_to NULL. */
+static void new_versions(eider__buf *sql, const eider__write *w)
+{
+    eider__buf_printf(sql, "SELECT " SOURCE ".*, now() AS " VALID_FROM ", CAST(NULL AS "
+                      VALID_TYPE ") AS " VALID_TO " FROM (%s) AS " SOURCE, w->source);
+}
+
+/* Run sql, adding the rows it changed to *rows. */
+static int counted(duckdb_connection con, const eider__buf *sql, int64_t *rows, eider__buf *err)
+{
+    int64_t n = 0;
+    int rc = eider__query_int64(con, eider__buf_str(sql), &n, err);
+    *rows += n;
+    return rc;
+}
+
+/* Close the current versions whose compared columns changed (and, with delete_missing,
+ * those of keys the output lacks), then add a current version for every key that has
+ * none: the changed ones and the new ones. now() is the transaction's start: one time
+ * for every version a write closes and opens. */
+static int snapshot_into(duckdb_connection con, const eider__write *w, const column_list *want,
+                         int64_t *rows, eider__buf *err, eider__buf *sql)
+{
+    size_t n_checked = 0;
+    int rc = EIDER_OK;
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "UPDATE %s AS " TARGET " SET " VALID_TO " = now() FROM (%s) AS "
+                      SOURCE " WHERE " TARGET "." VALID_TO " IS NULL AND ", w->table->quoted, w->source);
+    key_match(sql, w, TARGET, SOURCE);
+    for (size_t i = 0; i < want->n; i++) {
+        if (!is_checked(w, want->v[i].name))
+            continue;
+        eider__buf_puts(sql, n_checked++ ? " OR " TARGET "." : " AND (" TARGET ".");
+        eider__buf_sql_ident(sql, want->v[i].name);
+        eider__buf_puts(sql, " IS DISTINCT FROM " SOURCE ".");
+        eider__buf_sql_ident(sql, want->v[i].name);
+    }
+    eider__buf_puts(sql, n_checked ? ")" : "");
+    if (n_checked && (rc = counted(con, sql, rows, err)))
+        return rc;
+    if (w->delete_missing) {
+        eider__buf_reset(sql);
+        eider__buf_printf(sql, "UPDATE %s AS " TARGET " SET " VALID_TO " = now() WHERE " TARGET "."
+                          VALID_TO " IS NULL AND NOT EXISTS (SELECT 1 FROM (%s) AS " SOURCE
+                          " WHERE ", w->table->quoted, w->source);
+        key_match(sql, w, SOURCE, TARGET);
+        eider__buf_puts(sql, ")");
+        if ((rc = counted(con, sql, rows, err)))
+            return rc;
+    }
+    eider__buf_reset(sql);
+    eider__buf_printf(sql, "INSERT INTO %s BY NAME ", w->table->quoted);
+    new_versions(sql, w);
+    eider__buf_printf(sql, " WHERE NOT EXISTS (SELECT 1 FROM %s AS " TARGET " WHERE " TARGET "."
+                      VALID_TO " IS NULL AND ", w->table->quoted);
+    key_match(sql, w, TARGET, SOURCE);
+    eider__buf_puts(sql, ")");
+    return counted(con, sql, rows, err);
+}
+
+/* A snapshot: the first makes the table of current versions, the next add to it. */
+static int write_snapshot(duckdb_connection con, const eider__write *w, int kind,
+                          const column_list *want, int64_t *rows, eider__buf *err, eider__buf *sql)
+{
+    column_list versioned = { 0 };
+    int rc = check_snapshot_columns(w, want, err);
+    *rows = 0;
+    if (rc)
+        return rc;
+    if (!kind) {
+        eider__buf_reset(sql);
+        eider__buf_printf(sql, "CREATE TABLE %s AS ", w->table->quoted);
+        new_versions(sql, w);
+        return eider__query_int64(con, eider__buf_str(sql), rows, err);
+    }
+    /* the table's columns: the output's and the validity columns */
+    versioned.v = eider__xcalloc(want->n + 2, sizeof(column));
+    versioned.cap = want->n + 2;
+    for (size_t i = 0; i < want->n; i++)
+        versioned.v[versioned.n++] = (column){ eider__xstrdup(want->v[i].name),
+                                               eider__xstrdup(want->v[i].type) };
+    versioned.v[versioned.n++] = (column){ eider__xstrdup(VALID_FROM), eider__xstrdup(VALID_TYPE) };
+    versioned.v[versioned.n++] = (column){ eider__xstrdup(VALID_TO), eider__xstrdup(VALID_TYPE) };
+    rc = reconcile(con, w, &versioned, err, sql);
+    if (!rc)
+        rc = snapshot_into(con, w, want, rows, err, sql);
+    columns_release(&versioned);
+    return rc;
+}
+
+/* An append, a merge or a snapshot, into the table when it exists (kind), else into a
+ * new one. */
 static int write_incremental(duckdb_connection con, const eider__write *w, int kind,
                              int64_t *rows, eider__buf *err, eider__buf *sql)
 {
     column_list want = { 0 };
     int64_t deleted = 0;
     int rc = source_columns(con, w->source, &want, err);
-    if (!rc && w->mode == EIDER__WRITE_MERGE)
+    if (!rc && w->mode != EIDER__WRITE_APPEND)
         rc = check_keys(con, w, &want, err, sql);
+    if (!rc && w->mode == EIDER__WRITE_SNAPSHOT) {
+        rc = write_snapshot(con, w, kind, &want, rows, err, sql);
+        goto out;
+    }
     if (!rc && kind)
         rc = reconcile(con, w, &want, err, sql);
     if (rc)

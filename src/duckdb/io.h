@@ -34,11 +34,15 @@ typedef enum eider__schema_policy {
 /* How a write treats the rows the table has (asset metadata "write_mode"): replaces
  * them (those of its partitions, when partitioned), appends to them, or merges into
  * them by a unique key (new keys inserted, changed rows updated; with delete_missing,
- * the rows whose key the output lacks deleted). */
+ * the rows whose key the output lacks deleted), or keeps every version of each key
+ * (dbt's snapshots, slowly changing dimensions of type 2): a key's changed row closes
+ * its current version (valid_to set) and adds a new one (valid_from, valid_to NULL);
+ * with delete_missing, a key the output lacks has its current version closed. */
 typedef enum eider__write_mode {
     EIDER__WRITE_REPLACE,
     EIDER__WRITE_APPEND,
     EIDER__WRITE_MERGE,
+    EIDER__WRITE_SNAPSHOT,
 } eider__write_mode;
 
 /* One write: the rows of `source` (a SELECT) into a table. */
@@ -53,7 +57,9 @@ typedef struct eider__write {
     int unordered;                   /* a parallel write; row order is lost */
     eider__write_mode mode;
     const char *const *keys;         /* a merge's unique key: column names, NULL-terminated */
-    int delete_missing;              /* a merge deletes the rows whose key the output lacks */
+    int delete_missing;              /* a merge deletes the rows whose key the output lacks;
+                                        a snapshot closes their current versions */
+    const char *const *check;        /* a snapshot's columns compared (NULL: all but the key) */
 } eider__write;
 
 /* Write, in one transaction on con; *rows gets the rows written (-1 for a view; for a

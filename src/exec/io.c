@@ -543,7 +543,8 @@ static eider__write_mode mode_of(const eider__asset *a)
 {
     const char *v = eider__asset_meta(a, "write_mode");
     return !v || strcmp(v, "replace") == 0 ? EIDER__WRITE_REPLACE
-         : strcmp(v, "append") == 0 ? EIDER__WRITE_APPEND : EIDER__WRITE_MERGE;
+         : strcmp(v, "append") == 0 ? EIDER__WRITE_APPEND
+         : strcmp(v, "merge") == 0 ? EIDER__WRITE_MERGE : EIDER__WRITE_SNAPSHOT;
 }
 
 /* The schema policy: metadata "on_schema_change"; by default a replaced table takes the
@@ -557,11 +558,11 @@ static eider__schema_policy policy_of(const eider__asset *a)
          : strcmp(v, "evolve") == 0 ? EIDER__EVOLVE : EIDER__FAIL;
 }
 
-/* The merge key of a (metadata "unique_key": column names separated by commas), as a
- * NULL-terminated list to free with eider__strv_free(); NULL when it has none. */
-static char **keys_of(const eider__asset *a, size_t *n)
+/* Column names of a's metadata key (separated by commas: "unique_key", "check_columns"),
+ * as a NULL-terminated list to free with eider__strv_free(); NULL when it has none. */
+static char **columns_of(const eider__asset *a, const char *key, size_t *n)
 {
-    const char *v = eider__asset_meta(a, "unique_key");
+    const char *v = eider__asset_meta(a, key);
     char **keys = NULL;
     *n = 0;
     for (const char *p = v; p && *p;) {
@@ -686,15 +687,19 @@ static int store_duckdb(eider_io *io, const char *source, int is_sql)
         .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
         .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
     };
-    size_t n_keys = 0;
-    char **keys = w.mode == EIDER__WRITE_MERGE ? keys_of(ctx->asset, &n_keys) : NULL;
+    size_t n_keys = 0, n_check = 0;
+    char **keys = w.mode >= EIDER__WRITE_MERGE ? columns_of(ctx->asset, "unique_key", &n_keys) : NULL;
+    char **check = w.mode == EIDER__WRITE_SNAPSHOT ? columns_of(ctx->asset, "check_columns", &n_check)
+                 : NULL;
     w.keys = (const char *const *)keys;
+    w.check = (const char *const *)check;
     if (w.view && (!is_sql || io->where)) {
         return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
             "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);
     }
     int rc = eider__io_write(io->con, &w, &rows, &err, &sql);
     eider__strv_free(keys, n_keys);
+    eider__strv_free(check, n_check);
     if (rc)
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
                         "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));

@@ -263,6 +263,74 @@ Test(incremental, a_key_column_the_output_lacks_is_refused)
     eider_defs_free(defs);
 }
 
+/* ---- snapshots ---- */
+
+#define SNAPSHOT_ON_ID EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot"), \
+                                      EIDER_META_TEXT("unique_key", "id"))
+/* The versions, ordered, as "id:name:x:current|..." */
+#define VERSIONS "SELECT string_agg(concat_ws(':', id, name, x, valid_to IS NULL), '|' " \
+                 "ORDER BY id, valid_from) FROM s.t"
+
+Test(incremental, a_snapshot_keeps_every_version_of_a_changed_row)
+{
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = defs_with(SNAPSHOT_ON_ID, out_frame);
+    run_ok(defs, FIRST);
+    cr_expect_eq(run_meta(defs, CHANGED, "rows_written"), 3, "2 closed, 2 and 4 opened");
+    cr_expect_str_eq(query(VERSIONS), "1:a:10:true|2:b:20:false|2:B:20:true|3:c:30:true|4:d:40:true");
+    cr_expect_str_eq(query("SELECT CAST(count(DISTINCT valid_from) AS VARCHAR) FROM s.t "
+                           "WHERE id IN (2, 4) AND valid_to IS NULL"), "1", "one time per write");
+    cr_expect_str_eq(query("SELECT CAST(bool_and(o.valid_to = n.valid_from) AS VARCHAR) FROM s.t o "
+                           "JOIN s.t n ON o.id = n.id AND n.valid_to IS NULL AND o.valid_to IS NOT NULL"),
+                     "true", "a version closes when the next opens");
+    cr_expect_eq(run_meta(defs, CHANGED, "rows_written"), 0, "run twice: nothing changes");
+    cr_expect_eq(last_meta, 0);
+    cr_expect_str_eq(query("SELECT CAST(count(*) AS VARCHAR) FROM s.t"), "5");
+    eider_defs_free(defs);
+}
+
+Test(incremental, a_snapshot_closes_the_keys_the_output_lacks_when_asked)
+{
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = defs_with(EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot"),
+                                                EIDER_META_TEXT("unique_key", "id"),
+                                                EIDER_META_TEXT("merge_delete_missing", "true")),
+                                 out_frame);
+    run_ok(defs, FIRST);
+    cr_expect_eq(run_meta(defs, CHANGED, "rows_written"), 5, "2 changed, 1 and 3 closed, 2 and 4 opened");
+    cr_expect_str_eq(query(VERSIONS), "1:a:10:false|2:b:20:false|2:B:20:true|3:c:30:false|4:d:40:true");
+    eider_defs_free(defs);
+}
+
+Test(incremental, a_snapshot_compares_its_check_columns_only)
+{
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = defs_with(EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot"),
+                                                EIDER_META_TEXT("unique_key", "id"),
+                                                EIDER_META_TEXT("check_columns", "name")),
+                                 out_frame);
+    run_ok(defs, FIRST);
+    run_ok(defs, "SELECT * FROM (VALUES (1, 'a', 99), (2, 'B', 20), (3, 'c', 30)) v(id, name, x)");
+    cr_expect_str_eq(query(VERSIONS), "1:a:10:true|2:b:20:false|2:B:20:true|3:c:30:true",
+                     "x changed alone: no new version");
+    eider_defs_free(defs);
+}
+
+Test(incremental, a_snapshot_refuses_an_output_with_its_validity_columns)
+{
+    char err[2048];
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = defs_with(SNAPSHOT_ON_ID, out_frame);
+    cr_assert_eq(run_with(defs, "SELECT 1 AS id, now() AS valid_from", err, sizeof(err)),
+                 EIDER_ERUNFAILED);
+    cr_expect(strstr(err, "the output has a column 'valid_from', which a snapshot adds itself"),
+              "%s", err);
+    cr_assert_eq(run_with(defs, "SELECT 1 AS id, 1 AS id2 FROM range(2)", err, sizeof(err)),
+                 EIDER_ERUNFAILED);
+    cr_expect(strstr(err, "the output has 2 rows of the snapshot key {\"id\":1}"), "%s", err);
+    eider_defs_free(defs);
+}
+
 /* ---- what validation refuses ---- */
 
 static void expect_refused(const eider_meta *meta, const char *message)
@@ -276,17 +344,25 @@ static void expect_refused(const eider_meta *meta, const char *message)
 Test(incremental, validation_refuses_what_does_not_go_together)
 {
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "upsert")),
-                   "metadata \"write_mode\" is 'upsert', but it must be 'replace' or 'append' or 'merge'");
+                   "metadata \"write_mode\" is 'upsert', but it must be 'replace', 'append', "
+                   "'merge' or 'snapshot'");
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "merge")),
                    "which matches rows by a unique key: add EIDER_META_TEXT(\"unique_key\"");
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "merge"),
                                   EIDER_META_TEXT("unique_key", " , ")),
                    "add EIDER_META_TEXT(\"unique_key\"");
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("unique_key", "id")),
-                   "metadata \"unique_key\" is for metadata \"write_mode\" \"merge\"");
+                   "metadata \"unique_key\" is for metadata \"write_mode\" \"merge\" or "
+                   "\"snapshot\", but it is \"replace\"");
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "append"),
                                   EIDER_META_TEXT("unique_key", "id")),
-                   "\"unique_key\" is for \"write_mode\" \"merge\", but it is \"append\"");
+                   "\"snapshot\", but it is \"append\"");
+    expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot")),
+                   "\"write_mode\" is \"snapshot\", which matches rows by a unique key");
+    expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "merge"),
+                                  EIDER_META_TEXT("unique_key", "id"),
+                                  EIDER_META_TEXT("check_columns", "x")),
+                   "metadata \"check_columns\" is for metadata \"write_mode\" \"snapshot\"");
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "append"),
                                   EIDER_META_TEXT("on_schema_change", "replace")),
                    "would replace its table, rows and all");
