@@ -263,6 +263,48 @@ Test(incremental, a_key_column_the_output_lacks_is_refused)
     eider_defs_free(defs);
 }
 
+/* A partition's rows: "<part>" is the run's partition; ids from source_sql's list. */
+static int part_rows(eider_context *ctx)
+{
+    size_t n = 0;
+    const char *const *keys = eider_partition_keys(ctx, &n);
+    char sql[512];
+    cr_assert_eq(n, 1);
+    snprintf(sql, sizeof(sql), "SELECT '%s' AS part, unnest(%s) AS id, 'v' AS name", keys[0],
+             source_sql);
+    return eider_output_frame(ctx, eider_frame_sql(NULL, sql));
+}
+
+static void run_partition(eider_defs *defs, const char *part, const char *ids)
+{
+    eider_result *r = NULL;
+    source_sql = ids;
+    int rc = eider_materialize(defs, &(eider_run_options){ .jobs = 1, .partition = part }, &r);
+    cr_assert_eq(rc, EIDER_OK, "%s", r && eider_result_count(r) && eider_result_error(r, 0)
+                 ? eider_result_error(r, 0) : eider_defs_errmsg(defs));
+    eider_result_free(r);
+}
+
+Test(incremental, a_partitioned_merge_deletes_missing_keys_in_its_partitions_only)
+{
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){
+                     .database = "inc.duckdb", .schema = "s" }), EIDER_OK);
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "t", .compute = part_rows,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("a", "b")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "part"),
+                                   EIDER_META_TEXT("write_mode", "merge"),
+                                   EIDER_META_TEXT("unique_key", "part, id"),
+                                   EIDER_META_TEXT("merge_delete_missing", "true")) }), EIDER_OK);
+    run_partition(defs, "a", "[1, 2]");
+    run_partition(defs, "b", "[3, 4]");
+    run_partition(defs, "a", "[1]");
+    cr_expect_str_eq(query("SELECT string_agg(part || id, ',' ORDER BY part, id) FROM s.t"),
+                     "a1,b3,b4");
+    eider_defs_free(defs);
+}
+
 /* ---- snapshots ---- */
 
 #define SNAPSHOT_ON_ID EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot"), \
