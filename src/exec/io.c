@@ -1,34 +1,16 @@
 /*
  * io.c — the I/O manager as a step sees it: inputs loaded from the upstream assets'
  * tables (as frames, Arrow streams, table names or a handler's type), the output the
- * compute function gives, stored when it returns, and frames named for SQL.
+ * compute function gives, stored when it returns, and frames named for SQL. What is
+ * particular to an I/O manager is its methods (../io/: DuckDB tables, Parquet files);
+ * this file only drives them.
  */
 #define _GNU_SOURCE
-#include <jansson.h>
-#include <unistd.h>
 
 #include "exec.h"
 #include "../defs/partitions.h"
-#include "../duckdb/io.h"
 #include "../duckdb/value.h"
-
-struct eider_io {
-    eider_context *ctx;
-    const eider__asset *asset;       /* the asset whose table it is */
-    const eider__resource *manager;
-    duckdb_connection con;
-    eider__table table;
-    int kind;                        /* an input's: 'T' a table, 'V' a view, 0 a file */
-    char *where;                     /* the partitions' condition, or NULL */
-    eider__bounds bounds;            /* how its time windows meet the time column */
-    int input;                       /* it is an input of the step, not its output */
-    char **keys;                     /* an input's partitions the step reads (mapped), */
-    size_t n_keys;
-    int all_keys;                    /* or all of them */
-    int empty;                       /* its own earlier partitions, before its table exists */
-    eider__buf load_sql;
-    const char *const *columns;      /* an input's selected columns */
-};
+#include "../io/io.h"
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -90,8 +72,8 @@ static const eider__resource *manager_of(eider_context *ctx, const eider__asset 
  * rows whatever its session's TimeZone (which comes from TZ); text cast to a TIMESTAMP;
  * anything else, or when it cannot say (no time dimension, no table yet), as wall-clock
  * time. */
-static eider__bounds time_bounds(duckdb_connection con, const eider__asset *a,
-                                 const char *relation)
+eider__bounds eider__io_time_bounds(duckdb_connection con, const eider__asset *a,
+                                    const char *relation)
 {
     eider__buf expr = { 0 }, sql = { 0 };
     duckdb_prepared_statement stmt = NULL;
@@ -142,10 +124,11 @@ static int map_input(eider_context *ctx, const eider__asset *up, eider_io *io)
 }
 
 /* The partitions of a that this step reads or writes, over relation (a's table, or the
- * output to store): its own keys, or for an input the keys mapped (map_input). */
-static int partition_where(eider_context *ctx, const eider__asset *a, eider_io *io,
-                           const char *relation)
+ * output to store): its own keys, or for an input the keys mapped (map_input); in
+ * io->where, NULL when it takes every row. */
+int eider__io_partition_where(eider_io *io, const eider__asset *a, const char *relation)
 {
+    eider_context *ctx = io->ctx;
     eider__buf sql = { 0 }, err = { 0 };
     char *const *keys = io->input ? io->keys : ctx->step->partitions;
     size_t n = io->input ? io->n_keys : ctx->step->n_partitions;
@@ -154,7 +137,7 @@ static int partition_where(eider_context *ctx, const eider__asset *a, eider_io *
     io->where = NULL;
     if (!a->partitions || (io->input ? io->all_keys : !n))
         return EIDER_OK;
-    io->bounds = time_bounds(io->con, a, relation);
+    io->bounds = eider__io_time_bounds(io->con, a, relation);
     rc = eider__partitions_where_at(a->partitions, eider__asset_meta(a, "partition_expr"),
                                     keys, n, io->bounds, &sql, &err);
     if (rc)
@@ -174,32 +157,6 @@ static void io_release(eider_io *io)
     eider__buf_release(&io->load_sql);
 }
 
-/* The Parquet relation of an asset: one file, or its partitions' files. */
-static void parquet_relation(const eider_io *io, char *const *keys, size_t n, eider__buf *out)
-{
-    eider__buf_puts(out, "read_parquet(");
-    if (!io->asset->partitions || !n) {
-        eider__buf path = { 0 };
-        eider__buf_printf(&path, "%s%s", io->table.path, io->asset->partitions ? "/*.parquet" : ".parquet");
-        eider__buf_sql_literal(out, eider__buf_str(&path));
-        eider__buf_release(&path);
-    } else {
-        eider__buf_puts(out, "[");
-        for (size_t i = 0; i < n; i++) {
-            eider__buf path = { 0 };
-            eider__buf_printf(&path, "%s/", io->table.path);
-            eider__partition_file_name(keys[i], &path);
-            eider__buf_puts(&path, ".parquet");
-            if (i)
-                eider__buf_puts(out, ", ");
-            eider__buf_sql_literal(out, eider__buf_str(&path));
-            eider__buf_release(&path);
-        }
-        eider__buf_puts(out, "]");
-    }
-    eider__buf_puts(out, ", union_by_name = true)");
-}
-
 /* Set up io for asset a (the step's own output, or an input) on its I/O manager. */
 static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int input)
 {
@@ -210,13 +167,14 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int 
     io->all_keys = 1;
     if (!(io->manager = manager_of(ctx, a)))
         return EIDER_ENORESOURCE;
+    io->ops = io->manager->kind == EIDER__IO_PARQUET ? &eider__parquet_io_ops : &eider__duckdb_io_ops;
     if (input && a->partitions && map_input(ctx, a, io))
         return EIDER_EINVAL;
     if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
         return EIDER_EDUCKDB;
     eider__table_of(a, io->manager, eider__dbs_catalog(&ctx->run->dbs, io->manager->name),
                     &io->table);
-    if (io->manager->kind == EIDER__IO_DUCKDB && partition_where(ctx, a, io, io->table.quoted))
+    if (io->ops->open && io->ops->open(io))
         return EIDER_EINVAL;
     return EIDER_OK;
 }
@@ -226,8 +184,7 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int 
 static int missing_input(eider_io *io)
 {
     eider_context *ctx = io->ctx;
-    const char *what = io->manager->kind == EIDER__IO_PARQUET ? "Parquet file" : "table";
-    const char *name = io->manager->kind == EIDER__IO_PARQUET ? io->table.path : io->table.quoted;
+    const char *what = io->ops->noun, *name = io->ops->name(io);
     if (io->asset->external)
         return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s', "
             "and '%s' is an external asset: whatever produces it outside Eider must create it first",
@@ -237,25 +194,10 @@ static int missing_input(eider_io *io)
     eider__buf_shell_quote(&word, io->asset->key);
     eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
         "materialize '%s' first (eider materialize --select %s%s)", io->asset->key,
-        ctx->asset->key, what, name, io->manager->kind == EIDER__IO_PARQUET ? "the file system"
-                  : eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key,
+        ctx->asset->key, what, name, io->ops->place(io), io->asset->key,
         eider__buf_str(&word), io->asset->partitions ? " --partition KEY, or --all-partitions" : "");
     eider__buf_release(&word);
     return EIDER_ESTEP;
-}
-
-/* Whether the table (or Parquet file, or folder of a partitioned asset's files) of the
- * opened io exists; sets io->kind for a DuckDB table. */
-static int input_exists(eider_io *io)
-{
-    eider__buf path = { 0 };
-    int exists = 0;
-    if (io->manager->kind != EIDER__IO_PARQUET)
-        return (io->kind = eider__io_table_kind(io->con, &io->table)) != 0;
-    eider__buf_printf(&path, "%s%s", io->table.path, io->asset->partitions ? "" : ".parquet");
-    exists = access(eider__buf_str(&path), F_OK) == 0;
-    eider__buf_release(&path);
-    return exists;
 }
 
 /* Open io on input key and build its load query. A missing table fails the step,
@@ -269,19 +211,13 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
     if (!up || io_open(ctx, io, up, 1))
         return EIDER_EINVAL;
     io->columns = opt ? opt->columns : NULL;
-    if (!input_exists(io)) {
+    if (!io->ops->exists(io)) {
         if (up != ctx->asset)
             return missing_input(io);
         io->empty = 1;               /* its first partition: nothing earlier yet */
     }
-    if (io->manager->kind == EIDER__IO_PARQUET) {
-        eider__buf rel = { 0 };
-        if (!io->all_keys && !io->n_keys)    /* (the day before the first): no rows, */
-            io->where = eider__xstrdup("FALSE");   /* the columns of its files */
-        parquet_relation(io, io->keys, io->all_keys ? 0 : io->n_keys, &rel);
-        free(io->table.quoted);
-        io->table.quoted = eider__buf_detach(&rel);
-    }
+    if (io->ops->relation)
+        io->ops->relation(io);
     eider__io_load_sql(&io->table, io->columns, io->where, &io->load_sql);
     return EIDER_OK;
 }
@@ -291,7 +227,7 @@ int eider_input_exists(eider_context *ctx, const char *key)
     eider_io io;
     memset(&io, 0, sizeof(io));
     const eider__asset *up = upstream(ctx, key);
-    int exists = up && io_open(ctx, &io, up, 1) == EIDER_OK && input_exists(&io);
+    int exists = up && io_open(ctx, &io, up, 1) == EIDER_OK && io.ops->exists(&io);
     io_release(&io);
     return exists;
 }
@@ -485,7 +421,7 @@ const char *const *eider_partition_keys(const eider_context *ctx, size_t *n)
 
 /* ---- storing ------------------------------------------------------------------- */
 
-static void add_meta(void *ctx, const eider_meta *m)
+void eider__io_add_meta(void *ctx, const eider_meta *m)
 {
     eider_add_meta(ctx, m);
 }
@@ -519,10 +455,8 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} reads its own earlier partitions, "
                 "but its %s %s does not exist yet (this is its first run): give SQL without "
                 "{%s} when eider_input_exists(ctx, \"%s\") is 0, as dbt's is_incremental()",
-                ctx->asset->key, up->key, in.manager->kind == EIDER__IO_PARQUET ? "folder" : "table",
-                in.manager->kind == EIDER__IO_PARQUET ? in.table.path : in.table.quoted,
-                up->key, up->key);
-        if (!rc && in.manager->kind == EIDER__IO_DUCKDB &&
+                ctx->asset->key, up->key, in.ops->container, in.ops->name(&in), up->key, up->key);
+        if (!rc && in.ops->same_database &&
             !eider__dbs_same(&ctx->run->dbs, in.manager->name, io->manager->name))
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} is stored in another database ('%s'): "
                 "an SQL output reads tables of its own database only; load it with "
@@ -539,244 +473,9 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
     return EIDER_OK;
 }
 
-static eider__write_mode mode_of(const eider__asset *a)
-{
-    const char *v = eider__asset_meta(a, "write_mode");
-    return !v || strcmp(v, "replace") == 0 ? EIDER__WRITE_REPLACE
-         : strcmp(v, "append") == 0 ? EIDER__WRITE_APPEND
-         : strcmp(v, "merge") == 0 ? EIDER__WRITE_MERGE : EIDER__WRITE_SNAPSHOT;
-}
-
-/* The schema policy: metadata "on_schema_change"; by default a replaced table takes the
- * output's columns, and a table written incrementally (whose rows stay) evolves. */
-static eider__schema_policy policy_of(const eider__asset *a)
-{
-    const char *v = eider__asset_meta(a, "on_schema_change");
-    if (!v)
-        return mode_of(a) == EIDER__WRITE_REPLACE ? EIDER__REPLACE : EIDER__EVOLVE;
-    return strcmp(v, "replace") == 0 ? EIDER__REPLACE
-         : strcmp(v, "evolve") == 0 ? EIDER__EVOLVE : EIDER__FAIL;
-}
-
-/* Column names of a's metadata key (separated by commas: "unique_key", "check_columns"),
- * as a NULL-terminated list to free with eider__strv_free(); NULL when it has none. */
-static char **columns_of(const eider__asset *a, const char *key, size_t *n)
-{
-    const char *v = eider__asset_meta(a, key);
-    char **keys = NULL;
-    *n = 0;
-    for (const char *p = v; p && *p;) {
-        p += strspn(p, " \t");
-        size_t len = strcspn(p, ",");
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        keys = eider__xrealloc(keys, (*n + 2) * sizeof(*keys));
-        keys[*n] = eider__xmalloc(len + 1);
-        memcpy(keys[*n], p, len);
-        keys[(*n)++][len] = '\0';
-        keys[*n] = NULL;
-        p += strcspn(p, ",");
-        p += *p == ',';
-    }
-    return keys;
-}
-
-/* After an append or a merge: row_count is the rows the table (its partitions written)
- * holds, and rows_written those the write inserted, updated or deleted. */
-static int64_t rows_held(eider_io *io, int64_t written)
-{
-    eider__buf sql = { 0 }, err = { 0 };
-    int64_t held = written;
-    eider__buf_printf(&sql, "SELECT count(*) FROM %s%s%s", io->table.quoted,
-                      io->where ? " WHERE " : "", io->where ? io->where : "");
-    eider__query_int64(io->con, eider__buf_str(&sql), &held, &err);
-    eider_add_meta(io->ctx, &(eider_meta)EIDER_META_INT("rows_written", written));
-    eider__buf_release(&sql);
-    eider__buf_release(&err);
-    return held;
-}
-
-static int is_meta(const eider__asset *a, const char *key, const char *value)
-{
-    const char *v = eider__asset_meta(a, key);
-    return v && strcmp(v, value) == 0;
-}
-
-/* Read the integer columns of the first row of sql into a JSON object keyed by keys. */
-static char *counts_json(duckdb_connection con, const char *sql, char *const *keys, size_t n)
-{
-    duckdb_result res;
-    char *out = NULL;
-    if (duckdb_query(con, sql, &res) == DuckDBSuccess) {
-        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
-        json_t *obj = json_object();
-        int64_t count = 0;
-        for (size_t i = 0; chunk && i < n; i++)
-            if (eider__chunk_int64(chunk, i, 0, &count) == EIDER_OK)
-                json_object_set_new(obj, keys[i], json_integer(count));
-        if (chunk)
-            duckdb_destroy_data_chunk(&chunk);
-        out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(obj);
-    }
-    duckdb_destroy_result(&res);
-    return out;
-}
-
-/* Metadata partition_row_counts, {"key": rows, ...}, for a run of several partitions:
- * one scan with a filtered count per key. */
-static void partition_counts(eider_io *io)
-{
-    eider_context *ctx = io->ctx;
-    const eider__step *s = ctx->step;
-    const char *expr = eider__asset_meta(ctx->asset, "partition_expr");
-    const char *tz = eider__partitions_timezone(ctx->asset->partitions);
-    eider__buf sql = { 0 }, err = { 0 };
-    if (!io->where || s->n_partitions < 2 || s->n_partitions > 1000)
-        return;
-    eider__buf_puts(&sql, "SELECT ");
-    for (size_t i = 0; i < s->n_partitions; i++) {
-        eider__buf_puts(&sql, i ? ", count(*) FILTER (WHERE " : "count(*) FILTER (WHERE ");
-        eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
-                                   io->bounds, &sql, &err);
-        eider__buf_puts(&sql, ")");
-    }
-    eider__buf_printf(&sql, " FROM %s WHERE %s", io->table.quoted, io->where);
-    if (tz) {
-        eider__buf set = { 0 };
-        eider__buf_puts(&set, "SET TimeZone = ");
-        eider__buf_sql_literal(&set, tz);
-        eider__exec(io->con, eider__buf_str(&set), &err);
-        eider__buf_release(&set);
-    }
-    char *json = counts_json(io->con, eider__buf_str(&sql), s->partitions, s->n_partitions);
-    if (tz)
-        eider__exec(io->con, "RESET TimeZone", &err);
-    if (json)
-        eider_add_meta(ctx, &(eider_meta)EIDER_META_JSON("partition_row_counts", json));
-    free(json);
-    eider__buf_release(&sql);
-    eider__buf_release(&err);
-}
-
-/* The where of the output's partitions, by the type of its partition column (the
- * table may not exist yet, or be about to change). */
-static int output_where(eider_io *io, const char *source)
-{
-    eider__buf relation = { 0 };
-    int rc = EIDER_OK;
-    if (io->where) {
-        eider__buf_printf(&relation, "(%s)", source);
-        rc = partition_where(io->ctx, io->ctx->asset, io, eider__buf_str(&relation));
-    }
-    eider__buf_release(&relation);
-    return rc;
-}
-
-static int store_duckdb(eider_io *io, const char *source, int is_sql)
-{
-    eider_context *ctx = io->ctx;
-    eider__buf err = { 0 }, sql = { 0 };
-    int64_t rows = 0;
-    if (output_where(io, source))
-        return EIDER_ESTEP;
-    eider__write w = {
-        .asset_key = ctx->asset->key, .table = &io->table, .source = source, .where = io->where,
-        .timezone = io->where ? eider__partitions_timezone(ctx->asset->partitions) : NULL,
-        .policy = policy_of(ctx->asset), .view = is_meta(ctx->asset, "materialized", "view"),
-        .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
-        .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
-    };
-    size_t n_keys = 0, n_check = 0;
-    char **keys = w.mode >= EIDER__WRITE_MERGE ? columns_of(ctx->asset, "unique_key", &n_keys) : NULL;
-    char **check = w.mode == EIDER__WRITE_SNAPSHOT ? columns_of(ctx->asset, "check_columns", &n_check)
-                 : NULL;
-    w.keys = (const char *const *)keys;
-    w.check = (const char *const *)check;
-    if (w.view && (!is_sql || io->where)) {
-        return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
-            "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);
-    }
-    int rc = eider__io_write(io->con, &w, &rows, &err, &sql);
-    eider__strv_free(keys, n_keys);
-    eider__strv_free(check, n_check);
-    if (rc)
-        eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
-                        "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
-    if (!rc && w.mode != EIDER__WRITE_REPLACE)
-        rows = rows_held(io, rows);
-    if (!rc) {
-        eider__io_metadata(io->con, &io->table, io->table.quoted, io->where, rows, add_meta, ctx);
-        partition_counts(io);
-    }
-    eider__buf_release(&err);
-    eider__buf_release(&sql);
-    return rc ? EIDER_ESTEP : EIDER_OK;
-}
-
-/* One Parquet file per partition of the run (or one for the asset). */
-static int store_parquet(eider_io *io, const char *source)
-{
-    eider_context *ctx = io->ctx;
-    eider__step *s = ctx->step;
-    eider__buf err = { 0 }, sql = { 0 }, path = { 0 }, part = { 0 }, rel = { 0 };
-    int64_t rows = 0, total = 0;
-    int rc = EIDER_OK;
-    size_t n = ctx->asset->partitions ? s->n_partitions : 1;
-    const char *expr = eider__asset_meta(ctx->asset, "partition_expr");
-    if (n > 1 && !expr)
-        return eider__ctx_fail(ctx, NULL, "asset '%s': a run of %zu partitions writes one file "
-            "each, so the Parquet I/O manager needs metadata \"partition_expr\" to split the "
-            "output", ctx->asset->key, n);
-    eider__buf_printf(&rel, "(%s)", source);
-    eider__bounds bounds = n > 1 ? time_bounds(io->con, ctx->asset, eider__buf_str(&rel))
-                                 : EIDER__BOUNDS_WALL;
-    eider__buf_reset(&rel);
-    for (size_t i = 0; i < n && !rc; i++) {
-        eider__buf_reset(&path);
-        eider__buf_reset(&part);
-        eider__buf_puts(&path, io->table.path);
-        if (ctx->asset->partitions) {
-            eider__buf_putc(&path, '/');
-            eider__partition_file_name(s->partitions[i], &path);
-        }
-        eider__buf_puts(&path, ".parquet");
-        if (n > 1) {
-            eider__buf cond = { 0 };
-            rc = eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
-                                            bounds, &cond, &err);
-            eider__buf_printf(&part, "SELECT * FROM (%s) WHERE %s", source, eider__buf_str(&cond));
-            eider__buf_release(&cond);
-        } else {
-            eider__buf_puts(&part, source);
-        }
-        if (!rc)
-            rc = eider__parquet_write(io->con, eider__buf_str(&part), eider__buf_str(&path), &rows, &err, &sql);
-        total += rows;
-    }
-    if (rc) {
-        eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': writing '%s' "
-                        "failed: %s", ctx->asset->key, eider__buf_str(&path), eider__buf_str(&err));
-    } else {
-        eider__table written = io->table;      /* "path": the file written, or the folder of several */
-        if (n == 1)
-            written.path = (char *)eider__buf_str(&path);
-        parquet_relation(io, s->partitions, ctx->asset->partitions ? s->n_partitions : 0, &rel);
-        eider__io_metadata(io->con, &written, eider__buf_str(&rel), NULL, total, add_meta, ctx);
-    }
-    eider__buf_release(&err);
-    eider__buf_release(&sql);
-    eider__buf_release(&path);
-    eider__buf_release(&part);
-    eider__buf_release(&rel);
-    return rc ? EIDER_ESTEP : EIDER_OK;
-}
-
 static int store_source(eider_io *io, const char *source, int is_sql)
 {
-    if (io->manager->kind == EIDER__IO_PARQUET)
-        return store_parquet(io, source);
-    return store_duckdb(io, source, is_sql);
+    return io->ops->store(io, source, is_sql);
 }
 
 int eider_io_store_frame(eider_io *io, const eider_frame *frame)

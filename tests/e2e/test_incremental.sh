@@ -10,11 +10,12 @@ DB=inc.duckdb
 
 # events: an append of the rows of ./batch (a number); totals: a merge by id of
 # SELECT id, x FROM range(./rows) with x = id * ./factor (files, so that runs differ);
-# big.started is written when totals' compute runs.
+# big.started holds the run worker's pid once totals' compute runs.
 write_definitions() {
     cat >definitions.c <<'DEFS'
 #include <eider.h>
 #include <stdio.h>
+#include <unistd.h>
 
 static long number_in(const char *path, long otherwise)
 {
@@ -39,9 +40,12 @@ static int events(eider_context *ctx)
 static int totals(eider_context *ctx)
 {
     char sql[300];
-    FILE *f = fopen("big.started", "w");
-    if (f)
+    FILE *f = fopen("big.started.tmp", "w");      /* the run worker's pid, whole */
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
         fclose(f);
+        rename("big.started.tmp", "big.started");
+    }
     snprintf(sql, sizeof(sql), "SELECT i AS id, i * %ld AS x FROM range(%ld) r(i)%s",
              number_in("factor", 1), number_in("rows", 10),
              number_in("duplicate", 0) ? " UNION ALL SELECT 7, 0" : "");
@@ -121,9 +125,14 @@ a_merge_killed_mid_write_leaves_a_whole_table() {
     done
     [[ -f big.started ]] || fail "totals never started"
     sleep 0.3
-    pkill -KILL -P "$pid" 2>/dev/null || true   # the run worker
-    kill -9 "$pid" 2>/dev/null || true
+    local worker
+    worker=$(cat big.started)
+    kill -9 "$worker" "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    for i in $(seq 100); do                     # the worker's lock on the file goes with it
+        kill -0 "$worker" 2>/dev/null || break
+        sleep 0.05
+    done
     local mix
     mix=$(dq $DB 'SELECT count(*)::VARCHAR || $$ $$ || (bool_and(x = id) OR bool_and(x = 2 * id))::VARCHAR
                   FROM s.totals')
