@@ -1001,7 +1001,8 @@ typedef struct eider_parquet_io_config {
  * eider_output_sql). */
 int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parquet_io_config *config);
 
-/* What a type handler's callbacks get: where the value goes or comes from. */
+/* What a type handler's callbacks, and an I/O manager of your own, get: where the value
+ * goes or comes from. */
 typedef struct eider_io eider_io;
 /* The I/O step's DuckDB connection, owned by Eider. */
 duckdb_connection eider_io_connection(eider_io *io);
@@ -1016,6 +1017,41 @@ int eider_io_store_sql(eider_io *io, const char *sql);
 eider_frame *eider_io_load_frame(eider_io *io);
 /* Fail the I/O with a message; returns EIDER_ESTEP. */
 int eider_io_fail(eider_io *io, const char *fmt, ...) EIDER_PRINTF(2, 3);
+/* The key of the asset stored or loaded ("a/b"), owned by Eider. */
+const char *eider_io_asset_key(eider_io *io);
+/* The partition keys concerned: those the step writes (an output), or those of the
+ * input the step reads; NULL with *n = 0 when every partition (or the asset is not
+ * partitioned). Owned by Eider, valid during the call. */
+const char *const *eider_io_partition_keys(eider_io *io, size_t *n);
+
+/* An I/O manager of your own: where outputs go and how inputs come back. Eider runs
+ * the SQL side: each method gets an eider_io whose connection (eider_io_connection) is
+ * to the manager's own in-memory DuckDB database, where a frame output is a relation
+ * and an SQL output runs; it names the asset and its partitions. Methods run on the
+ * step's thread, and several steps may call one manager at once: keep user_data
+ * read-only, or lock it. exists, relation and store are required.
+ *   exists    1 when the asset's stored output exists (for its partitions), 0 when
+ *             not: an input that does not exist fails the step, naming the asset to
+ *             materialize first
+ *   relation  SQL that reads the stored output on the connection, in a FROM clause:
+ *             a table function (read_csv('out/a.csv')) or a subquery in parentheses;
+ *             malloc'd, freed by Eider; NULL fails the step (after eider_io_fail())
+ *   store     write the rows of the query source (run it on the connection: COPY
+ *             (source) TO ...), *rows their number (-1: not known); EIDER_OK, or
+ *             eider_io_fail()'s code. Eider then reads relation's columns and first
+ *             rows for the write's metadata
+ *   free      called with user_data when the definitions are freed; may be NULL
+ * Fields only ever grow at the end. */
+typedef struct eider_io_manager_def {
+    int (*exists)(eider_io *io, void *user_data);
+    char *(*relation)(eider_io *io, void *user_data);
+    int (*store)(eider_io *io, const char *source, int64_t *rows, void *user_data);
+    void (*free)(void *user_data);
+    void *user_data;
+} eider_io_manager_def;
+/* Add an I/O manager of your own under key (NULL: "io_manager"); an asset chooses it
+ * with .io_manager_key. EIDER_EINVAL without exists, relation and store. */
+int eider_io_manager(eider_defs *defs, const char *key, const eider_io_manager_def *def);
 
 /* A handler for values of your own type, named by type. store turns a value into a
  * table (usually with eider_io_store_frame), load turns a table into a value, free

@@ -54,8 +54,12 @@ void eider_defs_free(eider_defs *defs)
     }
     free(defs->assets);
     free(defs->dynamic);
-    for (size_t i = 0; i < defs->n_resources; i++)
+    for (size_t i = 0; i < defs->n_resources; i++) {
+        const eider__resource *r = &defs->resources[i];
+        if (r->kind == EIDER__IO_CUSTOM && r->custom.free)     /* before its library closes */
+            r->custom.free(r->custom.user_data);
         free(defs->resources[i].handlers);
+    }
     free(defs->resources);
     free(defs->topo);
     eider__index_release(&defs->by_key);
@@ -459,6 +463,21 @@ int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parq
     if (!r)
         return defs->first_error;
     r->base_path = eider__arena_strdup(&defs->arena, config->base_path);
+    return EIDER_OK;
+}
+
+int eider_io_manager(eider_defs *defs, const char *key, const eider_io_manager_def *def)
+{
+    const char *name = key && *key ? key : EIDER__DEFAULT_IO_MANAGER;
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!def || !def->exists || !def->relation || !def->store)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "I/O manager "
+            "'%s' needs its .exists, .relation and .store methods (eider_io_manager_def)", name));
+    eider__resource *r = add_resource(defs, name, EIDER__IO_CUSTOM, ":memory:", NULL, NULL);
+    if (!r)
+        return defs->first_error;
+    r->custom = *def;
     return EIDER_OK;
 }
 

@@ -47,6 +47,7 @@ typedef enum eider__resource_kind {
     EIDER__DUCKDB,                   /* eider_duckdb_resource() */
     EIDER__IO_DUCKDB,                /* eider_duckdb_io_manager() */
     EIDER__IO_PARQUET,               /* eider_parquet_io_manager(): an in-memory database */
+    EIDER__IO_CUSTOM,                /* eider_io_manager(): an in-memory database */
 } eider__resource_kind;
 
 typedef struct eider__resource {
@@ -60,6 +61,7 @@ typedef struct eider__resource {
     char *base_path;                 /* the Parquet I/O manager's folder */
     eider_type_handler_def *handlers;   /* type names in the arena */
     size_t n_handlers, cap_handlers;
+    eider_io_manager_def custom;     /* an I/O manager of the user's own */
 } eider__resource;
 
 /* A definitions library eider_defs_load() opened: its handle (closed by

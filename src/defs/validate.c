@@ -207,6 +207,9 @@ static int check_write_mode(eider_defs *defs, const eider__asset *a, const eider
         ? "metadata \"materialized\" \"view\" keeps no rows to add to: remove one of them"
         : io && io->kind == EIDER__IO_PARQUET
         ? "the Parquet I/O manager writes each file whole: store it with a DuckDB I/O manager"
+        : io && io->kind == EIDER__IO_CUSTOM
+        ? "its I/O manager is one of your own, which stores as it likes: store it with a "
+          "DuckDB I/O manager, or leave write_mode out"
         : snapshot && a->partitions
         ? "a partitioned asset's snapshot is not supported yet: snapshot an unpartitioned asset"
         : NULL;

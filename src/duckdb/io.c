@@ -845,7 +845,9 @@ void eider__io_metadata(duckdb_connection con, const eider__table *t, const char
         eider_meta m = EIDER_META_INT("row_count", rows);
         add(ud, &m);
     }
-    if (t->path) {
+    if (!t) {
+        /* an I/O manager of the user's own: it says itself where it stored */
+    } else if (t->path) {
         add_text(add, ud, "path", EIDER_META_TEXT, t->path);
     } else {
         eider__buf_printf(&sql, "%s.%s.%s", t->catalog, t->schema, t->table);

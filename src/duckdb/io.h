@@ -90,7 +90,8 @@ void eider__io_load_sql(const eider__table *t, const char *const *columns, const
 
 /* Report what a write made through add(user_data, meta): row_count, columns (JSON),
  * preview (JSON, the first 10 rows), load_query, and "table" (database.schema.table)
- * or "path". relation is the quoted table or a read_parquet(...) call. */
+ * or "path" (neither when t is NULL). relation is the quoted table, a read_parquet(...)
+ * call, or what an I/O manager of the user's own reads through. */
 typedef void (*eider__meta_fn)(void *user_data, const eider_meta *meta);
 void eider__io_metadata(duckdb_connection con, const eider__table *t, const char *relation,
                         const char *where, int64_t rows, eider__meta_fn add, void *user_data);

@@ -167,7 +167,8 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int 
     io->all_keys = 1;
     if (!(io->manager = manager_of(ctx, a)))
         return EIDER_ENORESOURCE;
-    io->ops = io->manager->kind == EIDER__IO_PARQUET ? &eider__parquet_io_ops : &eider__duckdb_io_ops;
+    io->ops = io->manager->kind == EIDER__IO_PARQUET ? &eider__parquet_io_ops
+            : io->manager->kind == EIDER__IO_CUSTOM ? &eider__custom_io_ops : &eider__duckdb_io_ops;
     if (input && a->partitions && map_input(ctx, a, io))
         return EIDER_EINVAL;
     if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
@@ -188,8 +189,7 @@ static int missing_input(eider_io *io)
     if (io->asset->external)
         return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s', "
             "and '%s' is an external asset: whatever produces it outside Eider must create it first",
-            io->asset->key, ctx->asset->key, what, name,
-            eider__dbs_name(&ctx->run->dbs, io->manager->name), io->asset->key);
+            io->asset->key, ctx->asset->key, what, name, io->ops->place(io), io->asset->key);
     eider__buf word = { 0 };         /* the key as one shell word, for the command */
     eider__buf_shell_quote(&word, io->asset->key);
     eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
@@ -584,6 +584,22 @@ const char *eider_io_load_sql(eider_io *io)
 eider_frame *eider_io_load_frame(eider_io *io)
 {
     return load_frame(io);
+}
+
+const char *eider_io_asset_key(eider_io *io)
+{
+    return io->asset->key;
+}
+
+const char *const *eider_io_partition_keys(eider_io *io, size_t *n)
+{
+    char *const *keys = io->input ? io->keys : io->ctx->step->partitions;
+    size_t count = io->input ? (io->all_keys ? 0 : io->n_keys) : io->ctx->step->n_partitions;
+    if (!io->asset->partitions)
+        count = 0;
+    if (n)
+        *n = count;
+    return count ? (const char *const *)keys : NULL;
 }
 
 int eider_io_fail(eider_io *io, const char *fmt, ...)

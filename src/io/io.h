@@ -2,7 +2,8 @@
  * io.h — an I/O manager as a step drives it (exec/io.c): the state of one input or
  * output (struct eider_io), the methods each I/O manager gives (eider__io_ops: does its
  * stored output exist, what SQL reads it, store a source), and what exec/io.c lends
- * them. One file per I/O manager: duckdb.c, parquet.c.
+ * them. One file per I/O manager: duckdb.c, parquet.c, and custom.c for those users
+ * write (eider_io_manager()).
  */
 #ifndef EIDER_IO_IO_H
 #define EIDER_IO_IO_H
@@ -56,6 +57,7 @@ struct eider__io_ops {
 
 extern const eider__io_ops eider__duckdb_io_ops;
 extern const eider__io_ops eider__parquet_io_ops;
+extern const eider__io_ops eider__custom_io_ops;
 
 /* What exec/io.c lends the managers. How the time expression of a's partitions, over
  * relation, meets a window's bounds; set io->where to the condition of the partitions

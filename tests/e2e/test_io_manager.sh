@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_io_manager.sh — the tutorial's Option 2 (examples/duckdb_io_manager) and the
-# reference guide's cases (examples/duckdb_reference) run by the real `eider` binary,
+# reference guide's cases (examples/duckdb_reference) and an I/O manager of the user's
+# own (examples/custom_io_manager) run by the real `eider` binary,
 # the tables checked with DuckDB alone (dq) and the Parquet files read by DuckDB too.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -136,6 +137,34 @@ print([p for p in d["partitions"] if p["partition"] == "2024-01-02"][0]["metadat
         "the row count shown for 2024-01-02"
 }
 
+# examples/custom_io_manager: an I/O manager written on the public API (CSV files, one
+# per partition), and a downstream asset that loads its files and goes to DuckDB.
+custom_io_manager_stores_csv_files_that_downstream_loads() {
+    copy_example custom_io_manager
+    rm -rf csv
+    run "$EIDER" materialize -f definitions.c --select setosa
+    expect_rc 1
+    expect_in out.txt "input 'iris_by_species' of asset 'setosa': the stored output of iris_by_species does not exist in 'csv'"
+    run "$EIDER" materialize -f definitions.c --select iris_dataset --json
+    expect_rc 0
+    expect_in out.txt '"relation": "read_csv('"'"'csv/iris_dataset.csv'"'"', header = true)"'
+    expect_in out.txt '"row_count": 150'
+    expect_eq "$(head -1 csv/iris_dataset.csv)" \
+        "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm,species" "the CSV header"
+    for species in setosa versicolor virginica; do
+        run "$EIDER" materialize -f definitions.c --select iris_by_species --partition $species
+        expect_rc 0
+        expect_eq "$(grep -c "Iris-$species" csv/iris_by_species/$species.csv)" 50 "rows of $species.csv"
+    done
+    run "$EIDER" materialize -f definitions.c --select setosa
+    expect_rc 0
+    expect_in out.txt "row_count=50"
+    expect_eq "$(dq my_duckdb_database.duckdb 'SELECT count(*) FROM "IRIS".setosa')" 50 "rows of IRIS.setosa"
+    ls csv/iris_by_species | grep -q tmp && fail "a temporary file was left behind"
+    return 0
+}
+
+run_case custom_io_manager_stores_csv_files_that_downstream_loads
 run_case option_2_stores_the_tutorial_tables_in_schema_IRIS
 run_case option_2_twice_gives_the_same_tables
 run_case option_2_json_has_the_write_metadata
