@@ -10,13 +10,21 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
-# The reference example, its unpartitioned assets materialized through the API.
+# The reference example, its unpartitioned assets materialized through the API. An
+# asset's "running" is what the live poller saw (four times a second), so the run's end
+# in the store can come a poll before the asset shows it: wait for that too.
 serve_reference() {
     copy_example duckdb_reference
     start_server
     launch '{"selection": "not tag:partitioned=yes"}'
     wait_run "$RUN_ID" success
     FIRST_RUN=$RUN_ID
+    for _ in $(seq 1 50); do
+        api GET /api/assets/iris/iris_dataset
+        python3 -c 'import json, sys; sys.exit(json.load(open("body.json"))["status"] == "running")' && return 0
+        sleep 0.1
+    done
+    fail "iris/iris_dataset still shows running 5 s after its run ended"
 }
 
 asset_detail_of_a_key_with_a_slash() {
