@@ -1001,6 +1001,22 @@ typedef struct eider_parquet_io_config {
  * eider_output_sql). */
 int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parquet_io_config *config);
 
+typedef struct eider_postgres_io_config {
+    const char *conninfo;            /* libpq's: "postgresql://user@host/db" or "host=... dbname=..." */
+    const char *schema;              /* default: the key prefix, else "public" */
+} eider_postgres_io_config;
+/* Add a PostgreSQL I/O manager under key (NULL: "io_manager"), for publishing results
+ * where an application reads them: each output becomes the table schema.table of that
+ * database (named as the DuckDB I/O manager names them), written in one transaction
+ * with libpq's COPY (the table replaced whole; a partitioned asset's partitions
+ * deleted and inserted); an input is copied out into the manager's in-memory DuckDB
+ * database, so frames and SQL read it as any other. Column types map to PostgreSQL's
+ * (BIGINT bigint, DOUBLE double precision, VARCHAR text, TIMESTAMPTZ timestamptz, ...);
+ * a nested type (LIST, STRUCT, MAP) fails the step naming the column: cast it. The
+ * password never appears in a message. write_mode is not supported (yet). */
+int eider_postgres_io_manager(eider_defs *defs, const char *key,
+                              const eider_postgres_io_config *config);
+
 /* What a type handler's callbacks, and an I/O manager of your own, get: where the value
  * goes or comes from. */
 typedef struct eider_io eider_io;

@@ -16,7 +16,8 @@ static char *file_of(const eider__resource *r)
 {
     char dir[PATH_MAX], real[PATH_MAX];
     eider__buf id = { 0 };
-    if (r->kind == EIDER__IO_PARQUET || r->kind == EIDER__IO_CUSTOM || !r->database || strncmp(r->database, ":memory:", 8) == 0)
+    if (r->kind == EIDER__IO_PARQUET || r->kind == EIDER__IO_CUSTOM ||
+        r->kind == EIDER__IO_POSTGRES || !r->database || strncmp(r->database, ":memory:", 8) == 0)
         return NULL;
     const char *slash = strrchr(r->database, '/');
     const char *base = slash ? slash + 1 : r->database;

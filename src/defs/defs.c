@@ -466,6 +466,25 @@ int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parq
     return EIDER_OK;
 }
 
+int eider_postgres_io_manager(eider_defs *defs, const char *key,
+                              const eider_postgres_io_config *config)
+{
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!config || !config->conninfo || !*config->conninfo)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
+            "a PostgreSQL I/O manager needs a config with .conninfo, libpq's connection "
+            "string (postgresql://user@host/dbname)"));
+    eider__resource *r = add_resource(defs, key && *key ? key : EIDER__DEFAULT_IO_MANAGER,
+                                      EIDER__IO_POSTGRES, ":memory:", NULL, NULL);
+    if (!r)
+        return defs->first_error;
+    r->conninfo = eider__arena_strdup(&defs->arena, config->conninfo);
+    r->schema = config->schema && *config->schema ? eider__arena_strdup(&defs->arena, config->schema)
+                                                  : NULL;
+    return EIDER_OK;
+}
+
 int eider_io_manager(eider_defs *defs, const char *key, const eider_io_manager_def *def)
 {
     const char *name = key && *key ? key : EIDER__DEFAULT_IO_MANAGER;

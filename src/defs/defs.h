@@ -48,6 +48,7 @@ typedef enum eider__resource_kind {
     EIDER__IO_DUCKDB,                /* eider_duckdb_io_manager() */
     EIDER__IO_PARQUET,               /* eider_parquet_io_manager(): an in-memory database */
     EIDER__IO_CUSTOM,                /* eider_io_manager(): an in-memory database */
+    EIDER__IO_POSTGRES,              /* eider_postgres_io_manager(): an in-memory database */
 } eider__resource_kind;
 
 typedef struct eider__resource {
@@ -59,6 +60,7 @@ typedef struct eider__resource {
     int read_only;
     char *schema;                    /* I/O managers: the default schema, or NULL */
     char *base_path;                 /* the Parquet I/O manager's folder */
+    char *conninfo;                  /* the PostgreSQL I/O manager's libpq connection string */
     eider_type_handler_def *handlers;   /* type names in the arena */
     size_t n_handlers, cap_handlers;
     eider_io_manager_def custom;     /* an I/O manager of the user's own */

@@ -210,6 +210,9 @@ static int check_write_mode(eider_defs *defs, const eider__asset *a, const eider
         : io && io->kind == EIDER__IO_CUSTOM
         ? "its I/O manager is one of your own, which stores as it likes: store it with a "
           "DuckDB I/O manager, or leave write_mode out"
+        : io && io->kind == EIDER__IO_POSTGRES
+        ? "the PostgreSQL I/O manager replaces its tables (incremental writes are the "
+          "DuckDB I/O manager's, for now): leave write_mode out"
         : snapshot && a->partitions
         ? "a partitioned asset's snapshot is not supported yet: snapshot an unpartitioned asset"
         : NULL;
@@ -239,12 +242,14 @@ static int check_io(eider_defs *defs, const eider__asset *a)
         return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': '%s' is a DuckDB resource, not "
             "an I/O manager: define the I/O manager with eider_duckdb_io_manager()", a->key,
             a->io_manager);
-    if (io && io->kind == EIDER__IO_DUCKDB && a->partitions && a->output != EIDER_OUTPUT_NONE &&
+    if (io && (io->kind == EIDER__IO_DUCKDB || io->kind == EIDER__IO_POSTGRES) && a->partitions &&
+        a->output != EIDER_OUTPUT_NONE &&
         !eider__asset_meta(a, "partition_expr"))
-        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is partitioned, so the DuckDB "
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is partitioned, so the %s "
             "I/O manager needs to know which column holds the partition: add metadata "
             "EIDER_META_TEXT(\"partition_expr\", \"<column or SQL expression>\") (for several "
-            "dimensions, a JSON object {\"dimension\": \"expression\", ...})", a->key);
+            "dimensions, a JSON object {\"dimension\": \"expression\", ...})", a->key,
+            io->kind == EIDER__IO_DUCKDB ? "DuckDB" : "PostgreSQL");
     return EIDER_OK;
 }
 

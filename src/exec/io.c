@@ -168,7 +168,9 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int 
     if (!(io->manager = manager_of(ctx, a)))
         return EIDER_ENORESOURCE;
     io->ops = io->manager->kind == EIDER__IO_PARQUET ? &eider__parquet_io_ops
-            : io->manager->kind == EIDER__IO_CUSTOM ? &eider__custom_io_ops : &eider__duckdb_io_ops;
+            : io->manager->kind == EIDER__IO_CUSTOM ? &eider__custom_io_ops
+            : io->manager->kind == EIDER__IO_POSTGRES ? &eider__postgres_io_ops
+            : &eider__duckdb_io_ops;
     if (input && a->partitions && map_input(ctx, a, io))
         return EIDER_EINVAL;
     if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))

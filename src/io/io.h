@@ -58,6 +58,7 @@ struct eider__io_ops {
 extern const eider__io_ops eider__duckdb_io_ops;
 extern const eider__io_ops eider__parquet_io_ops;
 extern const eider__io_ops eider__custom_io_ops;
+extern const eider__io_ops eider__postgres_io_ops;
 
 /* What exec/io.c lends the managers. How the time expression of a's partitions, over
  * relation, meets a window's bounds; set io->where to the condition of the partitions
