@@ -4,18 +4,22 @@
  * results where an application reads them. A write runs in one PostgreSQL transaction:
  * the table replaced whole (DROP and CREATE: readers see the old one or the new one),
  * or a partitioned asset's partitions deleted, then the rows sent with COPY FROM STDIN
- * as CSV, which DuckDB makes from the output in the manager's in-memory database. An
+ * as CSV, which DuckDB makes from the output in the manager's in-memory database and
+ * writes into a FIFO that a thread sends on as it comes (the two work at once). An
  * input is copied out (COPY TO STDOUT) into a table of that database, which frames and
  * SQL then read. Every identifier is quoted; the connection string's password never
  * reaches a message.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -202,82 +206,137 @@ static int column_lists(eider_io *io, const pg_columns *c, eider__buf *create, e
     return EIDER_OK;
 }
 
-/* ---- a scratch file ---- */
+/* ---- scratch files ---- */
 
-static int scratch_file(eider_io *io, char *path, size_t size)
+/* A private folder for a COPY's data, and path "<folder>/rows.csv" in it (a FIFO when
+ * fifo is set). */
+static int scratch(eider_io *io, char *dir, size_t dir_size, char *path, size_t size, int fifo)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, size, "%s/eider-pg-XXXXXX.csv", dir && *dir ? dir : "/tmp");
-    int fd = mkstemps(path, 4);
-    if (fd < 0)
-        return eider__ctx_fail(io->ctx, NULL, "asset '%s': cannot make a scratch file for "
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, dir_size, "%s/eider-pg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        *dir = '\0';
+        return eider__ctx_fail(io->ctx, NULL, "asset '%s': cannot make a scratch folder for "
                                "PostgreSQL's COPY: %s", io->asset->key, strerror(errno));
-    close(fd);
+    }
+    snprintf(path, size, "%s/rows.csv", dir);
+    if (fifo && mkfifo(path, 0600))
+        return eider__ctx_fail(io->ctx, NULL, "asset '%s': cannot make a FIFO for PostgreSQL's "
+                               "COPY: %s", io->asset->key, strerror(errno));
     return EIDER_OK;
+}
+
+static void scratch_remove(const char *dir, const char *path)
+{
+    if (!*dir)
+        return;
+    unlink(path);
+    rmdir(dir);
 }
 
 /* ---- storing ---- */
 
-/* Send the file at path as COPY's data; EIDER_ESTEP with the failure set. */
-static int send_file(eider_io *io, PGconn *db, const char *path, const char *copy, int64_t *rows)
+/* The statements of a write that come before its rows, in its transaction. */
+static int pg_prepare(eider_io *io, PGconn *db, const char *table, const char *create)
 {
-    PGresult *res = PQexec(db, copy);
-    int ok = PQresultStatus(res) == PGRES_COPY_IN;
-    PQclear(res);
-    if (!ok)
-        return pg_fail(io, copy, "writing", PQerrorMessage(db));
-    FILE *f = fopen(path, "rb");
-    char buf[COPY_CHUNK];
-    size_t n;
-    while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0 && ok)
-        ok = PQputCopyData(db, buf, (int)n) == 1;
-    if (f)
-        fclose(f);
-    PQputCopyEnd(db, ok && f ? NULL : "the scratch file could not be read");
-    res = PQgetResult(db);
-    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? EIDER_OK
-           : pg_fail(io, copy, "writing", PQresultErrorMessage(res));
-    *rows = rc ? 0 : strtoll(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    while ((res = PQgetResult(db)))
-        PQclear(res);
-    return rc;
-}
-
-/* The statements of a write in PostgreSQL, in one transaction. */
-static int pg_write(eider_io *io, PGconn *db, const char *create, const char *columns,
-                    const char *path, int64_t *rows)
-{
-    eider__buf sql = { 0 }, table = { 0 };
+    eider__buf sql = { 0 };
     int rc = pg_exec(io, db, "BEGIN", "beginning a write");
-    pg_table(io, &table);
     eider__buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
     eider__buf_sql_ident(&sql, io->table.schema);
     if (!rc)
         rc = pg_exec(io, db, eider__buf_str(&sql), "creating the schema");
     eider__buf_reset(&sql);
     if (io->where)
-        eider__buf_printf(&sql, "CREATE TABLE IF NOT EXISTS %s %s", eider__buf_str(&table), create);
+        eider__buf_printf(&sql, "CREATE TABLE IF NOT EXISTS %s %s", table, create);
     else
-        eider__buf_printf(&sql, "DROP TABLE IF EXISTS %s; CREATE TABLE %s %s",
-                          eider__buf_str(&table), eider__buf_str(&table), create);
+        eider__buf_printf(&sql, "DROP TABLE IF EXISTS %s; CREATE TABLE %s %s", table, table, create);
     if (!rc)
         rc = pg_exec(io, db, eider__buf_str(&sql), "creating the table");
     eider__buf_reset(&sql);
-    eider__buf_printf(&sql, "DELETE FROM %s WHERE %s", eider__buf_str(&table), io->where);
+    eider__buf_printf(&sql, "DELETE FROM %s WHERE %s", table, io->where);
     if (!rc && io->where)
         rc = pg_exec(io, db, eider__buf_str(&sql), "deleting the partitions' rows");
-    eider__buf_reset(&sql);
-    eider__buf_printf(&sql, "COPY %s %s FROM STDIN WITH (FORMAT csv)", eider__buf_str(&table), columns);
-    if (!rc)
-        rc = send_file(io, db, path, eider__buf_str(&sql), rows);
-    if (!rc)
-        rc = pg_exec(io, db, "COMMIT", "committing the write");
-    else
-        PQclear(PQexec(db, "ROLLBACK"));
     eider__buf_release(&sql);
-    eider__buf_release(&table);
     return rc;
+}
+
+/* The thread that sends what DuckDB writes into the FIFO on to COPY, as it comes; once
+ * COPY refuses, it still reads to the end, so that DuckDB never waits on a full pipe. */
+typedef struct feeder {
+    PGconn *db;
+    const char *fifo;
+    int sent_all;
+    atomic_int done;
+} feeder;
+
+static void *feed(void *arg)
+{
+    feeder *f = arg;
+    char buf[COPY_CHUNK];
+    ssize_t n;
+    int fd = open(f->fifo, O_RDONLY | O_CLOEXEC);
+    f->sent_all = fd >= 0;
+    while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            f->sent_all = 0;
+            break;
+        }
+        if (f->sent_all && PQputCopyData(f->db, buf, (int)n) != 1)
+            f->sent_all = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    atomic_store(&f->done, 1);
+    return NULL;
+}
+
+/* Wake the feeder once DuckDB is done, whatever it did: a writer that opens and closes
+ * the FIFO ends a read, or an open that still waits for a writer. */
+static void finish_feed(feeder *f, pthread_t thread)
+{
+    while (!atomic_load(&f->done)) {
+        int w = open(f->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (w >= 0)
+            close(w);
+        usleep(1000);
+    }
+    pthread_join(thread, NULL);
+}
+
+static int write_csv(eider_io *io, const char *source, const char *select_list, const char *path);
+
+/* COPY the output's rows in: DuckDB writes their CSV into the FIFO while a thread sends
+ * it on. COPY ends with an error when DuckDB or the sending failed, so nothing of a
+ * failed write is kept. */
+static int pg_copy(eider_io *io, PGconn *db, const char *copy, const char *fifo,
+                   const char *source, const char *select, int64_t *rows)
+{
+    feeder f = { .db = db, .fifo = fifo };
+    pthread_t thread;
+    PGresult *res = PQexec(db, copy);
+    int rc = PQresultStatus(res) == PGRES_COPY_IN ? EIDER_OK
+           : pg_fail(io, copy, "writing", PQresultErrorMessage(res));
+    PQclear(res);
+    if (rc)
+        return rc;
+    if (pthread_create(&thread, NULL, feed, &f)) {
+        PQputCopyEnd(db, "no thread to send the rows");
+        return eider__ctx_fail(io->ctx, NULL, "asset '%s': cannot start a thread to send its "
+                               "rows to PostgreSQL", io->asset->key);
+    }
+    int written = write_csv(io, source, select, fifo);
+    finish_feed(&f, thread);
+    PQputCopyEnd(db, !written && f.sent_all ? NULL : "the output's rows could not be made");
+    res = PQgetResult(db);
+    if (!written && PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pg_fail(io, copy, "writing", PQresultErrorMessage(res));
+    *rows = written || rc ? 0 : strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    while ((res = PQgetResult(db)))
+        PQclear(res);
+    return written ? written : rc;
 }
 
 /* A partitioned output's rows, each checked to lie in the partitions written (as the
@@ -294,7 +353,7 @@ static void checked(const eider_io *io, const char *select, eider__buf *out)
     eider__buf_release(&msg);
 }
 
-/* The output as CSV at path: DuckDB's COPY of the SELECT of its columns. */
+/* The output as CSV at path (the FIFO): DuckDB's COPY of the SELECT of its columns. */
 static int write_csv(eider_io *io, const char *source, const char *select_list, const char *path)
 {
     eider__buf select = { 0 }, sql = { 0 }, err = { 0 };
@@ -306,7 +365,7 @@ static int write_csv(eider_io *io, const char *source, const char *select_list, 
         eider__buf_puts(&sql, eider__buf_str(&select));
     eider__buf_puts(&sql, ") TO ");
     eider__buf_sql_literal(&sql, path);
-    eider__buf_puts(&sql, " (FORMAT csv, HEADER false)");
+    eider__buf_puts(&sql, " (FORMAT csv, HEADER false, USE_TMP_FILE false)");
     int rc = eider__exec(io->con, eider__buf_str(&sql), &err);
     if (rc)
         eider__ctx_fail(io->ctx, eider__buf_str(&sql), "asset '%s': %s", io->asset->key,
@@ -342,40 +401,49 @@ static void pg_metadata(eider_io *io, const char *source, int64_t rows)
 static int pg_store(eider_io *io, const char *source, int is_sql)
 {
     pg_columns c = { 0 };
-    eider__buf create = { 0 }, select = { 0 }, relation = { 0 }, columns = { 0 };
-    char path[4096] = "";
+    eider__buf create = { 0 }, select = { 0 }, relation = { 0 }, columns = { 0 }, table = { 0 };
+    eider__buf copy = { 0 };
+    char dir[4096] = "", path[4200] = "";
     int64_t rows = 0;
     PGconn *db = NULL;
     (void)is_sql;
     eider__buf_printf(&relation, "(%s)", source);
+    pg_table(io, &table);
     int rc = io->where ? eider__io_partition_where(io, io->asset, eider__buf_str(&relation)) : 0;
     if (!rc)
         rc = source_columns(io, eider__buf_str(&relation), &c);
     if (!rc)
         rc = column_lists(io, &c, &create, &select);
     if (!rc)
-        rc = scratch_file(io, path, sizeof(path));
-    if (!rc)
-        rc = write_csv(io, eider__buf_str(&relation), eider__buf_str(&select), path);
+        rc = scratch(io, dir, sizeof(dir), path, sizeof(path), 1);
     if (!rc && !(db = pg_connect(io)))
         rc = EIDER_ESTEP;
-    for (size_t i = 0; !rc && i < c.n; i++) {
+    for (size_t i = 0; i < c.n; i++) {
         eider__buf_puts(&columns, i ? ", " : "(");
         eider__buf_sql_ident(&columns, c.names[i]);
     }
-    eider__buf_puts(&columns, ")");
+    eider__buf_printf(&copy, "COPY %s %s) FROM STDIN WITH (FORMAT csv)", eider__buf_str(&table),
+                      eider__buf_str(&columns));
     if (!rc)
-        rc = pg_write(io, db, eider__buf_str(&create), eider__buf_str(&columns), path, &rows);
+        rc = pg_prepare(io, db, eider__buf_str(&table), eider__buf_str(&create));
+    if (!rc)
+        rc = pg_copy(io, db, eider__buf_str(&copy), path, eider__buf_str(&relation),
+                     eider__buf_str(&select), &rows);
+    if (!rc)
+        rc = pg_exec(io, db, "COMMIT", "committing the write");
+    else if (db)
+        PQclear(PQexec(db, "ROLLBACK"));
     if (!rc)
         pg_metadata(io, eider__buf_str(&relation), rows);
-    if (*path)
-        unlink(path);
+    scratch_remove(dir, path);
     PQfinish(db);
     columns_release(&c);
     eider__buf_release(&create);
     eider__buf_release(&select);
     eider__buf_release(&relation);
     eider__buf_release(&columns);
+    eider__buf_release(&table);
+    eider__buf_release(&copy);
     return rc ? EIDER_ESTEP : EIDER_OK;
 }
 
@@ -469,9 +537,9 @@ static void pg_input(eider_io *io)
 {
     static atomic_uint copies;
     eider__buf spec = { 0 }, sql = { 0 }, name = { 0 }, err = { 0 };
-    char path[4096] = "";
+    char dir[4096] = "", path[4200] = "";
     PGconn *db = pg_connect(io);
-    int rc = db ? scratch_file(io, path, sizeof(path)) : EIDER_ESTEP;
+    int rc = db ? scratch(io, dir, sizeof(dir), path, sizeof(path), 0) : EIDER_ESTEP;
     if (!rc)
         rc = copy_out(io, db, path, &spec);
     eider__buf_printf(&name, "\"eider postgres\".\"%u\"", atomic_fetch_add(&copies, 1));
@@ -488,8 +556,7 @@ static void pg_input(eider_io *io)
     io->table.quoted = eider__buf_detach(&name);
     free(io->where);                 /* its partitions were read in PostgreSQL */
     io->where = NULL;
-    if (*path)
-        unlink(path);
+    scratch_remove(dir, path);
     PQfinish(db);
     eider__buf_release(&spec);
     eider__buf_release(&sql);
