@@ -54,15 +54,17 @@ async function expectCrashedRunPage(page, id, key, words) {
 }
 
 // The server answers after a crash: the asset list, and the lineage page with key
-// shown failed.
+// shown failed. The page learns it live (the poller, then the event stream), so it
+// may take a moment after the API says so: waited for, not read at one instant (on a
+// loaded machine the lineage was read while it still said "never").
 async function expectServerAnswers(page, server, key) {
   const assets = await get(server, '/api/assets');
   expect(assets.status === 200, `GET /api/assets answered ${assets.status}`);
   const a = assets.body.find((x) => x.key === key);
   expect(a && a.status === 'failed', `the API says ${key} is ${a && a.status}`);
-  const nodes = await openLineage(page, server);
-  const n = nodes.find((x) => x.key === key);
-  expect(n && n.status === 'failed', `the lineage shows ${key} as ${n && n.status}`);
+  await openLineage(page, server);
+  await waitFor(page, (k) => window.__eiderLineage.nodes().find((n) => n.key === k).status === 'failed',
+    key, 20000, `the lineage to show ${key} failed`);
 }
 
 async function expectRunSucceeds(server, id) {
