@@ -330,6 +330,27 @@ static void key_list(eider__buf *out, const eider__write *w, const char *prefix)
     }
 }
 
+/* a.k1 = b.k1 AND ... */
+static void key_match(eider__buf *sql, const eider__write *w, const char *a, const char *b)
+{
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_printf(sql, "%s%s.", i ? " AND " : "", a);
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_printf(sql, " = %s.", b);
+        eider__buf_sql_ident(sql, w->keys[i]);
+    }
+}
+
+/* k1 IS NULL OR k2 IS NULL ... */
+static void any_key_null(eider__buf *sql, const eider__write *w)
+{
+    for (size_t i = 0; w->keys[i]; i++) {
+        eider__buf_puts(sql, i ? " OR " : "");
+        eider__buf_sql_ident(sql, w->keys[i]);
+        eider__buf_puts(sql, " IS NULL");
+    }
+}
+
 /* Why the output's keys cannot be merged by (the message in err): a key column it
  * lacks, a row whose key is NULL, two rows of one key. */
 static int check_keys(duckdb_connection con, const eider__write *w, const column_list *want,
@@ -350,18 +371,10 @@ static int check_keys(duckdb_connection con, const eider__write *w, const column
     eider__buf_reset(sql);
     eider__buf_printf(sql, "SELECT CAST(to_json(struct_pack(%s)) AS VARCHAR), count(*), "
                       "CAST(bool_or(", eider__buf_str(&keys));
-    for (size_t i = 0; w->keys[i]; i++) {
-        eider__buf_puts(sql, i ? " OR " : "");
-        eider__buf_sql_ident(sql, w->keys[i]);
-        eider__buf_puts(sql, " IS NULL");
-    }
+    any_key_null(sql, w);
     eider__buf_printf(sql, ") AS INTEGER) AS n FROM (%s) GROUP BY %s HAVING count(*) > 1 OR "
                       "bool_or(", w->source, eider__buf_str(&keys));
-    for (size_t i = 0; w->keys[i]; i++) {
-        eider__buf_puts(sql, i ? " OR " : "");
-        eider__buf_sql_ident(sql, w->keys[i]);
-        eider__buf_puts(sql, " IS NULL");
-    }
+    any_key_null(sql, w);
     eider__buf_puts(sql, ") ORDER BY 3 DESC LIMIT 1");
     if (duckdb_query(con, eider__buf_str(sql), &res) == DuckDBError) {
         eider__buf_puts(err, duckdb_result_error(&res));
@@ -407,12 +420,7 @@ static void merge_sql(const eider__write *w, const column_list *want, eider__buf
     eider__buf_reset(sql);
     eider__buf_printf(sql, "MERGE INTO %s AS " TARGET " USING (%s) AS " SOURCE " ON (",
                       w->table->quoted, w->source);
-    for (size_t i = 0; w->keys[i]; i++) {
-        eider__buf_puts(sql, i ? " AND " TARGET "." : TARGET ".");
-        eider__buf_sql_ident(sql, w->keys[i]);
-        eider__buf_puts(sql, " = " SOURCE ".");
-        eider__buf_sql_ident(sql, w->keys[i]);
-    }
+    key_match(sql, w, TARGET, SOURCE);
     eider__buf_puts(sql, ")");
     for (size_t i = 0; i < want->n; i++) {
         if (is_key(w, want->v[i].name))
@@ -442,12 +450,7 @@ static void delete_missing_sql(const eider__write *w, eider__buf *sql)
     eider__buf_reset(sql);
     eider__buf_printf(sql, "DELETE FROM %s AS " TARGET " WHERE (%s) AND NOT EXISTS (SELECT 1 "
                       "FROM (%s) AS " SOURCE " WHERE ", w->table->quoted, w->where, w->source);
-    for (size_t i = 0; w->keys[i]; i++) {
-        eider__buf_puts(sql, i ? " AND " SOURCE "." : SOURCE ".");
-        eider__buf_sql_ident(sql, w->keys[i]);
-        eider__buf_puts(sql, " = " TARGET ".");
-        eider__buf_sql_ident(sql, w->keys[i]);
-    }
+    key_match(sql, w, SOURCE, TARGET);
     eider__buf_puts(sql, ")");
 }
 
@@ -467,17 +470,6 @@ static int is_checked(const eider__write *w, const char *name)
         if (strcasecmp(w->check[i], name) == 0)
             return 1;
     return !w->check;
-}
-
-/* a.k1 = b.k1 AND ... */
-static void key_match(eider__buf *sql, const eider__write *w, const char *a, const char *b)
-{
-    for (size_t i = 0; w->keys[i]; i++) {
-        eider__buf_printf(sql, "%s%s.", i ? " AND " : "", a);
-        eider__buf_sql_ident(sql, w->keys[i]);
-        eider__buf_printf(sql, " = %s.", b);
-        eider__buf_sql_ident(sql, w->keys[i]);
-    }
 }
 
 /* The output's columns a snapshot can keep versions of: none called like the validity

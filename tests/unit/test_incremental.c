@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "defs/defs.h"
+#include "duckq.h"
 #include "tmpdir.h"
 
 /* The output of the asset "t": a frame made by this SQL, changed between runs. */
@@ -74,33 +75,10 @@ static int64_t run_meta(eider_defs *defs, const char *sql, const char *key)
     return last_meta;
 }
 
-/* One value of a query on inc.duckdb, as text. */
+/* One value of a query on the run's DuckDB file, read by DuckDB alone (duckq.h). */
 static char *query(const char *sql)
 {
-    duckdb_database db;
-    duckdb_connection con;
-    duckdb_result res;
-    static char out[4096];
-    cr_assert_eq(duckdb_open("inc.duckdb", &db), DuckDBSuccess);
-    cr_assert_eq(duckdb_connect(db, &con), DuckDBSuccess);
-    out[0] = '\0';
-    if (duckdb_query(con, sql, &res) == DuckDBError) {
-        snprintf(out, sizeof(out), "error: %s", duckdb_result_error(&res));
-    } else {
-        duckdb_data_chunk c = duckdb_fetch_chunk(res);
-        if (c && duckdb_data_chunk_get_size(c) > 0) {
-            duckdb_string_t *s = duckdb_vector_get_data(duckdb_data_chunk_get_vector(c, 0));
-            cr_assert_eq(duckdb_column_type(&res, 0), DUCKDB_TYPE_VARCHAR, "text please: %s", sql);
-            snprintf(out, sizeof(out), "%.*s", (int)duckdb_string_t_length(s[0]),
-                     duckdb_string_t_data(&s[0]));
-        }
-        if (c)
-            duckdb_destroy_data_chunk(&c);
-    }
-    duckdb_destroy_result(&res);
-    duckdb_disconnect(&con);
-    duckdb_close(&db);
-    return out;
+    return duckq("inc.duckdb", sql);
 }
 
 /* The table's rows, ordered, as "id:name:x|..." */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "defs/defs.h"
+#include "duckq.h"
 #include "tmpdir.h"
 #include "util/util.h"
 
@@ -60,39 +61,10 @@ static void run_ok(eider_defs *defs)
     eider_result_free(r);
 }
 
-/* One value of a query on io.duckdb, opened by DuckDB alone, as text ("NULL" for a
- * NULL, "" for no row). */
+/* One value of a query on the run's DuckDB file, read by DuckDB alone (duckq.h). */
 static char *query(const char *sql)
 {
-    duckdb_database db;
-    duckdb_connection con;
-    duckdb_result res;
-    static char out[4096];
-    cr_assert_eq(duckdb_open("io.duckdb", &db), DuckDBSuccess);
-    cr_assert_eq(duckdb_connect(db, &con), DuckDBSuccess);
-    out[0] = '\0';
-    if (duckdb_query(con, sql, &res) == DuckDBError) {
-        snprintf(out, sizeof(out), "error: %s", duckdb_result_error(&res));
-    } else {
-        duckdb_data_chunk c = duckdb_fetch_chunk(res);
-        if (c && duckdb_data_chunk_get_size(c) > 0) {
-            duckdb_vector v = duckdb_data_chunk_get_vector(c, 0);
-            uint64_t *valid = duckdb_vector_get_validity(v);
-            duckdb_string_t *s = duckdb_vector_get_data(v);
-            cr_assert_eq(duckdb_column_type(&res, 0), DUCKDB_TYPE_VARCHAR, "query must return text: %s", sql);
-            if (valid && !duckdb_validity_row_is_valid(valid, 0))
-                snprintf(out, sizeof(out), "NULL");
-            else
-                snprintf(out, sizeof(out), "%.*s", (int)duckdb_string_t_length(s[0]),
-                         duckdb_string_t_data(&s[0]));
-        }
-        if (c)
-            duckdb_destroy_data_chunk(&c);
-    }
-    duckdb_destroy_result(&res);
-    duckdb_disconnect(&con);
-    duckdb_close(&db);
-    return out;
+    return duckq("io.duckdb", sql);
 }
 
 #define expect_query(sql, expected) \
