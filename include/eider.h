@@ -949,6 +949,9 @@ typedef struct eider_partition_mapping {
  *   "unique_key"        a merge's or a snapshot's key: "id" or "id, day"
  *   "check_columns"     the columns a snapshot compares ("name, price"); default:
  *                       every column but the key
+ *   "snapshot_compare"  "columns" (default): each compared column IS DISTINCT FROM
+ *                       its old value; "hash": one hash of them (a colliding change,
+ *                       one in 2^64, goes unseen)
  *   "merge_delete_missing"  "true": a merge also deletes the rows whose key the
  *                       output lacks (in the partitions written), a snapshot closes
  *                       their current versions; default "false"

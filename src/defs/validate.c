@@ -183,15 +183,19 @@ static int check_write_mode(eider_defs *defs, const eider__asset *a, const eider
     int rc = check_choice(defs, a, "write_mode", EIDER_KEYS("replace", "append", "merge", "snapshot"));
     if (!rc)
         rc = check_choice(defs, a, "merge_delete_missing", EIDER_KEYS("true", "false"));
+    if (!rc)
+        rc = check_choice(defs, a, "snapshot_compare", EIDER_KEYS("columns", "hash"));
     if (rc)
         return rc;
     if (!keyed && key)
         return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"unique_key\" is for "
             "metadata \"write_mode\" \"merge\" or \"snapshot\", but it is \"%s\": remove the "
             "key, or choose one of those", a->key, mode ? mode : "replace");
-    if (!snapshot && eider__asset_meta(a, "check_columns"))
-        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"check_columns\" is "
-            "for metadata \"write_mode\" \"snapshot\": remove it, or snapshot", a->key);
+    const char *only = eider__asset_meta(a, "check_columns") ? "check_columns"
+                     : eider__asset_meta(a, "snapshot_compare") ? "snapshot_compare" : NULL;
+    if (!snapshot && only)
+        return eider__defs_error(defs, EIDER_EINVAL, "asset '%s': metadata \"%s\" is for "
+            "metadata \"write_mode\" \"snapshot\": remove it, or snapshot", a->key, only);
     if (!mode || strcmp(mode, "replace") == 0)
         return EIDER_OK;
     if (keyed && (!key || !key[strspn(key, " \t,")]))

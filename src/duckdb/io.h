@@ -60,6 +60,7 @@ typedef struct eider__write {
     int delete_missing;              /* a merge deletes the rows whose key the output lacks;
                                         a snapshot closes their current versions */
     const char *const *check;        /* a snapshot's columns compared (NULL: all but the key) */
+    int by_hash;                     /* a snapshot compares one hash of them, not each */
 } eider__write;
 
 /* Write, in one transaction on con; *rows gets the rows written (-1 for a view; for a

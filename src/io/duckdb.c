@@ -165,6 +165,7 @@ static int store_duckdb(eider_io *io, const char *source, int is_sql)
                  : NULL;
     w.keys = (const char *const *)keys;
     w.check = (const char *const *)check;
+    w.by_hash = is_meta(ctx->asset, "snapshot_compare", "hash");
     if (w.view && (!is_sql || io->where)) {
         return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
             "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);

@@ -336,6 +336,22 @@ Test(incremental, a_snapshot_compares_its_check_columns_only)
     eider_defs_free(defs);
 }
 
+Test(incremental, a_snapshot_by_hash_sees_the_changes_the_columns_see)
+{
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = defs_with(EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot"),
+                                                EIDER_META_TEXT("unique_key", "id"),
+                                                EIDER_META_TEXT("snapshot_compare", "hash")),
+                                 out_frame);
+    run_ok(defs, FIRST);
+    cr_expect_eq(run_meta(defs, "SELECT * FROM (VALUES (1, 'a', 10), (2, 'b', NULL), (3, 'c', 30)) "
+                          "v(id, name, x)", "rows_written"), 2, "2's x became NULL: closed and opened");
+    cr_expect_eq(run_meta(defs, "SELECT * FROM (VALUES (1, 'a', 10), (2, 'b', NULL), (3, 'c', 30)) "
+                          "v(id, name, x)", "rows_written"), 0, "the same again: nothing");
+    cr_expect_str_eq(query(VERSIONS), "1:a:10:true|2:b:20:false|2:b:true|3:c:30:true");
+    eider_defs_free(defs);
+}
+
 Test(incremental, a_snapshot_refuses_an_output_with_its_validity_columns)
 {
     char err[2048];
@@ -383,6 +399,14 @@ Test(incremental, validation_refuses_what_does_not_go_together)
                                   EIDER_META_TEXT("unique_key", "id"),
                                   EIDER_META_TEXT("check_columns", "x")),
                    "metadata \"check_columns\" is for metadata \"write_mode\" \"snapshot\"");
+    expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "merge"),
+                                  EIDER_META_TEXT("unique_key", "id"),
+                                  EIDER_META_TEXT("snapshot_compare", "hash")),
+                   "metadata \"snapshot_compare\" is for metadata \"write_mode\" \"snapshot\"");
+    expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "snapshot"),
+                                  EIDER_META_TEXT("unique_key", "id"),
+                                  EIDER_META_TEXT("snapshot_compare", "md5")),
+                   "\"snapshot_compare\" is 'md5', but it must be 'columns' or 'hash'");
     expect_refused(EIDER_METADATA(EIDER_META_TEXT("write_mode", "append"),
                                   EIDER_META_TEXT("on_schema_change", "replace")),
                    "would replace its table, rows and all");
