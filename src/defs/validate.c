@@ -217,8 +217,6 @@ static int check_write_mode(eider_defs *defs, const eider__asset *a, const eider
         : io && io->kind == EIDER__IO_POSTGRES
         ? "the PostgreSQL I/O manager replaces its tables (incremental writes are the "
           "DuckDB I/O manager's, for now): leave write_mode out"
-        : snapshot && a->partitions
-        ? "a partitioned asset's snapshot is not supported yet: snapshot an unpartitioned asset"
         : NULL;
     return why ? eider__defs_error(defs, EIDER_EINVAL, "asset '%s' is written with \"write_mode\" "
         "\"%s\", which keeps the rows its table has, but %s", a->key, mode, why) : EIDER_OK;

@@ -540,7 +540,7 @@ static size_t changed_by_hash(eider__buf *sql, const eider__write *w, const colu
 }
 
 /* Close the current versions whose compared columns changed (and, with delete_missing,
- * those of keys the output lacks), then add a current version for every key that has
+ * those of keys the output lacks, in the partitions written when partitioned), then add a current version for every key that has
  * none: the changed ones and the new ones. now() is the transaction's start: one time
  * for every version a write closes and opens. */
 static int snapshot_into(duckdb_connection con, const eider__write *w, const column_list *want,
@@ -572,6 +572,8 @@ static int snapshot_into(duckdb_connection con, const eider__write *w, const col
                           " WHERE ", w->table->quoted, w->source);
         key_match(sql, w, SOURCE, TARGET);
         eider__buf_puts(sql, ")");
+        if (w->where)                /* of a partitioned asset, in the partitions written */
+            eider__buf_printf(sql, " AND (%s)", w->where);
         if ((rc = counted(con, sql, rows, err)))
             return rc;
     }

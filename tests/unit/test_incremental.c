@@ -352,6 +352,26 @@ Test(incremental, a_snapshot_by_hash_sees_the_changes_the_columns_see)
     eider_defs_free(defs);
 }
 
+Test(incremental, a_partitioned_snapshot_closes_missing_keys_in_its_partitions_only)
+{
+    enter_tmpdir_tagged("inc");
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){
+                     .database = "inc.duckdb", .schema = "s" }), EIDER_OK);
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "t", .compute = part_rows,
+        .partitions = eider_static_partitions(defs, EIDER_KEYS("a", "b")),
+        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "part"),
+                                   EIDER_META_TEXT("write_mode", "snapshot"),
+                                   EIDER_META_TEXT("unique_key", "part, id"),
+                                   EIDER_META_TEXT("merge_delete_missing", "true")) }), EIDER_OK);
+    run_partition(defs, "a", "[1, 2]");
+    run_partition(defs, "b", "[3]");
+    run_partition(defs, "a", "[1]");
+    cr_expect_str_eq(query("SELECT string_agg(part || id || ':' || (valid_to IS NULL), ',' "
+                           "ORDER BY part, id) FROM s.t"), "a1:true,a2:false,b3:true");
+    eider_defs_free(defs);
+}
+
 Test(incremental, a_snapshot_refuses_an_output_with_its_validity_columns)
 {
     char err[2048];
