@@ -8,6 +8,7 @@
  *
  *   eider materialize -f definitions.c --select iris_dataset
  *   eider materialize -f definitions.c --select iris_by_species --partition setosa
+ *   eider materialize -f definitions.c --all-partitions --per-partition   (all of it)
  *   eider materialize -f definitions.c --select setosa
  */
 #include <eider.h>
@@ -103,7 +104,8 @@ static int csv_store(eider_io *io, const char *source, int64_t *rows, void *user
     const char *const *keys = eider_io_partition_keys(io, &n);
     duckdb_result res;
     if (n > 1)
-        return eider_io_fail(io, "the CSV I/O manager writes one partition per run");
+        return eider_io_fail(io, "the CSV I/O manager writes one partition per run: give one "
+                            "with --partition, or backfill with --all-partitions --per-partition");
     base_of(user_data, io, base, sizeof(base));
     mkdir(((const csv_manager *)user_data)->folder, 0755);
     if (n)
