@@ -263,7 +263,9 @@ static void run_partition(eider_defs *defs, const char *part, const char *ids)
     eider_result_free(r);
 }
 
-Test(incremental, a_partitioned_merge_deletes_missing_keys_in_its_partitions_only)
+/* An asset t of partitions a and b (column part), written with write_mode mode on the
+ * key (part, id), deleting missing keys; in a fresh folder. */
+static eider_defs *partitioned(const char *mode)
 {
     enter_tmpdir_tagged("inc");
     eider_defs *defs = eider_defs_new();
@@ -272,9 +274,15 @@ Test(incremental, a_partitioned_merge_deletes_missing_keys_in_its_partitions_onl
     cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "t", .compute = part_rows,
         .partitions = eider_static_partitions(defs, EIDER_KEYS("a", "b")),
         .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "part"),
-                                   EIDER_META_TEXT("write_mode", "merge"),
+                                   EIDER_META_TEXT("write_mode", mode),
                                    EIDER_META_TEXT("unique_key", "part, id"),
                                    EIDER_META_TEXT("merge_delete_missing", "true")) }), EIDER_OK);
+    return defs;
+}
+
+Test(incremental, a_partitioned_merge_deletes_missing_keys_in_its_partitions_only)
+{
+    eider_defs *defs = partitioned("merge");
     run_partition(defs, "a", "[1, 2]");
     run_partition(defs, "b", "[3, 4]");
     run_partition(defs, "a", "[1]");
@@ -354,16 +362,7 @@ Test(incremental, a_snapshot_by_hash_sees_the_changes_the_columns_see)
 
 Test(incremental, a_partitioned_snapshot_closes_missing_keys_in_its_partitions_only)
 {
-    enter_tmpdir_tagged("inc");
-    eider_defs *defs = eider_defs_new();
-    cr_assert_eq(eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){
-                     .database = "inc.duckdb", .schema = "s" }), EIDER_OK);
-    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "t", .compute = part_rows,
-        .partitions = eider_static_partitions(defs, EIDER_KEYS("a", "b")),
-        .metadata = EIDER_METADATA(EIDER_META_TEXT("partition_expr", "part"),
-                                   EIDER_META_TEXT("write_mode", "snapshot"),
-                                   EIDER_META_TEXT("unique_key", "part, id"),
-                                   EIDER_META_TEXT("merge_delete_missing", "true")) }), EIDER_OK);
+    eider_defs *defs = partitioned("snapshot");
     run_partition(defs, "a", "[1, 2]");
     run_partition(defs, "b", "[3]");
     run_partition(defs, "a", "[1]");
