@@ -399,4 +399,39 @@ await t.case('a_refused_runs_page_says_it_never_ran', async ({ page, server, sho
   expect(told === 1, `the refusal is said ${told} times`);
 });
 
+// A run that ends while its page loads: the page's first read of the events comes back
+// while the run goes, its read of the run only once the run has ended (held back here),
+// so the live stream never opens. The page must still read the rest of the events and
+// draw each step's end: it once kept the slow step running for ever (seen on a loaded
+// fresh machine in run_page_draws_the_gantt_and_the_log).
+const SLOW_DEFS = `#include <eider.h>
+#include <unistd.h>
+static int first(eider_context *ctx) { (void)ctx; return 0; }
+static int slow(eider_context *ctx) { (void)ctx; usleep(1500000); return 0; }
+void eider_definitions(eider_defs *defs)
+{
+    eider_asset(defs, &(eider_asset_def){ .key = "first", .compute = first });
+    eider_asset(defs, &(eider_asset_def){ .key = "slow", .compute = slow,
+                                          .deps = EIDER_KEYS("first") });
+}
+`;
+
+await t.case('a_run_ending_while_its_page_loads_shows_every_steps_end', async ({ page, server }) => {
+  const { run_id: id } = await api(server, 'POST', '/api/runs', { selection: '*' });
+  await page.route((url) => url.pathname === `/api/runs/${id}`, async (route) => {
+    await ended(server, id);
+    await route.continue();
+  });
+  await page.goto(server.url + '#/runs/' + id);
+  await page.locator('.rh-status[data-status="success"]').waitFor({ timeout: 30000 });
+  try {
+    await waitFor(page, () => document.querySelectorAll('.g-bar[data-outcome="success"]').length === 2,
+      null, 10000, 'both steps drawn as succeeded');
+  } catch (e) {                      // say what the page drew, and what it read
+    const bars = await page.$$eval('.g-bar', (b) => b.map((x) => x.dataset.outcome));
+    const rows = await page.$$eval('.log-tbl tbody tr', (r) => r.map((x) => x.innerText.replace(/\s+/g, ' ')));
+    throw new Error(`${e.message}; bars ${JSON.stringify(bars)}; log ${JSON.stringify(rows)}`);
+  }
+}, { setup: (dir) => fs.writeFileSync(path.join(dir, 'definitions.c'), SLOW_DEFS) });
+
 await t.finish();

@@ -252,9 +252,10 @@ function Failures({ run, events }) {
 /* ---- Live events ---- */
 
 // The run's events, in order, kept up to date: the SSE stream while the run goes
-// on; polling ?after=N every second where the stream is not served. onEnd() when
-// the run ends; onStep() on each step outcome (to refresh the run's counters).
-function useRunEvents(runId, live, onChange) {
+// on (live); polling ?after=N every second where the stream is not served; once the
+// run is known (known) to have ended, one more read. onChange() on each step outcome
+// and at the run's end (to refresh the run's counters).
+function useRunEvents(runId, live, known, onChange) {
   const [events, setEvents] = useState(null);
   const [error, setError] = useState(null);
   const last = useRef(0);
@@ -328,16 +329,15 @@ function useRunEvents(runId, live, onChange) {
     };
   }, [runId, live, events === null]);
 
-  // The run has just ended: read the events the stream or the polls may have missed.
-  const wasLive = useRef(false);
+  // Once the run is known to have ended, read the events the first load, the stream or
+  // the polls may have missed: the first load can come back while the run still goes,
+  // and the run's status only after it has ended, so that the stream never opens (on a
+  // loaded machine a page then kept a step running for ever).
   useEffect(() => {
-    if (live) wasLive.current = true;
-    else if (wasLive.current && events !== null) {
-      wasLive.current = false;
-      getJSON(`/api/runs/${encodeURIComponent(runId)}/events?after=${last.current}`)
-        .then((list) => add(list || []), () => {});
-    }
-  }, [live, events === null]);
+    if (live || !known || events === null) return;
+    getJSON(`/api/runs/${encodeURIComponent(runId)}/events?after=${last.current}`)
+      .then((list) => add(list || []), () => {});
+  }, [live, known, events === null]);
 
   return { events, error };
 }
@@ -445,7 +445,7 @@ export function RunPage({ runId }) {
   }, [runId]);
 
   const live = !!run && !runEnded(run.status);
-  const { events, error: evError } = useRunEvents(runId, live, refresh);
+  const { events, error: evError } = useRunEvents(runId, live, !!run, refresh);
 
   // A queued run has no events to wake the page: look again every second.
   useEffect(() => {
