@@ -195,17 +195,23 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
  * EIDER_API_VERSION and add a row with the new sizes (the assert checks the count). */
 #define DUCKDB_CONFIG_3 offsetof(eider_duckdb_config, secret_config)
 #define DUCKDB_IO_CONFIG_3 offsetof(eider_duckdb_io_config, secret_config)
+/* The I/O manager structs came with version 4 (libraries of older versions cannot name
+ * them): their rows before it hold today's sizes. */
+#define IO_MANAGER_4 sizeof(eider_io_manager_def), sizeof(eider_postgres_io_config)
 static const struct {
     size_t asset_def, asset_spec_def, input_def, duckdb_config, duckdb_io_config;
+    size_t io_manager_def, postgres_io_config;
 } struct_size[] = {
     [1] = { offsetof(eider_asset_def, ins), offsetof(eider_asset_spec_def, io_manager_key),
-            offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
+            offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3,
+            IO_MANAGER_4 },
     [2] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
-            offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
+            offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3,
+            IO_MANAGER_4 },
     [3] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
-            sizeof(eider_input_def), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3 },
+            sizeof(eider_input_def), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3, IO_MANAGER_4 },
     [4] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
-            sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config) },
+            sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config), IO_MANAGER_4 },
 };
 _Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
                "a new EIDER_API_VERSION needs its row of struct sizes");
@@ -469,8 +475,12 @@ int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parq
 int eider_postgres_io_manager(eider_defs *defs, const char *key,
                               const eider_postgres_io_config *config)
 {
+    eider_postgres_io_config full;
     if (!defs)
         return EIDER_EINVAL;
+    if (config)
+        config = as_current(config, struct_size[caller_api(defs)].postgres_io_config, &full,
+                            sizeof(full));
     if (!config || !config->conninfo || !*config->conninfo)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL,
             "a PostgreSQL I/O manager needs a config with .conninfo, libpq's connection "
@@ -488,8 +498,11 @@ int eider_postgres_io_manager(eider_defs *defs, const char *key,
 int eider_io_manager(eider_defs *defs, const char *key, const eider_io_manager_def *def)
 {
     const char *name = key && *key ? key : EIDER__DEFAULT_IO_MANAGER;
+    eider_io_manager_def full;
     if (!defs)
         return EIDER_EINVAL;
+    if (def)                         /* read at the size its library's eider.h gave it */
+        def = as_current(def, struct_size[caller_api(defs)].io_manager_def, &full, sizeof(full));
     if (!def || !def->exists || !def->relation || !def->store)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "I/O manager "
             "'%s' needs its .exists, .relation and .store methods (eider_io_manager_def)", name));
