@@ -100,8 +100,16 @@ await t.case('asset_page_materializes_and_shows_150_rows', async ({ page, server
   expect(cols.length === 5 && cols[4] === 'species VARCHAR', `the columns are ${JSON.stringify(cols)}`);
   const down = await page.$$eval('#lineage .nbrs a', (as) => as.map((a) => a.getAttribute('href')));
   expect(down.includes('#/assets/iris/sepal_data'), `the neighbours are ${down}`);
-  // hovering the plot tells the point's value
-  const box = await page.locator('.plot[data-plot="Duration"] .u-over').boundingBox();
+  // hovering the plot tells the point's value (the plot is drawn again as the page
+  // follows the run: its box is asked for until it is laid out)
+  const over = page.locator('.plot[data-plot="Duration"] .u-over');
+  let box = null;
+  for (let i = 0; i < 50 && !box; i++) {
+    await over.waitFor();
+    box = await over.boundingBox();
+    if (!box) await sleep(100);
+  }
+  expect(box, 'the duration plot is never laid out');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.locator('.plot[data-plot="Duration"] .u-legend', { hasText: 'ms' }).waitFor();
   await fullShot(page, shot, 'asset-light');
