@@ -119,17 +119,10 @@ int eider__ensure_schema(duckdb_connection con, const eider__table *t, eider__bu
     return rc;
 }
 
-/* A column: its name and DuckDB type, as the catalog spells them. */
-typedef struct column {
-    char *name, *type;
-} column;
+typedef eider__coldesc column;
+typedef eider__coldescs column_list;
 
-typedef struct column_list {
-    column *v;
-    size_t n, cap;
-} column_list;
-
-static void columns_release(column_list *c)
+void eider__columns_release(column_list *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         free(c->v[i].name);
@@ -138,6 +131,8 @@ static void columns_release(column_list *c)
     free(c->v);
     memset(c, 0, sizeof(*c));
 }
+
+#define columns_release eider__columns_release
 
 /* Read (name, type) rows of a query into c. */
 static int read_columns(duckdb_connection con, const char *sql, column_list *c, eider__buf *err)
@@ -198,7 +193,7 @@ static int table_columns(duckdb_connection con, const eider__table *t, column_li
     return rc;
 }
 
-static int source_columns(duckdb_connection con, const char *source, column_list *c, eider__buf *err)
+int eider__source_columns(duckdb_connection con, const char *source, column_list *c, eider__buf *err)
 {
     eider__buf sql = { 0 };
     eider__buf_printf(&sql, "SELECT column_name, column_type FROM (DESCRIBE %s)", source);
@@ -292,7 +287,7 @@ static int write_into(duckdb_connection con, const eider__write *w, int64_t *row
                       eider__buf *err, eider__buf *sql)
 {
     column_list want = { 0 };
-    int rc = source_columns(con, w->source, &want, err);
+    int rc = eider__source_columns(con, w->source, &want, err);
     if (!rc)
         rc = reconcile(con, w, &want, err, sql);
     if (rc)
@@ -624,7 +619,7 @@ static int write_incremental(duckdb_connection con, const eider__write *w, int k
 {
     column_list want = { 0 };
     int64_t deleted = 0;
-    int rc = source_columns(con, w->source, &want, err);
+    int rc = eider__source_columns(con, w->source, &want, err);
     if (!rc && w->mode != EIDER__WRITE_APPEND)
         rc = check_keys(con, w, &want, err, sql);
     if (!rc && w->mode == EIDER__WRITE_SNAPSHOT) {
@@ -701,18 +696,15 @@ static int session_settings(duckdb_connection con, const eider__write *w, int se
     return rc;
 }
 
-/* A partitioned write's rows, each checked to lie in the partitions written: a row
- * outside would be inserted beside another partition's rows and never deleted with
- * them, so the write fails instead (DuckDB's error() stops the statement at the first
- * such row, and the transaction rolls back). */
-static void checked_source(const eider__write *w, eider__buf *out)
+void eider__io_checked_source(const char *asset_key, const char *source, const char *where,
+                              eider__buf *out)
 {
     eider__buf msg = { 0 };
     eider__buf_printf(&msg, "asset '%s': a row of the output lies outside the partitions this "
         "run writes (its partition_expr is NULL or names another partition): give only the "
-        "rows of eider_partition_keys()", w->asset_key);
+        "rows of eider_partition_keys()", asset_key);
     eider__buf_printf(out, "SELECT * FROM (%s) WHERE CASE WHEN %s THEN true ELSE error(",
-                      w->source, w->where);
+                      source, where);
     eider__buf_sql_literal(out, eider__buf_str(&msg));
     eider__buf_puts(out, ") END");
     eider__buf_release(&msg);
@@ -726,7 +718,7 @@ int eider__io_write(duckdb_connection con, const eider__write *given, int64_t *r
     const eider__write *w = given;
     *rows = 0;
     if (given->where) {
-        checked_source(given, &source);
+        eider__io_checked_source(given->asset_key, given->source, given->where, &source);
         checked.source = eider__buf_str(&source);
         w = &checked;
     }

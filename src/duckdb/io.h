@@ -70,6 +70,28 @@ typedef struct eider__write {
 int eider__io_write(duckdb_connection con, const eider__write *w, int64_t *rows,
                     eider__buf *err, eider__buf *sql);
 
+/* The columns of a relation: each name and DuckDB type, as the catalog spells them. */
+typedef struct eider__coldesc {
+    char *name, *type;
+} eider__coldesc;
+
+typedef struct eider__coldescs {
+    eider__coldesc *v;
+    size_t n, cap;
+} eider__coldescs;
+
+void eider__columns_release(eider__coldescs *c);
+/* The columns of source (a relation: a table, or "(SELECT ...)"), as DuckDB describes
+ * them; EIDER_ESQL with DuckDB's message in err. */
+int eider__source_columns(duckdb_connection con, const char *source, eider__coldescs *c,
+                          eider__buf *err);
+
+/* Append to out the SELECT of source's rows that fails (DuckDB's error(), naming
+ * asset_key) at the first row outside where, the partitions a write writes: such a row
+ * would lie beside another partition's rows and never be deleted with them. */
+void eider__io_checked_source(const char *asset_key, const char *source, const char *where,
+                              eider__buf *out);
+
 /* Write a Parquet file: the rows of source into path (folders made), through a
  * temporary file renamed into place, so readers never see half a file. */
 int eider__parquet_write(duckdb_connection con, const char *source, const char *path,

@@ -145,62 +145,38 @@ static const char *duck_type_of(Oid oid)
 
 /* ---- the output's columns, in DuckDB ---- */
 
-typedef struct pg_columns {
-    char **names, **types;
-    size_t n;
-} pg_columns;
-
-static void columns_release(pg_columns *c)
+/* The columns of source, as DuckDB describes them; the step's failure set if not. */
+static int source_columns(eider_io *io, const char *source, eider__coldescs *c)
 {
-    eider__strv_free(c->names, c->n);
-    eider__strv_free(c->types, c->n);
-    memset(c, 0, sizeof(*c));
-}
-
-/* The columns of source, as DuckDB describes them. */
-static int source_columns(eider_io *io, const char *source, pg_columns *c)
-{
-    eider__buf sql = { 0 };
-    duckdb_result res;
-    duckdb_data_chunk chunk;
-    eider__buf_printf(&sql, "SELECT column_name, column_type FROM (DESCRIBE %s)", source);
-    int rc = duckdb_query(io->con, eider__buf_str(&sql), &res) == DuckDBError
-           ? eider__ctx_fail(io->ctx, source, "asset '%s': %s", io->asset->key,
-                             duckdb_result_error(&res)) : EIDER_OK;
-    while (!rc && (chunk = duckdb_fetch_chunk(res))) {
-        idx_t n = duckdb_data_chunk_get_size(chunk);
-        c->names = eider__xrealloc(c->names, (c->n + n + 1) * sizeof(char *));
-        c->types = eider__xrealloc(c->types, (c->n + n + 1) * sizeof(char *));
-        for (idx_t r = 0; r < n; r++, c->n++) {
-            c->names[c->n] = eider__chunk_text(chunk, 0, r);
-            c->types[c->n] = eider__chunk_text(chunk, 1, r);
-        }
-        duckdb_destroy_data_chunk(&chunk);
-    }
-    duckdb_destroy_result(&res);
-    eider__buf_release(&sql);
+    eider__buf err = { 0 };
+    int rc = eider__source_columns(io->con, source, c, &err);
+    if (rc)
+        eider__ctx_fail(io->ctx, source, "asset '%s': %s", io->asset->key, eider__buf_str(&err));
+    eider__buf_release(&err);
     return rc;
 }
 
 /* CREATE TABLE's column list, and the SELECT list that gives DuckDB's CSV of those
  * columns as PostgreSQL reads them (a BLOB as \x and its hex digits). */
-static int column_lists(eider_io *io, const pg_columns *c, eider__buf *create, eider__buf *select)
+static int column_lists(eider_io *io, const eider__coldescs *c, eider__buf *create,
+                        eider__buf *select)
 {
     for (size_t i = 0; i < c->n; i++) {
+        const eider__coldesc *col = &c->v[i];
         eider__buf_puts(create, i ? ", " : "(");
-        eider__buf_sql_ident(create, c->names[i]);
+        eider__buf_sql_ident(create, col->name);
         eider__buf_putc(create, ' ');
-        if (!pg_type_of(c->types[i], create))
+        if (!pg_type_of(col->type, create))
             return eider__ctx_fail(io->ctx, NULL, "asset '%s': column '%s' is %s, which the "
                 "PostgreSQL I/O manager cannot store: cast it in the output (to VARCHAR, or to "
-                "JSON for a nested value)", io->asset->key, c->names[i], c->types[i]);
+                "JSON for a nested value)", io->asset->key, col->name, col->type);
         eider__buf_puts(select, i ? ", " : "SELECT ");
-        if (strcmp(c->types[i], "BLOB") == 0) {
+        if (strcmp(col->type, "BLOB") == 0) {
             eider__buf_puts(select, "'\\x' || hex(");
-            eider__buf_sql_ident(select, c->names[i]);
+            eider__buf_sql_ident(select, col->name);
             eider__buf_puts(select, ") AS ");
         }
-        eider__buf_sql_ident(select, c->names[i]);
+        eider__buf_sql_ident(select, col->name);
     }
     eider__buf_puts(create, ")");
     return EIDER_OK;
@@ -339,20 +315,6 @@ static int pg_copy(eider_io *io, PGconn *db, const char *copy, const char *fifo,
     return written ? written : rc;
 }
 
-/* A partitioned output's rows, each checked to lie in the partitions written (as the
- * DuckDB I/O manager checks them): a row outside would never be deleted with them. */
-static void checked(const eider_io *io, const char *select, eider__buf *out)
-{
-    eider__buf msg = { 0 };
-    eider__buf_printf(&msg, "asset '%s': a row of the output lies outside the partitions this "
-        "run writes: give only the rows of eider_partition_keys()", io->asset->key);
-    eider__buf_printf(out, "SELECT * FROM (%s) WHERE CASE WHEN %s THEN true ELSE error(", select,
-                      io->where);
-    eider__buf_sql_literal(out, eider__buf_str(&msg));
-    eider__buf_puts(out, ") END");
-    eider__buf_release(&msg);
-}
-
 /* The output as CSV at path (the FIFO): DuckDB's COPY of the SELECT of its columns. */
 static int write_csv(eider_io *io, const char *source, const char *select_list, const char *path)
 {
@@ -360,7 +322,7 @@ static int write_csv(eider_io *io, const char *source, const char *select_list, 
     eider__buf_printf(&select, "%s FROM %s", select_list, source);
     eider__buf_puts(&sql, "COPY (");
     if (io->where)
-        checked(io, eider__buf_str(&select), &sql);
+        eider__io_checked_source(io->asset->key, eider__buf_str(&select), io->where, &sql);
     else
         eider__buf_puts(&sql, eider__buf_str(&select));
     eider__buf_puts(&sql, ") TO ");
@@ -400,7 +362,7 @@ static void pg_metadata(eider_io *io, const char *source, int64_t rows)
 
 static int pg_store(eider_io *io, const char *source, int is_sql)
 {
-    pg_columns c = { 0 };
+    eider__coldescs c = { 0 };
     eider__buf create = { 0 }, select = { 0 }, relation = { 0 }, columns = { 0 }, table = { 0 };
     eider__buf copy = { 0 };
     char dir[4096] = "", path[4200] = "";
@@ -420,7 +382,7 @@ static int pg_store(eider_io *io, const char *source, int is_sql)
         rc = EIDER_ESTEP;
     for (size_t i = 0; i < c.n; i++) {
         eider__buf_puts(&columns, i ? ", " : "(");
-        eider__buf_sql_ident(&columns, c.names[i]);
+        eider__buf_sql_ident(&columns, c.v[i].name);
     }
     eider__buf_printf(&copy, "COPY %s %s) FROM STDIN WITH (FORMAT csv)", eider__buf_str(&table),
                       eider__buf_str(&columns));
@@ -437,7 +399,7 @@ static int pg_store(eider_io *io, const char *source, int is_sql)
         pg_metadata(io, eider__buf_str(&relation), rows);
     scratch_remove(dir, path);
     PQfinish(db);
-    columns_release(&c);
+    eider__columns_release(&c);
     eider__buf_release(&create);
     eider__buf_release(&select);
     eider__buf_release(&relation);
