@@ -41,7 +41,7 @@ extern "C" {
  * Definition structs only grow at the end, each growth with a new version: Eider reads
  * from an older library's structs only the fields its version had, and the newer
  * fields take their defaults. */
-#define EIDER_API_VERSION 4
+#define EIDER_API_VERSION 5
 
 /* An int that threads (and a signal handler) may share: C11's atomic_int, or
  * std::atomic<int> in C++, which has its layout. */
@@ -1034,6 +1034,9 @@ int eider_io_store_frame(eider_io *io, const eider_frame *frame);
 int eider_io_store_sql(eider_io *io, const char *sql);
 /* Load the input as a frame, freed by the caller. */
 eider_frame *eider_io_load_frame(eider_io *io);
+/* Add an entry to the metadata of the step's materialization (an I/O manager's
+ * metadata method reports the write with it); as eider_add_meta(). */
+int eider_io_add_meta(eider_io *io, const eider_meta *m);
 /* Fail the I/O with a message; returns EIDER_ESTEP. */
 int eider_io_fail(eider_io *io, const char *fmt, ...) EIDER_PRINTF(2, 3);
 /* The key of the asset stored or loaded ("a/b"), owned by Eider. */
@@ -1043,30 +1046,48 @@ const char *eider_io_asset_key(eider_io *io);
  * partitioned). Owned by Eider, valid during the call. */
 const char *const *eider_io_partition_keys(eider_io *io, size_t *n);
 
-/* An I/O manager of your own: where outputs go and how inputs come back. Eider runs
- * the SQL side: each method gets an eider_io whose connection (eider_io_connection) is
- * to the manager's own in-memory DuckDB database, where a frame output is a relation
- * and an SQL output runs; it names the asset and its partitions. Methods run on the
+/* An I/O manager: where outputs go and how inputs come back. The built-in ones (DuckDB,
+ * Parquet, PostgreSQL) are made of these same methods. Eider runs the SQL side: each
+ * method gets an eider_io whose connection (eider_io_connection) is to the manager's
+ * database (for one of your own, an in-memory DuckDB database of its own), where a
+ * frame output is a relation and an SQL output runs; it names the asset
+ * (eider_io_asset_key) and its partitions (eider_io_partition_keys). Methods run on the
  * step's thread, and several steps may call one manager at once: keep user_data
- * read-only, or lock it. exists, relation and store are required.
+ * read-only, or lock it. exists, relation and store are required; the rest may be NULL.
  *   exists    1 when the asset's stored output exists (for its partitions), 0 when
  *             not: an input that does not exist fails the step, naming the asset to
  *             materialize first
- *   relation  SQL that reads the stored output on the connection, in a FROM clause:
- *             a table function (read_csv('out/a.csv')) or a subquery in parentheses;
- *             malloc'd, freed by Eider; NULL fails the step (after eider_io_fail())
+ *   relation  how an input loads: SQL that reads the stored output on the connection,
+ *             in a FROM clause: a table function (read_csv('out/a.csv')), a subquery in
+ *             parentheses, or a table the method filled; malloc'd, freed by Eider; NULL
+ *             fails the step (after eider_io_fail()). Frames and Arrow streams of the
+ *             input are read from it
  *   store     write the rows of the query source (run it on the connection: COPY
  *             (source) TO ...), *rows their number (-1: not known); EIDER_OK, or
- *             eider_io_fail()'s code. Eider then reads relation's columns and first
- *             rows for the write's metadata
- *   free      called with user_data when the definitions are freed; may be NULL
+ *             eider_io_fail()'s code
+ *   free      called with user_data when the definitions are freed
+ *   (since API 5:)
+ *   open      called first on each eider_io, to prepare what the other methods share;
+ *             EIDER_OK, or eider_io_fail()'s code
+ *   metadata  after a store: report the write's metadata with eider_io_add_meta().
+ *             source is still readable, rows is store's count. NULL: Eider reads
+ *             relation's columns, row count and first rows
+ *   describe  the stored output and where it is, for messages ("CSV file 'out/a.csv'");
+ *             malloc'd, freed by Eider. NULL: "the stored output of KEY in 'MANAGER'"
+ *   flags     EIDER_IO_LOCAL_RELATION: relation names a table of the manager's own
+ *             database, which an SQL output stored by another manager cannot read
  * Fields only ever grow at the end. */
+#define EIDER_IO_LOCAL_RELATION 1u
 typedef struct eider_io_manager_def {
     int (*exists)(eider_io *io, void *user_data);
     char *(*relation)(eider_io *io, void *user_data);
     int (*store)(eider_io *io, const char *source, int64_t *rows, void *user_data);
     void (*free)(void *user_data);
     void *user_data;
+    int (*open)(eider_io *io, void *user_data);
+    int (*metadata)(eider_io *io, const char *source, int64_t rows, void *user_data);
+    char *(*describe)(eider_io *io, void *user_data);
+    unsigned flags;
 } eider_io_manager_def;
 /* Add an I/O manager of your own under key (NULL: "io_manager"); an asset chooses it
  * with .io_manager_key. EIDER_EINVAL without exists, relation and store. */

@@ -130,6 +130,21 @@ static int csv_store(eider_io *io, const char *source, int64_t *rows, void *user
     return EIDER_OK;
 }
 
+/* What the output is and where, for Eider's messages ("... does not exist"): a
+ * partition's file, or the asset's CSV output (a file, or a folder of partitions). */
+static char *csv_describe(eider_io *io, void *user_data)
+{
+    char base[1024], *out = malloc(1200);
+    size_t n = 0;
+    const char *const *keys = eider_io_partition_keys(io, &n);
+    base_of(user_data, io, base, sizeof(base));
+    if (out && n == 1)
+        snprintf(out, 1200, "CSV file '%s/%s.csv'", base, keys[0]);
+    else if (out)
+        snprintf(out, 1200, "CSV output '%s'", base);
+    return out;
+}
+
 static csv_manager csv = { "csv" };
 
 static int iris_dataset(eider_context *ctx)
@@ -161,6 +176,7 @@ void eider_definitions(eider_defs *defs)
 {
     eider_io_manager(defs, "csv", &(eider_io_manager_def){
         .exists = csv_exists, .relation = csv_relation, .store = csv_store, .user_data = &csv,
+        .describe = csv_describe,
     });
     eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){
         .database = "my_duckdb_database.duckdb", .schema = "IRIS",

@@ -8,6 +8,7 @@
 
 #include "defs.h"
 #include "partitions.h"
+#include "../io/managers.h"
 
 #define ERR_NAME(name, code, msg) case code: return "EIDER_E" #name;
 #define ERR_MSG(name, code, msg) case code: return msg;
@@ -56,8 +57,8 @@ void eider_defs_free(eider_defs *defs)
     free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++) {
         const eider__resource *r = &defs->resources[i];
-        if (r->kind == EIDER__IO_CUSTOM && r->custom.free)     /* before its library closes */
-            r->custom.free(r->custom.user_data);
+        if (r->methods.free)         /* before its library closes */
+            r->methods.free(r->methods.user_data);
         free(defs->resources[i].handlers);
     }
     free(defs->resources);
@@ -196,8 +197,8 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
 #define DUCKDB_CONFIG_3 offsetof(eider_duckdb_config, secret_config)
 #define DUCKDB_IO_CONFIG_3 offsetof(eider_duckdb_io_config, secret_config)
 /* The I/O manager structs came with version 4 (libraries of older versions cannot name
- * them): their rows before it hold today's sizes. */
-#define IO_MANAGER_4 sizeof(eider_io_manager_def), sizeof(eider_postgres_io_config)
+ * them): their rows before it hold version 4's sizes. */
+#define IO_MANAGER_4 offsetof(eider_io_manager_def, open), sizeof(eider_postgres_io_config)
 static const struct {
     size_t asset_def, asset_spec_def, input_def, duckdb_config, duckdb_io_config;
     size_t io_manager_def, postgres_io_config;
@@ -212,6 +213,9 @@ static const struct {
             sizeof(eider_input_def), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3, IO_MANAGER_4 },
     [4] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
             sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config), IO_MANAGER_4 },
+    [5] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
+            sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config),
+            sizeof(eider_io_manager_def), sizeof(eider_postgres_io_config) },
 };
 _Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
                "a new EIDER_API_VERSION needs its row of struct sizes");
@@ -454,6 +458,7 @@ int eider_duckdb_io_manager(eider_defs *defs, const char *key, const eider_duckd
     if (!r)
         return defs->first_error;
     r->schema = eider__arena_strdup(&defs->arena, config->schema && *config->schema ? config->schema : NULL);
+    r->methods = eider__duckdb_io_methods;
     return EIDER_OK;
 }
 
@@ -469,6 +474,7 @@ int eider_parquet_io_manager(eider_defs *defs, const char *key, const eider_parq
     if (!r)
         return defs->first_error;
     r->base_path = eider__arena_strdup(&defs->arena, config->base_path);
+    r->methods = eider__parquet_io_methods;
     return EIDER_OK;
 }
 
@@ -492,6 +498,7 @@ int eider_postgres_io_manager(eider_defs *defs, const char *key,
     r->conninfo = eider__arena_strdup(&defs->arena, config->conninfo);
     r->schema = config->schema && *config->schema ? eider__arena_strdup(&defs->arena, config->schema)
                                                   : NULL;
+    r->methods = eider__postgres_io_methods;
     return EIDER_OK;
 }
 
@@ -509,7 +516,7 @@ int eider_io_manager(eider_defs *defs, const char *key, const eider_io_manager_d
     eider__resource *r = add_resource(defs, name, EIDER__IO_CUSTOM, ":memory:", NULL, NULL);
     if (!r)
         return defs->first_error;
-    r->custom = *def;
+    r->methods = *def;
     return EIDER_OK;
 }
 

@@ -63,7 +63,7 @@ typedef struct eider__resource {
     char *conninfo;                  /* the PostgreSQL I/O manager's libpq connection string */
     eider_type_handler_def *handlers;   /* type names in the arena */
     size_t n_handlers, cap_handlers;
-    eider_io_manager_def custom;     /* an I/O manager of the user's own */
+    eider_io_manager_def methods;    /* an I/O manager's (built in or the user's own) */
 } eider__resource;
 
 /* A definitions library eider_defs_load() opened: its handle (closed by

@@ -2,8 +2,9 @@
  * io.c — the I/O manager as a step sees it: inputs loaded from the upstream assets'
  * tables (as frames, Arrow streams, table names or a handler's type), the output the
  * compute function gives, stored when it returns, and frames named for SQL. What is
- * particular to an I/O manager is its methods (../io/: DuckDB tables, Parquet files);
- * this file only drives them.
+ * particular to an I/O manager is its methods, the public eider_io_manager_def (built
+ * in: ../io/; or the user's own), and what Eider does where a method is left out; this
+ * file only drives them.
  */
 #define _GNU_SOURCE
 
@@ -167,19 +168,49 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int 
     io->all_keys = 1;
     if (!(io->manager = manager_of(ctx, a)))
         return EIDER_ENORESOURCE;
-    io->ops = io->manager->kind == EIDER__IO_PARQUET ? &eider__parquet_io_ops
-            : io->manager->kind == EIDER__IO_CUSTOM ? &eider__custom_io_ops
-            : io->manager->kind == EIDER__IO_POSTGRES ? &eider__postgres_io_ops
-            : &eider__duckdb_io_ops;
+    io->methods = &io->manager->methods;
     if (input && a->partitions && map_input(ctx, a, io))
         return EIDER_EINVAL;
     if (!(io->con = eider__ctx_connect(ctx, io->manager->name)))
         return EIDER_EDUCKDB;
     eider__table_of(a, io->manager, eider__dbs_catalog(&ctx->run->dbs, io->manager->name),
                     &io->table);
-    if (io->ops->open && io->ops->open(io))
+    if (io->methods->open && io->methods->open(io, io->methods->user_data) != EIDER_OK) {
+        if (!ctx->failed)
+            eider__ctx_fail(ctx, NULL, "asset '%s': I/O manager '%s' could not open '%s'",
+                            ctx->asset->key, io->manager->name, a->key);
         return EIDER_EINVAL;
+    }
     return EIDER_OK;
+}
+
+/* The manager's methods that a step calls, each with its user_data. */
+static int io_exists(eider_io *io)
+{
+    return io->methods->exists(io, io->methods->user_data) > 0;
+}
+
+/* What io's stored output is and where, for messages; malloc'd. */
+static char *io_describe(eider_io *io)
+{
+    char *what = io->methods->describe ? io->methods->describe(io, io->methods->user_data) : NULL;
+    if (!what) {
+        eider__buf b = { 0 };
+        eider__buf_printf(&b, "the stored output of %s in '%s'", io->asset->key, io->manager->name);
+        what = eider__buf_detach(&b);
+    }
+    return what;
+}
+
+/* The SQL that reads io's stored output; NULL (the step's failure set) when the
+ * manager gives none. */
+static char *io_relation(eider_io *io)
+{
+    char *rel = io->methods->relation(io, io->methods->user_data);
+    if (!rel && !io->ctx->failed)
+        eider__ctx_fail(io->ctx, NULL, "asset '%s': I/O manager '%s' gave no relation to read "
+                        "'%s' through", io->ctx->asset->key, io->manager->name, io->asset->key);
+    return rel;
 }
 
 /* ---- inputs -------------------------------------------------------------------- */
@@ -187,18 +218,20 @@ static int io_open(eider_context *ctx, eider_io *io, const eider__asset *a, int 
 static int missing_input(eider_io *io)
 {
     eider_context *ctx = io->ctx;
-    const char *what = io->ops->noun, *name = io->ops->name(io);
-    if (io->asset->external)
-        return eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s', "
-            "and '%s' is an external asset: whatever produces it outside Eider must create it first",
-            io->asset->key, ctx->asset->key, what, name, io->ops->place(io), io->asset->key);
+    char *what = io_describe(io);
     eider__buf word = { 0 };         /* the key as one shell word, for the command */
     eider__buf_shell_quote(&word, io->asset->key);
-    eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s %s does not exist in '%s': "
-        "materialize '%s' first (eider materialize --select %s%s)", io->asset->key,
-        ctx->asset->key, what, name, io->ops->place(io), io->asset->key,
-        eider__buf_str(&word), io->asset->partitions ? " --partition KEY, or --all-partitions" : "");
+    if (io->asset->external)
+        eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s does not exist, and '%s' is an "
+            "external asset: whatever produces it outside Eider must create it first",
+            io->asset->key, ctx->asset->key, what, io->asset->key);
+    else
+        eider__ctx_fail(ctx, NULL, "input '%s' of asset '%s': %s does not exist: materialize "
+            "'%s' first (eider materialize --select %s%s)", io->asset->key, ctx->asset->key, what,
+            io->asset->key, eider__buf_str(&word),
+            io->asset->partitions ? " --partition KEY, or --all-partitions" : "");
     eider__buf_release(&word);
+    free(what);
     return EIDER_ESTEP;
 }
 
@@ -213,13 +246,16 @@ static int input_open(eider_context *ctx, eider_io *io, const char *key)
     if (!up || io_open(ctx, io, up, 1))
         return EIDER_EINVAL;
     io->columns = opt ? opt->columns : NULL;
-    if (!io->ops->exists(io)) {
+    if (!io_exists(io)) {
         if (up != ctx->asset)
             return missing_input(io);
         io->empty = 1;               /* its first partition: nothing earlier yet */
     }
-    if (io->ops->relation)
-        io->ops->relation(io);
+    char *rel = io_relation(io);
+    if (!rel)
+        return EIDER_ESTEP;
+    free(io->table.quoted);
+    io->table.quoted = rel;
     eider__io_load_sql(&io->table, io->columns, io->where, &io->load_sql);
     return EIDER_OK;
 }
@@ -229,7 +265,7 @@ int eider_input_exists(eider_context *ctx, const char *key)
     eider_io io;
     memset(&io, 0, sizeof(io));
     const eider__asset *up = upstream(ctx, key);
-    int exists = up && io_open(ctx, &io, up, 1) == EIDER_OK && io.ops->exists(&io);
+    int exists = up && io_open(ctx, &io, up, 1) == EIDER_OK && io_exists(&io);
     io_release(&io);
     return exists;
 }
@@ -428,6 +464,11 @@ void eider__io_add_meta(void *ctx, const eider_meta *m)
     eider_add_meta(ctx, m);
 }
 
+int eider_io_add_meta(eider_io *io, const eider_meta *m)
+{
+    return io ? eider_add_meta(io->ctx, m) : EIDER_EINVAL;
+}
+
 /* What a {placeholder} may hold: an asset key's characters. Anything else between
  * braces (a struct literal {'a': 1}), and braces inside quotes, are SQL. */
 #define KEY_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./"
@@ -453,12 +494,14 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
         const char *close = p + n + 1;
         eider_io in;
         int rc = input_open(ctx, &in, up->key);
-        if (!rc && in.empty)
+        char *what = !rc && in.empty ? io_describe(&in) : NULL;
+        if (what)
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} reads its own earlier partitions, "
-                "but its %s %s does not exist yet (this is its first run): give SQL without "
-                "{%s} when eider_input_exists(ctx, \"%s\") is 0, as dbt's is_incremental()",
-                ctx->asset->key, up->key, in.ops->container, in.ops->name(&in), up->key, up->key);
-        if (!rc && in.ops->same_database &&
+                "but %s does not exist yet (this is its first run): give SQL without {%s} when "
+                "eider_input_exists(ctx, \"%s\") is 0, as dbt's is_incremental()",
+                ctx->asset->key, up->key, what, up->key, up->key);
+        free(what);
+        if (!rc && (in.methods->flags & EIDER_IO_LOCAL_RELATION) &&
             !eider__dbs_same(&ctx->run->dbs, in.manager->name, io->manager->name))
             rc = eider__ctx_fail(ctx, sql, "asset '%s': {%s} is stored in another database ('%s'): "
                 "an SQL output reads tables of its own database only; load it with "
@@ -475,9 +518,39 @@ static int resolve_placeholders(eider_io *io, const char *sql, eider__buf *out)
     return EIDER_OK;
 }
 
+/* Without a metadata method: the relation the manager reads the output through, and
+ * its columns, row count and first rows. */
+static int default_metadata(eider_io *io, int64_t rows)
+{
+    char *rel = io_relation(io);
+    if (!rel)
+        return EIDER_ESTEP;
+    eider_meta m = EIDER_META_TEXT("relation", rel);
+    eider_add_meta(io->ctx, &m);
+    eider__io_metadata(io->con, NULL, rel, NULL, rows, eider__io_add_meta, io->ctx);
+    free(rel);
+    return EIDER_OK;
+}
+
+/* The manager stores the rows of source, then reports the write's metadata. */
 static int store_source(eider_io *io, const char *source, int is_sql)
 {
-    return io->ops->store(io, source, is_sql);
+    const eider_io_manager_def *m = io->methods;
+    int64_t rows = -1;
+    io->is_sql = is_sql;
+    int rc = m->store(io, source, &rows, m->user_data);
+    if (rc) {
+        if (!io->ctx->failed)
+            eider__ctx_fail(io->ctx, NULL, "asset '%s': I/O manager '%s' failed to store it "
+                            "(%s)", io->asset->key, io->manager->name, eider_strerror(rc));
+        return EIDER_ESTEP;
+    }
+    rc = m->metadata ? m->metadata(io, source, rows, m->user_data) : default_metadata(io, rows);
+    if (rc && !io->ctx->failed)
+        eider__ctx_fail(io->ctx, NULL, "asset '%s': I/O manager '%s' stored it but could not "
+                        "describe the write (%s)", io->asset->key, io->manager->name,
+                        eider_strerror(rc));
+    return rc ? EIDER_ESTEP : EIDER_OK;
 }
 
 int eider_io_store_frame(eider_io *io, const eider_frame *frame)

@@ -145,11 +145,12 @@ static int output_where(eider_io *io, const char *source)
     return rc;
 }
 
-static int store_duckdb(eider_io *io, const char *source, int is_sql)
+static int table_store(eider_io *io, const char *source, int64_t *rows, void *user_data)
 {
     eider_context *ctx = io->ctx;
     eider__buf err = { 0 }, sql = { 0 };
-    int64_t rows = 0;
+    (void)user_data;
+    *rows = 0;
     if (output_where(io, source))
         return EIDER_ESTEP;
     eider__write w = {
@@ -159,6 +160,9 @@ static int store_duckdb(eider_io *io, const char *source, int is_sql)
         .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
         .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
     };
+    if (w.view && (!io->is_sql || io->where))
+        return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
+            "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);
     size_t n_keys = 0, n_check = 0;
     char **keys = w.mode >= EIDER__WRITE_MERGE ? columns_of(ctx->asset, "unique_key", &n_keys) : NULL;
     char **check = w.mode == EIDER__WRITE_SNAPSHOT ? columns_of(ctx->asset, "check_columns", &n_check)
@@ -166,48 +170,61 @@ static int store_duckdb(eider_io *io, const char *source, int is_sql)
     w.keys = (const char *const *)keys;
     w.check = (const char *const *)check;
     w.by_hash = is_meta(ctx->asset, "snapshot_compare", "hash");
-    if (w.view && (!is_sql || io->where)) {
-        return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
-            "needs an SQL output (eider_output_sql) and no partitions", ctx->asset->key);
-    }
-    int rc = eider__io_write(io->con, &w, &rows, &err, &sql);
+    int rc = eider__io_write(io->con, &w, rows, &err, &sql);
     eider__strv_free(keys, n_keys);
     eider__strv_free(check, n_check);
     if (rc)
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
                         "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
-    if (!rc && w.mode != EIDER__WRITE_REPLACE)
-        rows = rows_held(io, rows);
-    if (!rc) {
-        eider__io_metadata(io->con, &io->table, io->table.quoted, io->where, rows, eider__io_add_meta, ctx);
-        partition_counts(io);
-    }
     eider__buf_release(&err);
     eider__buf_release(&sql);
     return rc ? EIDER_ESTEP : EIDER_OK;
 }
 
-static int table_open(eider_io *io)
+/* The write's metadata: row counts (of the table, of the write, of each partition of
+ * the run), columns, a preview, where it is. */
+static int table_metadata(eider_io *io, const char *source, int64_t rows, void *user_data)
 {
+    (void)source;
+    (void)user_data;
+    if (mode_of(io->ctx->asset) != EIDER__WRITE_REPLACE)
+        rows = rows_held(io, rows);
+    eider__io_metadata(io->con, &io->table, io->table.quoted, io->where, rows, eider__io_add_meta,
+                       io->ctx);
+    partition_counts(io);
+    return EIDER_OK;
+}
+
+static int table_open(eider_io *io, void *user_data)
+{
+    (void)user_data;
     return eider__io_partition_where(io, io->asset, io->table.quoted);
 }
 
-static int table_exists(eider_io *io)
+static int table_exists(eider_io *io, void *user_data)
 {
+    (void)user_data;
     return (io->kind = eider__io_table_kind(io->con, &io->table)) != 0;
 }
 
-static const char *table_name(const eider_io *io)
+/* Inputs read the table itself. */
+static char *table_relation(eider_io *io, void *user_data)
 {
-    return io->table.quoted;
+    (void)user_data;
+    return eider__xstrdup(io->table.quoted);
 }
 
-static const char *table_place(const eider_io *io)
+static char *table_describe(eider_io *io, void *user_data)
 {
-    return eider__dbs_name(&io->ctx->run->dbs, io->manager->name);
+    eider__buf b = { 0 };
+    (void)user_data;
+    eider__buf_printf(&b, "table %s in '%s'", io->table.quoted,
+                      eider__dbs_name(&io->ctx->run->dbs, io->manager->name));
+    return eider__buf_detach(&b);
 }
 
-const eider__io_ops eider__duckdb_io_ops = {
-    .noun = "table", .container = "table", .same_database = 1, .open = table_open,
-    .exists = table_exists, .store = store_duckdb, .name = table_name, .place = table_place,
+const eider_io_manager_def eider__duckdb_io_methods = {
+    .exists = table_exists, .relation = table_relation, .store = table_store,
+    .open = table_open, .metadata = table_metadata, .describe = table_describe,
+    .flags = EIDER_IO_LOCAL_RELATION,
 };

@@ -34,17 +34,29 @@ static void parquet_relation(const eider_io *io, char *const *keys, size_t n, ei
     }
     eider__buf_puts(out, ", union_by_name = true)");
 }
-/* One Parquet file per partition of the run (or one for the asset). */
-static int store_parquet(eider_io *io, const char *source, int is_sql)
+/* The file of partition key of io's asset (NULL: of the asset, not partitioned). */
+static void file_path(const eider_io *io, const char *key, eider__buf *out)
 {
-    (void)is_sql;
+    eider__buf_puts(out, io->table.path);
+    if (key) {
+        eider__buf_putc(out, '/');
+        eider__partition_file_name(key, out);
+    }
+    eider__buf_puts(out, ".parquet");
+}
+
+/* One Parquet file per partition of the run (or one for the asset). */
+static int parquet_store(eider_io *io, const char *source, int64_t *total, void *user_data)
+{
     eider_context *ctx = io->ctx;
     eider__step *s = ctx->step;
     eider__buf err = { 0 }, sql = { 0 }, path = { 0 }, part = { 0 }, rel = { 0 };
-    int64_t rows = 0, total = 0;
+    int64_t rows = 0;
     int rc = EIDER_OK;
     size_t n = ctx->asset->partitions ? s->n_partitions : 1;
     const char *expr = eider__asset_meta(ctx->asset, "partition_expr");
+    (void)user_data;
+    *total = 0;
     if (n > 1 && !expr)
         return eider__ctx_fail(ctx, NULL, "asset '%s': a run of %zu partitions writes one file "
             "each, so the Parquet I/O manager needs metadata \"partition_expr\" to split the "
@@ -52,16 +64,10 @@ static int store_parquet(eider_io *io, const char *source, int is_sql)
     eider__buf_printf(&rel, "(%s)", source);
     eider__bounds bounds = n > 1 ? eider__io_time_bounds(io->con, ctx->asset, eider__buf_str(&rel))
                                  : EIDER__BOUNDS_WALL;
-    eider__buf_reset(&rel);
     for (size_t i = 0; i < n && !rc; i++) {
         eider__buf_reset(&path);
         eider__buf_reset(&part);
-        eider__buf_puts(&path, io->table.path);
-        if (ctx->asset->partitions) {
-            eider__buf_putc(&path, '/');
-            eider__partition_file_name(s->partitions[i], &path);
-        }
-        eider__buf_puts(&path, ".parquet");
+        file_path(io, ctx->asset->partitions ? s->partitions[i] : NULL, &path);
         if (n > 1) {
             eider__buf cond = { 0 };
             rc = eider__partitions_where_at(ctx->asset->partitions, expr, &s->partitions[i], 1,
@@ -73,18 +79,11 @@ static int store_parquet(eider_io *io, const char *source, int is_sql)
         }
         if (!rc)
             rc = eider__parquet_write(io->con, eider__buf_str(&part), eider__buf_str(&path), &rows, &err, &sql);
-        total += rows;
+        *total += rows;
     }
-    if (rc) {
+    if (rc)
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': writing '%s' "
                         "failed: %s", ctx->asset->key, eider__buf_str(&path), eider__buf_str(&err));
-    } else {
-        eider__table written = io->table;      /* "path": the file written, or the folder of several */
-        if (n == 1)
-            written.path = (char *)eider__buf_str(&path);
-        parquet_relation(io, s->partitions, ctx->asset->partitions ? s->n_partitions : 0, &rel);
-        eider__io_metadata(io->con, &written, eider__buf_str(&rel), NULL, total, eider__io_add_meta, ctx);
-    }
     eider__buf_release(&err);
     eider__buf_release(&sql);
     eider__buf_release(&path);
@@ -93,10 +92,33 @@ static int store_parquet(eider_io *io, const char *source, int is_sql)
     return rc ? EIDER_ESTEP : EIDER_OK;
 }
 
+/* The write's metadata, read back from the files written; "path" the file, or the
+ * folder of a partitioned asset's files. */
+static int parquet_metadata(eider_io *io, const char *source, int64_t rows, void *user_data)
+{
+    const eider__step *s = io->ctx->step;
+    const eider__asset *a = io->ctx->asset;
+    eider__buf path = { 0 }, rel = { 0 };
+    eider__table written = io->table;
+    (void)source;
+    (void)user_data;
+    if (!a->partitions || s->n_partitions == 1) {
+        file_path(io, a->partitions ? s->partitions[0] : NULL, &path);
+        written.path = (char *)eider__buf_str(&path);
+    }
+    parquet_relation(io, s->partitions, a->partitions ? s->n_partitions : 0, &rel);
+    eider__io_metadata(io->con, &written, eider__buf_str(&rel), NULL, rows, eider__io_add_meta,
+                       io->ctx);
+    eider__buf_release(&path);
+    eider__buf_release(&rel);
+    return EIDER_OK;
+}
+
 /* Whether the file exists, or for a partitioned asset its folder. */
-static int parquet_exists(eider_io *io)
+static int parquet_exists(eider_io *io, void *user_data)
 {
     eider__buf path = { 0 };
+    (void)user_data;
     eider__buf_printf(&path, "%s%s", io->table.path, io->asset->partitions ? "" : ".parquet");
     int exists = access(eider__buf_str(&path), F_OK) == 0;
     eider__buf_release(&path);
@@ -105,29 +127,28 @@ static int parquet_exists(eider_io *io)
 
 /* An input reads read_parquet() of its file, or of the files of the partitions the
  * step reads (the day before the first: none, so no rows, but the files' columns). */
-static void parquet_input(eider_io *io)
+static char *parquet_input(eider_io *io, void *user_data)
 {
     eider__buf rel = { 0 };
+    (void)user_data;
     if (!io->all_keys && !io->n_keys)
         io->where = eider__xstrdup("FALSE");
     parquet_relation(io, io->keys, io->all_keys ? 0 : io->n_keys, &rel);
-    free(io->table.quoted);
-    io->table.quoted = eider__buf_detach(&rel);
+    return eider__buf_detach(&rel);
 }
 
-static const char *parquet_name(const eider_io *io)
+static char *parquet_describe(eider_io *io, void *user_data)
 {
-    return io->table.path;
+    eider__buf b = { 0 };
+    (void)user_data;
+    if (io->asset->partitions)
+        eider__buf_printf(&b, "the folder of Parquet files '%s'", io->table.path);
+    else
+        eider__buf_printf(&b, "Parquet file '%s.parquet'", io->table.path);
+    return eider__buf_detach(&b);
 }
 
-static const char *parquet_place(const eider_io *io)
-{
-    (void)io;
-    return "the file system";
-}
-
-const eider__io_ops eider__parquet_io_ops = {
-    .noun = "Parquet file", .container = "folder", .exists = parquet_exists,
-    .relation = parquet_input, .store = store_parquet, .name = parquet_name,
-    .place = parquet_place,
+const eider_io_manager_def eider__parquet_io_methods = {
+    .exists = parquet_exists, .relation = parquet_input, .store = parquet_store,
+    .metadata = parquet_metadata, .describe = parquet_describe,
 };

@@ -340,11 +340,14 @@ static int write_csv(eider_io *io, const char *source, const char *select_list, 
 
 /* The write's metadata: the DuckDB side's columns and preview of the output, and where
  * it went. */
-static void pg_metadata(eider_io *io, const char *source, int64_t rows)
+static int pg_metadata(eider_io *io, const char *source, int64_t rows, void *user_data)
 {
-    eider__buf table = { 0 }, load = { 0 };
+    eider__buf table = { 0 }, load = { 0 }, relation = { 0 };
     char *shown = eider__postgres_redact(io->manager->conninfo);
-    eider__io_metadata(io->con, NULL, source, NULL, rows, eider__io_add_meta, io->ctx);
+    (void)user_data;
+    eider__buf_printf(&relation, "(%s)", source);
+    eider__io_metadata(io->con, NULL, eider__buf_str(&relation), NULL, rows, eider__io_add_meta,
+                       io->ctx);
     eider__buf_printf(&table, "%s.%s", io->table.schema, io->table.table);
     eider__buf_puts(&load, "SELECT * FROM ");
     pg_table(io, &load);
@@ -358,17 +361,19 @@ static void pg_metadata(eider_io *io, const char *source, int64_t rows)
     free(shown);
     eider__buf_release(&table);
     eider__buf_release(&load);
+    eider__buf_release(&relation);
+    return EIDER_OK;
 }
 
-static int pg_store(eider_io *io, const char *source, int is_sql)
+static int pg_store(eider_io *io, const char *source, int64_t *rows, void *user_data)
 {
     eider__coldescs c = { 0 };
     eider__buf create = { 0 }, select = { 0 }, relation = { 0 }, columns = { 0 }, table = { 0 };
     eider__buf copy = { 0 };
     char dir[4096] = "", path[4200] = "";
-    int64_t rows = 0;
     PGconn *db = NULL;
-    (void)is_sql;
+    (void)user_data;
+    *rows = 0;
     eider__buf_printf(&relation, "(%s)", source);
     pg_table(io, &table);
     int rc = io->where ? eider__io_partition_where(io, io->asset, eider__buf_str(&relation)) : 0;
@@ -390,13 +395,11 @@ static int pg_store(eider_io *io, const char *source, int is_sql)
         rc = pg_prepare(io, db, eider__buf_str(&table), eider__buf_str(&create));
     if (!rc)
         rc = pg_copy(io, db, eider__buf_str(&copy), path, eider__buf_str(&relation),
-                     eider__buf_str(&select), &rows);
+                     eider__buf_str(&select), rows);
     if (!rc)
         rc = pg_exec(io, db, "COMMIT", "committing the write");
     else if (db)
         PQclear(PQexec(db, "ROLLBACK"));
-    if (!rc)
-        pg_metadata(io, eider__buf_str(&relation), rows);
     scratch_remove(dir, path);
     PQfinish(db);
     eider__columns_release(&c);
@@ -413,20 +416,22 @@ static int pg_store(eider_io *io, const char *source, int is_sql)
 
 /* io's table as PostgreSQL names it ("schema"."table", for messages), and for a
  * partitioned asset the condition of the partitions concerned. */
-static int pg_open(eider_io *io)
+static int pg_open(eider_io *io, void *user_data)
 {
     eider__buf name = { 0 };
+    (void)user_data;
     pg_table(io, &name);
     free(io->table.quoted);
     io->table.quoted = eider__buf_detach(&name);
     return eider__io_partition_where(io, io->asset, io->table.quoted);
 }
 
-static int pg_exists(eider_io *io)
+static int pg_exists(eider_io *io, void *user_data)
 {
     eider__buf table = { 0 };
     PGconn *db = pg_connect(io);
     int exists = 0;
+    (void)user_data;
     pg_table(io, &table);
     if (db) {
         const char *params[] = { eider__buf_str(&table) };
@@ -495,13 +500,14 @@ static int copy_out(eider_io *io, PGconn *db, const char *path, eider__buf *spec
 
 /* The input copied out of PostgreSQL into a table of the manager's in-memory DuckDB
  * database (visible to every connection of the step), which it is read through. */
-static void pg_input(eider_io *io)
+static char *pg_input(eider_io *io, void *user_data)
 {
     static atomic_uint copies;
     eider__buf spec = { 0 }, sql = { 0 }, name = { 0 }, err = { 0 };
     char dir[4096] = "", path[4200] = "";
     PGconn *db = pg_connect(io);
     int rc = db ? scratch(io, dir, sizeof(dir), path, sizeof(path), 0) : EIDER_ESTEP;
+    (void)user_data;
     if (!rc)
         rc = copy_out(io, db, path, &spec);
     eider__buf_printf(&name, "\"eider postgres\".\"%u\"", atomic_fetch_add(&copies, 1));
@@ -511,11 +517,9 @@ static void pg_input(eider_io *io)
     eider__buf_printf(&sql, ", header = false, auto_detect = false, allow_quoted_nulls = false, "
                       "columns = %s)", eider__buf_str(&spec));
     if (!rc && eider__exec(io->con, eider__buf_str(&sql), &err))
-        eider__ctx_fail(io->ctx, eider__buf_str(&sql), "asset '%s': reading input '%s' copied "
-                        "from PostgreSQL: %s", io->ctx->asset->key, io->asset->key,
-                        eider__buf_str(&err));
-    free(io->table.quoted);
-    io->table.quoted = eider__buf_detach(&name);
+        rc = eider__ctx_fail(io->ctx, eider__buf_str(&sql), "asset '%s': reading input '%s' "
+                             "copied from PostgreSQL: %s", io->ctx->asset->key, io->asset->key,
+                             eider__buf_str(&err));
     free(io->where);                 /* its partitions were read in PostgreSQL */
     io->where = NULL;
     scratch_remove(dir, path);
@@ -523,20 +527,20 @@ static void pg_input(eider_io *io)
     eider__buf_release(&spec);
     eider__buf_release(&sql);
     eider__buf_release(&err);
+    if (rc)
+        eider__buf_release(&name);
+    return rc ? NULL : eider__buf_detach(&name);
 }
 
-static const char *pg_name(const eider_io *io)
+static char *pg_describe(eider_io *io, void *user_data)
 {
-    return io->table.quoted;
+    eider__buf b = { 0 };
+    (void)user_data;
+    eider__buf_printf(&b, "PostgreSQL table %s in '%s'", io->table.quoted, io->manager->name);
+    return eider__buf_detach(&b);
 }
 
-static const char *pg_place(const eider_io *io)
-{
-    return io->manager->name;
-}
-
-const eider__io_ops eider__postgres_io_ops = {
-    .noun = "PostgreSQL table", .container = "table", .same_database = 1, .open = pg_open,
-    .exists = pg_exists, .relation = pg_input, .store = pg_store, .name = pg_name,
-    .place = pg_place,
+const eider_io_manager_def eider__postgres_io_methods = {
+    .exists = pg_exists, .relation = pg_input, .store = pg_store, .open = pg_open,
+    .metadata = pg_metadata, .describe = pg_describe, .flags = EIDER_IO_LOCAL_RELATION,
 };

@@ -155,6 +155,87 @@ EOF
         fail "cannot build v3.so"
 }
 
+# A library of API version 4: its eider_io_manager_def ends before .open (five fields),
+# at the very end of a readable page, so reading a method of version 5 crashes; the
+# asset it stores is read back by a downstream one.
+write_version_4_library() {
+    write_page_end_header
+    cat >v4.c <<'EOF'
+#define EIDER_BUILDING_LIBRARY     /* stamp the version by hand below */
+#include <eider.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "page_end.h"
+
+__attribute__((visibility("default"))) const int eider_definitions_api_version = 4;
+
+static int exists(eider_io *io, void *user_data)
+{
+    (void)io;
+    return *(int *)user_data;
+}
+
+static char *relation(eider_io *io, void *user_data)
+{
+    (void)io;
+    (void)user_data;
+    return strdup("(SELECT * FROM kept)");
+}
+
+static int store(eider_io *io, const char *source, int64_t *rows, void *user_data)
+{
+    char sql[4096];
+    duckdb_result res;
+    snprintf(sql, sizeof(sql), "CREATE TABLE kept AS %s", source);
+    if (duckdb_query(eider_io_connection(io), sql, &res) == DuckDBError) {
+        int rc = eider_io_fail(io, "%s", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return rc;
+    }
+    duckdb_destroy_result(&res);
+    *rows = 1;
+    *(int *)user_data = 1;
+    return EIDER_OK;
+}
+
+static int out(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT 44 AS answer");
+}
+
+static int down(eider_context *ctx)
+{
+    const eider_frame *f = eider_input_frame(ctx, "v4_out");
+    return f ? eider_add_meta_int(ctx, "rows_read", (int64_t)eider_frame_rows(f)) : EIDER_ESTEP;
+}
+
+static int stored;
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_io_manager_def m = { .exists = exists, .relation = relation, .store = store,
+                               .user_data = &stored };
+    eider_io_manager(defs, "mine", at_page_end(&m, offsetof(eider_io_manager_def, open)));
+    eider_asset(defs, &(eider_asset_def){ .key = "v4_out", .compute = out,
+        .io_manager_key = "mine" });
+    eider_asset(defs, &(eider_asset_def){ .key = "v4_down", .compute = down,
+        .deps = EIDER_KEYS("v4_out"), .output = EIDER_OUTPUT_NONE });
+}
+EOF
+    cc -shared -fPIC -I"$SRC/include" -I"$(duckdb_include)" -o v4.so v4.c ||
+        fail "cannot build v4.so"
+}
+
+library_of_version_4_has_its_io_manager_read_at_its_size() {
+    write_version_4_library
+    run "$EIDER" materialize -l v4.so --jobs 1
+    expect_rc 0
+    expect_in out.txt "2 materialized"
+    expect_in out.txt "rows_read=1"
+}
+
 library_of_version_3_has_its_duckdb_configs_read_at_their_size() {
     write_version_3_library
     run "$EIDER" materialize -l v3.so
@@ -210,6 +291,7 @@ run_case library_of_version_3_has_no_timeout_read
 run_case library_of_the_previous_version_loads_and_runs
 run_case library_of_version_2_has_its_inputs_read_at_their_stride
 run_case library_of_version_3_has_its_duckdb_configs_read_at_their_size
+run_case library_of_version_4_has_its_io_manager_read_at_its_size
 run_case library_of_a_newer_version_is_refused_saying_to_upgrade
 run_case library_of_version_0_is_refused
 finish

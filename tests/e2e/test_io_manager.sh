@@ -43,7 +43,8 @@ downstream_alone_names_the_missing_table() {
     copy_example duckdb_io_manager
     run "$EIDER" materialize -f definitions.c --select iris_setosa
     expect_rc 1
-    expect_in out.txt 'table "my_duckdb_database"."IRIS"."iris_dataset" does not exist'
+    expect_in out.txt 'table "my_duckdb_database"."IRIS"."iris_dataset" in '"'"
+    expect_in out.txt "my_duckdb_database.duckdb' does not exist: materialize 'iris_dataset' first"
     expect_in out.txt "materialize 'iris_dataset' first"
 }
 
@@ -144,7 +145,7 @@ custom_io_manager_stores_csv_files_that_downstream_loads() {
     rm -rf csv
     run "$EIDER" materialize -f definitions.c --select setosa
     expect_rc 1
-    expect_in out.txt "input 'iris_by_species' of asset 'setosa': the stored output of iris_by_species does not exist in 'csv'"
+    expect_in out.txt "input 'iris_by_species' of asset 'setosa': CSV output 'csv/iris_by_species' does not exist"
     run "$EIDER" materialize -f definitions.c --select iris_dataset --json
     expect_rc 0
     expect_in out.txt '"relation": "read_csv('"'"'csv/iris_dataset.csv'"'"', header = true)"'

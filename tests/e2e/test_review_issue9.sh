@@ -351,7 +351,7 @@ void eider_definitions(eider_defs *defs)
 EOF
     NAIVE=1 run "$EIDER" materialize --select running --partition 2024-01-01
     expect_rc 1
-    expect_in out.txt "{running} reads its own earlier partitions, but its table"
+    expect_in out.txt "{running} reads its own earlier partitions, but table \"p\".\"public\".\"running\" in "
     expect_in out.txt 'eider_input_exists(ctx, "running")'
     expect_not_in out.txt "Catalog Error"
     run "$EIDER" materialize --select running --partition 2024-01-01

@@ -393,7 +393,8 @@ Test(io, a_missing_input_table_names_the_table_and_the_asset_to_materialize)
     eider_run_options o = { .selection = "down" };
     cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_ERUNFAILED);
     const char *e = error_of(r, "down");
-    cr_expect(strstr(e, "\"public\".\"upstream\" does not exist"), "%s", e);
+    cr_expect(strstr(e, "table \"io\".\"public\".\"upstream\" in '") &&
+              strstr(e, "io.duckdb' does not exist"), "%s", e);
     cr_expect(strstr(e, "materialize 'upstream' first"), "%s", e);
     eider_result_free(r);
     eider_defs_free(defs);
@@ -1256,8 +1257,9 @@ Test(io, an_sql_asset_naming_itself_before_its_table_exists_fails_saying_so)
     eider_result *r = NULL;
     cr_assert_eq(run_partition(defs, NULL, "2024-01-01", &r), EIDER_ERUNFAILED);
     cr_expect(strstr(error_of(r, "running"), "asset 'running': {running} reads its own earlier "
-        "partitions, but its table \"io\".\"public\".\"running\" does not exist yet (this is its "
-        "first run): give SQL without {running} when eider_input_exists(ctx, \"running\") is 0"),
+        "partitions, but table \"io\".\"public\".\"running\" in '"), "%s", error_of(r, "running"));
+    cr_expect(strstr(error_of(r, "running"), "io.duckdb' does not exist yet (this is its first "
+        "run): give SQL without {running} when eider_input_exists(ctx, \"running\") is 0"),
         "%s", error_of(r, "running"));
     eider_result_free(r);
     eider_defs_free(defs);

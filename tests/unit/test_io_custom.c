@@ -166,7 +166,7 @@ Test(io_custom, a_missing_input_names_the_asset_and_the_manager)
                      .deps = EIDER_KEYS("src"), .output = EIDER_OUTPUT_NONE }), EIDER_OK);
     const char *err = step_error(defs, NULL, &rc);
     cr_expect_eq(rc, EIDER_ERUNFAILED);
-    cr_expect(strstr(err, "the stored output of src does not exist in 'mem', and 'src' is an external asset"), "%s", err);
+    cr_expect(strstr(err, "the stored output of src in 'mem' does not exist, and 'src' is an external asset"), "%s", err);
     eider_defs_free(defs);
 }
 
@@ -182,7 +182,7 @@ Test(io_custom, a_failing_store_and_a_missing_relation_fail_the_step_saying_so)
     m.no_relation = 1;
     err = step_error(defs, NULL, &rc);
     cr_expect_eq(rc, EIDER_ERUNFAILED);
-    cr_expect(strstr(err, "I/O manager 'mem' gave no relation to read it through"), "%s", err);
+    cr_expect(strstr(err, "I/O manager 'mem' gave no relation to read 'p/src' through"), "%s", err);
     eider_defs_free(defs);
 }
 
@@ -210,4 +210,131 @@ Test(io_custom, a_write_mode_is_refused_for_a_manager_of_ones_own)
     cr_expect(strstr(eider_defs_errmsg(defs), "its I/O manager is one of your own"), "%s",
               eider_defs_errmsg(defs));
     eider_defs_free(defs);
+}
+
+/* ---- the optional methods (API 5): open, metadata, describe, flags ---- */
+
+static int mem_open(eider_io *io, void *user_data)
+{
+    note_keys(user_data, "open", io);
+    return ((memory_manager *)user_data)->fail_store == 2 ? eider_io_fail(io, "no shelf here")
+                                                           : EIDER_OK;
+}
+
+static int mem_metadata(eider_io *io, const char *source, int64_t rows, void *user_data)
+{
+    memory_manager *m = user_data;
+    char shelf[64];
+    snprintf(shelf, sizeof(shelf), "sum %lld of %lld rows", m->sum, (long long)rows);
+    cr_expect(strstr(source, "VALUES"), "the source is the output's query: %s", source);
+    return eider_io_add_meta(io, &(eider_meta)EIDER_META_TEXT("shelf", shelf));
+}
+
+static char *mem_describe(eider_io *io, void *user_data)
+{
+    char *what = NULL;
+    (void)user_data;
+    cr_assert(asprintf(&what, "the shelf of %s", eider_io_asset_key(io)) > 0);
+    return what;
+}
+
+static eider_defs *defs_with_all(memory_manager *m, unsigned flags, const char *key)
+{
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_io_manager(defs, "mem", &(eider_io_manager_def){ .exists = mem_exists,
+                     .relation = mem_relation, .store = mem_store, .open = mem_open,
+                     .metadata = mem_metadata, .describe = mem_describe, .flags = flags,
+                     .user_data = m }), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = key, .compute = three_rows,
+                     .io_manager_key = "mem" }), EIDER_OK);
+    return defs;
+}
+
+static int n_meta;
+static const eider_meta *find_meta(const eider_result *r, const char *key, const char *name)
+{
+    size_t n = 0;
+    const eider_meta *m = eider_result_metadata(r, (size_t)eider_result_find(r, key), &n);
+    n_meta = (int)n;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].key, name) == 0)
+            return &m[i];
+    return NULL;
+}
+
+Test(io_custom, a_metadata_method_reports_the_write_in_place_of_eiders_reading)
+{
+    memory_manager m = { 0 };
+    eider_result *r = NULL;
+    eider_defs *defs = defs_with_all(&m, 0, "src");
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_OK);
+    const eider_meta *shelf = find_meta(r, "src", "shelf");
+    cr_assert(shelf, "the metadata method's entry is recorded");
+    cr_expect_str_eq(shelf->text, "sum 7 of 3 rows", "it is given store's row count");
+    cr_expect_null(find_meta(r, "src", "preview"), "Eider does not read the relation itself");
+    cr_expect_str_eq(m.partitions_seen, "open:|store:|", "open first, no relation asked");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io_custom, describe_names_the_output_in_a_missing_inputs_message)
+{
+    memory_manager m = { 0 };
+    int rc;
+    eider_defs *defs = defs_with_all(&m, 0, "src");
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "down", .compute = loads_it,
+                     .deps = EIDER_KEYS("src"), .output = EIDER_OUTPUT_NONE }), EIDER_OK);
+    eider_result *r = NULL;
+    rc = eider_materialize(defs, &(eider_run_options){ .jobs = 1, .selection = "down" }, &r);
+    cr_expect_eq(rc, EIDER_ERUNFAILED);
+    const char *err = eider_result_error(r, (size_t)eider_result_find(r, "down"));
+    cr_expect(err && strstr(err, "input 'src' of asset 'down': the shelf of src does not exist: "
+                            "materialize 'src' first"), "%s", err ? err : "(none)");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(io_custom, a_failing_open_fails_the_step_with_its_message)
+{
+    memory_manager m = { .fail_store = 2 };
+    int rc;
+    eider_defs *defs = defs_with_all(&m, 0, "src");
+    const char *err = step_error(defs, NULL, &rc);
+    cr_expect_eq(rc, EIDER_ERUNFAILED);
+    cr_expect(strstr(err, "asset 'src': no shelf here"), "%s", err);
+    cr_expect_eq(m.stored, 0, "store is not called");
+    eider_defs_free(defs);
+}
+
+static int sql_of_src(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT x FROM {src}");
+}
+
+/* A local relation is a table of the manager's own database: an SQL output another
+ * manager stores cannot read it, and is told so; without the flag it reads it. */
+Test(io_custom, a_local_relation_is_refused_to_sql_of_another_manager)
+{
+    for (unsigned flags = 0; flags <= EIDER_IO_LOCAL_RELATION; flags++) {
+        memory_manager m = { 0 }, other = { 0 };
+        eider_result *r = NULL;
+        eider_defs *defs = defs_with_all(&m, flags, "src");
+        cr_assert_eq(eider_io_manager(defs, "other", &(eider_io_manager_def){
+                         .exists = mem_exists, .relation = mem_relation, .store = mem_store,
+                         .user_data = &other }), EIDER_OK);
+        cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "down", .compute = sql_of_src,
+                         .deps = EIDER_KEYS("src"), .io_manager_key = "other" }), EIDER_OK);
+        int rc = eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r);
+        const char *err = eider_result_error(r, (size_t)eider_result_find(r, "down"));
+        if (flags) {
+            cr_expect_eq(rc, EIDER_ERUNFAILED);
+            cr_expect(err && strstr(err, "{src} is stored in another database"), "%s",
+                      err ? err : "(none)");
+        } else {
+            cr_expect_eq(rc, EIDER_OK, "%s", err ? err : "");
+            cr_expect_eq(other.sum, 7, "down read src's relation");
+        }
+        eider_result_free(r);
+        eider_defs_free(defs);
+    }
 }

@@ -229,8 +229,8 @@ Test(io_postgres, a_missing_table_names_the_asset_to_materialize)
     cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "down", .compute = loads_frame,
                      .deps = EIDER_KEYS("t"), .output = EIDER_OUTPUT_NONE }), EIDER_OK);
     cr_expect_eq(run(defs, "down", NULL, err, sizeof(err)), EIDER_ERUNFAILED);
-    cr_expect(strstr(err, "PostgreSQL table \"io_") && strstr(err, "\".\"t\" does not exist in "
-              "'pg': materialize 't' first"), "%s", err);
+    cr_expect(strstr(err, "PostgreSQL table \"io_") && strstr(err, "\".\"t\" in 'pg' does not exist: "
+              "materialize 't' first"), "%s", err);
     eider_defs_free(defs);
 }
 
