@@ -236,6 +236,97 @@ int eider_asset(eider_defs *defs, const eider_asset_def *def);
 int eider_asset_spec(eider_defs *defs, const eider_asset_spec_def *spec);
 int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb_config *config);
 
+/* ---------------------------------------------------------------------------------
+ * Asset checks: data quality tests that belong to an asset (Dagster's @asset_check,
+ * dbt's tests, SQLMesh's audits). They run in the asset's step, right after its
+ * compute function, on the rows it produced:
+ *   - an asset stored by a DuckDB I/O manager: inside the write's transaction, on its
+ *     table (the partitions the run wrote) as it is about to be published, so that a
+ *     blocking check that fails rolls the write back: the table (or partition) keeps
+ *     what it held before;
+ *   - an asset stored by another I/O manager: on its output, before it is stored;
+ *   - an asset that writes its own tables (a DuckDB resource): after it returns, on
+ *     its table as the DuckDB I/O manager would name it (schema.table from metadata
+ *     "schema" and the key, or metadata "table"), in the database of the DuckDB
+ *     resource it declares (its first; the only one when it declares none); a failing
+ *     blocking check cannot undo its SQL, so it fails the step and blocks the assets
+ *     downstream, as in Dagster.
+ * A failing blocking check of severity error fails the asset's step (downstream assets
+ * are skipped); any other failing check is recorded with the materialization and
+ * warned about. A check whose own SQL or code errs is an error, never a pass.
+ */
+typedef enum eider_check_severity {
+    EIDER_CHECK_ERROR,               /* the default */
+    EIDER_CHECK_WARN,
+} eider_check_severity;
+
+typedef enum eider_check_status {
+    EIDER_CHECK_PASSED,
+    EIDER_CHECK_FAILED,
+    EIDER_CHECK_ERRORED,             /* the check itself failed (bad SQL, an error) */
+} eider_check_status;
+
+/* A row-count range: the checked rows number at least min and at most max (max < 0:
+ * no upper bound). */
+typedef struct eider_check_range {
+    int64_t min, max;
+} eider_check_range;
+
+/* One check of one asset. Give exactly one of what it checks (compute, not_null,
+ * unique, accepted_values, row_count, references, fresh_within_s, columns, sql):
+ * the built-in checks are SQL that DuckDB runs where the rows are (no row comes into
+ * C); each reports failing_rows and, when it fails, a sample of up to 5 of them.
+ * Strings and arrays are copied. */
+typedef struct eider_check_def {
+    const char *asset;               /* the key of the asset it checks */
+    const char *name;                /* unique among the asset's checks; default: from
+                                        what it checks ("not_null_id", "unique_a_b", ...) */
+    const char *description;
+    int blocking;                    /* 1: a failure (of severity error) fails the step */
+    eider_check_severity severity;
+    /* A check in C: it reads the rows through eider_check_connection() and
+     * eider_check_relation(); returns EIDER_OK (passed, unless it called
+     * eider_check_failed()), or an error code (or eider_fail()): the check errored.
+     * eider_add_meta() adds to the check's metadata. */
+    int (*compute)(eider_context *ctx);
+    void *user_data;                 /* eider_user_data() in compute */
+    const char *const *not_null;     /* these columns hold no NULL */
+    const char *const *unique;       /* no two rows share these columns' values (rows
+                                        with a NULL among them are not compared, as dbt) */
+    const char *column;              /* the column of accepted_values, references and
+                                        fresh_within_s */
+    const char *const *accepted_values;  /* .column's values (as text) are among these;
+                                            NULL is accepted (add not_null for it) */
+    const eider_check_range *row_count;
+    const char *references;          /* "asset.column": each non-NULL .column value is
+                                        a value of that column of that asset's table
+                                        (a foreign key; both in one DuckDB database;
+                                        that asset upstream, so written first) */
+    double fresh_within_s;           /* the newest .column value (a TIMESTAMP, TIMESTAMPTZ
+                                        or DATE) is at most this many seconds old */
+    const char *const *columns;      /* EIDER_TAGS("id", "BIGINT", "name", "VARCHAR"):
+                                        these columns exist with these types (others may
+                                        too) */
+    const char *sql;                 /* a query whose rows are the failures; {asset}
+                                        (the checked asset's key in braces) names its
+                                        rows */
+} eider_check_def;
+
+/* Add a check of asset def->asset. Errors (no asset key, not exactly one thing to
+ * check) return a code and are remembered, as eider_asset()'s; an unknown asset, a
+ * duplicate name, or a references asset unknown or not upstream are found by
+ * eider_defs_validate(). */
+int eider_asset_check(eider_defs *defs, const eider_check_def *def);
+
+/* In a check's compute function: the connection on which the checked rows are read
+ * (inside the write's transaction, when there is one: use no BEGIN or COMMIT), and the
+ * relation that reads them, to use in a FROM clause. Owned by Eider, valid during the
+ * call; NULL outside a check. */
+duckdb_connection eider_check_connection(eider_context *ctx);
+const char *eider_check_relation(eider_context *ctx);
+/* Mark the check failed, saying why (printf-style). Returns EIDER_OK. */
+int eider_check_failed(eider_context *ctx, const char *fmt, ...) EIDER_PRINTF(2, 3);
+
 /* Check the definitions as a whole: duplicate keys, unknown dependencies (with a
  * suggestion), cycles (the cycle printed), unknown resources. Builds the asset graph.
  * Returns EIDER_OK or the first error; the message is in eider_defs_errmsg(). */
@@ -353,6 +444,7 @@ typedef enum eider_event_type {
     EIDER_EVENT_MATERIALIZATION,
     EIDER_EVENT_STEP_CANCELED,       /* not started, or interrupted, because the run was canceled */
     EIDER_EVENT_OBSERVATION,         /* metadata about an asset, not a new version of it */
+    EIDER_EVENT_CHECK,               /* an asset check's outcome (since API 5) */
 } eider_event_type;
 
 typedef enum eider_log_level {
@@ -399,6 +491,14 @@ typedef struct eider_event {
      * eider_materialize_worker()); message then says how, and the run is recorded
      * 'crashed'. */
     int crashed;
+    /* CHECK (since API 5): which check of asset_key, its outcome, its severity and
+     * whether it blocks; message says why it failed or errored, sql is its query, and
+     * metadata holds failing_rows and a sample of them (JSON rows). partitions: those
+     * it checked. */
+    const char *check_name;
+    eider_check_status check_status;
+    eider_check_severity check_severity;
+    int check_blocking;
 } eider_event;
 
 /* Where a run's events go. Eider calls on_event from worker threads but never two
@@ -463,6 +563,8 @@ typedef struct eider_run_options {
      * its timeout_s before the run worker is killed (SIGKILL) and the run recorded
      * crashed; 0 (or less): the default, 5 s. eider_materialize() ignores it. */
     double timeout_grace_s;
+    /* 1: evaluate no asset check (eider materialize --no-checks). */
+    int no_checks;
 } eider_run_options;
 
 typedef enum eider_step_status {
@@ -570,6 +672,22 @@ int eider_result_attempts(const eider_result *result, size_t i);
 const char *eider_result_log(const eider_result *result, size_t i);
 /* Metadata reported by the step; *n gets the count. Valid until the result is freed. */
 const eider_meta *eider_result_metadata(const eider_result *result, size_t i, size_t *n);
+
+/* The outcome of one asset check in a run. */
+typedef struct eider_check_outcome {
+    const char *name;
+    eider_check_status status;
+    eider_check_severity severity;
+    int blocking;
+    const char *message;             /* why it failed or errored; NULL when it passed */
+    const char *sql;                 /* the query it ran, or NULL (a check in C) */
+    const eider_meta *metadata;      /* failing_rows, sample, and a C check's own */
+    size_t n_metadata;
+} eider_check_outcome;
+/* The number of checks step i evaluated (its last attempt's), and the j-th of them.
+ * Valid until eider_result_free(). */
+size_t eider_result_check_count(const eider_result *result, size_t i);
+const eider_check_outcome *eider_result_check(const eider_result *result, size_t i, size_t j);
 /* Why a run left a selected asset out (see eider_run_options.partition). */
 typedef enum eider_left_out_why {
     EIDER_LEFT_OUT_NO_PARTITION,     /* partitioned, and the run gave no partition */

@@ -52,7 +52,9 @@ void eider_defs_free(eider_defs *defs)
         free(defs->assets[i].up);
         free(defs->assets[i].down);
         free(defs->assets[i].up_maps);
+        free(defs->assets[i].checks);
     }
+    free(defs->checks);
     free(defs->assets);
     free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++) {
@@ -199,23 +201,26 @@ static int add_common(eider_defs *defs, const common_fields *f, eider__asset **o
 /* The I/O manager structs came with version 4 (libraries of older versions cannot name
  * them): their rows before it hold version 4's sizes. */
 #define IO_MANAGER_4 offsetof(eider_io_manager_def, open), sizeof(eider_postgres_io_config)
+/* The check struct came with version 5. */
+#define CHECK_5 sizeof(eider_check_def)
 static const struct {
     size_t asset_def, asset_spec_def, input_def, duckdb_config, duckdb_io_config;
-    size_t io_manager_def, postgres_io_config;
+    size_t io_manager_def, postgres_io_config, check_def;
 } struct_size[] = {
     [1] = { offsetof(eider_asset_def, ins), offsetof(eider_asset_spec_def, io_manager_key),
             offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3,
-            IO_MANAGER_4 },
+            IO_MANAGER_4, CHECK_5 },
     [2] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
             offsetof(eider_input_def, partition_mapping), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3,
-            IO_MANAGER_4 },
+            IO_MANAGER_4, CHECK_5 },
     [3] = { offsetof(eider_asset_def, partitions) + sizeof(void *), sizeof(eider_asset_spec_def),
-            sizeof(eider_input_def), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3, IO_MANAGER_4 },
+            sizeof(eider_input_def), DUCKDB_CONFIG_3, DUCKDB_IO_CONFIG_3, IO_MANAGER_4, CHECK_5 },
     [4] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
-            sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config), IO_MANAGER_4 },
+            sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config), IO_MANAGER_4,
+            CHECK_5 },
     [5] = { sizeof(eider_asset_def), sizeof(eider_asset_spec_def), sizeof(eider_input_def),
             sizeof(eider_duckdb_config), sizeof(eider_duckdb_io_config),
-            sizeof(eider_io_manager_def), sizeof(eider_postgres_io_config) },
+            sizeof(eider_io_manager_def), sizeof(eider_postgres_io_config), CHECK_5 },
 };
 _Static_assert(sizeof(struct_size) / sizeof(struct_size[0]) == EIDER_API_VERSION + 1,
                "a new EIDER_API_VERSION needs its row of struct sizes");
@@ -615,4 +620,131 @@ int eider_defs_select_partitions(eider_defs *defs, const char *selection, const 
     }
     eider__buf_release(&err);
     return rc;
+}
+
+/* ---- asset checks ---- */
+
+/* What def checks, and how many things it names (it must name one). */
+static int check_kind(const eider_check_def *d, eider__check_kind *kind)
+{
+    int n = 0;
+    if (d->compute && ++n)
+        *kind = EIDER__CHECK_C;
+    if (d->not_null && ++n)
+        *kind = EIDER__CHECK_NOT_NULL;
+    if (d->unique && ++n)
+        *kind = EIDER__CHECK_UNIQUE;
+    if (d->accepted_values && ++n)
+        *kind = EIDER__CHECK_ACCEPTED;
+    if (d->row_count && ++n)
+        *kind = EIDER__CHECK_ROW_COUNT;
+    if (d->references && ++n)
+        *kind = EIDER__CHECK_REFERENCES;
+    if (d->fresh_within_s > 0 && ++n)
+        *kind = EIDER__CHECK_FRESHNESS;
+    if (d->columns && ++n)
+        *kind = EIDER__CHECK_SCHEMA;
+    if (d->sql && ++n)
+        *kind = EIDER__CHECK_SQL;
+    return n;
+}
+
+static const char *const kind_names[] = {
+    [EIDER__CHECK_C] = "check", [EIDER__CHECK_NOT_NULL] = "not_null",
+    [EIDER__CHECK_UNIQUE] = "unique", [EIDER__CHECK_ACCEPTED] = "accepted_values",
+    [EIDER__CHECK_ROW_COUNT] = "row_count", [EIDER__CHECK_REFERENCES] = "references",
+    [EIDER__CHECK_FRESHNESS] = "freshness", [EIDER__CHECK_SCHEMA] = "columns",
+    [EIDER__CHECK_SQL] = "sql",
+};
+
+/* A check's default name: its kind, then the columns it names ("not_null_id"). */
+static char *default_name(eider_defs *defs, const eider__check *c)
+{
+    eider__buf name = { 0 };
+    eider__buf_puts(&name, kind_names[c->kind]);
+    if (c->kind == EIDER__CHECK_NOT_NULL || c->kind == EIDER__CHECK_UNIQUE)
+        for (size_t i = 0; i < c->n_columns; i++)
+            eider__buf_printf(&name, "_%s", c->columns[i]);
+    else if (c->column)
+        eider__buf_printf(&name, "_%s", c->column);
+    char *out = eider__arena_strdup(&defs->arena, eider__buf_str(&name));
+    eider__buf_release(&name);
+    return out;
+}
+
+/* What the kind of c needs beside its own field; NULL when it has it. */
+static const char *missing_field(const eider__check *c, const eider_check_def *d)
+{
+    int needs_column = c->kind == EIDER__CHECK_ACCEPTED || c->kind == EIDER__CHECK_REFERENCES ||
+                       c->kind == EIDER__CHECK_FRESHNESS;
+    if (needs_column && (!d->column || !*d->column))
+        return ".column, the column it checks";
+    if ((c->kind == EIDER__CHECK_NOT_NULL || c->kind == EIDER__CHECK_UNIQUE) && !c->n_columns)
+        return "at least one column in its list";
+    if (c->kind == EIDER__CHECK_SCHEMA && (!c->n_columns || c->n_columns % 2))
+        return "name and type pairs in .columns (EIDER_TAGS(\"id\", \"BIGINT\", ...))";
+    if (c->kind == EIDER__CHECK_REFERENCES && (!c->ref_asset || !c->ref_column))
+        return "\"asset.column\" in .references";
+    if (c->kind == EIDER__CHECK_ROW_COUNT && (c->min_rows < 0 ||
+                                              (c->max_rows >= 0 && c->max_rows < c->min_rows)))
+        return "a row_count range with 0 <= min <= max (max < 0: no upper bound)";
+    return NULL;
+}
+
+/* Copy what def names into c. */
+static void copy_check(eider_defs *defs, eider__check *c, const eider_check_def *d)
+{
+    eider__arena *ar = &defs->arena;
+    const char *const *cols = c->kind == EIDER__CHECK_NOT_NULL ? d->not_null
+                            : c->kind == EIDER__CHECK_UNIQUE ? d->unique
+                            : c->kind == EIDER__CHECK_SCHEMA ? d->columns : NULL;
+    c->asset_key = eider__arena_strdup(ar, d->asset);
+    c->description = eider__arena_strdup(ar, d->description);
+    c->blocking = d->blocking != 0;
+    c->severity = d->severity == EIDER_CHECK_WARN ? EIDER_CHECK_WARN : EIDER_CHECK_ERROR;
+    c->compute = d->compute;
+    c->user_data = d->user_data;
+    c->columns = eider__arena_strv(ar, cols, &c->n_columns);
+    c->column = eider__arena_strdup(ar, d->column && *d->column ? d->column : NULL);
+    c->values = eider__arena_strv(ar, d->accepted_values, &c->n_values);
+    c->min_rows = d->row_count ? d->row_count->min : 0;
+    c->max_rows = d->row_count ? d->row_count->max : -1;
+    const char *dot = d->references ? strrchr(d->references, '.') : NULL;
+    if (dot && dot > d->references && dot[1]) {
+        c->ref_asset = eider__arena_strndup(ar, d->references, (size_t)(dot - d->references));
+        c->ref_column = eider__arena_strdup(ar, dot + 1);
+    }
+    c->fresh_s = d->fresh_within_s;
+    c->sql = eider__arena_strdup(ar, d->sql);
+}
+
+int eider_asset_check(eider_defs *defs, const eider_check_def *def)
+{
+    eider_check_def full;
+    eider__check c = { 0 };
+    if (!defs)
+        return EIDER_EINVAL;
+    if (def)
+        def = as_current(def, struct_size[caller_api(defs)].check_def, &full, sizeof(full));
+    if (!def || !def->asset || !*def->asset)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "an asset check "
+            "needs .asset, the key of the asset it checks"));
+    int n = check_kind(def, &c.kind);
+    if (n != 1)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "check %s%s%sof "
+            "asset '%s' names %s: give exactly one of .compute, .not_null, .unique, "
+            ".accepted_values, .row_count, .references, .fresh_within_s, .columns or .sql",
+            def->name ? "'" : "", def->name ? def->name : "", def->name ? "' " : "", def->asset,
+            n ? "several things to check" : "nothing to check"));
+    copy_check(defs, &c, def);
+    const char *missing = missing_field(&c, def);
+    c.name = def->name && *def->name ? eider__arena_strdup(&defs->arena, def->name)
+                                     : default_name(defs, &c);
+    if (missing)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EINVAL, "check '%s' of "
+            "asset '%s' (%s) needs %s", c.name, def->asset, kind_names[c.kind], missing));
+    EIDER__GROW(defs->checks, defs->cap_checks, defs->n_checks + 1);
+    defs->checks[defs->n_checks++] = c;
+    defs->validated = 0;
+    return EIDER_OK;
 }

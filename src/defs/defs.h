@@ -41,6 +41,8 @@ typedef struct eider__asset {
                                            reads (when both are partitioned) */
     int reads_own_past;              /* an input of its own earlier partitions (not in up) */
     eider_partition_mapping own_map;
+    uint32_t *checks;                /* its checks (indices into defs->checks), after */
+    size_t n_checks;                 /* validation, in definition order */
 } eider__asset;
 
 typedef enum eider__resource_kind {
@@ -66,6 +68,40 @@ typedef struct eider__resource {
     eider_io_manager_def methods;    /* an I/O manager's (built in or the user's own) */
 } eider__resource;
 
+/* What an asset check checks (eider_check_def: exactly one of its kinds). */
+typedef enum eider__check_kind {
+    EIDER__CHECK_C,                  /* .compute */
+    EIDER__CHECK_NOT_NULL,           /* columns */
+    EIDER__CHECK_UNIQUE,             /* columns */
+    EIDER__CHECK_ACCEPTED,           /* column, values */
+    EIDER__CHECK_ROW_COUNT,          /* min_rows, max_rows */
+    EIDER__CHECK_REFERENCES,         /* column, ref_asset, ref_column */
+    EIDER__CHECK_FRESHNESS,          /* column, fresh_s */
+    EIDER__CHECK_SCHEMA,             /* columns: name/type pairs */
+    EIDER__CHECK_SQL,                /* sql */
+} eider__check_kind;
+
+typedef struct eider__check {
+    char *asset_key;                 /* as given; asset is its index after validation */
+    uint32_t asset;
+    char *name, *description;
+    int blocking;
+    eider_check_severity severity;
+    eider__check_kind kind;
+    int (*compute)(eider_context *ctx);
+    void *user_data;
+    char **columns;                  /* NULL-terminated (n_columns strings) */
+    size_t n_columns;
+    char *column;
+    char **values;                   /* accepted values, NULL-terminated */
+    size_t n_values;
+    int64_t min_rows, max_rows;      /* max_rows < 0: no upper bound */
+    char *ref_asset, *ref_column;    /* references "asset.column" */
+    uint32_t ref;                    /* ref_asset's index after validation */
+    double fresh_s;
+    char *sql;
+} eider__check;
+
 /* A definitions library eider_defs_load() opened: its handle (closed by
  * eider_defs_free()), its real path, and the file as it was when it was opened. */
 typedef struct eider__library {
@@ -84,6 +120,8 @@ struct eider_defs {
     size_t n_assets, cap_assets;
     eider__resource *resources;
     size_t n_resources, cap_resources;
+    eider__check *checks;            /* asset checks, in definition order */
+    size_t n_checks, cap_checks;
     eider__index by_key;             /* key -> index into assets */
     uint32_t *topo;                  /* a topological order, after validation */
     int validated;

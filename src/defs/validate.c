@@ -47,6 +47,9 @@ static void free_graph(eider_defs *defs)
         a->reads_own_past = 0;
         a->up = a->down = NULL;
         a->n_up = a->n_down = 0;
+        free(a->checks);
+        a->checks = NULL;
+        a->n_checks = 0;
     }
     free(defs->topo);
     defs->topo = NULL;
@@ -356,6 +359,72 @@ static int check_keys(eider_defs *defs)
     return EIDER_OK;
 }
 
+/* The asset key names, or an error naming what (the check's asset, or the one it
+ * references) and the nearest key. */
+static int check_asset(eider_defs *defs, const eider__check *c, const char *key, const char *what,
+                       uint32_t *index)
+{
+    long i = eider__index_get(&defs->by_key, key);
+    if (i >= 0) {
+        *index = (uint32_t)i;
+        return EIDER_OK;
+    }
+    const char *near = closest_key(defs, key, NULL);
+    return eider__defs_error(defs, EIDER_EUNKNOWNDEP, "check '%s' %s unknown asset '%s'%s%s%s",
+        c->name, what, key, near ? " (did you mean '" : ": define it, or fix the key",
+        near ? near : "", near ? "'?)" : "");
+}
+
+/* Whether asset `up` is upstream of asset `a` (directly or not). */
+static int is_upstream(const eider_defs *defs, uint32_t a, uint32_t up, unsigned char *seen)
+{
+    if (seen[a])
+        return 0;
+    seen[a] = 1;
+    for (size_t i = 0; i < defs->assets[a].n_up; i++)
+        if (defs->assets[a].up[i] == up || is_upstream(defs, defs->assets[a].up[i], up, seen))
+            return 1;
+    return 0;
+}
+
+/* A check that references another asset's table runs in its asset's step: the other
+ * asset must be upstream, so that a run writes it first. */
+static int check_reference(eider_defs *defs, const eider__check *c)
+{
+    unsigned char *seen = eider__xcalloc(defs->n_assets, 1);
+    int up = c->ref == c->asset || is_upstream(defs, c->asset, c->ref, seen);
+    free(seen);
+    if (up)
+        return EIDER_OK;
+    return eider__defs_error(defs, EIDER_EINVAL, "check '%s' of asset '%s' references '%s', "
+        "which is not upstream of '%s': add '%s' to its .deps, so that a run writes it first",
+        c->name, c->asset_key, c->ref_asset, c->asset_key, c->ref_asset);
+}
+
+/* Each check's asset (and the asset it references) known, its name unique among its
+ * asset's checks; each asset's list of checks. */
+static int link_checks(eider_defs *defs)
+{
+    for (size_t i = 0; i < defs->n_checks; i++) {
+        eider__check *c = &defs->checks[i];
+        int rc = check_asset(defs, c, c->asset_key, "is of", &c->asset);
+        if (!rc && c->ref_asset)
+            rc = check_asset(defs, c, c->ref_asset, "references", &c->ref);
+        if (!rc && c->ref_asset)
+            rc = check_reference(defs, c);
+        if (rc)
+            return rc;
+        eider__asset *a = &defs->assets[c->asset];
+        for (size_t j = 0; j < a->n_checks; j++)
+            if (strcmp(defs->checks[a->checks[j]].name, c->name) == 0)
+                return eider__defs_error(defs, EIDER_EDUPLICATE, "asset '%s' has two checks named "
+                    "'%s': give one another .name", a->key, c->name);
+        a->checks = eider__xrealloc(a->checks, (a->n_checks + 1) * sizeof(*a->checks));
+        a->checks[a->n_checks++] = (uint32_t)i;
+    }
+    return EIDER_OK;
+}
+
 int eider_defs_validate(eider_defs *defs)
 {
     if (!defs)
@@ -373,6 +442,8 @@ int eider_defs_validate(eider_defs *defs)
         rc = check_resources(defs);
     if (!rc)
         rc = check_io_managers(defs);
+    if (!rc)
+        rc = link_checks(defs);
     if (!rc)
         rc = order_graph(defs);
     if (rc) {

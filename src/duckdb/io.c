@@ -710,6 +710,19 @@ void eider__io_checked_source(const char *asset_key, const char *source, const c
     eider__buf_release(&msg);
 }
 
+/* The caller's look at what the write wrote, before it commits. */
+static int before_commit(duckdb_connection con, const eider__write *w)
+{
+    eider__buf rel = { 0 };
+    if (w->where)
+        eider__buf_printf(&rel, "(SELECT * FROM %s WHERE %s)", w->table->quoted, w->where);
+    else
+        eider__buf_puts(&rel, w->table->quoted);
+    int rc = w->before_commit(con, eider__buf_str(&rel), w->user_data) ? EIDER_ESTEP : EIDER_OK;
+    eider__buf_release(&rel);
+    return rc;
+}
+
 int eider__io_write(duckdb_connection con, const eider__write *given, int64_t *rows,
                     eider__buf *err, eider__buf *sql)
 {
@@ -733,6 +746,8 @@ int eider__io_write(duckdb_connection con, const eider__write *given, int64_t *r
         goto out;
     eider__buf_reset(sql);
     rc = write_body(con, w, rows, err, sql);
+    if (!rc && w->before_commit)
+        rc = before_commit(con, w);
     if (!rc && (rc = eider__exec(con, "COMMIT", err)) == EIDER_OK)
         eider__buf_reset(sql);
     if (rc)

@@ -61,6 +61,11 @@ typedef struct eider__write {
                                         a snapshot closes their current versions */
     const char *const *check;        /* a snapshot's columns compared (NULL: all but the key) */
     int by_hash;                     /* a snapshot compares one hash of them, not each */
+    /* Called inside the transaction after the write, before its commit, with the
+     * relation that reads what the write wrote (the table, or its partitions written);
+     * nonzero rolls the write back (the asset's checks; NULL: none). */
+    int (*before_commit)(duckdb_connection con, const char *relation, void *user_data);
+    void *user_data;
 } eider__write;
 
 /* Write, in one transaction on con; *rows gets the rows written (-1 for a view; for a

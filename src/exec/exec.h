@@ -33,6 +33,8 @@ typedef struct eider__step {
      * none), under the run's live_lock, and whether the watcher found it passed. */
     double deadline;
     atomic_int timed_out;
+    eider_check_outcome *checks;     /* the checks its last attempt evaluated; strings */
+    size_t n_checks, cap_checks;     /* and metadata malloc'd (eider__step_add_check) */
 } eider__step;
 
 struct eider_result {
@@ -70,6 +72,7 @@ typedef struct eider__run {
     const eider_event_sink *sink;
     eider__dbs dbs;
     int jobs;
+    int no_checks;                   /* eider_run_options.no_checks */
 
     pthread_mutex_t lock;            /* guards everything below and the steps' state */
     pthread_cond_t changed;
@@ -132,6 +135,15 @@ struct eider_context {
     char *out_sql;
     char *out_type;
     const void *out_value;
+
+    /* A check's own context (check.c): the check, where it reads, and what it found. */
+    const eider__check *check;
+    duckdb_connection check_con;
+    const char *check_relation;
+    int check_failed;
+    eider__buf check_message;
+    eider_meta *check_meta;
+    size_t n_check_meta, cap_check_meta;
 };
 
 /* Send an event to the run's sink, if any, stamping run id and time. */
@@ -247,5 +259,22 @@ void eider__step_release(eider__step *step);
 void eider__step_add_meta(eider__step *step, const eider_meta *m);
 /* Free the metadata a step reported, keeping the array for the next attempt. */
 void eider__step_drop_metadata(eider__step *step);
+/* Keep a check's outcome in the step (copied), or drop those of an earlier attempt. */
+void eider__step_add_check(eider__step *step, const eider_check_outcome *o);
+void eider__step_drop_checks(eider__step *step);
+/* Evaluate the checks of ctx's asset on the rows relation reads on con (either may be
+ * NULL when there is none: the built-in checks then err): each outcome kept in the
+ * step and sent as an event. EIDER_ESTEP, with the step's failure set, when a blocking
+ * check of severity error failed or erred; else EIDER_OK (check.c). */
+int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *relation);
+/* After the compute function of an asset that stored no output (it writes its own
+ * tables): its checks on its table, as the DuckDB I/O manager would name it, in its
+ * DuckDB resource's database (check.c). */
+int eider__checks_after_compute(eider_context *ctx);
+/* eider_add_meta() in a check's compute: the check's metadata (check.c). */
+void eider__check_add_meta(eider_context *ctx, const eider_meta *m);
+/* Close the connections a context borrowed (whatever they left open rolls back) and
+ * free what it holds (step.c). */
+void eider__ctx_release(eider_context *ctx);
 
 #endif

@@ -537,8 +537,17 @@ static int store_source(eider_io *io, const char *source, int is_sql)
 {
     const eider_io_manager_def *m = io->methods;
     int64_t rows = -1;
+    int rc = EIDER_OK;
     io->is_sql = is_sql;
-    int rc = m->store(io, source, &rows, m->user_data);
+    if (io->manager->kind != EIDER__IO_DUCKDB && io->asset->n_checks) {
+        eider__buf rel = { 0 };      /* (the DuckDB one checks inside its transaction) */
+        eider__buf_printf(&rel, "(%s)", source);
+        rc = eider__checks_run(io->ctx, io->con, eider__buf_str(&rel));
+        eider__buf_release(&rel);
+        if (rc)
+            return rc;
+    }
+    rc = m->store(io, source, &rows, m->user_data);
     if (rc) {
         if (!io->ctx->failed)
             eider__ctx_fail(io->ctx, NULL, "asset '%s': I/O manager '%s' failed to store it "

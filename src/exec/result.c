@@ -61,6 +61,48 @@ void eider__step_add_meta(eider__step *s, const eider_meta *m)
     s->n_meta++;
 }
 
+static eider_meta *copy_meta(const eider_meta *m, size_t n)
+{
+    eider_meta *out = n ? eider__xcalloc(n, sizeof(*out)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = m[i];
+        out[i].key = eider__xstrdup(m[i].key);
+        out[i].text = m[i].text ? eider__xstrdup(m[i].text) : NULL;
+    }
+    return out;
+}
+
+static void free_meta(const eider_meta *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)m[i].key);
+        free((char *)m[i].text);
+    }
+    free((eider_meta *)m);
+}
+
+void eider__step_add_check(eider__step *s, const eider_check_outcome *o)
+{
+    EIDER__GROW(s->checks, s->cap_checks, s->n_checks + 1);
+    eider_check_outcome *c = &s->checks[s->n_checks++];
+    *c = *o;
+    c->name = eider__xstrdup(o->name);
+    c->message = o->message ? eider__xstrdup(o->message) : NULL;
+    c->sql = o->sql ? eider__xstrdup(o->sql) : NULL;
+    c->metadata = copy_meta(o->metadata, o->n_metadata);
+}
+
+void eider__step_drop_checks(eider__step *s)
+{
+    for (size_t i = 0; i < s->n_checks; i++) {
+        free((char *)s->checks[i].name);
+        free((char *)s->checks[i].message);
+        free((char *)s->checks[i].sql);
+        free_meta(s->checks[i].metadata, s->checks[i].n_metadata);
+    }
+    s->n_checks = 0;
+}
+
 void eider__step_release(eider__step *step)
 {
     free(step->error);
@@ -68,6 +110,8 @@ void eider__step_release(eider__step *step)
     eider__buf_release(&step->log);
     eider__step_drop_metadata(step);
     free(step->meta);
+    eider__step_drop_checks(step);
+    free(step->checks);
     eider__strv_free(step->partitions, step->n_partitions);
 }
 
@@ -187,4 +231,16 @@ const eider_meta *eider_result_metadata(const eider_result *result, size_t i, si
     if (n)
         *n = s ? s->n_meta : 0;
     return s ? s->meta : NULL;
+}
+
+size_t eider_result_check_count(const eider_result *result, size_t i)
+{
+    const eider__step *s = step_at(result, i);
+    return s ? s->n_checks : 0;
+}
+
+const eider_check_outcome *eider_result_check(const eider_result *result, size_t i, size_t j)
+{
+    const eider__step *s = step_at(result, i);
+    return s && j < s->n_checks ? &s->checks[j] : NULL;
 }

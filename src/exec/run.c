@@ -631,6 +631,7 @@ void eider__run_init(eider__run *run, eider_defs *defs, const eider_run_options 
     run->result = result;
     run->sink = sink;
     run->jobs = o && o->jobs > 0 ? o->jobs : default_jobs();
+    run->no_checks = o && o->no_checks;
     run->cancel = cancel;
     for (size_t i = 0; i < result->n_steps; i++)
         run->has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;

@@ -42,7 +42,7 @@ const char *eider_asset_key(const eider_context *ctx)
 
 void *eider_user_data(const eider_context *ctx)
 {
-    return ctx->asset->user_data;
+    return ctx->check ? ctx->check->user_data : ctx->asset->user_data;
 }
 
 int eider_attempt(const eider_context *ctx)
@@ -415,7 +415,10 @@ int eider_add_meta(eider_context *ctx, const eider_meta *m)
 {
     if (!m || !m->key)
         return EIDER_EINVAL;
-    eider__step_add_meta(ctx->step, m);
+    if (ctx->check)
+        eider__check_add_meta(ctx, m);
+    else
+        eider__step_add_meta(ctx->step, m);
     return EIDER_OK;
 }
 
@@ -445,8 +448,7 @@ int eider_add_meta_float(eider_context *ctx, const char *key, double value)
     return eider_add_meta(ctx, &(eider_meta)EIDER_META_FLOAT(key, value));
 }
 
-/* Close the connections the step borrowed: whatever it left open rolls back. */
-static void release_context(eider_context *ctx)
+void eider__ctx_release(eider_context *ctx)
 {
     eider__ctx_io_release(ctx);
     for (size_t i = 0; i < ctx->n_cons; i++) {
@@ -483,6 +485,8 @@ static int compute_and_store(eider_context *ctx)
     int rc = ctx->asset->compute(ctx);
     if (rc == EIDER_OK && !ctx->failed)
         rc = eider__ctx_store(ctx);
+    if (rc == EIDER_OK && !ctx->failed && ctx->out_kind == EIDER__NO_OUTPUT)
+        rc = eider__checks_after_compute(ctx);
     if (timeout > 0)
         eider__deadline_stop(ctx->run, ctx->step);
     if (timeout > 0 && atomic_load(&ctx->step->timed_out))
@@ -509,7 +513,7 @@ static int attempt_once(eider__run *run, eider__step *step, int attempt)
         eider__buf_printf(&why, "the compute function returned %d (%s)", rc, eider_strerror(rc));
         step->error = eider__buf_detach(&why);
     }
-    release_context(&ctx);
+    eider__ctx_release(&ctx);
     return ok;
 }
 
@@ -561,6 +565,7 @@ int eider__step_execute(eider__run *run, eider__step *step)
     for (int attempt = 1; !ok; attempt++) {
         step->attempts = attempt;
         eider__step_drop_metadata(step);   /* a failed attempt's is not the result's */
+        eider__step_drop_checks(step);
         emit_step(run, step, EIDER_EVENT_STEP_START, 0);
         ok = attempt_once(run, step, attempt);
         if (ok || attempt > a->retry.max_retries || eider__run_canceled(run))

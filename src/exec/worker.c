@@ -143,15 +143,17 @@ enum { RECORD_EVENT = 1, RECORD_ERROR = 2 };
 /* ev, whose asset is asset (an index into the definitions, or -1 when not known). */
 static void encode_event(eider__buf *b, const eider_event *ev, long asset)
 {
-    int32_t ints[9] = { ev->type, ev->attempt, (int32_t)ev->level, ev->n_succeeded, ev->n_failed,
-                        ev->n_skipped, ev->n_canceled, ev->crashed, (int32_t)asset };
+    int32_t ints[12] = { ev->type, ev->attempt, (int32_t)ev->level, ev->n_succeeded, ev->n_failed,
+                         ev->n_skipped, ev->n_canceled, ev->crashed, (int32_t)asset,
+                         (int32_t)ev->check_status, (int32_t)ev->check_severity,
+                         ev->check_blocking };
     eider__buf_putc(b, RECORD_EVENT);
     eider__buf_add(b, (const char *)ints, sizeof(ints));
     eider__put_i64(b, ev->time_us);
     eider__put_f64(b, ev->duration_s);
     eider__put_i64(b, (int64_t)ev->n_steps);
     const char *strs[] = { ev->asset_key, ev->message, ev->sql, ev->code_version, ev->selection,
-                           ev->partition };
+                           ev->partition, ev->check_name };
     for (size_t i = 0; i < EIDER__ARRAY_LEN(strs); i++)
         eider__put_str(b, strs[i]);
     eider__put_u32(b, (uint32_t)ev->n_metadata);
@@ -228,18 +230,20 @@ typedef struct decoded {
  * partitions into d. */
 static int decode_event(eider__reader *rd, eider_event *ev, long *asset, decoded *d)
 {
-    int32_t ints[9];
+    int32_t ints[12];
     eider__get(rd, ints, sizeof(ints));
     *ev = (eider_event){ .type = (eider_event_type)ints[0], .attempt = ints[1],
                          .level = (eider_log_level)ints[2], .n_succeeded = ints[3],
                          .n_failed = ints[4], .n_skipped = ints[5], .n_canceled = ints[6],
-                         .crashed = ints[7] };
+                         .crashed = ints[7], .check_status = (eider_check_status)ints[9],
+                         .check_severity = (eider_check_severity)ints[10],
+                         .check_blocking = ints[11] };
     *asset = ints[8];
     ev->time_us = eider__get_i64(rd);
     ev->duration_s = eider__get_f64(rd);
     ev->n_steps = (size_t)eider__get_i64(rd);
     const char **strs[] = { &ev->asset_key, &ev->message, &ev->sql, &ev->code_version,
-                            &ev->selection, &ev->partition };
+                            &ev->selection, &ev->partition, &ev->check_name };
     for (size_t i = 0; i < EIDER__ARRAY_LEN(strs); i++)
         *strs[i] = eider__get_str(rd);
     uint32_t n = eider__get_u32(rd);
@@ -420,6 +424,7 @@ static void apply_to_step(worker *w, const eider_event *ev, long asset)
         s->running = 1;
         s->attempts = ev->attempt;
         eider__step_drop_metadata(s);
+        eider__step_drop_checks(s);
         w->attempt_start[i] = eider__mono_s();
         if (ev->attempt <= 1)
             w->first_start[i] = w->attempt_start[i];
@@ -434,6 +439,12 @@ static void apply_to_step(worker *w, const eider_event *ev, long asset)
         for (size_t m = 0; m < ev->n_metadata; m++)
             if (ev->metadata[m].key)
                 eider__step_add_meta(s, &ev->metadata[m]);
+        break;
+    case EIDER_EVENT_CHECK:
+        eider__step_add_check(s, &(eider_check_outcome){ .name = ev->check_name ? ev->check_name : "",
+            .status = ev->check_status, .severity = ev->check_severity,
+            .blocking = ev->check_blocking, .message = ev->message, .sql = ev->sql,
+            .metadata = ev->metadata, .n_metadata = ev->n_metadata });
         break;
     case EIDER_EVENT_STEP_SUCCESS: end_step(s, EIDER_STEP_SUCCESS, ev); break;
     case EIDER_EVENT_STEP_FAILURE: end_step(s, EIDER_STEP_FAILED, ev); break;

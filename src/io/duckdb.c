@@ -145,6 +145,12 @@ static int output_where(eider_io *io, const char *source)
     return rc;
 }
 
+/* The asset's checks, on what the write wrote, before it commits. */
+static int checks_before_commit(duckdb_connection con, const char *relation, void *ctx)
+{
+    return eider__checks_run(ctx, con, relation);
+}
+
 static int table_store(eider_io *io, const char *source, int64_t *rows, void *user_data)
 {
     eider_context *ctx = io->ctx;
@@ -159,6 +165,7 @@ static int table_store(eider_io *io, const char *source, int64_t *rows, void *us
         .policy = policy_of(ctx->asset), .view = is_meta(ctx->asset, "materialized", "view"),
         .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
         .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
+        .before_commit = ctx->asset->n_checks ? checks_before_commit : NULL, .user_data = ctx,
     };
     if (w.view && (!io->is_sql || io->where))
         return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
@@ -173,7 +180,7 @@ static int table_store(eider_io *io, const char *source, int64_t *rows, void *us
     int rc = eider__io_write(io->con, &w, rows, &err, &sql);
     eider__strv_free(keys, n_keys);
     eider__strv_free(check, n_check);
-    if (rc)
+    if (rc && !ctx->failed)          /* (a blocking check's failure is set already) */
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
                         "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
     eider__buf_release(&err);

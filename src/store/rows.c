@@ -168,7 +168,7 @@ static const char *const event_names[] = {
     [EIDER_EVENT_STEP_FAILURE] = "step_failure", [EIDER_EVENT_STEP_SKIPPED] = "step_skipped",
     [EIDER_EVENT_STEP_RETRY] = "step_retry", [EIDER_EVENT_LOG] = "log",
     [EIDER_EVENT_MATERIALIZATION] = "materialization", [EIDER_EVENT_STEP_CANCELED] = "step_canceled",
-    [EIDER_EVENT_OBSERVATION] = "observation",
+    [EIDER_EVENT_OBSERVATION] = "observation", [EIDER_EVENT_CHECK] = "check",
 };
 
 const char *eider_event_name(eider_event_type type)
