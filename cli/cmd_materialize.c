@@ -23,7 +23,8 @@ static const char help[] =
     "usage: eider materialize [-f FILE.c | -l FILE.so] [--select SEL] [--jobs N]\n"
     "                         [--partition KEY | --partition-range FIRST...LAST |\n"
     "                          --all-partitions] [--per-partition] [--resume]\n"
-    "                         [--lock-timeout SECONDS] [--in-process] [--verbose] [--json]\n"
+    "                         [--lock-timeout SECONDS] [--no-checks] [--in-process]\n"
+    "                         [--verbose] [--json]\n"
     "\n"
     "Materialize the selected assets now, in dependency order; independent assets run in\n"
     "parallel. A failed asset skips what depends on it; other branches go on.\n"
@@ -57,6 +58,9 @@ static const char help[] =
     "                        (per partition with --per-partition); with --json, one\n"
     "                        document per run\n"
     "  -j, --jobs N          worker threads (default: the number of cores)\n"
+    "      --no-checks       evaluate no asset check (eider_asset_check); by default each\n"
+    "                        asset's checks run in its step, and a failing blocking one\n"
+    "                        rolls its write back and fails it\n"
     "      --lock-timeout S  wait up to S seconds for a database another process holds\n"
     "                        (default 60; 0 fails at once)\n"
     "      --in-process      run the assets' code in this process, not in a run worker:\n"
@@ -305,6 +309,19 @@ static void on_step_end(printer *p, const eider_event *ev)
     putchar('\n');
 }
 
+/* A check's outcome, under its asset: a line for each, why for those that did not pass. */
+static void on_check(printer *p, const eider_event *ev)
+{
+    int passed = ev->check_status == EIDER_CHECK_PASSED;
+    const char *word = passed ? "passed" : ev->check_status == EIDER_CHECK_FAILED ? "FAILED" : "ERRED";
+    printf("    %s check %s:%s %s", passed ? mark(p, "\033[32m✓\033[0m", "ok") : mark(p,
+           "\033[33m!\033[0m", "!!"), cli_safe(ev->asset_key), cli_safe(ev->check_name), word);
+    if (!passed)
+        printf(" (%s%s): %s", eider_check_severity_name(ev->check_severity),
+               ev->check_blocking ? ", blocking" : "", cli_safe(ev->message));
+    putchar('\n');
+}
+
 static void on_log(printer *p, const eider_event *ev)
 {
     if (!p->verbose && ev->level < EIDER_LOG_WARN)
@@ -358,6 +375,8 @@ static void on_event(const eider_event *ev, void *user_data)
     }
     if (ev->type == EIDER_EVENT_LOG)
         on_log(p, ev);
+    else if (ev->type == EIDER_EVENT_CHECK)
+        on_check(p, ev);
     else if (ev->type != EIDER_EVENT_STEP_START)
         on_step_end(p, ev);
     track(p, ev);
@@ -397,6 +416,12 @@ static void print_summary(const eider_result *r, int rc, double seconds, int rec
     printf(" in %s (run %s%s)\n", cli_human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r),
            !recorded ? ", not recorded: EIDER_STORAGE=none"
            : eider_result_unrecorded(r) ? ", recorded only in part: see the error above" : "");
+    int checks[3] = { 0 };
+    for (size_t i = 0; i < eider_result_count(r); i++)
+        for (size_t j = 0; j < eider_result_check_count(r, i); j++)
+            checks[eider_result_check(r, i, j)->status]++;
+    if (checks[0] + checks[1] + checks[2])
+        printf("checks: %d passed, %d failed, %d erred\n", checks[0], checks[1], checks[2]);
     list_status(r, EIDER_STEP_FAILED, "failed:   ");
     list_status(r, EIDER_STEP_SKIPPED, "skipped:  ");
     list_status(r, EIDER_STEP_CANCELED, "canceled: ");
@@ -510,16 +535,32 @@ static void print_nothing(const printer *p, const char *selection, const eider_r
     json_decref(doc);
 }
 
+/* Step i's checks: name, status, severity, blocking, message, sql, metadata. */
+static json_t *checks_json(const eider_result *r, size_t i)
+{
+    json_t *list = json_array();
+    for (size_t j = 0; j < eider_result_check_count(r, i); j++) {
+        const eider_check_outcome *c = eider_result_check(r, i, j);
+        json_array_append_new(list, json_pack("{s:o, s:s, s:s, s:b, s:o, s:o, s:o}",
+            "name", cli_json_string(c->name), "status", eider_check_status_name(c->status),
+            "severity", eider_check_severity_name(c->severity), "blocking", c->blocking,
+            "message", cli_json_string(c->message), "sql", cli_json_string(c->sql),
+            "metadata", cli_meta_json(c->metadata, c->n_metadata)));
+    }
+    return list;
+}
+
 static json_t *step_json(const eider_result *r, size_t i)
 {
     size_t n_meta = 0;
     const eider_meta *meta = eider_result_metadata(r, i, &n_meta);
     const char *err = eider_result_error(r, i), *sql = eider_result_sql(r, i);
-    return json_pack("{s:o, s:s, s:f, s:i, s:o, s:o, s:o, s:o}",
+    return json_pack("{s:o, s:s, s:f, s:i, s:o, s:o, s:o, s:o, s:o}",
         "key", cli_json_string(eider_result_key(r, i)), "status", eider_step_status_name(eider_result_status(r, i)),
         "duration_s", eider_result_duration(r, i), "attempts", eider_result_attempts(r, i),
         "error", cli_json_string(err), "sql", cli_json_string(sql),
-        "metadata", cli_meta_json(meta, n_meta), "log", cli_json_string(eider_result_log(r, i)));
+        "metadata", cli_meta_json(meta, n_meta), "log", cli_json_string(eider_result_log(r, i)),
+        "checks", checks_json(r, i));
 }
 
 static void print_json(const eider_result *r, int rc, double seconds, int recorded)
@@ -548,7 +589,8 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *
         { "partition", required_argument, NULL, 'p' },
         { "partition-range", required_argument, NULL, 'R' },
         { "all-partitions", no_argument, NULL, 'A' }, { "per-partition", no_argument, NULL, 'P' },
-        { "resume", no_argument, NULL, 'r' }, { "in-process", no_argument, NULL, 'I' }, { 0 },
+        { "resume", no_argument, NULL, 'r' }, { "in-process", no_argument, NULL, 'I' },
+        { "no-checks", no_argument, NULL, 'C' }, { 0 },
     };
     int c, code = EXIT_OK;
     long jobs = 0;
@@ -578,6 +620,7 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *
         case 'v': p->verbose = 1; break;
         case 'J': p->json = 1; break;
         case 'I': p->in_process = 1; break;
+        case 'C': o->no_checks = 1; break;
         case 'j':
             code = cli_parse_int("--jobs", optarg, 1, 1024, &jobs);
             o->jobs = (int)jobs;

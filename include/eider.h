@@ -265,6 +265,9 @@ typedef enum eider_check_status {
     EIDER_CHECK_FAILED,
     EIDER_CHECK_ERRORED,             /* the check itself failed (bad SQL, an error) */
 } eider_check_status;
+/* "passed", "failed", "errored"; "error", "warn". */
+const char *eider_check_status_name(eider_check_status status);
+const char *eider_check_severity_name(eider_check_severity severity);
 
 /* A row-count range: the checked rows number at least min and at most max (max < 0:
  * no upper bound). */
@@ -1393,6 +1396,29 @@ int eider_store_assets(eider_store *store, const char *key, eider_asset_fn fn, v
 /* Its materializations, newest first (at most limit; 0: 100): the row-count history. */
 int eider_store_history(eider_store *store, const char *key, size_t limit, eider_asset_fn fn,
                         void *user_data);
+
+/* An asset check's outcome as the store keeps it: a row per check, run and partition. */
+typedef struct eider_check_record {
+    const char *asset_key;
+    const char *check_name;
+    const char *partition;           /* "" when unpartitioned */
+    const char *run_id;
+    int64_t time_us;
+    eider_check_status status;
+    eider_check_severity severity;
+    int blocking;
+    const char *message;             /* why it failed or erred, or NULL */
+    const char *sql;                 /* the query it ran, or NULL */
+    const eider_meta *metadata;      /* failing_rows, sample, ... */
+    size_t n_metadata;
+} eider_check_record;
+
+typedef int (*eider_check_fn)(const eider_check_record *record, void *user_data);
+/* The outcomes of asset key's checks (check NULL: of every one of them), newest first,
+ * at most limit (0: 100). With latest 1, only the newest of each check and partition
+ * (the asset's check status). */
+int eider_store_checks(eider_store *store, const char *key, const char *check, int latest,
+                       size_t limit, eider_check_fn fn, void *user_data);
 
 /* Forget asset key's state and materializations (of one partition, or all: NULL).
  * Its tables are untouched. *n gets the partitions wiped. */

@@ -71,6 +71,13 @@ static const char *const migrations[] = {
     " + 600000000 WHERE status = 'started';",
     /* 5: the step's duration of a materialization (as sqlite.c's) */
     "ALTER TABLE materializations ADD COLUMN duration_us BIGINT;",
+    /* 6: asset checks' outcomes (as sqlite.c's) */
+    "CREATE TABLE check_results (id BIGSERIAL PRIMARY KEY,"
+    " asset_key TEXT NOT NULL, check_name TEXT NOT NULL, partition TEXT NOT NULL,"
+    " run_id TEXT NOT NULL, time_us BIGINT NOT NULL, status TEXT NOT NULL,"
+    " severity TEXT NOT NULL, blocking INTEGER NOT NULL, message TEXT, sql TEXT, metadata TEXT);"
+    "CREATE INDEX check_results_by_asset ON check_results (asset_key, check_name, id);"
+    "CREATE INDEX check_results_by_run ON check_results (run_id);",
     NULL,
 };
 

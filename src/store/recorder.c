@@ -100,6 +100,25 @@ static void add_row(eider__batch *b, size_t block, const eider_event *ev, const 
     };
 }
 
+/* A check's outcome: a row per partition it checked ("" when unpartitioned). */
+static void add_check_rows(eider__batch *b, size_t block, const eider_event *ev, const char *metadata)
+{
+    eider__arena *a = &b->arena;
+    size_t n = ev->n_partitions ? ev->n_partitions : 1;
+    for (size_t i = 0; i < n; i++) {
+        EIDER__GROW(b->checks, b->cap_checks, b->n_checks + 1);
+        b->checks[b->n_checks++] = (eider__check_row){
+            .block = block, .asset_key = eider__arena_strdup(a, ev->asset_key),
+            .check_name = eider__arena_strdup(a, ev->check_name ? ev->check_name : ""),
+            .partition = eider__arena_strdup(a, ev->n_partitions ? ev->partitions[i] : ""),
+            .status = eider_check_status_name(ev->check_status),
+            .severity = eider_check_severity_name(ev->check_severity),
+            .message = eider__arena_strdup(a, ev->message), .sql = eider__arena_strdup(a, ev->sql),
+            .metadata = metadata, .time_us = ev->time_us, .blocking = ev->check_blocking != 0,
+        };
+    }
+}
+
 /* The metadata of partition `key` of a materialization of several partitions: ev's,
  * with row_count that partition's own (from partition_row_counts), or without one when
  * it is not known, never the whole run's. Kept in the batch's arena. */
@@ -159,14 +178,22 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
     put_field(j, "message", ev->message);
     put_field(j, "sql", ev->sql);
     char *metadata = NULL;
-    if ((ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_OBSERVATION) && ev->n_metadata) {
+    int check = ev->type == EIDER_EVENT_CHECK && ev->asset_key;
+    if (check) {
+        put_field(j, "check_name", ev->check_name);
+        put_field(j, "status", eider_check_status_name(ev->check_status));
+        put_field(j, "severity", eider_check_severity_name(ev->check_severity));
+        eider__buf_puts(j, ev->check_blocking ? ",\"blocking\":1" : ",\"blocking\":0");
+    }
+    if ((ev->type == EIDER_EVENT_MATERIALIZATION || ev->type == EIDER_EVENT_OBSERVATION || check) &&
+        ev->n_metadata) {
         char *json = eider__meta_to_json(ev->metadata, ev->n_metadata);
         metadata = eider__arena_strdup(&b->arena, json);
         free(json);
     }
     /* an observation's metadata, and a materialization's of several partitions (each
      * partition's row holds its own row_count), are kept in the event itself */
-    if (metadata && (ev->type == EIDER_EVENT_OBSERVATION || (adds_rows && n_rows > 1 &&
+    if (metadata && (ev->type == EIDER_EVENT_OBSERVATION || check || (adds_rows && n_rows > 1 &&
                                                               ev->type == EIDER_EVENT_MATERIALIZATION))) {
         eider__buf_puts(j, ",\"metadata\":");
         eider__buf_puts(j, strlen(metadata) <= FIELD_BYTES ? metadata
@@ -178,11 +205,13 @@ static void batch_event(eider__batch *b, const eider_event *ev, int64_t number)
         k->n_mats += n_rows;
     }
     eider__buf_putc(j, '}');
+    if (check)
+        add_check_rows(b, block, ev, metadata);
     for (size_t i = 0; adds_rows && i < n_rows; i++)
         add_row(b, block, ev, ev->n_partitions ? ev->partitions[i] : NULL,
                 n_rows > 1 && metadata ? partition_metadata(b, ev, ev->partitions[i]) : metadata,
                 ev->type == EIDER_EVENT_STEP_FAILURE);
-    b->bytes += j->len - before + (adds_rows ? n_rows * (64 + (metadata ? strlen(metadata) : 0)) : 0);
+    b->bytes += j->len - before + (adds_rows || check ? n_rows * (64 + (metadata ? strlen(metadata) : 0)) : 0);
     b->n_events++;
 }
 
@@ -192,6 +221,7 @@ void eider__batch_release(eider__batch *b)
         eider__buf_release(&b->blocks[i].json);
     free(b->blocks);
     free(b->rows);
+    free(b->checks);
     eider__arena_release(&b->arena);
     memset(b, 0, sizeof(*b));
 }
@@ -264,6 +294,7 @@ static int number_materializations(eider_store *s, eider__batch *b, eider__buf *
 #define BLOCK_COLS 5
 #define MAT_COLS 8
 #define STATE_COLS 6
+#define CHECK_COLS 11
 
 /* The rows of asset_state a batch writes, with a hash of each key: rows of different
  * hashes are told apart without comparing strings. */
@@ -296,6 +327,7 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     const char **blocks = eider__xmalloc((b->n_blocks * BLOCK_COLS + 1) * sizeof(char *));
     const char **mats = eider__xmalloc((b->n_rows * MAT_COLS + 1) * sizeof(char *));
     const char **state = eider__xmalloc((b->n_rows * STATE_COLS + 1) * sizeof(char *));
+    const char **checks = eider__xmalloc((b->n_checks * CHECK_COLS + 1) * sizeof(char *));
     state_keys keys = { eider__xmalloc((b->n_rows + 1) * sizeof(*keys.rows)),
                         eider__xmalloc((b->n_rows + 1) * sizeof(*keys.hash)) };
     int rc = s->m->begin(s->conn, err);
@@ -333,6 +365,18 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
         keys.rows[r] = w;
         keys.hash[r] = key_hash(w);
     }
+    for (size_t r = 0; !rc && r < b->n_checks; r++) {
+        const eider__check_row *w = &b->checks[r];
+        const char *v[CHECK_COLS] = { w->asset_key, w->check_name, w->partition,
+                                      b->blocks[w->block].run_id, int_text(a, w->time_us),
+                                      w->status, w->severity, w->blocking ? "1" : "0",
+                                      w->message, w->sql, w->metadata };
+        memcpy(checks + r * CHECK_COLS, v, sizeof(v));
+    }
+    if (!rc)
+        rc = insert_rows(s, "INSERT INTO check_results (asset_key, check_name, partition, run_id, "
+                            "time_us, status, severity, blocking, message, sql, metadata)", "",
+                         checks, b->n_checks, CHECK_COLS, NULL, NULL, err);
     if (!rc)
         rc = insert_rows(s, "INSERT INTO event_blocks (run_id, first, n, mat_base, events)", "",
                          blocks, b->n_blocks, BLOCK_COLS, NULL, NULL, err);
@@ -355,6 +399,7 @@ static int write_batch(eider_store *s, eider__batch *b, eider__buf *err)
     free(blocks);
     free(mats);
     free(state);
+    free(checks);
     free(keys.rows);
     free(keys.hash);
     return rc;
@@ -850,8 +895,15 @@ static void batch_take_run(eider__batch *b, const char *run_id, eider__missing *
         w.block = at[w.block];
         b->rows[n_rows++] = w;
     }
+    size_t n_checks = 0;
+    for (size_t r = 0; r < b->n_checks; r++)
+        if (at[b->checks[r].block] != SIZE_MAX) {
+            b->checks[n_checks] = b->checks[r];
+            b->checks[n_checks++].block = at[b->checks[r].block];
+        }
     b->n_blocks = kept;
     b->n_rows = n_rows;
+    b->n_checks = n_checks;
     free(at);
 }
 

@@ -171,6 +171,37 @@ static const char *const event_names[] = {
     [EIDER_EVENT_OBSERVATION] = "observation", [EIDER_EVENT_CHECK] = "check",
 };
 
+static const char *const check_status_names[] = {
+    [EIDER_CHECK_PASSED] = "passed", [EIDER_CHECK_FAILED] = "failed",
+    [EIDER_CHECK_ERRORED] = "errored",
+};
+
+const char *eider_check_status_name(eider_check_status status)
+{
+    return (unsigned)status < EIDER__ARRAY_LEN(check_status_names) ? check_status_names[status]
+                                                                    : "unknown";
+}
+
+const char *eider_check_severity_name(eider_check_severity severity)
+{
+    return severity == EIDER_CHECK_WARN ? "warn" : "error";
+}
+
+/* The status or severity called name; -1 when none is. */
+int eider__check_status_parse(const char *name)
+{
+    for (size_t i = 0; name && i < EIDER__ARRAY_LEN(check_status_names); i++)
+        if (strcmp(check_status_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int eider__check_severity_parse(const char *name)
+{
+    return !name ? -1 : strcmp(name, "warn") == 0 ? EIDER_CHECK_WARN
+         : strcmp(name, "error") == 0 ? EIDER_CHECK_ERROR : -1;
+}
+
 const char *eider_event_name(eider_event_type type)
 {
     return (unsigned)type < EIDER__ARRAY_LEN(event_names) ? event_names[type] : "unknown";
@@ -216,6 +247,14 @@ int eider__row_event(json_t *e, eider_event *ev, eider__buf *why)
         .message = json_string_value(json_object_get(e, "message")),
         .sql = json_string_value(json_object_get(e, "sql")),
     };
+    if (type == EIDER_EVENT_CHECK) {
+        int status = eider__check_status_parse(json_string_value(json_object_get(e, "status")));
+        int severity = eider__check_severity_parse(json_string_value(json_object_get(e, "severity")));
+        ev->check_name = json_string_value(json_object_get(e, "check_name"));
+        ev->check_status = status >= 0 ? (eider_check_status)status : EIDER_CHECK_ERRORED;
+        ev->check_severity = severity >= 0 ? (eider_check_severity)severity : EIDER_CHECK_ERROR;
+        ev->check_blocking = json_integer_value(json_object_get(e, "blocking")) != 0;
+    }
     return 0;
 }
 
@@ -317,6 +356,37 @@ int eider__row_asset(const char *const *c, size_t n, eider_asset_record *out,
         .materialized_us = mat_us, .code_version = c[4], .metadata = meta->v,
         .n_metadata = meta->n, .last_run_id = c[6], .last_failed = (int)last_failed,
         .last_us = last_us, .duration_s = c[9] ? (double)duration_us / 1e6 : -1,
+    };
+    return 0;
+}
+
+int eider__row_check(const char *const *c, size_t n, eider_check_record *out,
+                     eider__meta_list *meta, eider__buf *why)
+{
+    int64_t time_us = 0, blocking = 0;
+    memset(out, 0, sizeof(*out));
+    memset(meta, 0, sizeof(*meta));
+    if (n < 11)
+        return eider__buf_printf(why, "it has %zu columns, not 11", n), -1;
+    if (!c[0] || !*c[0])
+        return bad_field(why, "its", "asset_key", c[0]);
+    if (!c[1])
+        return bad_field(why, "its", "check_name", c[1]);
+    if (eider__row_int(c[4], 0, EIDER__ROW_MAX_US, 0, &time_us))
+        return bad_field(why, "its", "time_us", c[4]);
+    int status = eider__check_status_parse(c[5]), severity = eider__check_severity_parse(c[6]);
+    if (status < 0)
+        return bad_field(why, "its", "status", c[5]);
+    if (severity < 0)
+        return bad_field(why, "its", "severity", c[6]);
+    if (eider__row_int(c[7], 0, 1, 0, &blocking))
+        return bad_field(why, "its", "blocking", c[7]);
+    eider__row_meta(c[10], meta);
+    *out = (eider_check_record){
+        .asset_key = c[0], .check_name = c[1], .partition = c[2] ? c[2] : "", .run_id = c[3],
+        .time_us = time_us, .status = (eider_check_status)status,
+        .severity = (eider_check_severity)severity, .blocking = (int)blocking, .message = c[8],
+        .sql = c[9], .metadata = meta->v, .n_metadata = meta->n,
     };
     return 0;
 }

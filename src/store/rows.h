@@ -68,6 +68,15 @@ typedef struct eider__meta_list {
 void eider__row_meta(const char *text, eider__meta_list *out);
 void eider__meta_list_release(eider__meta_list *m);
 
+/* A row of check_results (asset_key, check_name, partition, run_id, time_us, status,
+ * severity, blocking, message, sql, metadata) into *out, its metadata into meta
+ * (release it even on error). Returns 0, or -1 with why's message. */
+int eider__row_check(const char *const *c, size_t n, eider_check_record *out,
+                     eider__meta_list *meta, eider__buf *why);
+/* A check status or severity by name; -1 when unknown. */
+int eider__check_status_parse(const char *name);
+int eider__check_severity_parse(const char *name);
+
 /* A row of asset_state joined with its materialization (asset_key, partition, run_id,
  * time_us, code_version, metadata, last_run_id, last_failed, last_us) into *out, its
  * metadata into meta (release it even on error). Returns 0, or -1 with why's message. */

@@ -93,6 +93,14 @@ static const char *const migrations[] = {
     /* 5: how long the step that made a materialization took (for the asset's history,
      * without reading its run's events); NULL for those recorded before */
     "ALTER TABLE materializations ADD COLUMN duration_us INTEGER;",
+    /* 6: asset checks' outcomes, a row per check, run and partition ("" when
+     * unpartitioned), for an asset's latest check status and each check's history */
+    "CREATE TABLE check_results (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " asset_key TEXT NOT NULL, check_name TEXT NOT NULL, partition TEXT NOT NULL,"
+    " run_id TEXT NOT NULL, time_us INTEGER NOT NULL, status TEXT NOT NULL,"
+    " severity TEXT NOT NULL, blocking INTEGER NOT NULL, message TEXT, sql TEXT, metadata TEXT);"
+    "CREATE INDEX check_results_by_asset ON check_results (asset_key, check_name, id);"
+    "CREATE INDEX check_results_by_run ON check_results (run_id);",
     NULL,
 };
 

@@ -952,6 +952,59 @@ int eider_store_history(eider_store *s, const char *key, size_t limit, eider_ass
         "WHERE asset_key = ? ORDER BY id DESC LIMIT ?", params, 2, &q);
 }
 
+typedef struct check_query {
+    eider_check_fn fn;
+    void *ud;
+    int bad;
+    eider__buf why;
+    char *row;
+} check_query;
+
+static int check_row(void *ud, const char *const *c, size_t n)
+{
+    check_query *q = ud;
+    eider__meta_list meta;
+    eider_check_record r;
+    int stop = 0;
+    if (eider__row_check(c, n, &r, &meta, &q->why)) {
+        q->bad = stop = 1;
+        q->row = eider__xstrdup(n && c[0] ? c[0] : "asset_key NULL");
+    } else {
+        stop = q->fn(&r, q->ud);
+    }
+    eider__meta_list_release(&meta);
+    return stop;
+}
+
+int eider_store_checks(eider_store *s, const char *key, const char *check, int latest,
+                       size_t limit, eider_check_fn fn, void *ud)
+{
+    char lim[24];
+    check_query q = { fn, ud, 0, { 0 }, NULL };
+    eider__buf sql = { 0 };
+    snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
+    const char *params[] = { key ? key : "", check ? check : lim, lim };
+    eider__buf_puts(&sql, "SELECT asset_key, check_name, partition, run_id, time_us, status, "
+                    "severity, blocking, message, sql, metadata FROM check_results c WHERE "
+                    "asset_key = ?");
+    if (check)
+        eider__buf_puts(&sql, " AND check_name = ?");
+    if (latest)
+        eider__buf_puts(&sql, " AND id = (SELECT max(id) FROM check_results l WHERE "
+                        "l.asset_key = c.asset_key AND l.check_name = c.check_name AND "
+                        "l.partition = c.partition)");
+    eider__buf_puts(&sql, " ORDER BY id DESC LIMIT ?");
+    int rc = eider__store_flush(s);
+    if (!rc)
+        rc = eider__store_query(s, eider__buf_str(&sql), params, check ? 3 : 2, check_row, &q);
+    if (!rc && q.bad)
+        rc = eider__store_damaged(s, "check_results", q.row, eider__buf_str(&q.why));
+    eider__buf_release(&q.why);
+    eider__buf_release(&sql);
+    free(q.row);
+    return rc;
+}
+
 int eider_store_wipe(eider_store *s, const char *key, const char *partition, size_t *n)
 {
     size_t count = 0;
@@ -963,6 +1016,8 @@ int eider_store_wipe(eider_store *s, const char *key, const char *partition, siz
                     : "DELETE FROM asset_state WHERE asset_key = ? RETURNING 1", params, np, &count, NULL },
         { partition ? "DELETE FROM materializations WHERE asset_key = ? AND partition = ?"
                     : "DELETE FROM materializations WHERE asset_key = ?", params, np, NULL, NULL },
+        { partition ? "DELETE FROM check_results WHERE asset_key = ? AND partition = ?"
+                    : "DELETE FROM check_results WHERE asset_key = ?", params, np, NULL, NULL },
     };
     int rc = eider__store_flush(s);
     if (!rc)
@@ -979,7 +1034,7 @@ int eider_store_gc(eider_store *s, double keep_days, size_t *n)
     snprintf(before, sizeof(before), "%" PRId64, eider__now_us() - (int64_t)(keep_days * 86400e6));
     const char *params[] = { before };
     /* Materializations an asset's state still points at stay: the latest of each asset
-     * outlives its run, as `eider list` needs it. */
+     * outlives its run, as `eider list` needs it; so does each check's latest outcome. */
     const store_stmt gc[] = {
         { LOCK_WRITERS, NULL, 0, NULL, NULL },
         { "DELETE FROM event_blocks WHERE run_id IN (SELECT run_id FROM runs WHERE end_us IS NOT NULL "
@@ -987,6 +1042,9 @@ int eider_store_gc(eider_store *s, double keep_days, size_t *n)
         { "DELETE FROM materializations WHERE run_id IN (SELECT run_id FROM runs WHERE end_us IS NOT "
           "NULL AND end_us < ?) AND id NOT IN (SELECT materialization_id FROM asset_state WHERE "
           "materialization_id IS NOT NULL)", params, 1, NULL, NULL },
+        { "DELETE FROM check_results WHERE run_id IN (SELECT run_id FROM runs WHERE end_us IS NOT "
+          "NULL AND end_us < ?) AND id NOT IN (SELECT max(id) FROM check_results GROUP BY "
+          "asset_key, check_name, partition)", params, 1, NULL, NULL },
         { "DELETE FROM runs WHERE end_us IS NOT NULL AND end_us < ? RETURNING 1", params, 1, &count, NULL },
     };
     int rc = eider__store_flush(s);

@@ -84,12 +84,23 @@ typedef struct eider__asset_row {
     int failed;
 } eider__asset_row;
 
+/* A row the batch adds to check_results. */
+typedef struct eider__check_row {
+    size_t block;                    /* the block of its event */
+    const char *asset_key, *check_name, *partition, *status, *severity, *message, *sql;
+    const char *metadata;
+    int64_t time_us;
+    int blocking;
+} eider__check_row;
+
 /* What waits for the writer; strings live in the arena. */
 typedef struct eider__batch {
     eider__block *blocks;
     size_t n_blocks, cap_blocks;
     eider__asset_row *rows;
     size_t n_rows, cap_rows;
+    eider__check_row *checks;
+    size_t n_checks, cap_checks;
     size_t n_events;
     size_t bytes;                    /* about what it holds in memory */
     unsigned tries;                  /* writes that failed */

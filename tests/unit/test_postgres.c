@@ -277,12 +277,13 @@ Test(postgres, migrations_apply_to_an_empty_schema)
     cr_assert_eq(sql("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM "
                      "information_schema.tables WHERE table_schema = current_schema()",
                      NULL, 0, &r), EIDER_OK);
-    cr_expect_str_eq(eider__buf_str(&r.text), "asset_state,dynamic_partitions,event_blocks,id_counters,"
-                     "materializations,runs");
+    cr_expect_str_eq(eider__buf_str(&r.text), "asset_state,check_results,dynamic_partitions,"
+                     "event_blocks,id_counters,materializations,runs");
     eider__buf_release(&r.text);
     expect_value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
                  "schemaname = current_schema() AND indexname NOT LIKE '%pkey'", NULL, 0,
-                 "materializations_by_asset,runs_by_start,runs_by_status");
+                 "check_results_by_asset,check_results_by_run,materializations_by_asset,"
+                 "runs_by_start,runs_by_status");
 }
 
 Test(postgres, microsecond_columns_hold_64_bit_values)

@@ -41,7 +41,8 @@ static eider_store *fresh_store(void)
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK, "%s", eider__buf_str(&err));
         cr_assert_eq(eider__postgres_methods.query(conn, "DROP TABLE IF EXISTS events, event_blocks, "
-                     "id_counters, materializations, asset_state, runs, dynamic_partitions, eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
+                     "id_counters, materializations, asset_state, runs, dynamic_partitions, check_results, "
+                     "eider_schema", NULL, 0, NULL, NULL, &err), EIDER_OK,
                      "%s", eider__buf_str(&err));
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
@@ -146,10 +147,10 @@ static int64_t query_int(eider_store *s, const char *sql)
 Test(store, open_makes_the_store_and_reopening_keeps_it)
 {
     eider_store *s = fresh_store();
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 5);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 6);
     eider_store_close(s);
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 5, "each version once");
+    cr_expect_eq(query_int(s, "SELECT count(*) FROM eider_schema"), 6, "each version once");
     if (!is_postgres()) {
         cr_expect_eq(access("store/eider.sqlite3", F_OK), 0);
         cr_expect(strstr(eider_store_location(s), "/store/eider.sqlite3"), "%s", eider_store_location(s));
@@ -237,7 +238,8 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
         eider__buf err = { 0 };
         cr_assert_eq(eider__postgres_open(location(), &conn, &err), EIDER_OK);
         eider__postgres_methods.query(conn, "DROP TABLE event_blocks, id_counters, materializations, "
-                                      "asset_state, runs, dynamic_partitions, eider_schema", NULL, 0, NULL, NULL, &err);
+                                      "asset_state, runs, dynamic_partitions, check_results, "
+                                      "eider_schema", NULL, 0, NULL, NULL, &err);
         eider__postgres_methods.close(conn);
         eider__buf_release(&err);
     } else {
@@ -245,7 +247,7 @@ Test(store, a_version_1_store_is_migrated_with_its_events)
     }
     make_version_1_store();
     cr_assert_eq(eider_store_open(location(), &s), EIDER_OK, "%s", eider_store_errmsg(s));
-    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 5);
+    cr_expect_eq(query_int(s, "SELECT max(version) FROM eider_schema"), 6);
     cr_expect_eq(runs_of(s, eider_run_status_parse("started")).n, 1,
                  "a run an older Eider started is not marked crashed as the store migrates");
     cr_expect_gt(query_int(s, "SELECT lease_until_us FROM runs WHERE run_id = 'old-started'"),
@@ -1619,6 +1621,100 @@ Test(store, an_observation_of_an_external_asset_is_recorded_with_its_metadata)
     int64_t rows = 0;
     cr_assert_eq(eider_store_events(s, runs.run_id, 0, see_observation, &rows), EIDER_OK);
     cr_expect_eq(rows, 150);
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* ---- asset checks ---- */
+
+static int says(eider_context *ctx)
+{
+    const char *verdict = eider_user_data(ctx);
+    eider_add_meta_text(ctx, "verdict", verdict);
+    return strcmp(verdict, "bad") == 0 ? eider_check_failed(ctx, "it is %s", verdict) : EIDER_OK;
+}
+
+typedef struct checks_seen {
+    int n;
+    char names[256];
+    eider_check_record first;        /* strings are not kept */
+    char first_message[128], first_meta[128];
+} checks_seen;
+
+static int see_check(const eider_check_record *r, void *ud)
+{
+    checks_seen *c = ud;
+    if (!c->n++) {
+        c->first = *r;
+        snprintf(c->first_message, sizeof(c->first_message), "%s", r->message ? r->message : "");
+        for (size_t i = 0; i < r->n_metadata; i++)
+            if (strcmp(r->metadata[i].key, "verdict") == 0)
+                snprintf(c->first_meta, sizeof(c->first_meta), "%s", r->metadata[i].text);
+    }
+    size_t len = strlen(c->names);
+    snprintf(c->names + len, sizeof(c->names) - len, "%s%s:%s", len ? "," : "", r->check_name,
+             eider_check_status_name(r->status));
+    return 0;
+}
+
+/* Each check's outcome is recorded per run: its history newest first, the latest of
+ * each check, its message and metadata; wiping the asset forgets them. */
+Test(store, check_outcomes_are_recorded_with_their_history)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", noop, NULL, NULL);
+    cr_assert_eq(eider_asset_check(defs, &(eider_check_def){ .asset = "a", .name = "mood",
+                     .compute = says, .user_data = "good", .severity = EIDER_CHECK_WARN }), EIDER_OK);
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK);
+    defs->checks[0].user_data = "bad";
+    cr_assert_eq(materialize(defs, s, NULL), EIDER_OK, "a warning does not fail the run");
+    checks_seen all = { 0 }, latest = { 0 };
+    cr_assert_eq(eider_store_checks(s, "a", NULL, 0, 0, see_check, &all), EIDER_OK,
+                 "%s", eider_store_errmsg(s));
+    cr_expect_eq(all.n, 2);
+    cr_expect_str_eq(all.names, "mood:failed,mood:passed", "newest first");
+    cr_expect_str_eq(all.first_message, "it is bad");
+    cr_expect_str_eq(all.first_meta, "bad");
+    cr_expect_eq(all.first.severity, EIDER_CHECK_WARN);
+    cr_expect_str_eq(all.first.partition, "");
+    cr_assert_eq(eider_store_checks(s, "a", "mood", 1, 0, see_check, &latest), EIDER_OK);
+    cr_expect_eq(latest.n, 1, "the latest outcome only");
+    cr_expect_eq(latest.first.status, EIDER_CHECK_FAILED);
+    size_t wiped = 0;
+    cr_assert_eq(eider_store_wipe(s, "a", NULL, &wiped), EIDER_OK);
+    checks_seen after = { 0 };
+    cr_assert_eq(eider_store_checks(s, "a", NULL, 0, 0, see_check, &after), EIDER_OK);
+    cr_expect_eq(after.n, 0, "wiping an asset forgets its checks' outcomes");
+    eider_defs_free(defs);
+    eider_store_close(s);
+}
+
+/* A run's events hold the check's outcome, read back as the event it was. */
+static int find_check_event(int64_t id, const eider_event *ev, void *ud)
+{
+    (void)id;
+    if (ev->type == EIDER_EVENT_CHECK)
+        *(eider_event *)ud = *ev;
+    return 0;
+}
+
+Test(store, a_check_event_is_read_back_with_its_outcome)
+{
+    eider_store *s = fresh_store();
+    eider_defs *defs = eider_defs_new();
+    add(defs, "a", noop, NULL, NULL);
+    cr_assert_eq(eider_asset_check(defs, &(eider_check_def){ .asset = "a", .name = "mood",
+                     .compute = says, .user_data = "bad", .blocking = 1 }), EIDER_OK);
+    eider_result *r = NULL;
+    eider_run_options o = { .store = s, .jobs = 1 };
+    cr_assert_eq(eider_materialize(defs, &o, &r), EIDER_ERUNFAILED, "a blocking check fails the step");
+    eider_event ev = { 0 };
+    cr_assert_eq(eider_store_events(s, eider_result_run_id(r), 0, find_check_event, &ev), EIDER_OK);
+    cr_expect_eq(ev.type, EIDER_EVENT_CHECK);
+    cr_expect_eq(ev.check_status, EIDER_CHECK_FAILED);
+    cr_expect_eq(ev.check_blocking, 1);
+    eider_result_free(r);
     eider_defs_free(defs);
     eider_store_close(s);
 }
