@@ -35,6 +35,7 @@ static const char help[] =
     "                          *key, key*          it and everything upstream / downstream\n"
     "                          +key, key++, 2+key  it and 1 / 2 / n levels up or down\n"
     "                          group:G  tag:K=V  tag:K  kind:K  owner:O  key:GLOB\n"
+    "                          check:GLOB          the assets with a check so named\n"
     "                          roots(), sinks(), roots(SEL), sinks(SEL)\n"
     "                          stale(), stale(SEL)  what needs materializing: stale,\n"
     "                                   failed or never materialized (in SEL); with a\n"

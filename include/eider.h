@@ -405,8 +405,9 @@ int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
 const char *eider_defs_io_manager(const eider_defs *defs, size_t i);
 
 /* Resolve a selection (Dagster's syntax: "key", "a/b", "*key", "key+", "group:g",
- * "tag:k=v", "kind:k", "owner:o", and/or/not, parentheses, "roots()", "sinks()", comma
- * lists; NULL or "*" selects everything). selected must hold eider_defs_count()
+ * "tag:k=v", "kind:k", "owner:o", "check:glob" (the assets with such a check),
+ * and/or/not, parentheses, "roots()", "sinks()", comma lists; NULL or "*" selects
+ * everything). selected must hold eider_defs_count()
  * bytes; each is set to 1 or 0. On a syntax error, the message points at the column.
  * A key, group, tag (or tag value), kind or owner that no asset has is an error too
  * (EIDER_ESELECT, with the nearest known one), never an empty selection. */

@@ -2,8 +2,9 @@
  * select.c — Dagster's asset selection syntax, evaluated over the validated asset
  * graph: keys ("a/b", "\"any key\""), traversals ("*a", "a*", "+a", "a++", "2+a",
  * "a+3", also around parentheses), filters ("key:glob*", "group:", "tag:k=v",
- * "tag:k", "kind:", "owner:"), "roots()", "sinks()" and "stale()" (from the instance
- * store) with or without an argument, "not" > "and" > "or" > ",", and "*" for everything.
+ * "tag:k", "kind:", "owner:", "check:glob*": the assets with such a check), "roots()",
+ * "sinks()" and "stale()" (from the instance store) with or without an argument,
+ * "not" > "and" > "or" > ",", and "*" for everything.
  *
  * A tokenizer cuts the text into tokens; a recursive-descent parser evaluates as it
  * parses, each rule writing the set it denotes into a byte array of n_assets (0/1).
@@ -17,7 +18,7 @@
  *   trav    := ['*' | '+'... | DIGITS '+'] primary ['*' | '+'... | '+' DIGITS]
  *   primary := KEY | STRING | FILTER | ('roots'|'sinks'|'stale') '(' [list] ')' | '(' list ')' | '*'
  *
- * In "key:" values '*' is a glob; after any other filter it is a traversal, so
+ * In "key:" and "check:" values '*' is a glob; after any other filter it is a traversal, so
  * "group:x*" is everything downstream of group x. A group, tag, kind or owner that no
  * asset has is an error with a did-you-mean, as an unknown key is: a typo must not
  * pass for an empty selection.
@@ -141,7 +142,8 @@ static void lex_filter(const parser *p, token *t, size_t pos)
 {
     int is_tag = span_is(p, t->name, "tag");
     t->type = T_FILTER;
-    if (scan_value(p, &pos, span_is(p, t->name, "key"), &t->value, t, BAD_NO_VALUE)) {
+    int glob = span_is(p, t->name, "key") || span_is(p, t->name, "check");
+    if (scan_value(p, &pos, glob, &t->value, t, BAD_NO_VALUE)) {
         t->type = T_BAD;
         return;
     }
@@ -363,7 +365,7 @@ static void fail_bad_token(parser *p, const token *t)
 static void fail_expected_operand(parser *p)
 {
     static const char what[] =
-        "an asset key, a filter (key:, group:, tag:, kind:, owner:), '(' or '*'";
+        "an asset key, a filter (key:, group:, tag:, kind:, owner:, check:), '(' or '*'";
     if (p->tok.type == T_BAD)
         fail_bad_token(p, &p->tok);
     else if (p->tok.type == T_END)
@@ -605,7 +607,7 @@ static int select_key(parser *p, const token *t, unsigned char *out)
 
 static int filter_known(parser *p, const token *t)
 {
-    static const char *const names[] = { "key", "group", "tag", "kind", "owner" };
+    static const char *const names[] = { "key", "group", "tag", "kind", "owner", "check" };
     const char *name = span_text(p, t->name, 0);
     for (size_t i = 0; i < EIDER__ARRAY_LEN(names); i++)
         if (strcmp(name, names[i]) == 0)
@@ -615,7 +617,16 @@ static int filter_known(parser *p, const token *t)
             fail(p, t->at, "unknown filter '%s:' (did you mean '%s:'?)", name, names[i]);
             return 0;
         }
-    fail(p, t->at, "unknown filter '%s:': use key:, group:, tag:, kind: or owner:", name);
+    fail(p, t->at, "unknown filter '%s:': use key:, group:, tag:, kind:, owner: or check:", name);
+    return 0;
+}
+
+/* Whether asset a has a check whose name matches the glob name. */
+static int has_check(const eider_defs *defs, const eider__asset *a, const char *name)
+{
+    for (size_t i = 0; i < a->n_checks; i++)
+        if (glob_match(name, defs->checks[a->checks[i]].name))
+            return 1;
     return 0;
 }
 
@@ -625,6 +636,8 @@ static int filter_match(parser *p, const token *t, const eider__asset *a)
     const char *value = eider__buf_str(&p->text[0]);
     const char *tag_value = t->has_value2 ? eider__buf_str(&p->text[1]) : NULL;
     switch (p->s[t->name.at]) {
+    case 'c':
+        return has_check(p->defs, a, value);
     case 'k':
         return t->name.len == 3 ? glob_match(value, a->key) : list_has(a->kinds, value);
     case 'g':
@@ -636,12 +649,15 @@ static int filter_match(parser *p, const token *t, const eider__asset *a)
     }
 }
 
-/* The values of the filter `kind` ('g'roup, 'k'ind, 'o'wner, 't'ag) that asset a has:
- * its group, its kinds, its owners, its tag keys, or (tag_key set) the values of that tag. */
-static size_t filter_values(const eider__asset *a, int kind, const char *tag_key,
-                            const char **out, size_t cap)
+/* The values of the filter `kind` ('g'roup, 'k'ind, 'o'wner, 't'ag, 'c'heck) that asset
+ * a has: its group, its kinds, its owners, its tag keys, or (tag_key set) the values of
+ * that tag, its checks' names. */
+static size_t filter_values(const eider_defs *defs, const eider__asset *a, int kind,
+                            const char *tag_key, const char **out, size_t cap)
 {
     size_t n = 0;
+    for (size_t i = 0; kind == 'c' && i < a->n_checks && n < cap; i++)
+        out[n++] = defs->checks[a->checks[i]].name;
     char *const *list = kind == 'k' ? a->kinds : kind == 'o' ? a->owners : NULL;
     if (kind == 'g')
         out[n++] = a->group;
@@ -662,7 +678,8 @@ static int value_known(const parser *p, int kind, const char *tag_key, const cha
     const char *values[64];
     *hint = NULL;
     for (size_t i = 0; i < p->n; i++) {
-        size_t n = filter_values(&p->defs->assets[i], kind, tag_key, values, EIDER__ARRAY_LEN(values));
+        size_t n = filter_values(p->defs, &p->defs->assets[i], kind, tag_key, values,
+                                 EIDER__ARRAY_LEN(values));
         for (size_t v = 0; v < n; v++) {
             if (strcmp(values[v], value) == 0)
                 return 1;
@@ -680,7 +697,7 @@ static int value_known(const parser *p, int kind, const char *tag_key, const cha
  * name it, with the nearest known one. Returns 0 when the filter's values are known. */
 static int check_filter_value(parser *p, const token *t)
 {
-    static const char *const what[] = { "group", "kind", "owner", "tag" };
+    static const char *const what[] = { "group", "kind", "owner", "tag", "check" };
     int kind = p->s[t->name.at];
     const char *value = eider__buf_str(&p->text[0]), *hint = NULL, *noun = NULL;
     eider__buf shown = { 0 }, tag = { 0 };
@@ -729,7 +746,9 @@ static int parse_filter(parser *p, unsigned char *out)
     int any = 0;
     for (size_t i = 0; i < p->n; i++)
         any |= out[i] = (unsigned char)filter_match(p, &t, &p->defs->assets[i]);
-    if (!any && !span_is(p, t.name, "key") && p->tok.type != T_BAD && check_filter_value(p, &t))
+    int glob = strchr(eider__buf_str(&p->text[0]), '*') != NULL;
+    if (!any && !span_is(p, t.name, "key") && !glob && p->tok.type != T_BAD &&
+        check_filter_value(p, &t))
         return -1;
     return 0;
 }

@@ -35,6 +35,8 @@ static eider_defs *fixture(void)
     eider_asset(defs, &(eider_asset_def){ .key = "x/y", .compute = noop,
         .deps = EIDER_KEYS("x/raw") });
     eider_asset(defs, &(eider_asset_def){ .key = "lonely key", .compute = noop });
+    eider_asset_check(defs, &(eider_check_def){ .asset = "a", .name = "a_ok",
+                                                .not_null = EIDER_KEYS("id") });
     if (eider_defs_validate(defs) != EIDER_OK)
         abort();
     return defs;

@@ -59,6 +59,10 @@ static eider_defs *fixture(void)
         .deps = EIDER_KEYS("weather/daily"), .group = "misc" });
     add(defs, &(eider_asset_def){ .key = "standalone", .compute = noop, .group = "misc" });
     add(defs, &(eider_asset_def){ .key = "odd key", .compute = noop, .group = "misc" });
+    cr_assert_eq(eider_asset_check(defs, &(eider_check_def){ .asset = "iris/iris_setosa",
+                     .name = "species_present", .not_null = EIDER_KEYS("species") }), EIDER_OK);
+    cr_assert_eq(eider_asset_check(defs, &(eider_check_def){ .asset = "report", .name = "sane",
+                     .sql = "SELECT 1 WHERE false" }), EIDER_OK);
     cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
     return defs;
 }
