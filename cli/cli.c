@@ -19,6 +19,7 @@
 static const cli_command *const commands[] = {
     &cli_cmd_list,
     &cli_cmd_materialize,
+    &cli_cmd_check,
     &cli_cmd_new,
     &cli_cmd_runs,
     &cli_cmd_run,

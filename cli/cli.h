@@ -59,6 +59,9 @@ typedef struct cli_command {
 
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_materialize;
+extern const cli_command cli_cmd_check;
+/* eider materialize, or with checks_only eider check (cmd_materialize.c). */
+int cli_materialize_run(cli_env *env, int checks_only);
 extern const cli_command cli_cmd_new;
 extern const cli_command cli_cmd_runs;
 extern const cli_command cli_cmd_run;

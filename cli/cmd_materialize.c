@@ -103,6 +103,7 @@ typedef struct running_step {
 typedef struct printer {
     int verbose, json;
     int in_process;                  /* --in-process: eider_materialize(), no run worker */
+    int checks_only;                 /* eider check: the checks of what is stored */
     cli_term term;                   /* stdout's: color, and the live status line */
     int width;                       /* the terminal's columns: the status line fits */
     pthread_mutex_t lock;            /* events and the ticker print in turn */
@@ -403,15 +404,31 @@ static void list_status(const eider_result *r, eider_step_status s, const char *
         putchar('\n');
 }
 
-static void print_summary(const eider_result *r, int rc, double seconds, int recorded)
+/* Whether a check of severity error failed or erred: eider check then exits 1. */
+static int any_check_failed(const eider_result *r)
+{
+    for (size_t i = 0; i < eider_result_count(r); i++)
+        for (size_t j = 0; j < eider_result_check_count(r, i); j++) {
+            const eider_check_outcome *c = eider_result_check(r, i, j);
+            if (c->status != EIDER_CHECK_PASSED && c->severity == EIDER_CHECK_ERROR)
+                return 1;
+        }
+    return 0;
+}
+
+static void print_summary(const eider_result *r, int rc, double seconds, int recorded,
+                          int checking)
 {
     char dur[32];
     int counts[4] = { 0 };
     for (size_t i = 0; i < eider_result_count(r); i++)
         counts[eider_result_status(r, i)]++;
     const char *how = rc == EIDER_ECRASHED ? "run crashed" : counts[3] ? "run canceled"
-                    : counts[1] || counts[2] ? "run failed" : "run succeeded";
-    printf("%s: %d materialized, %d failed, %d skipped", how, counts[0], counts[1], counts[2]);
+                    : counts[1] || counts[2] ? "run failed"
+                    : checking && any_check_failed(r) ? "checks failed"
+                    : checking ? "checks passed" : "run succeeded";
+    printf("%s: %d %s, %d failed, %d skipped", how, counts[0], checking ? "checked" : "materialized",
+           counts[1], counts[2]);
     if (counts[3])
         printf(", %d canceled", counts[3]);
     printf(" in %s (run %s%s)\n", cli_human_duration(seconds, dur, sizeof(dur)), eider_result_run_id(r),
@@ -523,8 +540,11 @@ static void print_nothing(const printer *p, const char *selection, const eider_r
                  "failed or never materialized)", shown);
     else
         snprintf(why, sizeof(why), "%s no asset", what);
+    if (p->checks_only)
+        snprintf(why, sizeof(why), "%s no asset with a check (eider_asset_check)", what);
     if (!p->json) {
-        printf("nothing to materialize: %s; no run was started or recorded\n", why);
+        printf("nothing to %s: %s; no run was started or recorded\n",
+               p->checks_only ? "check" : "materialize", why);
         return;
     }
     json_t *doc = json_pack("{s:n, s:n, s:s, s:f, s:b, s:[], s:o, s:o}", "run_id", "partition",
@@ -637,6 +657,11 @@ static int parse_args(cli_env *env, eider_run_options *o, printer *p, backfill *
     if (o->all_partitions && o->partition) {
         cli_error("--all-partitions and --partition%s are given together: give one",
                   strstr(o->partition, "...") ? "-range" : "");
+        return EXIT_USAGE;
+    }
+    if (p->checks_only && (o->no_checks || b->per_partition || b->resume)) {
+        cli_error("eider check evaluates checks in one run: --%s is materialize's",
+                  o->no_checks ? "no-checks" : b->resume ? "resume" : "per-partition");
         return EXIT_USAGE;
     }
     if ((b->per_partition || b->resume) && !o->all_partitions && !o->partition) {
@@ -766,12 +791,14 @@ static int materialize_once(cli_env *env, eider_run_options *o, printer *p)
         if (p->json)
             print_json(r, rc, p->run_seconds, env->store != NULL);
         else
-            print_summary(r, rc, p->run_seconds, env->store != NULL);
+            print_summary(r, rc, p->run_seconds, env->store != NULL, p->checks_only);
     }
     if (r && rc == EIDER_ECRASHED)
         say_crashed(env, p->json);
     if (r)
         note_left_out(r, o->partition);
+    if (!rc && p->checks_only && r && any_check_failed(r))
+        rc = EIDER_ERUNFAILED;
     eider_result_free(r);
     return rc;
 }
@@ -801,11 +828,11 @@ static int start_launcher(cli_env *env, const backfill *b, const printer *p)
     return EXIT_INTERNAL;
 }
 
-static int run(cli_env *env)
+int cli_materialize_run(cli_env *env, int checks_only)
 {
-    printer p = { 0 };
+    printer p = { .checks_only = checks_only };
     eider_event_sink sink = { on_event, &p };
-    eider_run_options o = { .sink = &sink, .launched_by = "cli",
+    eider_run_options o = { .sink = &sink, .launched_by = "cli", .checks_only = checks_only,
                             .lock_timeout_s = EIDER_LOCK_TIMEOUT_DEFAULT };
     backfill b = { 0 };
     int code = parse_args(env, &o, &p, &b);
@@ -847,6 +874,11 @@ static int run(cli_env *env)
     backfill_release(&b);
     release_printer(&p);
     return code;
+}
+
+static int run(cli_env *env)
+{
+    return cli_materialize_run(env, 0);
 }
 
 const cli_command cli_cmd_materialize = {

@@ -569,6 +569,12 @@ typedef struct eider_run_options {
     double timeout_grace_s;
     /* 1: evaluate no asset check (eider materialize --no-checks). */
     int no_checks;
+    /* 1: compute nothing; evaluate the selected assets' checks against what is stored
+     * now (eider check): the selected assets that have checks, external ones too, each
+     * a step whose checks' outcomes are its result, without a materialization. A
+     * partitioned asset is checked on the run's partitions, or whole without one. A
+     * failing check never fails the step: read the outcomes. */
+    int checks_only;
 } eider_run_options;
 
 typedef enum eider_step_status {

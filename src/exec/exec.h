@@ -73,6 +73,7 @@ typedef struct eider__run {
     eider__dbs dbs;
     int jobs;
     int no_checks;                   /* eider_run_options.no_checks */
+    int checks_only;                 /* eider_run_options.checks_only */
 
     pthread_mutex_t lock;            /* guards everything below and the steps' state */
     pthread_cond_t changed;
@@ -144,6 +145,7 @@ struct eider_context {
     eider__buf check_message;
     eider_meta *check_meta;
     size_t n_check_meta, cap_check_meta;
+    const char *no_rows_why;         /* why checks have no rows to read, or NULL */
 };
 
 /* Send an event to the run's sink, if any, stamping run id and time. */
@@ -271,6 +273,10 @@ int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *rel
  * tables): its checks on its table, as the DuckDB I/O manager would name it, in its
  * DuckDB resource's database (check.c). */
 int eider__checks_after_compute(eider_context *ctx);
+/* In a run of checks only: the checks of ctx's asset on what is stored now, found as
+ * its I/O manager finds an input (the step's partitions; all without), or as
+ * eider__checks_after_compute() finds its table (io.c). */
+int eider__checks_stored(eider_context *ctx);
 /* eider_add_meta() in a check's compute: the check's metadata (check.c). */
 void eider__check_add_meta(eider_context *ctx, const eider_meta *m);
 /* Close the connections a context borrowed (whatever they left open rolls back) and

@@ -697,3 +697,37 @@ int eider_io_fail(eider_io *io, const char *fmt, ...)
     eider__buf_release(&msg);
     return EIDER_ESTEP;
 }
+
+/* ---- checks of what is stored (eider check) ---- */
+
+int eider__checks_stored(eider_context *ctx)
+{
+    eider_io io;
+    eider__buf rel = { 0 };
+    const eider__resource *m = eider__defs_resource(ctx->run->defs, ctx->asset->io_manager);
+    int loaded = ctx->asset->external ? m && m->kind != EIDER__DUCKDB   /* as inputs load it */
+                                      : eider_defs_io_manager(ctx->run->defs, ctx->step->asset) != NULL;
+    if (!loaded)
+        return eider__checks_after_compute(ctx);     /* it writes its own table */
+    if (io_open(ctx, &io, ctx->asset, 0) != EIDER_OK) {
+        io_release(&io);
+        return EIDER_ESTEP;
+    }
+    char *what = io_exists(&io) ? NULL : io_describe(&io);
+    char *read = what ? NULL : io_relation(&io);
+    if (what) {                      /* nothing to check: each check errs, saying so */
+        eider__buf_printf(&rel, "%s does not exist: materialize '%s' first", what, ctx->asset->key);
+        ctx->no_rows_why = eider__buf_str(&rel);
+    } else if (read && io.where)
+        eider__buf_printf(&rel, "(SELECT * FROM %s WHERE %s)", read, io.where);
+    else if (read)
+        eider__buf_puts(&rel, read);
+    int rc = what ? eider__checks_run(ctx, NULL, NULL)
+           : read ? eider__checks_run(ctx, io.con, eider__buf_str(&rel)) : EIDER_ESTEP;
+    ctx->no_rows_why = NULL;
+    free(what);
+    free(read);
+    eider__buf_release(&rel);
+    io_release(&io);
+    return rc;
+}

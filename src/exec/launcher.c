@@ -352,6 +352,7 @@ void eider__plan_encode(eider__buf *b, eider__launch_source source, const eider_
     eider__put_i64(b, o ? o->jobs : 0);
     eider__put_f64(b, o ? o->lock_timeout_s : EIDER_LOCK_TIMEOUT_DEFAULT);
     eider__put_u32(b, o ? (uint32_t)(o->no_checks != 0) : 0);
+    eider__put_u32(b, o ? (uint32_t)(o->checks_only != 0) : 0);
     eider__put_u32(b, (uint32_t)r->n_steps);
     for (size_t i = 0; i < r->n_steps; i++) {
         const eider__step *s = &r->steps[i];
@@ -481,6 +482,7 @@ int eider__plan_decode(const char *p, size_t n, const eider_defs *own, eider__pl
     out->options.jobs = (int)eider__get_i64(&rd);
     out->options.lock_timeout_s = eider__get_f64(&rd);
     out->options.no_checks = (int)eider__get_u32(&rd);
+    out->options.checks_only = (int)eider__get_u32(&rd);
     uint32_t n_steps = eider__get_u32(&rd);
     unsigned char *selected = n_assets == defs->n_assets && !rd.bad
                             ? selected_steps(rd, defs->n_assets, n_steps) : NULL;

@@ -26,8 +26,8 @@ eider_result *eider__result_new(const eider_defs *defs, const unsigned char *sel
         r->step_of[i] = -1;
     for (size_t t = 0; t < defs->n_assets; t++) {
         uint32_t a = defs->topo[t];
-        if (!selected[a] || defs->assets[a].external)
-            continue;
+        if (!selected[a])            /* (the planner leaves external assets out but in */
+            continue;                /* a run of checks only) */
         r->step_of[a] = (long)r->n_steps;
         r->steps[r->n_steps++].asset = a;
     }

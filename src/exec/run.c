@@ -455,8 +455,15 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store 
     long *why = eider__xmalloc((defs->n_assets + 1) * sizeof(*why));
     eider__buf err = { 0 };
     int rc = eider__select_with(defs, o ? o->selection : NULL, selected, &info, &err);
+    int checks_only = o && o->checks_only;
+    for (size_t i = 0; !rc && i < defs->n_assets; i++)   /* external: nothing to run, */
+        selected[i] &= checks_only ? defs->assets[i].n_checks > 0   /* but checks */
+                                   : !defs->assets[i].external;
     if (rc)
         eider__defs_error(defs, rc, "%s", eider__buf_str(&err));
+    else if (checks_only && !partition_given(o))     /* the whole tables, partitioned too */
+        for (size_t i = 0; i < defs->n_assets; i++)
+            why[i] = EIDER__LEFT_IN;
     else if (!partition_given(o))
         rc = mark_unpartitioned_run(defs, &info, selected, why);
     else if (!o->all_partitions)
@@ -465,7 +472,8 @@ static int plan_steps(eider_defs *defs, const eider_run_options *o, eider_store 
         for (size_t i = 0; i < defs->n_assets; i++)
             why[i] = EIDER__LEFT_IN;
     if (!rc) {
-        leave_out(defs, store, selected, why);
+        if (!checks_only)            /* what is stored is checked as it is */
+            leave_out(defs, store, selected, why);
         *out = eider__result_new(defs, selected);
         note_left_out(defs, why, *out);
         if (partition_given(o))
@@ -632,6 +640,7 @@ void eider__run_init(eider__run *run, eider_defs *defs, const eider_run_options 
     run->sink = sink;
     run->jobs = o && o->jobs > 0 ? o->jobs : default_jobs();
     run->no_checks = o && o->no_checks;
+    run->checks_only = o && o->checks_only && !run->no_checks;
     run->cancel = cancel;
     for (size_t i = 0; i < result->n_steps; i++)
         run->has_timeouts |= defs->assets[result->steps[i].asset].timeout_s > 0;

@@ -482,6 +482,8 @@ static int compute_and_store(eider_context *ctx)
     double timeout = ctx->asset->timeout_s;
     if (timeout > 0)
         eider__deadline_start(ctx->run, ctx->step, timeout);
+    if (ctx->run->checks_only)
+        return eider__checks_stored(ctx);
     int rc = ctx->asset->compute(ctx);
     if (rc == EIDER_OK && !ctx->failed)
         rc = eider__ctx_store(ctx);
@@ -584,7 +586,7 @@ int eider__step_execute(eider__run *run, eider__step *step)
         free(step->error);
         step->error = eider__buf_detach(&why);
     }
-    if (ok)
+    if (ok && !run->checks_only)     /* checking what is stored makes nothing new */
         emit_step(run, step, EIDER_EVENT_MATERIALIZATION, step->duration_s);
     emit_step(run, step, ok ? EIDER_EVENT_STEP_SUCCESS
                        : step->status == EIDER_STEP_CANCELED ? EIDER_EVENT_STEP_CANCELED

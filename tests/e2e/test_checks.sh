@@ -127,8 +127,44 @@ materialize_json_holds_each_steps_checks() {
     check_json out.txt '[c for s in d["steps"] for c in s["checks"] if c["name"] == "id_present"][0]["blocking"] is True'
 }
 
+check_evaluates_what_is_stored_and_changes_nothing() {
+    write_definitions
+    run "$EIDER" check -f definitions.c
+    expect_rc 1
+    expect_in out.txt "check orders:id_present ERRED"
+    expect_in out.txt "does not exist: materialize 'orders' first"
+    run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    touch null_customer
+    run "$EIDER" materialize -f definitions.c --no-checks
+    expect_rc 0
+    local before
+    before=$(dq shop.duckdb "SELECT count(*) || ':' || sum(hash(id, customer, status)) FROM shop.shop.orders")
+    run "$EIDER" check -f definitions.c
+    expect_rc 1
+    expect_in out.txt "check orders:id_present FAILED (error, blocking): 5 rows have a NULL"
+    expect_in out.txt "checks: 4 passed, 1 failed, 0 erred"
+    expect_in out.txt "checks failed: 1 checked"
+    expect_eq "$(dq shop.duckdb "SELECT count(*) || ':' || sum(hash(id, customer, status)) FROM shop.shop.orders")" \
+        "$before" "eider check writes nothing"
+    run "$EIDER" asset show orders -f definitions.c --json
+    expect_rc 0
+    check_json out.txt 'len(d["history"]) == 2 and d["partitions"][0]["last_failed"] is False'
+    check_json out.txt '[c["status"] for c in d["checks"] if c["name"] == "id_present"] == ["failed"]'
+    run "$EIDER" check -f definitions.c --select check:at_most_10 --json
+    expect_rc 1
+    check_json out.txt '[s["key"] for s in d["steps"]] == ["orders"]'
+    rm null_customer
+    run "$EIDER" materialize -f definitions.c --select orders
+    expect_rc 0
+    run "$EIDER" check -f definitions.c --select customers
+    expect_rc 0
+    expect_in out.txt "nothing to check: 'customers' selects no asset with a check"
+}
+
 run_case checks_print_under_their_asset_and_in_the_summary
 run_case a_failing_blocking_check_exits_1_and_keeps_the_table
 run_case asset_show_lists_the_latest_outcomes_and_their_history
 run_case materialize_json_holds_each_steps_checks
+run_case check_evaluates_what_is_stored_and_changes_nothing
 finish

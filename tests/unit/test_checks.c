@@ -181,19 +181,20 @@ Test(checks, references_pass_and_fail_against_another_assets_table)
     eider_defs_free(defs);
 }
 
-/* A blocking check that fails on a rewrite: the step fails saying which check, and
- * the table keeps its old rows, byte for byte (read back with DuckDB alone). */
+/* A blocking check that fails on a rewrite of a table of a million rows: the step
+ * fails saying which check, and the table keeps its old rows, every value (a count and
+ * a sum of each row's hash, read back with DuckDB alone). */
 Test(checks, a_failing_blocking_check_rolls_the_write_back)
 {
     enter_tmpdir_tagged("chk");
     eider_defs *defs = defs_with(NULL);
     add_check(defs, (eider_check_def){ .asset = "t", .not_null = EIDER_KEYS("id"), .blocking = 1 });
-    eider_result_free(run(defs, "SELECT range AS id, 'v' || range AS v FROM range(100000)", EIDER_OK));
+    eider_result_free(run(defs, "SELECT range AS id, 'v' || range AS v FROM range(1000000)", EIDER_OK));
     char before[4096];
     snprintf(before, sizeof(before), "%s", duckq("chk.duckdb", "SELECT CAST(count(*) AS VARCHAR) "
              "|| ':' || CAST(sum(hash(id, v)) AS VARCHAR) FROM s.t"));
     eider_result *r = run(defs, "SELECT CASE WHEN range = 5 THEN NULL ELSE range END AS id, "
-                                "'new' AS v FROM range(200000)", EIDER_ERUNFAILED);
+                                "'new' AS v FROM range(1000000)", EIDER_ERUNFAILED);
     cr_expect_eq(eider_result_status(r, 0), EIDER_STEP_FAILED);
     cr_expect(strstr(eider_result_error(r, 0), "asset 't': blocking check 'not_null_id' failed: "
                      "1 row has a NULL"), "%s", eider_result_error(r, 0));
@@ -489,5 +490,34 @@ Test(checks, validation_refuses_what_cannot_be_checked)
     cr_expect_eq(eider_defs_validate(defs), EIDER_EINVAL);
     cr_expect(strstr(eider_defs_errmsg(defs), "references 'other', which is not upstream of 't': "
                      "add 'other' to its .deps"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
+
+/* ---- a run of checks only (eider check) ---- */
+
+/* It computes nothing, checks what is stored (an external asset's table too), records
+ * no materialization, and a failing blocking check fails no step. */
+Test(checks, a_run_of_checks_only_reads_what_is_stored_and_writes_nothing)
+{
+    enter_tmpdir_tagged("chk");
+    eider_defs *defs = defs_with(NULL);
+    cr_assert_eq(eider_asset_spec(defs, &(eider_asset_spec_def){ .key = "ext",
+                     .metadata = EIDER_METADATA(EIDER_META_TEXT("table", "t")) }), EIDER_OK);
+    add_check(defs, (eider_check_def){ .asset = "t", .not_null = EIDER_KEYS("id"), .blocking = 1 });
+    add_check(defs, (eider_check_def){ .asset = "ext", .row_count = &(eider_check_range){ 1, 1 } });
+    eider_result_free(run(defs, "SELECT * FROM (VALUES (1), (2)) v(id)", EIDER_OK));
+    source_sql = "SELECT NULL AS id";          /* would fail the check, if it ran */
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1, .checks_only = 1 }, &r),
+                 EIDER_OK, "a failing check fails no step");
+    cr_expect_eq(eider_result_count(r), 2, "t and the external asset");
+    cr_expect_eq(outcome(r, "t", "not_null_id")->status, EIDER_CHECK_PASSED, "it read the stored rows");
+    cr_expect_eq(outcome(r, "ext", "row_count")->status, EIDER_CHECK_FAILED);
+    cr_expect_str_eq(outcome(r, "ext", "row_count")->message, "2 rows, expected 1 to 1");
+    size_t n = 0;
+    eider_result_metadata(r, (size_t)eider_result_find(r, "t"), &n);
+    cr_expect_eq(n, 0, "no materialization, so no write's metadata");
+    cr_expect_str_eq(duckq("chk.duckdb", "SELECT CAST(count(*) AS VARCHAR) FROM s.t"), "2");
+    eider_result_free(r);
     eider_defs_free(defs);
 }
