@@ -33,6 +33,86 @@ static json_t *strv_json(const char *const *v)
     return a;
 }
 
+/* ---- each asset's checks, by their latest outcomes ---- */
+
+/* A check's worst latest outcome over its partitions. */
+enum { CHECK_UNKNOWN, CHECK_PASSED, CHECK_WARNED, CHECK_FAILED, CHECK_ERRORED };
+static const char *const check_words[] = { "unknown", "passed", "warned", "failed", "errored" };
+
+typedef struct check_states {
+    eider_defs *defs;
+    size_t *first;                   /* per asset: its checks' slots in worst[] start here */
+    unsigned char *worst;            /* per check of every asset */
+} check_states;
+
+static int note_check(const eider_check_record *r, void *user_data)
+{
+    check_states *c = user_data;
+    long i = eider_defs_find(c->defs, r->asset_key);
+    for (size_t j = 0; i >= 0 && j < eider_defs_check_count(c->defs, (size_t)i); j++) {
+        if (strcmp(eider_defs_check_name(c->defs, (size_t)i, j), r->check_name) != 0)
+            continue;
+        int v = r->status == EIDER_CHECK_PASSED ? CHECK_PASSED
+              : r->severity == EIDER_CHECK_WARN ? CHECK_WARNED
+              : r->status == EIDER_CHECK_FAILED ? CHECK_FAILED : CHECK_ERRORED;
+        unsigned char *w = &c->worst[c->first[i] + j];
+        if (v > *w)
+            *w = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* Read the latest outcome of every check from store (NULL: none known). */
+static int check_states_read(check_states *c, eider_defs *defs, eider_store *store)
+{
+    size_t n = eider_defs_count(defs), total = 0;
+    c->defs = defs;
+    c->first = calloc(n + 1, sizeof(*c->first));
+    for (size_t i = 0; c->first && i < n; i++) {
+        c->first[i] = total;
+        total += eider_defs_check_count(defs, i);
+    }
+    c->worst = calloc(total + 1, 1);
+    if (!c->first || !c->worst)
+        return EIDER_ENOMEM;
+    return store && total ? eider_store_checks(store, NULL, NULL, 1, 1000000000, note_check, c)
+                          : EIDER_OK;
+}
+
+static void check_states_release(check_states *c)
+{
+    free(c->first);
+    free(c->worst);
+}
+
+/* Asset i's checks as one word: the worst latest outcome ("passed" ... "errored",
+ * "unknown" when one never ran); NULL when it has none. */
+static const char *checks_word(const check_states *c, size_t i)
+{
+    size_t n = eider_defs_check_count(c->defs, i);
+    int worst = CHECK_PASSED, unknown = 0;
+    for (size_t j = 0; j < n; j++) {
+        int w = c->worst[c->first[i] + j];
+        unknown |= w == CHECK_UNKNOWN;
+        worst = w > worst ? w : worst;
+    }
+    return !n ? NULL : worst == CHECK_PASSED && unknown ? "unknown" : check_words[worst];
+}
+
+/* {"defined": n, "passed": ..., "status": ...} of asset i's checks, or null. */
+static json_t *checks_json(const check_states *c, size_t i)
+{
+    size_t n = eider_defs_check_count(c->defs, i);
+    int count[5] = { 0 };
+    if (!n)
+        return json_null();
+    for (size_t j = 0; j < n; j++)
+        count[c->worst[c->first[i] + j]]++;
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "defined", (int)n,
+        "passed", count[CHECK_PASSED], "warned", count[CHECK_WARNED], "failed", count[CHECK_FAILED],
+        "errored", count[CHECK_ERRORED], "unknown", count[CHECK_UNKNOWN], "status", checks_word(c, i));
+}
+
 /* status: NULL when no store is kept. */
 static json_t *asset_json(const eider_asset_info *a, const eider_asset_status *status)
 {
@@ -77,11 +157,12 @@ static int key_width(eider_defs *defs, const unsigned char *sel)
     return (int)(w > 60 ? 60 : w);
 }
 
-static void print_table(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st)
+static void print_table(eider_defs *defs, const unsigned char *sel, const eider_asset_status *st,
+                        const check_states *checks)
 {
     int w = key_width(defs, sel);
     char kinds[256], deps[4096];
-    printf("%-*s  %-12s %-16s %-8s %s\n", w, "KEY", "GROUP", "KINDS", "STATUS", "DEPS");
+    printf("%-*s  %-12s %-16s %-8s %-8s %s\n", w, "KEY", "GROUP", "KINDS", "STATUS", "CHECKS", "DEPS");
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
         eider_asset_info a;
         if (!sel[i] || eider_defs_info(defs, i, &a))
@@ -90,8 +171,10 @@ static void print_table(eider_defs *defs, const unsigned char *sel, const eider_
                                                    a.kinds[0] ? "," : "") : 0;
         join(kinds + off, sizeof(kinds) - off, a.kinds, a.external ? "" : "-");
         join(deps, sizeof(deps), a.deps, "-");
-        printf("%-*s  %-12s %-16s %-8s %s\n", w, cli_safe(a.key), cli_safe(a.group), cli_safe(kinds),
-               st ? eider_asset_status_name(st[i]) : "-", cli_safe(deps));
+        const char *word = checks_word(checks, i);
+        printf("%-*s  %-12s %-16s %-8s %-8s %s\n", w, cli_safe(a.key), cli_safe(a.group),
+               cli_safe(kinds), st ? eider_asset_status_name(st[i]) : "-", word ? word : "-",
+               cli_safe(deps));
     }
 }
 
@@ -149,14 +232,18 @@ json_t *cli_assets_json(eider_defs *defs, const unsigned char *sel, const eider_
                         eider_store *store)
 {
     json_t *all = json_array();
+    check_states checks = { 0 };
+    check_states_read(&checks, defs, store);         /* unknown, when the store fails */
     for (size_t i = 0; i < eider_defs_count(defs); i++) {
         eider_asset_info a;
         if (!sel[i] || eider_defs_info(defs, i, &a))
             continue;
         json_t *o = asset_json(&a, st ? &st[i] : NULL);
         json_object_set_new(o, "dynamic_partitions", dynamic_json(store, &a));
+        json_object_set_new(o, "checks", checks.worst ? checks_json(&checks, i) : json_null());
         json_array_append_new(all, o);
     }
+    check_states_release(&checks);
     return all;
 }
 
@@ -213,8 +300,14 @@ static int run(cli_env *env)
         cli_error("%s", eider_store_errmsg(env->store));
     else if (as_json)
         print_json(env->defs, sel, env->store ? st : NULL, env->store);
-    else
-        print_table(env->defs, sel, env->store ? st : NULL);
+    if (!rc && !as_json) {
+        check_states checks = { 0 };
+        if ((rc = check_states_read(&checks, env->defs, env->store)))
+            cli_error("%s", env->store ? eider_store_errmsg(env->store) : "out of memory");
+        else
+            print_table(env->defs, sel, env->store ? st : NULL, &checks);
+        check_states_release(&checks);
+    }
     if (!rc && !as_json)
         print_dynamic(env->defs, sel, env->store);
     free(sel);

@@ -394,6 +394,11 @@ int eider_defs_partition_keys(eider_defs *defs, size_t i, const char *request, c
                               size_t *n);
 void eider_keys_free(char **keys, size_t n);
 
+/* The checks of asset i (validated definitions): how many, and the name of the j-th,
+ * in the order they were added; 0 and NULL when out of range. */
+size_t eider_defs_check_count(const eider_defs *defs, size_t i);
+const char *eider_defs_check_name(const eider_defs *defs, size_t i, size_t j);
+
 /* Fill *info for asset i. Returns EIDER_OK or EIDER_EINVAL. */
 int eider_defs_info(const eider_defs *defs, size_t i, eider_asset_info *info);
 /* The key of the I/O manager that stores asset i's output and loads it for the assets
@@ -1421,9 +1426,9 @@ typedef struct eider_check_record {
 } eider_check_record;
 
 typedef int (*eider_check_fn)(const eider_check_record *record, void *user_data);
-/* The outcomes of asset key's checks (check NULL: of every one of them), newest first,
- * at most limit (0: 100). With latest 1, only the newest of each check and partition
- * (the asset's check status). */
+/* The outcomes of asset key's checks (check NULL: of every one of them; key NULL: of
+ * every asset), newest first, at most limit (0: 100). With latest 1, only the newest
+ * of each check and partition (the asset's check status). */
 int eider_store_checks(eider_store *store, const char *key, const char *check, int latest,
                        size_t limit, eider_check_fn fn, void *user_data);
 

@@ -748,3 +748,15 @@ int eider_asset_check(eider_defs *defs, const eider_check_def *def)
     defs->validated = 0;
     return EIDER_OK;
 }
+
+size_t eider_defs_check_count(const eider_defs *defs, size_t i)
+{
+    return defs && defs->validated && i < defs->n_assets ? defs->assets[i].n_checks : 0;
+}
+
+const char *eider_defs_check_name(const eider_defs *defs, size_t i, size_t j)
+{
+    if (j >= eider_defs_check_count(defs, i))
+        return NULL;
+    return defs->checks[defs->assets[i].checks[j]].name;
+}

@@ -983,12 +983,19 @@ int eider_store_checks(eider_store *s, const char *key, const char *check, int l
     check_query q = { fn, ud, 0, { 0 }, NULL };
     eider__buf sql = { 0 };
     snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
-    const char *params[] = { key ? key : "", check ? check : lim, lim };
+    const char *params[3];
+    size_t n = 0;
     eider__buf_puts(&sql, "SELECT asset_key, check_name, partition, run_id, time_us, status, "
-                    "severity, blocking, message, sql, metadata FROM check_results c WHERE "
-                    "asset_key = ?");
-    if (check)
+                    "severity, blocking, message, sql, metadata FROM check_results c WHERE true");
+    if (key) {
+        eider__buf_puts(&sql, " AND asset_key = ?");
+        params[n++] = key;
+    }
+    if (check) {
         eider__buf_puts(&sql, " AND check_name = ?");
+        params[n++] = check;
+    }
+    params[n++] = lim;
     if (latest)
         eider__buf_puts(&sql, " AND id = (SELECT max(id) FROM check_results l WHERE "
                         "l.asset_key = c.asset_key AND l.check_name = c.check_name AND "
@@ -996,7 +1003,7 @@ int eider_store_checks(eider_store *s, const char *key, const char *check, int l
     eider__buf_puts(&sql, " ORDER BY id DESC LIMIT ?");
     int rc = eider__store_flush(s);
     if (!rc)
-        rc = eider__store_query(s, eider__buf_str(&sql), params, check ? 3 : 2, check_row, &q);
+        rc = eider__store_query(s, eider__buf_str(&sql), params, n, check_row, &q);
     if (!rc && q.bad)
         rc = eider__store_damaged(s, "check_results", q.row, eider__buf_str(&q.why));
     eider__buf_release(&q.why);

@@ -162,9 +162,30 @@ check_evaluates_what_is_stored_and_changes_nothing() {
     expect_in out.txt "nothing to check: 'customers' selects no asset with a check"
 }
 
+list_shows_each_assets_check_status() {
+    write_definitions
+    run "$EIDER" list -f definitions.c
+    expect_rc 0
+    expect_in out.txt "CHECKS"
+    grep -E '^orders +default +- +never +unknown +customers$' out.txt >/dev/null ||
+        fail "orders' checks are unknown before they ran: $(cat out.txt)"
+    echo 12 >rows
+    run "$EIDER" materialize -f definitions.c
+    expect_rc 0
+    run "$EIDER" list -f definitions.c
+    grep -E '^orders +default +- +fresh +failed +customers$' out.txt >/dev/null ||
+        fail "orders' checks failed: $(cat out.txt)"
+    grep -E '^customers +default +- +fresh +- +-$' out.txt >/dev/null ||
+        fail "customers has no checks: $(cat out.txt)"
+    run "$EIDER" list -f definitions.c --json
+    check_json out.txt '[a["checks"] for a in d if a["key"] == "orders"][0] == {"defined": 5, "passed": 4, "warned": 0, "failed": 1, "errored": 0, "unknown": 0, "status": "failed"}'
+    check_json out.txt '[a["checks"] for a in d if a["key"] == "customers"][0] is None'
+}
+
 run_case checks_print_under_their_asset_and_in_the_summary
 run_case a_failing_blocking_check_exits_1_and_keeps_the_table
 run_case asset_show_lists_the_latest_outcomes_and_their_history
 run_case materialize_json_holds_each_steps_checks
 run_case check_evaluates_what_is_stored_and_changes_nothing
+run_case list_shows_each_assets_check_status
 finish
