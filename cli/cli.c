@@ -586,3 +586,54 @@ const char *cli_human_duration(double seconds, char *buf, size_t size)
         snprintf(buf, size, "%d min %d s", (int)(seconds / 60), (int)seconds % 60);
     return buf;
 }
+
+/* ---- check outcomes, as eider asset show and GET /api/assets/{key} give them ---- */
+
+
+int cli_collect_check(const eider_check_record *r, void *user_data)
+{
+    cli_check_list *l = user_data;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        cli_check_row *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (cli_check_row){ .name = strdup(r->check_name), .partition = strdup(r->partition),
+        .run_id = dup_or_null(r->run_id), .message = dup_or_null(r->message),
+        .sql = dup_or_null(r->sql), .time_us = r->time_us, .status = r->status,
+        .severity = r->severity, .blocking = r->blocking,
+        .metadata = cli_meta_json(r->metadata, r->n_metadata) };
+    return 0;
+}
+
+void cli_check_list_release(cli_check_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        free(l->v[i].partition);
+        free(l->v[i].run_id);
+        free(l->v[i].message);
+        free(l->v[i].sql);
+        json_decref(l->v[i].metadata);
+    }
+    free(l->v);
+}
+
+json_t *cli_checks_json(const cli_check_list *l)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        const cli_check_row *r = &l->v[i];
+        json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:I, s:s, s:s, s:b, s:o, s:o, s:O}",
+            "name", cli_json_string(r->name), "partition", cli_json_string(r->partition),
+            "run_id", cli_json_string(r->run_id), "time_us", (json_int_t)r->time_us,
+            "status", eider_check_status_name(r->status),
+            "severity", eider_check_severity_name(r->severity), "blocking", r->blocking,
+            "message", cli_json_string(r->message), "sql", cli_json_string(r->sql),
+            "metadata", r->metadata));
+    }
+    return list;
+}

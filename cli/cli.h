@@ -237,6 +237,27 @@ typedef struct cli_state_list {
 int cli_collect_state(const eider_asset_record *record, void *user_data);
 void cli_state_list_release(cli_state_list *l);
 
+/* A check's outcome as the store keeps it, its strings copied. */
+typedef struct cli_check_row {
+    char *name, *partition, *run_id, *message, *sql;
+    int64_t time_us;
+    eider_check_status status;
+    eider_check_severity severity;
+    int blocking;
+    json_t *metadata;
+} cli_check_row;
+
+typedef struct cli_check_list {
+    cli_check_row *v;
+    size_t n, cap;
+} cli_check_list;
+
+/* An eider_check_fn appending a copy of record to the cli_check_list user_data (start
+ * it zeroed); 1 when memory ran out. The list as JSON, and its release. */
+int cli_collect_check(const eider_check_record *record, void *user_data);
+json_t *cli_checks_json(const cli_check_list *l);
+void cli_check_list_release(cli_check_list *l);
+
 /* JSON for the CLI's --json outputs. */
 json_t *cli_json_string(const char *s);
 json_t *cli_meta_json(const eider_meta *m, size_t n);

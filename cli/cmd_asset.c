@@ -411,60 +411,8 @@ static void print_history(const cli_state_list *h)
 
 /* ---- checks ---- */
 
-/* A check's outcome as the store keeps it, its strings copied. */
-typedef struct check_row {
-    char *name, *partition, *run_id, *message, *sql;
-    int64_t time_us;
-    eider_check_status status;
-    eider_check_severity severity;
-    int blocking;
-    json_t *metadata;
-} check_row;
-
-typedef struct check_list {
-    check_row *v;
-    size_t n, cap;
-} check_list;
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static int collect_check(const eider_check_record *r, void *user_data)
-{
-    check_list *l = user_data;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        check_row *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = (check_row){ .name = strdup(r->check_name), .partition = strdup(r->partition),
-        .run_id = dup_or_null(r->run_id), .message = dup_or_null(r->message),
-        .sql = dup_or_null(r->sql), .time_us = r->time_us, .status = r->status,
-        .severity = r->severity, .blocking = r->blocking,
-        .metadata = cli_meta_json(r->metadata, r->n_metadata) };
-    return 0;
-}
-
-static void check_list_release(check_list *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].name);
-        free(l->v[i].partition);
-        free(l->v[i].run_id);
-        free(l->v[i].message);
-        free(l->v[i].sql);
-        json_decref(l->v[i].metadata);
-    }
-    free(l->v);
-}
-
 /* A table of checks: the latest of each (with severity), or the history (with the run). */
-static void print_checks(const check_list *l, int latest)
+static void print_checks(const cli_check_list *l, int latest)
 {
     enum { COLS = 6 };
     char **cells = calloc((l->n + 1) * COLS, sizeof(*cells));
@@ -475,7 +423,7 @@ static void print_checks(const check_list *l, int latest)
     for (size_t c = 0; c < COLS; c++)
         cells[c] = strdup(head[c]);
     for (size_t i = 0; i < l->n; i++) {
-        const check_row *r = &l->v[i];
+        const cli_check_row *r = &l->v[i];
         char when[32], how[32], **row = cells + (i + 1) * COLS;
         snprintf(how, sizeof(how), "%s%s", eider_check_severity_name(r->severity),
                  r->blocking ? ", blocking" : "");
@@ -492,22 +440,6 @@ static void print_checks(const check_list *l, int latest)
         printf("\ncheck history (newest first, %zu shown):\n", l->n);
     print_table("  ", cells, COLS, l->n);
     free_cells(cells, (l->n + 1) * COLS);
-}
-
-static json_t *checks_json(const check_list *l)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < l->n; i++) {
-        const check_row *r = &l->v[i];
-        json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:I, s:s, s:s, s:b, s:o, s:o, s:O}",
-            "name", cli_json_string(r->name), "partition", cli_json_string(r->partition),
-            "run_id", cli_json_string(r->run_id), "time_us", (json_int_t)r->time_us,
-            "status", eider_check_status_name(r->status),
-            "severity", eider_check_severity_name(r->severity), "blocking", r->blocking,
-            "message", cli_json_string(r->message), "sql", cli_json_string(r->sql),
-            "metadata", r->metadata));
-    }
-    return list;
 }
 
 static json_t *state_json(const cli_asset_state *s, int history)
@@ -528,7 +460,7 @@ static json_t *state_json(const cli_asset_state *s, int history)
 }
 
 static void print_show_json(const char *key, const cli_state_list *st, const cli_state_list *h,
-                            const check_list *latest, const check_list *checks)
+                            const cli_check_list *latest, const cli_check_list *checks)
 {
     json_t *parts = json_array(), *hist = json_array();
     for (size_t i = 0; i < st->n; i++)
@@ -536,8 +468,8 @@ static void print_show_json(const char *key, const cli_state_list *st, const cli
     for (size_t i = 0; i < h->n; i++)
         json_array_append_new(hist, state_json(&h->v[i], 1));
     json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:o}", "key", cli_json_string(key),
-                            "partitions", parts, "history", hist, "checks", checks_json(latest),
-                            "check_history", checks_json(checks));
+                            "partitions", parts, "history", hist, "checks", cli_checks_json(latest),
+                            "check_history", cli_checks_json(checks));
     json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     putchar('\n');
     json_decref(doc);
@@ -546,7 +478,7 @@ static void print_show_json(const char *key, const cli_state_list *st, const cli
 static int asset_show(cli_env *env, const asset_args *a)
 {
     cli_state_list st = { 0 }, h = { 0 };
-    check_list latest = { 0 }, checks = { 0 };
+    cli_check_list latest = { 0 }, checks = { 0 };
     size_t limit = (size_t)(a->limit ? a->limit : HISTORY_DEFAULT_LIMIT);
     int code = EXIT_OK;
     if (env->store_missing)
@@ -555,9 +487,9 @@ static int asset_show(cli_env *env, const asset_args *a)
     if (!rc)
         rc = eider_store_history(env->store, a->key, limit, cli_collect_state, &h);
     if (!rc)
-        rc = eider_store_checks(env->store, a->key, NULL, 1, 0, collect_check, &latest);
+        rc = eider_store_checks(env->store, a->key, NULL, 1, 0, cli_collect_check, &latest);
     if (!rc)
-        rc = eider_store_checks(env->store, a->key, NULL, 0, limit, collect_check, &checks);
+        rc = eider_store_checks(env->store, a->key, NULL, 0, limit, cli_collect_check, &checks);
     if (rc) {
         code = store_failed(env, rc);
     } else if (st.n == 0 && h.n == 0 && latest.n == 0) {
@@ -579,8 +511,8 @@ static int asset_show(cli_env *env, const asset_args *a)
     }
     cli_state_list_release(&st);
     cli_state_list_release(&h);
-    check_list_release(&latest);
-    check_list_release(&checks);
+    cli_check_list_release(&latest);
+    cli_check_list_release(&checks);
     return code;
 }
 

@@ -2,8 +2,8 @@
  * asset.c — GET /api/assets/{key}: one asset's definition (as GET /api/assets gives it),
  * its I/O manager, its neighbours, its partitions with each key's state, its latest
  * materialization (columns, preview, row count and the rest of its metadata) and its
- * history with the duration of each materialization's step, as the store keeps them
- * (docs/api.md).
+ * history with the duration of each materialization's step, and its checks with their
+ * latest outcomes and history, as the store keeps them (docs/api.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -186,16 +186,47 @@ static json_t *definition_json(srv *s, size_t i, eider_store *store, const eider
     return doc;
 }
 
+/* Each check of asset i, in definition order, with its latest outcomes (one per
+ * partition; none when it never ran): {"name", "results": [...]}. */
+static json_t *check_results_json(srv *s, size_t i, const cli_check_list *latest)
+{
+    json_t *list = json_array();
+    for (size_t j = 0; j < eider_defs_check_count(s->defs, i); j++) {
+        const char *name = eider_defs_check_name(s->defs, i, j);
+        cli_check_list mine = { 0 };
+        for (size_t k = 0; k < latest->n; k++)
+            if (strcmp(latest->v[k].name, name) == 0) {
+                if (mine.n == mine.cap) {
+                    mine.cap = mine.cap ? 2 * mine.cap : 4;
+                    cli_check_row *v = realloc(mine.v, mine.cap * sizeof(*v));
+                    if (!v)
+                        break;
+                    mine.v = v;
+                }
+                mine.v[mine.n++] = latest->v[k];     /* borrowed: not released below */
+            }
+        json_array_append_new(list, json_pack("{s:o, s:o}", "name", cli_json_string(name),
+                                              "results", cli_checks_json(&mine)));
+        free(mine.v);
+    }
+    return list;
+}
+
 /* Fill the parts the store knows; -1 when it failed (reply set). */
 static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t *doc,
                        srv_reply *reply)
 {
     cli_state_list st = { 0 }, h = { 0 };
+    cli_check_list latest = { 0 }, checks = { 0 };
     eider_asset_info a;
     const char *key = eider_defs_key(s->defs, i);
     int rc = store ? eider_store_assets(store, key, cli_collect_state, &st) : EIDER_OK;
     if (!rc && store)
         rc = eider_store_history(store, key, (size_t)limit, cli_collect_state, &h);
+    if (!rc && store && eider_defs_check_count(s->defs, i))
+        rc = eider_store_checks(store, key, NULL, 1, 0, cli_collect_check, &latest);
+    if (!rc && store && eider_defs_check_count(s->defs, i))
+        rc = eider_store_checks(store, key, NULL, 0, (size_t)limit, cli_collect_check, &checks);
     if (rc) {
         srv_error(reply, 500, "the instance store failed: %s", eider_store_errmsg(store));
     } else {
@@ -203,9 +234,13 @@ static int add_records(srv *s, size_t i, eider_store *store, long limit, json_t 
         json_object_set_new(doc, "partitions", partitions_json(s, i, &a, &st));
         json_object_set_new(doc, "latest", latest_json(&st));
         json_object_set_new(doc, "history", history_json(&h));
+        json_object_set_new(doc, "check_results", check_results_json(s, i, &latest));
+        json_object_set_new(doc, "check_history", cli_checks_json(&checks));
     }
     cli_state_list_release(&st);
     cli_state_list_release(&h);
+    cli_check_list_release(&latest);
+    cli_check_list_release(&checks);
     return rc ? -1 : 0;
 }
 
