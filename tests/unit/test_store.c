@@ -1637,8 +1637,8 @@ static int says(eider_context *ctx)
 typedef struct checks_seen {
     int n;
     char names[256];
-    eider_check_record first;        /* strings are not kept */
-    char first_message[128], first_meta[128];
+    eider_check_record first;        /* its strings are not kept: copied below */
+    char first_message[128], first_meta[128], first_partition[64];
 } checks_seen;
 
 static int see_check(const eider_check_record *r, void *ud)
@@ -1647,6 +1647,7 @@ static int see_check(const eider_check_record *r, void *ud)
     if (!c->n++) {
         c->first = *r;
         snprintf(c->first_message, sizeof(c->first_message), "%s", r->message ? r->message : "");
+        snprintf(c->first_partition, sizeof(c->first_partition), "%s", r->partition);
         for (size_t i = 0; i < r->n_metadata; i++)
             if (strcmp(r->metadata[i].key, "verdict") == 0)
                 snprintf(c->first_meta, sizeof(c->first_meta), "%s", r->metadata[i].text);
@@ -1677,7 +1678,7 @@ Test(store, check_outcomes_are_recorded_with_their_history)
     cr_expect_str_eq(all.first_message, "it is bad");
     cr_expect_str_eq(all.first_meta, "bad");
     cr_expect_eq(all.first.severity, EIDER_CHECK_WARN);
-    cr_expect_str_eq(all.first.partition, "");
+    cr_expect_str_eq(all.first_partition, "");
     cr_assert_eq(eider_store_checks(s, "a", "mood", 1, 0, see_check, &latest), EIDER_OK);
     cr_expect_eq(latest.n, 1, "the latest outcome only");
     cr_expect_eq(latest.first.status, EIDER_CHECK_FAILED);

@@ -63,3 +63,26 @@ export function statusDot(status) {
   const s = String(status || 'never');
   return html`<span class=${'dot dot-' + statusClass(s)} title=${s} aria-label=${s}></span>`;
 }
+
+// An asset's checks at a glance: a mark and a colour each (colour-blind safe):
+// passed ✓, warned !, failed ✗, errored ✗, unknown ? (never ran).
+export const CHECK_MARKS = { passed: '\u2713', warned: '!', failed: '\u2717', errored: '\u2717', unknown: '?' };
+
+// checks: the "checks" of /api/assets ({defined, passed, ..., status}), or null.
+export function checkBadge(checks) {
+  if (!checks) return null;
+  const st = checks.status || 'unknown';
+  const label = checksLabel(checks);
+  const bad = checks.failed + checks.errored;
+  const n = bad || checks.warned || (st === 'unknown' ? checks.unknown : checks.defined);
+  return html`<span class=${'chk chk-' + st} title=${label} aria-label=${label} data-checks=${st}>${CHECK_MARKS[st] || '?'}<span class="chk-n">${n}</span></span>`;
+}
+
+// "1 of 3 checks failing", "2 checks passed", ...
+export function checksLabel(checks) {
+  const bad = checks.failed + checks.errored;
+  return bad ? `${bad} of ${checks.defined} checks failing`
+    : checks.warned ? `${checks.warned} of ${checks.defined} checks warned`
+    : checks.unknown ? `${checks.unknown} of ${checks.defined} checks never ran`
+    : `${checks.defined} ${checks.defined === 1 ? 'check' : 'checks'} passed`;
+}

@@ -7,7 +7,7 @@ import { html } from '../lib/html.js';
 import { useState, useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { getJSON, postJSON, assetPath, runPath } from '../lib/api.js';
-import { ago, duration, when, count, statusDot } from '../lib/format.js';
+import { ago, checkBadge, checksLabel, CHECK_MARKS, duration, when, count, statusDot } from '../lib/format.js';
 import { ErrorNote, Skeleton, RunLink, useLive } from './runs.js';
 import { highlightSQL } from './run.js';
 
@@ -226,6 +226,62 @@ function History({ history }) {
     </tr>`)}</tbody></table></div>`;
 }
 
+/* ---- Checks ---- */
+
+// A check outcome's mark and word, coloured as the check badges are.
+function CheckStatus({ r }) {
+  const st = !r ? 'unknown' : r.status === 'passed' ? 'passed'
+    : r.severity === 'warn' ? 'warned' : r.status;
+  return html`<span class=${'chk-status chk-text-' + st} data-check-status=${r ? r.status : 'never'}>
+    <span class=${'chk chk-' + st}>${CHECK_MARKS[st] || '?'}</span> ${r ? r.status : 'never ran'}</span>`;
+}
+
+// One check's latest outcome (of one partition): a row, and under it what failed —
+// the message, the failing rows it sampled, the query that decided it.
+function CheckRow({ name, r }) {
+  const m = (r && r.metadata) || {};
+  const sample = Array.isArray(m.sample) ? m.sample : null;
+  const failing = typeof m.failing_rows === 'number' ? m.failing_rows : null;
+  return html`<tr class="check-row" data-check=${name}>
+      <td><${CheckStatus} r=${r} /></td>
+      <td class="mono">${name}</td>
+      <td class="mono">${r && r.partition ? r.partition : ''}</td>
+      <td>${r ? r.severity + (r.blocking ? ', blocking' : '') : ''}</td>
+      <td class="num">${failing !== null ? count(failing) : ''}</td>
+      <td title=${r ? when(r.time_us) : ''}>${r ? ago(r.time_us) : ''}</td>
+      <td>${r ? html`<${RunLink} id=${r.run_id} />` : null}</td>
+    </tr>
+    ${r && (r.message || sample || r.sql) ? html`<tr class="check-detail"><td></td><td colspan="6">
+      ${r.message ? html`<div class=${r.status === 'passed' ? 'c-muted' : 'check-msg'}>${r.message}</div>` : null}
+      ${sample && sample.length ? html`<details class="check-sample" open=${r.status !== 'passed'}>
+        <summary>${failing !== null && failing > sample.length ? `${sample.length} of the ${count(failing)} failing rows` : 'the failing rows'}</summary>
+        <${Preview} columns=${null} rows=${sample} /></details>` : null}
+      ${r.sql ? html`<details class="check-sql"><summary>query</summary><pre class="sql small">${highlightSQL(r.sql)}</pre></details>` : null}
+    </td></tr>` : null}`;
+}
+
+function Checks({ d }) {
+  const list = d.check_results || [];
+  return html`<table class="tbl checks">
+    <thead><tr><th>Status</th><th>Check</th><th>Partition</th><th>Severity</th><th class="num">Failing rows</th><th>When</th><th>Run</th></tr></thead>
+    <tbody>${list.map((c) => (c.results.length ? c.results.map((r) => html`<${CheckRow} name=${c.name} r=${r} />`)
+      : html`<${CheckRow} name=${c.name} r=${null} />`))}</tbody></table>`;
+}
+
+function CheckHistory({ history }) {
+  if (!history || !history.length) return html`<div class="pg-empty">No check has run yet.</div>`;
+  return html`<div class="scroll-y"><table class="tbl check-history">
+    <thead><tr><th>Time</th><th>Check</th><th>Status</th><th>Partition</th><th>Run</th><th>Message</th></tr></thead>
+    <tbody>${history.map((h) => html`<tr>
+      <td title=${ago(h.time_us)}>${when(h.time_us)}</td>
+      <td class="mono">${h.name}</td>
+      <td><${CheckStatus} r=${h} /></td>
+      <td class="mono">${h.partition || ''}</td>
+      <td><${RunLink} id=${h.run_id} /></td>
+      <td>${h.message || ''}</td>
+    </tr>`)}</tbody></table></div>`;
+}
+
 /* ---- The partition grid ---- */
 
 const PSTATUS = ['materialized', 'stale', 'failed', 'missing'];
@@ -409,8 +465,11 @@ function Body({ d }) {
   const defMeta = Object.entries(d.metadata || {});
   const recMeta = Object.entries(latest.metadata || {}).filter(([k]) => !['columns', 'preview', 'row_count'].includes(k));
   const never = !d.latest && !(d.history && d.history.length);
+  const nChecks = d.check_results ? d.check_results.length : 0;
   return html`<div class="asset-grid">
     <div class="col-main">
+      ${nChecks ? html`<${Section} title="Checks" id="checks" extra=${d.checks ? html`${checkBadge(d.checks)} ${checksLabel(d.checks)}` : null}>
+        <${Checks} d=${d} /></${Section}>` : null}
       ${never ? html`<${Section} title="Materializations" id="history">
         <div class="pg-empty" data-never="1">${d.external
           ? 'An external asset: Eider observes it and never materializes it.'
@@ -421,6 +480,8 @@ function Body({ d }) {
         <${Preview} columns=${latest.columns} rows=${latest.preview} /></${Section}>
       <${Section} title="Materialization history" id="history" extra=${d.history && d.history.length > 1 ? `${d.history.length} newest` : null}>
         ${d.history ? html`<${History} history=${d.history} />` : html`<div class="pg-empty">Not available from this server.</div>`}</${Section}>`}
+      ${nChecks ? html`<${Section} title="Check history" id="check-history" extra=${d.check_history && d.check_history.length > 1 ? `${d.check_history.length} newest` : null}>
+        <${CheckHistory} history=${d.check_history} /></${Section}>` : null}
     </div>
     <div class="col-side">
       <${Section} title="Metadata" id="metadata">

@@ -7,7 +7,7 @@ import { html } from '../lib/html.js';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { assetPath } from '../lib/api.js';
 import { store, useStore, selectKeys, clearSelection } from '../lib/store.js';
-import { ago, count, statusDot, when } from '../lib/format.js';
+import { ago, checkBadge, count, statusDot, when } from '../lib/format.js';
 import { materialize } from './lineage.js';
 
 const ROW_H = 32;
@@ -16,6 +16,7 @@ const OVERSCAN = 8;
 const COLUMNS = [
   { id: 'status', label: 'Status', get: (a) => a.status || 'never' },
   { id: 'key', label: 'Asset', get: (a) => a.key },
+  { id: 'checks', label: 'Checks', get: (a) => (a.checks ? CHECK_ORDER[a.checks.status] ?? 9 : 10) },
   { id: 'group', label: 'Group', get: (a) => a.group || '' },
   { id: 'kinds', label: 'Kinds', get: (a) => (a.kinds || []).join(' ') },
   { id: 'latest', label: 'Materialized', get: (a) => (a.latest ? a.latest.time_us : -1) },
@@ -24,6 +25,7 @@ const COLUMNS = [
 ];
 
 const STATUS_ORDER = { failed: 0, running: 1, stale: 2, never: 3, fresh: 4, external: 5 };
+const CHECK_ORDER = { errored: 0, failed: 1, warned: 2, unknown: 3, passed: 4 };
 
 function tagsOf(a) {
   return Object.entries(a.tags || {}).map(([k, v]) => (v === '' || v == null ? k : `${k}=${v}`));
@@ -66,6 +68,7 @@ function Row({ a, top, selected }) {
     <span class="c-check" onClick=${toggle} title="Select"><input type="checkbox" checked=${selected} tabindex="-1" /></span>
     <span class="c-status">${statusDot(a.status || 'never')}<span class="status-text">${a.status || 'never'}</span></span>
     <span class="c-key" title=${a.description || a.key}>${slash >= 0 ? html`<span class="key-prefix">${a.key.slice(0, slash + 1)}</span>` : null}<span class="key-name">${a.key.slice(slash + 1)}</span></span>
+    <span class="c-checks">${checkBadge(a.checks) || html`<span class="faint">—</span>`}</span>
     <span class="c-group">${a.group || ''}</span>
     <span class="c-kinds">${(a.kinds || []).map((k) => html`<span class="badge">${k}</span>`)}</span>
     <span class="c-latest" title=${a.latest ? when(a.latest.time_us) : ''}>${a.latest ? ago(a.latest.time_us) : html`<span class="faint">—</span>`}</span>
@@ -124,7 +127,7 @@ export function AssetsPage({ query }) {
       return c * dir || x.key.localeCompare(y.key);
     });
     return out;
-  }, [s.assets, f, s.selected, useSel, s.assets && s.assets.map((a) => a.status).join()]);
+  }, [s.assets, f, s.selected, useSel, s.assets && s.assets.map((a) => a.status + (a.checks ? a.checks.status : '')).join()]);
 
   const first = Math.max(0, Math.floor(scroll.top / ROW_H) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((scroll.top + scroll.height) / ROW_H) + OVERSCAN);

@@ -35,6 +35,28 @@ function roundRect(ctx, x, y, w, h, r) {
   ctx.closePath();
 }
 
+// An asset's check badge, right-aligned at (right, y): a pill in the colour of its
+// checks' worst latest outcome with its mark (as .chk in style.css); its width.
+const CHECK_GLYPH = { passed: '\u2713', warned: '!', failed: '\u2717', errored: '\u2717', unknown: '?' };
+function drawChecks(ctx, c, checks, right, y) {
+  const st = checks.status || 'unknown';
+  const col = st === 'passed' ? c.fresh : st === 'warned' ? c.stale : st === 'unknown' ? c.never : c.failed;
+  const w = 18, h = 14;
+  roundRect(ctx, right - w, y - h / 2, w, h, 7);
+  if (st === 'unknown') {
+    ctx.strokeStyle = col; ctx.lineWidth = 1; ctx.stroke();
+  } else {
+    ctx.fillStyle = col; ctx.fill();
+  }
+  ctx.fillStyle = st === 'unknown' ? c.muted : '#fff';
+  ctx.font = `bold 10px ${c.font}`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(CHECK_GLYPH[st] || '?', right - w / 2, y + 0.5);
+  ctx.textAlign = 'left';
+  return w;
+}
+
 // A status mark at (x, y): a colour and a shape each (as .dot in style.css).
 export function drawStatus(ctx, c, status, x, y, r, t) {
   const col = c[status] || c.never;
@@ -556,6 +578,7 @@ export class GraphView {
       }
     }
     if (view.k >= 0.45) this.paintText(n, info);
+    if (view.k >= 0.45 && info.checks) drawChecks(ctx, c, info.checks, n.x + n.w - 8, n.y + 21);
     ctx.globalAlpha = 1;
     return animate;
   }
@@ -565,7 +588,7 @@ export class GraphView {
     const slash = n.key.lastIndexOf('/');
     const prefix = slash >= 0 ? n.key.slice(0, slash + 1) : '';
     const name = n.key.slice(slash + 1);
-    const x = n.x + 30, room = n.w - 30 - 10;
+    const x = n.x + 30, room = n.w - 30 - 10 - (info.checks ? 22 : 0);
     ctx.textBaseline = 'middle';
     ctx.font = `12px ${c.font}`;
     let used = 0;

@@ -9,7 +9,7 @@ import {
   store, useStore, on, selectKeys, clearSelection, applySelection, launched, keysSelection, runRow,
 } from '../lib/store.js';
 import { toast, updateToast } from '../lib/toast.js';
-import { statusDot, ago, count, when } from '../lib/format.js';
+import { statusDot, ago, checkBadge, count, when } from '../lib/format.js';
 import { GraphView } from './graphview.js';
 import { layeredLayout } from './layout.js';
 
@@ -118,6 +118,7 @@ function HoverCard({ hover }) {
     ${a.description ? html`<div class="hc-desc">${a.description.split('\n')[0].slice(0, 160)}</div>` : null}
     <div class="hc-grid">
       <span>status</span><span>${a.status || 'never'}</span>
+      ${a.checks ? html`<span>checks</span><span>${checkBadge(a.checks)} ${a.checks.status}</span>` : null}
       <span>group</span><span>${a.group || ''}</span>
       ${latest ? html`<span>materialized</span><span title=${when(latest.time_us)}>${ago(latest.time_us)}</span>` : null}
       ${latest && latest.row_count != null ? html`<span>rows</span><span>${count(latest.row_count)}</span>` : null}
@@ -180,7 +181,7 @@ export function LineagePage({ query }) {
     const gv = new GraphView(canvas.current, minimap.current, {
       info: (i) => {
         const a = store.byKey.get(gv.g.nodes[i].key);
-        return a ? { status: a.status, latest: a.latest } : { status: 'never' };
+        return a ? { status: a.status, latest: a.latest, checks: a.checks } : { status: 'never' };
       },
       selected: (i) => store.selected.has(gv.g.nodes[i].key),
       anySelected: () => store.selected.size > 0,
@@ -221,7 +222,7 @@ export function LineagePage({ query }) {
     });
     // For the browser tests: where each node is, and its status.
     window.__eiderLineage = {
-      nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, selected: gv.cb.selected(i), hidden: gv.hidden(i), ...gv.screenRect(i) })) : []),
+      nodes: () => (gv.g ? gv.g.nodes.map((n, i) => ({ key: n.key, status: gv.cb.info(i).status, checks: (gv.cb.info(i).checks || {}).status || null, selected: gv.cb.selected(i), hidden: gv.hidden(i), ...gv.screenRect(i) })) : []),
       groups: () => (gv.g ? (gv.g.groups || []).map((gr) => ({ name: gr.name, folded: gv.folded.has(gr.name), ...gv.toScreen(gr) })) : []),
       view: () => ({ ...gv.view, shown: gv.shown, paintMs: gv.paintMs, paints: gv.paints }),
       fallback: () => !!(gv.g && gv.g.fallback),
