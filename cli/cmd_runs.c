@@ -715,6 +715,13 @@ static void print_event_detail(FILE *out, const eider_event *ev)
         json_decref(meta);
         break;
     }
+    case EIDER_EVENT_CHECK:
+        fprintf(out, "  %s %s", cli_safe(ev->check_name ? ev->check_name : "?"),
+                eider_check_status_name(ev->check_status));
+        if (ev->check_status != EIDER_CHECK_PASSED)
+            fprintf(out, " (%s%s): %s", eider_check_severity_name(ev->check_severity),
+                    ev->check_blocking ? ", blocking" : "", cli_message(ev->message));
+        break;
     default:
         if (ev->duration_s)
             fprintf(out, "  %s", cli_human_duration(ev->duration_s, dur, sizeof(dur)));
@@ -767,6 +774,12 @@ static json_t *event_json(int64_t id, const eider_event *ev)
     if (ev->type == EIDER_EVENT_RUN_START) {
         json_object_set_new(o, "selection", cli_json_string(ev->selection));
         json_object_set_new(o, "partition", cli_json_string(ev->partition));
+    }
+    if (ev->type == EIDER_EVENT_CHECK) {
+        json_object_set_new(o, "check_name", cli_json_string(ev->check_name));
+        json_object_set_new(o, "status", json_string(eider_check_status_name(ev->check_status)));
+        json_object_set_new(o, "severity", json_string(eider_check_severity_name(ev->check_severity)));
+        json_object_set_new(o, "blocking", json_boolean(ev->check_blocking));
     }
     return o;
 }

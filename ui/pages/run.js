@@ -166,6 +166,8 @@ function describe(e) {
     case 'materialization': return `materialized${md.row_count !== undefined ? ' ' + count(md.row_count) + ' rows' : ''}` +
       `${md.table ? ' into ' + md.table : md.path ? ' into ' + md.path : ''}`;
     case 'step_failure': return e.message || 'failed';
+    case 'check': return `check ${e.check_name || '?'} ${e.status || ''}` +
+      (e.status && e.status !== 'passed' ? ` (${e.severity}${e.blocking ? ', blocking' : ''}): ${e.message || ''}` : '');
     default: return e.message || '';
   }
 }
