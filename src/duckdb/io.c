@@ -710,16 +710,24 @@ void eider__io_checked_source(const char *asset_key, const char *source, const c
     eider__buf_release(&msg);
 }
 
-/* The caller's look at what the write wrote, before it commits. */
-static int before_commit(duckdb_connection con, const eider__write *w)
+/* The caller's look at what the write wrote, before it commits. A statement of it
+ * that failed aborts DuckDB's transaction, whose COMMIT then commits nothing without a
+ * word: the transaction must still answer, or the write fails (and rolls back). */
+static int before_commit(duckdb_connection con, const eider__write *w, eider__buf *err)
 {
-    eider__buf rel = { 0 };
+    eider__buf rel = { 0 }, why = { 0 };
     if (w->where)
         eider__buf_printf(&rel, "(SELECT * FROM %s WHERE %s)", w->table->quoted, w->where);
     else
         eider__buf_puts(&rel, w->table->quoted);
     int rc = w->before_commit(con, eider__buf_str(&rel), w->user_data) ? EIDER_ESTEP : EIDER_OK;
+    if (!rc && eider__exec(con, "SELECT 1", &why)) {
+        eider__buf_printf(err, "a check's statement failed inside the write's transaction, "
+                          "which DuckDB then aborted (%s): the write is rolled back", eider__buf_str(&why));
+        rc = EIDER_ESQL;
+    }
     eider__buf_release(&rel);
+    eider__buf_release(&why);
     return rc;
 }
 
@@ -747,7 +755,7 @@ int eider__io_write(duckdb_connection con, const eider__write *given, int64_t *r
     eider__buf_reset(sql);
     rc = write_body(con, w, rows, err, sql);
     if (!rc && w->before_commit)
-        rc = before_commit(con, w);
+        rc = before_commit(con, w, err);
     if (!rc && (rc = eider__exec(con, "COMMIT", err)) == EIDER_OK)
         eider__buf_reset(sql);
     if (rc)

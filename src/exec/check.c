@@ -318,6 +318,12 @@ static void report(eider_context *ctx, const eider__check *c, const finding *f,
     free(meta);
 }
 
+/* Whether c stops the step when it does not pass: blocking, of severity error. */
+static int blocks(const eider__check *c)
+{
+    return c->blocking && c->severity == EIDER_CHECK_ERROR;
+}
+
 /* Evaluate c; 1 when it stops the step (blocking, of severity error, and not passed). */
 static int run_check(eider_context *ctx, duckdb_connection con, const char *rel,
                      const eider__check *c, eider__buf *why)
@@ -342,7 +348,7 @@ static int run_check(eider_context *ctx, duckdb_connection con, const char *rel,
     else
         eval_failures(ctx, con, c, rel, &f);
     report(ctx, c, &f, own, n_own);
-    int stops = c->blocking && c->severity == EIDER_CHECK_ERROR && f.status != EIDER_CHECK_PASSED;
+    int stops = blocks(c) && f.status != EIDER_CHECK_PASSED;
     if (stops && !why->len)
         eider__buf_printf(why, "blocking check '%s' %s: %s", c->name,
                           f.status == EIDER_CHECK_FAILED ? "failed" : "erred",
@@ -356,21 +362,30 @@ static int run_check(eider_context *ctx, duckdb_connection con, const char *rel,
     return stops;
 }
 
-int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *relation)
+int eider__checks_run_set(eider_context *ctx, duckdb_connection con, const char *relation,
+                          eider__check_set set)
 {
     const eider__asset *a = ctx->asset;
     eider__buf why = { 0 };
     int stops = 0;
     if (ctx->run->no_checks || ctx->check)
         return EIDER_OK;
-    for (size_t i = 0; i < a->n_checks; i++)
-        stops |= run_check(ctx, con, relation, &ctx->run->defs->checks[a->checks[i]], &why);
+    for (size_t i = 0; i < a->n_checks; i++) {
+        const eider__check *c = &ctx->run->defs->checks[a->checks[i]];
+        if (set == EIDER__CHECKS_ALL || (set == EIDER__CHECKS_BLOCKING) == blocks(c))
+            stops |= run_check(ctx, con, relation, c, &why);
+    }
     if (ctx->run->checks_only)       /* nothing is written: nothing to block */
         stops = 0;
     if (stops)
         eider__ctx_fail(ctx, NULL, "asset '%s': %s", a->key, eider__buf_str(&why));
     eider__buf_release(&why);
     return stops ? EIDER_ESTEP : EIDER_OK;
+}
+
+int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *relation)
+{
+    return eider__checks_run_set(ctx, con, relation, EIDER__CHECKS_ALL);
 }
 
 /* ---- what a check in C calls ---- */

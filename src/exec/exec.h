@@ -269,6 +269,13 @@ void eider__step_drop_checks(eider__step *step);
  * step and sent as an event. EIDER_ESTEP, with the step's failure set, when a blocking
  * check of severity error failed or erred; else EIDER_OK (check.c). */
 int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *relation);
+/* The same for some of them: the blocking ones (blocking, of severity error), which
+ * run inside a write's transaction, or the others, which run after it commits (an
+ * error inside DuckDB's transaction aborts it: only a check that would roll the write
+ * back anyway may run there). */
+typedef enum eider__check_set { EIDER__CHECKS_ALL, EIDER__CHECKS_BLOCKING, EIDER__CHECKS_OTHERS } eider__check_set;
+int eider__checks_run_set(eider_context *ctx, duckdb_connection con, const char *relation,
+                          eider__check_set set);
 /* After the compute function of an asset that stored no output (it writes its own
  * tables): its checks on its table, as the DuckDB I/O manager would name it, in its
  * DuckDB resource's database (check.c). */

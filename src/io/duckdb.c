@@ -145,10 +145,43 @@ static int output_where(eider_io *io, const char *source)
     return rc;
 }
 
-/* The asset's checks, on what the write wrote, before it commits. */
+/* The asset's blocking checks, on what the write wrote, before it commits. */
 static int checks_before_commit(duckdb_connection con, const char *relation, void *ctx)
 {
-    return eider__checks_run(ctx, con, relation);
+    return eider__checks_run_set(ctx, con, relation, EIDER__CHECKS_BLOCKING);
+}
+
+/* Whether a blocking check that must stop the write is among a's checks. */
+static int has_blocking(const eider_defs *defs, const eider__asset *a)
+{
+    for (size_t i = 0; i < a->n_checks; i++)
+        if (defs->checks[a->checks[i]].blocking &&
+            defs->checks[a->checks[i]].severity == EIDER_CHECK_ERROR)
+            return 1;
+    return 0;
+}
+
+/* The asset's other checks, on what was committed (the partitions written, read in
+ * their time zone as the write's condition was). */
+static void checks_after_commit(eider_io *io)
+{
+    eider__buf rel = { 0 }, set = { 0 }, err = { 0 };
+    const char *tz = io->where ? eider__partitions_timezone(io->ctx->asset->partitions) : NULL;
+    if (io->where)
+        eider__buf_printf(&rel, "(SELECT * FROM %s WHERE %s)", io->table.quoted, io->where);
+    else
+        eider__buf_puts(&rel, io->table.quoted);
+    if (tz) {
+        eider__buf_puts(&set, "SET TimeZone = ");
+        eider__buf_sql_literal(&set, tz);
+        eider__exec(io->con, eider__buf_str(&set), &err);
+    }
+    eider__checks_run_set(io->ctx, io->con, eider__buf_str(&rel), EIDER__CHECKS_OTHERS);
+    if (tz)
+        eider__exec(io->con, "RESET TimeZone", &err);
+    eider__buf_release(&rel);
+    eider__buf_release(&set);
+    eider__buf_release(&err);
 }
 
 static int table_store(eider_io *io, const char *source, int64_t *rows, void *user_data)
@@ -165,7 +198,8 @@ static int table_store(eider_io *io, const char *source, int64_t *rows, void *us
         .policy = policy_of(ctx->asset), .view = is_meta(ctx->asset, "materialized", "view"),
         .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
         .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
-        .before_commit = ctx->asset->n_checks ? checks_before_commit : NULL, .user_data = ctx,
+        .before_commit = has_blocking(ctx->run->defs, ctx->asset) ? checks_before_commit : NULL,
+        .user_data = ctx,
     };
     if (w.view && (!io->is_sql || io->where))
         return eider__ctx_fail(ctx, NULL, "asset '%s': metadata \"materialized\" is \"view\", which "
@@ -183,6 +217,8 @@ static int table_store(eider_io *io, const char *source, int64_t *rows, void *us
     if (rc && !ctx->failed)          /* (a blocking check's failure is set already) */
         eider__ctx_fail(ctx, sql.len ? eider__buf_str(&sql) : NULL, "asset '%s': storing %s "
                         "failed: %s", ctx->asset->key, io->table.quoted, eider__buf_str(&err));
+    if (!rc && ctx->asset->n_checks)
+        checks_after_commit(io);
     eider__buf_release(&err);
     eider__buf_release(&sql);
     return rc ? EIDER_ESTEP : EIDER_OK;

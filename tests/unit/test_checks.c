@@ -521,3 +521,49 @@ Test(checks, a_run_of_checks_only_reads_what_is_stored_and_writes_nothing)
     eider_result_free(r);
     eider_defs_free(defs);
 }
+
+/* A check that errs inside the write's transaction (a binder error, a failing cast)
+ * does not spoil the write when it does not block: the table is written. */
+Test(checks, a_check_erring_inside_the_transaction_lets_a_write_through)
+{
+    enter_tmpdir_tagged("chk");
+    eider_defs *defs = defs_with(NULL);
+    add_check(defs, (eider_check_def){ .asset = "t", .name = "binder",
+                                       .sql = "SELECT * FROM {t} WHERE no_such_column" });
+    add_check(defs, (eider_check_def){ .asset = "t", .name = "cast",
+                                       .sql = "SELECT * FROM {t} WHERE CAST('x' || v AS INTEGER) > 0" });
+    eider_result *r = run(defs, "SELECT 1 AS v", EIDER_OK);
+    cr_expect_eq(outcome(r, "t", "binder")->status, EIDER_CHECK_ERRORED);
+    cr_expect_eq(outcome(r, "t", "cast")->status, EIDER_CHECK_ERRORED);
+    cr_expect_str_eq(duckq("chk.duckdb", "SELECT CAST(v AS VARCHAR) FROM s.t"), "1");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+/* A blocking check in C whose own statement fails, and which says nothing of it: the
+ * transaction DuckDB aborted is noticed, and the write fails, rolled back, instead of
+ * a COMMIT that would commit nothing without a word. */
+static int careless(eider_context *ctx)
+{
+    char sql[256];
+    duckdb_result res;                 /* a cast that fails as it runs */
+    snprintf(sql, sizeof(sql), "SELECT CAST('x' || v AS INTEGER) FROM %s", eider_check_relation(ctx));
+    duckdb_query(eider_check_connection(ctx), sql, &res);
+    duckdb_destroy_result(&res);
+    return EIDER_OK;
+}
+
+Test(checks, a_blocking_check_that_aborts_the_transaction_fails_the_write)
+{
+    enter_tmpdir_tagged("chk");
+    eider_defs *defs = defs_with(NULL);
+    eider_result_free(run(defs, "SELECT 1 AS v", EIDER_OK));
+    add_check(defs, (eider_check_def){ .asset = "t", .name = "careless", .compute = careless,
+                                       .blocking = 1 });
+    eider_result *r = run(defs, "SELECT 2 AS v", EIDER_ERUNFAILED);
+    cr_expect(strstr(eider_result_error(r, 0), "failed inside the write's transaction"), "%s",
+              eider_result_error(r, 0));
+    cr_expect_str_eq(duckq("chk.duckdb", "SELECT CAST(v AS VARCHAR) FROM s.t"), "1");
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
