@@ -240,10 +240,10 @@ int eider_duckdb_resource(eider_defs *defs, const char *name, const eider_duckdb
  * Asset checks: data quality tests that belong to an asset (Dagster's @asset_check,
  * dbt's tests, SQLMesh's audits). They run in the asset's step, right after its
  * compute function, on the rows it produced:
- *   - an asset stored by a DuckDB I/O manager: inside the write's transaction, on its
- *     table (the partitions the run wrote) as it is about to be published, so that a
- *     blocking check that fails rolls the write back: the table (or partition) keeps
- *     what it held before;
+ *   - an asset stored by a DuckDB I/O manager: its blocking checks of severity error
+ *     inside the write's transaction, on its table (the partitions the run wrote) as it
+ *     is about to be published, so that one that fails rolls the write back: the
+ *     table (or partition) keeps what it held before; the others once it committed;
  *   - an asset stored by another I/O manager: on its output, before it is stored;
  *   - an asset that writes its own tables (a DuckDB resource): after it returns, on
  *     its table as the DuckDB I/O manager would name it (schema.table from metadata
