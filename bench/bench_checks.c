@@ -98,26 +98,22 @@ static double make_base(const char *path, size_t n)
 
 /* make_base() in a forked child, so that this process has run no DuckDB before the
  * memory measurements (memory an allocator kept would hide a child's growth). */
+typedef struct base_args {
+    const char *path;
+    size_t n;
+} base_args;
+
+static void make_base_in_child(void *arg, void *out)
+{
+    const base_args *b = arg;
+    *(double *)out = make_base(b->path, b->n);
+}
+
 static double make_base_apart(const char *path, size_t n)
 {
     double size = -1;
-    int fd[2], status = 0;
-    fflush(stdout);
-    fflush(stderr);
-    if (pipe(fd))
-        bench_die("pipe failed");
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork failed");
-    if (pid == 0) {
-        size = make_base(path, n);
-        _exit(write(fd[1], &size, sizeof(size)) == (ssize_t)sizeof(size) ? 0 : 1);
-    }
-    close(fd[1]);
-    if (read(fd[0], &size, sizeof(size)) != (ssize_t)sizeof(size))
-        size = -1;
-    close(fd[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) || size < 0)
+    base_args b = { path, n };
+    if (bench_apart(make_base_in_child, &b, &size, sizeof(size)) || size < 0)
         bench_die("cannot make %s", path);
     return size;
 }
@@ -319,35 +315,31 @@ static double store_copy(const char *path, int check)
 
 /* store_copy() once in a forked child. The child's high-water mark starts at its RSS;
  * writing 5 to clear_refs sets it there again, where the kernel allows it. */
+typedef struct peak_args {
+    const char *path;
+    int check;
+} peak_args;
+
+static void peak_in_child(void *arg, void *out)
+{
+    const peak_args *a = arg;
+    peak *p = out;
+    FILE *clear = fopen("/proc/self/clear_refs", "w");
+    if (clear) {
+        fputs("5", clear);
+        fclose(clear);
+    }
+    long base = status_kb("VmRSS:");
+    p->wall = store_copy(a->path, a->check);
+    long top = status_kb("VmHWM:");
+    p->growth = base < 0 || top < 0 ? -1 : (double)(top - base) * 1024.0;
+}
+
 static peak peak_of(const char *path, int check)
 {
     peak p = { -1, -1 };
-    int fd[2], status = 0;
-    fflush(stdout);
-    fflush(stderr);
-    if (pipe(fd))
-        bench_die("pipe failed");
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork failed");
-    if (pid == 0) {
-        FILE *clear = fopen("/proc/self/clear_refs", "w");
-        if (clear) {
-            fputs("5", clear);
-            fclose(clear);
-        }
-        long base = status_kb("VmRSS:");
-        p.wall = store_copy(path, check);
-        long top = status_kb("VmHWM:");
-        p.growth = base < 0 || top < 0 ? -1 : (double)(top - base) * 1024.0;
-        _exit(write(fd[1], &p, sizeof(p)) == (ssize_t)sizeof(p) ? 0 : 1);
-    }
-    close(fd[1]);
-    if (read(fd[0], &p, sizeof(p)) != (ssize_t)sizeof(p))
-        p.growth = -1;
-    close(fd[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) ||
-        p.growth < 0)
+    peak_args a = { path, check };
+    if (bench_apart(peak_in_child, &a, &p, sizeof(p)) || p.growth < 0)
         bench_die("the memory measurement %s the check failed", check ? "with" : "without");
     return p;
 }

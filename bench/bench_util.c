@@ -215,3 +215,24 @@ size_t bench_count_lines(const char *path)
     fclose(f);
     return n;
 }
+
+int bench_apart(void (*fn)(void *arg, void *out), void *arg, void *out, size_t size)
+{
+    int fd[2], status = 0, ok;
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe(fd))
+        bench_die("pipe failed");
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_die("fork failed");
+    if (pid == 0) {
+        close(fd[0]);
+        fn(arg, out);
+        _exit(write(fd[1], out, size) == (ssize_t)size ? 0 : 1);
+    }
+    close(fd[1]);
+    ok = read(fd[0], out, size) == (ssize_t)size;
+    close(fd[0]);
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status) && ok ? 0 : -1;
+}

@@ -60,6 +60,10 @@ void bench_table_header(const char *title, const char *raw_what);
 void bench_table_row(const char *name, double raw_s, double eider_s, const char *note);
 
 /* Stop with a message on stderr (benchmarks only: libraries never exit). */
+/* Run fn(arg, out) in a forked child (stdout and stderr flushed first), which sends
+ * the size bytes at out back to this process's out; 0, or -1 when the child failed. */
+int bench_apart(void (*fn)(void *arg, void *out), void *arg, void *out, size_t size);
+
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

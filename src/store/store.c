@@ -887,37 +887,43 @@ int eider_store_events(eider_store *s, const char *run_id, int64_t after_id,
     return rc;
 }
 
-typedef struct asset_query {
-    eider_asset_fn fn;
+/* A query whose rows become the caller's records: an asset's state, or a check's
+ * outcome (exactly one of the two callbacks). */
+typedef struct record_query {
+    eider_asset_fn asset_fn;
+    eider_check_fn check_fn;
     void *ud;
     int bad;                         /* a row was damaged: why says how, row which */
     eider__buf why;
     char *row;
-} asset_query;
+} record_query;
 
-static int asset_row(void *ud, const char *const *c, size_t n)
+static int record_row(void *ud, const char *const *c, size_t n)
 {
-    asset_query *q = ud;
+    record_query *q = ud;
     eider__meta_list meta;
-    eider_asset_record r;
+    eider_asset_record asset;
+    eider_check_record check;
     int stop = 0;
-    if (eider__row_asset(c, n, &r, &meta, &q->why)) {
+    int bad = q->asset_fn ? eider__row_asset(c, n, &asset, &meta, &q->why)
+                          : eider__row_check(c, n, &check, &meta, &q->why);
+    if (bad) {
         q->bad = stop = 1;
         q->row = eider__xstrdup(n && c[0] ? c[0] : "asset_key NULL");
     } else {
-        stop = q->fn(&r, q->ud);
+        stop = q->asset_fn ? q->asset_fn(&asset, q->ud) : q->check_fn(&check, q->ud);
     }
     eider__meta_list_release(&meta);
     return stop;
 }
 
-/* Run an asset query: the store's message when a row is damaged. */
-static int asset_query_run(eider_store *s, const char *table, const char *sql,
-                           const char *const *params, size_t n, asset_query *q)
+/* Run a record query on table: the store's message when a row is damaged. */
+static int record_query_run(eider_store *s, const char *table, const char *sql,
+                            const char *const *params, size_t n, record_query *q)
 {
     int rc = eider__store_flush(s);
     if (!rc)
-        rc = eider__store_query(s, sql, params, n, asset_row, q);
+        rc = eider__store_query(s, sql, params, n, record_row, q);
     if (!rc && q->bad)
         rc = eider__store_damaged(s, table, q->row, eider__buf_str(&q->why));
     eider__buf_release(&q->why);
@@ -927,9 +933,9 @@ static int asset_query_run(eider_store *s, const char *table, const char *sql,
 
 int eider_store_assets(eider_store *s, const char *key, eider_asset_fn fn, void *ud)
 {
-    asset_query q = { fn, ud, 0, { 0 }, NULL };
+    record_query q = { .asset_fn = fn, .ud = ud };
     const char *params[] = { key };
-    return asset_query_run(s, "asset_state", key
+    return record_query_run(s, "asset_state", key
         ? "SELECT a.asset_key, a.partition, m.run_id, m.time_us, m.code_version, m.metadata, "
           "a.last_run_id, a.last_failed, a.last_us, m.duration_us FROM asset_state a "
           "LEFT JOIN materializations m ON m.id = a.materialization_id WHERE a.asset_key = ? "
@@ -944,43 +950,19 @@ int eider_store_assets(eider_store *s, const char *key, eider_asset_fn fn, void 
 int eider_store_history(eider_store *s, const char *key, size_t limit, eider_asset_fn fn, void *ud)
 {
     char lim[24];
-    asset_query q = { fn, ud, 0, { 0 }, NULL };
+    record_query q = { .asset_fn = fn, .ud = ud };
     snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
     const char *params[] = { key ? key : "", lim };
-    return asset_query_run(s, "materializations", "SELECT asset_key, partition, run_id, time_us, "
+    return record_query_run(s, "materializations", "SELECT asset_key, partition, run_id, time_us, "
         "code_version, metadata, run_id, 0, time_us, duration_us FROM materializations "
         "WHERE asset_key = ? ORDER BY id DESC LIMIT ?", params, 2, &q);
-}
-
-typedef struct check_query {
-    eider_check_fn fn;
-    void *ud;
-    int bad;
-    eider__buf why;
-    char *row;
-} check_query;
-
-static int check_row(void *ud, const char *const *c, size_t n)
-{
-    check_query *q = ud;
-    eider__meta_list meta;
-    eider_check_record r;
-    int stop = 0;
-    if (eider__row_check(c, n, &r, &meta, &q->why)) {
-        q->bad = stop = 1;
-        q->row = eider__xstrdup(n && c[0] ? c[0] : "asset_key NULL");
-    } else {
-        stop = q->fn(&r, q->ud);
-    }
-    eider__meta_list_release(&meta);
-    return stop;
 }
 
 int eider_store_checks(eider_store *s, const char *key, const char *check, int latest,
                        size_t limit, eider_check_fn fn, void *ud)
 {
     char lim[24];
-    check_query q = { fn, ud, 0, { 0 }, NULL };
+    record_query q = { .check_fn = fn, .ud = ud };
     eider__buf sql = { 0 };
     snprintf(lim, sizeof(lim), "%zu", limit ? limit : 100);
     const char *params[3];
@@ -1001,14 +983,8 @@ int eider_store_checks(eider_store *s, const char *key, const char *check, int l
                         "l.asset_key = c.asset_key AND l.check_name = c.check_name AND "
                         "l.partition = c.partition)");
     eider__buf_puts(&sql, " ORDER BY id DESC LIMIT ?");
-    int rc = eider__store_flush(s);
-    if (!rc)
-        rc = eider__store_query(s, eider__buf_str(&sql), params, n, check_row, &q);
-    if (!rc && q.bad)
-        rc = eider__store_damaged(s, "check_results", q.row, eider__buf_str(&q.why));
-    eider__buf_release(&q.why);
+    int rc = record_query_run(s, "check_results", eider__buf_str(&sql), params, n, &q);
     eider__buf_release(&sql);
-    free(q.row);
     return rc;
 }
 
