@@ -321,6 +321,20 @@ typedef struct eider_check_def {
  * eider_defs_validate(). */
 int eider_asset_check(eider_defs *defs, const eider_check_def *def);
 
+/* SQL models: each .sql file under folder (its subfolders too) is an asset whose output
+ * is the file's query, one SELECT, stored by I/O manager io_manager_key (NULL: the
+ * default): the key is the file's path below folder without ".sql"
+ * (analytics/orders.sql: analytics/orders, so the table analytics.orders), its kind
+ * "sql", its metadata "sql_file". Its dependencies are the tables the query reads,
+ * found by DuckDB's parser (CTEs aside) and matched, when the definitions are
+ * validated, to the assets that store them (by schema and table as the DuckDB I/O
+ * manager names them, or by table alone when one asset has it): models, assets in C,
+ * external assets. A table no asset stores is an error naming the file and line, with
+ * the nearest table. The query runs as eider_output_sql() runs SQL, so a table it
+ * reads must be in the I/O manager's database. Errors (no folder, a file DuckDB cannot
+ * parse, several statements) return a code and are remembered, as eider_asset()'s. */
+int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manager_key);
+
 /* In a check's compute function: the connection on which the checked rows are read
  * (inside the write's transaction, when there is one: use no BEGIN or COMMIT), and the
  * relation that reads them, to use in a FROM clause. Owned by Eider, valid during the

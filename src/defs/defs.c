@@ -55,6 +55,7 @@ void eider_defs_free(eider_defs *defs)
         free(defs->assets[i].checks);
     }
     free(defs->checks);
+    free(defs->model_refs);
     free(defs->assets);
     free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++) {

@@ -102,6 +102,13 @@ typedef struct eider__check {
     char *sql;
 } eider__check;
 
+/* A table an SQL model's query reads (models.c), matched to an asset at validation. */
+typedef struct eider__model_ref {
+    char *model, *path;              /* the model's key and file */
+    char *schema, *table;            /* schema NULL when the query does not name one */
+    size_t line;                     /* where in the file, from 1 (0: not known) */
+} eider__model_ref;
+
 /* A definitions library eider_defs_load() opened: its handle (closed by
  * eider_defs_free()), its real path, and the file as it was when it was opened. */
 typedef struct eider__library {
@@ -122,6 +129,8 @@ struct eider_defs {
     size_t n_resources, cap_resources;
     eider__check *checks;            /* asset checks, in definition order */
     size_t n_checks, cap_checks;
+    eider__model_ref *model_refs;    /* the tables SQL models read */
+    size_t n_model_refs, cap_model_refs;
     eider__index by_key;             /* key -> index into assets */
     uint32_t *topo;                  /* a topological order, after validation */
     int validated;
@@ -170,6 +179,10 @@ int eider__defs_from_libraries(const eider_defs *defs);
  * validating); when was is given, only if the file is still the one it describes,
  * else EIDER_ELOAD with a message that says it changed (load.c). */
 int eider__defs_load_library(eider_defs *defs, const char *path, const eider__library *was);
+
+/* Add to each SQL model's deps the assets whose tables its query reads; an error
+ * naming the file and line when no asset stores one (models.c). */
+int eider__models_link(eider_defs *defs);
 
 /* The resource called name, or NULL. */
 const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);

@@ -435,6 +435,8 @@ int eider_defs_validate(eider_defs *defs)
     free_graph(defs);
     int rc = check_keys(defs);
     if (!rc)
+        rc = eider__models_link(defs);
+    if (!rc)
         rc = link_graph(defs);
     if (!rc)
         rc = check_mappings(defs);

@@ -1,0 +1,318 @@
+/*
+ * models.c — SQL models: a folder of .sql files, each an asset whose output is its
+ * query (the key from the file's path: analytics/orders.sql is analytics/orders), and
+ * whose dependencies are the tables its SQL reads, found by DuckDB's own parser
+ * (json_serialize_sql) when the files are added and matched to assets when the
+ * definitions are validated: a table that no asset stores is an error naming the file
+ * and line, with the nearest table.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <jansson.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "defs.h"
+#include "partitions.h"
+#include "../duckdb/io.h"
+#include "../duckdb/value.h"
+
+#define MODEL_BYTES (16u << 20)      /* a model's file at most */
+
+/* A model's compute: its query, stored by its I/O manager. */
+static int sql_model(eider_context *ctx)
+{
+    return eider_output_sql(ctx, eider_user_data(ctx));
+}
+
+/* ---- the tables a query reads ---- */
+
+/* The line of byte offset at in text, from 1. */
+static size_t line_of(const char *text, size_t at)
+{
+    size_t line = 1;
+    for (size_t i = 0; text[i] && i < at; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
+/* Whether name is a CTE some WITH of the query defines (their scopes are not told apart:
+ * a table of that name, unqualified, is the CTE). */
+static int is_cte(json_t *ctes, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ctes, i, v)
+        if (strcasecmp(json_string_value(v), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Collect, under node, the names of CTEs into ctes and the base tables into tables. */
+static void walk(json_t *node, json_t *ctes, json_t *tables)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_array(node)) {
+        json_array_foreach(node, i, v)
+            walk(v, ctes, tables);
+        return;
+    }
+    if (!json_is_object(node))
+        return;
+    const char *type = json_string_value(json_object_get(node, "type"));
+    if (type && strcmp(type, "BASE_TABLE") == 0)
+        json_array_append(tables, node);
+    json_t *map = json_object_get(json_object_get(node, "cte_map"), "map");
+    json_array_foreach(map, i, v)
+        if (json_is_string(json_object_get(v, "key")))
+            json_array_append(ctes, json_object_get(v, "key"));
+    json_object_foreach(node, k, v)
+        walk(v, ctes, tables);
+}
+
+/* Remember each table sql reads, for the model key from file path. */
+static int add_refs(eider_defs *defs, const char *key, const char *path, const char *sql,
+                    const char *parsed)
+{
+    /* numbers as reals: a location not known is 2^64 - 1, past what an integer holds */
+    json_t *doc = json_loads(parsed, JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *ctes = json_array(), *tables = json_array();
+    json_t *v;
+    size_t i;
+    int rc = EIDER_OK;
+    if (!doc)
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: DuckDB's parser gave no JSON", path);
+    else if (json_is_true(json_object_get(doc, "error")))
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", path,
+            json_string_value(json_object_get(doc, "error_message")) ? json_string_value(
+            json_object_get(doc, "error_message")) : "DuckDB cannot parse it");
+    else if (json_array_size(json_object_get(doc, "statements")) != 1)
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: a model is one SELECT statement, and "
+            "this file holds %zu statements", path, json_array_size(json_object_get(doc, "statements")));
+    if (!rc)
+        walk(json_object_get(doc, "statements"), ctes, tables);
+    json_array_foreach(tables, i, v) {
+        const char *schema = json_string_value(json_object_get(v, "schema_name"));
+        const char *table = json_string_value(json_object_get(v, "table_name"));
+        double at = json_number_value(json_object_get(v, "query_location"));
+        if (rc || !table || ((!schema || !*schema) && is_cte(ctes, table)))
+            continue;
+        EIDER__GROW(defs->model_refs, defs->cap_model_refs, defs->n_model_refs + 1);
+        defs->model_refs[defs->n_model_refs++] = (eider__model_ref){
+            .model = eider__arena_strdup(&defs->arena, key),
+            .path = eider__arena_strdup(&defs->arena, path),
+            .schema = schema && *schema ? eider__arena_strdup(&defs->arena, schema) : NULL,
+            .table = eider__arena_strdup(&defs->arena, table),
+            .line = at >= 0 && at < (double)strlen(sql) ? line_of(sql, (size_t)at) : 0,
+        };
+    }
+    json_decref(doc);
+    json_decref(ctes);
+    json_decref(tables);
+    return rc;
+}
+
+/* ---- the files ---- */
+
+static char *read_model(eider_defs *defs, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    eider__buf text = { 0 };
+    char chunk[8192];
+    size_t n;
+    if (!f) {
+        eider__defs_error(defs, EIDER_EIO, "cannot read SQL model %s", path);
+        return NULL;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len < MODEL_BYTES)
+        eider__buf_add(&text, chunk, n);
+    fclose(f);
+    return eider__buf_detach(&text);
+}
+
+/* The .sql files under folder (rel: the path below it so far), into files, sorted. */
+static void find_models(const char *folder, const char *rel, char ***files, size_t *n, size_t *cap)
+{
+    eider__buf dir = { 0 };
+    eider__buf_printf(&dir, "%s%s%s", folder, *rel ? "/" : "", rel);
+    DIR *d = opendir(eider__buf_str(&dir));
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        eider__buf sub = { 0 }, full = { 0 };
+        struct stat st;
+        if (e->d_name[0] == '.')
+            continue;
+        eider__buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        eider__buf_printf(&full, "%s/%s", folder, eider__buf_str(&sub));
+        size_t len = strlen(e->d_name);
+        if (stat(eider__buf_str(&full), &st) == 0 && S_ISDIR(st.st_mode)) {
+            find_models(folder, eider__buf_str(&sub), files, n, cap);
+        } else if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0) {
+            EIDER__GROW(*files, *cap, *n + 1);
+            (*files)[(*n)++] = eider__buf_detach(&sub);
+        }
+        eider__buf_release(&sub);
+        eider__buf_release(&full);
+    }
+    if (d)
+        closedir(d);
+    eider__buf_release(&dir);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add the model at folder/rel: the asset, and the tables its SQL reads. */
+static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const char *folder,
+                     const char *rel, const char *io_manager_key)
+{
+    eider__buf path = { 0 }, key = { 0 };
+    eider__buf_printf(&path, "%s/%s", folder, rel);
+    eider__buf_add(&key, rel, strlen(rel) - 4);
+    char *sql = read_model(defs, eider__buf_str(&path));
+    char *parsed = NULL;
+    int rc = sql ? EIDER_OK : EIDER_EIO;
+    duckdb_result res;
+    if (!rc && (duckdb_bind_varchar(parse, 1, sql) == DuckDBError ||
+                duckdb_execute_prepared(parse, &res) == DuckDBError)) {
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", eider__buf_str(&path), duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+    } else if (!rc) {
+        duckdb_data_chunk c = duckdb_fetch_chunk(res);
+        parsed = c ? eider__chunk_text(c, 0, 0) : NULL;
+        if (c)
+            duckdb_destroy_data_chunk(&c);
+        duckdb_destroy_result(&res);
+    }
+    if (!rc)
+        rc = add_refs(defs, eider__buf_str(&key), eider__buf_str(&path), sql, parsed ? parsed : "");
+    if (!rc)
+        rc = eider_asset(defs, &(eider_asset_def){ .key = eider__buf_str(&key), .compute = sql_model,
+            .user_data = eider__arena_strdup(&defs->arena, sql), .io_manager_key = io_manager_key,
+            .kinds = EIDER_KEYS("sql"),
+            .metadata = EIDER_METADATA(EIDER_META_TEXT("sql_file", eider__buf_str(&path))) });
+    free(sql);
+    free(parsed);
+    eider__buf_release(&path);
+    eider__buf_release(&key);
+    return rc;
+}
+
+int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manager_key)
+{
+    duckdb_database db = NULL;
+    duckdb_connection con = NULL;
+    duckdb_prepared_statement parse = NULL;
+    char **files = NULL;
+    size_t n = 0, cap = 0;
+    struct stat st;
+    int rc = EIDER_OK;
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!folder || stat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EIO, "SQL models: '%s' "
+            "is not a folder: give the folder of the .sql files", folder ? folder : "(null)"));
+    find_models(folder, "", &files, &n, &cap);
+    if (n > 1)
+        qsort(files, n, sizeof(*files), cmp_str);
+    if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError ||
+        duckdb_prepare(con, "SELECT json_serialize_sql(?::VARCHAR)", &parse) == DuckDBError)
+        rc = eider__defs_error(defs, EIDER_EDUCKDB, "SQL models: DuckDB cannot parse them here");
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = add_model(defs, parse, folder, files[i], io_manager_key);
+    eider__strv_free(files, n);
+    duckdb_destroy_prepare(&parse);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+    return rc ? eider__defs_remember(defs, rc) : EIDER_OK;
+}
+
+/* ---- at validation: each table a model reads, an asset ---- */
+
+/* Asset a's table as the DuckDB I/O manager names it ("schema.table"). */
+static void table_name(const eider_defs *defs, const eider__asset *a, eider__buf *out)
+{
+    eider__table t;
+    const eider__resource *r = eider__defs_resource(defs, a->io_manager);
+    eider__table_of(a, r && r->kind != EIDER__DUCKDB ? r : NULL, NULL, &t);
+    eider__buf_printf(out, "%s.%s", t.schema, t.table);
+    eider__table_release(&t);
+}
+
+/* The asset whose table ref names (by schema and table, or by table alone when one
+ * asset has it), -1 when none, -2 when several; near gets the nearest table's name. */
+static long find_table(const eider_defs *defs, const eider__model_ref *ref, eider__buf *near)
+{
+    long found = -1;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        eider__buf name = { 0 };
+        table_name(defs, &defs->assets[i], &name);
+        const char *dot = strchr(eider__buf_str(&name), '.');
+        int same = ref->schema ? strncasecmp(eider__buf_str(&name), ref->schema, strlen(ref->schema)) == 0
+                                 && (size_t)(dot - eider__buf_str(&name)) == strlen(ref->schema)
+                                 && strcasecmp(dot + 1, ref->table) == 0
+                               : strcasecmp(dot + 1, ref->table) == 0;
+        if (same)
+            found = found == -1 ? (long)i : -2;
+        eider__buf wanted = { 0 };
+        eider__buf_printf(&wanted, "%s%s%s", ref->schema ? ref->schema : "", ref->schema ? "." : "",
+                          ref->table);
+        size_t d = eider__edit_distance(eider__buf_str(&wanted), ref->schema ? eider__buf_str(&name)
+                                        : dot + 1, best == SIZE_MAX ? 3 : best);
+        if (d < best && d <= 3) {
+            best = d;
+            eider__buf_reset(near);
+            eider__buf_puts(near, ref->schema ? eider__buf_str(&name) : dot + 1);
+        }
+        eider__buf_release(&wanted);
+        eider__buf_release(&name);
+    }
+    return found;
+}
+
+static int unknown_table(eider_defs *defs, const eider__model_ref *ref, long found, const char *near)
+{
+    if (found == -2)
+        return eider__defs_error(defs, EIDER_EUNKNOWNDEP, "%s:%zu: table '%s' is the table of "
+            "several assets: qualify it with its schema", ref->path, ref->line, ref->table);
+    return eider__defs_error(defs, EIDER_EUNKNOWNDEP, "%s:%zu: model '%s' reads table '%s%s%s', "
+        "which no asset stores%s%s%s", ref->path, ref->line, ref->model,
+        ref->schema ? ref->schema : "", ref->schema ? "." : "", ref->table,
+        *near ? " (did you mean '" : ": add a model of it, or declare it with eider_asset_spec()",
+        near, *near ? "'?)" : "");
+}
+
+/* The key of each table a model reads among its deps (once). */
+int eider__models_link(eider_defs *defs)
+{
+    for (size_t r = 0; r < defs->n_model_refs; r++) {
+        const eider__model_ref *ref = &defs->model_refs[r];
+        long m = eider__index_get(&defs->by_key, ref->model);
+        eider__buf near = { 0 };
+        long up = m < 0 ? -1 : find_table(defs, ref, &near);
+        int rc = m >= 0 && up < 0 ? unknown_table(defs, ref, up, eider__buf_str(&near)) : EIDER_OK;
+        eider__buf_release(&near);
+        if (rc)
+            return rc;
+        if (m < 0 || up == m)
+            continue;                /* (a model reading its own table: no dependency) */
+        eider__asset *a = &defs->assets[m];
+        const char *key = defs->assets[up].key;
+        size_t d = 0;
+        while (d < a->n_deps && strcmp(a->deps[d], key) != 0)
+            d++;
+        if (d < a->n_deps)
+            continue;
+        char **deps = eider__arena_alloc(&defs->arena, (a->n_deps + 2) * sizeof(*deps));
+        memcpy(deps, a->deps, a->n_deps * sizeof(*deps));
+        deps[a->n_deps++] = (char *)key;
+        deps[a->n_deps] = NULL;
+        a->deps = deps;
+    }
+    return EIDER_OK;
+}

@@ -1,0 +1,139 @@
+/*
+ * test_models.c — SQL models (eider_sql_models): each .sql file under a folder is an
+ * asset keyed by its path, whose dependencies come from the tables its query reads as
+ * DuckDB's parser finds them (CTEs aside, unqualified names too), matched to models and
+ * to assets in C; materialized in order into a DuckDB file (read back with DuckDB
+ * alone); a table no asset stores is an error naming the file and line with the
+ * nearest table; a file DuckDB cannot parse, or of two statements, is refused.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "defs/defs.h"
+#include "duckq.h"
+#include "tmpdir.h"
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int events(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT * FROM (VALUES (1, 10), (2, 20), (3, 30)) v(id, amount)");
+}
+
+/* raw/events in C; models/staging/orders.sql and models/marts/totals.sql on top. */
+static eider_defs *shop(void)
+{
+    enter_tmpdir_tagged("models");
+    mkdir("models", 0755);
+    mkdir("models/staging", 0755);
+    mkdir("models/marts", 0755);
+    write_file("models/staging/orders.sql",
+               "-- the orders over 10\n"
+               "SELECT id, amount\n"
+               "FROM raw.events\n"
+               "WHERE amount > 10\n");
+    write_file("models/marts/totals.sql",
+               "WITH big AS (SELECT * FROM staging.orders)\n"
+               "SELECT count(*) AS n, sum(amount) AS total FROM big\n");
+    eider_defs *defs = eider_defs_new();
+    cr_assert_eq(eider_duckdb_io_manager(defs, NULL, &(eider_duckdb_io_config){
+                     .database = "m.duckdb" }), EIDER_OK);
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "raw/events", .compute = events }),
+                 EIDER_OK);
+    return defs;
+}
+
+static const char *dep_list(eider_defs *defs, const char *key)
+{
+    static char out[256];
+    eider_asset_info info;
+    cr_assert_eq(eider_defs_info(defs, (size_t)eider_defs_find(defs, key), &info), EIDER_OK);
+    out[0] = '\0';
+    for (size_t i = 0; info.deps[i]; i++)
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? "," : "", info.deps[i]);
+    return out;
+}
+
+Test(models, files_become_assets_whose_deps_come_from_their_sql)
+{
+    eider_defs *defs = shop();
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_geq(eider_defs_find(defs, "staging/orders"), 0);
+    cr_expect_str_eq(dep_list(defs, "staging/orders"), "raw/events");
+    cr_expect_str_eq(dep_list(defs, "marts/totals"), "staging/orders", "the CTE 'big' is no table");
+    eider_asset_info info;
+    eider_defs_info(defs, (size_t)eider_defs_find(defs, "marts/totals"), &info);
+    cr_expect_str_eq(info.kinds[0], "sql");
+    cr_expect_str_eq(info.metadata[0].key, "sql_file");
+    cr_expect_str_eq(info.metadata[0].text, "models/marts/totals.sql");
+    eider_defs_free(defs);
+}
+
+Test(models, a_run_materializes_them_in_order)
+{
+    eider_defs *defs = shop();
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_result *r = NULL;
+    int rc = eider_materialize(defs, &(eider_run_options){ 0 }, &r);
+    cr_assert_eq(rc, EIDER_OK, "%s", r && eider_result_count(r) > 1 && eider_result_error(r, 1)
+                 ? eider_result_error(r, 1) : eider_defs_errmsg(defs));
+    eider_result_free(r);
+    cr_expect_str_eq(duckq("m.duckdb", "SELECT n || ':' || total FROM marts.totals"), "2:50");
+    eider_defs_free(defs);
+}
+
+Test(models, an_unqualified_table_matches_the_one_asset_that_has_it)
+{
+    eider_defs *defs = shop();
+    write_file("models/marts/totals.sql", "SELECT sum(amount) AS total FROM orders");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_str_eq(dep_list(defs, "marts/totals"), "staging/orders");
+    eider_defs_free(defs);
+}
+
+Test(models, a_table_no_asset_stores_is_named_with_its_file_and_line)
+{
+    eider_defs *defs = shop();
+    write_file("models/marts/totals.sql", "SELECT count(*) AS n\n\nFROM staging.ordres\n");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_defs_validate(defs), EIDER_EUNKNOWNDEP);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/marts/totals.sql:3: model 'marts/totals' "
+                     "reads table 'staging.ordres', which no asset stores (did you mean "
+                     "'staging.orders'?)"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
+
+Test(models, a_file_duckdb_cannot_parse_or_of_two_statements_is_refused)
+{
+    eider_defs *defs = shop();
+    write_file("models/marts/totals.sql", "SELEC 1");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_ESQL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/marts/totals.sql: ") &&
+              strstr(eider_defs_errmsg(defs), "syntax error"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+
+    defs = shop();
+    write_file("models/marts/totals.sql", "SELECT 1; SELECT 2");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_ESQL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "a model is one SELECT statement, and this file "
+                     "holds 2 statements"), "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_defs_validate(defs), EIDER_ESQL, "the error is remembered");
+    eider_defs_free(defs);
+
+    defs = eider_defs_new();
+    cr_expect_eq(eider_sql_models(defs, "no_such_folder", NULL), EIDER_EIO);
+    cr_expect(strstr(eider_defs_errmsg(defs), "'no_such_folder' is not a folder"), "%s",
+              eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
