@@ -24,7 +24,7 @@ node_dir="$here/third_party/node"
 playwright_pkg=playwright-core@1.61.1
 
 build_pkgs=(gcc make cmake pkg-config ca-certificates libsqlite3-dev libpq-dev
-            libmicrohttpd-dev libjansson-dev)
+            libmicrohttpd-dev libjansson-dev libyaml-dev)
 test_pkgs=(libcriterion-dev g++ postgresql python3 tzdata jq strace chromium curl)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "defs.h"
+#include "model_yaml.h"
 #include "partitions.h"
 #include "../duckdb/io.h"
 #include "../duckdb/value.h"
@@ -166,6 +167,36 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The model's asset, as its configuration says (model_yaml.c), and its checks. */
+static int add_configured(eider_defs *defs, const char *key, const char *path, const char *sql,
+                          const char *io_manager_key)
+{
+    eider__model_yaml y;
+    int rc = eider__model_yaml_read(defs, path, sql, &y);
+    size_t n_kinds = 0, n_meta = y.n_meta;
+    while (y.kinds && y.kinds[n_kinds])
+        n_kinds++;
+    const char **k = eider__xcalloc(n_kinds + 2, sizeof(*k));
+    eider_meta *meta = eider__xcalloc(n_meta + 2, sizeof(*meta));
+    memcpy(k, y.kinds ? (const void *)y.kinds : (const void *)k, n_kinds * sizeof(*k));
+    k[n_kinds] = "sql";
+    meta[0] = (eider_meta)EIDER_META_TEXT("sql_file", path);
+    memcpy(meta + 1, y.meta ? (const void *)y.meta : (const void *)meta, n_meta * sizeof(*meta));
+    if (!rc)
+        rc = eider_asset(defs, &(eider_asset_def){ .key = key, .compute = sql_model,
+            .user_data = eider__arena_strdup(&defs->arena, sql), .io_manager_key = io_manager_key,
+            .description = y.description, .group = y.group, .code_version = y.code_version,
+            .tags = y.tags, .owners = y.owners, .kinds = k, .metadata = meta });
+    for (size_t i = 0; !rc && i < y.n_checks; i++) {
+        y.checks[i].asset = key;
+        rc = eider_asset_check(defs, &y.checks[i]);
+    }
+    free(k);
+    free(meta);
+    eider__model_yaml_release(&y);
+    return rc;
+}
+
 /* Add the model at folder/rel: the asset, and the tables its SQL reads. */
 static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const char *folder,
                      const char *rel, const char *io_manager_key)
@@ -191,10 +222,7 @@ static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const ch
     if (!rc)
         rc = add_refs(defs, eider__buf_str(&key), eider__buf_str(&path), sql, parsed ? parsed : "");
     if (!rc)
-        rc = eider_asset(defs, &(eider_asset_def){ .key = eider__buf_str(&key), .compute = sql_model,
-            .user_data = eider__arena_strdup(&defs->arena, sql), .io_manager_key = io_manager_key,
-            .kinds = EIDER_KEYS("sql"),
-            .metadata = EIDER_METADATA(EIDER_META_TEXT("sql_file", eider__buf_str(&path))) });
+        rc = add_configured(defs, eider__buf_str(&key), eider__buf_str(&path), sql, io_manager_key);
     free(sql);
     free(parsed);
     eider__buf_release(&path);

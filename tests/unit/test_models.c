@@ -137,3 +137,103 @@ Test(models, a_file_duckdb_cannot_parse_or_of_two_statements_is_refused)
               eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
+
+/* ---- configuration in YAML: a header block, or a file beside the model ---- */
+
+static const char *meta_text(const eider_asset_info *info, const char *key)
+{
+    for (size_t i = 0; info->metadata[i].key; i++)
+        if (strcmp(info->metadata[i].key, key) == 0)
+            return info->metadata[i].text;
+    return NULL;
+}
+
+Test(models, a_header_block_configures_the_model_and_its_checks)
+{
+    eider_defs *defs = shop();
+    write_file("models/staging/orders.sql",
+               "/* eider\n"
+               "description: The orders over 10\n"
+               "group: shop\n"
+               "owners: [data@example.com]\n"
+               "kinds: [duckdb]\n"
+               "tags: {tier: gold}\n"
+               "write_mode: merge\n"
+               "unique_key: [id]\n"
+               "checks:\n"
+               "  - not_null: [id, amount]\n"
+               "    blocking: true\n"
+               "  - name: few\n"
+               "    row_count: {min: 1, max: 2}\n"
+               "    severity: warn\n"
+               "*/\n"
+               "SELECT id, amount FROM raw.events WHERE amount > 10\n");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_asset_info info;
+    size_t i = (size_t)eider_defs_find(defs, "staging/orders");
+    eider_defs_info(defs, i, &info);
+    cr_expect_str_eq(info.description, "The orders over 10");
+    cr_expect_str_eq(info.group, "shop");
+    cr_expect_str_eq(info.owners[0], "data@example.com");
+    cr_expect_str_eq(info.kinds[0], "duckdb");
+    cr_expect_str_eq(info.kinds[1], "sql");
+    cr_expect_str_eq(info.tags[0], "tier");
+    cr_expect_str_eq(meta_text(&info, "write_mode"), "merge");
+    cr_expect_str_eq(meta_text(&info, "unique_key"), "id");
+    cr_expect_eq(eider_defs_check_count(defs, i), 2);
+    cr_expect_str_eq(eider_defs_check_name(defs, i, 0), "not_null_id_amount");
+    cr_expect_str_eq(eider_defs_check_name(defs, i, 1), "few");
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_OK);
+    long s = eider_result_find(r, "staging/orders");
+    cr_expect_eq(eider_result_check(r, (size_t)s, 0)->status, EIDER_CHECK_PASSED);
+    cr_expect_eq(eider_result_check(r, (size_t)s, 1)->status, EIDER_CHECK_PASSED);
+    eider_result_free(r);
+    eider_defs_free(defs);
+}
+
+Test(models, a_yaml_file_beside_the_model_configures_it)
+{
+    eider_defs *defs = shop();
+    write_file("models/staging/orders.yaml", "description: from the side\ngroup: side\n");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    eider_asset_info info;
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK);
+    eider_defs_info(defs, (size_t)eider_defs_find(defs, "staging/orders"), &info);
+    cr_expect_str_eq(info.description, "from the side");
+    cr_expect_str_eq(info.group, "side");
+    eider_defs_free(defs);
+}
+
+Test(models, a_bad_configuration_is_named_with_its_file_and_line)
+{
+    eider_defs *defs = shop();
+    write_file("models/staging/orders.sql", "\n/* eider\ngroup: shop\ndescripton: x\n*/\nSELECT 1 AS id");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/staging/orders.sql:4: unknown key "
+                     "'descripton' in a model's configuration (did you mean 'description'?)"), "%s",
+              eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+
+    defs = shop();
+    write_file("models/staging/orders.yaml", "group: [unclosed\n");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/staging/orders.yaml:2: "), "%s",
+              eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+
+    defs = shop();
+    write_file("models/staging/orders.yaml", "checks:\n  - not_nul: [id]\n");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/staging/orders.yaml:2: unknown key "
+                     "'not_nul' in a check (did you mean 'not_null'?)"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+
+    defs = shop();
+    write_file("models/staging/orders.yaml", "checks:\n  - row_count: {min: few}\n");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "orders.yaml:2: checks: row_count's min: give a "
+                     "whole number"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
