@@ -102,8 +102,9 @@ static void usage(FILE *out)
     fprintf(out,
         "\n"
         "Definitions come from -f FILE.c (compiled with the system C compiler and cached\n"
-        "under .eider/cache beside it) or -l FILE.so; without either, from definitions.c\n"
-        "in the current folder. Relative paths inside them are relative to their folder.\n"
+        "under .eider/cache beside it), -l FILE.so, or -f eider.yaml (a project of SQL\n"
+        "models); without either, from definitions.c, definitions.so or eider.yaml in the\n"
+        "current folder. Relative paths inside them are relative to their folder.\n"
         "\n"
         "Runs are recorded in the instance store: $EIDER_STORAGE, which is a folder for\n"
         "SQLite (a path, or sqlite:PATH), a PostgreSQL URL (postgresql://... or\n"
@@ -288,6 +289,8 @@ static const char *default_defs(void)
         return "definitions.c";
     if (access("definitions.so", R_OK) == 0)
         return "definitions.so";
+    if (access("eider.yaml", R_OK) == 0)
+        return "eider.yaml";
     return NULL;
 }
 
@@ -350,7 +353,8 @@ static int load_defs(eider_defs *defs, const char *path)
 {
     char real[PATH_MAX];
     if (!path && !(path = default_defs())) {
-        cli_error("no definitions: pass -f FILE.c or -l FILE.so, or run where definitions.c is");
+        cli_error("no definitions: pass -f FILE.c, -l FILE.so or -f eider.yaml, or run where "
+                  "definitions.c or eider.yaml is");
         return EXIT_USAGE;
     }
     if (!realpath(path, real)) {

@@ -262,7 +262,8 @@ void cli_check_list_release(cli_check_list *l);
 json_t *cli_json_string(const char *s);
 json_t *cli_meta_json(const eider_meta *m, size_t n);
 #define CLI_DEFS_HELP                                                                     \
-    "  -f, --file FILE.c     definitions in C, compiled and cached (default: definitions.c)\n" \
+    "  -f, --file FILE.c     definitions in C, compiled and cached (default: definitions.c,\n" \
+    "                        else eider.yaml), or a project file eider.yaml of SQL models\n" \
     "  -l, --library FILE.so definitions already built as a shared library\n"
 
 #endif

@@ -335,6 +335,17 @@ int eider_asset_check(eider_defs *defs, const eider_check_def *def);
  * parse, several statements) return a code and are remembered, as eider_asset()'s. */
 int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manager_key);
 
+/* A project without C (eider.yaml, read by libyaml), its paths relative to its folder:
+ *   database: shop.duckdb        the default I/O manager: DuckDB, this file
+ *   schema: analytics            its default schema
+ *   models: [models]             folders of SQL models (eider_sql_models); default:
+ *                                "models" when that folder exists
+ *   sources:                     external assets (eider_asset_spec), by key
+ *     raw/events: {description: ..., schema: raw, table: events, group: ...}
+ * eider_defs_load() loads a .yaml path as a project; definitions in C may call this to
+ * add one. Errors name the file and line, and are remembered, as eider_asset()'s. */
+int eider_project(eider_defs *defs, const char *path);
+
 /* In a check's compute function: the connection on which the checked rows are read
  * (inside the write's transaction, when there is one: use no BEGIN or COMMIT), and the
  * relation that reads them, to use in a FROM clause. Owned by Eider, valid during the
@@ -363,7 +374,8 @@ size_t eider_defs_errcolumn(const eider_defs *defs);
 /* Load definitions from a file into defs and validate them:
  *   "x.c"  compiled with the system C compiler into a cache folder (again only when
  *          the source changes), then loaded;
- *   "x.so" loaded as built.
+ *   "x.so" loaded as built;
+ *   "x.yaml" (or .yml) a project without C, read by eider_project().
  * The library must define `void eider_definitions(eider_defs *defs)` and be built
  * against this header's EIDER_API_VERSION or an older one. cache_dir may be NULL (".eider/cache"
  * beside the file). On error the message (compiler output included) is in

@@ -109,10 +109,10 @@ typedef struct eider__model_ref {
     size_t line;                     /* where in the file, from 1 (0: not known) */
 } eider__model_ref;
 
-/* A definitions library eider_defs_load() opened: its handle (closed by
+/* A definitions library eider_defs_load() opened, or a project file it read: its handle (closed by
  * eider_defs_free()), its real path, and the file as it was when it was opened. */
 typedef struct eider__library {
-    void *handle;
+    void *handle;                    /* NULL for a project file (eider.yaml) */
     char *path;
     dev_t dev;
     ino_t ino;

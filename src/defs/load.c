@@ -21,7 +21,8 @@ extern char **environ;
 void eider__defs_close_libraries(eider_defs *defs)
 {
     for (size_t i = 0; i < defs->n_libraries; i++) {
-        dlclose(defs->libraries[i].handle);
+        if (defs->libraries[i].handle)
+            dlclose(defs->libraries[i].handle);
         free(defs->libraries[i].path);
     }
     free(defs->libraries);
@@ -499,9 +500,34 @@ static void *open_library(eider_defs *defs, const char *so, const eider__library
     return h;
 }
 
+/* A project file (eider.yaml) as a library without code: remembered as the libraries
+ * are, so that a run worker reads it again by path (was: the file it must still be). */
+static int load_project(eider_defs *defs, const char *path, const eider__library *was)
+{
+    eider__library lib = { 0 };
+    char real[PATH_MAX];
+    if (!realpath(path, real) || identify(real, &lib))
+        return eider__defs_error(defs, EIDER_ELOAD, "cannot read the project file '%s': %s",
+                                 path, strerror(errno));
+    if (was && !same_file(&lib, was))
+        return eider__defs_error(defs, EIDER_ELOAD, "the project file '%s' changed after it was "
+            "read: load the definitions again (eider dev reloads them by itself)", path);
+    lib.path = eider__xstrdup(real);
+    EIDER__GROW(defs->libraries, defs->cap_libraries, defs->n_libraries + 1);
+    defs->libraries[defs->n_libraries++] = lib;
+    defs->added_outside |= defs->n_assets != defs->lib_assets ||
+                           defs->n_resources != defs->lib_resources;
+    int rc = eider_project(defs, real);
+    defs->lib_assets = defs->n_assets;
+    defs->lib_resources = defs->n_resources;
+    return rc;
+}
+
 int eider__defs_load_library(eider_defs *defs, const char *so, const eider__library *was)
 {
     eider__library lib = { 0 };
+    if (ends_with(so, ".yaml") || ends_with(so, ".yml"))
+        return load_project(defs, so, was);
     void *h = open_library(defs, so, was, &lib);
     int rc = h ? check_library(defs, h, so) : EIDER_ELOAD;
     if (rc) {
@@ -539,7 +565,7 @@ int eider_defs_load(eider_defs *defs, const char *path, const char *cache_dir)
     if (access(path, R_OK) != 0)
         return eider__defs_error(defs, EIDER_EIO, "cannot read definitions '%s': %s", path,
                                  strerror(errno));
-    if (ends_with(path, ".c")) {
+    if (ends_with(path, ".c")) {     /* (.so and .yaml, eider.yaml, load as they are) */
         rc = compile_cached(defs, path, cache_dir, so, sizeof(so));
         if (rc)
             return rc;

@@ -1,12 +1,14 @@
 /*
- * model_yaml.c — an SQL model's configuration, in YAML (read by libyaml): a header
+ * model_yaml.c — configuration in YAML (read by libyaml): an SQL model's, in a header
  * block at the top of its file, "/" "* eider" ... "*" "/", or a file beside it (orders.sql:
- * orders.yaml). It gives what an eider_asset_def gives (description, group, tags,
+ * orders.yaml), which gives what an eider_asset_def gives (description, group, tags,
  * owners, kinds, code_version, metadata, and the I/O manager's keys as shortcuts:
- * schema, table, write_mode, unique_key, ...) and the model's checks. Every error
- * names the file and line.
+ * schema, table, write_mode, unique_key, ...) and the model's checks; and a project's,
+ * eider.yaml (eider_project()): its DuckDB database, the model folders, the external
+ * sources. Every error names the file and line.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -287,7 +289,8 @@ static int top_item(reader *r, const char *key, const yaml_node_t *v)
     return EIDER_OK;
 }
 
-static int read_document(reader *r, const char *text, size_t len)
+/* Parse text into r->y->doc; the message, with file and line, when it is no YAML. */
+static int read_document_only(reader *r, const char *text, size_t len)
 {
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
@@ -303,6 +306,13 @@ static int read_document(reader *r, const char *text, size_t len)
     }
     yaml_parser_delete(&parser);
     r->y->loaded = 1;
+    return EIDER_OK;
+}
+
+static int read_document(reader *r, const char *text, size_t len)
+{
+    if (read_document_only(r, text, len))
+        return EIDER_EINVAL;
     yaml_node_t *root = yaml_document_get_root_node(&r->y->doc);
     if (!root)
         return EIDER_OK;             /* empty: nothing configured */
@@ -363,4 +373,122 @@ void eider__model_yaml_release(eider__model_yaml *y)
     if (y->loaded)
         yaml_document_delete(&y->doc);
     memset(y, 0, sizeof(*y));
+}
+
+/* ---- a project: eider.yaml ---- */
+
+static const char *const project_keys[] = { "database", "schema", "models", "sources", NULL };
+static const char *const source_keys[] = {
+    "description", "group", "owners", "kinds", "tags", "metadata", "schema", "table", NULL,
+};
+
+/* path, or dir/path when path is relative and dir is not "." (a malloc'd string kept). */
+static const char *beside(eider__model_yaml *y, const char *dir, const char *path)
+{
+    if (path[0] == '/' || strcmp(dir, ".") == 0)
+        return path;
+    eider__buf b = { 0 };
+    eider__buf_printf(&b, "%s/%s", dir, path);
+    return own(y, eider__buf_detach(&b));
+}
+
+/* One external source, key: {description, ...}. */
+static int add_source(reader *r, const char *key, const yaml_node_t *v)
+{
+    eider__model_yaml cfg = { 0 };
+    reader sub = { r->defs, &cfg, r->path, r->line0 };
+    int rc = EIDER_OK;
+    cfg.doc = r->y->doc;             /* (the nodes are the project's: not freed twice) */
+    if (v->type != YAML_MAPPING_NODE && !(v->type == YAML_SCALAR_NODE && !*scalar(v)))
+        return fail(r, v, "sources: '%s' is a mapping (description: ...), or empty", key);
+    for (yaml_node_pair_t *p = v->type == YAML_MAPPING_NODE ? v->data.mapping.pairs.start : NULL;
+         p && p < v->data.mapping.pairs.top && !rc; p++) {
+        const char *k = scalar(node(&sub, p->key));
+        if (!k || !known(&sub, node(&sub, p->key), k, source_keys, "a source"))
+            rc = EIDER_EINVAL;
+        else
+            rc = top_item(&sub, k, node(&sub, p->value));
+    }
+    if (!rc)
+        rc = eider_asset_spec(r->defs, &(eider_asset_spec_def){ .key = key,
+            .description = cfg.description, .group = cfg.group, .owners = cfg.owners,
+            .kinds = cfg.kinds, .tags = cfg.tags, .metadata = cfg.meta });
+    cfg.loaded = 0;
+    eider__model_yaml_release(&cfg);
+    return rc;
+}
+
+/* The project's settings into defs: its I/O manager, sources, then models. */
+static int read_project(reader *r, const char *dir, const yaml_node_t *root)
+{
+    const char *database = NULL, *schema = NULL;
+    const yaml_node_t *models = NULL, *sources = NULL;
+    int rc = EIDER_OK;
+    if (root && root->type != YAML_MAPPING_NODE)
+        return fail(r, root, "a project is a mapping (database: ..., models: ...)");
+    for (yaml_node_pair_t *p = root ? root->data.mapping.pairs.start : NULL;
+         p && p < root->data.mapping.pairs.top; p++) {
+        const char *k = scalar(node(r, p->key));
+        yaml_node_t *v = node(r, p->value);
+        if (!k || !known(r, node(r, p->key), k, project_keys, "eider.yaml"))
+            return EIDER_EINVAL;
+        if ((strcmp(k, "database") == 0 || strcmp(k, "schema") == 0) && !scalar(v))
+            return fail(r, v, "'%s' is a scalar", k);
+        if (strcmp(k, "database") == 0)
+            database = scalar(v);
+        else if (strcmp(k, "schema") == 0)
+            schema = scalar(v);
+        else if (strcmp(k, "models") == 0)
+            models = v;
+        else
+            sources = v;
+    }
+    if (database)
+        rc = eider_duckdb_io_manager(r->defs, NULL, &(eider_duckdb_io_config){
+            .database = beside(r->y, dir, database), .schema = schema });
+    if (!rc && sources && sources->type != YAML_MAPPING_NODE)
+        rc = fail(r, sources, "sources: give a mapping of keys (raw/events: {...})");
+    for (yaml_node_pair_t *p = sources && !rc ? sources->data.mapping.pairs.start : NULL;
+         p && p < sources->data.mapping.pairs.top && !rc; p++) {
+        const char *k = scalar(node(r, p->key));
+        rc = k ? add_source(r, k, node(r, p->value)) : fail(r, sources, "sources: a key is a name");
+    }
+    const char *const *folders = models ? list_of(r, models, "models") : NULL;
+    if (models && !folders)
+        rc = EIDER_EINVAL;
+    struct stat st;
+    const char *fallback = beside(r->y, dir, "models");
+    if (!rc && !folders && stat(fallback, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = eider_sql_models(r->defs, fallback, NULL);
+    for (size_t i = 0; !rc && folders && folders[i]; i++)
+        rc = eider_sql_models(r->defs, beside(r->y, dir, folders[i]), NULL);
+    return rc;
+}
+
+int eider_project(eider_defs *defs, const char *path)
+{
+    eider__model_yaml y;
+    reader r = { defs, &y, path, 0 };
+    eider__buf text = { 0 }, dir = { 0 };
+    char chunk[4096];
+    size_t n;
+    memset(&y, 0, sizeof(y));
+    if (!defs)
+        return EIDER_EINVAL;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EIO, "cannot read the "
+            "project file '%s': %s", path ? path : "(null)", strerror(errno)));
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        eider__buf_add(&text, chunk, n);
+    fclose(f);
+    const char *slash = strrchr(path, '/');
+    eider__buf_add(&dir, slash ? path : ".", slash ? (size_t)(slash - path) + (slash == path) : 1);
+    int rc = read_document_only(&r, eider__buf_str(&text), text.len);
+    if (!rc)
+        rc = read_project(&r, eider__buf_str(&dir), yaml_document_get_root_node(&y.doc));
+    eider__model_yaml_release(&y);
+    eider__buf_release(&text);
+    eider__buf_release(&dir);
+    return rc ? eider__defs_remember(defs, rc) : EIDER_OK;
 }

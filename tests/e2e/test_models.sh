@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test_models.sh — a project without C: eider.yaml and a folder of SQL models, run by the
+# real `eider` binary in their folder with no definitions.c: list shows the models with
+# the dependencies their SQL implies; materialize writes them in order (read back with
+# DuckDB alone), their checks from a header block included; a table no asset stores,
+# and a bad configuration, exit 3 naming the file and line; -f eider.yaml from another
+# folder works; a definitions.c calling eider_project() mixes C with the models.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+write_project() {
+    mkdir -p models/raw models/staging models/marts
+    cat >eider.yaml <<'EOF'
+# the warehouse and where the models are
+database: shop.duckdb
+models: [models]
+sources:
+  crm/accounts:
+    description: accounts, loaded by the CRM's own job
+EOF
+    printf 'id,amount\n1,10\n2,20\n3,30\n' >events.csv
+    cat >models/raw/events.sql <<'EOF'
+SELECT * FROM read_csv('events.csv')
+EOF
+    cat >models/staging/orders.sql <<'EOF'
+/* eider
+description: the orders over 10
+group: shop
+checks:
+  - not_null: [id]
+    blocking: true
+*/
+SELECT id, amount FROM raw.events WHERE amount > 10
+EOF
+    cat >models/marts/totals.sql <<'EOF'
+WITH big AS (SELECT * FROM staging.orders)
+SELECT count(*) AS n, sum(amount) AS total FROM big
+EOF
+}
+
+a_project_lists_its_models_with_their_dependencies() {
+    write_project
+    run "$EIDER" list --json
+    expect_rc 0
+    check_json out.txt '[a["deps"] for a in d if a["key"] == "marts/totals"] == [["staging/orders"]]'
+    check_json out.txt '[a["deps"] for a in d if a["key"] == "staging/orders"] == [["raw/events"]]'
+    check_json out.txt '[a["kinds"] for a in d if a["key"] == "staging/orders"] == [["sql"]]'
+    check_json out.txt '[a["group"] for a in d if a["key"] == "staging/orders"] == ["shop"]'
+    check_json out.txt '[a["external"] for a in d if a["key"] == "crm/accounts"] == [True]'
+}
+
+a_project_materializes_in_order_with_its_checks() {
+    write_project
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "3 materialized"
+    expect_in out.txt "check staging/orders:not_null_id passed"
+    expect_eq "$(dq shop.duckdb "SELECT n || ':' || total FROM marts.totals")" "2:50" "totals"
+    mkdir elsewhere
+    cd elsewhere
+    run "$EIDER" materialize -f ../eider.yaml --select marts/totals
+    expect_rc 0
+    expect_in out.txt "1 materialized"
+}
+
+a_table_no_asset_stores_exits_3_naming_file_and_line() {
+    write_project
+    printf 'SELECT count(*) AS n\nFROM staging.ordres\n' >models/marts/totals.sql
+    run "$EIDER" list
+    expect_rc 3
+    expect_in err.txt "models/marts/totals.sql:2: model 'marts/totals' reads table 'staging.ordres', which no asset stores (did you mean 'staging.orders'?)"
+    write_project
+    printf '/* eider\ngroup: shop\nowner: [me]\n*/\nSELECT 1 AS id\n' >models/staging/orders.sql
+    run "$EIDER" materialize
+    expect_rc 3
+    expect_in err.txt "models/staging/orders.sql:3: unknown key 'owner' in a model's configuration (did you mean 'owners'?)"
+    write_project
+    printf 'database: shop.duckdb\nmodel: [models]\n' >eider.yaml
+    run "$EIDER" list
+    expect_rc 3
+    expect_in err.txt "eider.yaml:2: unknown key 'model' in eider.yaml (did you mean 'models'?)"
+}
+
+definitions_in_c_mix_with_the_models() {
+    write_project
+    mv eider.yaml project.yaml
+    cat >definitions.c <<'EOF'
+#include <eider.h>
+
+static int report(eider_context *ctx)
+{
+    return eider_output_sql(ctx, "SELECT total * 2 AS doubled FROM marts.totals");
+}
+
+void eider_definitions(eider_defs *defs)
+{
+    eider_project(defs, "project.yaml");
+    eider_asset(defs, &(eider_asset_def){ .key = "reports/doubled", .compute = report,
+                                          .deps = EIDER_KEYS("marts/totals") });
+}
+EOF
+    run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "4 materialized"
+    expect_eq "$(dq shop.duckdb "SELECT doubled FROM reports.doubled")" "100" "the C asset read the model"
+}
+
+run_case a_project_lists_its_models_with_their_dependencies
+run_case a_project_materializes_in_order_with_its_checks
+run_case a_table_no_asset_stores_exits_3_naming_file_and_line
+run_case definitions_in_c_mix_with_the_models
+finish
