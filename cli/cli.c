@@ -283,7 +283,7 @@ json_t *cli_meta_json(const eider_meta *m, size_t n)
     return o;
 }
 
-static const char *default_defs(void)
+const char *cli_default_defs(void)
 {
     if (access("definitions.c", R_OK) == 0)
         return "definitions.c";
@@ -352,7 +352,7 @@ static int load_guarded(eider_defs *defs, const char *path)
 static int load_defs(eider_defs *defs, const char *path)
 {
     char real[PATH_MAX];
-    if (!path && !(path = default_defs())) {
+    if (!path && !(path = cli_default_defs())) {
         cli_error("no definitions: pass -f FILE.c, -l FILE.so or -f eider.yaml, or run where "
                   "definitions.c or eider.yaml is");
         return EXIT_USAGE;
@@ -491,7 +491,7 @@ int cli_open_store(cli_env *env, enum cli_store_use use)
 eider_defs *cli_quiet_defs(cli_env *env)
 {
     const char *path = env->defs_real ? env->defs_real : env->defs_path ? env->defs_path
-                     : default_defs();
+                     : cli_default_defs();
     if (env->defs) {
         if (eider_defs_validate(env->defs) == EIDER_OK)
             return env->defs;

@@ -138,6 +138,9 @@ int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopt
 /* Load the definitions of -f/-l (or definitions.c here) unless a program gave them,
  * and validate them; prints the error. Returns an exit code. */
 int cli_load_defs(cli_env *env);
+/* The definitions of the current folder, as cli_load_defs() finds them without -f or
+ * -l: definitions.c, definitions.so or eider.yaml; NULL when there are none. */
+const char *cli_default_defs(void);
 
 /* A --select given blank is refused (EXIT_SELECT), by every command alike: leaving
  * --select out selects everything, an empty one is a mistake. NULL is fine. */

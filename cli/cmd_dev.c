@@ -36,7 +36,8 @@ static const char help[] =
     "runs are queued: several run at once, up to --max-concurrent-runs, but two that may\n"
     "open the same DuckDB file never do (the later one waits its turn, queued); `eider\n"
     "materialize` in a terminal meanwhile works and shows up live. When the definitions'\n"
-    "file changes (looked at each second), or on POST /api/reload, they are loaded\n"
+    "file changes (looked at each second) — or a file they read: an SQL model, its\n"
+    "folder, its YAML — or on POST /api/reload, they are loaded\n"
     "again; if they fail (a compile error, a cycle) the error is reported (GET /api/defs,\n"
     "the UI) and the last good ones stay in use. Definitions that fail at start are\n"
     "served the same way, with no assets until the file is fixed (a missing file is\n"
@@ -149,9 +150,8 @@ static int defs_file(const cli_env *env, char real[PATH_MAX])
     const char *path = env->defs_path;
     if (env->defs)
         return 0;
-    if (!path)
-        path = access("definitions.c", R_OK) == 0 || access("definitions.so", R_OK) != 0
-             ? "definitions.c" : "definitions.so";
+    if (!path && !(path = cli_default_defs()))
+        return 0;
     return realpath(path, real) != NULL;
 }
 
@@ -177,6 +177,7 @@ static void set_defs(srv *s, eider_defs *defs, const char *path)
     s->loaded_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
     if (path && stat(path, &st) == 0)
         s->defs_mtime = st.st_mtim;
+    s->sources_sig = eider_defs_sources_signature(defs);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->reload_lock, NULL);
 }

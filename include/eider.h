@@ -360,6 +360,11 @@ int eider_check_failed(eider_context *ctx, const char *fmt, ...) EIDER_PRINTF(2,
  * Returns EIDER_OK or the first error; the message is in eider_defs_errmsg(). */
 int eider_defs_validate(eider_defs *defs);
 
+/* A number that changes when a file or folder the definitions were read from besides
+ * their libraries changes (SQL models, their configuration, their folders, a project
+ * file): eider dev reloads when it does. 0 when there is none. */
+uint64_t eider_defs_sources_signature(const eider_defs *defs);
+
 /* The message of the last error on defs, "" when none. Valid until defs changes. */
 const char *eider_defs_errmsg(const eider_defs *defs);
 

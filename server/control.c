@@ -301,6 +301,9 @@ int srv_reload(srv *s)
     } else {
         take(s, fresh, n);
     }
+    pthread_mutex_lock(&s->lock);    /* what was read: not again until it changes */
+    s->sources_sig = eider_defs_sources_signature(s->defs);
+    pthread_mutex_unlock(&s->lock);
     pthread_mutex_unlock(&s->reload_lock);
     free(fresh);
     return rc;

@@ -401,13 +401,18 @@ static eider_store *poller_store(srv *s)
     return l->store;
 }
 
-/* Reload when the definitions' file changed since the last reload tried. */
+/* Reload when the definitions' file changed since the last reload tried, or a file
+ * they were read from besides it (an SQL model, its folder, its configuration). */
 static void watch_defs(srv *s)
 {
     struct stat st;
     if (!s->defs_path || stat(s->defs_path, &st) != 0)
         return;
-    if (st.st_mtim.tv_sec == s->defs_mtime.tv_sec && st.st_mtim.tv_nsec == s->defs_mtime.tv_nsec)
+    pthread_mutex_lock(&s->lock);
+    int sources = eider_defs_sources_signature(s->defs) != s->sources_sig;
+    pthread_mutex_unlock(&s->lock);
+    if (!sources && st.st_mtim.tv_sec == s->defs_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == s->defs_mtime.tv_nsec)
         return;
     srv_reload(s);
 }

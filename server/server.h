@@ -165,6 +165,8 @@ typedef struct srv {
     int64_t loaded_us;
     pthread_mutex_t reload_lock;    /* one reload at a time */
     struct timespec defs_mtime;     /* the source's, at the last reload tried */
+    uint64_t sources_sig;           /* eider_defs_sources_signature() of the definitions
+                                       in use, at the last reload tried (under lock) */
     srv_queue queue;
     srv_live live;
     char *graph;                    /* GET /api/graph's answer for graph_version, or NULL */

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #include "defs.h"
 #include "partitions.h"
@@ -56,6 +57,7 @@ void eider_defs_free(eider_defs *defs)
     }
     free(defs->checks);
     free(defs->model_refs);
+    free(defs->sources);
     free(defs->assets);
     free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++) {
@@ -760,4 +762,32 @@ const char *eider_defs_check_name(const eider_defs *defs, size_t i, size_t j)
     if (j >= eider_defs_check_count(defs, i))
         return NULL;
     return defs->checks[defs->assets[i].checks[j]].name;
+}
+
+/* ---- what the definitions were read from ---- */
+
+void eider__defs_add_source(eider_defs *defs, const char *path)
+{
+    EIDER__GROW(defs->sources, defs->cap_sources, defs->n_sources + 1);
+    defs->sources[defs->n_sources++] = eider__arena_strdup(&defs->arena, path);
+}
+
+uint64_t eider_defs_sources_signature(const eider_defs *defs)
+{
+    uint64_t h = 1469598103934665603ull;        /* FNV-1a over what each stat says */
+    for (size_t i = 0; defs && i < defs->n_sources; i++) {
+        struct stat st;
+        int64_t v[4] = { -1, -1, -1, -1 };
+        if (stat(defs->sources[i], &st) == 0) {
+            v[0] = (int64_t)st.st_mtim.tv_sec;
+            v[1] = (int64_t)st.st_mtim.tv_nsec;
+            v[2] = (int64_t)st.st_size;
+            v[3] = (int64_t)st.st_ino;
+        }
+        for (size_t b = 0; b < sizeof(v); b++) {
+            h ^= ((const unsigned char *)v)[b];
+            h *= 1099511628211ull;
+        }
+    }
+    return defs && defs->n_sources ? h : 0;
 }

@@ -131,6 +131,8 @@ struct eider_defs {
     size_t n_checks, cap_checks;
     eider__model_ref *model_refs;    /* the tables SQL models read */
     size_t n_model_refs, cap_model_refs;
+    char **sources;                  /* files and folders read besides the libraries (SQL */
+    size_t n_sources, cap_sources;   /* models, their folders, project files): arena */
     eider__index by_key;             /* key -> index into assets */
     uint32_t *topo;                  /* a topological order, after validation */
     int validated;
@@ -183,6 +185,8 @@ int eider__defs_load_library(eider_defs *defs, const char *path, const eider__li
 /* Add to each SQL model's deps the assets whose tables its query reads; an error
  * naming the file and line when no asset stores one (models.c). */
 int eider__models_link(eider_defs *defs);
+/* Remember path among the files (or folders) the definitions were read from. */
+void eider__defs_add_source(eider_defs *defs, const char *path);
 
 /* The resource called name, or NULL. */
 const eider__resource *eider__defs_resource(const eider_defs *defs, const char *name);

@@ -347,6 +347,8 @@ int eider__model_yaml_read(eider_defs *defs, const char *sql_path, const char *s
     eider__buf_add(&side, sql_path, strlen(sql_path) - 4);
     eider__buf_puts(&side, ".yaml");
     FILE *f = fopen(eider__buf_str(&side), "rb");
+    if (f)
+        eider__defs_add_source(defs, eider__buf_str(&side));
     int rc = EIDER_OK;
     if (f) {
         eider__buf text = { 0 };
@@ -479,6 +481,7 @@ int eider_project(eider_defs *defs, const char *path)
     if (!f)
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EIO, "cannot read the "
             "project file '%s': %s", path ? path : "(null)", strerror(errno)));
+    eider__defs_add_source(defs, path);
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         eider__buf_add(&text, chunk, n);
     fclose(f);

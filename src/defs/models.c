@@ -134,11 +134,14 @@ static char *read_model(eider_defs *defs, const char *path)
 }
 
 /* The .sql files under folder (rel: the path below it so far), into files, sorted. */
-static void find_models(const char *folder, const char *rel, char ***files, size_t *n, size_t *cap)
+static void find_models(eider_defs *defs, const char *folder, const char *rel, char ***files,
+                        size_t *n, size_t *cap)
 {
     eider__buf dir = { 0 };
     eider__buf_printf(&dir, "%s%s%s", folder, *rel ? "/" : "", rel);
     DIR *d = opendir(eider__buf_str(&dir));
+    if (d)                           /* a model added or removed changes the folder */
+        eider__defs_add_source(defs, eider__buf_str(&dir));
     struct dirent *e;
     while (d && (e = readdir(d))) {
         eider__buf sub = { 0 }, full = { 0 };
@@ -149,7 +152,7 @@ static void find_models(const char *folder, const char *rel, char ***files, size
         eider__buf_printf(&full, "%s/%s", folder, eider__buf_str(&sub));
         size_t len = strlen(e->d_name);
         if (stat(eider__buf_str(&full), &st) == 0 && S_ISDIR(st.st_mode)) {
-            find_models(folder, eider__buf_str(&sub), files, n, cap);
+            find_models(defs, folder, eider__buf_str(&sub), files, n, cap);
         } else if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0) {
             EIDER__GROW(*files, *cap, *n + 1);
             (*files)[(*n)++] = eider__buf_detach(&sub);
@@ -205,6 +208,7 @@ static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const ch
     eider__buf_printf(&path, "%s/%s", folder, rel);
     eider__buf_add(&key, rel, strlen(rel) - 4);
     char *sql = read_model(defs, eider__buf_str(&path));
+    eider__defs_add_source(defs, eider__buf_str(&path));
     char *parsed = NULL;
     int rc = sql ? EIDER_OK : EIDER_EIO;
     duckdb_result res;
@@ -244,7 +248,7 @@ int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manage
     if (!folder || stat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
         return eider__defs_remember(defs, eider__defs_error(defs, EIDER_EIO, "SQL models: '%s' "
             "is not a folder: give the folder of the .sql files", folder ? folder : "(null)"));
-    find_models(folder, "", &files, &n, &cap);
+    find_models(defs, folder, "", &files, &n, &cap);
     if (n > 1)
         qsort(files, n, sizeof(*files), cmp_str);
     if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError ||

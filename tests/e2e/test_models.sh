@@ -4,8 +4,10 @@
 # the dependencies their SQL implies; materialize writes them in order (read back with
 # DuckDB alone), their checks from a header block included; a table no asset stores,
 # and a bad configuration, exit 3 naming the file and line; -f eider.yaml from another
-# folder works; a definitions.c calling eider_project() mixes C with the models.
+# folder works; a definitions.c calling eider_project() mixes C with the models; eider
+# dev serves a project, runs it in its workers, and loads a model added while it runs.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/dev_lib.sh"
 
 write_project() {
     mkdir -p models/raw models/staging models/marts
@@ -104,8 +106,36 @@ EOF
     expect_eq "$(dq shop.duckdb "SELECT doubled FROM reports.doubled")" "100" "the C asset read the model"
 }
 
+# The asset keys GET /api/assets lists, sorted, in keys.txt.
+asset_keys() {
+    api GET /api/assets
+    python3 -c 'import json; print(" ".join(sorted(a["key"] for a in json.load(open("body.json")))))' >keys.txt
+}
+
+eider_dev_serves_a_project_and_loads_a_new_model() {
+    write_project
+    DEFS_OPTION=" " start_server
+    asset_keys
+    expect_eq "$(cat keys.txt)" "crm/accounts marts/totals raw/events staging/orders" "the project's assets"
+    launch '{}'
+    wait_run "$RUN_ID" success
+    expect_eq "$(dq shop.duckdb "SELECT total FROM marts.totals")" "50" "the run worker ran the models"
+    printf 'SELECT n * 10 AS tenfold FROM marts.totals\n' >models/marts/tenfold.sql
+    for _ in $(seq 1 100); do
+        asset_keys
+        grep -q "marts/tenfold" keys.txt && break
+        sleep 0.1
+    done
+    expect_in keys.txt "marts/tenfold"
+    launch '{"selection": "marts/tenfold"}'
+    wait_run "$RUN_ID" success
+    expect_eq "$(dq shop.duckdb "SELECT tenfold FROM marts.tenfold")" "20" "the new model ran"
+    stop_server
+}
+
 run_case a_project_lists_its_models_with_their_dependencies
 run_case a_project_materializes_in_order_with_its_checks
 run_case a_table_no_asset_stores_exits_3_naming_file_and_line
 run_case definitions_in_c_mix_with_the_models
+run_case eider_dev_serves_a_project_and_loads_a_new_model
 finish
