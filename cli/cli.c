@@ -145,8 +145,21 @@ int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopt
     int c;
     snprintf(spec, sizeof(spec), ":f:l:%s", shortopts);   /* ':' reports a missing value */
     opterr = 0;
-    while ((c = getopt_long(env->argc, env->argv, spec, longopts, NULL)) == 'f' || c == 'l')
-        env->defs_path = optarg;
+    while ((c = getopt_long(env->argc, env->argv, spec, longopts, NULL)) == 'f' || c == 'l' ||
+           c == 'V') {
+        if (c != 'V') {
+            env->defs_path = optarg;
+        } else if (!strchr(optarg, '=') || optarg[0] == '=') {
+            cli_error("--var '%s': write --var NAME=VALUE", optarg);
+            return CLI_GETOPT_ERROR;
+        } else if (env->n_vars < sizeof(env->vars) / sizeof(env->vars[0])) {
+            env->vars[env->n_vars++] = optarg;
+        } else {
+            cli_error("more than %zu --var: put them in eider.yaml's vars",
+                      sizeof(env->vars) / sizeof(env->vars[0]));
+            return CLI_GETOPT_ERROR;
+        }
+    }
     if (c == '?' || c == ':') {
         const char *arg = env->argv[optind - 1];
         if (c == ':')
@@ -338,6 +351,20 @@ static void guard_loading(const char *path, int on)
         sigaction(signals[i], &sa, NULL);
 }
 
+/* The --var NAME=VALUE given, on defs before they load. */
+static int apply_vars(const cli_env *env, eider_defs *defs)
+{
+    for (size_t i = 0; i < env->n_vars; i++) {
+        char name[256];
+        const char *eq = strchr(env->vars[i], '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - env->vars[i]), env->vars[i]);
+        int rc = eider_defs_var(defs, name, eq + 1);
+        if (rc)
+            return rc;
+    }
+    return EIDER_OK;
+}
+
 /* eider_defs_load() with a crash in the definitions reported (see guard_loading()). */
 static int load_guarded(eider_defs *defs, const char *path)
 {
@@ -417,6 +444,10 @@ int cli_load_defs(cli_env *env)
         return rc ? cli_exit_for(rc) : EXIT_OK;
     }
     env->owned = env->defs = eider_defs_new();
+    if (apply_vars(env, env->defs)) {
+        cli_error("%s", eider_defs_errmsg(env->defs));
+        return EXIT_USAGE;
+    }
     return load_defs(env->defs, env->defs_path);
 }
 
@@ -502,7 +533,7 @@ eider_defs *cli_quiet_defs(cli_env *env)
     if (!path)
         return NULL;
     env->owned = env->defs = eider_defs_new();
-    if (load_guarded(env->defs, path) == EIDER_OK)
+    if (apply_vars(env, env->defs) == EIDER_OK && load_guarded(env->defs, path) == EIDER_OK)
         return env->defs;
     free(env->defs_error);
     env->defs_error = strdup(eider_defs_errmsg(env->defs));

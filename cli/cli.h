@@ -48,6 +48,8 @@ typedef struct cli_env {
     char *defs_error;       /* why cli_quiet_defs() found none though there are some */
     int argc;
     char **argv;
+    const char *vars[64];   /* --var NAME=VALUE, as given */
+    size_t n_vars;
 } cli_env;
 
 typedef struct cli_command {
@@ -133,7 +135,8 @@ int cli_exit_for(int rc);
 #define CLI_GETOPT_ERROR (-2)
 int cli_getopt(cli_env *env, const char *shortopts, const struct option *longopts);
 #define CLI_DEFS_OPTIONS \
-    { "file", required_argument, NULL, 'f' }, { "library", required_argument, NULL, 'l' }
+    { "file", required_argument, NULL, 'f' }, { "library", required_argument, NULL, 'l' }, \
+    { "var", required_argument, NULL, 'V' }
 
 /* Load the definitions of -f/-l (or definitions.c here) unless a program gave them,
  * and validate them; prints the error. Returns an exit code. */
@@ -267,6 +270,8 @@ json_t *cli_meta_json(const eider_meta *m, size_t n);
 #define CLI_DEFS_HELP                                                                     \
     "  -f, --file FILE.c     definitions in C, compiled and cached (default: definitions.c,\n" \
     "                        else eider.yaml), or a project file eider.yaml of SQL models\n" \
-    "  -l, --library FILE.so definitions already built as a shared library\n"
+    "  -l, --library FILE.so definitions already built as a shared library\n" \
+    "      --var NAME=VALUE  a variable of the SQL models ({{ NAME }} in their SQL), over\n" \
+    "                        eider.yaml's and the model's own vars\n"
 
 #endif

@@ -87,6 +87,10 @@ static int parse_args(cli_env *env, dev_args *a)
                   env->argv[optind]);
         return EXIT_USAGE;
     }
+    if (!code && env->n_vars) {      /* a reload loads the definitions again, without them */
+        cli_error("eider dev takes no --var: put the SQL models' variables in eider.yaml's vars");
+        return EXIT_USAGE;
+    }
     if (!code && a->token && (!*a->token || strlen(a->token) > SRV_TOKEN_MAX)) {
         cli_error("--auth-token must have 1 to %d characters", SRV_TOKEN_MAX);
         return EXIT_USAGE;

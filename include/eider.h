@@ -335,6 +335,12 @@ int eider_asset_check(eider_defs *defs, const eider_check_def *def);
  * parse, several statements) return a code and are remembered, as eider_asset()'s. */
 int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manager_key);
 
+/* Give SQL models' template variable name ("{{ name }}" in their SQL) the text value,
+ * over what the project file and the model's configuration give (the command line's
+ * --var NAME=VALUE). Set before the models are added. A name is letters, digits and
+ * '_', not starting with a digit. */
+int eider_defs_var(eider_defs *defs, const char *name, const char *value);
+
 /* A project without C (eider.yaml, read by libyaml), its paths relative to its folder:
  *   database: shop.duckdb        the default I/O manager: DuckDB, this file
  *   schema: analytics            its default schema

@@ -2,6 +2,7 @@
  * defs.c — the definitions registry: copying assets, external assets and resources
  * in, the read-only views of them, and the error codes' names and messages.
  */
+#include <ctype.h>
 #include <math.h>
 
 #include <stdatomic.h>
@@ -58,6 +59,8 @@ void eider_defs_free(eider_defs *defs)
     free(defs->checks);
     free(defs->model_refs);
     free(defs->sources);
+    free(defs->vars);
+    free(defs->project_vars);
     free(defs->assets);
     free(defs->dynamic);
     for (size_t i = 0; i < defs->n_resources; i++) {
@@ -790,4 +793,52 @@ uint64_t eider_defs_sources_signature(const eider_defs *defs)
         }
     }
     return defs && defs->n_sources ? h : 0;
+}
+
+/* ---- SQL models' variables ---- */
+
+static int var_name_ok(const char *name)
+{
+    if (!name || !(isalpha((unsigned char)*name) || *name == '_'))
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return 0;
+    return 1;
+}
+
+/* Set name to value among pairs (replacing an earlier one), kept NULL-terminated. */
+static void set_pair(eider_defs *defs, char ***pairs, size_t *n, size_t *cap, const char *name,
+                     const char *value)
+{
+    for (size_t i = 0; i < *n; i += 2)
+        if (strcmp((*pairs)[i], name) == 0) {
+            (*pairs)[i + 1] = eider__arena_strdup(&defs->arena, value);
+            return;
+        }
+    EIDER__GROW(*pairs, *cap, *n + 3);
+    (*pairs)[(*n)++] = eider__arena_strdup(&defs->arena, name);
+    (*pairs)[(*n)++] = eider__arena_strdup(&defs->arena, value);
+    (*pairs)[*n] = NULL;
+}
+
+int eider__defs_project_var(eider_defs *defs, const char *name, const char *value)
+{
+    if (!var_name_ok(name) || !value)
+        return EIDER_EINVAL;
+    set_pair(defs, &defs->project_vars, &defs->n_project_vars, &defs->cap_project_vars, name, value);
+    return EIDER_OK;
+}
+
+int eider_defs_var(eider_defs *defs, const char *name, const char *value)
+{
+    if (!defs)
+        return EIDER_EINVAL;
+    if (!var_name_ok(name) || !value)
+        return eider__defs_error(defs, EIDER_EINVAL, "variable '%s': a name is letters, digits "
+            "and '_', not starting with a digit, and it needs a value (--var NAME=VALUE)",
+            name ? name : "(null)");
+    set_pair(defs, &defs->vars, &defs->n_vars, &defs->cap_vars, name, value);
+    defs->added_outside = 1;         /* not the libraries' alone: a worker copies them */
+    return EIDER_OK;
 }

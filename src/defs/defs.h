@@ -133,6 +133,11 @@ struct eider_defs {
     size_t n_model_refs, cap_model_refs;
     char **sources;                  /* files and folders read besides the libraries (SQL */
     size_t n_sources, cap_sources;   /* models, their folders, project files): arena */
+    char **vars;                     /* SQL models' variables, NULL-terminated name/value
+                                        pairs (strings in the arena): */
+    size_t n_vars, cap_vars;         /* eider_defs_var()'s (the command line's) */
+    char **project_vars;             /* and the project file's, which those override */
+    size_t n_project_vars, cap_project_vars;
     eider__index by_key;             /* key -> index into assets */
     uint32_t *topo;                  /* a topological order, after validation */
     int validated;
@@ -185,6 +190,8 @@ int eider__defs_load_library(eider_defs *defs, const char *path, const eider__li
 /* Add to each SQL model's deps the assets whose tables its query reads; an error
  * naming the file and line when no asset stores one (models.c). */
 int eider__models_link(eider_defs *defs);
+/* A variable of the project file (eider.yaml's vars); EIDER_EINVAL for a bad name. */
+int eider__defs_project_var(eider_defs *defs, const char *name, const char *value);
 /* Remember path among the files (or folders) the definitions were read from. */
 void eider__defs_add_source(eider_defs *defs, const char *path);
 

@@ -22,7 +22,8 @@ static const char *const meta_keys[] = {
     "snapshot_compare", "materialized", "on_schema_change", "write_order", "partition_expr", NULL,
 };
 static const char *const top_keys[] = {
-    "description", "group", "code_version", "owners", "kinds", "tags", "metadata", "checks", NULL,
+    "description", "group", "code_version", "owners", "kinds", "tags", "metadata", "checks",
+    "vars", NULL,
 };
 static const char *const check_keys[] = {
     "name", "description", "blocking", "severity", "not_null", "unique", "accepted_values",
@@ -274,10 +275,12 @@ static int top_item(reader *r, const char *key, const yaml_node_t *v)
         *(strcmp(key, "owners") == 0 ? &y->owners : &y->kinds) = l;
         return l ? EIDER_OK : EIDER_EINVAL;
     }
-    if (strcmp(key, "tags") == 0 || strcmp(key, "metadata") == 0) {
+    if (strcmp(key, "tags") == 0 || strcmp(key, "metadata") == 0 || strcmp(key, "vars") == 0) {
         const char *const *p = pairs_of(r, v, key);
         if (p && strcmp(key, "tags") == 0)
             y->tags = p;
+        if (p && strcmp(key, "vars") == 0)
+            y->vars = p;
         for (size_t i = 0; p && p[i] && strcmp(key, "metadata") == 0; i += 2)
             add_meta(y, p[i], p[i + 1]);
         return p ? EIDER_OK : EIDER_EINVAL;
@@ -379,7 +382,8 @@ void eider__model_yaml_release(eider__model_yaml *y)
 
 /* ---- a project: eider.yaml ---- */
 
-static const char *const project_keys[] = { "database", "schema", "models", "sources", NULL };
+static const char *const project_keys[] = { "database", "schema", "models", "sources", "vars",
+                                             NULL };
 static const char *const source_keys[] = {
     "description", "group", "owners", "kinds", "tags", "metadata", "schema", "table", NULL,
 };
@@ -436,7 +440,15 @@ static int read_project(reader *r, const char *dir, const yaml_node_t *root)
             return EIDER_EINVAL;
         if ((strcmp(k, "database") == 0 || strcmp(k, "schema") == 0) && !scalar(v))
             return fail(r, v, "'%s' is a scalar", k);
-        if (strcmp(k, "database") == 0)
+        if (strcmp(k, "vars") == 0) {
+            const char *const *vars = pairs_of(r, v, "vars");
+            for (size_t i = 0; vars && vars[i]; i += 2)
+                if (eider__defs_project_var(r->defs, vars[i], vars[i + 1]))
+                    return fail(r, v, "vars: '%s' is no variable name: letters, digits and '_'",
+                                vars[i]);
+            if (!vars)
+                return EIDER_EINVAL;
+        } else if (strcmp(k, "database") == 0)
             database = scalar(v);
         else if (strcmp(k, "schema") == 0)
             schema = scalar(v);

@@ -14,6 +14,7 @@ typedef struct eider__model_yaml {
     int loaded;
     const char *description, *group, *code_version;
     const char *const *tags, *const *owners, *const *kinds;   /* NULL when not given */
+    const char *const *vars;         /* its template variables, name/value pairs, or NULL */
     eider_meta *meta;                /* terminated by a NULL key (or NULL) */
     size_t n_meta, cap_meta;
     eider_check_def *checks;         /* .asset left to the caller */

@@ -15,6 +15,7 @@
 #include "defs.h"
 #include "model_yaml.h"
 #include "partitions.h"
+#include "template.h"
 #include "../duckdb/io.h"
 #include "../duckdb/value.h"
 
@@ -170,67 +171,125 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The model's asset, as its configuration says (model_yaml.c), and its checks. */
+/* The model's asset, as its configuration y says, and its checks; sql rendered. */
 static int add_configured(eider_defs *defs, const char *key, const char *path, const char *sql,
-                          const char *io_manager_key)
+                          const char *io_manager_key, eider__model_yaml *y)
 {
-    eider__model_yaml y;
-    int rc = eider__model_yaml_read(defs, path, sql, &y);
-    size_t n_kinds = 0, n_meta = y.n_meta;
-    while (y.kinds && y.kinds[n_kinds])
+    size_t n_kinds = 0, n_meta = y->n_meta;
+    while (y->kinds && y->kinds[n_kinds])
         n_kinds++;
     const char **k = eider__xcalloc(n_kinds + 2, sizeof(*k));
     eider_meta *meta = eider__xcalloc(n_meta + 2, sizeof(*meta));
-    memcpy(k, y.kinds ? (const void *)y.kinds : (const void *)k, n_kinds * sizeof(*k));
+    memcpy(k, y->kinds ? (const void *)y->kinds : (const void *)k, n_kinds * sizeof(*k));
     k[n_kinds] = "sql";
     meta[0] = (eider_meta)EIDER_META_TEXT("sql_file", path);
-    memcpy(meta + 1, y.meta ? (const void *)y.meta : (const void *)meta, n_meta * sizeof(*meta));
-    if (!rc)
-        rc = eider_asset(defs, &(eider_asset_def){ .key = key, .compute = sql_model,
-            .user_data = eider__arena_strdup(&defs->arena, sql), .io_manager_key = io_manager_key,
-            .description = y.description, .group = y.group, .code_version = y.code_version,
-            .tags = y.tags, .owners = y.owners, .kinds = k, .metadata = meta });
-    for (size_t i = 0; !rc && i < y.n_checks; i++) {
-        y.checks[i].asset = key;
-        rc = eider_asset_check(defs, &y.checks[i]);
+    memcpy(meta + 1, y->meta ? (const void *)y->meta : (const void *)meta, n_meta * sizeof(*meta));
+    int rc = eider_asset(defs, &(eider_asset_def){ .key = key, .compute = sql_model,
+        .user_data = eider__arena_strdup(&defs->arena, sql), .io_manager_key = io_manager_key,
+        .description = y->description, .group = y->group, .code_version = y->code_version,
+        .tags = y->tags, .owners = y->owners, .kinds = k, .metadata = meta });
+    for (size_t i = 0; !rc && i < y->n_checks; i++) {
+        y->checks[i].asset = key;
+        rc = eider_asset_check(defs, &y->checks[i]);
     }
     free(k);
     free(meta);
-    eider__model_yaml_release(&y);
     return rc;
 }
 
-/* Add the model at folder/rel: the asset, and the tables its SQL reads. */
-static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const char *folder,
-                     const char *rel, const char *io_manager_key)
+/* ---- variables: the command line's, then the model's, then the project's ---- */
+
+typedef struct var_scope {
+    const eider_defs *defs;
+    const char *const *model;        /* name/value pairs, or NULL */
+} var_scope;
+
+/* The value of name among NULL-terminated name/value pairs (NULL: none), or NULL. */
+static const char *pair_value(const char *const *pairs, const char *name)
 {
-    eider__buf path = { 0 }, key = { 0 };
-    eider__buf_printf(&path, "%s/%s", folder, rel);
-    eider__buf_add(&key, rel, strlen(rel) - 4);
-    char *sql = read_model(defs, eider__buf_str(&path));
-    eider__defs_add_source(defs, eider__buf_str(&path));
+    for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
+        if (strcmp(pairs[i], name) == 0)
+            return pairs[i + 1];
+    return NULL;
+}
+
+/* The nearest of pairs' names to name, when nearer than *best. */
+static void nearest(const char *const *pairs, const char *name, size_t *best, const char **near)
+{
+    for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2) {
+        size_t d = eider__edit_distance(name, pairs[i], *best);
+        if (d < *best) {
+            *best = d;
+            *near = pairs[i];
+        }
+    }
+}
+
+static const char *lookup_var(const char *name, const char **near, void *user_data)
+{
+    const var_scope *v = user_data;
+    const char *const *lists[] = { (const char *const *)v->defs->vars, v->model,
+                                    (const char *const *)v->defs->project_vars };
+    const char *value = NULL;
+    size_t best = strlen(name) / 3 + 2;
+    for (size_t i = 0; i < 3 && !value; i++)
+        value = pair_value(lists[i], name);
+    for (size_t i = 0; i < 3 && !value; i++)
+        nearest(lists[i], name, &best, near);
+    return value;
+}
+
+/* The tables the rendered query reads, as DuckDB's parser finds them. */
+static int parse_refs(eider_defs *defs, duckdb_prepared_statement parse, const char *key,
+                      const char *path, const char *sql)
+{
     char *parsed = NULL;
-    int rc = sql ? EIDER_OK : EIDER_EIO;
     duckdb_result res;
-    if (!rc && (duckdb_bind_varchar(parse, 1, sql) == DuckDBError ||
-                duckdb_execute_prepared(parse, &res) == DuckDBError)) {
-        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", eider__buf_str(&path), duckdb_result_error(&res));
-        duckdb_destroy_result(&res);
-    } else if (!rc) {
+    int rc = EIDER_OK;
+    if (duckdb_bind_varchar(parse, 1, sql) == DuckDBError ||
+        duckdb_execute_prepared(parse, &res) == DuckDBError) {
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", path, duckdb_result_error(&res));
+    } else {
         duckdb_data_chunk c = duckdb_fetch_chunk(res);
         parsed = c ? eider__chunk_text(c, 0, 0) : NULL;
         if (c)
             duckdb_destroy_data_chunk(&c);
-        duckdb_destroy_result(&res);
     }
+    duckdb_destroy_result(&res);
     if (!rc)
-        rc = add_refs(defs, eider__buf_str(&key), eider__buf_str(&path), sql, parsed ? parsed : "");
-    if (!rc)
-        rc = add_configured(defs, eider__buf_str(&key), eider__buf_str(&path), sql, io_manager_key);
-    free(sql);
+        rc = add_refs(defs, key, path, sql, parsed ? parsed : "");
     free(parsed);
+    return rc;
+}
+
+/* Add the model at folder/rel: its configuration, its SQL rendered, the tables it
+ * reads, the asset and its checks. */
+static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const char *folder,
+                     const char *rel, const char *io_manager_key)
+{
+    eider__buf path = { 0 }, key = { 0 }, sql = { 0 }, err = { 0 };
+    eider__model_yaml y;
+    eider__buf_printf(&path, "%s/%s", folder, rel);
+    eider__buf_add(&key, rel, strlen(rel) - 4);
+    char *text = read_model(defs, eider__buf_str(&path));
+    eider__defs_add_source(defs, eider__buf_str(&path));
+    int rc = text ? eider__model_yaml_read(defs, eider__buf_str(&path), text, &y) : EIDER_EIO;
+    var_scope scope = { defs, text ? y.vars : NULL };
+    if (!rc && eider__template_render(text, lookup_var, &scope, &sql, &err))
+        rc = eider__defs_error(defs, EIDER_EINVAL, "%s:%s", eider__buf_str(&path),
+                               eider__buf_str(&err) + strlen("line "));
+    if (!rc)
+        rc = parse_refs(defs, parse, eider__buf_str(&key), eider__buf_str(&path), eider__buf_str(&sql));
+    if (!rc)
+        rc = add_configured(defs, eider__buf_str(&key), eider__buf_str(&path), eider__buf_str(&sql),
+                            io_manager_key, &y);
+    if (text)
+        eider__model_yaml_release(&y);
+    free(text);
     eider__buf_release(&path);
     eider__buf_release(&key);
+    eider__buf_release(&sql);
+    eider__buf_release(&err);
     return rc;
 }
 

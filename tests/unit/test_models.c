@@ -237,3 +237,54 @@ Test(models, a_bad_configuration_is_named_with_its_file_and_line)
                      "whole number"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
+
+/* ---- templates: {{ name }} ---- */
+
+Test(models, variables_come_from_the_command_line_the_model_and_the_project)
+{
+    eider_defs *defs = shop();
+    write_file("eider.yaml", "database: m.duckdb\nvars: {min: 10, source: raw.events, label: p}\n");
+    write_file("models/staging/orders.sql",
+               "/* eider\nvars: {label: model}\n*/\n"
+               "SELECT id, amount, '{{ label }}' AS label, {{cut}} AS cut\n"
+               "FROM {{ source }} WHERE amount > {{ min }}\n");
+    eider_defs_free(defs);
+    defs = eider_defs_new();
+    cr_assert_eq(eider_asset(defs, &(eider_asset_def){ .key = "raw/events", .compute = events }),
+                 EIDER_OK);
+    cr_assert_eq(eider_defs_var(defs, "cut", "25"), EIDER_OK);
+    cr_assert_eq(eider_project(defs, "eider.yaml"), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_str_eq(dep_list(defs, "staging/orders"), "raw/events", "{{ source }} named the table");
+    eider_result *r = NULL;
+    cr_assert_eq(eider_materialize(defs, &(eider_run_options){ .jobs = 1 }, &r), EIDER_OK);
+    eider_result_free(r);
+    cr_expect_str_eq(duckq("m.duckdb", "SELECT string_agg(id || label || cut, ',' ORDER BY id) "
+                           "FROM staging.orders"), "2model25,3model25",
+                     "the project's min, the model's label over the project's, the command line's cut");
+    eider_defs_free(defs);
+}
+
+Test(models, an_unknown_variable_is_named_with_its_line_and_the_nearest)
+{
+    eider_defs *defs = shop();
+    write_file("models/staging/orders.sql", "/* eider\nvars: {minimum: 10}\n*/\n"
+                                            "SELECT * FROM raw.events\nWHERE amount > {{ minimun }}\n");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/staging/orders.sql:5: unknown variable "
+                     "'minimun' (did you mean 'minimum'?)"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+
+    defs = shop();
+    write_file("models/staging/orders.sql", "SELECT 1 AS id WHERE 1 = {{ 1 }}");
+    cr_expect_eq(eider_sql_models(defs, "models", NULL), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/staging/orders.sql:1: '{{' starts no "
+                     "variable"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+
+    defs = eider_defs_new();
+    cr_expect_eq(eider_defs_var(defs, "2x", "1"), EIDER_EINVAL);
+    cr_expect(strstr(eider_defs_errmsg(defs), "variable '2x': a name is letters"), "%s",
+              eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
