@@ -11,14 +11,20 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../server/static.h"
 
 static const char help[] =
-    "usage: eider new NAME\n"
+    "usage: eider new [--sql] NAME\n"
     "\n"
     "Create the folder NAME with a definitions.c to start from: a DuckDB resource, two\n"
     "assets (one depending on the other) and an external asset. Then:\n"
     "\n"
     "  cd NAME && eider materialize\n"
+    "\n"
+    "With --sql, a project without C instead: the tutorial's iris assets as SQL models\n"
+    "(eider.yaml, iris.csv, models/iris/iris_dataset.sql with its checks,\n"
+    "models/iris/iris_setosa.sql, and the external iris/iris_harvest_data), which\n"
+    "materializes with no C compiler.\n"
     "\n"
     "NAME must not exist yet, or be an empty folder.\n";
 
@@ -81,6 +87,46 @@ static int folder_is_usable(const char *name)
     return empty;
 }
 
+/* The project of SQL models (examples/sql_models, built into the binary). */
+static const char *const sql_files[] = {
+    "eider.yaml", "iris.csv", "models/iris/iris_dataset.sql", "models/iris/iris_setosa.sql",
+};
+
+static int write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wx");
+    if (!f) {
+        cli_error("cannot create '%s': %s", path, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    int bad = fwrite(data, 1, size, f) != size;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        cli_error("cannot write '%s': %s", path, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    return EXIT_OK;
+}
+
+static int write_sql_project(const char *name)
+{
+    char path[4096], url[256];
+    int code = EXIT_OK;
+    snprintf(path, sizeof(path), "%s/models", name);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/models/iris", name);
+    mkdir(path, 0755);
+    for (size_t i = 0; !code && i < sizeof(sql_files) / sizeof(sql_files[0]); i++) {
+        snprintf(url, sizeof(url), "/new/sql/%s", sql_files[i]);
+        snprintf(path, sizeof(path), "%s/%s", name, sql_files[i]);
+        const srv_file *f = srv_builtin_file(url);
+        code = f ? write_file(path, f->data, f->size) : EXIT_INTERNAL;
+        if (!f)
+            cli_error("this eider was built without its SQL project (%s)", url);
+    }
+    return code;
+}
+
 static int write_template(const char *name)
 {
     char path[4096];
@@ -101,9 +147,13 @@ static int write_template(const char *name)
 
 static int run(cli_env *env)
 {
-    static const struct option options[] = { { 0 } };
-    if (cli_getopt(env, "", options) != -1)
-        return EXIT_USAGE;
+    static const struct option options[] = { { "sql", no_argument, NULL, 'S' }, { 0 } };
+    int c, sql = 0;
+    while ((c = cli_getopt(env, "", options)) != -1) {
+        if (c != 'S')
+            return EXIT_USAGE;
+        sql = 1;
+    }
     if (optind + 1 != env->argc) {
         cli_error("eider new wants one folder name: eider new NAME");
         return EXIT_USAGE;
@@ -123,13 +173,13 @@ static int run(cli_env *env)
         cli_error("cannot create folder '%s': %s", name, strerror(errno));
         return EXIT_INTERNAL;
     }
-    int code = write_template(name);
+    int code = sql ? write_sql_project(name) : write_template(name);
     char *dir = NULL;      /* for cd: a name starting with '-' would be an option */
     if (!code && asprintf(&dir, "%s%s", *name == '-' ? "./" : "", name) >= 0)
-        printf("created %s/definitions.c; now: cd %s && eider materialize\n", cli_safe(name),
-               cli_shell_word(dir));
+        printf("created %s/%s; now: cd %s && eider materialize\n", cli_safe(name),
+               sql ? "eider.yaml and models/" : "definitions.c", cli_shell_word(dir));
     free(dir);
     return code;
 }
 
-const cli_command cli_cmd_new = { "new", run, "start a project: a folder with a definitions.c", help };
+const cli_command cli_cmd_new = { "new", run, "start a project: a folder with a definitions.c (or SQL models)", help };

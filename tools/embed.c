@@ -1,5 +1,6 @@
 /*
- * embed.c — the build's generator of the web UI's file table (server/static.h): reads
+ * embed.c — the build's generator of the web UI's file table (server/static.h), which
+ * also holds the project `eider new --sql` writes (under /new/sql/): reads
  * each file named on the command line and writes one C file holding their bytes, their
  * content types and a table sorted by URL path, which srv_builtin_file() searches by
  * bisection (as Fossil's builtin_file). Usage:
@@ -32,6 +33,9 @@ static const char *const types[][2] = {
     { ".woff2", "font/woff2" },
     { ".txt", "text/plain; charset=utf-8" },
     { ".md", "text/plain; charset=utf-8" },
+    { ".sql", "text/plain; charset=utf-8" },      /* eider new --sql's project */
+    { ".yaml", "text/plain; charset=utf-8" },
+    { ".csv", "text/csv; charset=utf-8" },
 };
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
 

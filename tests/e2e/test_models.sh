@@ -133,9 +133,30 @@ eider_dev_serves_a_project_and_loads_a_new_model() {
     stop_server
 }
 
+new_sql_scaffolds_the_iris_project_that_runs_without_c() {
+    run "$EIDER" new --sql shop
+    expect_rc 0
+    expect_in out.txt "created shop/eider.yaml and models/; now: cd shop && eider materialize"
+    cd shop
+    PATH=/nonexistent run "$EIDER" materialize
+    expect_rc 0
+    expect_in out.txt "2 materialized"
+    expect_in out.txt "checks: 3 passed, 0 failed, 0 erred"
+    expect_eq "$(dq my_duckdb_database.duckdb "SELECT count(*) FROM iris.iris_dataset")" "150" "iris"
+    expect_eq "$(dq my_duckdb_database.duckdb "SELECT count(*) FROM iris.iris_setosa")" "50" "setosa"
+    run "$EIDER" list --json
+    check_json out.txt '[a["external"] for a in d if a["key"] == "iris/iris_harvest_data"] == [True]'
+    check_json out.txt '[a["deps"] for a in d if a["key"] == "iris/iris_setosa"] == [["iris/iris_dataset"]]'
+    cd ..
+    run "$EIDER" new --sql shop
+    expect_rc 2
+    expect_in err.txt "'shop' already exists and is not an empty folder"
+}
+
 run_case a_project_lists_its_models_with_their_dependencies
 run_case a_project_materializes_in_order_with_its_checks
 run_case a_table_no_asset_stores_exits_3_naming_file_and_line
 run_case definitions_in_c_mix_with_the_models
 run_case eider_dev_serves_a_project_and_loads_a_new_model
+run_case new_sql_scaffolds_the_iris_project_that_runs_without_c
 finish
