@@ -7,6 +7,7 @@
  * and line, with the nearest table.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <strings.h>
@@ -74,32 +75,19 @@ static void walk(json_t *node, json_t *ctes, json_t *tables)
         walk(v, ctes, tables);
 }
 
-/* Remember each table sql reads, for the model key from file path. */
-static int add_refs(eider_defs *defs, const char *key, const char *path, const char *sql,
-                    const char *parsed)
+/* Remember each table that statement (DuckDB's JSON of it) reads, for the model key
+ * from file path, whose text sql starts at offset in what was parsed. */
+static void add_statement_refs(eider_defs *defs, const char *key, const char *path,
+                               const char *sql, json_t *statement, size_t offset)
 {
-    /* numbers as reals: a location not known is 2^64 - 1, past what an integer holds */
-    json_t *doc = json_loads(parsed, JSON_DECODE_INT_AS_REAL, NULL);
-    json_t *ctes = json_array(), *tables = json_array();
-    json_t *v;
-    size_t i;
-    int rc = EIDER_OK;
-    if (!doc)
-        rc = eider__defs_error(defs, EIDER_ESQL, "%s: DuckDB's parser gave no JSON", path);
-    else if (json_is_true(json_object_get(doc, "error")))
-        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", path,
-            json_string_value(json_object_get(doc, "error_message")) ? json_string_value(
-            json_object_get(doc, "error_message")) : "DuckDB cannot parse it");
-    else if (json_array_size(json_object_get(doc, "statements")) != 1)
-        rc = eider__defs_error(defs, EIDER_ESQL, "%s: a model is one SELECT statement, and "
-            "this file holds %zu statements", path, json_array_size(json_object_get(doc, "statements")));
-    if (!rc)
-        walk(json_object_get(doc, "statements"), ctes, tables);
+    json_t *ctes = json_array(), *tables = json_array(), *v;
+    size_t i, len = strlen(sql);
+    walk(statement, ctes, tables);
     json_array_foreach(tables, i, v) {
         const char *schema = json_string_value(json_object_get(v, "schema_name"));
         const char *table = json_string_value(json_object_get(v, "table_name"));
-        double at = json_number_value(json_object_get(v, "query_location"));
-        if (rc || !table || ((!schema || !*schema) && is_cte(ctes, table)))
+        double at = json_number_value(json_object_get(v, "query_location")) - (double)offset;
+        if (!table || ((!schema || !*schema) && is_cte(ctes, table)))
             continue;
         EIDER__GROW(defs->model_refs, defs->cap_model_refs, defs->n_model_refs + 1);
         defs->model_refs[defs->n_model_refs++] = (eider__model_ref){
@@ -107,12 +95,58 @@ static int add_refs(eider_defs *defs, const char *key, const char *path, const c
             .path = eider__arena_strdup(&defs->arena, path),
             .schema = schema && *schema ? eider__arena_strdup(&defs->arena, schema) : NULL,
             .table = eider__arena_strdup(&defs->arena, table),
-            .line = at >= 0 && at < (double)strlen(sql) ? line_of(sql, (size_t)at) : 0,
+            .line = at >= 0 && at < (double)len ? line_of(sql, (size_t)at) : 0,
         };
     }
-    json_decref(doc);
     json_decref(ctes);
     json_decref(tables);
+}
+
+/* DuckDB's JSON of sql (json_serialize_sql), numbers as reals: a location not known is
+ * 2^64 - 1, past what an integer holds. NULL, with the message in defs, when the query
+ * itself fails. */
+static json_t *parse_sql(eider_defs *defs, duckdb_prepared_statement parse, const char *path,
+                         const char *sql)
+{
+    char *parsed = NULL;
+    duckdb_result res;
+    json_t *doc = NULL;
+    if (duckdb_bind_varchar(parse, 1, sql) == DuckDBError ||
+        duckdb_execute_prepared(parse, &res) == DuckDBError) {
+        eider__defs_error(defs, EIDER_ESQL, "%s: %s", path, duckdb_result_error(&res));
+    } else {
+        duckdb_data_chunk c = duckdb_fetch_chunk(res);
+        parsed = c ? eider__chunk_text(c, 0, 0) : NULL;
+        if (c)
+            duckdb_destroy_data_chunk(&c);
+        doc = parsed ? json_loads(parsed, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+        if (!doc)
+            eider__defs_error(defs, EIDER_ESQL, "%s: DuckDB's parser gave no JSON", path);
+    }
+    duckdb_destroy_result(&res);
+    free(parsed);
+    return doc;
+}
+
+/* One model's tables, parsed alone: an error names its file. */
+static int parse_refs(eider_defs *defs, duckdb_prepared_statement parse, const char *key,
+                      const char *path, const char *sql)
+{
+    json_t *doc = parse_sql(defs, parse, path, sql);
+    json_t *statements = json_object_get(doc, "statements");
+    int rc = EIDER_OK;
+    if (!doc)
+        rc = EIDER_ESQL;
+    else if (json_is_true(json_object_get(doc, "error")))
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", path,
+            json_string_value(json_object_get(doc, "error_message")) ? json_string_value(
+            json_object_get(doc, "error_message")) : "DuckDB cannot parse it");
+    else if (json_array_size(statements) != 1)
+        rc = eider__defs_error(defs, EIDER_ESQL, "%s: a model is one SELECT statement, and "
+            "this file holds %zu statements", path, json_array_size(statements));
+    else
+        add_statement_refs(defs, key, path, sql, json_array_get(statements, 0), 0);
+    json_decref(doc);
     return rc;
 }
 
@@ -239,57 +273,73 @@ static const char *lookup_var(const char *name, const char **near, void *user_da
     return value;
 }
 
-/* The tables the rendered query reads, as DuckDB's parser finds them. */
-static int parse_refs(eider_defs *defs, duckdb_prepared_statement parse, const char *key,
-                      const char *path, const char *sql)
+/* A model read, configured and rendered, waiting for its SQL to be parsed. */
+typedef struct pending {
+    char *key, *path;
+    eider__buf sql;                  /* rendered */
+    eider__model_yaml y;
+    int configured;                  /* y holds a configuration to release */
+} pending;
+
+static void pending_release(pending *m)
 {
-    char *parsed = NULL;
-    duckdb_result res;
-    int rc = EIDER_OK;
-    if (duckdb_bind_varchar(parse, 1, sql) == DuckDBError ||
-        duckdb_execute_prepared(parse, &res) == DuckDBError) {
-        rc = eider__defs_error(defs, EIDER_ESQL, "%s: %s", path, duckdb_result_error(&res));
-    } else {
-        duckdb_data_chunk c = duckdb_fetch_chunk(res);
-        parsed = c ? eider__chunk_text(c, 0, 0) : NULL;
-        if (c)
-            duckdb_destroy_data_chunk(&c);
-    }
-    duckdb_destroy_result(&res);
-    if (!rc)
-        rc = add_refs(defs, key, path, sql, parsed ? parsed : "");
-    free(parsed);
+    free(m->key);
+    free(m->path);
+    eider__buf_release(&m->sql);
+    if (m->configured)
+        eider__model_yaml_release(&m->y);
+}
+
+/* Read the model at folder/rel into m: its configuration, its SQL rendered. */
+static int prepare_model(eider_defs *defs, const char *folder, const char *rel, pending *m)
+{
+    eider__buf path = { 0 }, key = { 0 }, err = { 0 };
+    eider__buf_printf(&path, "%s/%s", folder, rel);
+    eider__buf_add(&key, rel, strlen(rel) - 4);
+    m->path = eider__buf_detach(&path);
+    m->key = eider__buf_detach(&key);
+    char *text = read_model(defs, m->path);
+    eider__defs_add_source(defs, m->path);
+    int rc = text ? eider__model_yaml_read(defs, m->path, text, &m->y) : EIDER_EIO;
+    m->configured = text != NULL;
+    var_scope scope = { defs, text ? m->y.vars : NULL };
+    if (!rc && eider__template_render(text, lookup_var, &scope, &m->sql, &err))
+        rc = eider__defs_error(defs, EIDER_EINVAL, "%s:%s", m->path,
+                               eider__buf_str(&err) + strlen("line "));
+    free(text);
+    eider__buf_release(&err);
     return rc;
 }
 
-/* Add the model at folder/rel: its configuration, its SQL rendered, the tables it
- * reads, the asset and its checks. */
-static int add_model(eider_defs *defs, duckdb_prepared_statement parse, const char *folder,
-                     const char *rel, const char *io_manager_key)
+#define PARSE_BATCH 64               /* models parsed by one query: a query costs more
+                                        than the parse of a model */
+
+/* The tables each of n models reads: their SQL parsed in one query, each the statement
+ * of its place; when that does not hold (an error, a file of several statements or of
+ * none), each alone, which names the file at fault. */
+static int parse_batch(eider_defs *defs, duckdb_prepared_statement parse, pending *m, size_t n)
 {
-    eider__buf path = { 0 }, key = { 0 }, sql = { 0 }, err = { 0 };
-    eider__model_yaml y;
-    eider__buf_printf(&path, "%s/%s", folder, rel);
-    eider__buf_add(&key, rel, strlen(rel) - 4);
-    char *text = read_model(defs, eider__buf_str(&path));
-    eider__defs_add_source(defs, eider__buf_str(&path));
-    int rc = text ? eider__model_yaml_read(defs, eider__buf_str(&path), text, &y) : EIDER_EIO;
-    var_scope scope = { defs, text ? y.vars : NULL };
-    if (!rc && eider__template_render(text, lookup_var, &scope, &sql, &err))
-        rc = eider__defs_error(defs, EIDER_EINVAL, "%s:%s", eider__buf_str(&path),
-                               eider__buf_str(&err) + strlen("line "));
-    if (!rc)
-        rc = parse_refs(defs, parse, eider__buf_str(&key), eider__buf_str(&path), eider__buf_str(&sql));
-    if (!rc)
-        rc = add_configured(defs, eider__buf_str(&key), eider__buf_str(&path), eider__buf_str(&sql),
-                            io_manager_key, &y);
-    if (text)
-        eider__model_yaml_release(&y);
-    free(text);
-    eider__buf_release(&path);
-    eider__buf_release(&key);
-    eider__buf_release(&sql);
-    eider__buf_release(&err);
+    eider__buf all = { 0 };
+    size_t *offset = eider__xcalloc(n + 1, sizeof(*offset));
+    for (size_t i = 0; i < n; i++) {
+        offset[i] = all.len;
+        eider__buf_puts(&all, eider__buf_str(&m[i].sql));
+        eider__buf_puts(&all, "\n;\n");
+    }
+    json_t *doc = n > 1 ? parse_sql(defs, parse, m[0].path, eider__buf_str(&all)) : NULL;
+    json_t *statements = json_object_get(doc, "statements");
+    int whole = doc && !json_is_true(json_object_get(doc, "error")) &&
+                json_array_size(statements) == n;
+    int rc = EIDER_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (whole)
+            add_statement_refs(defs, m[i].key, m[i].path, eider__buf_str(&m[i].sql),
+                               json_array_get(statements, i), offset[i]);
+        else
+            rc = parse_refs(defs, parse, m[i].key, m[i].path, eider__buf_str(&m[i].sql));
+    json_decref(doc);
+    free(offset);
+    eider__buf_release(&all);
     return rc;
 }
 
@@ -310,11 +360,28 @@ int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manage
     find_models(defs, folder, "", &files, &n, &cap);
     if (n > 1)
         qsort(files, n, sizeof(*files), cmp_str);
-    if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError ||
+    duckdb_config config = NULL;     /* one thread: a parse is no work to hand out */
+    char *why = NULL;
+    if (duckdb_create_config(&config) == DuckDBError ||
+        duckdb_set_config(config, "threads", "1") == DuckDBError ||
+        duckdb_open_ext(NULL, &db, config, &why) == DuckDBError ||
+        duckdb_connect(db, &con) == DuckDBError ||
         duckdb_prepare(con, "SELECT json_serialize_sql(?::VARCHAR)", &parse) == DuckDBError)
-        rc = eider__defs_error(defs, EIDER_EDUCKDB, "SQL models: DuckDB cannot parse them here");
+        rc = eider__defs_error(defs, EIDER_EDUCKDB, "SQL models: DuckDB cannot parse them here%s%s",
+                               why ? ": " : "", why ? why : "");
+    duckdb_destroy_config(&config);
+    duckdb_free(why);
+    pending *models = eider__xcalloc(n + 1, sizeof(*models));
     for (size_t i = 0; i < n && !rc; i++)
-        rc = add_model(defs, parse, folder, files[i], io_manager_key);
+        rc = prepare_model(defs, folder, files[i], &models[i]);
+    for (size_t i = 0; i < n && !rc; i += PARSE_BATCH)
+        rc = parse_batch(defs, parse, models + i, n - i < PARSE_BATCH ? n - i : PARSE_BATCH);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = add_configured(defs, models[i].key, models[i].path, eider__buf_str(&models[i].sql),
+                            io_manager_key, &models[i].y);
+    for (size_t i = 0; i < n; i++)
+        pending_release(&models[i]);
+    free(models);
     eider__strv_free(files, n);
     duckdb_destroy_prepare(&parse);
     duckdb_disconnect(&con);
@@ -378,18 +445,83 @@ static int unknown_table(eider_defs *defs, const eider__model_ref *ref, long fou
         near, *near ? "'?)" : "");
 }
 
+/* Every asset's table, lowercased (DuckDB's names are), by "schema.table" and by table
+ * alone; a name two assets share is in the dup index too. */
+typedef struct table_index {
+    eider__index full, bare, full_dup, bare_dup;
+    eider__arena names;
+} table_index;
+
+static char *lowered(eider__arena *a, const char *s)
+{
+    char *out = eider__arena_strdup(a, s);
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return out;
+}
+
+static void index_put(eider__index *ix, eider__index *dup, const char *key, uint32_t i)
+{
+    if (eider__index_put(ix, key, i))
+        eider__index_put(dup, key, i);
+}
+
+static void index_tables(const eider_defs *defs, table_index *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < defs->n_assets; i++) {
+        eider__buf name = { 0 };
+        table_name(defs, &defs->assets[i], &name);
+        char *full = lowered(&t->names, eider__buf_str(&name));
+        index_put(&t->full, &t->full_dup, full, (uint32_t)i);
+        index_put(&t->bare, &t->bare_dup, strchr(full, '.') + 1, (uint32_t)i);
+        eider__buf_release(&name);
+    }
+}
+
+static void table_index_release(table_index *t)
+{
+    eider__index_release(&t->full);
+    eider__index_release(&t->bare);
+    eider__index_release(&t->full_dup);
+    eider__index_release(&t->bare_dup);
+    eider__arena_release(&t->names);
+}
+
+/* The asset whose table ref names: its index, -1 when none, -2 when several. */
+static long find_indexed(table_index *t, const eider__model_ref *ref)
+{
+    eider__buf b = { 0 };
+    eider__buf_printf(&b, "%s%s%s", ref->schema ? ref->schema : "", ref->schema ? "." : "",
+                      ref->table);
+    for (char *p = b.data; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    const char *key = eider__buf_str(&b);
+    long found = eider__index_get(ref->schema ? &t->full_dup : &t->bare_dup, key) >= 0 ? -2
+               : eider__index_get(ref->schema ? &t->full : &t->bare, key);
+    eider__buf_release(&b);
+    return found;
+}
+
 /* The key of each table a model reads among its deps (once). */
 int eider__models_link(eider_defs *defs)
 {
-    for (size_t r = 0; r < defs->n_model_refs; r++) {
+    table_index t;
+    int rc = EIDER_OK;
+    if (!defs->n_model_refs)
+        return EIDER_OK;
+    index_tables(defs, &t);
+    for (size_t r = 0; r < defs->n_model_refs && !rc; r++) {
         const eider__model_ref *ref = &defs->model_refs[r];
         long m = eider__index_get(&defs->by_key, ref->model);
-        eider__buf near = { 0 };
-        long up = m < 0 ? -1 : find_table(defs, ref, &near);
-        int rc = m >= 0 && up < 0 ? unknown_table(defs, ref, up, eider__buf_str(&near)) : EIDER_OK;
-        eider__buf_release(&near);
-        if (rc)
-            return rc;
+        long up = m < 0 ? -1 : find_indexed(&t, ref);
+        if (m >= 0 && up < 0) {
+            eider__buf near = { 0 };
+            find_table(defs, ref, &near);            /* only for the nearest name */
+            rc = unknown_table(defs, ref, up, eider__buf_str(&near));
+            eider__buf_release(&near);
+            break;
+        }
         if (m < 0 || up == m)
             continue;                /* (a model reading its own table: no dependency) */
         eider__asset *a = &defs->assets[m];
@@ -405,5 +537,6 @@ int eider__models_link(eider_defs *defs)
         deps[a->n_deps] = NULL;
         a->deps = deps;
     }
-    return EIDER_OK;
+    table_index_release(&t);
+    return rc;
 }

@@ -288,3 +288,16 @@ Test(models, an_unknown_variable_is_named_with_its_line_and_the_nearest)
               eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
+
+/* Models are parsed 64 to a query: a line is still the line of its own file. */
+Test(models, a_line_is_its_files_when_models_are_parsed_together)
+{
+    eider_defs *defs = shop();
+    write_file("models/staging/orders.sql", "SELECT id,\n  amount\nFROM raw.event\n");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_defs_validate(defs), EIDER_EUNKNOWNDEP);
+    cr_expect(strstr(eider_defs_errmsg(defs), "models/staging/orders.sql:3: model "
+                     "'staging/orders' reads table 'raw.event', which no asset stores (did you "
+                     "mean 'raw.events'?)"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
