@@ -441,7 +441,8 @@ static int unknown_table(eider_defs *defs, const eider__model_ref *ref, long fou
     return eider__defs_error(defs, EIDER_EUNKNOWNDEP, "%s:%zu: model '%s' reads table '%s%s%s', "
         "which no asset stores%s%s%s", ref->path, ref->line, ref->model,
         ref->schema ? ref->schema : "", ref->schema ? "." : "", ref->table,
-        *near ? " (did you mean '" : ": add a model of it, or declare it with eider_asset_spec()",
+        *near ? " (did you mean '" : ": add a model of it, or declare it as a source "
+                                     "(eider.yaml's sources, or eider_asset_spec())",
         near, *near ? "'?)" : "");
 }
 

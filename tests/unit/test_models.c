@@ -301,3 +301,15 @@ Test(models, a_line_is_its_files_when_models_are_parsed_together)
                      "mean 'raw.events'?)"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
+
+Test(models, a_table_nothing_is_near_says_to_declare_it_as_a_source)
+{
+    eider_defs *defs = shop();
+    write_file("models/marts/totals.sql", "SELECT * FROM warehouse_zzz.qqq");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_eq(eider_defs_validate(defs), EIDER_EUNKNOWNDEP);
+    cr_expect(strstr(eider_defs_errmsg(defs), "reads table 'warehouse_zzz.qqq', which no asset "
+                     "stores: add a model of it, or declare it as a source (eider.yaml's "
+                     "sources, or eider_asset_spec())"), "%s", eider_defs_errmsg(defs));
+    eider_defs_free(defs);
+}
