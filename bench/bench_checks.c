@@ -118,13 +118,6 @@ static double make_base_apart(const char *path, size_t n)
     return size;
 }
 
-static void copy_db(const char *from, const char *to)
-{
-    bench_remove_db(to);
-    const char *argv[] = { "/bin/cp", from, to, NULL };
-    bench_run(argv, ".", NULL, NULL);
-}
-
 /* ---- checks: the built-in checks' SQL, raw and through Eider -------------------- */
 
 /* The queries Eider runs for the 4 checks, in their order, over the table s.t of the
@@ -240,9 +233,9 @@ static void run_checks(const char *dir, const char *base, size_t n, int repeat)
         v[i] = bench_xmalloc(sizeof(double) * (size_t)repeat);
     check_queries("raw", sql);
     for (int r = 0; r < repeat; r++) {        /* interleaved, each from a fresh copy */
-        copy_db(base, raw);
+        bench_copy_db(base, raw);
         timing a = raw_checks(raw, sql, n);
-        copy_db(base, ours);
+        bench_copy_db(base, ours);
         timing b = eider_checks(ours, n);
         v[0][r] = a.wall;
         v[1][r] = b.wall;
@@ -354,7 +347,7 @@ static void run_blocking(const char *dir, const char *base, double size, size_t 
     }
     for (int r = 0; r < repeat; r++)
         for (int c = 0; c < 2; c++) {          /* without, with: interleaved */
-            copy_db(base, path);
+            bench_copy_db(base, path);
             peak p = peak_of(path, c);
             mem[c][r] = p.growth;
             wall[c][r] = p.wall;

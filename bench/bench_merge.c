@@ -67,13 +67,6 @@ static void make_base(const char *path, size_t n, size_t m)
     duckdb_close(&db);
 }
 
-static void copy_db(const char *from, const char *to)
-{
-    bench_remove_db(to);
-    const char *argv[] = { "/bin/cp", from, to, NULL };
-    bench_run(argv, ".", NULL, NULL);
-}
-
 /* count + sum(x) of s.t, to check that both sides made the same table. */
 static double checksum(const char *path)
 {
@@ -150,9 +143,9 @@ int main(int argc, char **argv)
     double *t_eider = bench_xmalloc(sizeof(double) * (size_t)repeat);
     make_base(base, n, m);
     for (int r = 0; r < repeat; r++) {        /* interleaved, each from a fresh copy */
-        copy_db(base, raw);
+        bench_copy_db(base, raw);
         t_raw[r] = raw_merge(raw);
-        copy_db(base, ours);
+        bench_copy_db(base, ours);
         t_eider[r] = eider_merge(ours);
     }
     if (checksum(raw) != checksum(ours))

@@ -180,13 +180,6 @@ static void make_source(const char *path, size_t rows)
     duckdb_close(&db);
 }
 
-static void copy_db(const char *from, const char *to)
-{
-    bench_remove_db(to);
-    const char *argv[] = { "/bin/cp", from, to, NULL };
-    bench_run(argv, ".", NULL, NULL);
-}
-
 #define CTAS_SELECT "SELECT * FROM s.src WHERE x >= 0"
 
 static double time_raw_ctas(const char *path)
@@ -234,9 +227,9 @@ static void run_ctas(size_t rows, int repeat)
     double *e = bench_xmalloc(sizeof(double) * (size_t)repeat);
     double *r = bench_xmalloc(sizeof(double) * (size_t)repeat);
     for (int i = 0; i < repeat; i++) {
-        copy_db(base, raw);
+        bench_copy_db(base, raw);
         r[i] = time_raw_ctas(raw);
-        copy_db(base, mine);
+        bench_copy_db(base, mine);
         e[i] = time_model(dir);
     }
     char *title = bench_strf("bench_models: a model, %s, over %zu rows; median of %d",

@@ -236,3 +236,10 @@ int bench_apart(void (*fn)(void *arg, void *out), void *arg, void *out, size_t s
     close(fd[0]);
     return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status) && ok ? 0 : -1;
 }
+
+void bench_copy_db(const char *from, const char *to)
+{
+    bench_remove_db(to);
+    const char *argv[] = { "/bin/cp", from, to, NULL };
+    bench_run(argv, ".", NULL, NULL);
+}

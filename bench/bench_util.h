@@ -41,6 +41,9 @@ char *bench_tmpdir(const char *tag);
 void bench_rmdir(const char *dir);
 /* Remove a DuckDB database file and its WAL. */
 void bench_remove_db(const char *path);
+/* Copy the DuckDB file from to to (to's old file and WAL removed first), outside any
+ * clock: each side of a benchmark starts from its own copy. */
+void bench_copy_db(const char *from, const char *to);
 
 /* Run argv (argv[0] a path) in the folder cwd with stdout to out_path (NULL: /dev/null)
  * and env's NAME, VALUE pairs set first (VALUE NULL: unset; env NULL-terminated, or
