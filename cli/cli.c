@@ -672,3 +672,19 @@ json_t *cli_checks_json(const cli_check_list *l)
     }
     return list;
 }
+
+json_t *cli_lineage_json(const eider_defs *defs, const char *key)
+{
+    json_t *list = json_array();
+    long i = defs && key ? eider_defs_find(defs, key) : -1;
+    for (size_t j = 0; i >= 0 && j < eider_defs_column_count(defs, (size_t)i); j++) {
+        const char *const *src = NULL;
+        const char *col = eider_defs_column(defs, (size_t)i, j, &src);
+        json_t *sources = json_array();
+        for (size_t s = 0; src && src[s]; s++)
+            json_array_append_new(sources, cli_json_string(src[s]));
+        json_array_append_new(list, json_pack("{s:o, s:o}", "column", cli_json_string(col),
+                                              "sources", sources));
+    }
+    return list;
+}

@@ -264,6 +264,10 @@ int cli_collect_check(const eider_check_record *record, void *user_data);
 json_t *cli_checks_json(const cli_check_list *l);
 void cli_check_list_release(cli_check_list *l);
 
+/* The column-level lineage of asset key of defs (an SQL model's), as JSON: [{"column",
+ * "sources": [...]}], empty for an asset that is no SQL model or when defs is NULL. */
+json_t *cli_lineage_json(const eider_defs *defs, const char *key);
+
 /* JSON for the CLI's --json outputs. */
 json_t *cli_json_string(const char *s);
 json_t *cli_meta_json(const eider_meta *m, size_t n);

@@ -459,17 +459,36 @@ static json_t *state_json(const cli_asset_state *s, int history)
     return o;
 }
 
+/* An SQL model's columns and what each reads, from the definitions (when they load). */
+static void print_lineage(const json_t *lineage)
+{
+    size_t i;
+    json_t *c;
+    if (!json_array_size(lineage))
+        return;
+    printf("\ncolumn lineage (from its SQL):\n");
+    json_array_foreach(lineage, i, c) {
+        json_t *src = json_object_get(c, "sources"), *v;
+        size_t k;
+        printf("  %-20s <-", cli_safe(json_string_value(json_object_get(c, "column"))));
+        json_array_foreach(src, k, v)
+            printf("%s %s", k ? "," : "", cli_safe(json_string_value(v)));
+        printf("%s\n", json_array_size(src) ? "" : " (no column: a constant or count(*))");
+    }
+}
+
 static void print_show_json(const char *key, const cli_state_list *st, const cli_state_list *h,
-                            const cli_check_list *latest, const cli_check_list *checks)
+                            const cli_check_list *latest, const cli_check_list *checks,
+                            json_t *lineage)
 {
     json_t *parts = json_array(), *hist = json_array();
     for (size_t i = 0; i < st->n; i++)
         json_array_append_new(parts, state_json(&st->v[i], 0));
     for (size_t i = 0; i < h->n; i++)
         json_array_append_new(hist, state_json(&h->v[i], 1));
-    json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:o}", "key", cli_json_string(key),
+    json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:o, s:O}", "key", cli_json_string(key),
                             "partitions", parts, "history", hist, "checks", cli_checks_json(latest),
-                            "check_history", cli_checks_json(checks));
+                            "check_history", cli_checks_json(checks), "column_lineage", lineage);
     json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     putchar('\n');
     json_decref(doc);
@@ -480,6 +499,7 @@ static int asset_show(cli_env *env, const asset_args *a)
     cli_state_list st = { 0 }, h = { 0 };
     cli_check_list latest = { 0 }, checks = { 0 };
     size_t limit = (size_t)(a->limit ? a->limit : HISTORY_DEFAULT_LIMIT);
+    json_t *lineage = NULL;
     int code = EXIT_OK;
     if (env->store_missing)
         return never_materialized(env, a->key);
@@ -494,8 +514,8 @@ static int asset_show(cli_env *env, const asset_args *a)
         code = store_failed(env, rc);
     } else if (st.n == 0 && h.n == 0 && latest.n == 0) {
         code = never_materialized(env, a->key);
-    } else if (a->json) {
-        print_show_json(a->key, &st, &h, &latest, &checks);
+    } else if ((lineage = cli_lineage_json(cli_quiet_defs(env), a->key)) && a->json) {
+        print_show_json(a->key, &st, &h, &latest, &checks, lineage);
     } else {
         printf("asset %s\n", a->key);
         if (st.n == 1)
@@ -508,11 +528,13 @@ static int asset_show(cli_env *env, const asset_args *a)
             print_checks(&latest, 1);
         if (checks.n)
             print_checks(&checks, 0);
+        print_lineage(lineage);
     }
     cli_state_list_release(&st);
     cli_state_list_release(&h);
     cli_check_list_release(&latest);
     cli_check_list_release(&checks);
+    json_decref(lineage);
     return code;
 }
 

@@ -335,6 +335,18 @@ int eider_asset_check(eider_defs *defs, const eider_check_def *def);
  * parse, several statements) return a code and are remembered, as eider_asset()'s. */
 int eider_sql_models(eider_defs *defs, const char *folder, const char *io_manager_key);
 
+/* Column-level lineage of an SQL model (asset i of validated definitions), as DuckDB's
+ * parser reads its query: how many output columns it has (0 for an asset that is no
+ * SQL model), and the j-th's name — its alias, the column it is, or "#N" (its place)
+ * for another unnamed expression; "*" for SELECT * — with *sources, NULL-terminated,
+ * the columns it reads: "asset/key.column" when an asset stores the table, else
+ * "table.column" as the query names it ("?.column" when the query does not say which
+ * of its tables; a CTE or subquery by its name, not traced through). Valid until defs
+ * is freed. */
+size_t eider_defs_column_count(const eider_defs *defs, size_t i);
+const char *eider_defs_column(const eider_defs *defs, size_t i, size_t j,
+                              const char *const **sources);
+
 /* Give SQL models' template variable name ("{{ name }}" in their SQL) the text value,
  * over what the project file and the model's configuration give (the command line's
  * --var NAME=VALUE). Set before the models are added. A name is letters, digits and

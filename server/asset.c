@@ -182,6 +182,7 @@ static json_t *definition_json(srv *s, size_t i, eider_store *store, const eider
         json_object_set(doc, "upstream", json_object_get(doc, "deps"));
         json_object_set_new(doc, "downstream", downstream_json(s->defs, eider_defs_key(s->defs, i)));
         json_object_set_new(doc, "io_manager", or_null(eider_defs_io_manager(s->defs, i)));
+        json_object_set_new(doc, "column_lineage", cli_lineage_json(s->defs, eider_defs_key(s->defs, i)));
     }
     return doc;
 }

@@ -58,6 +58,7 @@ void eider_defs_free(eider_defs *defs)
     }
     free(defs->checks);
     free(defs->model_refs);
+    free(defs->lineage);
     free(defs->sources);
     free(defs->vars);
     free(defs->project_vars);

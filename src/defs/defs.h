@@ -109,6 +109,15 @@ typedef struct eider__model_ref {
     size_t line;                     /* where in the file, from 1 (0: not known) */
 } eider__model_ref;
 
+/* An output column of an SQL model and the columns it reads (lineage.c): sources are
+ * "schema.table.column" as the query names them, made "asset/key.column" when the
+ * definitions are validated; strings in the arena. */
+typedef struct eider__column_lineage {
+    char *model, *column;
+    char **sources;                  /* NULL-terminated */
+    size_t n_sources;
+} eider__column_lineage;
+
 /* A definitions library eider_defs_load() opened, or a project file it read: its handle (closed by
  * eider_defs_free()), its real path, and the file as it was when it was opened. */
 typedef struct eider__library {
@@ -131,6 +140,8 @@ struct eider_defs {
     size_t n_checks, cap_checks;
     eider__model_ref *model_refs;    /* the tables SQL models read */
     size_t n_model_refs, cap_model_refs;
+    eider__column_lineage *lineage;  /* their columns, each model's together */
+    size_t n_lineage, cap_lineage;
     char **sources;                  /* files and folders read besides the libraries (SQL */
     size_t n_sources, cap_sources;   /* models, their folders, project files): arena */
     char **vars;                     /* SQL models' variables, NULL-terminated name/value

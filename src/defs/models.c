@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "defs.h"
+#include "lineage.h"
 #include "model_yaml.h"
 #include "partitions.h"
 #include "template.h"
@@ -83,6 +84,7 @@ static void add_statement_refs(eider_defs *defs, const char *key, const char *pa
     json_t *ctes = json_array(), *tables = json_array(), *v;
     size_t i, len = strlen(sql);
     walk(statement, ctes, tables);
+    eider__lineage_add(defs, key, statement);
     json_array_foreach(tables, i, v) {
         const char *schema = json_string_value(json_object_get(v, "schema_name"));
         const char *table = json_string_value(json_object_get(v, "table_name"));
@@ -504,6 +506,37 @@ static long find_indexed(table_index *t, const eider__model_ref *ref)
     return found;
 }
 
+/* Each lineage source "schema.table.column" whose table an asset stores, as
+ * "asset/key.column". */
+static void name_lineage(eider_defs *defs, table_index *t)
+{
+    for (size_t e = 0; e < defs->n_lineage; e++)
+        for (size_t s = 0; s < defs->lineage[e].n_sources; s++) {
+            char *src = defs->lineage[e].sources[s], *dot = strrchr(src, '.');
+            eider__model_ref ref = { 0 };
+            eider__buf table = { 0 }, schema = { 0 }, named = { 0 };
+            if (!dot)
+                continue;
+            eider__buf_add(&table, src, (size_t)(dot - src));
+            char *inner = strchr(table.data, '.');
+            if (inner) {             /* schema.table */
+                eider__buf_add(&schema, table.data, (size_t)(inner - table.data));
+                ref.schema = schema.data;
+                ref.table = inner + 1;
+            } else {
+                ref.table = table.data;
+            }
+            long up = find_indexed(t, &ref);
+            if (up >= 0) {
+                eider__buf_printf(&named, "%s%s", defs->assets[up].key, dot);
+                defs->lineage[e].sources[s] = eider__arena_strdup(&defs->arena, eider__buf_str(&named));
+            }
+            eider__buf_release(&table);
+            eider__buf_release(&schema);
+            eider__buf_release(&named);
+        }
+}
+
 /* The key of each table a model reads among its deps (once). */
 int eider__models_link(eider_defs *defs)
 {
@@ -538,6 +571,8 @@ int eider__models_link(eider_defs *defs)
         deps[a->n_deps] = NULL;
         a->deps = deps;
     }
+    if (!rc)
+        name_lineage(defs, &t);
     table_index_release(&t);
     return rc;
 }

@@ -57,6 +57,11 @@ a_project_materializes_in_order_with_its_checks() {
     expect_in out.txt "3 materialized"
     expect_in out.txt "check staging/orders:not_null_id passed"
     expect_eq "$(dq shop.duckdb "SELECT n || ':' || total FROM marts.totals")" "2:50" "totals"
+    run "$EIDER" asset show staging/orders --json
+    expect_rc 0
+    check_json out.txt 'd["column_lineage"] == [{"column": "id", "sources": ["raw/events.id"]}, {"column": "amount", "sources": ["raw/events.amount"]}]'
+    run "$EIDER" asset show staging/orders
+    expect_in out.txt "column lineage (from its SQL):"
     mkdir elsewhere
     cd elsewhere
     run "$EIDER" materialize -f ../eider.yaml --select marts/totals

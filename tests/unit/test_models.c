@@ -313,3 +313,38 @@ Test(models, a_table_nothing_is_near_says_to_declare_it_as_a_source)
                      "sources, or eider_asset_spec())"), "%s", eider_defs_errmsg(defs));
     eider_defs_free(defs);
 }
+
+/* ---- column-level lineage ---- */
+
+static const char *lineage_of(eider_defs *defs, const char *key)
+{
+    static char out[512];
+    size_t i = (size_t)eider_defs_find(defs, key);
+    out[0] = '\0';
+    for (size_t j = 0; j < eider_defs_column_count(defs, i); j++) {
+        const char *const *src = NULL;
+        const char *col = eider_defs_column(defs, i, j, &src);
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s<-", j ? "; " : "", col);
+        for (size_t s = 0; src && src[s]; s++)
+            snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", s ? "," : "", src[s]);
+    }
+    return out;
+}
+
+Test(models, each_output_column_names_the_columns_it_reads)
+{
+    eider_defs *defs = shop();
+    write_file("models/marts/totals.sql",
+               "SELECT o.id, o.amount * 2 AS doubled, e.amount, count(*) AS n, upper('x')\n"
+               "FROM staging.orders AS o JOIN raw.events e USING (id)\nGROUP BY ALL\n");
+    write_file("models/staging/orders.sql", "SELECT * FROM raw.events WHERE amount > 10");
+    cr_assert_eq(eider_sql_models(defs, "models", NULL), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_assert_eq(eider_defs_validate(defs), EIDER_OK, "%s", eider_defs_errmsg(defs));
+    cr_expect_str_eq(lineage_of(defs, "marts/totals"),
+                     "id<-staging/orders.id; doubled<-staging/orders.amount; "
+                     "amount<-raw/events.amount; n<-; #5<-");
+    cr_expect_str_eq(lineage_of(defs, "staging/orders"), "*<-raw/events.*");
+    cr_expect_eq(eider_defs_column_count(defs, (size_t)eider_defs_find(defs, "raw/events")), 0,
+                 "an asset in C has none");
+    eider_defs_free(defs);
+}
