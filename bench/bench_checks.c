@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <eider.h>
@@ -46,14 +45,6 @@
 #define N_CHECKS 4
 
 /* ---- the data ------------------------------------------------------------------- */
-
-static void exec_or_die(duckdb_connection con, const char *sql)
-{
-    duckdb_result res;
-    if (duckdb_query(con, sql, &res) == DuckDBError)
-        bench_die("raw DuckDB: %s: %s", duckdb_result_error(&res), sql);
-    duckdb_destroy_result(&res);
-}
 
 /* The first value of sql, a BIGINT. */
 static int64_t int64_of(duckdb_connection con, const char *sql)
@@ -84,10 +75,10 @@ static double make_base(const char *path, size_t n)
     char *t = bench_strf("CREATE TABLE s.t AS SELECT i AS id, CAST(i * 0.5 AS DOUBLE) AS x, "
                          "'a-' || i AS a, ['new', 'paid', 'shipped'][i %% 3 + 1] AS status "
                          "FROM range(%zu) r(i)", n);
-    exec_or_die(con, "CREATE SCHEMA s");
-    exec_or_die(con, t);
-    exec_or_die(con, "CREATE TABLE s.src AS SELECT * FROM s.t");
-    exec_or_die(con, "CHECKPOINT");
+    bench_exec(con, "CREATE SCHEMA s");
+    bench_exec(con, t);
+    bench_exec(con, "CREATE TABLE s.src AS SELECT * FROM s.t");
+    bench_exec(con, "CHECKPOINT");
     int64_t text = int64_of(con, "SELECT CAST(sum(length(a) + length(status) + 2) AS BIGINT) "
                                  "FROM s.src");
     free(t);
@@ -269,21 +260,6 @@ typedef struct peak {
     double wall;                     /* seconds of eider_materialize() */
 } peak;
 
-/* A "Vm...:" line of /proc/self/status, in kB; -1 when there is none. */
-static long status_kb(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    size_t len = strlen(field);
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, field, len))
-            kb = strtol(line + len, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static int copy_src(eider_context *ctx)
 {
     return eider_output_sql(ctx, "SELECT * FROM s.src");
@@ -306,33 +282,24 @@ static double store_copy(const char *path, int check)
     return t;
 }
 
-/* store_copy() once in a forked child. The child's high-water mark starts at its RSS;
- * writing 5 to clear_refs sets it there again, where the kernel allows it. */
+/* store_copy() once in a forked child (bench_peak_apart): its wall time, and the
+ * growth of the child's peak RSS. */
 typedef struct peak_args {
     const char *path;
     int check;
 } peak_args;
 
-static void peak_in_child(void *arg, void *out)
+static void store_in_child(void *arg, void *out)
 {
     const peak_args *a = arg;
-    peak *p = out;
-    FILE *clear = fopen("/proc/self/clear_refs", "w");
-    if (clear) {
-        fputs("5", clear);
-        fclose(clear);
-    }
-    long base = status_kb("VmRSS:");
-    p->wall = store_copy(a->path, a->check);
-    long top = status_kb("VmHWM:");
-    p->growth = base < 0 || top < 0 ? -1 : (double)(top - base) * 1024.0;
+    *(double *)out = store_copy(a->path, a->check);
 }
 
 static peak peak_of(const char *path, int check)
 {
     peak p = { -1, -1 };
     peak_args a = { path, check };
-    if (bench_apart(peak_in_child, &a, &p, sizeof(p)) || p.growth < 0)
+    if (bench_peak_apart(store_in_child, &a, &p.wall, sizeof(p.wall), &p.growth))
         bench_die("the memory measurement %s the check failed", check ? "with" : "without");
     return p;
 }

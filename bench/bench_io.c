@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <eider.h>
@@ -692,58 +691,30 @@ static double measure(bench *b, int c, int rep, double *cpu)
 
 /* ---- peak memory ------------------------------------------------------------------ */
 
-/* A "Vm...:" line of /proc/self/status, in kB; -1 when missing. */
-static long status_kb(const char *field)
+/* Case c once in a forked child (bench_peak_apart): the growth of its peak RSS over
+ * its RSS at the start, in bytes (the data and any frame prepared for it are there). */
+typedef struct case_args {
+    bench *b;
+    int c;
+    const char *path;
+} case_args;
+
+static void case_in_child(void *arg, void *out)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (strncmp(line, field, strlen(field)) == 0)
-            kb = strtol(line + strlen(field), NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
+    const case_args *a = arg;
+    (void)out;
+    run_case(a->b, a->c, a->path);
 }
 
-/* Case c once in a forked child: the growth of its peak RSS over its RSS at the start,
- * in bytes. A child starts with its high-water mark at its RSS (the parent's pages,
- * the data and any frame prepared for it included); writing 5 to clear_refs resets
- * it again after the child's first steps, where the kernel allows it. */
 static double peak_growth(bench *b, int c)
 {
     char *path = prepare(b, c, 0);
-    int fd[2];
-    long growth = -1;
-    int status = 0;
-    fflush(stdout);
-    fflush(stderr);
-    if (pipe(fd))
-        bench_die("pipe failed");
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_die("fork failed");
-    if (pid == 0) {
-        FILE *clear = fopen("/proc/self/clear_refs", "w");
-        if (clear) {
-            fputs("5", clear);
-            fclose(clear);
-        }
-        long base = status_kb("VmRSS:");
-        run_case(b, c, path);
-        long peak = status_kb("VmHWM:");
-        growth = base < 0 || peak < 0 ? -1 : peak - base;
-        _exit(write(fd[1], &growth, sizeof(growth)) == (ssize_t)sizeof(growth) ? 0 : 1);
-    }
-    close(fd[1]);
-    if (read(fd[0], &growth, sizeof(growth)) != (ssize_t)sizeof(growth))
-        growth = -1;
-    close(fd[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        growth < 0)
+    case_args a = { b, c, path };
+    double growth = -1;
+    if (bench_peak_apart(case_in_child, &a, NULL, 0, &growth))
         bench_die("the memory measurement of '%s' failed", case_names[c]);
     cleanup(b, c, path);
-    return (double)growth * 1024.0;
+    return growth;
 }
 
 static void print_memory(bench *b)

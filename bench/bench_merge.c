@@ -22,14 +22,6 @@
 
 #include "bench_util.h"
 
-static void exec_or_die(duckdb_connection con, const char *sql)
-{
-    duckdb_result res;
-    if (duckdb_query(con, sql, &res) == DuckDBError)
-        bench_die("raw DuckDB: %s: %s", duckdb_result_error(&res), sql);
-    duckdb_destroy_result(&res);
-}
-
 /* The first value of sql as a double. */
 static double value_of(duckdb_connection con, const char *sql)
 {
@@ -57,10 +49,10 @@ static void make_base(const char *path, size_t n, size_t m)
     char *c = bench_strf("CREATE TABLE s.changes AS SELECT CASE WHEN i %% 10 = 0 THEN %zu + i "
                          "ELSE (i * 7919) %% %zu END AS id, CAST(i * 0.25 AS DOUBLE) AS x, 'c-' || i AS a "
                          "FROM range(%zu) r(i)", n, n, m);
-    exec_or_die(con, "CREATE SCHEMA s");
-    exec_or_die(con, t);
-    exec_or_die(con, c);
-    exec_or_die(con, "CHECKPOINT");
+    bench_exec(con, "CREATE SCHEMA s");
+    bench_exec(con, t);
+    bench_exec(con, c);
+    bench_exec(con, "CHECKPOINT");
     free(t);
     free(c);
     duckdb_disconnect(&con);
@@ -87,7 +79,7 @@ static double raw_merge(const char *path)
     double t0 = bench_now();
     if (duckdb_open(path, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
         bench_die("cannot open %s", path);
-    exec_or_die(con, "MERGE INTO s.t USING s.changes ON (t.id = changes.id) "
+    bench_exec(con, "MERGE INTO s.t USING s.changes ON (t.id = changes.id) "
                      "WHEN MATCHED THEN UPDATE SET x = changes.x, a = changes.a "
                      "WHEN NOT MATCHED THEN INSERT (id, x, a) VALUES (changes.id, changes.x, changes.a)");
     duckdb_disconnect(&con);

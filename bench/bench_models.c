@@ -155,14 +155,6 @@ static void run_list(size_t n, int repeat)
 
 /* ---- ctas ---- */
 
-static void exec_or_die(duckdb_connection con, const char *sql)
-{
-    duckdb_result res;
-    if (duckdb_query(con, sql, &res) == DuckDBError)
-        bench_die("raw DuckDB: %s: %s", duckdb_result_error(&res), sql);
-    duckdb_destroy_result(&res);
-}
-
 static void make_source(const char *path, size_t rows)
 {
     duckdb_database db;
@@ -171,10 +163,10 @@ static void make_source(const char *path, size_t rows)
         bench_die("cannot open %s", path);
     char *sql = bench_strf("CREATE TABLE s.src AS SELECT i AS id, CAST(i * 0.5 AS DOUBLE) AS x, "
                            "'a-' || i AS a FROM range(%zu) r(i)", rows);
-    exec_or_die(con, "CREATE SCHEMA s");
-    exec_or_die(con, sql);
-    exec_or_die(con, "CREATE SCHEMA g");
-    exec_or_die(con, "CHECKPOINT");
+    bench_exec(con, "CREATE SCHEMA s");
+    bench_exec(con, sql);
+    bench_exec(con, "CREATE SCHEMA g");
+    bench_exec(con, "CHECKPOINT");
     free(sql);
     duckdb_disconnect(&con);
     duckdb_close(&db);
@@ -189,7 +181,7 @@ static double time_raw_ctas(const char *path)
     double t0 = bench_now();
     if (duckdb_open(path, &db) || duckdb_connect(db, &con))
         bench_die("cannot open %s", path);
-    exec_or_die(con, "CREATE TABLE g.copy AS " CTAS_SELECT);
+    bench_exec(con, "CREATE TABLE g.copy AS " CTAS_SELECT);
     duckdb_disconnect(&con);
     duckdb_close(&db);
     return bench_now() - t0;

@@ -243,3 +243,64 @@ void bench_copy_db(const char *from, const char *to)
     const char *argv[] = { "/bin/cp", from, to, NULL };
     bench_run(argv, ".", NULL, NULL);
 }
+
+void bench_exec(duckdb_connection con, const char *sql)
+{
+    duckdb_result res;
+    if (duckdb_query(con, sql, &res) == DuckDBError)
+        bench_die("raw DuckDB: %s: %s", duckdb_result_error(&res), sql);
+    duckdb_destroy_result(&res);
+}
+
+long bench_status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, field, strlen(field)) == 0)
+            kb = strtol(line + strlen(field), NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* What bench_peak_apart() runs in its child, and what the child sends back. */
+typedef struct peak_call {
+    void (*fn)(void *arg, void *out);
+    void *arg;
+} peak_call;
+
+typedef struct peak_out {
+    double growth;
+    unsigned char out[256];
+} peak_out;
+
+static void peak_child(void *arg, void *out)
+{
+    const peak_call *c = arg;
+    peak_out *o = out;
+    FILE *clear = fopen("/proc/self/clear_refs", "w");
+    if (clear) {
+        fputs("5", clear);
+        fclose(clear);
+    }
+    long base = bench_status_kb("VmRSS:");
+    c->fn(c->arg, o->out);
+    long top = bench_status_kb("VmHWM:");
+    o->growth = base < 0 || top < 0 ? -1 : (double)(top - base) * 1024.0;
+}
+
+int bench_peak_apart(void (*fn)(void *arg, void *out), void *arg, void *out, size_t size,
+                     double *growth)
+{
+    peak_call c = { fn, arg };
+    peak_out o = { .growth = -1 };
+    if (size > sizeof(o.out))
+        bench_die("bench_peak_apart: %zu bytes to send back, at most %zu", size, sizeof(o.out));
+    int rc = bench_apart(peak_child, &c, &o, sizeof(o));
+    if (!rc && out)
+        memcpy(out, o.out, size);
+    *growth = o.growth;
+    return rc || o.growth < 0 ? -1 : 0;
+}

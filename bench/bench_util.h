@@ -6,6 +6,8 @@
 #ifndef EIDER_BENCH_UTIL_H
 #define EIDER_BENCH_UTIL_H
 
+#include <duckdb.h>
+
 #include <stddef.h>
 
 #include "../src/util/banned.h"     /* no strcpy, sprintf, strtok, gets: as in src/ */
@@ -41,6 +43,17 @@ char *bench_tmpdir(const char *tag);
 void bench_rmdir(const char *dir);
 /* Remove a DuckDB database file and its WAL. */
 void bench_remove_db(const char *path);
+/* bench_apart() of fn, measuring memory: the child's high-water mark starts at its RSS
+ * (the parent's pages included; writing 5 to clear_refs sets it there again, where the
+ * kernel allows it), and *growth gets the growth of its peak RSS over that RSS, in
+ * bytes, while fn runs; at most 256 bytes of out come back. 0, or -1 on failure. */
+int bench_peak_apart(void (*fn)(void *arg, void *out), void *arg, void *out, size_t size,
+                     double *growth);
+
+/* Run one statement on raw DuckDB, or exit naming it and DuckDB's message. */
+void bench_exec(duckdb_connection con, const char *sql);
+/* A "Vm...:" line of /proc/self/status ("VmHWM:"), in kB; -1 when there is none. */
+long bench_status_kb(const char *field);
 /* Copy the DuckDB file from to to (to's old file and WAL removed first), outside any
  * clock: each side of a benchmark starts from its own copy. */
 void bench_copy_db(const char *from, const char *to);

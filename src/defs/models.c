@@ -10,7 +10,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <jansson.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "defs.h"
@@ -403,36 +402,27 @@ static void table_name(const eider_defs *defs, const eider__asset *a, eider__buf
     eider__table_release(&t);
 }
 
-/* The asset whose table ref names (by schema and table, or by table alone when one
- * asset has it), -1 when none, -2 when several; near gets the nearest table's name. */
-static long find_table(const eider_defs *defs, const eider__model_ref *ref, eider__buf *near)
+/* The table name nearest to the one ref names (by schema.table, or by table when ref
+ * gives no schema), into near; left empty when none is near. For an error's words. */
+static void nearest_table(const eider_defs *defs, const eider__model_ref *ref, eider__buf *near)
 {
-    long found = -1;
-    size_t best = SIZE_MAX;
+    eider__buf wanted = { 0 };
+    size_t best = 4;
+    eider__buf_printf(&wanted, "%s%s%s", ref->schema ? ref->schema : "", ref->schema ? "." : "",
+                      ref->table);
     for (size_t i = 0; i < defs->n_assets; i++) {
         eider__buf name = { 0 };
         table_name(defs, &defs->assets[i], &name);
-        const char *dot = strchr(eider__buf_str(&name), '.');
-        int same = ref->schema ? strncasecmp(eider__buf_str(&name), ref->schema, strlen(ref->schema)) == 0
-                                 && (size_t)(dot - eider__buf_str(&name)) == strlen(ref->schema)
-                                 && strcasecmp(dot + 1, ref->table) == 0
-                               : strcasecmp(dot + 1, ref->table) == 0;
-        if (same)
-            found = found == -1 ? (long)i : -2;
-        eider__buf wanted = { 0 };
-        eider__buf_printf(&wanted, "%s%s%s", ref->schema ? ref->schema : "", ref->schema ? "." : "",
-                          ref->table);
-        size_t d = eider__edit_distance(eider__buf_str(&wanted), ref->schema ? eider__buf_str(&name)
-                                        : dot + 1, best == SIZE_MAX ? 3 : best);
-        if (d < best && d <= 3) {
+        const char *shown = ref->schema ? eider__buf_str(&name) : strchr(eider__buf_str(&name), '.') + 1;
+        size_t d = eider__edit_distance(eider__buf_str(&wanted), shown, best - 1);
+        if (d < best) {
             best = d;
             eider__buf_reset(near);
-            eider__buf_puts(near, ref->schema ? eider__buf_str(&name) : dot + 1);
+            eider__buf_puts(near, shown);
         }
-        eider__buf_release(&wanted);
         eider__buf_release(&name);
     }
-    return found;
+    eider__buf_release(&wanted);
 }
 
 static int unknown_table(eider_defs *defs, const eider__model_ref *ref, long found, const char *near)
@@ -551,7 +541,7 @@ int eider__models_link(eider_defs *defs)
         long up = m < 0 ? -1 : find_indexed(&t, ref);
         if (m >= 0 && up < 0) {
             eider__buf near = { 0 };
-            find_table(defs, ref, &near);            /* only for the nearest name */
+            nearest_table(defs, ref, &near);
             rc = unknown_table(defs, ref, up, eider__buf_str(&near));
             eider__buf_release(&near);
             break;

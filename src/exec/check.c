@@ -383,6 +383,14 @@ int eider__checks_run_set(eider_context *ctx, duckdb_connection con, const char 
     return stops ? EIDER_ESTEP : EIDER_OK;
 }
 
+int eider__checks_any_blocking(const eider_defs *defs, const eider__asset *a)
+{
+    for (size_t i = 0; i < a->n_checks; i++)
+        if (blocks(&defs->checks[a->checks[i]]))
+            return 1;
+    return 0;
+}
+
 int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *relation)
 {
     return eider__checks_run_set(ctx, con, relation, EIDER__CHECKS_ALL);

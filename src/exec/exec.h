@@ -276,6 +276,9 @@ int eider__checks_run(eider_context *ctx, duckdb_connection con, const char *rel
 typedef enum eider__check_set { EIDER__CHECKS_ALL, EIDER__CHECKS_BLOCKING, EIDER__CHECKS_OTHERS } eider__check_set;
 int eider__checks_run_set(eider_context *ctx, duckdb_connection con, const char *relation,
                           eider__check_set set);
+/* Whether one of a's checks blocks (blocking, of severity error): its DuckDB write then
+ * runs them before it commits. */
+int eider__checks_any_blocking(const eider_defs *defs, const eider__asset *a);
 /* After the compute function of an asset that stored no output (it writes its own
  * tables): its checks on its table, as the DuckDB I/O manager would name it, in its
  * DuckDB resource's database (check.c). */

@@ -151,16 +151,6 @@ static int checks_before_commit(duckdb_connection con, const char *relation, voi
     return eider__checks_run_set(ctx, con, relation, EIDER__CHECKS_BLOCKING);
 }
 
-/* Whether a blocking check that must stop the write is among a's checks. */
-static int has_blocking(const eider_defs *defs, const eider__asset *a)
-{
-    for (size_t i = 0; i < a->n_checks; i++)
-        if (defs->checks[a->checks[i]].blocking &&
-            defs->checks[a->checks[i]].severity == EIDER_CHECK_ERROR)
-            return 1;
-    return 0;
-}
-
 /* The asset's other checks, on what was committed (the partitions written, read in
  * their time zone as the write's condition was). */
 static void checks_after_commit(eider_io *io)
@@ -198,7 +188,7 @@ static int table_store(eider_io *io, const char *source, int64_t *rows, void *us
         .policy = policy_of(ctx->asset), .view = is_meta(ctx->asset, "materialized", "view"),
         .unordered = is_meta(ctx->asset, "write_order", "any"), .mode = mode_of(ctx->asset),
         .delete_missing = is_meta(ctx->asset, "merge_delete_missing", "true"),
-        .before_commit = has_blocking(ctx->run->defs, ctx->asset) ? checks_before_commit : NULL,
+        .before_commit = eider__checks_any_blocking(ctx->run->defs, ctx->asset) ? checks_before_commit : NULL,
         .user_data = ctx,
     };
     if (w.view && (!io->is_sql || io->where))
